@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { text } from '../http/schemas.js';
+import { ROLES } from '../http/route.js';
+
+export const loginBody = z.object({
+  email: text(254).regex(/^[^@\s]+@[^@\s]+$/, 'must be an e-mail address'),
+  password: text(200).min(1),
+});
+
+export const adminView = z.object({
+  id: z.uuid(),
+  email: z.string(),
+  name: z.string(),
+  role: z.enum(ROLES),
+});
+
+export const loginResponse = z.object({
+  token: z.string().describe('Admin session JWT; also set as the HttpOnly mdm_session cookie'),
+  expiresAt: z.iso.datetime(),
+  admin: adminView,
+});

@@ -1,0 +1,112 @@
+import bcrypt from 'bcryptjs';
+import type { AuditService } from '../audit/audit.service.js';
+import { unauthorized } from '../http/errors.js';
+import type { AdminActor, Role } from '../http/route.js';
+import type { Clock } from '../platform/clock.js';
+import { randomSecret } from '../platform/crypto.js';
+import type { Db } from '../platform/db/connect.js';
+import type { SessionTokens } from '../platform/session-tokens.js';
+import {
+  countAdmins,
+  findAdminByEmail,
+  findAdminById,
+  insertAdmin,
+  lockAdminBootstrap,
+  touchLastLogin,
+} from './admin.repository.js';
+
+export interface AdminServiceOptions {
+  sessionTtlSec: number;
+  bcryptRounds: number;
+}
+
+export type BootstrapResult =
+  | { created: false }
+  | { created: true; email: string; generatedPassword: string | undefined };
+
+export const DEFAULT_ADMIN_EMAIL = 'admin@localhost';
+
+export class AdminService {
+  #dummyHash: Promise<string> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly tokens: SessionTokens,
+    private readonly audit: AuditService,
+    private readonly options: AdminServiceOptions,
+  ) {}
+
+  /**
+   * Creates the first admin when there is none. Without a configured password it generates one
+   * (standalone only) and returns it so the caller can print it once; it is never stored in clear.
+   */
+  async ensureFirstAdmin(input: {
+    email: string | undefined;
+    password: string | undefined;
+    allowGenerated: boolean;
+  }): Promise<BootstrapResult> {
+    return this.db.transaction().execute(async (trx) => {
+      await lockAdminBootstrap(trx);
+      if ((await countAdmins(trx)) > 0) return { created: false } as const;
+      if (!input.password && !input.allowGenerated) {
+        throw new Error('no admin exists: set ADMIN_EMAIL and ADMIN_PASSWORD to create the first one');
+      }
+      const email = (input.email ?? DEFAULT_ADMIN_EMAIL).toLowerCase();
+      const generatedPassword = input.password ? undefined : randomSecret(18);
+      const password = input.password ?? generatedPassword!;
+      const row = await insertAdmin(trx, {
+        email,
+        name: 'Administrator',
+        role: 'admin',
+        password_hash: await bcrypt.hash(password, this.options.bcryptRounds),
+      });
+      await this.audit.record(trx, { kind: 'system', name: 'system' }, {
+        action: 'created_admin',
+        target: { type: 'admin', id: row.id },
+        details: { email, role: 'admin', bootstrap: true },
+      });
+      return { created: true, email, generatedPassword } as const;
+    });
+  }
+
+  async login(email: string, password: string, ip: string) {
+    const admin = await findAdminByEmail(this.db, email.trim().toLowerCase());
+    // Compare against a dummy hash when the admin is unknown, so timing does not reveal which e-mails exist.
+    const hash = admin && !admin.disabled_at ? admin.password_hash : await this.dummyHash();
+    const ok = await bcrypt.compare(password, hash);
+    if (!admin || admin.disabled_at || !ok) throw unauthorized('invalid_credentials', 'wrong e-mail or password');
+    const now = this.clock.now();
+    const { token, expiresAt } = await this.tokens.sign('admin', admin.id, now, this.options.sessionTtlSec, {
+      role: admin.role,
+    });
+    await touchLastLogin(this.db, admin.id, now);
+    const actor = toActor(admin);
+    await this.audit.record(this.db, actor, { action: 'logged_in', target: { type: 'admin', id: admin.id }, details: {} }, ip);
+    return { token, expiresAt, admin: view(actor), maxAgeSec: this.options.sessionTtlSec };
+  }
+
+  async logout(actor: AdminActor, ip: string): Promise<void> {
+    await this.audit.record(this.db, actor, { action: 'logged_out', target: { type: 'admin', id: actor.id }, details: {} }, ip);
+  }
+
+  /** Resolves a session token to the admin as they are now: a disabled admin or a changed role takes effect at once. */
+  async authenticate(token: string): Promise<AdminActor | null> {
+    const verified = await this.tokens.verify('admin', token, this.clock.now());
+    if (!verified) return null;
+    const admin = await findAdminById(this.db, verified.sub);
+    if (!admin || admin.disabled_at) return null;
+    return toActor(admin);
+  }
+
+  private dummyHash(): Promise<string> {
+    this.#dummyHash ??= bcrypt.hash(randomSecret(), this.options.bcryptRounds);
+    return this.#dummyHash;
+  }
+}
+
+function toActor(admin: { id: string; email: string; name: string; role: Role }): AdminActor {
+  return { kind: 'admin', id: admin.id, email: admin.email, name: admin.name, role: admin.role };
+}
+
+export const view = (a: AdminActor) => ({ id: a.id, email: a.email, name: a.name, role: a.role });

@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import { adminRoutes } from './admin/admin.routes.js';
+import { AdminService } from './admin/admin.service.js';
+import { auditRoutes } from './audit/audit.routes.js';
+import { AuditService } from './audit/audit.service.js';
+import type { Config } from './config/config.js';
+import { deviceRoutes } from './devices/devices.routes.js';
+import { ensureHeartbeatPartitions } from './devices/devices.repository.js';
+import { DeviceService } from './devices/devices.service.js';
+import { enrollmentRoutes } from './enrollment/enrollment.routes.js';
+import { EnrollmentService } from './enrollment/enrollment.service.js';
+import { buildOpenApi } from './http/openapi.js';
+import type { Route } from './http/route.js';
+import { createRouter } from './http/router.js';
+import { systemRoutes } from './http/system.routes.js';
+import { systemClock, type Clock } from './platform/clock.js';
+import type { Db } from './platform/db/connect.js';
+import type { Logger } from './platform/logger.js';
+import { PgFailureLimiter } from './platform/rate-limit.js';
+import { SessionTokens } from './platform/session-tokens.js';
+
+/** Secrets come from a secret store (Firebase) or DATA_DIR (standalone), never from the database. */
+export interface AppSecrets {
+  jwtSecret: string;
+  /** 32-byte AES key that seals device HMAC keys at rest. */
+  encryptionKey: Buffer;
+}
+
+export interface AppDeps {
+  config: Config;
+  secrets: AppSecrets;
+  db: Db;
+  logger: Logger;
+  clock?: Clock;
+}
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/**
+ * The composition root shared by the standalone server and the Firebase functions: services over
+ * the ports, the route table and the request handler. No code below this branches on how it runs.
+ */
+export function createApp({ config, secrets, db, logger, clock = systemClock }: AppDeps) {
+  const audit = new AuditService(db, clock);
+  const tokens = new SessionTokens(secrets.jwtSecret);
+  const admins = new AdminService(db, clock, tokens, audit, {
+    sessionTtlSec: config.adminSessionTtlSec,
+    bcryptRounds: config.adminBcryptRounds,
+  });
+  const enrollment = new EnrollmentService(db, clock, audit, {
+    publicUrl: config.publicUrl,
+    defaultTtlSec: config.enrollmentTokenTtlSec,
+    heartbeatIntervalSec: config.heartbeatIntervalSec,
+    deviceSecretBcryptRounds: config.deviceSecretBcryptRounds,
+    encryptionKey: secrets.encryptionKey,
+    agentPackage: config.agentPackage,
+    agentAdminReceiver: config.agentAdminReceiver,
+  });
+  const devices = new DeviceService(db, clock, tokens, {
+    sessionTtlSec: config.deviceSessionTtlSec,
+    heartbeatIntervalSec: config.heartbeatIntervalSec,
+    offlineAfterSec: config.offlineAfterSec,
+    bcryptRounds: config.deviceSecretBcryptRounds,
+  });
+  const limiter = new PgFailureLimiter(db, clock, config.rateLimit.windowSec, {
+    login: config.rateLimit.loginFailures,
+    enroll: config.rateLimit.enrollFailures,
+    session: config.rateLimit.sessionFailures,
+  });
+
+  let openapi: unknown;
+  const routes: Route[] = [
+    ...systemRoutes(db, () => (openapi ??= buildOpenApi(routes, { version: VERSION, serverUrl: config.publicUrl }))),
+    ...adminRoutes(admins, { secureCookie: config.publicUrl.startsWith('https:') }),
+    ...enrollmentRoutes(enrollment),
+    ...deviceRoutes(devices),
+    ...auditRoutes(audit),
+  ];
+
+  const handle = createRouter(routes, {
+    auth: { admin: (t) => admins.authenticate(t), device: (t) => devices.authenticate(t) },
+    limiter,
+    logger,
+  });
+
+  /** Periodic upkeep (hourly in standalone, a scheduled function in Firebase): partitions ahead, stale rate-limit rows. */
+  const maintenance = async () => {
+    const created = await ensureHeartbeatPartitions(db, new Date(clock.now().getTime() - 86_400_000), config.partitionsAheadDays + 1);
+    const pruned = await limiter.prune();
+    logger.info('maintenance done', { partitionsCreated: created, rateLimitRowsPruned: pruned });
+  };
+
+  return { handle, routes, maintenance, services: { admins, enrollment, devices, audit, limiter } };
+}
+
+export type App = ReturnType<typeof createApp>;

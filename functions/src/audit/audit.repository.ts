@@ -1,0 +1,24 @@
+import type { Kysely } from 'kysely';
+import type { Database, NewAuditLog } from '../platform/db/schema.generated.js';
+import type { Db } from '../platform/db/connect.js';
+
+export async function insertAuditEntry(db: Kysely<Database>, entry: NewAuditLog): Promise<void> {
+  await db.insertInto('audit_log').values(entry).execute();
+}
+
+export interface AuditFilter {
+  actorId?: string | undefined;
+  action?: string | undefined;
+  deviceId?: string | undefined;
+  beforeId?: number | undefined;
+  limit: number;
+}
+
+export async function listAuditEntries(db: Db, f: AuditFilter) {
+  let q = db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(f.limit);
+  if (f.actorId) q = q.where('actor_id', '=', f.actorId);
+  if (f.action) q = q.where('action', '=', f.action);
+  if (f.deviceId) q = q.where('device_id', '=', f.deviceId);
+  if (f.beforeId !== undefined) q = q.where('id', '<', f.beforeId);
+  return q.execute();
+}

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { cursorQuery, limitQuery, page, text, uuid } from '../http/schemas.js';
+import { AUDIT_ACTIONS } from './audit.types.js';
+
+export const auditQuery = z.object({
+  actorId: text(64).optional(),
+  action: z.enum(AUDIT_ACTIONS).optional(),
+  deviceId: uuid.optional(),
+  cursor: cursorQuery,
+  limit: limitQuery(100, 500),
+});
+
+export const auditEntry = z.object({
+  id: z.number(),
+  at: z.iso.datetime(),
+  actor: z.object({ type: z.enum(['admin', 'device', 'system']), id: z.string().nullable(), name: z.string() }),
+  action: z.string(),
+  target: z.object({ type: z.string(), id: z.string().nullable() }).nullable(),
+  deviceId: z.string().nullable(),
+  ip: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+});
+
+export const auditPage = page(auditEntry);

@@ -1,0 +1,35 @@
+import type { AdminActor, DeviceActor, Role } from '../http/route.js';
+
+/**
+ * Every audited activity, named in the past tense, with its own typed details. Add a member here to
+ * audit something new; the audit service accepts nothing else.
+ */
+export type AuditEvent =
+  | { action: 'created_admin'; target: { type: 'admin'; id: string }; details: { email: string; role: Role; bootstrap: boolean } }
+  | { action: 'logged_in'; target: { type: 'admin'; id: string }; details: Record<string, never> }
+  | { action: 'logged_out'; target: { type: 'admin'; id: string }; details: Record<string, never> }
+  | {
+      action: 'created_enrollment_token';
+      target: { type: 'enrollment_token'; id: string };
+      details: { label: string; group: string | null; expiresAt: string };
+    }
+  | { action: 'revoked_enrollment_token'; target: { type: 'enrollment_token'; id: string }; details: { label: string } }
+  | {
+      action: 'enrolled_device';
+      target: { type: 'device'; id: string };
+      details: { enrollmentTokenId: string; model: string; manufacturer: string; serial: string | null; group: string | null };
+    };
+
+export type AuditAction = AuditEvent['action'];
+
+export const AUDIT_ACTIONS = [
+  'created_admin',
+  'logged_in',
+  'logged_out',
+  'created_enrollment_token',
+  'revoked_enrollment_token',
+  'enrolled_device',
+] as const satisfies readonly AuditAction[];
+
+/** Who did it: an admin, a device (its own enrollment), or the system itself. */
+export type AuditActor = AdminActor | DeviceActor | { kind: 'system'; name: string };

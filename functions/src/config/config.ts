@@ -1,0 +1,153 @@
+import { z } from 'zod';
+
+/**
+ * Every setting the backend reads, declared once: the environment variable, its default and a
+ * one-line description. `loadConfig` validates them at start-up; nothing else reads `process.env`.
+ */
+const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const configSchema = z.object({
+  PORT: int(1, 65535, 8080).describe('TCP port of the standalone HTTP server.'),
+  DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/ })
+    .optional()
+    .describe('PostgreSQL connection URL; when unset the standalone server uses an embedded PGlite under DATA_DIR.'),
+  DATA_DIR: z.string().min(1).default('./data').describe('Directory for the embedded database and generated secrets.'),
+  DB_POOL_MAX: int(1, 500, 10).describe('Most PostgreSQL connections this process opens.'),
+  ADMIN_EMAIL: z.email().optional().describe('E-mail of the first admin, created on start when no admin exists.'),
+  ADMIN_PASSWORD: z
+    .string()
+    .min(10)
+    .max(72)
+    .optional()
+    .describe('Password of the first admin (10-72 characters); generated and printed once when unset in standalone mode.'),
+  JWT_SECRET: z
+    .string()
+    .min(32)
+    .optional()
+    .describe('Secret that signs admin and device session tokens (32+ characters); standalone generates one under DATA_DIR.'),
+  ENCRYPTION_KEY: z
+    .base64()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+    .optional()
+    .describe('Key that encrypts device HMAC keys at rest (32 bytes, base64); standalone generates one under DATA_DIR.'),
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/ })
+    .regex(/^[^\s'"`\\$]+$/, 'must not contain spaces, quotes, backslashes or $')
+    .optional()
+    .describe('Base URL devices and scripts use to reach this server; default http://localhost:PORT.'),
+  HEARTBEAT_INTERVAL_SEC: int(10, 86_400, 300).describe('Seconds between heartbeats that devices are told to keep.'),
+  ALERT_OFFLINE_AFTER_SEC: int(30, 7 * 86_400, 720).describe('A device is online while its last contact is younger than this.'),
+  DEVICE_SESSION_TTL_SEC: int(300, 7 * 86_400, 6 * 3600).describe('Lifetime of a device access token; the device opens a new session after it.'),
+  DEVICE_SECRET_BCRYPT_ROUNDS: int(4, 14, 6).describe('bcrypt cost for device secrets (256-bit random, so a low cost is safe).'),
+  ADMIN_SESSION_TTL_SEC: int(300, 30 * 86_400, 12 * 3600).describe('Lifetime of an admin session token and cookie.'),
+  ADMIN_BCRYPT_ROUNDS: int(4, 15, 11).describe('bcrypt cost for admin passwords.'),
+  ENROLLMENT_TOKEN_TTL_SEC: int(60, 90 * 86_400, 86_400).describe('Default lifetime of an enrollment token when the request names none.'),
+  RATE_LIMIT_WINDOW_SEC: int(10, 86_400, 900).describe('Window in which failed login, enroll and session attempts are counted per client address.'),
+  RATE_LIMIT_LOGIN_FAILURES: int(1, 100_000, 10).describe('Failed logins per address and window before 429.'),
+  RATE_LIMIT_ENROLL_FAILURES: int(1, 100_000, 30).describe('Enrollments with an unknown token per address and window before 429.'),
+  RATE_LIMIT_SESSION_FAILURES: int(1, 100_000, 30).describe('Device session attempts with a wrong secret per address and window before 429.'),
+  TRUST_PROXY: bool(false).describe('Take the client address from X-Forwarded-For (only behind a proxy you run).'),
+  HEARTBEAT_PARTITIONS_AHEAD_DAYS: int(1, 60, 7).describe('Daily heartbeat partitions created ahead of today.'),
+  AGENT_PACKAGE: z
+    .string()
+    .regex(/^[a-zA-Z][\w]*(\.[a-zA-Z][\w]*)+$/)
+    .default('dev.fleetmdm.agent')
+    .describe('Android package name of the agent, used in ADB scripts.'),
+  AGENT_ADMIN_RECEIVER: z
+    .string()
+    .regex(/^\.?[a-zA-Z][\w.]*$/)
+    .default('.AdminReceiver')
+    .describe("The agent's DeviceAdminReceiver class (relative to AGENT_PACKAGE when it starts with a dot)."),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Least severe log level written.'),
+});
+
+export type ConfigEnv = z.input<typeof configSchema>;
+type Parsed = z.output<typeof configSchema>;
+
+export interface Config {
+  port: number;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  dbPoolMax: number;
+  adminEmail: string | undefined;
+  adminPassword: string | undefined;
+  jwtSecret: string | undefined;
+  encryptionKey: string | undefined;
+  publicUrl: string;
+  heartbeatIntervalSec: number;
+  offlineAfterSec: number;
+  deviceSessionTtlSec: number;
+  deviceSecretBcryptRounds: number;
+  adminSessionTtlSec: number;
+  adminBcryptRounds: number;
+  enrollmentTokenTtlSec: number;
+  rateLimit: { windowSec: number; loginFailures: number; enrollFailures: number; sessionFailures: number };
+  trustProxy: boolean;
+  partitionsAheadDays: number;
+  agentPackage: string;
+  agentAdminReceiver: string;
+  logLevel: Parsed['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates the environment once. Empty strings count as unset. Throws ConfigError naming each bad key. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration - ${problems.join('; ')}`);
+  }
+  const c = result.data;
+  return {
+    port: c.PORT,
+    databaseUrl: c.DATABASE_URL,
+    dataDir: c.DATA_DIR,
+    dbPoolMax: c.DB_POOL_MAX,
+    adminEmail: c.ADMIN_EMAIL?.toLowerCase(),
+    adminPassword: c.ADMIN_PASSWORD,
+    jwtSecret: c.JWT_SECRET,
+    encryptionKey: c.ENCRYPTION_KEY,
+    publicUrl: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, ''),
+    heartbeatIntervalSec: c.HEARTBEAT_INTERVAL_SEC,
+    offlineAfterSec: c.ALERT_OFFLINE_AFTER_SEC,
+    deviceSessionTtlSec: c.DEVICE_SESSION_TTL_SEC,
+    deviceSecretBcryptRounds: c.DEVICE_SECRET_BCRYPT_ROUNDS,
+    adminSessionTtlSec: c.ADMIN_SESSION_TTL_SEC,
+    adminBcryptRounds: c.ADMIN_BCRYPT_ROUNDS,
+    enrollmentTokenTtlSec: c.ENROLLMENT_TOKEN_TTL_SEC,
+    rateLimit: {
+      windowSec: c.RATE_LIMIT_WINDOW_SEC,
+      loginFailures: c.RATE_LIMIT_LOGIN_FAILURES,
+      enrollFailures: c.RATE_LIMIT_ENROLL_FAILURES,
+      sessionFailures: c.RATE_LIMIT_SESSION_FAILURES,
+    },
+    trustProxy: c.TRUST_PROXY,
+    partitionsAheadDays: c.HEARTBEAT_PARTITIONS_AHEAD_DAYS,
+    agentPackage: c.AGENT_PACKAGE,
+    agentAdminReceiver: c.AGENT_ADMIN_RECEIVER,
+    logLevel: c.LOG_LEVEL,
+  };
+}
+
+/** `KEY  default  description` rows, for docs and `--help`. */
+export function describeConfig(): { key: string; defaultValue: string; description: string }[] {
+  return Object.entries(configSchema.shape).map(([key, schema]) => {
+    const parsed = (schema as z.ZodType).safeParse(undefined);
+    const fallback = parsed.success && parsed.data !== undefined ? String(parsed.data) : '';
+    return { key, defaultValue: fallback, description: schema.description ?? '' };
+  });
+}

@@ -1,0 +1,73 @@
+import { json, route } from '../http/route.js';
+import { idParams } from '../http/schemas.js';
+import {
+  deviceView,
+  devicePage,
+  heartbeatBody,
+  heartbeatResponse,
+  listDevicesQuery,
+  sessionBody,
+  sessionResponse,
+  telemetryQuery,
+  telemetryResponse,
+} from './devices.schemas.js';
+import type { DeviceService } from './devices.service.js';
+
+export const deviceRoutes = (devices: DeviceService) => [
+  route({
+    method: 'POST',
+    path: '/api/v1/device/session',
+    auth: 'public',
+    tag: 'device',
+    summary: 'Exchange the device secret for a short-lived access token',
+    body: sessionBody,
+    rateLimit: 'session',
+    response: { status: 200, description: 'A new session', schema: sessionResponse },
+    errors: [401, 429],
+    handler: async ({ body }) => json(200, await devices.openSession(body.deviceId, body.deviceSecret)),
+  }),
+  route({
+    method: 'POST',
+    path: '/api/v1/heartbeat',
+    auth: 'device',
+    tag: 'device',
+    summary: "Report the device's state; the response carries commands due for it",
+    body: heartbeatBody,
+    response: { status: 200, description: 'Stored', schema: heartbeatResponse },
+    errors: [401],
+    handler: async ({ actor, body }) => json(200, await devices.heartbeat(actor, body)),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/v1/admin/devices',
+    auth: 'viewer',
+    tag: 'devices',
+    summary: 'List devices with their latest state',
+    query: listDevicesQuery,
+    response: { status: 200, description: 'A page of devices', schema: devicePage },
+    handler: async ({ query }) => json(200, await devices.list(query)),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/v1/admin/devices/{id}',
+    auth: 'viewer',
+    tag: 'devices',
+    summary: "A device's identity and latest state",
+    params: idParams,
+    response: { status: 200, description: 'The device', schema: deviceView },
+    errors: [404],
+    handler: async ({ params }) => json(200, await devices.get(params.id)),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/v1/admin/devices/{id}/telemetry',
+    auth: 'viewer',
+    tag: 'devices',
+    summary: "A device's heartbeats over a time range",
+    params: idParams,
+    query: telemetryQuery,
+    response: { status: 200, description: 'The time series', schema: telemetryResponse },
+    errors: [404],
+    handler: async ({ params, query }) => json(200, await devices.telemetry(params.id, query)),
+  }),
+];

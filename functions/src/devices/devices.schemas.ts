@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { count, cursorQuery, isoDateTime, limitQuery, nonEmptyText, page, text, uuid } from '../http/schemas.js';
+
+export const sessionBody = z.object({
+  deviceId: uuid,
+  deviceSecret: text(200).min(1),
+});
+
+export const sessionResponse = z.object({
+  accessToken: z.string().describe('Bearer token for the device routes'),
+  expiresAt: isoDateTime,
+});
+
+const packageName = text(255).regex(/^[a-zA-Z][\w]*(\.[a-zA-Z][\w]*)*$/, 'must be an Android package name');
+
+const eventValue = z.union([text(1000), z.number(), z.boolean(), z.null()]);
+
+export const deviceEvent = z.object({
+  type: text(64).regex(/^[a-z][a-z0-9_.]*$/, 'lower-case letters, digits, _ and .'),
+  at: isoDateTime,
+  data: z
+    .record(text(64), eventValue)
+    .refine((d) => Object.keys(d).length <= 20, 'at most 20 keys')
+    .optional(),
+});
+
+export const heartbeatBody = z.object({
+  sentAt: isoDateTime.describe('Device clock when the heartbeat was taken'),
+  battery: z.object({
+    level: z.number().int().min(0).max(100),
+    charging: z.boolean(),
+    temperatureC: z.number().min(-50).max(150).optional(),
+  }),
+  memory: z
+    .object({ availBytes: count, totalBytes: count })
+    .refine((m) => m.availBytes <= m.totalBytes, 'availBytes exceeds totalBytes'),
+  storage: z
+    .object({ freeBytes: count, totalBytes: count })
+    .refine((s) => s.freeBytes <= s.totalBytes, 'freeBytes exceeds totalBytes')
+    .optional(),
+  network: z
+    .object({
+      type: text(32),
+      rssi: z.number().int().min(-200).max(0).optional(),
+      ip: text(64).optional(),
+    })
+    .optional(),
+  app: z.object({
+    package: packageName,
+    running: z.boolean(),
+    foreground: z.boolean(),
+    versionName: text(100).optional(),
+    versionCode: count.optional(),
+    lastFrameAgeMs: z.number().int().min(0).max(2_147_483_647).optional(),
+  }),
+  uptimeSec: count,
+  agentVersion: nonEmptyText(50),
+  fcmToken: text(4096).optional(),
+  events: z.array(deviceEvent).max(50).optional(),
+});
+export type HeartbeatInput = z.output<typeof heartbeatBody>;
+
+export const heartbeatResponse = z.object({
+  serverTime: isoDateTime,
+  nextHeartbeatSec: z.number().int(),
+  commands: z.array(z.record(z.string(), z.string())).describe('Signed command envelopes due for this device'),
+});
+
+export const DEVICE_STATUSES = ['online', 'offline'] as const;
+
+export const listDevicesQuery = z.object({
+  status: z.enum(DEVICE_STATUSES).optional(),
+  q: text(100).optional().describe('Matches name, model, manufacturer, serial or the device id'),
+  groupId: uuid.optional(),
+  sort: z.enum(['lastSeen', '-lastSeen']).default('-lastSeen').describe('-lastSeen: most recently seen first'),
+  cursor: cursorQuery,
+  limit: limitQuery(100, 500),
+});
+export type ListDevicesQuery = z.output<typeof listDevicesQuery>;
+
+const nullableTime = isoDateTime.nullable();
+
+export const deviceView = z.object({
+  id: uuid,
+  name: z.string().nullable(),
+  displayName: z.string().describe('The name, or model and serial until renamed'),
+  status: z.enum(DEVICE_STATUSES),
+  model: z.string(),
+  manufacturer: z.string(),
+  serial: z.string().nullable(),
+  androidVersion: z.string(),
+  sdkInt: z.number().int(),
+  agentVersion: z.string(),
+  group: z.object({ id: uuid, name: z.string() }).nullable(),
+  enrolledAt: isoDateTime,
+  lastSeenAt: isoDateTime,
+  stateSentAt: nullableTime,
+  battery: z.object({ level: z.number(), charging: z.boolean(), temperatureC: z.number().nullable() }).nullable(),
+  memory: z.object({ availBytes: z.number(), totalBytes: z.number() }).nullable(),
+  storage: z.object({ freeBytes: z.number(), totalBytes: z.number() }).nullable(),
+  network: z.object({ type: z.string(), rssi: z.number().nullable(), ip: z.string().nullable() }).nullable(),
+  app: z
+    .object({
+      package: z.string(),
+      running: z.boolean(),
+      foreground: z.boolean(),
+      versionName: z.string().nullable(),
+      versionCode: z.number().nullable(),
+      lastFrameAgeMs: z.number().nullable(),
+    })
+    .nullable(),
+  uptimeSec: z.number().nullable(),
+  hasPushToken: z.boolean(),
+});
+
+export const devicePage = page(deviceView);
+
+export const telemetryQuery = z
+  .object({
+    from: isoDateTime.optional().describe('Default: 24 hours before `to`'),
+    to: isoDateTime.optional().describe('Default: now'),
+    limit: limitQuery(5000, 20_000),
+  })
+  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), 'from must be before to');
+
+export const telemetryPoint = z.object({
+  receivedAt: isoDateTime,
+  sentAt: isoDateTime,
+  batteryLevel: z.number(),
+  charging: z.boolean(),
+  temperatureC: z.number().nullable(),
+  memAvailBytes: z.number(),
+  memTotalBytes: z.number(),
+  storageFreeBytes: z.number().nullable(),
+  storageTotalBytes: z.number().nullable(),
+  appRunning: z.boolean(),
+  appForeground: z.boolean(),
+  lastFrameAgeMs: z.number().nullable(),
+  rssi: z.number().nullable(),
+  uptimeSec: z.number(),
+});
+
+export const telemetryResponse = z.object({
+  deviceId: uuid,
+  from: isoDateTime,
+  to: isoDateTime,
+  points: z.array(telemetryPoint).describe('Oldest first'),
+  truncated: z.boolean().describe('True when the range held more points than `limit`; the newest were left out'),
+});

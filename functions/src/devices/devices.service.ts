@@ -1,0 +1,181 @@
+import bcrypt from 'bcryptjs';
+import { decodeCursor, encodeCursor } from '../http/cursor.js';
+import { notFound, unauthorized } from '../http/errors.js';
+import type { DeviceActor } from '../http/route.js';
+import type { Clock } from '../platform/clock.js';
+import { randomSecret } from '../platform/crypto.js';
+import type { Db } from '../platform/db/connect.js';
+import { isMissingPartition } from '../platform/db/errors.js';
+import type { SessionTokens } from '../platform/session-tokens.js';
+import {
+  ensureHeartbeatPartitions,
+  findDevice,
+  findDeviceSecretHash,
+  insertDeviceEvents,
+  insertHeartbeat,
+  listDevices,
+  listHeartbeats,
+  type DeviceRow,
+} from './devices.repository.js';
+import type { HeartbeatInput, ListDevicesQuery } from './devices.schemas.js';
+
+export interface DeviceServiceOptions {
+  sessionTtlSec: number;
+  heartbeatIntervalSec: number;
+  offlineAfterSec: number;
+  bcryptRounds: number;
+}
+
+const DAY_MS = 86_400_000;
+
+export class DeviceService {
+  #dummyHash: Promise<string> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly tokens: SessionTokens,
+    private readonly options: DeviceServiceOptions,
+  ) {}
+
+  /** bcrypt runs here, once per session, so heartbeats only verify a JWT. */
+  async openSession(deviceId: string, deviceSecret: string) {
+    const hash = await findDeviceSecretHash(this.db, deviceId);
+    const ok = await bcrypt.compare(deviceSecret, hash ?? (await this.dummyHash()));
+    if (!hash || !ok) throw unauthorized('invalid_credentials', 'unknown device or wrong secret');
+    const { token, expiresAt } = await this.tokens.sign('device', deviceId, this.clock.now(), this.options.sessionTtlSec);
+    return { accessToken: token, expiresAt };
+  }
+
+  async authenticate(token: string): Promise<DeviceActor | null> {
+    const verified = await this.tokens.verify('device', token, this.clock.now());
+    return verified ? { kind: 'device', deviceId: verified.sub } : null;
+  }
+
+  /** Stores the heartbeat and the device's latest state atomically. */
+  async heartbeat(device: DeviceActor, hb: HeartbeatInput) {
+    const receivedAt = this.clock.now();
+    const write = async () => {
+      if (!hb.events?.length) return insertHeartbeat(this.db, device.deviceId, hb, receivedAt);
+      return this.db.transaction().execute(async (trx) => {
+        const found = await insertHeartbeat(trx, device.deviceId, hb, receivedAt);
+        if (found) await insertDeviceEvents(trx, device.deviceId, hb.events!, receivedAt);
+        return found;
+      });
+    };
+    let found: boolean;
+    try {
+      found = await write();
+    } catch (err) {
+      // Maintenance creates partitions days ahead; this only runs if it has not.
+      if (!isMissingPartition(err)) throw err;
+      await ensureHeartbeatPartitions(this.db, receivedAt, 0);
+      found = await write();
+    }
+    if (!found) throw unauthorized('unknown_device', 'this device is not enrolled; enroll it again');
+    return { serverTime: receivedAt, nextHeartbeatSec: this.options.heartbeatIntervalSec, commands: [] };
+  }
+
+  async list(q: ListDevicesQuery) {
+    const now = this.clock.now();
+    const after =
+      q.cursor === undefined
+        ? undefined
+        : decodeCursor(q.cursor, (c) =>
+            typeof c.t === 'string' && typeof c.id === 'string' && !Number.isNaN(Date.parse(c.t))
+              ? { lastSeenAt: new Date(c.t), id: c.id }
+              : null,
+          );
+    const rows = await listDevices(this.db, { ...q, after, limit: q.limit + 1, onlineCutoff: this.onlineCutoff(now) });
+    const page = rows.slice(0, q.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map((r) => this.view(r, now)),
+      nextCursor: rows.length > q.limit && last ? encodeCursor({ t: last.last_seen_at.toISOString(), id: last.id }) : null,
+    };
+  }
+
+  async get(id: string) {
+    const row = await findDevice(this.db, id);
+    if (!row) throw notFound('device');
+    return this.view(row, this.clock.now());
+  }
+
+  async telemetry(id: string, q: { from?: string | undefined; to?: string | undefined; limit: number }) {
+    if (!(await findDevice(this.db, id))) throw notFound('device');
+    const to = q.to ? new Date(q.to) : this.clock.now();
+    const from = q.from ? new Date(q.from) : new Date(to.getTime() - DAY_MS);
+    const rows = await listHeartbeats(this.db, id, from, to, q.limit + 1);
+    return {
+      deviceId: id,
+      from,
+      to,
+      truncated: rows.length > q.limit,
+      points: rows.slice(0, q.limit).map((h) => ({
+        receivedAt: h.received_at,
+        sentAt: h.sent_at,
+        batteryLevel: h.battery_level,
+        charging: h.battery_charging,
+        temperatureC: h.battery_temp_dc === null ? null : h.battery_temp_dc / 10,
+        memAvailBytes: h.mem_avail_bytes,
+        memTotalBytes: h.mem_total_bytes,
+        storageFreeBytes: h.storage_free_bytes,
+        storageTotalBytes: h.storage_total_bytes,
+        appRunning: h.app_running,
+        appForeground: h.app_foreground,
+        lastFrameAgeMs: h.app_last_frame_age_ms,
+        rssi: h.network_rssi,
+        uptimeSec: h.uptime_sec,
+      })),
+    };
+  }
+
+  private onlineCutoff(now: Date): Date {
+    return new Date(now.getTime() - this.options.offlineAfterSec * 1000);
+  }
+
+  private view(d: DeviceRow, now: Date) {
+    return {
+      id: d.id,
+      name: d.name,
+      displayName: d.name ?? [d.model, d.serial].filter(Boolean).join(' '),
+      status: d.last_seen_at >= this.onlineCutoff(now) ? ('online' as const) : ('offline' as const),
+      model: d.model,
+      manufacturer: d.manufacturer,
+      serial: d.serial,
+      androidVersion: d.android_version,
+      sdkInt: d.sdk_int,
+      agentVersion: d.agent_version,
+      group: d.group_id && d.group_name ? { id: d.group_id, name: d.group_name } : null,
+      enrolledAt: d.enrolled_at,
+      lastSeenAt: d.last_seen_at,
+      stateSentAt: d.state_sent_at,
+      battery:
+        d.battery_level === null
+          ? null
+          : { level: d.battery_level, charging: d.battery_charging ?? false, temperatureC: d.battery_temp_c },
+      memory: d.mem_total_bytes === null ? null : { availBytes: d.mem_avail_bytes ?? 0, totalBytes: d.mem_total_bytes },
+      storage:
+        d.storage_total_bytes === null ? null : { freeBytes: d.storage_free_bytes ?? 0, totalBytes: d.storage_total_bytes },
+      network: d.network_type === null ? null : { type: d.network_type, rssi: d.network_rssi, ip: d.network_ip },
+      app:
+        d.app_package === null
+          ? null
+          : {
+              package: d.app_package,
+              running: d.app_running ?? false,
+              foreground: d.app_foreground ?? false,
+              versionName: d.app_version_name,
+              versionCode: d.app_version_code,
+              lastFrameAgeMs: d.app_last_frame_age_ms,
+            },
+      uptimeSec: d.uptime_sec,
+      hasPushToken: d.fcm_token !== null,
+    };
+  }
+
+  private dummyHash(): Promise<string> {
+    this.#dummyHash ??= bcrypt.hash(randomSecret(), this.options.bcryptRounds);
+    return this.#dummyHash;
+  }
+}

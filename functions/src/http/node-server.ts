@@ -1,0 +1,114 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../platform/logger.js';
+import type { HttpRequest } from './route.js';
+import { BODY_LIMIT_BYTES, errorResponse, type Handler } from './router.js';
+import { AppError } from './errors.js';
+
+/** Past this a too-large body is cut off rather than drained, so the 413 is still read by polite clients. */
+const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
+
+export interface NodeServerOptions {
+  trustProxy: boolean;
+  logger: Logger;
+}
+
+export interface RunningServer {
+  server: Server;
+  /** Stops accepting, lets in-flight requests finish (up to graceMs), then closes every connection. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Serves the app's handler over node:http: reads the body within the limit and writes the reply. */
+export function createNodeServer(handle: Handler, opts: NodeServerOptions): RunningServer {
+  let closing = false;
+  const server = createServer((req, res) => {
+    void serve(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 30_000;
+
+  async function serve(req: IncomingMessage, res: ServerResponse) {
+    if (closing) res.setHeader('connection', 'close');
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const base: Omit<HttpRequest, 'body'> = {
+      method: req.method ?? 'GET',
+      path: q === -1 ? url : url.slice(0, q),
+      query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+      headers: req.headers,
+      ip: clientIp(req, opts.trustProxy),
+    };
+    let response;
+    try {
+      const body = await readBody(req);
+      response =
+        body === 'too_large'
+          ? errorResponse(
+              new AppError(413, 'payload_too_large', `request bodies are limited to ${BODY_LIMIT_BYTES} bytes`),
+              '-',
+              undefined,
+              opts.logger,
+            )
+          : await handle({ ...base, body });
+      if (body === 'too_large') res.setHeader('connection', 'close');
+    } catch (err) {
+      response = errorResponse(err, '-', undefined, opts.logger);
+    }
+    if (res.destroyed) return;
+    res.writeHead(response.status, response.headers);
+    res.end(response.body);
+  }
+
+  return {
+    server,
+    close: (graceMs = 10_000) =>
+      new Promise<void>((resolve) => {
+        closing = true;
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        const idle = setInterval(() => server.closeIdleConnections(), 100);
+        server.close(() => {
+          clearTimeout(force);
+          clearInterval(idle);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | undefined | 'too_large'> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = declared > BODY_LIMIT_BYTES;
+    if (tooLarge && declared > DRAIN_LIMIT_BYTES) {
+      resolve('too_large');
+      req.destroy();
+      return;
+    }
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > BODY_LIMIT_BYTES) tooLarge = true;
+      if (size > DRAIN_LIMIT_BYTES) {
+        resolve('too_large');
+        req.destroy();
+        return;
+      }
+      if (!tooLarge) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(tooLarge ? 'too_large' : size === 0 ? undefined : Buffer.concat(chunks, size)));
+    req.on('error', reject);
+  });
+}
+
+function clientIp(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = req.headers['x-forwarded-for'];
+    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+    if (first) return first;
+  }
+  const addr = req.socket.remoteAddress ?? 'unknown';
+  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+}

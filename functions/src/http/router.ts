@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Logger } from '../platform/logger.js';
+import { isDatabaseUnavailable } from '../platform/db/errors.js';
+import { AppError, forbidden, serviceUnavailable, unauthorized } from './errors.js';
+import {
+  ROLE_RANK,
+  type AdminActor,
+  type DeviceActor,
+  type HttpRequest,
+  type HttpResponse,
+  type RateLimitScope,
+  type Reply,
+  type Route,
+} from './route.js';
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+export const SESSION_COOKIE = 'mdm_session';
+
+export interface Authenticator {
+  admin(token: string): Promise<AdminActor | null>;
+  device(token: string): Promise<DeviceActor | null>;
+}
+
+export interface FailureLimiter {
+  /** Throws a 429 AppError when the address has used up its failures in this window. */
+  check(scope: RateLimitScope, ip: string): Promise<void>;
+  recordFailure(scope: RateLimitScope, ip: string): Promise<void>;
+}
+
+export interface RouterDeps {
+  auth: Authenticator;
+  limiter: FailureLimiter;
+  logger: Logger;
+}
+
+/** Headers on every API response: JSON is never sniffed, framed, cached or given a referrer. */
+const BASE_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+};
+const JSON_TYPE = 'application/json; charset=utf-8';
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+interface CompiledRoute {
+  route: Route;
+  segments: string[];
+}
+
+export type Handler = (req: HttpRequest) => Promise<HttpResponse>;
+
+export function createRouter(routes: Route[], deps: RouterDeps): Handler {
+  const exact = new Map<string, Route>();
+  const patterns: CompiledRoute[] = [];
+  for (const r of routes) {
+    if (r.path.includes('{')) patterns.push({ route: r, segments: r.path.split('/') });
+    else exact.set(`${r.method} ${r.path}`, r);
+  }
+
+  const match = (method: string, path: string): { route: Route; params: Record<string, string> } | { allow: string[] } => {
+    const hit = exact.get(`${method} ${path}`);
+    if (hit) return { route: hit, params: {} };
+    const allow = new Set<string>();
+    const parts = path.split('/');
+    for (const candidate of patterns) {
+      const params = matchSegments(candidate.segments, parts);
+      if (!params) continue;
+      if (candidate.route.method === method) return { route: candidate.route, params };
+      allow.add(candidate.route.method);
+    }
+    for (const r of exact.values()) if (r.path === path) allow.add(r.method);
+    return { allow: [...allow] };
+  };
+
+  return async function handle(req: HttpRequest): Promise<HttpResponse> {
+    const requestId = pickRequestId(req);
+    let route: Route | undefined;
+    try {
+      const found = match(req.method, req.path);
+      if (!('route' in found)) {
+        if (found.allow.length === 0) throw new AppError(404, 'not_found', `no route for ${req.path}`);
+        throw new AppError(405, 'method_not_allowed', `use ${found.allow.join(', ')}`, { allow: found.allow.join(', ') });
+      }
+      route = found.route;
+      if (req.body && req.body.length > BODY_LIMIT_BYTES) {
+        throw new AppError(413, 'payload_too_large', `request bodies are limited to ${BODY_LIMIT_BYTES} bytes`);
+      }
+      if (route.rateLimit) await deps.limiter.check(route.rateLimit, req.ip);
+      const actor = await authenticate(route, req, deps.auth);
+      const params = parse(route.params, found.params, 'path');
+      const query = parse(route.query, Object.fromEntries(req.query), 'query');
+      const body = route.body ? parse(route.body, readJson(req), 'body') : undefined;
+      const reply = await route.handler({ actor, body, query, params, ip: req.ip, requestId, req });
+      return toResponse(reply, requestId);
+    } catch (err) {
+      if (err instanceof AppError && err.status === 401 && route?.rateLimit) {
+        await deps.limiter.recordFailure(route.rateLimit, req.ip).catch((e: unknown) =>
+          deps.logger.warn('could not record a failed attempt', { requestId, err: e }),
+        );
+      }
+      return errorResponse(err, requestId, route, deps.logger);
+    }
+  };
+}
+
+function matchSegments(pattern: string[], parts: string[]): Record<string, string> | null {
+  if (pattern.length !== parts.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i]!;
+    const v = parts[i]!;
+    if (p.startsWith('{')) {
+      if (v === '') return null;
+      try {
+        params[p.slice(1, -1)] = decodeURIComponent(v);
+      } catch {
+        return null;
+      }
+    } else if (p !== v) return null;
+  }
+  return params;
+}
+
+function header(req: HttpRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function pickRequestId(req: HttpRequest): string {
+  const given = header(req, 'x-request-id');
+  return given && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+function bearer(req: HttpRequest): string | undefined {
+  const h = header(req, 'authorization');
+  if (!h) return undefined;
+  const m = /^Bearer ([\w.~+/=-]{1,4096})$/i.exec(h.trim());
+  if (!m) throw unauthorized('invalid_authorization', 'expected "Authorization: Bearer <token>"');
+  return m[1];
+}
+
+function cookie(req: HttpRequest, name: string): string | undefined {
+  const h = header(req, 'cookie');
+  if (!h) return undefined;
+  for (const part of h.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+async function authenticate(route: Route, req: HttpRequest, auth: Authenticator): Promise<AdminActor | DeviceActor | null> {
+  if (route.auth === 'public') return null;
+  if (route.auth === 'device') {
+    const token = bearer(req);
+    if (!token) throw unauthorized('unauthenticated', 'a device access token is required');
+    const device = await auth.device(token);
+    if (!device) throw unauthorized('invalid_token', 'the access token is invalid or expired');
+    return device;
+  }
+  const token = bearer(req) ?? cookie(req, SESSION_COOKIE);
+  if (!token) throw unauthorized('unauthenticated', 'sign in first');
+  const admin = await auth.admin(token);
+  if (!admin) throw unauthorized('invalid_token', 'the session is invalid or expired; sign in again');
+  if (ROLE_RANK[admin.role] < ROLE_RANK[route.auth]) throw forbidden(`this needs the ${route.auth} role`);
+  return admin;
+}
+
+function readJson(req: HttpRequest): unknown {
+  if (!req.body || req.body.length === 0) return {};
+  const type = header(req, 'content-type') ?? '';
+  if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
+    throw new AppError(415, 'unsupported_media_type', 'send the body as application/json');
+  }
+  try {
+    return JSON.parse(req.body.toString('utf8'));
+  } catch {
+    throw new AppError(400, 'malformed_json', 'the request body is not valid JSON');
+  }
+}
+
+function parse(schema: z.ZodType | undefined, value: unknown, where: string): unknown {
+  if (!schema) return undefined;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.slice(0, 5).map((issue) => {
+    const path = issue.path.map(String).join('.');
+    return path ? `${path}: ${issue.message}` : issue.message;
+  });
+  throw new AppError(400, 'invalid_request', `invalid ${where} - ${problems.join('; ')}`);
+}
+
+function toResponse(reply: Reply, requestId: string): HttpResponse {
+  const headers: Record<string, string | string[]> = { ...BASE_HEADERS, 'x-request-id': requestId, ...reply.headers };
+  if (reply.text !== undefined) {
+    headers['content-type'] = reply.contentType ?? 'text/plain; charset=utf-8';
+    return { status: reply.status, headers, body: reply.text };
+  }
+  if (reply.body === undefined) return { status: reply.status, headers, body: '' };
+  headers['content-type'] = JSON_TYPE;
+  return { status: reply.status, headers, body: JSON.stringify(reply.body) };
+}
+
+export function errorResponse(err: unknown, requestId: string, route: Route | undefined, logger: Logger): HttpResponse {
+  let error = err;
+  if (!(error instanceof AppError) && isDatabaseUnavailable(error)) {
+    logger.warn('database unavailable', { requestId, route: route?.path, err: error });
+    error = serviceUnavailable(5);
+  }
+  if (error instanceof AppError) {
+    return toResponse(
+      { status: error.status, body: { error: { code: error.code, message: error.message } }, headers: error.headers },
+      requestId,
+    );
+  }
+  logger.error('unhandled error', { requestId, route: route ? `${route.method} ${route.path}` : undefined, err: error });
+  return toResponse({ status: 500, body: { error: { code: 'internal', message: 'internal error' } } }, requestId);
+}

@@ -1,0 +1,29 @@
+import { sql } from 'kysely';
+import { z } from 'zod';
+import type { Db } from '../platform/db/connect.js';
+import { json, route, type Route } from './route.js';
+
+export const systemRoutes = (db: Db, openapi: () => unknown): Route[] => [
+  route({
+    method: 'GET',
+    path: '/healthz',
+    auth: 'public',
+    tag: 'system',
+    summary: 'Liveness and database reachability',
+    response: { status: 200, description: 'Healthy', schema: z.object({ status: z.literal('ok') }) },
+    errors: [503],
+    handler: async () => {
+      await sql`select 1`.execute(db);
+      return json(200, { status: 'ok' });
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/api/v1/openapi.json',
+    auth: 'public',
+    tag: 'system',
+    summary: 'This OpenAPI 3.1 document',
+    response: { status: 200, description: 'The document' },
+    handler: async () => json(200, openapi()),
+  }),
+];

@@ -1,0 +1,56 @@
+import { sql } from 'kysely';
+import { tooManyRequests } from '../http/errors.js';
+import type { FailureLimiter } from '../http/router.js';
+import type { RateLimitScope } from '../http/route.js';
+import type { Clock } from './clock.js';
+import type { Db } from './db/connect.js';
+
+/**
+ * Counts failed attempts (wrong password, unknown enrollment token, wrong device secret) per scope and
+ * client address in a fixed window, in PostgreSQL so the limit holds across instances. Successes are
+ * not counted, so one provisioning station can enroll thousands of devices a minute from one address.
+ */
+export class PgFailureLimiter implements FailureLimiter {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly windowSec: number,
+    private readonly limits: Record<RateLimitScope, number>,
+  ) {}
+
+  async check(scope: RateLimitScope, ip: string): Promise<void> {
+    const row = await this.db
+      .selectFrom('rate_limits')
+      .select(['failures', 'window_started_at'])
+      .where('bucket', '=', bucket(scope, ip))
+      .executeTakeFirst();
+    if (!row || row.failures < this.limits[scope]) return;
+    const endsMs = row.window_started_at.getTime() + this.windowSec * 1000;
+    const leftMs = endsMs - this.clock.now().getTime();
+    if (leftMs > 0) throw tooManyRequests(Math.ceil(leftMs / 1000));
+  }
+
+  async recordFailure(scope: RateLimitScope, ip: string): Promise<void> {
+    const now = this.clock.now();
+    const windowStart = new Date(now.getTime() - this.windowSec * 1000);
+    await this.db
+      .insertInto('rate_limits')
+      .values({ bucket: bucket(scope, ip), window_started_at: now, failures: 1 })
+      .onConflict((oc) =>
+        oc.column('bucket').doUpdateSet({
+          failures: sql`case when rate_limits.window_started_at <= ${windowStart} then 1 else rate_limits.failures + 1 end`,
+          window_started_at: sql`case when rate_limits.window_started_at <= ${windowStart} then ${now} else rate_limits.window_started_at end`,
+        }),
+      )
+      .execute();
+  }
+
+  /** Deletes buckets whose window has ended. */
+  async prune(): Promise<number> {
+    const cutoff = new Date(this.clock.now().getTime() - this.windowSec * 1000);
+    const result = await this.db.deleteFrom('rate_limits').where('window_started_at', '<=', cutoff).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}
+
+const bucket = (scope: RateLimitScope, ip: string) => `${scope}:${ip}`;

@@ -1,0 +1,97 @@
+import { join } from 'node:path';
+import { createApp } from '../app.js';
+import { ConfigError, loadConfig, type Config } from '../config/config.js';
+import { createNodeServer } from '../http/node-server.js';
+import { openDatabase } from '../platform/db/connect.js';
+import { migrateToLatest } from '../platform/db/migrate.js';
+import { createLogger } from '../platform/logger.js';
+import { resolveStandaloneSecrets } from './secrets.js';
+
+const MAINTENANCE_INTERVAL_MS = 3600_000;
+
+/** The single-process host: embedded PGlite (or DATABASE_URL), migrations, the HTTP server, timers. */
+async function main(): Promise<void> {
+  const startedAt = performance.now();
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  const secrets = await resolveStandaloneSecrets(config);
+  if (secrets.generated && config.databaseUrl) {
+    logger.warn('using secrets generated under DATA_DIR; set JWT_SECRET and ENCRYPTION_KEY when several instances share the database');
+  }
+
+  const database = await openDatabase(
+    config.databaseUrl
+      ? { kind: 'postgres', url: config.databaseUrl, poolMax: config.dbPoolMax }
+      : { kind: 'pglite', dataDir: join(config.dataDir, 'pglite') },
+    (err) => logger.warn('idle database connection failed', { err }),
+  );
+  const applied = await migrateToLatest(database.db);
+  if (applied.length) logger.info('migrations applied', { migrations: applied });
+
+  const app = createApp({ config, secrets, db: database.db, logger });
+  await app.maintenance();
+
+  const first = await app.services.admins.ensureFirstAdmin({
+    email: config.adminEmail,
+    password: config.adminPassword,
+    allowGenerated: true,
+  });
+  if (first.created && first.generatedPassword) {
+    // Printed once, outside the structured log, so it is never shipped to a log store.
+    process.stdout.write(
+      [
+        '',
+        '================================================================',
+        `  First admin created: ${first.email}`,
+        `  Password (shown once, store it now): ${first.generatedPassword}`,
+        '================================================================',
+        '',
+      ].join('\n') + '\n',
+    );
+  }
+
+  const http = createNodeServer(app.handle, { trustProxy: config.trustProxy, logger });
+  await new Promise<void>((resolve, reject) => {
+    http.server.once('error', reject);
+    http.server.listen(config.port, resolve);
+  });
+  logger.info('listening', {
+    url: `http://localhost:${config.port}`,
+    publicUrl: config.publicUrl,
+    database: database.kind,
+    startupMs: Math.round(performance.now() - startedAt),
+  });
+
+  const timer = setInterval(() => {
+    app.maintenance().catch((err: unknown) => logger.error('maintenance failed', { err }));
+  }, MAINTENANCE_INTERVAL_MS);
+  timer.unref();
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    clearInterval(timer);
+    await http.close();
+    await database.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  createLogger().error('failed to start', { err });
+  process.exit(1);
+});
