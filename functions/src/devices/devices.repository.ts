@@ -136,7 +136,7 @@ export function listHeartbeats(db: Db, deviceId: string, from: Date, to: Date, l
     .selectAll()
     .where('device_id', '=', deviceId)
     .where('received_at', '>=', from)
-    .where('received_at', '<', to)
+    .where('received_at', '<=', to)
     .orderBy('received_at', 'asc')
     .limit(limit)
     .execute();

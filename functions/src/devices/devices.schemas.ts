@@ -118,7 +118,7 @@ export const devicePage = page(deviceView);
 export const telemetryQuery = z
   .object({
     from: isoDateTime.optional().describe('Default: 24 hours before `to`'),
-    to: isoDateTime.optional().describe('Default: now'),
+    to: isoDateTime.optional().describe('Default: now (both ends are inclusive)'),
     limit: limitQuery(5000, 20_000),
   })
   .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), 'from must be before to');

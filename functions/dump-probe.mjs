@@ -1,0 +1,12 @@
+import { PGlite } from '@electric-sql/pglite';
+let t = performance.now();
+const a = await PGlite.create();
+await a.exec('create table x(a int)');
+const blob = await a.dumpDataDir('none');
+console.log('create+dump', performance.now()-t, blob.size);
+t = performance.now();
+const b = await PGlite.create({ loadDataDir: blob });
+console.log((await b.query('select count(*) from x')).rows, 'load ms', performance.now()-t);
+t = performance.now();
+const c = await PGlite.create({ loadDataDir: blob });
+console.log('load2 ms', performance.now()-t);

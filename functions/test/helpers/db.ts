@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { openDatabase, type DatabaseHandle } from '../../src/platform/db/connect.js';
+import { databaseUrl, TEST_DB_PREFIX } from './env.js';
+
+export type DbKind = 'pglite' | 'postgres';
+export const DB_KINDS: DbKind[] = ['pglite', 'postgres'];
+
+export interface TestDatabase extends DatabaseHandle {
+  /** Connection URL (PostgreSQL only), e.g. for a server process under test. */
+  url?: string;
+}
+
+/** A migrated database of its own for one test file; `close` drops it. */
+export async function createTestDatabase(kind: DbKind, poolMax = 10): Promise<TestDatabase> {
+  if (kind === 'pglite') {
+    const tar = await readFile(inject('pgliteTemplate'));
+    return openDatabase({ kind: 'pglite', loadDataDir: new Blob([tar]) });
+  }
+  const url = await clonePostgresDatabase();
+  const handle = await openDatabase({ kind: 'postgres', url, poolMax });
+  return {
+    ...handle,
+    url,
+    close: async () => {
+      await handle.close();
+      await dropPostgresDatabase(url);
+    },
+  };
+}
+
+/** CREATE DATABASE ... TEMPLATE: a migrated PostgreSQL database in a few milliseconds. */
+export async function clonePostgresDatabase(): Promise<string> {
+  const name = `${TEST_DB_PREFIX}${Date.now()}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
+  await admin.connect();
+  try {
+    await admin.query(`create database "${name}" template "${inject('pgTemplate')}"`);
+  } finally {
+    await admin.end();
+  }
+  return databaseUrl(inject('pgAdminUrl'), name);
+}
+
+export async function dropPostgresDatabase(url: string): Promise<void> {
+  const name = new URL(url).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
+  await admin.connect();
+  try {
+    await admin.query(`drop database if exists "${name}" with (force)`);
+  } finally {
+    await admin.end();
+  }
+}

@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimToken } from '../../src/enrollment/enrollment.repository.js';
+import { sha256Hex } from '../../src/platform/crypto.js';
+import { DB_KINDS } from '../helpers/db.js';
+import { createTestApp, sampleDevice, type TestApp } from '../helpers/app.js';
+
+describe.each(DB_KINDS)('single-use enrollment under concurrency on %s', (kind) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(kind);
+  });
+  afterAll(() => t.close());
+
+  it('lets exactly one of 50 concurrent enrollments with one token succeed', async () => {
+    const admin = await t.loginAs('admin');
+    const created = await t.request('POST', '/api/v1/admin/enrollment-tokens', { token: admin, body: {} });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        t.request('POST', '/api/v1/enroll', {
+          ip: `203.0.113.${i}`,
+          body: { enrollmentToken: created.json.token, device: sampleDevice() },
+        }),
+      ),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.every((s) => s === 201 || s === 409 || s === 410)).toBe(true);
+    const devices = await t.db.db.selectFrom('devices').select('id').where('enrollment_token_id', '=', created.json.id).execute();
+    expect(devices).toHaveLength(1);
+    expect(devices[0]!.id).toBe(results.find((r) => r.status === 201)!.json.deviceId);
+    const audited = await t.db.db.selectFrom('audit_log').select('id').where('action', '=', 'enrolled_device').execute();
+    expect(audited).toHaveLength(1);
+  });
+
+  it('claims a token in SQL for exactly one of 50 concurrent transactions, past any earlier check', async () => {
+    const admin = await t.loginAs('admin');
+    const created = await t.request('POST', '/api/v1/admin/enrollment-tokens', { token: admin, body: {} });
+    const hash = sha256Hex(created.json.token);
+    const claims = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        t.db.db.transaction().execute(async (trx) => {
+          const claimed = await claimToken(trx, hash, t.clock.now());
+          // hold the row lock a moment so the others queue behind it
+          await new Promise((r) => setTimeout(r, 5));
+          return claimed;
+        }),
+      ),
+    );
+    expect(claims.filter(Boolean)).toHaveLength(1);
+  });
+});
