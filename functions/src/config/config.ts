@@ -151,3 +151,23 @@ export function describeConfig(): { key: string; defaultValue: string; descripti
     return { key, defaultValue: fallback, description: schema.description ?? '' };
   });
 }
+
+/** docs/configuration.md, rendered from the schema; a test keeps the file in step. */
+export function renderConfigDocs(): string {
+  const rows = describeConfig().map(
+    (c) => `| \`${c.key}\` | ${c.defaultValue === '' ? '-' : `\`${c.defaultValue}\``} | ${c.description.replace(/\|/g, '\\|')} |`,
+  );
+  return [
+    '# Configuration',
+    '',
+    'Every setting is an environment variable, validated once at start-up; an invalid value stops the',
+    'server with a message naming the key. Empty values count as unset. This file is generated from',
+    '`functions/src/config/config.ts` (`UPDATE_DOCS=1 npx vitest run src/config/config-docs.test.ts` in',
+    '`functions/`); a test fails when the two differ.',
+    '',
+    '| variable | default | meaning |',
+    '|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
