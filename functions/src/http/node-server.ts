@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../platform/logger.js';
 import type { HttpRequest } from './route.js';
@@ -29,6 +30,7 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
   server.requestTimeout = 30_000;
 
   async function serve(req: IncomingMessage, res: ServerResponse) {
+    const started = performance.now();
     if (closing) res.setHeader('connection', 'close');
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -46,18 +48,25 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
         body === 'too_large'
           ? errorResponse(
               new AppError(413, 'payload_too_large', `request bodies are limited to ${BODY_LIMIT_BYTES} bytes`),
-              '-',
+              randomUUID(),
               undefined,
               opts.logger,
             )
           : await handle({ ...base, body });
       if (body === 'too_large') res.setHeader('connection', 'close');
     } catch (err) {
-      response = errorResponse(err, '-', undefined, opts.logger);
+      response = errorResponse(err, randomUUID(), undefined, opts.logger);
     }
     if (res.destroyed) return;
     res.writeHead(response.status, response.headers);
     res.end(response.body);
+    opts.logger.debug('request', {
+      requestId: response.headers['x-request-id'],
+      method: base.method,
+      path: base.path,
+      status: response.status,
+      latencyMs: Math.round((performance.now() - started) * 10) / 10,
+    });
   }
 
   return {

@@ -5,6 +5,7 @@ import { createNodeServer } from '../http/node-server.js';
 import { openDatabase } from '../platform/db/connect.js';
 import { migrateToLatest } from '../platform/db/migrate.js';
 import { createLogger } from '../platform/logger.js';
+import { lockDataDir } from './data-lock.js';
 import { resolveStandaloneSecrets } from './secrets.js';
 
 const MAINTENANCE_INTERVAL_MS = 3600_000;
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
     logger.warn('using secrets generated under DATA_DIR; set JWT_SECRET and ENCRYPTION_KEY when several instances share the database');
   }
 
+  const unlock = config.databaseUrl ? async () => {} : await lockDataDir(config.dataDir);
   const database = await openDatabase(
     config.databaseUrl
       ? { kind: 'postgres', url: config.databaseUrl, poolMax: config.dbPoolMax }
@@ -84,6 +86,7 @@ async function main(): Promise<void> {
     clearInterval(timer);
     await http.close();
     await database.close();
+    await unlock();
     logger.info('stopped');
     process.exit(0);
   };
