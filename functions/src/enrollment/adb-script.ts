@@ -17,10 +17,12 @@ export interface AdbScriptInput {
 export const ENROLL_RECEIVER = '.EnrollReceiver';
 export const ENROLL_ACTION_SUFFIX = '.action.ENROLL';
 
-const TOKEN_RE = '^mdmet_[A-Za-z0-9_-]{43}$';
+/** For PowerShell: \\z, because in .NET a $ also matches before a trailing newline. */
+const PS_TOKEN_RE = '^mdmet_[A-Za-z0-9_-]{43}\\z';
 
 export function adminComponent(agentPackage: string, receiver: string): string {
-  return `${agentPackage}/${receiver.startsWith('.') ? receiver : receiver.replace(`${agentPackage}.`, '.')}`;
+  if (receiver.startsWith('.')) return `${agentPackage}/${receiver}`;
+  return `${agentPackage}/${receiver.startsWith(`${agentPackage}.`) ? receiver.slice(agentPackage.length) : receiver}`;
 }
 
 /** Single-quoted for POSIX sh: nothing inside is expanded. */
@@ -51,13 +53,21 @@ TOKEN="\${1:-\${MDM_ENROLLMENT_TOKEN:-}}"
 fail() { echo "enroll: error: $*" >&2; exit 1; }
 
 [ -n "$TOKEN" ] || fail "pass the enrollment token as the first argument (it was shown once when it was created)"
-printf '%s' "$TOKEN" | grep -Eq '${TOKEN_RE}' || fail "that is not an enrollment token (they look like mdmet_ followed by 43 characters)"
+# Checked without grep, which would pass a token followed by a second line of shell for the device.
+case "$TOKEN" in
+  mdmet_*) ;;
+  *) fail "that is not an enrollment token (they look like mdmet_ followed by 43 characters)" ;;
+esac
+case "\${TOKEN#mdmet_}" in
+  *[!A-Za-z0-9_-]*) fail "that is not an enrollment token (they look like mdmet_ followed by 43 characters)" ;;
+esac
+[ "\${#TOKEN}" -eq 49 ] || fail "that is not an enrollment token (they look like mdmet_ followed by 43 characters)"
 command -v adb >/dev/null 2>&1 || fail "adb not found: install Android platform-tools and put adb on PATH"
 
 serials=$(adb devices | tr -d '\\r' | awk 'NR > 1 && $2 == "device" { print $1 }')
 count=$(printf '%s\\n' "$serials" | grep -c . || true)
 if [ -n "\${ANDROID_SERIAL:-}" ]; then
-  printf '%s\\n' "$serials" | grep -qx "$ANDROID_SERIAL" || fail "adb does not see the device ANDROID_SERIAL=$ANDROID_SERIAL"
+  printf '%s\\n' "$serials" | grep -qxF -- "$ANDROID_SERIAL" || fail "adb does not see the device ANDROID_SERIAL=$ANDROID_SERIAL"
 elif [ "$count" -eq 0 ]; then
   fail "adb sees no device: connect one by USB, enable USB debugging and accept the prompt ('adb devices' must list it as 'device')"
 elif [ "$count" -gt 1 ]; then
@@ -121,7 +131,7 @@ function Fail([string]$Message) {
 }
 
 if (-not $Token) { Fail 'pass the enrollment token as the first argument (it was shown once when it was created)' }
-if ($Token -cnotmatch '${TOKEN_RE}') { Fail 'that is not an enrollment token (they look like mdmet_ followed by 43 characters)' }
+if ($Token -cnotmatch '${PS_TOKEN_RE}') { Fail 'that is not an enrollment token (they look like mdmet_ followed by 43 characters)' }
 if (-not (Get-Command adb -ErrorAction SilentlyContinue)) { Fail 'adb not found: install Android platform-tools and put adb on PATH' }
 
 $serials = @(adb devices | Select-Object -Skip 1 | ForEach-Object { $_.Trim() } | Where-Object { $_ -match '^\\S+\\s+device$' } | ForEach-Object { ($_ -split '\\s+')[0] })

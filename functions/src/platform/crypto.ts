@@ -36,9 +36,13 @@ export function encrypt(key: Buffer, plaintext: Buffer): string {
 }
 
 export function decrypt(key: Buffer, sealed: string): Buffer {
-  const [format, iv, tag, ciphertext] = sealed.split('.');
-  if (format !== FORMAT || !iv || !tag || ciphertext === undefined) throw new Error('unknown sealed format');
-  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
-  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  const [format, ivText, tagText, ciphertext] = sealed.split('.');
+  if (format !== FORMAT || !ivText || !tagText || ciphertext === undefined) throw new Error('unknown sealed format');
+  const iv = Buffer.from(ivText, 'base64url');
+  const tag = Buffer.from(tagText, 'base64url');
+  // A full 16-byte tag only: GCM would otherwise accept a truncated tag and a weaker integrity check.
+  if (iv.length !== 12 || tag.length !== 16) throw new Error('malformed sealed value');
+  const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: 16 });
+  decipher.setAuthTag(tag);
   return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]);
 }

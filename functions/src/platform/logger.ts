@@ -34,6 +34,8 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
+const bigintSafe = (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value);
+
 export function createLogger(
   options: { level?: LogLevel; base?: LogFields; write?: (line: string) => void } = {},
 ): Logger {
@@ -43,7 +45,11 @@ export function createLogger(
   const log = (level: LogLevel, message: string, fields?: LogFields) => {
     if (RANK[level] < min) return;
     const entry = redact({ ...base, ...fields }) as LogFields;
-    write(JSON.stringify({ severity: SEVERITY[level], message, time: new Date().toISOString(), ...entry }));
+    // A field cannot pass itself off as the severity, message or time.
+    delete entry.severity;
+    delete entry.message;
+    delete entry.time;
+    write(JSON.stringify({ severity: SEVERITY[level], message, time: new Date().toISOString(), ...entry }, bigintSafe));
   };
   return {
     debug: (m, f) => log('debug', m, f),

@@ -53,7 +53,8 @@ export class SessionTokens {
         currentDate: now,
         requiredClaims: ['sub', 'exp', 'iat'],
       });
-      return { sub: payload.sub as string, claims: payload, expiresAt: new Date((payload.exp as number) * 1000) };
+      if (typeof payload.sub !== 'string' || typeof payload.exp !== 'number') return null;
+      return { sub: payload.sub, claims: payload, expiresAt: new Date(payload.exp * 1000) };
     } catch (err) {
       if (err instanceof joseErrors.JOSEError || err instanceof TypeError) return null;
       throw err;

@@ -43,7 +43,7 @@ export async function startServer(
   const port = await freePort();
   const dataDir = env.DATA_DIR ?? (await mkdtemp(join(tmpdir(), 'fleet-mdm-e2e-')));
   const started = performance.now();
-  const childEnv = { ...process.env, PORT: String(port), DATA_DIR: dataDir, ...env };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DATA_DIR: dataDir, ...env };
   delete childEnv.NODE_OPTIONS; // vitest's loader hooks must not leak into the server
   const proc = opts.viaNpm
     ? spawn('npm', ['start'], { cwd: REPO_ROOT, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
