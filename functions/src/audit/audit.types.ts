@@ -11,7 +11,7 @@ export type AuditEvent =
   | {
       action: 'created_enrollment_token';
       target: { type: 'enrollment_token'; id: string };
-      details: { label: string; group: string | null; expiresAt: string };
+      details: { label: string; group: string | null; expiresAt: string; maxUses: number };
     }
   | { action: 'revoked_enrollment_token'; target: { type: 'enrollment_token'; id: string }; details: { label: string } }
   | {

@@ -23,7 +23,6 @@ const tokenColumns = (db: Conn) =>
     .selectFrom('enrollment_tokens as t')
     .leftJoin('device_groups as g', 'g.id', 't.group_id')
     .leftJoin('admins as a', 'a.id', 't.created_by')
-    .leftJoin('devices as d', 'd.enrollment_token_id', 't.id')
     .select([
       't.id',
       't.label',
@@ -33,9 +32,20 @@ const tokenColumns = (db: Conn) =>
       't.revoked_at',
       't.group_id',
       'g.name as group_name',
+      't.max_uses',
+      't.use_count',
       'a.email as created_by_email',
-      'd.id as device_id',
-    ]);
+    ])
+    // The enrolled device, for single-use tokens (a multi-use token reports its use count instead).
+    .select((eb) =>
+      eb
+        .selectFrom('devices as d')
+        .select('d.id')
+        .whereRef('d.enrollment_token_id', '=', 't.id')
+        .where('t.max_uses', '=', 1)
+        .limit(1)
+        .as('device_id'),
+    );
 
 export type TokenRow = Awaited<ReturnType<typeof findTokenById>> & {};
 
@@ -76,13 +86,17 @@ export async function revokeToken(db: Conn, id: string, by: string, at: Date): P
 }
 
 /**
- * Claims a token for one enrollment. The conditional update is the single-use guarantee: of many
- * concurrent callers exactly one sees a row (the others wait on the row lock and then find used_at set).
+ * Takes one use of a token. The conditional update is the use-limit guarantee: concurrent callers
+ * queue on the row lock and re-check the condition, so a token with max_uses = 1 lets exactly one
+ * through (the others then find used_at set), and no token is ever used more than max_uses times.
  */
 export const claimToken = (db: Conn, hash: string, now: Date) =>
   db
     .updateTable('enrollment_tokens')
-    .set({ used_at: now })
+    .set((eb) => ({
+      use_count: eb('use_count', '+', 1),
+      used_at: eb.case().when(eb('use_count', '+', 1), '>=', eb.ref('max_uses')).then(now).else(eb.ref('used_at')).end(),
+    }))
     .where('token_hash', '=', hash)
     .where('used_at', 'is', null)
     .where('revoked_at', 'is', null)

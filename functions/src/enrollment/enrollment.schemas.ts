@@ -12,6 +12,7 @@ export const createTokenBody = z.object({
   label: text(100).optional(),
   expiresInSec: z.number().int().min(60).max(90 * 86_400).optional(),
   group: groupName.optional(),
+  maxUses: z.number().int().min(1).max(100_000).optional().describe('How many devices it may enroll (default 1)'),
 });
 
 export const TOKEN_STATUSES = ['active', 'used', 'revoked', 'expired'] as const;
@@ -25,8 +26,10 @@ export const tokenView = z.object({
   createdAt: isoDateTime,
   createdBy: z.string().nullable().describe('E-mail of the admin who created it'),
   expiresAt: isoDateTime,
-  usedAt: isoDateTime.nullable(),
-  deviceId: z.uuid().nullable().describe('The device enrolled with it'),
+  usedAt: isoDateTime.nullable().describe('When its last use was taken'),
+  uses: z.number().int(),
+  maxUses: z.number().int(),
+  deviceId: z.uuid().nullable().describe('The device enrolled with a single-use token'),
   revokedAt: isoDateTime.nullable(),
 });
 

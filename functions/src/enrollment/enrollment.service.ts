@@ -55,6 +55,7 @@ export class EnrollmentService {
         created_by: actor.id,
         created_at: now,
         expires_at: expiresAt,
+        max_uses: input.maxUses ?? 1,
       });
       await this.audit.record(
         trx,
@@ -62,7 +63,7 @@ export class EnrollmentService {
         {
           action: 'created_enrollment_token',
           target: { type: 'enrollment_token', id: row.id },
-          details: { label, group: input.group ?? null, expiresAt: expiresAt.toISOString() },
+          details: { label, group: input.group ?? null, expiresAt: expiresAt.toISOString(), maxUses: input.maxUses ?? 1 },
         },
         ip,
       );
@@ -97,7 +98,7 @@ export class EnrollmentService {
     await this.db.transaction().execute(async (trx) => {
       const row = await findTokenById(trx, id);
       if (!row) throw notFound('enrollment token');
-      if (row.used_at) throw conflict('enrollment_token_used', 'the token was already used to enroll a device');
+      if (row.used_at) throw conflict('enrollment_token_used', 'the token has no uses left');
       if (row.revoked_at) return; // revoking twice is a no-op
       if (await revokeToken(trx, id, actor.id, now)) {
         await this.audit.record(
@@ -205,6 +206,8 @@ export class EnrollmentService {
       createdBy: row.created_by_email,
       expiresAt: row.expires_at,
       usedAt: row.used_at,
+      uses: row.use_count,
+      maxUses: row.max_uses,
       deviceId: row.device_id,
       revokedAt: row.revoked_at,
     };

@@ -114,6 +114,8 @@ export interface EnrollmentTokensTable {
   used_at: Date | null;
   revoked_at: Date | null;
   revoked_by: string | null;
+  max_uses: Generated<number>;
+  use_count: Generated<number>;
 }
 
 export type EnrollmentToken = Selectable<EnrollmentTokensTable>;
