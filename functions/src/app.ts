@@ -7,6 +7,7 @@ import type { Config } from './config/config.js';
 import { deviceRoutes } from './devices/devices.routes.js';
 import { ensureHeartbeatPartitions } from './devices/devices.repository.js';
 import { DeviceService } from './devices/devices.service.js';
+import { HeartbeatWriter } from './devices/heartbeat-writer.js';
 import { enrollmentRoutes } from './enrollment/enrollment.routes.js';
 import { EnrollmentService } from './enrollment/enrollment.service.js';
 import { buildOpenApi } from './http/openapi.js';
@@ -58,7 +59,11 @@ export function createApp({ config, secrets, db, logger, clock = systemClock }: 
     agentPackage: config.agentPackage,
     agentAdminReceiver: config.agentAdminReceiver,
   });
-  const devices = new DeviceService(db, clock, tokens, {
+  const writer = new HeartbeatWriter(db, logger, {
+    maxBatch: config.heartbeatBatchMax,
+    maxInFlight: config.heartbeatWriteConcurrency,
+  });
+  const devices = new DeviceService(db, clock, tokens, writer, {
     sessionTtlSec: config.deviceSessionTtlSec,
     heartbeatIntervalSec: config.heartbeatIntervalSec,
     offlineAfterSec: config.offlineAfterSec,
@@ -92,7 +97,7 @@ export function createApp({ config, secrets, db, logger, clock = systemClock }: 
     logger.info('maintenance done', { partitionsCreated: created, rateLimitRowsPruned: pruned });
   };
 
-  return { handle, routes, maintenance, services: { admins, enrollment, devices, audit, limiter } };
+  return { handle, routes, maintenance, services: { admins, enrollment, devices, audit, limiter, heartbeats: writer } };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -92,7 +92,7 @@ export class AdminService {
 
   /** Resolves a session token to the admin as they are now: a disabled admin or a changed role takes effect at once. */
   async authenticate(token: string): Promise<AdminActor | null> {
-    const verified = await this.tokens.verify('admin', token, this.clock.now());
+    const verified = this.tokens.verify('admin', token, this.clock.now());
     if (!verified) return null;
     const admin = await findAdminById(this.db, verified.sub);
     if (!admin || admin.disabled_at) return null;

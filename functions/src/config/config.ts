@@ -19,6 +19,8 @@ export const configSchema = z.object({
     .describe('PostgreSQL connection URL; when unset the standalone server uses an embedded PGlite under DATA_DIR.'),
   DATA_DIR: z.string().min(1).default('./data').describe('Directory for the embedded database and generated secrets.'),
   DB_POOL_MAX: int(1, 500, 10).describe('Most PostgreSQL connections this process opens.'),
+  HEARTBEAT_BATCH_MAX: int(1, 5000, 500).describe('Most heartbeats written by one statement (group commit).'),
+  HEARTBEAT_WRITE_CONCURRENCY: int(1, 100, 4).describe('Most heartbeat statements in flight at once; keep it below DB_POOL_MAX.'),
   ADMIN_EMAIL: z.email().optional().describe('E-mail of the first admin, created on start when no admin exists.'),
   ADMIN_PASSWORD: z
     .string()
@@ -75,6 +77,8 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   dbPoolMax: number;
+  heartbeatBatchMax: number;
+  heartbeatWriteConcurrency: number;
   adminEmail: string | undefined;
   adminPassword: string | undefined;
   jwtSecret: string | undefined;
@@ -117,6 +121,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: c.DATABASE_URL,
     dataDir: c.DATA_DIR,
     dbPoolMax: c.DB_POOL_MAX,
+    heartbeatBatchMax: c.HEARTBEAT_BATCH_MAX,
+    heartbeatWriteConcurrency: c.HEARTBEAT_WRITE_CONCURRENCY,
     adminEmail: c.ADMIN_EMAIL?.toLowerCase(),
     adminPassword: c.ADMIN_PASSWORD,
     jwtSecret: c.JWT_SECRET,

@@ -8,82 +8,90 @@ type Conn = Kysely<Database>;
 export const findDeviceSecretHash = async (db: Db, id: string) =>
   (await db.selectFrom('devices').select('secret_hash').where('id', '=', id).executeTakeFirst())?.secret_hash;
 
+export interface HeartbeatRow {
+  deviceId: string;
+  hb: HeartbeatInput;
+  receivedAt: Date;
+}
+
 /**
- * Stores one heartbeat as one statement, so it is atomic without a transaction round trip: the CTE
- * updates the device's latest state (only from a heartbeat at least as new, by the device's clock, as
- * the state it has) and the outer insert adds the heartbeat row only if the device exists.
- * Returns false when the device does not exist.
+ * Every value of one column of the batch, as a typed PostgreSQL array parameter. Times go as ISO
+ * strings (the validated sentAt as received): cheaper to serialize than Date objects.
  */
-export async function insertHeartbeat(db: Conn, deviceId: string, hb: HeartbeatInput, receivedAt: Date): Promise<boolean> {
-  const sentAt = new Date(hb.sentAt);
-  const temp = hb.battery.temperatureC ?? null;
-  const { rows } = await sql<{ device_id: string }>`
-    with cur as (
-      select id, (state_sent_at is null or state_sent_at <= ${sentAt}::timestamptz) as fresh
-      from devices where id = ${deviceId}::uuid
-    ), d as (
-      update devices set
-        last_seen_at = greatest(devices.last_seen_at, ${receivedAt}::timestamptz),
-        agent_version = ${hb.agentVersion}::text,
-        fcm_token_updated_at = case when ${hb.fcmToken ?? null}::text is distinct from devices.fcm_token
-          and ${hb.fcmToken ?? null}::text is not null then ${receivedAt}::timestamptz else devices.fcm_token_updated_at end,
-        fcm_token = coalesce(${hb.fcmToken ?? null}::text, devices.fcm_token),
-        state_sent_at = case when cur.fresh then ${sentAt}::timestamptz else devices.state_sent_at end,
-        battery_level = case when cur.fresh then ${hb.battery.level}::smallint else devices.battery_level end,
-        battery_charging = case when cur.fresh then ${hb.battery.charging}::boolean else devices.battery_charging end,
-        battery_temp_c = case when cur.fresh then ${temp}::real else devices.battery_temp_c end,
-        mem_avail_bytes = case when cur.fresh then ${hb.memory.availBytes}::bigint else devices.mem_avail_bytes end,
-        mem_total_bytes = case when cur.fresh then ${hb.memory.totalBytes}::bigint else devices.mem_total_bytes end,
-        storage_free_bytes = case when cur.fresh then ${hb.storage?.freeBytes ?? null}::bigint else devices.storage_free_bytes end,
-        storage_total_bytes = case when cur.fresh then ${hb.storage?.totalBytes ?? null}::bigint else devices.storage_total_bytes end,
-        network_type = case when cur.fresh then ${hb.network?.type ?? null}::text else devices.network_type end,
-        network_rssi = case when cur.fresh then ${hb.network?.rssi ?? null}::smallint else devices.network_rssi end,
-        network_ip = case when cur.fresh then ${hb.network?.ip ?? null}::text else devices.network_ip end,
-        app_package = case when cur.fresh then ${hb.app.package}::text else devices.app_package end,
-        app_running = case when cur.fresh then ${hb.app.running}::boolean else devices.app_running end,
-        app_foreground = case when cur.fresh then ${hb.app.foreground}::boolean else devices.app_foreground end,
-        app_version_name = case when cur.fresh then ${hb.app.versionName ?? null}::text else devices.app_version_name end,
-        app_version_code = case when cur.fresh then ${hb.app.versionCode ?? null}::bigint else devices.app_version_code end,
-        app_last_frame_age_ms = case when cur.fresh then ${hb.app.lastFrameAgeMs ?? null}::integer else devices.app_last_frame_age_ms end,
-        uptime_sec = case when cur.fresh then ${hb.uptimeSec}::bigint else devices.uptime_sec end
-      from cur
-      where devices.id = cur.id
-      returning devices.id
+const col = <T>(rows: HeartbeatRow[], type: string, pick: (r: HeartbeatRow) => T) => sql`${rows.map(pick)}::${sql.raw(type)}[]`;
+
+/** State moves forward only: a heartbeat older (by the device's clock) than the stored state does not overwrite it. */
+const fresh = sql`(d.state_sent_at is null or d.state_sent_at <= l.sent_at)`;
+const newer = (column: string) => sql`${sql.ref(column)} = case when ${fresh} then l.${sql.ref(column)} else d.${sql.ref(column)} end`;
+
+/**
+ * Stores a batch of heartbeats as ONE statement, atomic without a transaction round trip: `unnest`
+ * turns the column arrays into rows; the newest heartbeat per device updates that device's latest
+ * state; every heartbeat of an existing device becomes a heartbeat row; their events go to
+ * device_events. Returns the ids of the devices that exist (heartbeats of any other are not stored).
+ * The statement has the same shape whatever the batch size.
+ */
+export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[]): Promise<Set<string>> {
+  const events = rows.flatMap((r) => (r.hb.events ?? []).map((e) => ({ ...e, deviceId: r.deviceId, receivedAt: r.receivedAt })));
+  const { rows: stored } = await sql<{ device_id: string }>`
+    with i as (
+      select * from unnest(
+        ${col(rows, 'uuid', (r) => r.deviceId)}, ${col(rows, 'timestamptz', (r) => r.receivedAt.toISOString())},
+        ${col(rows, 'timestamptz', (r) => r.hb.sentAt)}, ${col(rows, 'text', (r) => r.hb.agentVersion)},
+        ${col(rows, 'text', (r) => r.hb.fcmToken ?? null)}, ${col(rows, 'smallint', (r) => r.hb.battery.level)},
+        ${col(rows, 'boolean', (r) => r.hb.battery.charging)}, ${col(rows, 'real', (r) => r.hb.battery.temperatureC ?? null)},
+        ${col(rows, 'bigint', (r) => r.hb.memory.availBytes)}, ${col(rows, 'bigint', (r) => r.hb.memory.totalBytes)},
+        ${col(rows, 'bigint', (r) => r.hb.storage?.freeBytes ?? null)}, ${col(rows, 'bigint', (r) => r.hb.storage?.totalBytes ?? null)},
+        ${col(rows, 'text', (r) => r.hb.network?.type ?? null)}, ${col(rows, 'smallint', (r) => r.hb.network?.rssi ?? null)},
+        ${col(rows, 'text', (r) => r.hb.network?.ip ?? null)}, ${col(rows, 'text', (r) => r.hb.app.package)},
+        ${col(rows, 'boolean', (r) => r.hb.app.running)}, ${col(rows, 'boolean', (r) => r.hb.app.foreground)},
+        ${col(rows, 'text', (r) => r.hb.app.versionName ?? null)}, ${col(rows, 'bigint', (r) => r.hb.app.versionCode ?? null)},
+        ${col(rows, 'integer', (r) => r.hb.app.lastFrameAgeMs ?? null)}, ${col(rows, 'bigint', (r) => r.hb.uptimeSec)}
+      ) with ordinality as t(device_id, received_at, sent_at, agent_version, fcm_token, battery_level, battery_charging,
+        battery_temp_c, mem_avail_bytes, mem_total_bytes, storage_free_bytes, storage_total_bytes, network_type,
+        network_rssi, network_ip, app_package, app_running, app_foreground, app_version_name, app_version_code,
+        app_last_frame_age_ms, uptime_sec, ord)
+    ), l as (
+      select distinct on (device_id) * from i order by device_id, sent_at desc, ord desc
+    ), u as (
+      update devices d set
+        last_seen_at = greatest(d.last_seen_at, l.received_at),
+        agent_version = l.agent_version,
+        fcm_token_updated_at = case when l.fcm_token is not null and l.fcm_token is distinct from d.fcm_token
+          then l.received_at else d.fcm_token_updated_at end,
+        fcm_token = coalesce(l.fcm_token, d.fcm_token),
+        state_sent_at = case when ${fresh} then l.sent_at else d.state_sent_at end,
+        ${newer('battery_level')}, ${newer('battery_charging')}, ${newer('battery_temp_c')},
+        ${newer('mem_avail_bytes')}, ${newer('mem_total_bytes')}, ${newer('storage_free_bytes')}, ${newer('storage_total_bytes')},
+        ${newer('network_type')}, ${newer('network_rssi')}, ${newer('network_ip')}, ${newer('app_package')},
+        ${newer('app_running')}, ${newer('app_foreground')}, ${newer('app_version_name')}, ${newer('app_version_code')},
+        ${newer('app_last_frame_age_ms')}, ${newer('uptime_sec')}
+      from l
+      where d.id = l.device_id
+      returning d.id
+    ), ev as (
+      insert into device_events (device_id, received_at, occurred_at, type, data)
+      select e.device_id, e.received_at, e.occurred_at, e.type, e.data
+      from unnest(
+        ${events.map((e) => e.deviceId)}::uuid[], ${events.map((e) => e.receivedAt)}::timestamptz[],
+        ${events.map((e) => new Date(e.at))}::timestamptz[], ${events.map((e) => e.type)}::text[],
+        ${events.map((e) => JSON.stringify(e.data ?? {}))}::jsonb[]
+      ) as e(device_id, received_at, occurred_at, type, data)
+      where e.device_id in (select id from u)
     )
     insert into heartbeats (
       device_id, received_at, sent_at, mem_avail_bytes, mem_total_bytes, storage_free_bytes, storage_total_bytes,
       uptime_sec, app_last_frame_age_ms, battery_level, battery_temp_dc, network_rssi, battery_charging,
       app_running, app_foreground
     )
-    select d.id, ${receivedAt}::timestamptz, ${sentAt}::timestamptz, ${hb.memory.availBytes}::bigint,
-      ${hb.memory.totalBytes}::bigint, ${hb.storage?.freeBytes ?? null}::bigint, ${hb.storage?.totalBytes ?? null}::bigint,
-      ${hb.uptimeSec}::bigint, ${hb.app.lastFrameAgeMs ?? null}::integer, ${hb.battery.level}::smallint,
-      ${temp === null ? null : Math.round(temp * 10)}::smallint, ${hb.network?.rssi ?? null}::smallint,
-      ${hb.battery.charging}::boolean, ${hb.app.running}::boolean, ${hb.app.foreground}::boolean
-    from d
+    select device_id, received_at, sent_at, mem_avail_bytes, mem_total_bytes, storage_free_bytes, storage_total_bytes,
+      uptime_sec, app_last_frame_age_ms, battery_level, round(battery_temp_c * 10)::smallint, network_rssi,
+      battery_charging, app_running, app_foreground
+    from i
+    where device_id in (select id from u)
+    order by ord
     returning device_id`.execute(db);
-  return rows.length === 1;
-}
-
-export async function insertDeviceEvents(
-  db: Conn,
-  deviceId: string,
-  events: NonNullable<HeartbeatInput['events']>,
-  receivedAt: Date,
-): Promise<void> {
-  if (events.length === 0) return;
-  await db
-    .insertInto('device_events')
-    .values(
-      events.map((e) => ({
-        device_id: deviceId,
-        received_at: receivedAt,
-        occurred_at: new Date(e.at),
-        type: e.type,
-        data: JSON.stringify(e.data ?? {}),
-      })),
-    )
-    .execute();
+  return new Set(stored.map((r) => r.device_id));
 }
 
 /** Creates the daily heartbeat partitions from `from`'s UTC day through `days` days later; returns how many were new. */

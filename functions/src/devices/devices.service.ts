@@ -5,19 +5,16 @@ import type { DeviceActor } from '../http/route.js';
 import type { Clock } from '../platform/clock.js';
 import { randomSecret } from '../platform/crypto.js';
 import type { Db } from '../platform/db/connect.js';
-import { isMissingPartition } from '../platform/db/errors.js';
 import type { SessionTokens } from '../platform/session-tokens.js';
 import {
-  ensureHeartbeatPartitions,
   findDevice,
   findDeviceSecretHash,
-  insertDeviceEvents,
-  insertHeartbeat,
   listDevices,
   listHeartbeats,
   type DeviceRow,
 } from './devices.repository.js';
 import type { HeartbeatInput, ListDevicesQuery } from './devices.schemas.js';
+import type { HeartbeatWriter } from './heartbeat-writer.js';
 
 export interface DeviceServiceOptions {
   sessionTtlSec: number;
@@ -35,6 +32,7 @@ export class DeviceService {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly tokens: SessionTokens,
+    private readonly writer: HeartbeatWriter,
     private readonly options: DeviceServiceOptions,
   ) {}
 
@@ -48,30 +46,14 @@ export class DeviceService {
   }
 
   async authenticate(token: string): Promise<DeviceActor | null> {
-    const verified = await this.tokens.verify('device', token, this.clock.now());
+    const verified = this.tokens.verify('device', token, this.clock.now());
     return verified ? { kind: 'device', deviceId: verified.sub } : null;
   }
 
-  /** Stores the heartbeat and the device's latest state atomically. */
+  /** Stores the heartbeat and the device's latest state atomically (through the group-commit writer). */
   async heartbeat(device: DeviceActor, hb: HeartbeatInput) {
     const receivedAt = this.clock.now();
-    const write = async () => {
-      if (!hb.events?.length) return insertHeartbeat(this.db, device.deviceId, hb, receivedAt);
-      return this.db.transaction().execute(async (trx) => {
-        const found = await insertHeartbeat(trx, device.deviceId, hb, receivedAt);
-        if (found) await insertDeviceEvents(trx, device.deviceId, hb.events!, receivedAt);
-        return found;
-      });
-    };
-    let found: boolean;
-    try {
-      found = await write();
-    } catch (err) {
-      // Maintenance creates partitions days ahead; this only runs if it has not.
-      if (!isMissingPartition(err)) throw err;
-      await ensureHeartbeatPartitions(this.db, receivedAt, 0);
-      found = await write();
-    }
+    const found = await this.writer.write({ deviceId: device.deviceId, hb, receivedAt });
     if (!found) throw unauthorized('unknown_device', 'this device is not enrolled; enroll it again');
     return { serverTime: receivedAt, nextHeartbeatSec: this.options.heartbeatIntervalSec, commands: [] };
   }

@@ -21,3 +21,6 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (state && (UNAVAILABLE_CODES.has(state) || state.startsWith('08'))) return true;
   return err instanceof Error && UNAVAILABLE_MESSAGES.test(err.message);
 }
+
+/** A deadlock or serialization failure: the statement was rolled back and can simply run again. */
+export const isRetryableConflict = (err: unknown): boolean => sqlState(err) === '40P01' || sqlState(err) === '40001';

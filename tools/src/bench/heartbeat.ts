@@ -1,0 +1,198 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import type { CeilingOptions } from './db-ceiling.js';
+import type { LoadOptions, LoadResult } from './load.js';
+import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
+import { cpuSeconds, postgresCpuSeconds, rss } from './stats.js';
+
+/**
+ * `npm run bench:heartbeat`: the standalone server on the real PostgreSQL, devices pre-enrolled,
+ * heartbeats driven over HTTP by a separate process for a fixed time; then the raw database ceiling
+ * for the same writes straight through `pg`; then the ratio of the two.
+ */
+const { values: args } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '100000' },
+    rate: { type: 'string', default: '3400' },
+    duration: { type: 'string', default: '60' },
+    warmup: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '64' },
+    pool: { type: 'string', default: '' },
+    'capacity-duration': { type: 'string', default: '20' },
+    'capacity-connections': { type: 'string', default: '256' },
+    'skip-capacity': { type: 'boolean', default: false },
+    'ceiling-clients': { type: 'string', default: '16' },
+    'ceiling-duration': { type: 'string', default: '20' },
+    'skip-ceiling': { type: 'boolean', default: false },
+    pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
+    'cpu-prof': { type: 'string' },
+    json: { type: 'string' },
+  },
+});
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const MAIN = join(ROOT, 'functions/lib/standalone/main.js');
+const LOAD = fileURLToPath(new URL('./load.js', import.meta.url));
+const CEILING = fileURLToPath(new URL('./db-ceiling.js', import.meta.url));
+
+function runChild<T>(script: string, options: unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as T) : reject(new Error(`${script} exited ${code}`))));
+  });
+}
+
+async function startServer(databaseUrl: string, jwtSecret: string, port: number, dataDir: string) {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    DATA_DIR: dataDir,
+    DATABASE_URL: databaseUrl,
+    JWT_SECRET: jwtSecret,
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    ADMIN_EMAIL: 'bench@example.com',
+    ADMIN_PASSWORD: 'benchmark password',
+    ADMIN_BCRYPT_ROUNDS: '4',
+    DEVICE_SECRET_BCRYPT_ROUNDS: '4',
+    LOG_LEVEL: 'warn',
+    ...(args.pool ? { DB_POOL_MAX: args.pool } : {}),
+  };
+  const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : [];
+  const proc = spawn(process.execPath, [...nodeArgs, MAIN], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i++) {
+    if (proc.exitCode !== null) throw new Error(`server exited: ${out}`);
+    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) return { proc, url };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('server did not start');
+}
+
+async function post(url: string, body: unknown, token?: string): Promise<Record<string, string>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, string>;
+}
+
+/** One device enrolled through the API, then copied in SQL: every seeded device has a real row. */
+async function seedDevices(url: string, databaseUrl: string, count: number): Promise<string[]> {
+  const admin = (await post(`${url}/api/v1/admin/login`, { email: 'bench@example.com', password: 'benchmark password' })).token!;
+  const token = (await post(`${url}/api/v1/admin/enrollment-tokens`, { label: 'bench', group: 'Bench' }, admin)).token!;
+  const device = {
+    model: 'KioskPro 10', manufacturer: 'Acme', androidVersion: '13', sdkInt: 33, serial: 'BENCH-0', agentVersion: '1.0.0',
+  };
+  const first = (await post(`${url}/api/v1/enroll`, { enrollmentToken: token, device })).deviceId!;
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(
+      `insert into devices (id, secret_hash, hmac_key_enc, group_id, enrollment_token_id, model, manufacturer,
+         android_version, sdk_int, serial, agent_version, enrolled_at, last_seen_at)
+       select gen_random_uuid(), t.secret_hash, t.hmac_key_enc, t.group_id, t.enrollment_token_id, t.model, t.manufacturer,
+         t.android_version, t.sdk_int, 'BENCH-' || g, t.agent_version, now(), now() - random() * interval '5 minutes'
+       from devices t, generate_series(1, $2::int) g where t.id = $1`,
+      [first, count - 1],
+    );
+    await client.query('vacuum analyze devices');
+    const { rows } = await client.query<{ id: string }>('select id from devices');
+    return rows.map((r) => r.id).sort(() => Math.random() - 0.5);
+  } finally {
+    await client.end();
+  }
+}
+
+const devices = Number(args.devices);
+const work = await mkdtemp(join(tmpdir(), 'mdm-bench-hb-'));
+const databaseUrl = await createScratchDatabase(args.pg, 'fmdm_bench');
+const jwtSecret = randomBytes(32).toString('hex');
+const port = 19_000 + Math.floor(Math.random() * 500);
+let server: Awaited<ReturnType<typeof startServer>> | undefined;
+try {
+  server = await startServer(databaseUrl, jwtSecret, port, join(work, 'data'));
+  const seedStart = performance.now();
+  const ids = await seedDevices(server.url, databaseUrl, devices);
+  const idsFile = join(work, 'devices.json');
+  await writeFile(idsFile, JSON.stringify(ids));
+  console.log(`seeded ${ids.length} devices in ${Math.round(performance.now() - seedStart)} ms`);
+
+  const cpuBefore = await cpuSeconds(server.proc.pid!);
+  const pgCpuBefore = await postgresCpuSeconds();
+  const wallBefore = performance.now();
+  const load: LoadOptions = {
+    mode: 'open',
+    url: server.url,
+    jwtSecret,
+    deviceIdsFile: idsFile,
+    rate: Number(args.rate),
+    durationSec: Number(args.duration),
+    warmupSec: Number(args.warmup),
+    connections: Number(args.connections),
+  };
+  const http = await runChild<LoadResult>(LOAD, load);
+  const cpuAfter = await cpuSeconds(server.proc.pid!);
+  const pgCpu = (await postgresCpuSeconds()) - pgCpuBefore;
+  const wallSec = (performance.now() - wallBefore) / 1000;
+  const memory = await rss(server.proc.pid!);
+
+  // Capacity: as many heartbeats as the server takes, closed loop, after the timed run.
+  const capacity = args['skip-capacity']
+    ? null
+    : await runChild<LoadResult>(LOAD, {
+        ...load,
+        mode: 'closed',
+        durationSec: Number(args['capacity-duration']),
+        warmupSec: 3,
+        connections: Number(args['capacity-connections']),
+      } satisfies LoadOptions);
+
+  const ceiling = args['skip-ceiling']
+    ? null
+    : await runChild<{ clients: number; statements: number; errors: number; perSec: number }>(CEILING, {
+        databaseUrl,
+        deviceIdsFile: idsFile,
+        clients: Number(args['ceiling-clients']),
+        durationSec: Number(args['ceiling-duration']),
+      } satisfies CeilingOptions);
+
+  const result = {
+    date: new Date().toISOString(),
+    machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    devices,
+    http,
+    // CPU used during the HTTP run (warm-up included), in cores: where the machine's two cores went.
+    cpuCores: {
+      wallSec: Math.round(wallSec),
+      server: cpuBefore !== null && cpuAfter !== null ? Math.round(((cpuAfter - cpuBefore) / wallSec) * 100) / 100 : null,
+      generator: Math.round((http.generatorCpuSec / wallSec) * 100) / 100,
+      postgres: Math.round((pgCpu / wallSec) * 100) / 100,
+    },
+    serverRssMb: memory,
+    capacity: capacity && { perSec: capacity.sustainedPerSec, errors: capacity.errors, latencyMs: capacity.latencyMs },
+    dbCeiling: ceiling,
+    // Heartbeats/s over HTTP (the capacity run when there is one) per raw database statement/s.
+    ratio: ceiling ? Math.round(((capacity?.sustainedPerSec ?? http.sustainedPerSec) / ceiling.perSec) * 100) / 100 : null,
+  };
+  console.log(JSON.stringify(result, null, 2));
+  if (args.json) await writeFile(args.json, JSON.stringify(result, null, 2));
+} finally {
+  if (server) {
+    server.proc.kill('SIGTERM');
+    await new Promise((r) => server!.proc.once('close', r));
+  }
+  await dropDatabase(args.pg, databaseUrl);
+  await rm(work, { recursive: true, force: true });
+}
