@@ -43,7 +43,7 @@ export const configSchema = z.object({
     .regex(/^[^\s'"`\\$]+$/, 'must not contain spaces, quotes, backslashes or $')
     .optional()
     .describe('Base URL devices and scripts use to reach this server; default http://localhost:PORT.'),
-  HEARTBEAT_INTERVAL_SEC: int(10, 86_400, 300).describe('Seconds between heartbeats that devices are told to keep.'),
+  HEARTBEAT_INTERVAL_SEC: int(5, 86_400, 300).describe('Seconds between heartbeats that devices are told to keep.'),
   ALERT_OFFLINE_AFTER_SEC: int(30, 7 * 86_400, 720).describe('A device is online while its last contact is younger than this.'),
   DEVICE_SESSION_TTL_SEC: int(300, 7 * 86_400, 6 * 3600).describe('Lifetime of a device access token; the device opens a new session after it.'),
   DEVICE_SECRET_BCRYPT_ROUNDS: int(4, 14, 6).describe('bcrypt cost for device secrets (256-bit random, so a low cost is safe).'),

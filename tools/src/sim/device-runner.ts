@@ -1,0 +1,190 @@
+import { CommandHandler, type CommandSink } from './command-handler.js';
+import type { DeviceControl } from './commands.js';
+import { countFailure, withRetries } from './enroll.js';
+import { EnvelopeVerifier } from './envelope.js';
+import type { ApiResponse, HttpClient } from './http-client.js';
+import type { DeviceProfile } from './identity.js';
+import { parseHeartbeatAnswer, parseSession, type CommandResult, type Session } from './protocol.js';
+import type { Random } from './random.js';
+import type { Scheduler } from './scheduler.js';
+import type { RequestKind, Stats } from './stats.js';
+import type { VirtualDevice } from './virtual-device.js';
+
+export interface Credentials {
+  deviceId: string;
+  deviceSecret: string;
+  hmacKey: string;
+}
+
+/** One device of the fleet: the simulated hardware plus what the agent keeps (credentials, session). */
+export interface SimDevice {
+  readonly index: number;
+  readonly rng: Random;
+  readonly profile: DeviceProfile;
+  readonly device: VirtualDevice;
+  credentials: Credentials | undefined;
+  commands: CommandSink | undefined;
+  session: Session | undefined;
+  /** When to open the next session: a while before the current one expires. */
+  sessionRefreshAtMs: number;
+  sessionOpening: Promise<boolean> | undefined;
+  intervalSec: number;
+  lastAdvanceMs: number;
+  heartbeatInFlight: boolean;
+  state: 'pending' | 'active' | 'removed' | 'wiped' | 'failed';
+}
+
+export interface RunnerOptions {
+  /** Follow the server's `nextHeartbeatSec` instead of keeping --interval-sec. */
+  obeyServerInterval: boolean;
+}
+
+/** Renew sessions this long before they expire (at most a tenth of their lifetime). */
+const SESSION_RENEW_EARLY_MS = 300_000;
+/** Heartbeat intervals vary by ±10%, as real devices' timers do, so beats never synchronize. */
+const JITTER = 0.1;
+
+/**
+ * The life of every device after enrollment: sessions, heartbeats on the shared scheduler, command
+ * delivery and result reports. Stateless itself; everything per device lives in its SimDevice.
+ */
+export class DeviceRunner {
+  constructor(
+    private readonly devices: readonly SimDevice[],
+    private readonly client: HttpClient,
+    private readonly stats: Stats,
+    private readonly scheduler: Scheduler,
+    private readonly options: RunnerOptions,
+  ) {}
+
+  /** Opens the first session and schedules the first beat somewhere in the first interval. */
+  async start(d: SimDevice): Promise<void> {
+    const creds = d.credentials;
+    if (!creds || !(await this.#openSession(d))) return;
+    d.commands = new CommandHandler(
+      new EnvelopeVerifier(creds.deviceId, creds.hmacKey),
+      d.device,
+      this.#control(d),
+      (cid, result) => this.#report(d, cid, result),
+      this.stats.commands,
+    );
+    d.state = 'active';
+    this.stats.active++;
+    const now = Date.now();
+    d.lastAdvanceMs = now;
+    this.scheduler.schedule(d.index, now + d.rng.range(0, d.intervalSec * 1000));
+  }
+
+  /** The scheduler's callback: one heartbeat interval of device `id` has come round. */
+  readonly beat = (id: number, dueMs: number): void => {
+    const d = this.devices[id];
+    if (!d || d.state !== 'active') return;
+    const now = Date.now();
+    this.stats.schedulerLag.record(Math.max(0, now - dueMs));
+    this.scheduler.schedule(id, Math.max(dueMs + this.#jittered(d), now));
+    d.device.advance((now - d.lastAdvanceMs) / 1000, now);
+    d.lastAdvanceMs = now;
+    if (d.device.takeOfflineBeat()) {
+      this.stats.heartbeatsSkippedOffline++;
+    } else if (d.heartbeatInFlight) {
+      // The server has not answered the last one in a whole interval; do not pile up more.
+      this.stats.heartbeatsOverrun++;
+    } else {
+      void this.#sendHeartbeat(d, now);
+    }
+  };
+
+  async #sendHeartbeat(d: SimDevice, nowMs: number): Promise<void> {
+    d.heartbeatInFlight = true;
+    const body = d.device.heartbeat(nowMs);
+    const eventCount = body.events?.length ?? 0;
+    this.stats.heartbeatsSent++;
+    const res = await this.#deviceRequest(d, 'heartbeat', '/api/v1/heartbeat', body);
+    d.heartbeatInFlight = false;
+    if (!res) return;
+    if (res.status !== 200) return countFailure(this.stats, 'heartbeat', res);
+    this.stats.heartbeatsOk++;
+    d.device.acknowledgeEvents(eventCount);
+    const answer = parseHeartbeatAnswer(res.body);
+    const next = answer.nextHeartbeatSec;
+    if (this.options.obeyServerInterval && next !== undefined && next !== d.intervalSec) this.#setInterval(d, next);
+    for (const envelope of answer.commands) d.commands?.receive(envelope, 'heartbeat');
+  }
+
+  /**
+   * A device route with the session handling of docs/protocol.md: renew before expiry, and on a
+   * 401 renew once and retry once. Null when there is no session to be had (already counted).
+   */
+  async #deviceRequest(d: SimDevice, kind: RequestKind, path: string, body: unknown): Promise<ApiResponse | null> {
+    if ((!d.session || Date.now() >= d.sessionRefreshAtMs) && !(await this.#renewSession(d))) return null;
+    const token = d.session?.accessToken;
+    const res = await this.client.request(kind, 'POST', path, body, token);
+    if (res.status !== 401) return res;
+    this.stats.sessionsAfter401++;
+    // Another request of this device may have renewed the session meanwhile.
+    if (d.session?.accessToken === token && !(await this.#renewSession(d))) return null;
+    return this.client.request(kind, 'POST', path, body, d.session?.accessToken);
+  }
+
+  /** One session request per device at a time, however many requests found the token stale. */
+  #renewSession(d: SimDevice): Promise<boolean> {
+    d.sessionOpening ??= this.#openSession(d).finally(() => (d.sessionOpening = undefined));
+    return d.sessionOpening;
+  }
+
+  async #openSession(d: SimDevice): Promise<boolean> {
+    const creds = d.credentials;
+    if (!creds) return false;
+    const body = { deviceId: creds.deviceId, deviceSecret: creds.deviceSecret };
+    const res = await withRetries(() => this.client.request('session', 'POST', '/api/v1/device/session', body));
+    const session = res.status === 200 ? parseSession(res.body) : null;
+    if (session) {
+      this.stats.sessionsOpened++;
+      const now = Date.now();
+      d.session = session;
+      d.sessionRefreshAtMs = session.expiresAtMs - Math.min(SESSION_RENEW_EARLY_MS, (session.expiresAtMs - now) / 10);
+      return true;
+    }
+    // The server no longer knows the device (removed in the console): it stops for good.
+    if (res.status === 401 && res.code === 'invalid_credentials') this.#retire(d, 'removed');
+    else countFailure(this.stats, 'session', res);
+    return false;
+  }
+
+  #report(d: SimDevice, cid: string, result: CommandResult): void {
+    const path = `/api/v1/commands/${encodeURIComponent(cid)}/result`;
+    void this.#deviceRequest(d, 'result', path, result).then((res) => {
+      if (!res) return;
+      if (res.status >= 200 && res.status < 300) this.stats.commands.resultsReported++;
+      // The route does not exist yet on servers without signed commands: counted, not an error.
+      else if (res.status === 404) this.stats.commands.resultsNotFound++;
+      else countFailure(this.stats, 'result', res);
+    });
+  }
+
+  #control(d: SimDevice): DeviceControl {
+    return {
+      beatNow: () => this.scheduler.schedule(d.index, Date.now()),
+      setIntervalSec: (sec) => this.#setInterval(d, sec),
+      retire: () => this.#retire(d, 'wiped'),
+    };
+  }
+
+  #setInterval(d: SimDevice, sec: number): void {
+    d.intervalSec = sec;
+    if (d.state === 'active') this.scheduler.schedule(d.index, Date.now() + this.#jittered(d));
+  }
+
+  #retire(d: SimDevice, why: 'removed' | 'wiped'): void {
+    if (d.state === 'removed' || d.state === 'wiped') return;
+    if (d.state === 'active') this.stats.active--;
+    d.state = why;
+    this.scheduler.cancel(d.index);
+    if (why === 'removed') this.stats.devicesRemoved++;
+    else this.stats.devicesWiped++;
+  }
+
+  #jittered(d: SimDevice): number {
+    return d.intervalSec * 1000 * d.rng.range(1 - JITTER, 1 + JITTER);
+  }
+}

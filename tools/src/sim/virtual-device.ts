@@ -1,0 +1,208 @@
+import type { DeviceProfile } from './identity.js';
+import { MAX_EVENTS_PER_HEARTBEAT, type DeviceEvent, type HeartbeatBody } from './protocol.js';
+import type { Random } from './random.js';
+
+/**
+ * Chance per heartbeat interval at chaos level 1 (the default: a realistic fleet where faults are
+ * rare). Per interval rather than per second so the dashboard sees the same fault mix whatever
+ * `--interval-sec` is. Chaos level L multiplies them; 0 gives a perfectly steady fleet.
+ */
+export const FAULT_CHANCE = { crash: 0.003, freeze: 0.003, offline: 0.002, reboot: 0.0005 } as const;
+const MAX_FAULT_CHANCE = 0.5;
+
+export const DEFAULT_APP = { package: 'com.example.kiosk', versionName: '2.3.0', versionCode: 230 };
+
+export interface DeviceOptions {
+  chaos: number;
+  appPackage: string;
+}
+
+/**
+ * One simulated kiosk: battery, memory, storage, network, the kiosk app and its faults. Pure state:
+ * `advance` moves it along by wall-clock time, `heartbeat` reads it out; the fleet decides when.
+ */
+export class VirtualDevice {
+  battery: number;
+  charging = false;
+  temperatureC: number;
+  memAvailBytes: number;
+  storageFreeBytes: number;
+  rssi: number | undefined;
+  uptimeSec: number;
+  readonly app: { package: string; running: boolean; foreground: boolean; versionName: string; versionCode: number };
+  lastFrameAgeMs = 16;
+  /** Remaining heartbeats of the current fault (0: none). */
+  crashedBeats = 0;
+  frozenBeats = 0;
+  offlineBeats = 0;
+  lockedBeats = 0;
+  wiped = false;
+  readonly events: DeviceEvent[] = [];
+  readonly #drainPerSec: number;
+  readonly #chargePerSec: number;
+  #chargeBelow: number;
+  #chargeUntil: number;
+
+  constructor(
+    readonly profile: DeviceProfile,
+    private readonly rng: Random,
+    private readonly options: DeviceOptions,
+  ) {
+    const hw = profile.hardware;
+    this.battery = rng.range(35, 100);
+    this.#drainPerSec = rng.range(0.1, 0.4) / 60;
+    this.#chargePerSec = rng.range(0.8, 1.6) / 60;
+    this.#chargeBelow = rng.range(15, 30);
+    this.#chargeUntil = rng.range(92, 100);
+    this.temperatureC = rng.range(27, 32);
+    this.memAvailBytes = Math.round(hw.memTotalBytes * rng.range(0.3, 0.7));
+    this.storageFreeBytes = Math.round(hw.storageTotalBytes * rng.range(0.3, 0.8));
+    this.rssi = hw.network === 'ethernet' ? undefined : hw.network === 'wifi' ? rng.int(-75, -40) : rng.int(-105, -75);
+    this.uptimeSec = rng.int(600, 30 * 86_400);
+    this.app = { ...DEFAULT_APP, package: options.appPackage, running: true, foreground: true };
+  }
+
+  /** Moves the device `dtSec` of wall time forward and maybe starts a fault (one check per beat). */
+  advance(dtSec: number, nowMs: number): void {
+    if (this.wiped) return;
+    this.uptimeSec += Math.max(0, Math.round(dtSec));
+    this.#advanceBattery(dtSec);
+    this.#advanceResources(dtSec);
+    this.#advanceApp(dtSec);
+    this.#maybeStartFault(nowMs);
+  }
+
+  /** True when this beat falls in a simulated outage (and uses up one beat of it). */
+  takeOfflineBeat(): boolean {
+    if (this.offlineBeats <= 0) return false;
+    this.offlineBeats--;
+    return true;
+  }
+
+  heartbeat(nowMs: number): HeartbeatBody {
+    const hw = this.profile.hardware;
+    const network: HeartbeatBody['network'] = { type: hw.network, ip: hw.ip };
+    if (this.rssi !== undefined) network.rssi = this.rssi;
+    const body: HeartbeatBody = {
+      sentAt: new Date(nowMs).toISOString(),
+      battery: { level: Math.round(this.battery), charging: this.charging, temperatureC: Math.round(this.temperatureC * 10) / 10 },
+      memory: { availBytes: this.memAvailBytes, totalBytes: hw.memTotalBytes },
+      storage: { freeBytes: this.storageFreeBytes, totalBytes: hw.storageTotalBytes },
+      network,
+      app: { ...this.app },
+      uptimeSec: this.uptimeSec,
+      agentVersion: this.profile.identity.agentVersion,
+    };
+    if (this.app.running) body.app.lastFrameAgeMs = Math.round(this.lastFrameAgeMs);
+    if (this.events.length > 0) body.events = this.events.slice(0, MAX_EVENTS_PER_HEARTBEAT);
+    return body;
+  }
+
+  /** The server stored the first `count` events: drop them (unsent ones wait for the next beat). */
+  acknowledgeEvents(count: number): void {
+    this.events.splice(0, count);
+  }
+
+  // --- effects of faults and commands ---------------------------------------------------------
+
+  reboot(nowMs: number, reason: string): void {
+    this.uptimeSec = 0;
+    this.crashedBeats = this.frozenBeats = this.lockedBeats = 0;
+    this.offlineBeats = Math.max(this.offlineBeats, 1); // silent while it boots
+    this.relaunchApp();
+    this.#event(nowMs, 'device.boot', { reason });
+  }
+
+  relaunchApp(): void {
+    this.crashedBeats = this.frozenBeats = 0;
+    this.app.running = true;
+    this.app.foreground = this.lockedBeats === 0;
+    this.lastFrameAgeMs = 16;
+  }
+
+  lock(beats: number): void {
+    this.lockedBeats = beats;
+    this.app.foreground = false;
+  }
+
+  wipe(): void {
+    this.wiped = true;
+    this.app.running = this.app.foreground = false;
+  }
+
+  // --- the simulation ---------------------------------------------------------------------------
+
+  #advanceBattery(dtSec: number): void {
+    if (this.charging) {
+      this.battery = Math.min(100, this.battery + this.#chargePerSec * dtSec);
+      if (this.battery >= this.#chargeUntil) {
+        this.charging = false;
+        this.#chargeUntil = this.rng.range(92, 100);
+      }
+    } else {
+      const load = this.app.running && this.app.foreground ? 1 : 0.5;
+      this.battery = Math.max(0, this.battery - this.#drainPerSec * load * dtSec);
+      if (this.battery <= this.#chargeBelow) {
+        this.charging = true;
+        this.#chargeBelow = this.rng.range(15, 30);
+      }
+    }
+    // Charging warms the battery by a few degrees; it eases towards its target rather than jumping.
+    const target = 29 + (this.charging ? 6 : 0) + this.rng.range(-1, 1);
+    this.temperatureC += (target - this.temperatureC) * Math.min(1, dtSec / 600);
+  }
+
+  #advanceResources(dtSec: number): void {
+    const hw = this.profile.hardware;
+    const step = hw.memTotalBytes * this.rng.range(-0.03, 0.03);
+    this.memAvailBytes = Math.round(clamp(this.memAvailBytes + step, hw.memTotalBytes * 0.05, hw.memTotalBytes * 0.9));
+    // Logs and caches grow about 100-200 MB a day; a cleanup frees space when it runs low.
+    this.storageFreeBytes -= Math.round(dtSec * this.rng.range(1_000, 2_500));
+    if (this.storageFreeBytes < hw.storageTotalBytes * 0.05) this.storageFreeBytes += Math.round(hw.storageTotalBytes * 0.2);
+    this.storageFreeBytes = Math.round(clamp(this.storageFreeBytes, 0, hw.storageTotalBytes));
+    if (this.rssi !== undefined) {
+      const [low, high] = hw.network === 'wifi' ? [-90, -35] : [-115, -65];
+      this.rssi = Math.round(clamp(this.rssi + this.rng.int(-3, 3), low, high));
+    }
+  }
+
+  #advanceApp(dtSec: number): void {
+    if (this.lockedBeats > 0 && --this.lockedBeats === 0) this.app.foreground = this.app.running;
+    if (this.crashedBeats > 0) {
+      if (--this.crashedBeats === 0) this.relaunchApp(); // the agent's watchdog restarted it
+    } else if (this.frozenBeats > 0) {
+      if (--this.frozenBeats === 0) this.lastFrameAgeMs = 16;
+      else this.lastFrameAgeMs += dtSec * 1000;
+    } else if (this.app.running) {
+      this.lastFrameAgeMs = this.rng.int(8, 40);
+    }
+  }
+
+  #maybeStartFault(nowMs: number): void {
+    const level = this.options.chaos;
+    if (level <= 0 || this.crashedBeats > 0 || this.frozenBeats > 0) return;
+    const p = (base: number) => Math.min(MAX_FAULT_CHANCE, base * level);
+    if (this.rng.chance(p(FAULT_CHANCE.crash))) {
+      this.crashedBeats = this.rng.int(1, 3);
+      this.app.running = this.app.foreground = false;
+      this.#event(nowMs, 'app.crash', { package: this.app.package, code: this.rng.pick([6, 7, 11]) });
+    } else if (this.rng.chance(p(FAULT_CHANCE.freeze))) {
+      this.frozenBeats = this.rng.int(2, 6);
+      this.lastFrameAgeMs = this.rng.int(5_000, 15_000); // noticed by the watchdog after a few seconds
+    } else if (this.offlineBeats === 0 && this.rng.chance(p(FAULT_CHANCE.offline))) {
+      this.offlineBeats = this.rng.int(1, 6);
+    } else if (this.rng.chance(p(FAULT_CHANCE.reboot))) {
+      this.reboot(nowMs, 'watchdog');
+    }
+  }
+
+  #event(nowMs: number, type: string, data: DeviceEvent['data']): void {
+    // A device offline for long keeps only the newest events (the protocol takes 50 per beat).
+    if (this.events.length >= MAX_EVENTS_PER_HEARTBEAT) this.events.shift();
+    this.events.push({ type, at: new Date(nowMs).toISOString(), ...(data ? { data } : {}) });
+  }
+}
+
+function clamp(value: number, low: number, high: number): number {
+  return Math.min(high, Math.max(low, value));
+}

@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { createProfile } from '../../src/sim/identity.js';
+import type { HeartbeatBody } from '../../src/sim/protocol.js';
+import { Random } from '../../src/sim/random.js';
+import { VirtualDevice } from '../../src/sim/virtual-device.js';
+
+const INTERVAL_SEC = 300;
+const START_MS = Date.parse('2026-03-10T12:00:00Z');
+
+/** Runs `devices` devices for `beats` heartbeats each and returns what each one reported. */
+function simulate(chaos: number, devices: number, beats: number, seed = 42): { offline: boolean; hb: HeartbeatBody }[][] {
+  return Array.from({ length: devices }, (_, index) => {
+    const rng = new Random(seed, index);
+    const device = new VirtualDevice(createProfile(rng, index), rng, { chaos, appPackage: 'com.example.kiosk' });
+    const reports: { offline: boolean; hb: HeartbeatBody }[] = [];
+    for (let beat = 1; beat <= beats; beat++) {
+      const now = START_MS + beat * INTERVAL_SEC * 1000;
+      device.advance(INTERVAL_SEC, now);
+      const offline = device.takeOfflineBeat();
+      const hb = device.heartbeat(now);
+      if (!offline) device.acknowledgeEvents(hb.events?.length ?? 0);
+      reports.push({ offline, hb });
+    }
+    return reports;
+  });
+}
+
+describe('VirtualDevice', () => {
+  it('is reproducible: the same seed gives the same heartbeats', () => {
+    expect(simulate(3, 3, 200, 7)).toEqual(simulate(3, 3, 200, 7));
+    expect(simulate(3, 3, 200, 7)).not.toEqual(simulate(3, 3, 200, 8));
+  });
+
+  it('keeps battery in 0..100, charges when low and stops charging when full', () => {
+    for (const reports of simulate(1, 5, 2_000)) {
+      const levels = reports.map((r) => r.hb.battery.level);
+      expect(Math.min(...levels)).toBeGreaterThanOrEqual(0);
+      expect(Math.max(...levels)).toBeLessThanOrEqual(100);
+      // Several full cycles in a week of beats: it went low (<= 30), charged, and came back up (>= 90).
+      const chargingStarts = reports.filter((r, i) => r.hb.battery.charging && !reports[i - 1]?.hb.battery.charging);
+      expect(chargingStarts.length).toBeGreaterThanOrEqual(2);
+      for (const start of chargingStarts) expect(start.hb.battery.level).toBeLessThanOrEqual(31);
+      expect(Math.max(...levels.slice(levels.findIndex((_, i) => reports[i]!.hb.battery.charging)))).toBeGreaterThanOrEqual(90);
+      // While charging the level never falls; charging warms the battery.
+      for (let i = 1; i < reports.length; i++) {
+        if (reports[i]!.hb.battery.charging && reports[i - 1]!.hb.battery.charging) {
+          expect(reports[i]!.hb.battery.level).toBeGreaterThanOrEqual(reports[i - 1]!.hb.battery.level);
+        }
+      }
+      const temp = (charging: boolean) => mean(reports.filter((r) => r.hb.battery.charging === charging).map((r) => r.hb.battery.temperatureC));
+      expect(temp(true)).toBeGreaterThan(temp(false) + 2);
+    }
+  });
+
+  it('keeps memory and storage within their totals, and memory moves', () => {
+    for (const reports of simulate(1, 5, 2_000)) {
+      for (const { hb } of reports) {
+        expect(hb.memory.availBytes).toBeGreaterThan(0);
+        expect(hb.memory.availBytes).toBeLessThanOrEqual(hb.memory.totalBytes);
+        expect(hb.storage.freeBytes).toBeGreaterThanOrEqual(0);
+        expect(hb.storage.freeBytes).toBeLessThanOrEqual(hb.storage.totalBytes);
+        expect(Number.isInteger(hb.memory.availBytes) && Number.isInteger(hb.storage.freeBytes)).toBe(true);
+      }
+      expect(new Set(reports.map((r) => r.hb.memory.availBytes)).size).toBeGreaterThan(100);
+    }
+  });
+
+  it('chaos 0 is a steady fleet: never offline, never crashed, never frozen, uptime only grows', () => {
+    for (const reports of simulate(0, 20, 1_000)) {
+      expect(reports.every((r) => !r.offline)).toBe(true);
+      expect(reports.every((r) => r.hb.app.running && r.hb.app.foreground)).toBe(true);
+      expect(reports.every((r) => (r.hb.app.lastFrameAgeMs ?? 0) < 1000)).toBe(true);
+      expect(reports.every((r) => r.hb.events === undefined)).toBe(true);
+      for (let i = 1; i < reports.length; i++) expect(reports[i]!.hb.uptimeSec).toBeGreaterThan(reports[i - 1]!.hb.uptimeSec);
+    }
+  });
+
+  it('chaos > 0 crashes, freezes, drops offline and reboots devices, and they recover', () => {
+    const fleet = simulate(5, 20, 1_000);
+    let crashes = 0;
+    let relaunches = 0;
+    let freezes = 0;
+    let outages = 0;
+    let reboots = 0;
+    for (const reports of fleet) {
+      for (let i = 1; i < reports.length; i++) {
+        const prev = reports[i - 1]!.hb;
+        const cur = reports[i]!.hb;
+        if (prev.app.running && !cur.app.running) crashes++;
+        if (!prev.app.running && cur.app.running) relaunches++;
+        if ((cur.app.lastFrameAgeMs ?? 0) >= 10_000 && (prev.app.lastFrameAgeMs ?? 0) < 1000) freezes++;
+        if (reports[i]!.offline && !reports[i - 1]!.offline) outages++;
+        if (cur.uptimeSec < prev.uptimeSec) reboots++;
+      }
+      // Crashes are reported: an app.crash event reaches the server with the next beat it sends.
+      const crashEvents = reports.flatMap((r) => (r.offline ? [] : (r.hb.events ?? []))).filter((e) => e.type === 'app.crash');
+      const crashed = reports.some((r, i) => i > 0 && reports[i - 1]!.hb.app.running && !r.hb.app.running);
+      if (crashed) expect(crashEvents.length).toBeGreaterThan(0);
+      // Every fault ends: the last beats of a long run are mostly healthy.
+      expect(reports.slice(-50).filter((r) => r.hb.app.running).length).toBeGreaterThan(30);
+    }
+    expect(crashes).toBeGreaterThan(10);
+    expect(relaunches).toBeGreaterThanOrEqual(crashes - 20);
+    expect(freezes).toBeGreaterThan(10);
+    expect(outages).toBeGreaterThan(10);
+    expect(reboots).toBeGreaterThan(2);
+  });
+
+  it('a frozen app stays running and in front while its last frame ages into tens of seconds', () => {
+    const rng = new Random(1, 0);
+    const device = new VirtualDevice(createProfile(rng, 0), rng, { chaos: 0, appPackage: 'com.example.kiosk' });
+    device.frozenBeats = 4;
+    device.lastFrameAgeMs = 8_000;
+    const ages: number[] = [];
+    for (let i = 1; i <= 4; i++) {
+      device.advance(5, START_MS + i * 5000);
+      const hb = device.heartbeat(START_MS + i * 5000);
+      expect(hb.app).toMatchObject({ running: true, foreground: true });
+      ages.push(hb.app.lastFrameAgeMs ?? 0);
+    }
+    expect(ages.slice(0, 3)).toEqual([13_000, 18_000, 23_000]);
+    expect(ages[3]).toBeLessThan(100); // recovered
+  });
+
+  it('gives devices varied, plausible identities with unique serials', () => {
+    const profiles = Array.from({ length: 500 }, (_, i) => createProfile(new Random(9, i), i));
+    expect(new Set(profiles.map((p) => p.identity.serial)).size).toBe(500);
+    expect(new Set(profiles.map((p) => p.identity.model)).size).toBeGreaterThanOrEqual(5);
+    expect(new Set(profiles.map((p) => p.identity.manufacturer)).size).toBeGreaterThanOrEqual(5);
+    for (const { identity } of profiles) {
+      expect(identity.sdkInt).toBeGreaterThanOrEqual(26);
+      expect(identity.sdkInt).toBeLessThanOrEqual(35);
+    }
+    expect(new Set(profiles.map((p) => p.hardware.ip)).size).toBe(500);
+  });
+});
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+}
