@@ -116,7 +116,7 @@ describe('loadConfig rejects invalid values, naming the key', () => {
     ['ADMIN_PASSWORD', 'x'.repeat(73)],
     ['ADMIN_EMAIL', 'not-an-email'],
     ['JWT_SECRET', 'x'.repeat(31)],
-    ['HEARTBEAT_INTERVAL_SEC', '5'],
+    ['HEARTBEAT_INTERVAL_SEC', '4'],
     ['LOG_LEVEL', 'verbose'],
     ['AGENT_PACKAGE', 'no-dots'],
   ])('%s=%j', (key, value) => {
