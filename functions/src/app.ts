@@ -18,6 +18,7 @@ import { systemClock, type Clock } from './platform/clock.js';
 import type { Db } from './platform/db/connect.js';
 import type { Logger } from './platform/logger.js';
 import { PgFailureLimiter } from './platform/rate-limit.js';
+import { WorkerSecretHasher } from './platform/secret-hasher.js';
 import { SessionTokens } from './platform/session-tokens.js';
 
 /** Secrets come from a secret store (Firebase) or DATA_DIR (standalone), never from the database. */
@@ -46,11 +47,12 @@ export const VERSION: string = (
 export function createApp({ config, secrets, db, logger, clock = systemClock }: AppDeps) {
   const audit = new AuditService(db, clock);
   const tokens = new SessionTokens(secrets.jwtSecret);
-  const admins = new AdminService(db, clock, tokens, audit, {
+  const hasher = new WorkerSecretHasher(config.bcryptWorkers);
+  const admins = new AdminService(db, clock, tokens, hasher, audit, {
     sessionTtlSec: config.adminSessionTtlSec,
     bcryptRounds: config.adminBcryptRounds,
   });
-  const enrollment = new EnrollmentService(db, clock, audit, {
+  const enrollment = new EnrollmentService(db, clock, audit, hasher, {
     publicUrl: config.publicUrl,
     defaultTtlSec: config.enrollmentTokenTtlSec,
     heartbeatIntervalSec: config.heartbeatIntervalSec,
@@ -63,7 +65,7 @@ export function createApp({ config, secrets, db, logger, clock = systemClock }: 
     maxBatch: config.heartbeatBatchMax,
     maxInFlight: config.heartbeatWriteConcurrency,
   });
-  const devices = new DeviceService(db, clock, tokens, writer, {
+  const devices = new DeviceService(db, clock, tokens, hasher, writer, {
     sessionTtlSec: config.deviceSessionTtlSec,
     heartbeatIntervalSec: config.heartbeatIntervalSec,
     offlineAfterSec: config.offlineAfterSec,
@@ -97,7 +99,10 @@ export function createApp({ config, secrets, db, logger, clock = systemClock }: 
     logger.info('maintenance done', { partitionsCreated: created, rateLimitRowsPruned: pruned });
   };
 
-  return { handle, routes, maintenance, services: { admins, enrollment, devices, audit, limiter, heartbeats: writer } };
+  /** Stops the worker threads; the database is the caller's to close. */
+  const close = () => hasher.close();
+
+  return { handle, routes, maintenance, close, services: { admins, enrollment, devices, audit, limiter, heartbeats: writer } };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,10 +1,10 @@
-import bcrypt from 'bcryptjs';
 import type { AuditService } from '../audit/audit.service.js';
 import { unauthorized } from '../http/errors.js';
 import type { AdminActor, Role } from '../http/route.js';
 import type { Clock } from '../platform/clock.js';
 import { randomSecret } from '../platform/crypto.js';
 import type { Db } from '../platform/db/connect.js';
+import type { SecretHasher } from '../platform/secret-hasher.js';
 import type { SessionTokens } from '../platform/session-tokens.js';
 import {
   countAdmins,
@@ -27,12 +27,11 @@ export type BootstrapResult =
 export const DEFAULT_ADMIN_EMAIL = 'admin@localhost';
 
 export class AdminService {
-  #dummyHash: Promise<string> | undefined;
-
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly tokens: SessionTokens,
+    private readonly hasher: SecretHasher,
     private readonly audit: AuditService,
     private readonly options: AdminServiceOptions,
   ) {}
@@ -59,7 +58,7 @@ export class AdminService {
         email,
         name: 'Administrator',
         role: 'admin',
-        password_hash: await bcrypt.hash(password, this.options.bcryptRounds),
+        password_hash: await this.hasher.hash(password, this.options.bcryptRounds),
       });
       await this.audit.record(trx, { kind: 'system', name: 'system' }, {
         action: 'created_admin',
@@ -72,9 +71,9 @@ export class AdminService {
 
   async login(email: string, password: string, ip: string) {
     const admin = await findAdminByEmail(this.db, email.trim().toLowerCase());
-    // Compare against a dummy hash when the admin is unknown, so timing does not reveal which e-mails exist.
-    const hash = admin && !admin.disabled_at ? admin.password_hash : await this.dummyHash();
-    const ok = await bcrypt.compare(password, hash);
+    // An unknown or disabled admin costs the same time as a wrong password.
+    const usable = admin && !admin.disabled_at ? admin.password_hash : undefined;
+    const ok = await this.hasher.verify(password, usable, this.options.bcryptRounds);
     if (!admin || admin.disabled_at || !ok) throw unauthorized('invalid_credentials', 'wrong e-mail or password');
     const now = this.clock.now();
     const { token, expiresAt } = await this.tokens.sign('admin', admin.id, now, this.options.sessionTtlSec, {
@@ -97,11 +96,6 @@ export class AdminService {
     const admin = await findAdminById(this.db, verified.sub);
     if (!admin || admin.disabled_at) return null;
     return toActor(admin);
-  }
-
-  private dummyHash(): Promise<string> {
-    this.#dummyHash ??= bcrypt.hash(randomSecret(), this.options.bcryptRounds);
-    return this.#dummyHash;
   }
 }
 

@@ -49,6 +49,7 @@ export const configSchema = z.object({
   DEVICE_SECRET_BCRYPT_ROUNDS: int(4, 14, 6).describe('bcrypt cost for device secrets (256-bit random, so a low cost is safe).'),
   ADMIN_SESSION_TTL_SEC: int(300, 30 * 86_400, 12 * 3600).describe('Lifetime of an admin session token and cookie.'),
   ADMIN_BCRYPT_ROUNDS: int(4, 15, 11).describe('bcrypt cost for admin passwords.'),
+  BCRYPT_WORKERS: int(1, 64, 1).describe('Worker threads that run bcrypt, off the event loop that serves heartbeats.'),
   ENROLLMENT_TOKEN_TTL_SEC: int(60, 90 * 86_400, 86_400).describe('Default lifetime of an enrollment token when the request names none.'),
   RATE_LIMIT_WINDOW_SEC: int(10, 86_400, 900).describe('Window in which failed login, enroll and session attempts are counted per client address.'),
   RATE_LIMIT_LOGIN_FAILURES: int(1, 100_000, 10).describe('Failed logins per address and window before 429.'),
@@ -90,6 +91,7 @@ export interface Config {
   deviceSecretBcryptRounds: number;
   adminSessionTtlSec: number;
   adminBcryptRounds: number;
+  bcryptWorkers: number;
   enrollmentTokenTtlSec: number;
   rateLimit: { windowSec: number; loginFailures: number; enrollFailures: number; sessionFailures: number };
   trustProxy: boolean;
@@ -134,6 +136,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     deviceSecretBcryptRounds: c.DEVICE_SECRET_BCRYPT_ROUNDS,
     adminSessionTtlSec: c.ADMIN_SESSION_TTL_SEC,
     adminBcryptRounds: c.ADMIN_BCRYPT_ROUNDS,
+    bcryptWorkers: c.BCRYPT_WORKERS,
     enrollmentTokenTtlSec: c.ENROLLMENT_TOKEN_TTL_SEC,
     rateLimit: {
       windowSec: c.RATE_LIMIT_WINDOW_SEC,

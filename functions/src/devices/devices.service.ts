@@ -1,10 +1,9 @@
-import bcrypt from 'bcryptjs';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import { notFound, unauthorized } from '../http/errors.js';
 import type { DeviceActor } from '../http/route.js';
 import type { Clock } from '../platform/clock.js';
-import { randomSecret } from '../platform/crypto.js';
 import type { Db } from '../platform/db/connect.js';
+import type { SecretHasher } from '../platform/secret-hasher.js';
 import type { SessionTokens } from '../platform/session-tokens.js';
 import {
   findDevice,
@@ -26,12 +25,11 @@ export interface DeviceServiceOptions {
 const DAY_MS = 86_400_000;
 
 export class DeviceService {
-  #dummyHash: Promise<string> | undefined;
-
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly tokens: SessionTokens,
+    private readonly hasher: SecretHasher,
     private readonly writer: HeartbeatWriter,
     private readonly options: DeviceServiceOptions,
   ) {}
@@ -39,7 +37,7 @@ export class DeviceService {
   /** bcrypt runs here, once per session, so heartbeats only verify a JWT. */
   async openSession(deviceId: string, deviceSecret: string) {
     const hash = await findDeviceSecretHash(this.db, deviceId);
-    const ok = await bcrypt.compare(deviceSecret, hash ?? (await this.dummyHash()));
+    const ok = await this.hasher.verify(deviceSecret, hash, this.options.bcryptRounds);
     if (!hash || !ok) throw unauthorized('invalid_credentials', 'unknown device or wrong secret');
     const { token, expiresAt } = await this.tokens.sign('device', deviceId, this.clock.now(), this.options.sessionTtlSec);
     return { accessToken: token, expiresAt };
@@ -154,10 +152,5 @@ export class DeviceService {
       uptimeSec: d.uptime_sec,
       hasPushToken: d.fcm_token !== null,
     };
-  }
-
-  private dummyHash(): Promise<string> {
-    this.#dummyHash ??= bcrypt.hash(randomSecret(), this.options.bcryptRounds);
-    return this.#dummyHash;
   }
 }

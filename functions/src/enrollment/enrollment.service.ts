@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import bcrypt from 'bcryptjs';
 import type { AuditService } from '../audit/audit.service.js';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import { conflict, gone, notFound, unauthorized } from '../http/errors.js';
@@ -7,6 +6,7 @@ import type { AdminActor } from '../http/route.js';
 import type { Clock } from '../platform/clock.js';
 import { encrypt, randomSecret, sha256Hex } from '../platform/crypto.js';
 import type { Db } from '../platform/db/connect.js';
+import type { SecretHasher } from '../platform/secret-hasher.js';
 import { ps1Script, shScript } from './adb-script.js';
 import {
   claimToken,
@@ -38,6 +38,7 @@ export class EnrollmentService {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly audit: AuditService,
+    private readonly hasher: SecretHasher,
     private readonly options: EnrollmentOptions,
   ) {}
 
@@ -144,7 +145,7 @@ export class EnrollmentService {
     const deviceId = randomUUID();
     const deviceSecret = randomSecret(32);
     const hmacKey = randomBytes(32);
-    const secretHash = await bcrypt.hash(deviceSecret, this.options.deviceSecretBcryptRounds);
+    const secretHash = await this.hasher.hash(deviceSecret, this.options.deviceSecretBcryptRounds);
 
     await this.db.transaction().execute(async (trx) => {
       const claimed = await claimToken(trx, hash, now);

@@ -85,6 +85,7 @@ async function main(): Promise<void> {
     logger.info('shutting down', { signal });
     clearInterval(timer);
     await http.close();
+    await app.close();
     await database.close();
     await unlock();
     logger.info('stopped');

@@ -161,6 +161,9 @@ export async function createTestApp(kind: DbKind, env: Record<string, string> = 
       if (res.status !== 200) throw new Error(`session failed: ${res.status} ${res.body.toString()}`);
       return res.json.accessToken as string;
     },
-    close: () => db.close(),
+    close: async () => {
+      await app.close();
+      await db.close();
+    },
   };
 }
