@@ -33,6 +33,7 @@ const tokenColumns = (db: Conn) =>
       't.group_id',
       'g.name as group_name',
       't.max_uses',
+      't.tags',
       't.use_count',
       'a.email as created_by_email',
     ])
@@ -101,11 +102,12 @@ export const claimToken = (db: Conn, hash: string, now: Date) =>
     .where('used_at', 'is', null)
     .where('revoked_at', 'is', null)
     .where('expires_at', '>', now)
-    .returning(['id', 'group_id'])
+    .returning(['id', 'group_id', 'tags'])
     .executeTakeFirst();
 
-export async function insertDevice(db: Conn, device: NewDevice): Promise<void> {
+export async function insertDevice(db: Conn, device: NewDevice, tags: string[]): Promise<void> {
   await db.insertInto('devices').values(device).execute();
+  if (tags.length) await db.insertInto('device_tags').values(tags.map((tag) => ({ device_id: device.id, tag }))).execute();
 }
 
 export const groupNameById = async (db: Conn, id: string | null) =>

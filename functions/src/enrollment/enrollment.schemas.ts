@@ -8,10 +8,15 @@ export const groupName = z
   .string()
   .regex(/^[\p{L}\p{N}_][\p{L}\p{N} _.:-]{0,63}$/u, 'letters, digits, space, _ . : - (1-64 characters)');
 
+export const tagName = z
+  .string()
+  .regex(/^[\p{L}\p{N}_][\p{L}\p{N}_.:-]{0,63}$/u, 'letters, digits, _ . : - (1-64 characters, no spaces)');
+
 export const createTokenBody = z.object({
   label: text(100).optional(),
   expiresInSec: z.number().int().min(60).max(90 * 86_400).optional(),
   group: groupName.optional(),
+  tags: z.array(tagName).max(20).optional().describe('Tags given to every device it enrolls'),
   maxUses: z.number().int().min(1).max(100_000).optional().describe('How many devices it may enroll (default 1)'),
 });
 
@@ -22,6 +27,7 @@ export const tokenView = z.object({
   id: z.uuid(),
   label: z.string(),
   group: z.string().nullable(),
+  tags: z.array(z.string()),
   status: z.enum(TOKEN_STATUSES),
   createdAt: isoDateTime,
   createdBy: z.string().nullable().describe('E-mail of the admin who created it'),

@@ -57,6 +57,7 @@ export class EnrollmentService {
         created_at: now,
         expires_at: expiresAt,
         max_uses: input.maxUses ?? 1,
+        tags: [...new Set(input.tags ?? [])],
       });
       await this.audit.record(
         trx,
@@ -171,7 +172,7 @@ export class EnrollmentService {
         last_seen_at: now,
         fcm_token: input.fcmToken ?? null,
         fcm_token_updated_at: input.fcmToken ? now : null,
-      });
+      }, claimed.tags);
       await this.audit.record(
         trx,
         { kind: 'device', deviceId },
@@ -202,6 +203,7 @@ export class EnrollmentService {
       id: row.id,
       label: row.label,
       group: row.group_name,
+      tags: row.tags,
       status: tokenStatus(row, now),
       createdAt: row.created_at,
       createdBy: row.created_by_email,

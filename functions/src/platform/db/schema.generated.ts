@@ -39,6 +39,46 @@ export type AuditLog = Selectable<AuditLogTable>;
 export type NewAuditLog = Insertable<AuditLogTable>;
 export type AuditLogUpdate = Updateable<AuditLogTable>;
 
+export interface CommandDispatchesTable {
+  id: GeneratedAlways<number>;
+  command_id: string;
+  at: Date;
+  channel: 'fcm' | 'heartbeat';
+  attempt: number;
+  outcome: 'sent' | 'unregistered' | 'no_token' | 'push_unavailable' | 'retrying' | 'failed' | 'delivered';
+  message_id: string | null;
+  error: string | null;
+}
+
+export type CommandDispatch = Selectable<CommandDispatchesTable>;
+export type NewCommandDispatch = Insertable<CommandDispatchesTable>;
+export type CommandDispatchUpdate = Updateable<CommandDispatchesTable>;
+
+export interface CommandsTable {
+  id: string;
+  batch_id: string;
+  device_id: string;
+  type: 'REBOOT' | 'RELAUNCH_APP' | 'PING' | 'LOCK' | 'CLEAR_APP_DATA' | 'INSTALL_APK' | 'SET_CONFIG' | 'WIPE';
+  params: Generated<string>;
+  status: Generated<'queued' | 'dispatched' | 'delivered' | 'succeeded' | 'failed' | 'rejected' | 'expired'>;
+  created_at: Date;
+  created_by_type: 'admin' | 'system';
+  created_by: string | null;
+  not_before: Date;
+  expires_at: Date;
+  dispatched_at: Date | null;
+  delivered_at: Date | null;
+  completed_at: Date | null;
+  output: string | null;
+  error: string | null;
+  push_claimed_at: Date | null;
+  pushed_at: Date | null;
+}
+
+export type Command = Selectable<CommandsTable>;
+export type NewCommand = Insertable<CommandsTable>;
+export type CommandUpdate = Updateable<CommandsTable>;
+
 export interface DeviceEventsTable {
   id: GeneratedAlways<number>;
   device_id: string;
@@ -61,6 +101,15 @@ export interface DeviceGroupsTable {
 export type DeviceGroup = Selectable<DeviceGroupsTable>;
 export type NewDeviceGroup = Insertable<DeviceGroupsTable>;
 export type DeviceGroupUpdate = Updateable<DeviceGroupsTable>;
+
+export interface DeviceTagsTable {
+  device_id: string;
+  tag: string;
+}
+
+export type DeviceTag = Selectable<DeviceTagsTable>;
+export type NewDeviceTag = Insertable<DeviceTagsTable>;
+export type DeviceTagUpdate = Updateable<DeviceTagsTable>;
 
 export interface DevicesTable {
   id: string;
@@ -97,6 +146,7 @@ export interface DevicesTable {
   uptime_sec: number | null;
   fcm_token: string | null;
   fcm_token_updated_at: Date | null;
+  fcm_token_invalid_at: Date | null;
 }
 
 export type Device = Selectable<DevicesTable>;
@@ -116,6 +166,7 @@ export interface EnrollmentTokensTable {
   revoked_by: string | null;
   max_uses: Generated<number>;
   use_count: Generated<number>;
+  tags: Generated<string[]>;
 }
 
 export type EnrollmentToken = Selectable<EnrollmentTokensTable>;
@@ -157,8 +208,11 @@ export type RateLimitUpdate = Updateable<RateLimitsTable>;
 export interface Database {
   admins: AdminsTable;
   audit_log: AuditLogTable;
+  command_dispatches: CommandDispatchesTable;
+  commands: CommandsTable;
   device_events: DeviceEventsTable;
   device_groups: DeviceGroupsTable;
+  device_tags: DeviceTagsTable;
   devices: DevicesTable;
   enrollment_tokens: EnrollmentTokensTable;
   heartbeats: HeartbeatsTable;

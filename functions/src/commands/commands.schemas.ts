@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { cursorQuery, isoDateTime, limitQuery, page, text, uuid } from '../http/schemas.js';
+import { groupName, tagName } from '../enrollment/enrollment.schemas.js';
+
+export const COMMAND_TYPES = ['REBOOT', 'RELAUNCH_APP', 'PING', 'LOCK', 'CLEAR_APP_DATA', 'INSTALL_APK', 'SET_CONFIG', 'WIPE'] as const;
+export type CommandType = (typeof COMMAND_TYPES)[number];
+/** Commands that need `confirm` when sent to a group, a tag or the whole fleet. */
+export const DESTRUCTIVE: ReadonlySet<CommandType> = new Set(['WIPE', 'REBOOT']);
+
+export const COMMAND_STATUSES = ['queued', 'dispatched', 'delivered', 'succeeded', 'failed', 'rejected', 'expired'] as const;
+export type CommandStatus = (typeof COMMAND_STATUSES)[number];
+export const OPEN_STATUSES = ['queued', 'dispatched', 'delivered'] as const satisfies readonly CommandStatus[];
+
+const packageName = text(255).regex(/^[a-zA-Z][\w]*(\.[a-zA-Z][\w]*)+$/, 'must be an Android package name');
+const none = z.object({}).strict();
+
+/** The params each command type takes; anything else is refused. */
+export const PARAMS: Record<CommandType, z.ZodType> = {
+  REBOOT: none,
+  RELAUNCH_APP: none,
+  PING: none,
+  LOCK: none,
+  CLEAR_APP_DATA: none,
+  WIPE: none,
+  INSTALL_APK: z
+    .object({
+      url: z.url({ protocol: /^https$/ }).max(2048),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits'),
+      versionCode: z.number().int().min(1).max(2_100_000_000),
+    })
+    .strict(),
+  SET_CONFIG: z
+    .object({
+      heartbeatIntervalSec: z.number().int().min(5).max(86_400).optional(),
+      kioskPackage: packageName.optional(),
+    })
+    .strict()
+    .refine((p) => Object.keys(p).length > 0, 'name at least one setting'),
+};
+
+export const createCommandBody = z
+  .object({
+    type: z.enum(COMMAND_TYPES),
+    params: z.record(z.string(), z.unknown()).optional(),
+    deviceIds: z.array(uuid).min(1).max(1000).optional(),
+    group: groupName.optional(),
+    tag: tagName.optional(),
+    all: z.literal(true).optional(),
+    expiresInSec: z.number().int().min(60).max(30 * 86_400).optional().describe('Default 24 hours'),
+    notBefore: isoDateTime.optional().describe('Not delivered before this time'),
+    confirm: text(32).optional().describe('The command type again; required for REBOOT and WIPE sent to a group, a tag or all'),
+  })
+  .refine((b) => [b.deviceIds, b.group, b.tag, b.all].filter((x) => x !== undefined).length === 1, {
+    message: 'name exactly one target: deviceIds, group, tag or all',
+  });
+export type CreateCommandInput = z.output<typeof createCommandBody>;
+
+export const commandSummary = z.object({ id: uuid, deviceId: uuid, type: z.enum(COMMAND_TYPES), status: z.enum(COMMAND_STATUSES) });
+
+export const createdCommands = z.object({
+  batchId: uuid,
+  count: z.number().int(),
+  commands: z.array(commandSummary),
+});
+
+export const commandView = z.object({
+  id: uuid,
+  batchId: uuid,
+  deviceId: uuid,
+  type: z.enum(COMMAND_TYPES),
+  params: z.record(z.string(), z.unknown()),
+  status: z.enum(COMMAND_STATUSES),
+  createdAt: isoDateTime,
+  createdBy: z.object({ type: z.enum(['admin', 'system']), id: z.string().nullable() }),
+  notBefore: isoDateTime,
+  expiresAt: isoDateTime,
+  dispatchedAt: isoDateTime.nullable(),
+  deliveredAt: isoDateTime.nullable(),
+  completedAt: isoDateTime.nullable(),
+  output: z.string().nullable(),
+  error: z.string().nullable(),
+});
+
+export const commandDetail = commandView.extend({
+  dispatches: z.array(
+    z.object({
+      at: isoDateTime,
+      channel: z.enum(['fcm', 'heartbeat']),
+      attempt: z.number().int(),
+      outcome: z.string(),
+      messageId: z.string().nullable(),
+      error: z.string().nullable(),
+    }),
+  ),
+});
+
+export const listCommandsQuery = z.object({
+  deviceId: uuid.optional(),
+  batchId: uuid.optional(),
+  status: z.enum(COMMAND_STATUSES).optional(),
+  cursor: cursorQuery,
+  limit: limitQuery(100, 500),
+});
+export type ListCommandsQuery = z.output<typeof listCommandsQuery>;
+
+export const commandPage = page(commandView);
+
+export const resultBody = z.object({
+  status: z.enum(['delivered', 'succeeded', 'failed', 'rejected']),
+  output: text(4000).optional(),
+  error: text(2000).optional(),
+});
+export type ResultInput = z.output<typeof resultBody>;
+
+export const resultResponse = z.object({ id: uuid, status: z.enum(COMMAND_STATUSES) });
+
+/** A signed command as the device receives it (an FCM data message: every value a string). */
+export const envelopeSchema = z.object({
+  v: z.literal('1'),
+  cid: z.string(),
+  did: z.string(),
+  type: z.string(),
+  params: z.string(),
+  iat: z.string(),
+  exp: z.string(),
+  sig: z.string(),
+});
+export type Envelope = z.output<typeof envelopeSchema>;
