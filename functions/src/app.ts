@@ -4,6 +4,9 @@ import { AdminService } from './admin/admin.service.js';
 import { auditRoutes } from './audit/audit.routes.js';
 import { AuditService } from './audit/audit.service.js';
 import type { Config } from './config/config.js';
+import { commandRoutes } from './commands/commands.routes.js';
+import { CommandService } from './commands/commands.service.js';
+import { CommandDispatcher } from './commands/dispatcher.js';
 import { deviceRoutes } from './devices/devices.routes.js';
 import { ensureHeartbeatPartitions } from './devices/devices.repository.js';
 import { DeviceService } from './devices/devices.service.js';
@@ -17,6 +20,8 @@ import { systemRoutes } from './http/system.routes.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import type { Db } from './platform/db/connect.js';
 import type { Logger } from './platform/logger.js';
+import { noPush, type Push } from './platform/push.js';
+import { InProcessQueue, type Queue } from './platform/queue.js';
 import { PgFailureLimiter } from './platform/rate-limit.js';
 import { WorkerSecretHasher } from './platform/secret-hasher.js';
 import { SessionTokens } from './platform/session-tokens.js';
@@ -34,6 +39,10 @@ export interface AppDeps {
   db: Db;
   logger: Logger;
   clock?: Clock;
+  /** Push adapter (FCM); without one, commands are delivered in heartbeat responses only. */
+  push?: Push;
+  /** Where new command batches go to be pushed; standalone runs them in-process. */
+  queue?: Queue;
 }
 
 export const VERSION: string = (
@@ -44,8 +53,21 @@ export const VERSION: string = (
  * The composition root shared by the standalone server and the Firebase functions: services over
  * the ports, the route table and the request handler. No code below this branches on how it runs.
  */
-export function createApp({ config, secrets, db, logger, clock = systemClock }: AppDeps) {
+export function createApp({ config, secrets, db, logger, clock = systemClock, push = noPush, queue }: AppDeps) {
   const audit = new AuditService(db, clock);
+  const localQueue = queue ? undefined : new InProcessQueue(logger);
+  const commands = new CommandService(db, clock, audit, queue ?? localQueue!, logger, {
+    encryptionKey: secrets.encryptionKey,
+    defaultTtlSec: config.commandTtlSec,
+    maxPerHeartbeat: 20,
+  });
+  const dispatcher = new CommandDispatcher(db, push, clock, logger, {
+    encryptionKey: secrets.encryptionKey,
+    maxAttempts: config.push.maxAttempts,
+    backoffMs: config.push.backoffMs,
+    concurrency: config.push.concurrency,
+  });
+  localQueue?.subscribe((m) => dispatcher.dispatchBatch(m.batchId));
   const tokens = new SessionTokens(secrets.jwtSecret);
   const hasher = new WorkerSecretHasher(config.bcryptWorkers);
   const admins = new AdminService(db, clock, tokens, hasher, audit, {
@@ -65,7 +87,7 @@ export function createApp({ config, secrets, db, logger, clock = systemClock }: 
     maxBatch: config.heartbeatBatchMax,
     maxInFlight: config.heartbeatWriteConcurrency,
   });
-  const devices = new DeviceService(db, clock, tokens, hasher, writer, {
+  const devices = new DeviceService(db, clock, tokens, hasher, writer, commands, audit, {
     sessionTtlSec: config.deviceSessionTtlSec,
     heartbeatIntervalSec: config.heartbeatIntervalSec,
     offlineAfterSec: config.offlineAfterSec,
@@ -83,6 +105,7 @@ export function createApp({ config, secrets, db, logger, clock = systemClock }: 
     ...adminRoutes(admins, { secureCookie: config.publicUrl.startsWith('https:') }),
     ...enrollmentRoutes(enrollment),
     ...deviceRoutes(devices),
+    ...commandRoutes(commands),
     ...auditRoutes(audit),
   ];
 
@@ -99,10 +122,26 @@ export function createApp({ config, secrets, db, logger, clock = systemClock }: 
     logger.info('maintenance done', { partitionsCreated: created, rateLimitRowsPruned: pruned });
   };
 
-  /** Stops the worker threads; the database is the caller's to close. */
-  const close = () => hasher.close();
+  /** Frequent upkeep (every minute): expire commands nobody picked up in time. */
+  const tick = async () => {
+    const expired = await commands.expire();
+    if (expired) logger.info('commands expired', { count: expired });
+  };
 
-  return { handle, routes, maintenance, close, services: { admins, enrollment, devices, audit, limiter, heartbeats: writer } };
+  /** Lets queued dispatches finish and stops the worker threads; the database is the caller's to close. */
+  const close = async () => {
+    await localQueue?.drain();
+    await hasher.close();
+  };
+
+  return {
+    handle,
+    routes,
+    maintenance,
+    tick,
+    close,
+    services: { admins, enrollment, devices, audit, limiter, heartbeats: writer, commands, dispatcher, queue: localQueue },
+  };
 }
 
 export type App = ReturnType<typeof createApp>;

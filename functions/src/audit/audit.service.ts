@@ -30,7 +30,7 @@ export class AuditService {
       action: event.action,
       target_type: event.target.type,
       target_id: event.target.id,
-      device_id: event.target.type === 'device' ? event.target.id : null,
+      device_id: event.target.type === 'device' ? event.target.id : 'deviceId' in event ? (event.deviceId ?? null) : null,
       ip: ip ?? null,
       details: JSON.stringify(event.details),
     });

@@ -15,6 +15,18 @@ export type AuditEvent =
     }
   | { action: 'revoked_enrollment_token'; target: { type: 'enrollment_token'; id: string }; details: { label: string } }
   | {
+      action: 'sent_command';
+      target: { type: 'command_batch'; id: string };
+      /** Set when the batch is for one device, so the device's audit trail shows it. */
+      deviceId?: string | undefined;
+      details: { type: string; params: Record<string, unknown>; target: string; count: number; expiresAt: string };
+    }
+  | {
+      action: 'updated_device';
+      target: { type: 'device'; id: string };
+      details: { name?: string | null; group?: string | null; tags?: string[] };
+    }
+  | {
       action: 'enrolled_device';
       target: { type: 'device'; id: string };
       details: { enrollmentTokenId: string; model: string; manufacturer: string; serial: string | null; group: string | null };
@@ -29,6 +41,8 @@ export const AUDIT_ACTIONS = [
   'created_enrollment_token',
   'revoked_enrollment_token',
   'enrolled_device',
+  'sent_command',
+  'updated_device',
 ] as const satisfies readonly AuditAction[];
 
 /** Who did it: an admin, a device (its own enrollment), or the system itself. */

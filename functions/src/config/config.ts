@@ -50,6 +50,15 @@ export const configSchema = z.object({
   ADMIN_SESSION_TTL_SEC: int(300, 30 * 86_400, 12 * 3600).describe('Lifetime of an admin session token and cookie.'),
   ADMIN_BCRYPT_ROUNDS: int(4, 15, 11).describe('bcrypt cost for admin passwords.'),
   BCRYPT_WORKERS: int(1, 64, 1).describe('Worker threads that run bcrypt, off the event loop that serves heartbeats.'),
+  COMMAND_TTL_SEC: int(60, 30 * 86_400, 86_400).describe('Default lifetime of a command; undelivered ones expire after it.'),
+  FCM_SERVICE_ACCOUNT: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Path of a Firebase service-account JSON file for FCM push (standalone); without it commands go out with heartbeats only.'),
+  PUSH_MAX_ATTEMPTS: int(1, 10, 5).describe('Attempts per push message on FCM quota or server errors.'),
+  PUSH_BACKOFF_MS: int(10, 60_000, 1000).describe('First retry delay for push; doubles each attempt.'),
+  PUSH_CONCURRENCY: int(1, 64, 4).describe('FCM sendEach calls (500 messages each) in flight at once.'),
   ENROLLMENT_TOKEN_TTL_SEC: int(60, 90 * 86_400, 86_400).describe('Default lifetime of an enrollment token when the request names none.'),
   RATE_LIMIT_WINDOW_SEC: int(10, 86_400, 900).describe('Window in which failed login, enroll and session attempts are counted per client address.'),
   RATE_LIMIT_LOGIN_FAILURES: int(1, 100_000, 10).describe('Failed logins per address and window before 429.'),
@@ -93,6 +102,9 @@ export interface Config {
   adminBcryptRounds: number;
   bcryptWorkers: number;
   enrollmentTokenTtlSec: number;
+  commandTtlSec: number;
+  fcmServiceAccount: string | undefined;
+  push: { maxAttempts: number; backoffMs: number; concurrency: number };
   rateLimit: { windowSec: number; loginFailures: number; enrollFailures: number; sessionFailures: number };
   trustProxy: boolean;
   partitionsAheadDays: number;
@@ -138,6 +150,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     adminBcryptRounds: c.ADMIN_BCRYPT_ROUNDS,
     bcryptWorkers: c.BCRYPT_WORKERS,
     enrollmentTokenTtlSec: c.ENROLLMENT_TOKEN_TTL_SEC,
+    commandTtlSec: c.COMMAND_TTL_SEC,
+    fcmServiceAccount: c.FCM_SERVICE_ACCOUNT,
+    push: { maxAttempts: c.PUSH_MAX_ATTEMPTS, backoffMs: c.PUSH_BACKOFF_MS, concurrency: c.PUSH_CONCURRENCY },
     rateLimit: {
       windowSec: c.RATE_LIMIT_WINDOW_SEC,
       loginFailures: c.RATE_LIMIT_LOGIN_FAILURES,

@@ -28,12 +28,13 @@ const newer = (column: string) => sql`${sql.ref(column)} = case when ${fresh} th
  * Stores a batch of heartbeats as ONE statement, atomic without a transaction round trip: `unnest`
  * turns the column arrays into rows; the newest heartbeat per device updates that device's latest
  * state; every heartbeat of an existing device becomes a heartbeat row; their events go to
- * device_events. Returns the ids of the devices that exist (heartbeats of any other are not stored).
+ * device_events. Returns, for each device that exists (heartbeats of any other are not stored),
+ * whether it has commands to pick up - so the common heartbeat needs no second query.
  * The statement has the same shape whatever the batch size.
  */
-export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[]): Promise<Set<string>> {
+export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[]): Promise<Map<string, { hasCommands: boolean }>> {
   const events = rows.flatMap((r) => (r.hb.events ?? []).map((e) => ({ ...e, deviceId: r.deviceId, receivedAt: r.receivedAt })));
-  const { rows: stored } = await sql<{ device_id: string }>`
+  const { rows: stored } = await sql<{ device_id: string; has_commands: boolean }>`
     with i as (
       select * from unnest(
         ${col(rows, 'uuid', (r) => r.deviceId)}, ${col(rows, 'timestamptz', (r) => r.receivedAt.toISOString())},
@@ -60,6 +61,8 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[]): Promise<
         fcm_token_updated_at = case when l.fcm_token is not null and l.fcm_token is distinct from d.fcm_token
           then l.received_at else d.fcm_token_updated_at end,
         fcm_token = coalesce(l.fcm_token, d.fcm_token),
+        fcm_token_invalid_at = case when l.fcm_token is not null and l.fcm_token is distinct from d.fcm_token
+          then null else d.fcm_token_invalid_at end,
         state_sent_at = case when ${fresh} then l.sent_at else d.state_sent_at end,
         ${newer('battery_level')}, ${newer('battery_charging')}, ${newer('battery_temp_c')},
         ${newer('mem_avail_bytes')}, ${newer('mem_total_bytes')}, ${newer('storage_free_bytes')}, ${newer('storage_total_bytes')},
@@ -90,8 +93,12 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[]): Promise<
     from i
     where device_id in (select id from u)
     order by ord
-    returning device_id`.execute(db);
-  return new Set(stored.map((r) => r.device_id));
+    returning device_id, exists (
+      select 1 from commands c
+      where c.device_id = heartbeats.device_id and c.status in ('queued', 'dispatched')
+        and c.not_before <= heartbeats.received_at and c.expires_at > heartbeats.received_at
+    ) as has_commands`.execute(db);
+  return new Map(stored.map((r) => [r.device_id, { hasCommands: r.has_commands }]));
 }
 
 /** Creates the daily heartbeat partitions from `from`'s UTC day through `days` days later; returns how many were new. */
@@ -101,7 +108,18 @@ export async function ensureHeartbeatPartitions(db: Conn, from: Date, days: numb
 }
 
 const deviceColumns = (db: Db) =>
-  db.selectFrom('devices as d').leftJoin('device_groups as g', 'g.id', 'd.group_id').selectAll('d').select('g.name as group_name');
+  db
+    .selectFrom('devices as d')
+    .leftJoin('device_groups as g', 'g.id', 'd.group_id')
+    .selectAll('d')
+    .select('g.name as group_name')
+    .select((eb) =>
+      eb
+        .selectFrom('device_tags as t')
+        .select(sql<string[]>`coalesce(array_agg(t.tag order by t.tag), '{}')`.as('tags'))
+        .whereRef('t.device_id', '=', 'd.id')
+        .as('tags'),
+    );
 
 export type DeviceRow = NonNullable<Awaited<ReturnType<typeof findDevice>>>;
 
@@ -119,6 +137,12 @@ export function listDevices(
   if (q.status === 'online') query = query.where('d.last_seen_at', '>=', q.onlineCutoff);
   if (q.status === 'offline') query = query.where('d.last_seen_at', '<', q.onlineCutoff);
   if (q.groupId) query = query.where('d.group_id', '=', q.groupId);
+  if (q.tag) {
+    const tag = q.tag;
+    query = query.where((eb) =>
+      eb.exists(eb.selectFrom('device_tags as t').select('t.device_id').whereRef('t.device_id', '=', 'd.id').where('t.tag', '=', tag)),
+    );
+  }
   if (q.q) {
     const pattern = `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     query = query.where((eb) =>
@@ -148,4 +172,43 @@ export function listHeartbeats(db: Db, deviceId: string, from: Date, to: Date, l
     .orderBy('received_at', 'asc')
     .limit(limit)
     .execute();
+}
+
+/** Renames a device, moves it to a group (null: none) and/or replaces its tags; false when it does not exist. */
+export async function updateDevice(
+  trx: Conn,
+  id: string,
+  change: { name?: string | null | undefined; groupId?: string | null | undefined; tags?: string[] | undefined },
+): Promise<boolean> {
+  const set: { name?: string | null; group_id?: string | null } = {};
+  if (change.name !== undefined) set.name = change.name;
+  if (change.groupId !== undefined) set.group_id = change.groupId;
+  const found = await (Object.keys(set).length
+    ? trx.updateTable('devices').set(set).where('id', '=', id).returning('id').executeTakeFirst()
+    : trx.selectFrom('devices').select('id').where('id', '=', id).forUpdate().executeTakeFirst());
+  if (!found) return false;
+  if (change.tags !== undefined) {
+    await trx.deleteFrom('device_tags').where('device_id', '=', id).execute();
+    if (change.tags.length) await trx.insertInto('device_tags').values(change.tags.map((tag) => ({ device_id: id, tag }))).execute();
+  }
+  return true;
+}
+
+export const listGroups = (db: Db) =>
+  db
+    .selectFrom('device_groups as g')
+    .select(['g.id', 'g.name', 'g.created_at'])
+    .select((eb) => eb.selectFrom('devices as d').select(eb.fn.countAll<number>().as('n')).whereRef('d.group_id', '=', 'g.id').as('device_count'))
+    .orderBy('g.name')
+    .execute();
+
+/** The id of the group with this name, created if new. */
+export async function upsertGroup(db: Conn, name: string): Promise<string> {
+  const row = await db
+    .insertInto('device_groups')
+    .values({ name })
+    .onConflict((oc) => oc.column('name').doUpdateSet({ name: (eb) => eb.ref('excluded.name') }))
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { groupName, tagName } from '../enrollment/enrollment.schemas.js';
 import { count, cursorQuery, isoDateTime, limitQuery, nonEmptyText, page, text, uuid } from '../http/schemas.js';
 
 export const sessionBody = z.object({
@@ -72,6 +73,7 @@ export const listDevicesQuery = z.object({
   status: z.enum(DEVICE_STATUSES).optional(),
   q: text(100).optional().describe('Matches name, model, manufacturer, serial or the device id'),
   groupId: uuid.optional(),
+  tag: text(64).optional(),
   sort: z.enum(['lastSeen', '-lastSeen']).default('-lastSeen').describe('-lastSeen: most recently seen first'),
   cursor: cursorQuery,
   limit: limitQuery(100, 500),
@@ -92,6 +94,7 @@ export const deviceView = z.object({
   sdkInt: z.number().int(),
   agentVersion: z.string(),
   group: z.object({ id: uuid, name: z.string() }).nullable(),
+  tags: z.array(z.string()),
   enrolledAt: isoDateTime,
   lastSeenAt: isoDateTime,
   stateSentAt: nullableTime,
@@ -146,4 +149,17 @@ export const telemetryResponse = z.object({
   to: isoDateTime,
   points: z.array(telemetryPoint).describe('Oldest first'),
   truncated: z.boolean().describe('True when the range held more points than `limit`; the newest were left out'),
+});
+
+export const updateDeviceBody = z
+  .object({
+    name: nonEmptyText(100).nullable().optional().describe('null: back to model and serial'),
+    group: groupName.nullable().optional().describe('A group name (created if new); null: no group'),
+    tags: z.array(tagName).max(20).optional().describe('Replaces the tags'),
+  })
+  .refine((b) => b.name !== undefined || b.group !== undefined || b.tags !== undefined, 'name, group or tags');
+export type UpdateDeviceInput = z.output<typeof updateDeviceBody>;
+
+export const groupList = z.object({
+  items: z.array(z.object({ id: uuid, name: z.string(), deviceCount: z.number().int(), createdAt: isoDateTime })),
 });

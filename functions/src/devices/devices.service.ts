@@ -1,6 +1,7 @@
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import { notFound, unauthorized } from '../http/errors.js';
-import type { DeviceActor } from '../http/route.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { AdminActor, DeviceActor } from '../http/route.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/connect.js';
 import type { SecretHasher } from '../platform/secret-hasher.js';
@@ -9,11 +10,19 @@ import {
   findDevice,
   findDeviceSecretHash,
   listDevices,
+  listGroups,
   listHeartbeats,
+  updateDevice,
+  upsertGroup,
   type DeviceRow,
 } from './devices.repository.js';
-import type { HeartbeatInput, ListDevicesQuery } from './devices.schemas.js';
+import type { HeartbeatInput, ListDevicesQuery, UpdateDeviceInput } from './devices.schemas.js';
 import type { HeartbeatWriter } from './heartbeat-writer.js';
+
+/** Where heartbeat responses get the device's commands from (the commands context). */
+export interface CommandOutbox {
+  pendingEnvelopes(deviceId: string, now: Date): Promise<Record<string, string>[]>;
+}
 
 export interface DeviceServiceOptions {
   sessionTtlSec: number;
@@ -31,6 +40,8 @@ export class DeviceService {
     private readonly tokens: SessionTokens,
     private readonly hasher: SecretHasher,
     private readonly writer: HeartbeatWriter,
+    private readonly outbox: CommandOutbox,
+    private readonly audit: AuditService,
     private readonly options: DeviceServiceOptions,
   ) {}
 
@@ -48,12 +59,17 @@ export class DeviceService {
     return verified ? { kind: 'device', deviceId: verified.sub } : null;
   }
 
-  /** Stores the heartbeat and the device's latest state atomically (through the group-commit writer). */
+  /**
+   * Stores the heartbeat and the device's latest state atomically (through the group-commit writer),
+   * and answers with the device's pending signed commands - the path that delivers every command
+   * even when a push is lost.
+   */
   async heartbeat(device: DeviceActor, hb: HeartbeatInput) {
     const receivedAt = this.clock.now();
-    const found = await this.writer.write({ deviceId: device.deviceId, hb, receivedAt });
-    if (!found) throw unauthorized('unknown_device', 'this device is not enrolled; enroll it again');
-    return { serverTime: receivedAt, nextHeartbeatSec: this.options.heartbeatIntervalSec, commands: [] };
+    const stored = await this.writer.write({ deviceId: device.deviceId, hb, receivedAt });
+    if (!stored) throw unauthorized('unknown_device', 'this device is not enrolled; enroll it again');
+    const commands = stored.hasCommands ? await this.outbox.pendingEnvelopes(device.deviceId, receivedAt) : [];
+    return { serverTime: receivedAt, nextHeartbeatSec: this.options.heartbeatIntervalSec, commands };
   }
 
   async list(q: ListDevicesQuery) {
@@ -79,6 +95,35 @@ export class DeviceService {
     const row = await findDevice(this.db, id);
     if (!row) throw notFound('device');
     return this.view(row, this.clock.now());
+  }
+
+  /** Renames a device, moves it between groups, replaces its tags; audited. */
+  async update(actor: AdminActor, id: string, input: UpdateDeviceInput, ip: string) {
+    const tags = input.tags === undefined ? undefined : [...new Set(input.tags)].sort();
+    await this.db.transaction().execute(async (trx) => {
+      const groupId = input.group === undefined ? undefined : input.group === null ? null : await upsertGroup(trx, input.group);
+      if (!(await updateDevice(trx, id, { name: input.name, groupId, tags }))) throw notFound('device');
+      await this.audit.record(
+        trx,
+        actor,
+        {
+          action: 'updated_device',
+          target: { type: 'device', id },
+          details: {
+            ...(input.name !== undefined ? { name: input.name } : {}),
+            ...(input.group !== undefined ? { group: input.group } : {}),
+            ...(tags ? { tags } : {}),
+          },
+        },
+        ip,
+      );
+    });
+    return this.get(id);
+  }
+
+  async groups() {
+    const rows = await listGroups(this.db);
+    return { items: rows.map((g) => ({ id: g.id, name: g.name, deviceCount: Number(g.device_count ?? 0), createdAt: g.created_at })) };
   }
 
   async telemetry(id: string, q: { from?: string | undefined; to?: string | undefined; limit: number }) {
@@ -127,6 +172,7 @@ export class DeviceService {
       sdkInt: d.sdk_int,
       agentVersion: d.agent_version,
       group: d.group_id && d.group_name ? { id: d.group_id, name: d.group_name } : null,
+      tags: d.tags ?? [],
       enrolledAt: d.enrolled_at,
       lastSeenAt: d.last_seen_at,
       stateSentAt: d.state_sent_at,

@@ -17,7 +17,7 @@ function fakeInsert(behaviour: (batch: HeartbeatRow[], call: number) => void = (
     batches.push(rows.map((r) => r.deviceId));
     behaviour(rows, batches.length);
     await new Promise((r) => setTimeout(r, 5));
-    return new Set(rows.map((r) => r.deviceId).filter((id) => id !== 'ghost'));
+    return new Map(rows.filter((r) => r.deviceId !== 'ghost').map((r) => [r.deviceId, { hasCommands: r.deviceId === 'busy' }]));
   };
   return { insert, batches };
 }
@@ -27,7 +27,7 @@ describe('HeartbeatWriter (group commit)', () => {
     const fake = fakeInsert();
     const writer = new HeartbeatWriter(db, memoryLogger(), { maxBatch: 500, maxInFlight: 2 }, fake.insert);
     const results = await Promise.all(Array.from({ length: 300 }, (_, i) => writer.write(row(`d${i}`))));
-    expect(results.every(Boolean)).toBe(true);
+    expect(results.every((r) => r?.hasCommands === false)).toBe(true);
     expect(fake.batches).toHaveLength(1);
     expect(writer.stats).toMatchObject({ statements: 1, rows: 300, largestBatch: 300 });
   });
@@ -39,7 +39,7 @@ describe('HeartbeatWriter (group commit)', () => {
       peak = Math.max(peak, ++inFlight);
       await new Promise((r) => setTimeout(r, 5));
       inFlight--;
-      return new Set(rows.map((r) => r.deviceId));
+      return new Map(rows.map((r) => [r.deviceId, { hasCommands: false }]));
     };
     const writer = new HeartbeatWriter(db, memoryLogger(), { maxBatch: 50, maxInFlight: 3 }, insert);
     await Promise.all(Array.from({ length: 400 }, (_, i) => writer.write(row(`d${i}`))));
@@ -48,9 +48,13 @@ describe('HeartbeatWriter (group commit)', () => {
     expect(peak).toBe(3);
   });
 
-  it('answers false for a device that does not exist, true for the others in the same batch', async () => {
+  it('answers null for a device that does not exist, and each device whether it has commands', async () => {
     const writer = new HeartbeatWriter(db, memoryLogger(), { maxBatch: 10, maxInFlight: 1 }, fakeInsert().insert);
-    expect(await Promise.all([writer.write(row('a')), writer.write(row('ghost')), writer.write(row('b'))])).toEqual([true, false, true]);
+    expect(await Promise.all([writer.write(row('a')), writer.write(row('ghost')), writer.write(row('busy'))])).toEqual([
+      { hasCommands: false },
+      null,
+      { hasCommands: true },
+    ]);
   });
 
   it('retries a batch that lost a deadlock, without failing anyone', async () => {
@@ -58,7 +62,7 @@ describe('HeartbeatWriter (group commit)', () => {
       if (call === 1) throw sqlError('40P01', 'deadlock detected');
     });
     const writer = new HeartbeatWriter(db, memoryLogger(), { maxBatch: 10, maxInFlight: 1 }, fake.insert);
-    expect(await Promise.all([writer.write(row('a')), writer.write(row('b'))])).toEqual([true, true]);
+    expect(await Promise.all([writer.write(row('a')), writer.write(row('b'))])).toEqual([{ hasCommands: false }, { hasCommands: false }]);
     expect(fake.batches).toEqual([['a', 'b'], ['a', 'b']]);
     expect(writer.stats.retries).toBe(1);
   });

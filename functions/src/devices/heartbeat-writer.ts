@@ -3,7 +3,10 @@ import { isMissingPartition, isRetryableConflict } from '../platform/db/errors.j
 import type { Logger } from '../platform/logger.js';
 import { ensureHeartbeatPartitions, insertHeartbeats, type HeartbeatRow } from './devices.repository.js';
 
-export type InsertHeartbeats = (db: Db, rows: HeartbeatRow[]) => Promise<Set<string>>;
+export type Stored = Map<string, { hasCommands: boolean }>;
+export type InsertHeartbeats = (db: Db, rows: HeartbeatRow[]) => Promise<Stored>;
+/** What a stored heartbeat learned; null when the device does not exist. */
+export type WriteResult = { hasCommands: boolean } | null;
 export type EnsurePartitions = (db: Db, from: Date, days: number) => Promise<number>;
 
 export interface HeartbeatWriterOptions {
@@ -14,7 +17,7 @@ export interface HeartbeatWriterOptions {
 }
 
 interface Pending extends HeartbeatRow {
-  resolve(found: boolean): void;
+  resolve(result: WriteResult): void;
   reject(err: unknown): void;
 }
 
@@ -42,8 +45,8 @@ export class HeartbeatWriter {
     private readonly ensurePartitions: EnsurePartitions = ensureHeartbeatPartitions,
   ) {}
 
-  /** Resolves true once stored, false when the device does not exist. */
-  write(row: HeartbeatRow): Promise<boolean> {
+  /** Resolves once stored, with null when the device does not exist. */
+  write(row: HeartbeatRow): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ ...row, resolve, reject });
       // Deferred to the end of this I/O turn, so requests parsed together share a statement.
@@ -71,7 +74,7 @@ export class HeartbeatWriter {
   async #flush(batch: Pending[]): Promise<void> {
     try {
       const found = await this.#writeWithRetry(batch);
-      for (const p of batch) p.resolve(found.has(p.deviceId));
+      for (const p of batch) p.resolve(found.get(p.deviceId) ?? null);
     } catch (err) {
       if (batch.length === 1) {
         batch[0]!.reject(err);
@@ -83,7 +86,7 @@ export class HeartbeatWriter {
     }
   }
 
-  async #writeWithRetry(batch: Pending[], attempt = 0): Promise<Set<string>> {
+  async #writeWithRetry(batch: Pending[], attempt = 0): Promise<Stored> {
     try {
       this.stats.statements++;
       const found = await this.insert(this.db, batch);

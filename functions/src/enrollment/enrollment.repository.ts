@@ -5,16 +5,6 @@ import type { TokenStatus } from './enrollment.schemas.js';
 
 type Conn = Kysely<Database>;
 
-export async function upsertGroup(db: Conn, name: string): Promise<string> {
-  const row = await db
-    .insertInto('device_groups')
-    .values({ name })
-    .onConflict((oc) => oc.column('name').doUpdateSet({ name: (eb) => eb.ref('excluded.name') }))
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
-}
-
 export const insertToken = (db: Conn, token: NewEnrollmentToken) =>
   db.insertInto('enrollment_tokens').values(token).returning(['id', 'created_at']).executeTakeFirstOrThrow();
 

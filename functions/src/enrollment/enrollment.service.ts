@@ -7,6 +7,7 @@ import type { Clock } from '../platform/clock.js';
 import { encrypt, randomSecret, sha256Hex } from '../platform/crypto.js';
 import type { Db } from '../platform/db/connect.js';
 import type { SecretHasher } from '../platform/secret-hasher.js';
+import { upsertGroup } from '../devices/devices.repository.js';
 import { ps1Script, shScript } from './adb-script.js';
 import {
   claimToken,
@@ -17,7 +18,6 @@ import {
   insertToken,
   listTokens,
   revokeToken,
-  upsertGroup,
   type TokenRow,
 } from './enrollment.repository.js';
 import { TOKEN_PREFIX, type CreateTokenInput, type EnrollInput, type TokenStatus } from './enrollment.schemas.js';

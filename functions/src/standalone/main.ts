@@ -9,6 +9,7 @@ import { lockDataDir } from './data-lock.js';
 import { resolveStandaloneSecrets } from './secrets.js';
 
 const MAINTENANCE_INTERVAL_MS = 3600_000;
+const TICK_INTERVAL_MS = 60_000;
 
 /** The single-process host: embedded PGlite (or DATABASE_URL), migrations, the HTTP server, timers. */
 async function main(): Promise<void> {
@@ -39,7 +40,10 @@ async function main(): Promise<void> {
   const applied = await migrateToLatest(database.db);
   if (applied.length) logger.info('migrations applied', { migrations: applied });
 
-  const app = createApp({ config, secrets, db: database.db, logger });
+  // firebase-admin is only loaded when push is configured
+  const push = config.fcmServiceAccount ? await (await import('./push.js')).fcmPush(config.fcmServiceAccount) : undefined;
+  if (!push) logger.info('push is not configured (FCM_SERVICE_ACCOUNT); commands go out with heartbeats');
+  const app = createApp({ config, secrets, db: database.db, logger, ...(push ? { push } : {}) });
   await app.maintenance();
 
   const first = await app.services.admins.ensureFirstAdmin({
@@ -77,6 +81,10 @@ async function main(): Promise<void> {
     app.maintenance().catch((err: unknown) => logger.error('maintenance failed', { err }));
   }, MAINTENANCE_INTERVAL_MS);
   timer.unref();
+  const ticker = setInterval(() => {
+    app.tick().catch((err: unknown) => logger.error('minute tick failed', { err }));
+  }, TICK_INTERVAL_MS);
+  ticker.unref();
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -84,6 +92,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('shutting down', { signal });
     clearInterval(timer);
+    clearInterval(ticker);
     await http.close();
     await app.close();
     await database.close();

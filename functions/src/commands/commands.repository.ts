@@ -1,0 +1,171 @@
+import { sql, type Kysely } from 'kysely';
+import type { Db } from '../platform/db/connect.js';
+import type { Database, NewCommandDispatch } from '../platform/db/schema.generated.js';
+import { OPEN_STATUSES, type CommandStatus, type CommandType, type ListCommandsQuery } from './commands.schemas.js';
+
+type Conn = Kysely<Database>;
+
+export type Target = { deviceIds: string[] } | { group: string } | { tag: string } | { all: true };
+
+export interface NewBatch {
+  batchId: string;
+  type: CommandType;
+  params: string;
+  createdAt: Date;
+  createdByType: 'admin' | 'system';
+  createdBy: string | null;
+  notBefore: Date;
+  expiresAt: Date;
+}
+
+/**
+ * One command per targeted device, in one set-based INSERT ... SELECT: a fleet-wide command for
+ * 10,000 devices is one statement, not 10,000.
+ */
+export async function insertBatch(db: Conn, b: NewBatch, target: Target) {
+  let devices = db.selectFrom('devices as d');
+  if ('deviceIds' in target) devices = devices.where('d.id', 'in', target.deviceIds);
+  if ('group' in target) {
+    devices = devices.innerJoin('device_groups as g', 'g.id', 'd.group_id').where('g.name', '=', target.group);
+  }
+  if ('tag' in target) {
+    devices = devices.where((eb) =>
+      eb.exists(eb.selectFrom('device_tags as t').select('t.device_id').whereRef('t.device_id', '=', 'd.id').where('t.tag', '=', target.tag)),
+    );
+  }
+  return db
+    .insertInto('commands')
+    .columns(['id', 'batch_id', 'device_id', 'type', 'params', 'created_at', 'created_by_type', 'created_by', 'not_before', 'expires_at'])
+    .expression(
+      // in the order of the column list above
+      devices.select([
+        sql<string>`gen_random_uuid()`.as('id'),
+        sql<string>`${b.batchId}::uuid`.as('batch_id'),
+        'd.id as device_id',
+        sql<string>`${b.type}::text`.as('type'),
+        sql<string>`${b.params}::text`.as('params'),
+        sql<Date>`${b.createdAt}::timestamptz`.as('created_at'),
+        sql<string>`${b.createdByType}::text`.as('created_by_type'),
+        sql<string | null>`${b.createdBy}::text`.as('created_by'),
+        sql<Date>`${b.notBefore}::timestamptz`.as('not_before'),
+        sql<Date>`${b.expiresAt}::timestamptz`.as('expires_at'),
+      ]),
+    )
+    .returning(['id', 'device_id', 'type', 'status'])
+    .execute();
+}
+
+export const findCommand = (db: Conn, id: string) => db.selectFrom('commands').selectAll().where('id', '=', id).executeTakeFirst();
+
+export const listDispatches = (db: Db, commandId: string) =>
+  db.selectFrom('command_dispatches').selectAll().where('command_id', '=', commandId).orderBy('id').execute();
+
+export function listCommands(db: Db, q: Omit<ListCommandsQuery, 'cursor'> & { after?: { createdAt: Date; id: string } | undefined }) {
+  let query = db.selectFrom('commands').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit);
+  if (q.deviceId) query = query.where('device_id', '=', q.deviceId);
+  if (q.batchId) query = query.where('batch_id', '=', q.batchId);
+  if (q.status) query = query.where('status', '=', q.status);
+  if (q.after) {
+    const { createdAt, id } = q.after;
+    query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(createdAt, id)));
+  }
+  return query.execute();
+}
+
+/** Open, due, unexpired commands of one device with its sealed key: what a heartbeat response carries. */
+export const pendingForDevice = (db: Db, deviceId: string, now: Date, limit: number) =>
+  db
+    .selectFrom('commands as c')
+    .innerJoin('devices as d', 'd.id', 'c.device_id')
+    .select(['c.id', 'c.device_id', 'c.type', 'c.params', 'c.created_at', 'c.expires_at', 'c.status', 'd.hmac_key_enc'])
+    .where('c.device_id', '=', deviceId)
+    .where('c.status', 'in', ['queued', 'dispatched'])
+    .where('c.not_before', '<=', now)
+    .where('c.expires_at', '>', now)
+    .orderBy('c.created_at')
+    .limit(limit)
+    .execute();
+
+/** queued -> dispatched for commands just handed out; returns the ids that moved. */
+export async function markDispatched(db: Conn, ids: string[], now: Date): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .updateTable('commands')
+    .set({ status: 'dispatched', dispatched_at: now })
+    .where('id', 'in', ids)
+    .where('status', '=', 'queued')
+    .returning('id')
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+export async function insertDispatches(db: Conn, rows: NewCommandDispatch[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 5000) await db.insertInto('command_dispatches').values(rows.slice(i, i + 5000)).execute();
+}
+
+export const lockCommandOfDevice = (trx: Conn, id: string, deviceId: string) =>
+  trx.selectFrom('commands').selectAll().where('id', '=', id).where('device_id', '=', deviceId).forUpdate().executeTakeFirst();
+
+export async function updateCommand(
+  trx: Conn,
+  id: string,
+  set: { status: CommandStatus; delivered_at?: Date; completed_at?: Date; output?: string | null; error?: string | null },
+) {
+  await trx.updateTable('commands').set(set).where('id', '=', id).execute();
+}
+
+/** Open commands past their expiry become expired; returns how many. */
+export async function expireCommands(db: Conn, now: Date): Promise<number> {
+  const result = await db
+    .updateTable('commands')
+    .set({ status: 'expired', completed_at: now })
+    .where('status', 'in', [...OPEN_STATUSES])
+    .where('expires_at', '<=', now)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/**
+ * Claims the batch's queued, due commands for one push attempt. The conditional update makes a
+ * redelivered batch (Pub/Sub delivers at least once) find nothing to push while another delivery holds
+ * the claim or after the push succeeded; a claim older than `staleBefore` is taken over.
+ */
+export const claimForPush = (db: Conn, batchId: string, now: Date, staleBefore: Date) =>
+  db
+    .updateTable('commands as c')
+    .from('devices as d')
+    .set({ push_claimed_at: now })
+    .whereRef('d.id', '=', 'c.device_id')
+    .where('c.batch_id', '=', batchId)
+    .where('c.status', '=', 'queued')
+    .where('c.pushed_at', 'is', null)
+    .where('c.not_before', '<=', now)
+    .where('c.expires_at', '>', now)
+    .where((eb) => eb.or([eb('c.push_claimed_at', 'is', null), eb('c.push_claimed_at', '<', staleBefore)]))
+    .returning(['c.id', 'c.device_id', 'c.type', 'c.params', 'c.created_at', 'c.expires_at', 'd.fcm_token', 'd.fcm_token_invalid_at', 'd.hmac_key_enc'])
+    .execute();
+
+export type ClaimedCommand = Awaited<ReturnType<typeof claimForPush>>[number];
+
+/** FCM accepted these: remember it (never pushed again) and move them to dispatched. */
+export async function markPushed(db: Conn, ids: string[], now: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable('commands')
+    .set((eb) => ({
+      pushed_at: now,
+      dispatched_at: eb.fn.coalesce('dispatched_at', sql<Date>`${now}::timestamptz`),
+      status: eb.case().when('status', '=', 'queued').then(sql<CommandStatus>`'dispatched'`).else(eb.ref('status')).end(),
+    }))
+    .where('id', 'in', ids)
+    .execute();
+}
+
+/** Marks tokens FCM called dead - only if the device still has that token (a newer one may have come in). */
+export async function markTokensInvalid(db: Conn, pairs: { deviceId: string; token: string }[], now: Date): Promise<void> {
+  if (pairs.length === 0) return;
+  await sql`
+    update devices d set fcm_token_invalid_at = ${now}::timestamptz
+    from unnest(${pairs.map((p) => p.deviceId)}::uuid[], ${pairs.map((p) => p.token)}::text[]) as x(id, token)
+    where d.id = x.id and d.fcm_token = x.token`.execute(db);
+}

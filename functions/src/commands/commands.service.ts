@@ -1,0 +1,227 @@
+import { randomUUID } from 'node:crypto';
+import type { AuditService } from '../audit/audit.service.js';
+import { decodeCursor, encodeCursor } from '../http/cursor.js';
+import { AppError, badRequest, forbidden, notFound } from '../http/errors.js';
+import type { AdminActor, DeviceActor } from '../http/route.js';
+import type { Clock } from '../platform/clock.js';
+import { decrypt } from '../platform/crypto.js';
+import type { Db } from '../platform/db/connect.js';
+import type { Command } from '../platform/db/schema.generated.js';
+import type { Logger } from '../platform/logger.js';
+import type { Queue } from '../platform/queue.js';
+import {
+  findCommand,
+  insertBatch,
+  insertDispatches,
+  listCommands,
+  listDispatches,
+  lockCommandOfDevice,
+  markDispatched,
+  pendingForDevice,
+  updateCommand,
+  expireCommands,
+  type Target,
+} from './commands.repository.js';
+import { DESTRUCTIVE, PARAMS, type CommandStatus, type CreateCommandInput, type Envelope, type ListCommandsQuery, type ResultInput } from './commands.schemas.js';
+import { signEnvelope, unixSeconds } from './envelope.js';
+
+export interface CommandServiceOptions {
+  /** Seals device HMAC keys at rest. */
+  encryptionKey: Buffer;
+  defaultTtlSec: number;
+  /** Most envelopes one heartbeat response carries. */
+  maxPerHeartbeat: number;
+}
+
+export type CommandActor = AdminActor | { kind: 'system'; name: string };
+
+const FINAL: ReadonlySet<CommandStatus> = new Set(['succeeded', 'failed', 'rejected']);
+
+export class CommandService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+    private readonly queue: Queue,
+    private readonly logger: Logger,
+    private readonly options: CommandServiceOptions,
+  ) {}
+
+  /** Creates one command per targeted device (one batch), audits it, and queues the batch for push. */
+  async create(actor: CommandActor, input: CreateCommandInput, ip?: string) {
+    if (input.type === 'WIPE' && actor.kind === 'admin' && actor.role !== 'admin') throw forbidden('only admins may wipe devices');
+    const target: Target = input.deviceIds
+      ? { deviceIds: [...new Set(input.deviceIds)] }
+      : input.group !== undefined
+        ? { group: input.group }
+        : input.tag !== undefined
+          ? { tag: input.tag }
+          : { all: true };
+    if (DESTRUCTIVE.has(input.type) && !('deviceIds' in target) && input.confirm !== input.type) {
+      throw new AppError(
+        428,
+        'confirmation_required',
+        `${input.type} for ${'all' in target ? 'the whole fleet' : 'group' in target ? `group "${target.group}"` : `tag "${target.tag}"`} needs "confirm": "${input.type}"`,
+      );
+    }
+    const parsed = PARAMS[input.type].safeParse(input.params ?? {});
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+      throw badRequest('invalid_params', `invalid params for ${input.type} - ${why}`);
+    }
+    const now = this.clock.now();
+    const notBefore = input.notBefore ? new Date(input.notBefore) : now;
+    const expiresAt = new Date(now.getTime() + (input.expiresInSec ?? this.options.defaultTtlSec) * 1000);
+    if (notBefore >= expiresAt) throw badRequest('invalid_request', 'notBefore must come before the command expires');
+    const batchId = randomUUID();
+
+    const commands = await this.db.transaction().execute(async (trx) => {
+      const rows = await insertBatch(
+        trx,
+        {
+          batchId,
+          type: input.type,
+          params: JSON.stringify(parsed.data),
+          createdAt: now,
+          createdByType: actor.kind,
+          createdBy: actor.kind === 'admin' ? actor.id : null,
+          notBefore,
+          expiresAt,
+        },
+        target,
+      );
+      if ('deviceIds' in target && rows.length < target.deviceIds.length) {
+        const found = new Set(rows.map((r) => r.device_id));
+        throw new AppError(404, 'not_found', `unknown devices: ${target.deviceIds.filter((id) => !found.has(id)).slice(0, 10).join(', ')}`);
+      }
+      if (rows.length === 0) throw badRequest('no_devices', 'the selection matches no device');
+      await this.audit.record(
+        trx,
+        actor,
+        {
+          action: 'sent_command',
+          target: { type: 'command_batch', id: batchId },
+          deviceId: rows.length === 1 ? rows[0]!.device_id : undefined,
+          details: { type: input.type, params: parsed.data as Record<string, unknown>, target: describe(target), count: rows.length, expiresAt: expiresAt.toISOString() },
+        },
+        ip,
+      );
+      return rows;
+    });
+    await this.queue.publish({ batchId }).catch((err: unknown) =>
+      this.logger.warn('could not queue a command batch for push; heartbeats will deliver it', { batchId, err }),
+    );
+    return {
+      batchId,
+      count: commands.length,
+      commands: commands.map((c) => ({ id: c.id, deviceId: c.device_id, type: c.type, status: c.status })),
+    };
+  }
+
+  async list(q: ListCommandsQuery) {
+    const after =
+      q.cursor === undefined
+        ? undefined
+        : decodeCursor(q.cursor, (c) =>
+            typeof c.t === 'string' && typeof c.id === 'string' && !Number.isNaN(Date.parse(c.t)) ? { createdAt: new Date(c.t), id: c.id } : null,
+          );
+    const rows = await listCommands(this.db, { ...q, after, limit: q.limit + 1 });
+    const page = rows.slice(0, q.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map(view),
+      nextCursor: rows.length > q.limit && last ? encodeCursor({ t: last.created_at.toISOString(), id: last.id }) : null,
+    };
+  }
+
+  async get(id: string) {
+    const row = await findCommand(this.db, id);
+    if (!row) throw notFound('command');
+    const dispatches = await listDispatches(this.db, id);
+    return {
+      ...view(row),
+      dispatches: dispatches.map((d) => ({ at: d.at, channel: d.channel, attempt: d.attempt, outcome: d.outcome, messageId: d.message_id, error: d.error })),
+    };
+  }
+
+  /**
+   * A device reports on one of its own commands. Idempotent: the same report again changes nothing;
+   * a final state is never replaced by another (409), and a report on another device's command is
+   * answered as if the command did not exist.
+   */
+  async reportResult(device: DeviceActor, id: string, input: ResultInput) {
+    const now = this.clock.now();
+    return this.db.transaction().execute(async (trx) => {
+      const cmd = await lockCommandOfDevice(trx, id, device.deviceId);
+      if (!cmd) throw notFound('command');
+      const current = cmd.status as CommandStatus;
+      if (FINAL.has(current)) {
+        if (input.status === current || input.status === 'delivered') return { id, status: current };
+        throw new AppError(409, 'command_finished', `the command already ended as ${current}`);
+      }
+      if (input.status === 'delivered') {
+        if (current === 'queued' || current === 'dispatched') await updateCommand(trx, id, { status: 'delivered', delivered_at: now });
+        return { id, status: current === 'expired' || current === 'delivered' ? current : ('delivered' as const) };
+      }
+      // A final report wins over expiry: the device did act on it.
+      await updateCommand(trx, id, {
+        status: input.status,
+        completed_at: now,
+        ...(cmd.delivered_at ? {} : { delivered_at: now }),
+        output: input.output ?? null,
+        error: input.error ?? null,
+      });
+      return { id, status: input.status };
+    });
+  }
+
+  /** The device's pending commands, signed; those handed out for the first time become dispatched. */
+  async pendingEnvelopes(deviceId: string, now: Date): Promise<Envelope[]> {
+    const rows = await pendingForDevice(this.db, deviceId, now, this.options.maxPerHeartbeat);
+    if (rows.length === 0) return [];
+    const key = decrypt(this.options.encryptionKey, rows[0]!.hmac_key_enc);
+    const envelopes = rows.map((c) =>
+      signEnvelope(key, { cid: c.id, did: deviceId, type: c.type, params: c.params, iat: unixSeconds(c.created_at), exp: unixSeconds(c.expires_at) }),
+    );
+    const queued = rows.filter((c) => c.status === 'queued').map((c) => c.id);
+    if (queued.length) {
+      await this.db.transaction().execute(async (trx) => {
+        const moved = await markDispatched(trx, queued, now);
+        await insertDispatches(trx, moved.map((id) => ({ command_id: id, at: now, channel: 'heartbeat', attempt: 1, outcome: 'sent' })));
+      });
+    }
+    return envelopes;
+  }
+
+  /** Open commands past expiry become expired (run every minute). */
+  expire(): Promise<number> {
+    return expireCommands(this.db, this.clock.now());
+  }
+}
+
+function describe(target: Target): string {
+  if ('deviceIds' in target) return `${target.deviceIds.length} device(s)`;
+  if ('group' in target) return `group ${target.group}`;
+  if ('tag' in target) return `tag ${target.tag}`;
+  return 'all devices';
+}
+
+function view(c: Command) {
+  return {
+    id: c.id,
+    batchId: c.batch_id,
+    deviceId: c.device_id,
+    type: c.type,
+    params: JSON.parse(c.params) as Record<string, unknown>,
+    status: c.status,
+    createdAt: c.created_at,
+    createdBy: { type: c.created_by_type, id: c.created_by },
+    notBefore: c.not_before,
+    expiresAt: c.expires_at,
+    dispatchedAt: c.dispatched_at,
+    deliveredAt: c.delivered_at,
+    completedAt: c.completed_at,
+    output: c.output,
+    error: c.error,
+  };
+}

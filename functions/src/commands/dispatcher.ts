@@ -1,0 +1,150 @@
+import type { Clock } from '../platform/clock.js';
+import { decrypt } from '../platform/crypto.js';
+import type { Db } from '../platform/db/connect.js';
+import type { NewCommandDispatch } from '../platform/db/schema.generated.js';
+import type { Logger } from '../platform/logger.js';
+import { MAX_PUSH_BATCH, type Push, type PushMessage, type PushOutcome } from '../platform/push.js';
+import { claimForPush, insertDispatches, markPushed, markTokensInvalid, type ClaimedCommand } from './commands.repository.js';
+import { signEnvelope, unixSeconds } from './envelope.js';
+
+export interface DispatcherOptions {
+  encryptionKey: Buffer;
+  /** Attempts per message for quota and server errors. */
+  maxAttempts: number;
+  /** First retry delay; doubles each attempt, with jitter. */
+  backoffMs: number;
+  /** sendEach calls in flight at once. */
+  concurrency: number;
+}
+
+export interface DispatchReport {
+  claimed: number;
+  sent: number;
+  unregistered: number;
+  noToken: number;
+  failed: number;
+  pushUnavailable: number;
+}
+
+interface Outgoing {
+  command: ClaimedCommand;
+  message: PushMessage;
+}
+
+/** A claim older than this is taken over: the dispatcher that held it died before pushing. */
+const STALE_CLAIM_MS = 2 * 60_000;
+
+/**
+ * Signs and pushes one batch of commands. Runs from the Pub/Sub trigger (Firebase) or the in-process
+ * queue (standalone), so it must survive being run twice for one batch: it claims commands in SQL
+ * first, never pushes one that FCM already accepted, and retries only what failed for quota or
+ * server reasons. Whatever it cannot push stays queued for the device's next heartbeat.
+ */
+export class CommandDispatcher {
+  constructor(
+    private readonly db: Db,
+    private readonly push: Push,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly options: DispatcherOptions,
+  ) {}
+
+  async dispatchBatch(batchId: string): Promise<DispatchReport> {
+    const now = this.clock.now();
+    const claimed = await claimForPush(this.db, batchId, now, new Date(now.getTime() - STALE_CLAIM_MS));
+    const report: DispatchReport = { claimed: claimed.length, sent: 0, unregistered: 0, noToken: 0, failed: 0, pushUnavailable: 0 };
+    if (claimed.length === 0) return report;
+    if (!this.push.available) {
+      await this.record(claimed.map((c) => row(c, now, 1, 'push_unavailable')));
+      report.pushUnavailable = claimed.length;
+      return report;
+    }
+
+    const keys = new Map<string, Buffer>();
+    const outgoing: Outgoing[] = [];
+    const noToken: NewCommandDispatch[] = [];
+    for (const c of claimed) {
+      if (!c.fcm_token || c.fcm_token_invalid_at) {
+        noToken.push(row(c, now, 1, 'no_token'));
+        continue;
+      }
+      let key = keys.get(c.device_id);
+      if (!key) keys.set(c.device_id, (key = decrypt(this.options.encryptionKey, c.hmac_key_enc)));
+      const data = signEnvelope(key, {
+        cid: c.id,
+        did: c.device_id,
+        type: c.type,
+        params: c.params,
+        iat: unixSeconds(c.created_at),
+        exp: unixSeconds(c.expires_at),
+      });
+      outgoing.push({ command: c, message: { token: c.fcm_token, data, ttlSec: unixSeconds(c.expires_at) - unixSeconds(now) } });
+    }
+    await this.record(noToken);
+    report.noToken = noToken.length;
+
+    let pending = outgoing;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const outcomes = await this.sendAll(pending.map((o) => o.message));
+      const at = this.clock.now();
+      const retry: Outgoing[] = [];
+      const rows: NewCommandDispatch[] = [];
+      const sent: string[] = [];
+      const dead: { deviceId: string; token: string }[] = [];
+      outcomes.forEach((outcome, i) => {
+        const o = pending[i]!;
+        if (outcome.ok) {
+          sent.push(o.command.id);
+          rows.push({ ...row(o.command, at, attempt, 'sent'), message_id: outcome.messageId });
+        } else if (outcome.kind === 'unregistered') {
+          dead.push({ deviceId: o.command.device_id, token: o.message.token });
+          rows.push({ ...row(o.command, at, attempt, 'unregistered'), error: outcome.error });
+        } else if (outcome.kind === 'retryable' && attempt < this.options.maxAttempts) {
+          retry.push(o);
+          rows.push({ ...row(o.command, at, attempt, 'retrying'), error: outcome.error });
+        } else {
+          rows.push({ ...row(o.command, at, attempt, 'failed'), error: outcome.error });
+        }
+      });
+      await this.db.transaction().execute(async (trx) => {
+        await markPushed(trx, sent, at);
+        await markTokensInvalid(trx, dead, at);
+        await insertDispatches(trx, rows);
+      });
+      report.sent += sent.length;
+      report.unregistered += dead.length;
+      report.failed += rows.filter((r) => r.outcome === 'failed').length;
+      pending = retry;
+      if (retry.length) {
+        const delay = this.options.backoffMs * 2 ** (attempt - 1) * (0.75 + Math.random() / 2);
+        this.logger.warn('push quota or server error; retrying', { batchId, count: retry.length, attempt, delayMs: Math.round(delay) });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+    return report;
+  }
+
+  /** sendEach in chunks of 500, a few chunks in flight at once; outcomes in message order. */
+  private async sendAll(messages: PushMessage[]): Promise<PushOutcome[]> {
+    const chunks: PushMessage[][] = [];
+    for (let i = 0; i < messages.length; i += MAX_PUSH_BATCH) chunks.push(messages.slice(i, i + MAX_PUSH_BATCH));
+    const results: PushOutcome[][] = new Array(chunks.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < chunks.length) {
+        const i = next++;
+        results[i] = await this.push.send(chunks[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, chunks.length) }, worker));
+    return results.flat();
+  }
+
+  private async record(rows: NewCommandDispatch[]): Promise<void> {
+    if (rows.length) await insertDispatches(this.db, rows);
+  }
+}
+
+function row(c: ClaimedCommand, at: Date, attempt: number, outcome: NewCommandDispatch['outcome']): NewCommandDispatch {
+  return { command_id: c.id, at, channel: 'fcm', attempt, outcome };
+}

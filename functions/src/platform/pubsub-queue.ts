@@ -1,0 +1,15 @@
+import type { CommandBatchMessage, Queue } from './queue.js';
+
+/** The slice of @google-cloud/pubsub's Topic this adapter uses (so tests can hand in a fake). */
+export interface PubSubTopic {
+  publishMessage(message: { json: unknown; attributes?: Record<string, string> }): Promise<string>;
+}
+
+/** Publishes command batches to a Pub/Sub topic; the onMessagePublished trigger dispatches them. */
+export class PubSubQueue implements Queue {
+  constructor(private readonly topic: PubSubTopic) {}
+
+  async publish(message: CommandBatchMessage): Promise<void> {
+    await this.topic.publishMessage({ json: message, attributes: { kind: 'command-batch' } });
+  }
+}
