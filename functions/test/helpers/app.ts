@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createApp, type App } from '../../src/app.js';
+import { createApp, type App, type AppDeps } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import type { HttpResponse } from '../../src/http/route.js';
 import { FakeClock } from '../../src/platform/clock.js';
@@ -79,7 +79,11 @@ export const sampleHeartbeat = (sentAt: Date, overrides: Record<string, unknown>
   ...overrides,
 });
 
-export async function createTestApp(kind: DbKind, env: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(
+  kind: DbKind,
+  env: Record<string, string> = {},
+  adapters: Pick<AppDeps, 'push' | 'queue'> = {},
+): Promise<TestApp> {
   const db = await createTestDatabase(kind);
   const config = loadConfig(testEnv(env));
   const clock = new FakeClock('2026-03-10T12:00:00Z');
@@ -90,6 +94,7 @@ export async function createTestApp(kind: DbKind, env: Record<string, string> = 
     db: db.db,
     logger: logs,
     clock,
+    ...adapters,
   });
   await app.maintenance();
   await app.services.admins.ensureFirstAdmin({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD, allowGenerated: false });

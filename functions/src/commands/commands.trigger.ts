@@ -1,0 +1,40 @@
+import { onMessagePublished } from 'firebase-functions/v2/pubsub';
+import { z } from 'zod';
+import type { Logger } from '../platform/logger.js';
+
+/** The Pub/Sub topic new command batches are published to (platform/pubsub-queue.ts). */
+export const COMMAND_BATCH_TOPIC = 'command-batches';
+
+const message = z.object({ batchId: z.uuid() });
+
+/**
+ * The Firebase trigger that signs and pushes a published command batch. Pub/Sub delivers at least
+ * once and redelivers on failure (retry: true); the dispatcher's SQL claim makes a second delivery
+ * push nothing twice. A message that is not a batch is acknowledged and logged, never retried.
+ */
+export function commandDispatchTrigger(
+  options: { region: string; topic?: string },
+  deps: () => Promise<{ dispatch(batchId: string): Promise<unknown>; logger: Logger }>,
+) {
+  return onMessagePublished(
+    {
+      topic: options.topic ?? COMMAND_BATCH_TOPIC,
+      region: options.region,
+      retry: true,
+      // a fleet-wide batch of 10,000 signs and pushes in a few seconds; retries wait with backoff
+      timeoutSeconds: 300,
+      memory: '512MiB',
+      concurrency: 4,
+      maxInstances: 10,
+    },
+    async (event) => {
+      const { dispatch, logger } = await deps();
+      const parsed = message.safeParse(event.data.message.json);
+      if (!parsed.success) {
+        logger.warn('ignored a command-batch message that is not one', { messageId: event.data.message.messageId });
+        return;
+      }
+      await dispatch(parsed.data.batchId);
+    },
+  );
+}
