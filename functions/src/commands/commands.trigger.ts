@@ -29,7 +29,14 @@ export function commandDispatchTrigger(
     },
     async (event) => {
       const { dispatch, logger } = await deps();
-      const parsed = message.safeParse(event.data.message.json);
+      // Message.json throws on data that is not JSON: such a message is acknowledged like any other bad one.
+      let json: unknown;
+      try {
+        json = event.data.message.json;
+      } catch {
+        json = undefined;
+      }
+      const parsed = message.safeParse(json);
       if (!parsed.success) {
         logger.warn('ignored a command-batch message that is not one', { messageId: event.data.message.messageId });
         return;

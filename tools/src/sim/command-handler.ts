@@ -16,6 +16,15 @@ export interface CommandSink {
   receive(raw: unknown, channel: DeliveryChannel): void;
 }
 
+/**
+ * A push channel (FCM on a real device). When the fleet is given one, each device enrolls with an FCM
+ * token of its own and registers its sink under it; whatever the channel delivers for that token goes
+ * through the same verifier as heartbeat deliveries.
+ */
+export interface PushChannel {
+  register(fcmToken: string, sink: CommandSink): void;
+}
+
 /** Sends `POST /api/v1/commands/{cid}/result`; fire and forget, failures are counted by the sender. */
 export type ResultReporter = (cid: string, result: CommandResult) => void;
 
@@ -29,8 +38,9 @@ export class CommandHandler implements CommandSink {
     private readonly now: () => number = Date.now,
   ) {}
 
-  receive(raw: unknown, _channel: DeliveryChannel): void {
+  receive(raw: unknown, channel: DeliveryChannel): void {
     this.stats.received++;
+    this.stats.byChannel.set(channel, (this.stats.byChannel.get(channel) ?? 0) + 1);
     const nowMs = this.now();
     const verdict = this.verifier.verify(raw, Math.floor(nowMs / 1000));
     if (!verdict.ok) {

@@ -1,6 +1,6 @@
-import { CommandHandler, type CommandSink } from './command-handler.js';
+import { CommandHandler, type CommandSink, type PushChannel } from './command-handler.js';
 import type { DeviceControl } from './commands.js';
-import { countFailure, withRetries } from './enroll.js';
+import { countFailure, isTransient, withRetries } from './enroll.js';
 import { EnvelopeVerifier } from './envelope.js';
 import type { ApiResponse, HttpClient } from './http-client.js';
 import type { DeviceProfile } from './identity.js';
@@ -32,13 +32,22 @@ export interface SimDevice {
   lastAdvanceMs: number;
   heartbeatInFlight: boolean;
   state: 'pending' | 'active' | 'removed' | 'wiped' | 'failed';
+  /** Set when a push channel is wired in. */
+  fcmToken?: string | undefined;
 }
 
 export interface RunnerOptions {
   /** Follow the server's `nextHeartbeatSec` instead of keeping --interval-sec. */
   obeyServerInterval: boolean;
+  /** When set, devices report an FCM token and receive pushed envelopes through it. */
+  push?: PushChannel | undefined;
 }
 
+/** The FCM token a simulated device reports when a push channel is wired in. */
+export const simulatedFcmToken = (d: Pick<SimDevice, 'index'>, seed: number) => `sim-fcm-${seed}-${d.index}`;
+
+/** Attempts to deliver one result report. */
+const RESULT_ATTEMPTS = 8;
 /** Renew sessions this long before they expire (at most a tenth of their lifetime). */
 const SESSION_RENEW_EARLY_MS = 300_000;
 /** Heartbeat intervals vary by ±10%, as real devices' timers do, so beats never synchronize. */
@@ -68,6 +77,7 @@ export class DeviceRunner {
       (cid, result) => this.#report(d, cid, result),
       this.stats.commands,
     );
+    if (d.fcmToken) this.options.push?.register(d.fcmToken, d.commands);
     d.state = 'active';
     this.stats.active++;
     const now = Date.now();
@@ -97,6 +107,7 @@ export class DeviceRunner {
   async #sendHeartbeat(d: SimDevice, nowMs: number): Promise<void> {
     d.heartbeatInFlight = true;
     const body = d.device.heartbeat(nowMs);
+    if (d.fcmToken) body.fcmToken = d.fcmToken;
     const eventCount = body.events?.length ?? 0;
     this.stats.heartbeatsSent++;
     const res = await this.#deviceRequest(d, 'heartbeat', '/api/v1/heartbeat', body);
@@ -151,15 +162,32 @@ export class DeviceRunner {
     return false;
   }
 
+  /**
+   * Reports a result, retrying a lost or refused (503, 429, network) report with backoff as a real
+   * agent must: until the server has it, the command stays open and keeps coming back in heartbeat
+   * answers, where the replay store refuses to run it again.
+   */
   #report(d: SimDevice, cid: string, result: CommandResult): void {
+    void this.#reportWithRetries(d, cid, result);
+  }
+
+  async #reportWithRetries(d: SimDevice, cid: string, result: CommandResult): Promise<void> {
     const path = `/api/v1/commands/${encodeURIComponent(cid)}/result`;
-    void this.#deviceRequest(d, 'result', path, result).then((res) => {
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.#deviceRequest(d, 'result', path, result);
       if (!res) return;
-      if (res.status >= 200 && res.status < 300) this.stats.commands.resultsReported++;
-      // The route does not exist yet on servers without signed commands: counted, not an error.
-      else if (res.status === 404) this.stats.commands.resultsNotFound++;
-      else countFailure(this.stats, 'result', res);
-    });
+      const again = isTransient(res, true) && attempt < RESULT_ATTEMPTS && d.state !== 'removed';
+      if (!again) {
+        if (res.status >= 200 && res.status < 300) this.stats.commands.resultsReported++;
+        // The route does not exist yet on servers without signed commands: counted, not an error.
+        else if (res.status === 404) this.stats.commands.resultsNotFound++;
+        else countFailure(this.stats, 'result', res);
+        return;
+      }
+      this.stats.commands.resultRetries++;
+      const delaySec = Math.min(30, res.retryAfterSec ?? 0.5 * 2 ** (attempt - 1));
+      await new Promise((r) => setTimeout(r, delaySec * 1000 * (0.75 + Math.random() / 2)));
+    }
   }
 
   #control(d: SimDevice): DeviceControl {

@@ -47,8 +47,9 @@ export async function enrollDevice(
   enrollmentToken: string,
   identity: DeviceIdentity,
   giveUp: () => boolean = () => false,
+  fcmToken?: string,
 ): Promise<Enrollment | null> {
-  const body = { enrollmentToken, device: identity };
+  const body = { enrollmentToken, device: identity, ...(fcmToken ? { fcmToken } : {}) };
   // Not retried on network errors: the server may have enrolled it, and a second try would take
   // another use of the token (one device too many, and the last device then gets a 409).
   const res = await withRetries(() => client.request('enroll', 'POST', '/api/v1/enroll', body), false, giveUp);
@@ -80,7 +81,7 @@ export async function withRetries(
   return res;
 }
 
-function isTransient(res: ApiResponse, retryNetworkErrors: boolean): boolean {
+export function isTransient(res: ApiResponse, retryNetworkErrors: boolean): boolean {
   // A refused connection never reached the server, so even a non-idempotent call may go again.
   const networkRetry = res.status === 0 && (retryNetworkErrors || res.code === 'ECONNREFUSED');
   return networkRetry || res.status === 503 || res.status === 429;

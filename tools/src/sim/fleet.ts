@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
-import { DeviceRunner, type SimDevice } from './device-runner.js';
+import type { PushChannel } from './command-handler.js';
+import { DeviceRunner, simulatedFcmToken, type SimDevice } from './device-runner.js';
 import { enrollDevice, obtainEnrollmentToken, pool, type EnrollmentSource } from './enroll.js';
 import { HttpClient } from './http-client.js';
 import { createProfile } from './identity.js';
@@ -31,6 +32,8 @@ export interface FleetOptions {
   /** Progress lines and notices; process.stdout by default. */
   out?: Writable;
   signal?: AbortSignal;
+  /** A push channel to wire in (FCM on real devices; a test's in-process channel here). */
+  push?: PushChannel;
 }
 
 /** How long a stop waits for requests in flight before cutting them. */
@@ -52,7 +55,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
   const devices = createDevices(o, stored.devices, stats);
   const client = new HttpClient(o.url, { maxSockets: o.maxSockets, timeoutMs: o.timeoutMs }, stats);
   const scheduler = new Scheduler((id, dueMs) => runner.beat(id, dueMs));
-  const runner = new DeviceRunner(devices, client, stats, scheduler, { obeyServerInterval: o.obeyServerInterval ?? false });
+  const runner = new DeviceRunner(devices, client, stats, scheduler, { obeyServerInterval: o.obeyServerInterval ?? false, push: o.push });
   const stopProgress = startProgress(stats, out, o.progress ?? 'off');
   const stop = stopCondition(o);
   let beatingFromMs = Date.now();
@@ -112,6 +115,7 @@ function createDevices(o: FleetOptions, stored: readonly StoredDevice[], stats: 
       lastAdvanceMs: 0,
       heartbeatInFlight: false,
       state: 'pending',
+      fcmToken: o.push ? simulatedFcmToken({ index }, o.seed) : undefined,
     };
   });
 }
@@ -125,7 +129,7 @@ async function enrollAndStart(
   stopping: () => boolean,
 ): Promise<void> {
   if (!d.credentials) {
-    const enrollment = await enrollDevice(client, stats, token, d.profile.identity, stopping);
+    const enrollment = await enrollDevice(client, stats, token, d.profile.identity, stopping, d.fcmToken);
     if (!enrollment) {
       d.state = 'failed';
       return;

@@ -26,6 +26,7 @@ export interface HeartbeatBody {
   };
   uptimeSec: number;
   agentVersion: string;
+  fcmToken?: string;
   events?: DeviceEvent[];
 }
 

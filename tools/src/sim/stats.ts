@@ -27,6 +27,10 @@ export class CommandStats {
   resultsReported = 0;
   /** POST /commands/{cid}/result answered 404: the server does not have the route yet. */
   resultsNotFound = 0;
+  /** Result reports sent again after a 503, 429 or network error. */
+  resultRetries = 0;
+  /** Envelopes received per delivery channel (heartbeat, push). */
+  readonly byChannel = new Map<string, number>();
 
   reject(reason: RejectReason): void {
     this.rejected++;

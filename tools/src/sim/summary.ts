@@ -33,6 +33,8 @@ export interface FleetSummary {
     rejectedBy: Record<string, number>;
     resultsReported: number;
     resultsNotFound: number;
+    resultRetries: number;
+    byChannel: Record<string, number>;
   };
   /** CPU time of the simulator process, and that as a share of one core over the run and at full rate. */
   cpu: { userSec: number; systemSec: number; percentOfOneCore: number; steadyPercentOfOneCore: number | null };
@@ -97,6 +99,8 @@ export function buildSummary(stats: Stats, meta: SummaryMeta): FleetSummary {
       rejectedBy: Object.fromEntries(c.rejectedBy),
       resultsReported: c.resultsReported,
       resultsNotFound: c.resultsNotFound,
+      resultRetries: c.resultRetries,
+      byChannel: Object.fromEntries(c.byChannel),
     },
     cpu: {
       userSec: round1(meta.cpu.user / 1e6),
@@ -132,7 +136,7 @@ export function formatSummary(s: FleetSummary): string {
     `  sched. lag   ${ms(s.schedulerLagMs)}`,
     `  commands     ${c.received} received, ${c.executed} executed (${c.succeeded} ok, ${c.failed} failed), ${c.rejected} rejected` +
       (c.rejected > 0 ? ` ${JSON.stringify(c.rejectedBy)}` : ''),
-    `  results      ${c.resultsReported} reported, ${c.resultsNotFound} answered 404`,
+    `  results      ${c.resultsReported} reported, ${c.resultsNotFound} answered 404, ${c.resultRetries} retried`,
     `  cpu          ${s.cpu.userSec} s user, ${s.cpu.systemSec} s system (${s.cpu.percentOfOneCore}% of one core` +
       (s.cpu.steadyPercentOfOneCore === null ? ')' : `, ${s.cpu.steadyPercentOfOneCore}% with every device up)`),
   ];
