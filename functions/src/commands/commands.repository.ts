@@ -92,15 +92,22 @@ export async function markDispatched(db: Conn, ids: string[], now: Date): Promis
   const rows = await db
     .updateTable('commands')
     .set({ status: 'dispatched', dispatched_at: now })
-    .where('id', 'in', ids)
+    .where('id', '=', sql<string>`any(${ids}::uuid[])`)
     .where('status', '=', 'queued')
     .returning('id')
     .execute();
   return rows.map((r) => r.id);
 }
 
+/** Push attempts, any number in one statement (column arrays, not a parameter per value). */
 export async function insertDispatches(db: Conn, rows: NewCommandDispatch[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 5000) await db.insertInto('command_dispatches').values(rows.slice(i, i + 5000)).execute();
+  if (rows.length === 0) return;
+  const col = <T>(pick: (r: NewCommandDispatch) => T, type: string) => sql`${rows.map(pick)}::${sql.raw(type)}[]`;
+  await sql`
+    insert into command_dispatches (command_id, at, channel, attempt, outcome, message_id, error)
+    select * from unnest(${col((r) => r.command_id, 'uuid')}, ${col((r) => (r.at instanceof Date ? r.at.toISOString() : r.at), 'timestamptz')},
+      ${col((r) => r.channel, 'text')}, ${col((r) => r.attempt, 'integer')}, ${col((r) => r.outcome, 'text')},
+      ${col((r) => r.message_id ?? null, 'text')}, ${col((r) => r.error ?? null, 'text')})`.execute(db);
 }
 
 export const lockCommandOfDevice = (trx: Conn, id: string, deviceId: string) =>
@@ -157,7 +164,7 @@ export async function markPushed(db: Conn, ids: string[], now: Date): Promise<vo
       dispatched_at: eb.fn.coalesce('dispatched_at', sql<Date>`${now}::timestamptz`),
       status: eb.case().when('status', '=', 'queued').then(sql<CommandStatus>`'dispatched'`).else(eb.ref('status')).end(),
     }))
-    .where('id', 'in', ids)
+    .where('id', '=', sql<string>`any(${ids}::uuid[])`)
     .execute();
 }
 

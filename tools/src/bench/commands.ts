@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
+
+/**
+ * `npm run bench:commands`: a REBOOT for a whole fleet. Seeds N devices (with FCM tokens and sealed
+ * HMAC keys) on the real PostgreSQL, runs the backend in this process with the FCM adapter over a fake
+ * Messaging whose sendEach answers after a fixed delay, then times (1) creating and enqueueing the
+ * fleet-wide command through the HTTP API and (2) the dispatcher claiming, signing and pushing every
+ * message. The backend is imported from its build (functions/lib).
+ */
+const { values: args } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '10000' },
+    'sink-latency-ms': { type: 'string', default: '50' },
+    runs: { type: 'string', default: '3' },
+    pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
+    json: { type: 'string' },
+  },
+});
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- the backend's build has no type declarations */
+const lib = (path: string): Promise<any> => import(new URL(`../../../functions/lib/${path}`, import.meta.url).href);
+const [{ createApp }, { loadConfig }, { createNodeServer }, { openDatabase }, { migrateToLatest }, { createLogger }, { FcmPush }, { encrypt }] =
+  await Promise.all(
+    ['app.js', 'config/config.js', 'http/node-server.js', 'platform/db/connect.js', 'platform/db/migrate.js', 'platform/logger.js', 'platform/fcm-push.js', 'platform/crypto.js'].map(lib),
+  );
+
+const devices = Number(args.devices);
+const sinkLatencyMs = Number(args['sink-latency-ms']);
+const encryptionKey = randomBytes(32);
+let pushed = 0;
+const fakeMessaging = {
+  async sendEach(messages: unknown[]) {
+    await new Promise((r) => setTimeout(r, sinkLatencyMs));
+    pushed += messages.length;
+    return { successCount: messages.length, failureCount: 0, responses: messages.map((_, i) => ({ success: true, messageId: `m${pushed + i}` })) };
+  },
+};
+
+const databaseUrl = await createScratchDatabase(args.pg, 'fmdm_cmd_bench');
+const database = await openDatabase({ kind: 'postgres', url: databaseUrl, poolMax: 10 });
+let server: { server: import('node:http').Server; close(ms?: number): Promise<void> } | undefined;
+try {
+  await migrateToLatest(database.db);
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  await client.query(
+    `insert into devices (id, secret_hash, hmac_key_enc, model, manufacturer, android_version, sdk_int, agent_version,
+       enrolled_at, last_seen_at, fcm_token)
+     select gen_random_uuid(), 'x', $2, 'KioskPro 10', 'Acme', '13', 33, '1.0.0', now(), now(), 'fcm-' || g
+     from generate_series(1, $1::int) g`,
+    [devices, encrypt(encryptionKey, randomBytes(32))],
+  );
+  await client.query('vacuum analyze devices');
+  await client.end();
+
+  const logger = createLogger({ level: 'warn' });
+  const app = createApp({
+    config: loadConfig({ ADMIN_BCRYPT_ROUNDS: '4', PUSH_CONCURRENCY: '4' }),
+    secrets: { jwtSecret: randomBytes(32).toString('hex'), encryptionKey },
+    db: database.db,
+    logger,
+    push: new FcmPush(fakeMessaging),
+  });
+  await app.services.admins.ensureFirstAdmin({ email: 'bench@example.com', password: 'benchmark password', allowGenerated: false });
+  const http = createNodeServer(app.handle, { trustProxy: false, logger });
+  server = http;
+  await new Promise<void>((r) => http.server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(http.server.address() as AddressInfo).port}`;
+  const login = await fetch(`${url}/api/v1/admin/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'bench@example.com', password: 'benchmark password' }),
+  });
+  const { token } = (await login.json()) as { token: string };
+
+  const runs: { createMs: number; dispatchMs: number; pushedPerSec: number; totalMs: number }[] = [];
+  for (let run = 0; run < Number(args.runs); run++) {
+    pushed = 0;
+    const t0 = performance.now();
+    const res = await fetch(`${url}/api/v1/admin/commands`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ type: 'REBOOT', all: true, confirm: 'REBOOT' }),
+    });
+    const body = (await res.json()) as { count: number };
+    const t1 = performance.now();
+    if (res.status !== 201 || body.count !== devices) throw new Error(`create: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+    await app.services.queue.drain();
+    const t2 = performance.now();
+    if (pushed !== devices) throw new Error(`pushed ${pushed} of ${devices}`);
+    runs.push({
+      createMs: Math.round(t1 - t0),
+      dispatchMs: Math.round(t2 - t1),
+      pushedPerSec: Math.round(devices / ((t2 - t1) / 1000)),
+      totalMs: Math.round(t2 - t0),
+    });
+  }
+  const result = {
+    date: new Date().toISOString(),
+    machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    devices,
+    sinkLatencyMs,
+    runs,
+  };
+  console.log(JSON.stringify(result, null, 2));
+  if (args.json) await writeFile(args.json, JSON.stringify(result, null, 2));
+  await app.close();
+} finally {
+  await server?.close(1000);
+  await database.close();
+  await dropDatabase(args.pg, databaseUrl);
+}
