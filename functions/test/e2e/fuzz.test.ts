@@ -77,7 +77,8 @@ describe('fuzzing every route with hostile input', () => {
       select 'admins' t, count(*)::int n from admins union all select 'enrollment_tokens', count(*)::int from enrollment_tokens
       union all select 'devices', count(*)::int from devices union all select 'heartbeats', count(*)::int from heartbeats
       union all select 'device_events', count(*)::int from device_events union all select 'audit_log', count(*)::int from audit_log
-      union all select 'device_groups', count(*)::int from device_groups`);
+      union all select 'device_groups', count(*)::int from device_groups union all select 'commands', count(*)::int from commands
+      union all select 'device_tags', count(*)::int from device_tags union all select 'command_dispatches', count(*)::int from command_dispatches`);
     return Object.fromEntries(rows.map((r) => [r.t, r.n]));
   };
 
@@ -130,8 +131,14 @@ describe('fuzzing every route with hostile input', () => {
         return { deviceId, deviceSecret: 'not the secret' };
       case '/api/v1/heartbeat':
         return { ...sampleHeartbeat(new Date()), events: [{ type: 'boot', at: new Date().toISOString(), data: { a: 1 } }] };
+      case '/api/v1/admin/commands':
+        return { type: 'INSTALL_APK', params: { url: 'https://x.example/a.apk', sha256: 'a'.repeat(64), versionCode: 2 }, deviceIds: [deviceId], expiresInSec: 600 };
+      case '/api/v1/commands/{id}/result':
+        return { status: 'succeeded', output: 'ok', error: 'none' };
+      case '/api/v1/admin/devices/{id}':
+        return { name: 'Kiosk', group: 'Fuzz', tags: ['a', 'b'] };
       default:
-        return { label: 'fuzz', expiresInSec: 3600, group: 'Fuzz' };
+        return { label: 'fuzz', expiresInSec: 3600, group: 'Fuzz', tags: ['t'], maxUses: 2 };
     }
   };
 

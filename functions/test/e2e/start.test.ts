@@ -45,6 +45,8 @@ describe("the README's start command on a fresh data directory", () => {
     const lines = stdout.trim().split('\n');
     expect(JSON.parse(lines[0]!)).toMatchObject({ nextHeartbeatSec: 300, commands: [] });
     expect(JSON.parse(lines[1]!)).toEqual({ displayName: 'Pixel 7 R5CT1234', status: 'online', battery: 76, app: 'com.example.kiosk' });
+    expect(JSON.parse(lines[2]!)).toEqual({ type: 'PING', status: 'queued' });
+    expect(JSON.parse(lines[3]!)).toEqual({ type: 'PING', v: '1', sig: 43 });
   });
 
   it('shuts down on SIGTERM, and starts again on the same data without a new password', async () => {
