@@ -1,9 +1,9 @@
 import { onMessagePublished } from 'firebase-functions/v2/pubsub';
 import { z } from 'zod';
 import type { Logger } from '../platform/logger.js';
+import { COMMAND_BATCH_TOPIC } from '../platform/queue.js';
 
-/** The Pub/Sub topic new command batches are published to (platform/pubsub-queue.ts). */
-export const COMMAND_BATCH_TOPIC = 'command-batches';
+export { COMMAND_BATCH_TOPIC };
 
 const message = z.object({ batchId: z.uuid() });
 

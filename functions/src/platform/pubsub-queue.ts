@@ -1,4 +1,5 @@
-import type { CommandBatchMessage, Queue } from './queue.js';
+import { PubSub } from '@google-cloud/pubsub';
+import { COMMAND_BATCH_TOPIC, type CommandBatchMessage, type Queue } from './queue.js';
 
 /** The slice of @google-cloud/pubsub's Topic this adapter uses (so tests can hand in a fake). */
 export interface PubSubTopic {
@@ -12,4 +13,9 @@ export class PubSubQueue implements Queue {
   async publish(message: CommandBatchMessage): Promise<void> {
     await this.topic.publishMessage({ json: message, attributes: { kind: 'command-batch' } });
   }
+}
+
+/** The production queue: the project's `command-batches` topic, with the function's own credentials. */
+export function createPubSubQueue(topicName: string = COMMAND_BATCH_TOPIC): PubSubQueue {
+  return new PubSubQueue(new PubSub().topic(topicName));
 }
