@@ -4,6 +4,11 @@ import { AdminService } from './admin/admin.service.js';
 import { auditRoutes } from './audit/audit.routes.js';
 import { AuditService } from './audit/audit.service.js';
 import type { Config } from './config/config.js';
+import { AlertSettingsService, defaultSettings } from './alerts/alert-settings.js';
+import { alertRoutes } from './alerts/alerts.routes.js';
+import { AlertService } from './alerts/alerts.service.js';
+import { AlertDelivery } from './alerts/delivery.js';
+import { SelfHealing } from './alerts/self-healing.js';
 import { commandRoutes } from './commands/commands.routes.js';
 import { CommandService } from './commands/commands.service.js';
 import { CommandDispatcher } from './commands/dispatcher.js';
@@ -20,6 +25,10 @@ import { systemRoutes } from './http/system.routes.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import type { Db } from './platform/db/connect.js';
 import type { Logger } from './platform/logger.js';
+import type { Notifier } from './platform/notifier.js';
+import { ChannelNotifier } from './platform/notifiers/channels.js';
+import { DiscordNotifier } from './platform/notifiers/discord.js';
+import { EmailNotifier } from './platform/notifiers/email.js';
 import { noPush, type Push } from './platform/push.js';
 import { InProcessQueue, type Queue } from './platform/queue.js';
 import { PgFailureLimiter } from './platform/rate-limit.js';
@@ -43,6 +52,8 @@ export interface AppDeps {
   push?: Push;
   /** Where new command batches go to be pushed; standalone runs them in-process. */
   queue?: Queue;
+  /** Alert channels; Discord webhooks and SMTP e-mail by default. */
+  notifier?: Notifier;
 }
 
 export const VERSION: string = (
@@ -53,8 +64,9 @@ export const VERSION: string = (
  * The composition root shared by the standalone server and the Firebase functions: services over
  * the ports, the route table and the request handler. No code below this branches on how it runs.
  */
-export function createApp({ config, secrets, db, logger, clock = systemClock, push = noPush, queue }: AppDeps) {
+export function createApp({ config, secrets, db, logger, clock = systemClock, push = noPush, queue, notifier }: AppDeps) {
   const audit = new AuditService(db, clock);
+  const alertSettings = new AlertSettingsService(db, clock, audit, defaultSettings(config), secrets.encryptionKey);
   const localQueue = queue ? undefined : new InProcessQueue(logger);
   const commands = new CommandService(db, clock, audit, queue ?? localQueue!, logger, {
     encryptionKey: secrets.encryptionKey,
@@ -90,9 +102,21 @@ export function createApp({ config, secrets, db, logger, clock = systemClock, pu
   const devices = new DeviceService(db, clock, tokens, hasher, writer, commands, audit, {
     sessionTtlSec: config.deviceSessionTtlSec,
     heartbeatIntervalSec: config.heartbeatIntervalSec,
-    offlineAfterSec: config.offlineAfterSec,
+    offlineAfterSec: async () => (await alertSettings.current()).thresholds.offlineAfterSec,
     bcryptRounds: config.deviceSecretBcryptRounds,
   });
+  const email = new EmailNotifier();
+  const channels = notifier ?? new ChannelNotifier({ discord: new DiscordNotifier(), email });
+  const alerts = new AlertService(
+    db,
+    clock,
+    audit,
+    alertSettings,
+    new SelfHealing(db, commands, audit, clock, logger),
+    new AlertDelivery(db, channels, clock, logger, config.publicUrl),
+    channels,
+    logger,
+  );
   const limiter = new PgFailureLimiter(db, clock, config.rateLimit.windowSec, {
     login: config.rateLimit.loginFailures,
     enroll: config.rateLimit.enrollFailures,
@@ -106,6 +130,7 @@ export function createApp({ config, secrets, db, logger, clock = systemClock, pu
     ...enrollmentRoutes(enrollment),
     ...deviceRoutes(devices),
     ...commandRoutes(commands),
+    ...alertRoutes(alerts),
     ...auditRoutes(audit),
   ];
 
@@ -122,16 +147,21 @@ export function createApp({ config, secrets, db, logger, clock = systemClock, pu
     logger.info('maintenance done', { partitionsCreated: created, rateLimitRowsPruned: pruned });
   };
 
-  /** Frequent upkeep (every minute): expire commands nobody picked up in time. */
+  /** The minute's work: expire commands nobody picked up, then sweep, self-heal and notify. */
   const tick = async () => {
     const expired = await commands.expire();
-    if (expired) logger.info('commands expired', { count: expired });
+    const result = await alerts.tick();
+    if (expired || result.swept.opened || result.swept.resolved || result.healed?.commands || result.delivered?.composed) {
+      logger.info('tick', { commandsExpired: expired, ...result });
+    }
+    return result;
   };
 
   /** Lets queued dispatches finish and stops the worker threads; the database is the caller's to close. */
   const close = async () => {
     await localQueue?.drain();
     await hasher.close();
+    email.close();
   };
 
   return {
@@ -140,7 +170,7 @@ export function createApp({ config, secrets, db, logger, clock = systemClock, pu
     maintenance,
     tick,
     close,
-    services: { admins, enrollment, devices, audit, limiter, heartbeats: writer, commands, dispatcher, queue: localQueue },
+    services: { admins, enrollment, devices, audit, limiter, heartbeats: writer, commands, dispatcher, queue: localQueue, alerts, alertSettings },
   };
 }
 

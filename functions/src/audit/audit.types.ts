@@ -26,6 +26,15 @@ export type AuditEvent =
       target: { type: 'device'; id: string };
       details: { name?: string | null; group?: string | null; tags?: string[] };
     }
+  | { action: 'updated_alert_settings'; target: { type: 'settings'; id: 'alerts' }; details: { changed: string[] } }
+  | { action: 'sent_test_notification'; target: { type: 'settings'; id: 'alerts' }; details: { channels: string[] } }
+  | { action: 'acknowledged_alert'; target: { type: 'alert'; id: string }; deviceId?: string | undefined; details: { kind: string } }
+  | {
+      action: 'escalated_alert';
+      target: { type: 'alert'; id: string };
+      deviceId?: string | undefined;
+      details: { kind: string; reason: string; steps: string[] };
+    }
   | {
       action: 'enrolled_device';
       target: { type: 'device'; id: string };
@@ -43,6 +52,10 @@ export const AUDIT_ACTIONS = [
   'enrolled_device',
   'sent_command',
   'updated_device',
+  'updated_alert_settings',
+  'sent_test_notification',
+  'acknowledged_alert',
+  'escalated_alert',
 ] as const satisfies readonly AuditAction[];
 
 /** Who did it: an admin, a device (its own enrollment), or the system itself. */

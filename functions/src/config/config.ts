@@ -45,6 +45,29 @@ export const configSchema = z.object({
     .describe('Base URL devices and scripts use to reach this server; default http://localhost:PORT.'),
   HEARTBEAT_INTERVAL_SEC: int(5, 86_400, 300).describe('Seconds between heartbeats that devices are told to keep.'),
   ALERT_OFFLINE_AFTER_SEC: int(30, 7 * 86_400, 720).describe('A device is online while its last contact is younger than this.'),
+  SWEEP_INTERVAL_SEC: int(5, 3600, 60).describe('Seconds between alert sweeps in standalone mode (Firebase runs it every minute).'),
+  ALERT_LOW_BATTERY_PCT: int(1, 50, 15).describe('Default: a discharging device under this battery level alerts.'),
+  ALERT_FRAME_AGE_MS: int(1000, 3_600_000, 30_000).describe('Default: a running kiosk app whose last frame is older than this is frozen.'),
+  ALERT_HOLD_SEC: int(0, 86_400, 120).describe('Default: a condition must hold this long before its alert opens (offline has its own threshold).'),
+  ALERT_COOLDOWN_SEC: int(0, 86_400, 900).describe('Default: a resolved alert does not reopen for the same device and kind within this.'),
+  ALERT_DIGEST_WINDOW_SEC: int(0, 3600, 60).describe('Default: alerts of one kind and group within this window go out as one digest.'),
+  ALERT_MAX_MESSAGES_PER_MIN: int(1, 600, 10).describe('Default: messages per channel per minute; the rest are folded into the next digest.'),
+  REMEDIATION_DAILY_BUDGET: int(0, 100, 4).describe('Default: self-healing commands per device per 24 hours.'),
+  REMEDIATION_STEP_TIMEOUT_SEC: int(60, 86_400, 600).describe('Default: how long a self-healing step may take before the next one.'),
+  DISCORD_WEBHOOK_URL: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('Default Discord webhook for alerts, until an admin saves settings.'),
+  SMTP_URL: z
+    .url({ protocol: /^smtps?$/ })
+    .optional()
+    .describe('Default SMTP server for alert e-mail (smtp://user:pass@host:587 or smtps://...).'),
+  ALERT_EMAIL_TO: z
+    .string()
+    .regex(/^[^@\s,]+@[^@\s,]+(,[^@\s,]+@[^@\s,]+)*$/, 'comma-separated e-mail addresses')
+    .optional()
+    .describe('Default recipients of alert e-mail, comma-separated.'),
+  ALERT_EMAIL_FROM: z.string().min(3).max(200).default('Fleet MDM <mdm@localhost>').describe('Sender of alert e-mail.'),
   DEVICE_SESSION_TTL_SEC: int(300, 7 * 86_400, 6 * 3600).describe('Lifetime of a device access token; the device opens a new session after it.'),
   DEVICE_SECRET_BCRYPT_ROUNDS: int(4, 14, 6).describe('bcrypt cost for device secrets (256-bit random, so a low cost is safe).'),
   ADMIN_SESSION_TTL_SEC: int(300, 30 * 86_400, 12 * 3600).describe('Lifetime of an admin session token and cookie.'),
@@ -96,6 +119,21 @@ export interface Config {
   publicUrl: string;
   heartbeatIntervalSec: number;
   offlineAfterSec: number;
+  sweepIntervalSec: number;
+  alertDefaults: {
+    lowBatteryPct: number;
+    frameAgeMs: number;
+    holdSec: number;
+    cooldownSec: number;
+    digestWindowSec: number;
+    maxMessagesPerMinute: number;
+    dailyBudget: number;
+    stepTimeoutSec: number;
+    discordWebhookUrl: string | undefined;
+    smtpUrl: string | undefined;
+    emailTo: string[];
+    emailFrom: string;
+  };
   deviceSessionTtlSec: number;
   deviceSecretBcryptRounds: number;
   adminSessionTtlSec: number;
@@ -144,6 +182,21 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     publicUrl: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, ''),
     heartbeatIntervalSec: c.HEARTBEAT_INTERVAL_SEC,
     offlineAfterSec: c.ALERT_OFFLINE_AFTER_SEC,
+    sweepIntervalSec: c.SWEEP_INTERVAL_SEC,
+    alertDefaults: {
+      lowBatteryPct: c.ALERT_LOW_BATTERY_PCT,
+      frameAgeMs: c.ALERT_FRAME_AGE_MS,
+      holdSec: c.ALERT_HOLD_SEC,
+      cooldownSec: c.ALERT_COOLDOWN_SEC,
+      digestWindowSec: c.ALERT_DIGEST_WINDOW_SEC,
+      maxMessagesPerMinute: c.ALERT_MAX_MESSAGES_PER_MIN,
+      dailyBudget: c.REMEDIATION_DAILY_BUDGET,
+      stepTimeoutSec: c.REMEDIATION_STEP_TIMEOUT_SEC,
+      discordWebhookUrl: c.DISCORD_WEBHOOK_URL,
+      smtpUrl: c.SMTP_URL,
+      emailTo: c.ALERT_EMAIL_TO ? c.ALERT_EMAIL_TO.split(',') : [],
+      emailFrom: c.ALERT_EMAIL_FROM,
+    },
     deviceSessionTtlSec: c.DEVICE_SESSION_TTL_SEC,
     deviceSecretBcryptRounds: c.DEVICE_SECRET_BCRYPT_ROUNDS,
     adminSessionTtlSec: c.ADMIN_SESSION_TTL_SEC,

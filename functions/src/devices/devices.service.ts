@@ -27,7 +27,8 @@ export interface CommandOutbox {
 export interface DeviceServiceOptions {
   sessionTtlSec: number;
   heartbeatIntervalSec: number;
-  offlineAfterSec: number;
+  /** The offline threshold in force (an alert setting an admin may change). */
+  offlineAfterSec: () => Promise<number>;
   bcryptRounds: number;
 }
 
@@ -82,11 +83,12 @@ export class DeviceService {
               ? { lastSeenAt: new Date(c.t), id: c.id }
               : null,
           );
-    const rows = await listDevices(this.db, { ...q, after, limit: q.limit + 1, onlineCutoff: this.onlineCutoff(now) });
+    const cutoff = await this.onlineCutoff(now);
+    const rows = await listDevices(this.db, { ...q, after, limit: q.limit + 1, onlineCutoff: cutoff });
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
     return {
-      items: page.map((r) => this.view(r, now)),
+      items: page.map((r) => this.view(r, cutoff)),
       nextCursor: rows.length > q.limit && last ? encodeCursor({ t: last.last_seen_at.toISOString(), id: last.id }) : null,
     };
   }
@@ -94,7 +96,7 @@ export class DeviceService {
   async get(id: string) {
     const row = await findDevice(this.db, id);
     if (!row) throw notFound('device');
-    return this.view(row, this.clock.now());
+    return this.view(row, await this.onlineCutoff(this.clock.now()));
   }
 
   /** Renames a device, moves it between groups, replaces its tags; audited. */
@@ -155,16 +157,16 @@ export class DeviceService {
     };
   }
 
-  private onlineCutoff(now: Date): Date {
-    return new Date(now.getTime() - this.options.offlineAfterSec * 1000);
+  private async onlineCutoff(now: Date): Promise<Date> {
+    return new Date(now.getTime() - (await this.options.offlineAfterSec()) * 1000);
   }
 
-  private view(d: DeviceRow, now: Date) {
+  private view(d: DeviceRow, onlineCutoff: Date) {
     return {
       id: d.id,
       name: d.name,
       displayName: d.name ?? [d.model, d.serial].filter(Boolean).join(' '),
-      status: d.last_seen_at >= this.onlineCutoff(now) ? ('online' as const) : ('offline' as const),
+      status: d.last_seen_at >= onlineCutoff ? ('online' as const) : ('offline' as const),
       model: d.model,
       manufacturer: d.manufacturer,
       serial: d.serial,

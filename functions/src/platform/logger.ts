@@ -16,7 +16,7 @@ export interface Logger {
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SEVERITY: Record<LogLevel, string> = { debug: 'DEBUG', info: 'INFO', warn: 'WARNING', error: 'ERROR' };
-const SECRET_KEY = /pass(word)?|secret|token|authorization|cookie|hmac|api[-_]?key|credential|private/i;
+const SECRET_KEY = /pass(word)?|secret|token|authorization|cookie|hmac|api[-_]?key|credential|private|webhook|smtp_?url/i;
 const MAX_DEPTH = 6;
 
 export function redact(value: unknown, depth = 0): unknown {

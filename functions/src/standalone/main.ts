@@ -9,7 +9,6 @@ import { lockDataDir } from './data-lock.js';
 import { resolveStandaloneSecrets } from './secrets.js';
 
 const MAINTENANCE_INTERVAL_MS = 3600_000;
-const TICK_INTERVAL_MS = 60_000;
 
 /** The single-process host: embedded PGlite (or DATABASE_URL), migrations, the HTTP server, timers. */
 async function main(): Promise<void> {
@@ -83,7 +82,7 @@ async function main(): Promise<void> {
   timer.unref();
   const ticker = setInterval(() => {
     app.tick().catch((err: unknown) => logger.error('minute tick failed', { err }));
-  }, TICK_INTERVAL_MS);
+  }, config.sweepIntervalSec * 1000);
   ticker.unref();
 
   let stopping = false;

@@ -21,6 +21,73 @@ export type Admin = Selectable<AdminsTable>;
 export type NewAdmin = Insertable<AdminsTable>;
 export type AdminUpdate = Updateable<AdminsTable>;
 
+export interface AlertConditionsTable {
+  device_id: string;
+  kind: string;
+  since: Date;
+}
+
+export type AlertCondition = Selectable<AlertConditionsTable>;
+export type NewAlertCondition = Insertable<AlertConditionsTable>;
+export type AlertConditionUpdate = Updateable<AlertConditionsTable>;
+
+export interface AlertNoticesTable {
+  id: GeneratedAlways<number>;
+  alert_id: string;
+  channel: 'discord' | 'email';
+  type: 'opened' | 'resolved' | 'escalated';
+  created_at: Date;
+  notification_id: number | null;
+}
+
+export type AlertNotice = Selectable<AlertNoticesTable>;
+export type NewAlertNotice = Insertable<AlertNoticesTable>;
+export type AlertNoticeUpdate = Updateable<AlertNoticesTable>;
+
+export interface AlertRemediationsTable {
+  id: GeneratedAlways<number>;
+  alert_id: string;
+  device_id: string;
+  step: number;
+  action: 'RELAUNCH_APP' | 'CLEAR_APP_DATA' | 'REBOOT' | 'ESCALATE';
+  command_id: string | null;
+  taken_at: Date;
+  outcome: 'fixed' | 'not_fixed' | 'command_failed' | 'timed_out' | 'budget_exhausted' | 'breaker_open' | 'escalated' | null;
+  outcome_at: Date | null;
+}
+
+export type AlertRemediation = Selectable<AlertRemediationsTable>;
+export type NewAlertRemediation = Insertable<AlertRemediationsTable>;
+export type AlertRemediationUpdate = Updateable<AlertRemediationsTable>;
+
+export interface AlertSettingsTable {
+  id: Generated<number>;
+  settings: ColumnType<JsonObject, string, string>;
+  updated_at: Date;
+  updated_by: string | null;
+}
+
+export type AlertSetting = Selectable<AlertSettingsTable>;
+export type NewAlertSetting = Insertable<AlertSettingsTable>;
+export type AlertSettingUpdate = Updateable<AlertSettingsTable>;
+
+export interface AlertsTable {
+  id: Generated<string>;
+  device_id: string;
+  kind: 'offline' | 'low_battery' | 'app_down' | 'app_frozen';
+  status: Generated<'open' | 'resolved'>;
+  condition_since: Date;
+  opened_at: Date;
+  resolved_at: Date | null;
+  acknowledged_at: Date | null;
+  acknowledged_by: string | null;
+  details: ColumnType<JsonObject, string | undefined, string>;
+}
+
+export type Alert = Selectable<AlertsTable>;
+export type NewAlert = Insertable<AlertsTable>;
+export type AlertUpdate = Updateable<AlertsTable>;
+
 export interface AuditLogTable {
   id: GeneratedAlways<number>;
   at: Date;
@@ -195,6 +262,24 @@ export type Heartbeat = Selectable<HeartbeatsTable>;
 export type NewHeartbeat = Insertable<HeartbeatsTable>;
 export type HeartbeatUpdate = Updateable<HeartbeatsTable>;
 
+export interface NotificationsTable {
+  id: GeneratedAlways<number>;
+  channel: 'discord' | 'email';
+  type: 'alert' | 'resolution' | 'digest' | 'escalation' | 'test';
+  created_at: Date;
+  status: Generated<'pending' | 'sending' | 'sent' | 'failed' | 'dropped'>;
+  attempts: Generated<number>;
+  next_attempt_at: Date;
+  locked_until: Date | null;
+  sent_at: Date | null;
+  last_error: string | null;
+  payload: ColumnType<JsonObject, string, string>;
+}
+
+export type Notification = Selectable<NotificationsTable>;
+export type NewNotification = Insertable<NotificationsTable>;
+export type NotificationUpdate = Updateable<NotificationsTable>;
+
 export interface RateLimitsTable {
   bucket: string;
   window_started_at: Date;
@@ -207,6 +292,11 @@ export type RateLimitUpdate = Updateable<RateLimitsTable>;
 
 export interface Database {
   admins: AdminsTable;
+  alert_conditions: AlertConditionsTable;
+  alert_notices: AlertNoticesTable;
+  alert_remediations: AlertRemediationsTable;
+  alert_settings: AlertSettingsTable;
+  alerts: AlertsTable;
   audit_log: AuditLogTable;
   command_dispatches: CommandDispatchesTable;
   commands: CommandsTable;
@@ -216,5 +306,6 @@ export interface Database {
   devices: DevicesTable;
   enrollment_tokens: EnrollmentTokensTable;
   heartbeats: HeartbeatsTable;
+  notifications: NotificationsTable;
   rate_limits: RateLimitsTable;
 }

@@ -1,0 +1,87 @@
+import { json, route } from '../http/route.js';
+import { idParams } from '../http/schemas.js';
+import { settingsPatch } from './alert-settings.js';
+import {
+  alertPage,
+  alertView,
+  listAlertsQuery,
+  listNotificationsQuery,
+  notificationPage,
+  testNotificationBody,
+  testNotificationResult,
+} from './alerts.schemas.js';
+import type { AlertService } from './alerts.service.js';
+
+export const alertRoutes = (alerts: AlertService) => [
+  route({
+    method: 'GET',
+    path: '/api/v1/admin/alerts',
+    auth: 'viewer',
+    tag: 'alerts',
+    summary: 'List alerts, newest first, with their self-healing steps',
+    query: listAlertsQuery,
+    response: { status: 200, description: 'A page of alerts', schema: alertPage },
+    handler: async ({ query }) => json(200, await alerts.list(query)),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/v1/admin/alerts/{id}',
+    auth: 'viewer',
+    tag: 'alerts',
+    summary: 'One alert',
+    params: idParams,
+    response: { status: 200, description: 'The alert', schema: alertView },
+    errors: [404],
+    handler: async ({ params }) => json(200, await alerts.get(params.id)),
+  }),
+  route({
+    method: 'POST',
+    path: '/api/v1/admin/alerts/{id}/ack',
+    auth: 'operator',
+    tag: 'alerts',
+    summary: 'Acknowledge an alert (a person has it; self-healing stops for it)',
+    params: idParams,
+    response: { status: 200, description: 'The alert', schema: alertView },
+    errors: [404],
+    handler: async ({ actor, params, ip }) => json(200, await alerts.acknowledge(actor, params.id, ip)),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/v1/admin/settings/alerts',
+    auth: 'admin',
+    tag: 'alerts',
+    summary: 'Alert thresholds, kinds, self-healing and channels (channel URLs are never shown)',
+    response: { status: 200, description: 'The settings' },
+    handler: async () => json(200, await alerts.settingsView()),
+  }),
+  route({
+    method: 'PUT',
+    path: '/api/v1/admin/settings/alerts',
+    auth: 'admin',
+    tag: 'alerts',
+    summary: 'Change any part of the alert settings; a channel URL set to null is cleared',
+    body: settingsPatch,
+    response: { status: 200, description: 'The settings now' },
+    handler: async ({ actor, body, ip }) => json(200, await alerts.updateSettings(actor, body, ip)),
+  }),
+  route({
+    method: 'POST',
+    path: '/api/v1/admin/settings/alerts/test',
+    auth: 'admin',
+    tag: 'alerts',
+    summary: 'Send a test message through the configured channels now',
+    body: testNotificationBody,
+    response: { status: 200, description: 'What each channel answered', schema: testNotificationResult },
+    handler: async ({ actor, body, ip }) => json(200, await alerts.sendTest(actor, body.channel, ip)),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/v1/admin/notifications',
+    auth: 'admin',
+    tag: 'alerts',
+    summary: 'Messages sent, failed or waiting, newest first',
+    query: listNotificationsQuery,
+    response: { status: 200, description: 'A page of messages', schema: notificationPage },
+    handler: async ({ query }) => json(200, await alerts.notifications(query)),
+  }),
+];
