@@ -38,7 +38,7 @@ interface OpenAlert {
  * device gets at most `dailyBudget` commands a day, and once a ladder ended with a person being
  * told, the device's circuit breaker stays open for a day: alerts still go out, no commands.
  * Steps are claimed in SQL (unique alert and step) before their command is sent, so two runs at once
- * never send one twice.
+ * never send one twice. A device that is offline is left alone until it is back.
  */
 export class SelfHealing {
   constructor(
@@ -65,7 +65,9 @@ export class SelfHealing {
       join devices d on d.id = a.device_id
       left join lateral (select * from alert_remediations r where r.alert_id = a.id order by r.step desc limit 1) m on true
       left join commands c on c.id = m.command_id
-      where a.status = 'open' and a.acknowledged_at is null and a.kind = any(${kinds}::text[])`.execute(this.db);
+      where a.status = 'open' and a.acknowledged_at is null and a.kind = any(${kinds}::text[])
+        -- an offline device can do nothing: its ladder waits until it is back
+        and d.last_seen_at >= ${new Date(now.getTime() - settings.thresholds.offlineAfterSec * 1000)}::timestamptz`.execute(this.db);
 
     let issued = 0;
     let escalations = 0;
