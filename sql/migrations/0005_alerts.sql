@@ -82,3 +82,10 @@ create table alert_settings (
   updated_at timestamptz not null,
   updated_by uuid references admins (id)
 );
+
+-- When the last sweep ran: the next one only looks for devices that went offline since (minus a
+-- margin), instead of re-reading every offline device of a large fleet. Absent: a full sweep.
+create table sweep_state (
+  id integer primary key default 1 check (id = 1),
+  last_swept_at timestamptz not null
+);

@@ -5,6 +5,7 @@ import type { AdminActor } from '../http/route.js';
 import type { Clock } from '../platform/clock.js';
 import { decrypt, encrypt } from '../platform/crypto.js';
 import type { Db } from '../platform/db/connect.js';
+import { forgetLastSweep } from './sweep.js';
 
 /**
  * Alert settings: thresholds, which kinds are on and self-heal, and the channels. They live in the
@@ -162,6 +163,8 @@ export class AlertSettingsService {
         .values({ id: 1, settings: JSON.stringify(this.#seal(merged)), updated_at: this.clock.now(), updated_by: actor.id })
         .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ settings: eb.ref('excluded.settings'), updated_at: eb.ref('excluded.updated_at'), updated_by: eb.ref('excluded.updated_by') })))
         .execute();
+      // what counts as an alert may have changed: the next sweep reads the whole fleet again
+      await forgetLastSweep(trx);
       await this.audit.record(trx, actor, { action: 'updated_alert_settings', target: { type: 'settings', id: 'alerts' }, details: { changed: changedPaths(patch) } }, ip);
     });
     this.#cached = undefined;

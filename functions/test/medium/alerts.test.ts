@@ -137,6 +137,38 @@ describe.each(DB_KINDS)('alerts and notifications on %s', (kind) => {
     expect((await openAlerts()).map((a: { kind: string }) => a.kind)).toEqual(['app_down']);
   });
 
+  it('alerts a device that stays offline once its cooldown has passed, though it went offline long before', async () => {
+    const device = await t.enrollDevice({ serial: 'FLAP' });
+    await beat(device);
+    minutes(13);
+    await t.app.tick();
+    expect((await openAlerts()).map((a: { kind: string }) => a.kind)).toEqual(['offline']);
+    await beat(device);
+    await t.app.tick(); // resolved
+    minutes(13);
+    await t.app.tick(); // offline again, inside the 15-minute cooldown: no alert
+    expect(await openAlerts()).toEqual([]);
+    for (let m = 0; m < 4; m++) {
+      minutes(1);
+      await t.app.tick();
+    }
+    expect((await openAlerts()).map((a: { kind: string }) => a.kind)).toEqual(['offline']);
+  });
+
+  it('alerts devices offline since before offline alerts were switched on', async () => {
+    await t.request('PUT', '/api/v1/admin/settings/alerts', { token: admin, body: { kinds: { offline: { enabled: false } } } });
+    const device = await t.enrollDevice();
+    await beat(device);
+    for (let m = 0; m < 40; m++) {
+      minutes(1);
+      await t.app.tick();
+    }
+    expect(await openAlerts()).toEqual([]);
+    await t.request('PUT', '/api/v1/admin/settings/alerts', { token: admin, body: { kinds: { offline: { enabled: true } } } });
+    await t.app.tick();
+    expect((await openAlerts()).map((a: { kind: string }) => a.kind)).toEqual(['offline']);
+  });
+
   it('retries a Discord 429 after Retry-After without losing or doubling the message', async () => {
     discord.script.push({ status: 429, headers: { 'retry-after': '1' }, body: '{"retry_after":1}' });
     const device = await t.enrollDevice();

@@ -290,6 +290,15 @@ export type RateLimit = Selectable<RateLimitsTable>;
 export type NewRateLimit = Insertable<RateLimitsTable>;
 export type RateLimitUpdate = Updateable<RateLimitsTable>;
 
+export interface SweepStateTable {
+  id: Generated<number>;
+  last_swept_at: Date;
+}
+
+export type SweepState = Selectable<SweepStateTable>;
+export type NewSweepState = Insertable<SweepStateTable>;
+export type SweepStateUpdate = Updateable<SweepStateTable>;
+
 export interface Database {
   admins: AdminsTable;
   alert_conditions: AlertConditionsTable;
@@ -308,4 +317,5 @@ export interface Database {
   heartbeats: HeartbeatsTable;
   notifications: NotificationsTable;
   rate_limits: RateLimitsTable;
+  sweep_state: SweepStateTable;
 }
