@@ -193,7 +193,11 @@ describe('commands end to end with the simulator', () => {
     // the other device's command, validly signed for it, handed to this device too
     let otherEnvelope: Record<string, string> | undefined;
     rewrite.set(other!, (e) => (otherEnvelope = e));
-    rewrite.set(misaddressed!, () => otherEnvelope ?? null);
+    let misaddressedServed = false;
+    rewrite.set(misaddressed!, () => {
+      if (otherEnvelope) misaddressedServed = true;
+      return otherEnvelope ?? null;
+    });
 
     const sent = await api('POST', '/api/v1/admin/commands', { type: 'PING', deviceIds: [tampered, expired, other] });
     const misaddressedBatch = await api('POST', '/api/v1/admin/commands', { type: 'PING', deviceIds: [misaddressed] });
@@ -203,7 +207,8 @@ describe('commands end to end with the simulator', () => {
       async () =>
         (await status(byDevice.get(tampered!)!)).status === 'rejected' &&
         (await status(byDevice.get(expired!)!)).status === 'rejected' &&
-        (await status(byDevice.get(other!)!)).status === 'succeeded',
+        (await status(byDevice.get(other!)!)).status === 'succeeded' &&
+        misaddressedServed,
       6 * INTERVAL_SEC * 1000,
     );
     expect(settled).toBe(true);
