@@ -13,6 +13,7 @@ import { commandRoutes } from './commands/commands.routes.js';
 import { CommandService } from './commands/commands.service.js';
 import { CommandDispatcher } from './commands/dispatcher.js';
 import { deviceRoutes } from './devices/devices.routes.js';
+import { DeviceMirror } from './devices/device-mirror.js';
 import { ensureHeartbeatPartitions } from './devices/devices.repository.js';
 import { DeviceService } from './devices/devices.service.js';
 import { HeartbeatWriter } from './devices/heartbeat-writer.js';
@@ -21,7 +22,7 @@ import { EnrollmentService } from './enrollment/enrollment.service.js';
 import { buildOpenApi } from './http/openapi.js';
 import type { Route } from './http/route.js';
 import { createRouter } from './http/router.js';
-import { systemRoutes } from './http/system.routes.js';
+import { streamRoutes, systemRoutes } from './http/system.routes.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import type { Db } from './platform/db/connect.js';
 import type { Logger } from './platform/logger.js';
@@ -29,7 +30,9 @@ import type { Notifier } from './platform/notifier.js';
 import { ChannelNotifier } from './platform/notifiers/channels.js';
 import { DiscordNotifier } from './platform/notifiers/discord.js';
 import { EmailNotifier } from './platform/notifiers/email.js';
+import type { Mirror } from './platform/mirror.js';
 import { noPush, type Push } from './platform/push.js';
+import { SseMirror } from './platform/sse-mirror.js';
 import { InProcessQueue, type Queue } from './platform/queue.js';
 import { PgFailureLimiter } from './platform/rate-limit.js';
 import { WorkerSecretHasher } from './platform/secret-hasher.js';
@@ -54,6 +57,8 @@ export interface AppDeps {
   queue?: Queue;
   /** Alert channels; Discord webhooks and SMTP e-mail by default. */
   notifier?: Notifier;
+  /** The live view's store (Firestore in Firebase); standalone streams it as Server-Sent Events. */
+  mirror?: Mirror;
 }
 
 export const VERSION: string = (
@@ -64,9 +69,21 @@ export const VERSION: string = (
  * The composition root shared by the standalone server and the Firebase functions: services over
  * the ports, the route table and the request handler. No code below this branches on how it runs.
  */
-export function createApp({ config, secrets, db, logger, clock = systemClock, push = noPush, queue, notifier }: AppDeps) {
+export function createApp({ config, secrets, db, logger, clock = systemClock, push = noPush, queue, notifier, mirror }: AppDeps) {
   const audit = new AuditService(db, clock);
   const alertSettings = new AlertSettingsService(db, clock, audit, defaultSettings(config), secrets.encryptionKey);
+  const sse = mirror ? undefined : new SseMirror();
+  const deviceMirror = new DeviceMirror(
+    db,
+    mirror ?? sse!,
+    clock,
+    async () => {
+      const t = (await alertSettings.current()).thresholds;
+      return { offlineAfterSec: t.offlineAfterSec, frozenAfterMs: t.frameAgeMs };
+    },
+    config.mirrorRefreshSec,
+    logger,
+  );
   const localQueue = queue ? undefined : new InProcessQueue(logger);
   const commands = new CommandService(db, clock, audit, queue ?? localQueue!, logger, {
     encryptionKey: secrets.encryptionKey,
@@ -94,12 +111,15 @@ export function createApp({ config, secrets, db, logger, clock = systemClock, pu
     encryptionKey: secrets.encryptionKey,
     agentPackage: config.agentPackage,
     agentAdminReceiver: config.agentAdminReceiver,
+    afterEnroll: (id) => deviceMirror.tryPublish([id]),
   });
   const writer = new HeartbeatWriter(db, logger, {
     maxBatch: config.heartbeatBatchMax,
     maxInFlight: config.heartbeatWriteConcurrency,
+    mirrorPolicy: (now) => deviceMirror.policy(now),
+    onMirrorDue: (ids) => deviceMirror.publish(ids),
   });
-  const devices = new DeviceService(db, clock, tokens, hasher, writer, commands, audit, {
+  const devices = new DeviceService(db, clock, tokens, hasher, writer, commands, audit, deviceMirror, {
     sessionTtlSec: config.deviceSessionTtlSec,
     heartbeatIntervalSec: config.heartbeatIntervalSec,
     offlineAfterSec: async () => (await alertSettings.current()).thresholds.offlineAfterSec,
@@ -115,6 +135,7 @@ export function createApp({ config, secrets, db, logger, clock = systemClock, pu
     new SelfHealing(db, commands, audit, clock, logger),
     new AlertDelivery(db, channels, clock, logger, config.publicUrl),
     channels,
+    deviceMirror,
     logger,
   );
   const limiter = new PgFailureLimiter(db, clock, config.rateLimit.windowSec, {
@@ -132,6 +153,7 @@ export function createApp({ config, secrets, db, logger, clock = systemClock, pu
     ...commandRoutes(commands),
     ...alertRoutes(alerts),
     ...auditRoutes(audit),
+    ...streamRoutes(sse),
   ];
 
   const handle = createRouter(routes, {
@@ -170,7 +192,21 @@ export function createApp({ config, secrets, db, logger, clock = systemClock, pu
     maintenance,
     tick,
     close,
-    services: { admins, enrollment, devices, audit, limiter, heartbeats: writer, commands, dispatcher, queue: localQueue, alerts, alertSettings },
+    services: {
+      admins,
+      enrollment,
+      devices,
+      audit,
+      limiter,
+      heartbeats: writer,
+      commands,
+      dispatcher,
+      queue: localQueue,
+      alerts,
+      alertSettings,
+      mirror: deviceMirror,
+      sse,
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/connect.js';
 import type { Logger } from '../platform/logger.js';
 import type { Notifier } from '../platform/notifier.js';
+import type { DeviceMirror } from '../devices/device-mirror.js';
 import { publicView, type AlertSettingsService, type SettingsPatch } from './alert-settings.js';
 import type { ListAlertsQuery } from './alerts.schemas.js';
 import { CHANNELS, targetOf, type AlertDelivery, type Channel } from './delivery.js';
@@ -26,6 +27,7 @@ export class AlertService {
     private readonly healing: SelfHealing,
     private readonly delivery: AlertDelivery,
     private readonly notifier: Notifier,
+    private readonly mirror: DeviceMirror,
     private readonly logger: Logger,
   ) {}
 
@@ -33,6 +35,10 @@ export class AlertService {
   async tick() {
     const settings = await this.settings.current();
     const swept = await sweep(this.db, settings, this.clock.now());
+    if (swept.ran) {
+      await this.mirror.tryPublish(swept.changedDevices);
+      await this.mirror.publishSummary().catch((err: unknown) => this.logger.warn('fleet summary not published', { err }));
+    }
     const healed = await this.healing.run(settings).catch((err: unknown) => {
       this.logger.error('self-healing failed', { err });
       return null;
@@ -41,7 +47,7 @@ export class AlertService {
       this.logger.error('alert delivery failed', { err });
       return null;
     });
-    return { swept, healed, delivered };
+    return { swept: { opened: swept.opened, resolved: swept.resolved, notices: swept.notices, ran: swept.ran }, healed, delivered };
   }
 
   async list(q: ListAlertsQuery) {

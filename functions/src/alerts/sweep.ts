@@ -8,6 +8,8 @@ export interface SweepResult {
   opened: number;
   resolved: number;
   notices: number;
+  /** Devices whose live document changed: alerts opened or resolved, or gone offline. */
+  changedDevices: string[];
 }
 
 /** Serialises sweeps across instances; a second one at the same time skips instead of waiting. */
@@ -23,7 +25,7 @@ const NEVER = new Date('1970-01-01T00:00:00Z');
 export async function sweep(db: Db, settings: AlertSettings, now: Date): Promise<SweepResult> {
   return db.transaction().execute(async (trx) => {
     const { rows: lock } = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(${SWEEP_LOCK}) as ok`.execute(trx);
-    if (!lock[0]?.ok) return { ran: false, opened: 0, resolved: 0, notices: 0 };
+    if (!lock[0]?.ok) return { ran: false, opened: 0, resolved: 0, notices: 0, changedDevices: [] };
     // the anti-joins over a large fleet's alerts want to hash in memory
     await sql`set local work_mem = '64MB'`.execute(trx);
     const last = await trx.selectFrom('sweep_state').select('last_swept_at').executeTakeFirst();
@@ -34,7 +36,7 @@ export async function sweep(db: Db, settings: AlertSettings, now: Date): Promise
       .onConflict((oc) => oc.column('id').doUpdateSet({ last_swept_at: now }))
       .execute();
     const r = rows[0]!;
-    return { ran: true, opened: r.opened, resolved: r.resolved, notices: r.notices };
+    return { ran: true, opened: r.opened, resolved: r.resolved, notices: r.notices, changedDevices: r.changed ?? [] };
   });
 }
 
@@ -74,7 +76,7 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
   const offlineFrom = since === null ? NEVER : new Date(since - t.offlineAfterSec * 1000);
   const cooldownEndedFrom = since === null ? NEVER : new Date(since - t.cooldownSec * 1000);
   const offlineOn = enabled.includes('offline');
-  return sql<{ opened: number; resolved: number; notices: number }>`
+  return sql<{ opened: number; resolved: number; notices: number; changed: string[] | null }>`
     with hit as materialized (
       select d.id,
         d.battery_level < ${t.lowBatteryPct}::int and not d.battery_charging as is_low,
@@ -121,7 +123,7 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
           else not exists (select 1 from cur where cur.device_id = a.device_id and cur.kind = a.kind)
             and not exists (select 1 from waiting w where w.device_id = a.device_id and w.kind = a.kind)
         end
-      returning a.id
+      returning a.id, a.device_id
     ),
     candidates as (
       select device_id, 'offline'::text as kind, since from went_offline
@@ -145,7 +147,7 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
         select 1 from alerts a where a.device_id = x.device_id and a.kind = x.kind
           and (a.status = 'open' or a.resolved_at > ${cooldownCutoff}::timestamptz))
       on conflict (device_id, kind) where status = 'open' do nothing
-      returning id, kind
+      returning id, kind, device_id
     ),
     untold as (
       delete from alert_notices n using resolved r
@@ -170,5 +172,7 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
       returning id
     )
     select (select count(*) from opened)::int as opened, (select count(*) from resolved)::int as resolved,
-      ((select count(*) from told_opened) + (select count(*) from told_resolved))::int as notices`;
+      ((select count(*) from told_opened) + (select count(*) from told_resolved))::int as notices,
+      array(select device_id from opened union select device_id from resolved
+        union select device_id from went_offline where since >= ${offlineFrom}::timestamptz) as changed`;
 }

@@ -45,6 +45,7 @@ export const configSchema = z.object({
     .describe('Base URL devices and scripts use to reach this server; default http://localhost:PORT.'),
   HEARTBEAT_INTERVAL_SEC: int(5, 86_400, 300).describe('Seconds between heartbeats that devices are told to keep.'),
   ALERT_OFFLINE_AFTER_SEC: int(30, 7 * 86_400, 720).describe('A device is online while its last contact is younger than this.'),
+  MIRROR_REFRESH_SEC: int(60, 86_400, 3600).describe('A device\'s live document is rewritten at least this often even when nothing visible changed.'),
   SWEEP_INTERVAL_SEC: int(5, 3600, 60).describe('Seconds between alert sweeps in standalone mode (Firebase runs it every minute).'),
   ALERT_LOW_BATTERY_PCT: int(1, 50, 15).describe('Default: a discharging device under this battery level alerts.'),
   ALERT_FRAME_AGE_MS: int(1000, 3_600_000, 30_000).describe('Default: a running kiosk app whose last frame is older than this is frozen.'),
@@ -120,6 +121,7 @@ export interface Config {
   heartbeatIntervalSec: number;
   offlineAfterSec: number;
   sweepIntervalSec: number;
+  mirrorRefreshSec: number;
   alertDefaults: {
     lowBatteryPct: number;
     frameAgeMs: number;
@@ -183,6 +185,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     heartbeatIntervalSec: c.HEARTBEAT_INTERVAL_SEC,
     offlineAfterSec: c.ALERT_OFFLINE_AFTER_SEC,
     sweepIntervalSec: c.SWEEP_INTERVAL_SEC,
+    mirrorRefreshSec: c.MIRROR_REFRESH_SEC,
     alertDefaults: {
       lowBatteryPct: c.ALERT_LOW_BATTERY_PCT,
       frameAgeMs: c.ALERT_FRAME_AGE_MS,

@@ -32,9 +32,37 @@ const newer = (column: string) => sql`${sql.ref(column)} = case when ${fresh} th
  * whether it has commands to pick up - so the common heartbeat needs no second query.
  * The statement has the same shape whatever the batch size.
  */
-export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[]): Promise<Map<string, { hasCommands: boolean }>> {
+export interface MirrorPolicy {
+  /** The batch's time: written into mirror_at for the devices whose mirror document is due. */
+  now: Date;
+  /** Last contact before this: the device was offline, so its document changes (it is back). */
+  offlineCutoff: Date;
+  /** A document written before this is refreshed even if nothing changed. */
+  refreshBefore: Date;
+  frozenAfterMs: number;
+}
+
+/** What the console sees of the kiosk app, from a row's columns (the same words everywhere). */
+export const appState = (p: string, frozenAfterMs: number) =>
+  sql<string>`case when ${sql.raw(p)}app_package is null then 'unknown'
+    when ${sql.raw(p)}app_running and ${sql.raw(p)}app_foreground
+      and coalesce(${sql.raw(p)}app_last_frame_age_ms, 0) <= ${frozenAfterMs}::int then 'running'
+    when ${sql.raw(p)}app_running and ${sql.raw(p)}app_foreground then 'frozen' else 'down' end`;
+
+/** The visible state a mirror document shows: battery in 5% steps, charging, app state. */
+const visible = (p: string, frozenAfterMs: number) =>
+  sql<string>`concat_ws('|', floor(${sql.raw(p)}battery_level / 5), ${sql.raw(p)}battery_charging, ${appState(p, frozenAfterMs)})`;
+
+export async function insertHeartbeats(
+  db: Conn,
+  rows: HeartbeatRow[],
+  mirror: MirrorPolicy,
+): Promise<Map<string, { hasCommands: boolean; mirrorDue: boolean }>> {
   const events = rows.flatMap((r) => (r.hb.events ?? []).map((e) => ({ ...e, deviceId: r.deviceId, receivedAt: r.receivedAt })));
-  const { rows: stored } = await sql<{ device_id: string; has_commands: boolean }>`
+  const due = sql`(d.mirror_at is null or d.mirror_at < ${mirror.refreshBefore}::timestamptz
+    or d.last_seen_at < ${mirror.offlineCutoff}::timestamptz
+    or (${fresh} and ${visible('l.', mirror.frozenAfterMs)} is distinct from d.mirror_fp))`;
+  const { rows: stored } = await sql<{ device_id: string; has_commands: boolean; mirror_due: boolean }>`
     with i as (
       select * from unnest(
         ${col(rows, 'uuid', (r) => r.deviceId)}, ${col(rows, 'timestamptz', (r) => r.receivedAt.toISOString())},
@@ -64,6 +92,8 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[]): Promise<
         fcm_token_invalid_at = case when l.fcm_token is not null and l.fcm_token is distinct from d.fcm_token
           then null else d.fcm_token_invalid_at end,
         state_sent_at = case when ${fresh} then l.sent_at else d.state_sent_at end,
+        mirror_fp = case when ${fresh} then ${visible('l.', mirror.frozenAfterMs)} else d.mirror_fp end,
+        mirror_at = case when ${due} then ${mirror.now}::timestamptz else d.mirror_at end,
         ${newer('battery_level')}, ${newer('battery_charging')}, ${newer('battery_temp_c')},
         ${newer('mem_avail_bytes')}, ${newer('mem_total_bytes')}, ${newer('storage_free_bytes')}, ${newer('storage_total_bytes')},
         ${newer('network_type')}, ${newer('network_rssi')}, ${newer('network_ip')}, ${newer('app_package')},
@@ -71,7 +101,7 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[]): Promise<
         ${newer('app_last_frame_age_ms')}, ${newer('uptime_sec')}
       from l
       where d.id = l.device_id
-      returning d.id
+      returning d.id, d.mirror_at = ${mirror.now}::timestamptz as mirror_due
     ), ev as (
       insert into device_events (device_id, received_at, occurred_at, type, data)
       select e.device_id, e.received_at, e.occurred_at, e.type, e.data
@@ -97,8 +127,8 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[]): Promise<
       select 1 from commands c
       where c.device_id = heartbeats.device_id and c.status in ('queued', 'dispatched')
         and c.not_before <= heartbeats.received_at and c.expires_at > heartbeats.received_at
-    ) as has_commands`.execute(db);
-  return new Map(stored.map((r) => [r.device_id, { hasCommands: r.has_commands }]));
+    ) as has_commands, (select u.mirror_due from u where u.id = heartbeats.device_id) as mirror_due`.execute(db);
+  return new Map(stored.map((r) => [r.device_id, { hasCommands: r.has_commands, mirrorDue: r.mirror_due }]));
 }
 
 /** Creates the daily heartbeat partitions from `from`'s UTC day through `days` days later; returns how many were new. */

@@ -17,6 +17,7 @@ import {
   type DeviceRow,
 } from './devices.repository.js';
 import type { HeartbeatInput, ListDevicesQuery, UpdateDeviceInput } from './devices.schemas.js';
+import type { DeviceMirror } from './device-mirror.js';
 import type { HeartbeatWriter } from './heartbeat-writer.js';
 
 /** Where heartbeat responses get the device's commands from (the commands context). */
@@ -43,6 +44,7 @@ export class DeviceService {
     private readonly writer: HeartbeatWriter,
     private readonly outbox: CommandOutbox,
     private readonly audit: AuditService,
+    private readonly mirror: DeviceMirror,
     private readonly options: DeviceServiceOptions,
   ) {}
 
@@ -120,6 +122,7 @@ export class DeviceService {
         ip,
       );
     });
+    await this.mirror.tryPublish([id]);
     return this.get(id);
   }
 

@@ -17,7 +17,7 @@ function fakeInsert(behaviour: (batch: HeartbeatRow[], call: number) => void = (
     batches.push(rows.map((r) => r.deviceId));
     behaviour(rows, batches.length);
     await new Promise((r) => setTimeout(r, 5));
-    return new Map(rows.filter((r) => r.deviceId !== 'ghost').map((r) => [r.deviceId, { hasCommands: r.deviceId === 'busy' }]));
+    return new Map(rows.filter((r) => r.deviceId !== 'ghost').map((r) => [r.deviceId, { hasCommands: r.deviceId === 'busy', mirrorDue: r.deviceId === 'busy' }]));
   };
   return { insert, batches };
 }
@@ -39,7 +39,7 @@ describe('HeartbeatWriter (group commit)', () => {
       peak = Math.max(peak, ++inFlight);
       await new Promise((r) => setTimeout(r, 5));
       inFlight--;
-      return new Map(rows.map((r) => [r.deviceId, { hasCommands: false }]));
+      return new Map(rows.map((r) => [r.deviceId, { hasCommands: false, mirrorDue: false }]));
     };
     const writer = new HeartbeatWriter(db, memoryLogger(), { maxBatch: 50, maxInFlight: 3 }, insert);
     await Promise.all(Array.from({ length: 400 }, (_, i) => writer.write(row(`d${i}`))));

@@ -1,10 +1,10 @@
 import type { Db } from '../platform/db/connect.js';
 import { isMissingPartition, isRetryableConflict } from '../platform/db/errors.js';
 import type { Logger } from '../platform/logger.js';
-import { ensureHeartbeatPartitions, insertHeartbeats, type HeartbeatRow } from './devices.repository.js';
+import { ensureHeartbeatPartitions, insertHeartbeats, type HeartbeatRow, type MirrorPolicy } from './devices.repository.js';
 
-export type Stored = Map<string, { hasCommands: boolean }>;
-export type InsertHeartbeats = (db: Db, rows: HeartbeatRow[]) => Promise<Stored>;
+export type Stored = Map<string, { hasCommands: boolean; mirrorDue: boolean }>;
+export type InsertHeartbeats = (db: Db, rows: HeartbeatRow[], mirror: MirrorPolicy) => Promise<Stored>;
 /** What a stored heartbeat learned; null when the device does not exist. */
 export type WriteResult = { hasCommands: boolean } | null;
 export type EnsurePartitions = (db: Db, from: Date, days: number) => Promise<number>;
@@ -14,7 +14,14 @@ export interface HeartbeatWriterOptions {
   maxBatch: number;
   /** Most batch statements in flight at once (keep it below the pool size). */
   maxInFlight: number;
+  /** When a device's mirror document is due, as of a time. */
+  mirrorPolicy?: (now: Date) => Promise<MirrorPolicy>;
+  /** Called after a batch commits with the devices whose mirror document is due (before anyone is answered). */
+  onMirrorDue?: (deviceIds: string[]) => Promise<void>;
 }
+
+const NO_MIRROR = (now: Date): Promise<MirrorPolicy> =>
+  Promise.resolve({ now, offlineCutoff: new Date(0), refreshBefore: new Date(0), frozenAfterMs: 30_000 });
 
 interface Pending extends HeartbeatRow {
   resolve(result: WriteResult): void;
@@ -74,7 +81,15 @@ export class HeartbeatWriter {
   async #flush(batch: Pending[]): Promise<void> {
     try {
       const found = await this.#writeWithRetry(batch);
-      for (const p of batch) p.resolve(found.get(p.deviceId) ?? null);
+      const due = [...found].filter(([, r]) => r.mirrorDue).map(([id]) => id);
+      if (due.length && this.options.onMirrorDue) {
+        // the live view is a courtesy: its failure must not fail stored heartbeats
+        await this.options.onMirrorDue(due).catch((err: unknown) => this.logger.warn('mirror update failed', { count: due.length, err }));
+      }
+      for (const p of batch) {
+        const r = found.get(p.deviceId);
+        p.resolve(r ? { hasCommands: r.hasCommands } : null);
+      }
     } catch (err) {
       if (batch.length === 1) {
         batch[0]!.reject(err);
@@ -89,7 +104,8 @@ export class HeartbeatWriter {
   async #writeWithRetry(batch: Pending[], attempt = 0): Promise<Stored> {
     try {
       this.stats.statements++;
-      const found = await this.insert(this.db, batch);
+      const latest = new Date(Math.max(...batch.map((p) => p.receivedAt.getTime())));
+      const found = await this.insert(this.db, batch, await (this.options.mirrorPolicy ?? NO_MIRROR)(latest));
       this.stats.rows += batch.length;
       this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
       return found;

@@ -31,6 +31,8 @@ export interface EnrollmentOptions {
   encryptionKey: Buffer;
   agentPackage: string;
   agentAdminReceiver: string;
+  /** Runs after a device enrolled (the live mirror shows it). */
+  afterEnroll?: (deviceId: string) => Promise<void>;
 }
 
 export class EnrollmentService {
@@ -190,6 +192,7 @@ export class EnrollmentService {
         ip,
       );
     });
+    await this.options.afterEnroll?.(deviceId);
     return {
       deviceId,
       deviceSecret,

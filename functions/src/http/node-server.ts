@@ -22,6 +22,8 @@ export interface RunningServer {
 /** Serves the app's handler over node:http: reads the body within the limit and writes the reply. */
 export function createNodeServer(handle: Handler, opts: NodeServerOptions): RunningServer {
   let closing = false;
+  /** Open event streams: ended on shutdown, or the server would wait on them forever. */
+  const streams = new Set<ServerResponse>();
   const server = createServer((req, res) => {
     void serve(req, res);
   });
@@ -59,6 +61,12 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
     }
     if (res.destroyed) return;
     res.writeHead(response.status, response.headers);
+    if (response.stream) {
+      streams.add(res);
+      res.on('close', () => streams.delete(res));
+      response.stream({ write: (chunk) => void res.write(chunk), onClose: (listener) => res.on('close', listener) });
+      return;
+    }
     res.end(response.body);
     opts.logger.debug('request', {
       requestId: response.headers['x-request-id'],
@@ -82,6 +90,7 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
           resolve();
         });
         server.closeIdleConnections();
+        for (const stream of streams) stream.end();
       }),
   };
 }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { StreamSink } from '../platform/sse-mirror.js';
 
 /**
  * A route is one row of the API table: method, path, who may call it, the schemas of what it takes
@@ -41,10 +42,14 @@ export interface HttpResponse {
   status: number;
   headers: Record<string, string | string[]>;
   body: string | Buffer;
+  /** A response that stays open (Server-Sent Events); hosts that cannot stream answer 404 instead. */
+  stream?: (sink: StreamSink) => void;
 }
 
 export interface Reply {
   status: number;
+  /** Keeps the response open and hands it to this function (text/event-stream). */
+  stream?: (sink: StreamSink) => void;
   /** Serialized as JSON unless `text` is given. */
   body?: unknown;
   text?: string;

@@ -195,6 +195,11 @@ function parse(schema: z.ZodType | undefined, value: unknown, where: string): un
 
 function toResponse(reply: Reply, requestId: string): HttpResponse {
   const headers: Record<string, string | string[]> = { ...BASE_HEADERS, 'x-request-id': requestId, ...reply.headers };
+  if (reply.stream) {
+    headers['content-type'] = 'text/event-stream; charset=utf-8';
+    headers['x-accel-buffering'] = 'no';
+    return { status: reply.status, headers, body: '', stream: reply.stream };
+  }
   if (reply.text !== undefined) {
     headers['content-type'] = reply.contentType ?? 'text/plain; charset=utf-8';
     return { status: reply.status, headers, body: reply.text };

@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../platform/db/connect.js';
+import type { SseMirror } from '../platform/sse-mirror.js';
+import { AppError } from './errors.js';
 import { json, route, type Route } from './route.js';
 
 export const systemRoutes = (db: Db, openapi: () => unknown): Route[] => [
@@ -25,5 +27,22 @@ export const systemRoutes = (db: Db, openapi: () => unknown): Route[] => [
     summary: 'This OpenAPI 3.1 document',
     response: { status: 200, description: 'The document' },
     handler: async () => json(200, openapi()),
+  }),
+];
+
+/** The live view for the standalone console; in Firebase mode the console reads Firestore instead. */
+export const streamRoutes = (sse: SseMirror | undefined): Route[] => [
+  route({
+    method: 'GET',
+    path: '/api/v1/admin/stream',
+    auth: 'viewer',
+    tag: 'system',
+    summary: 'Server-Sent Events: `device` (a device document changed) and `summary` (fleet counts)',
+    response: { status: 200, description: 'An open event stream', contentType: 'text/event-stream' },
+    errors: [404],
+    handler: async () => {
+      if (!sse) throw new AppError(404, 'not_available', 'this deployment serves the live view from Firestore');
+      return { status: 200, stream: (sink) => sse.attach(sink) };
+    },
   }),
 ];

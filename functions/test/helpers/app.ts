@@ -82,7 +82,7 @@ export const sampleHeartbeat = (sentAt: Date, overrides: Record<string, unknown>
 export async function createTestApp(
   kind: DbKind,
   env: Record<string, string> = {},
-  adapters: Pick<AppDeps, 'push' | 'queue'> = {},
+  adapters: Pick<AppDeps, 'push' | 'queue' | 'mirror' | 'notifier'> = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase(kind);
   const config = loadConfig(testEnv(env));

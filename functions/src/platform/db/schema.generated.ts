@@ -214,6 +214,8 @@ export interface DevicesTable {
   fcm_token: string | null;
   fcm_token_updated_at: Date | null;
   fcm_token_invalid_at: Date | null;
+  mirror_fp: string | null;
+  mirror_at: Date | null;
 }
 
 export type Device = Selectable<DevicesTable>;

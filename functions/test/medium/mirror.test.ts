@@ -1,0 +1,87 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DeviceDoc, FleetSummary, Mirror } from '../../src/platform/mirror.js';
+import { DB_KINDS } from '../helpers/db.js';
+import { createTestApp, sampleHeartbeat, type EnrolledDevice, type TestApp } from '../helpers/app.js';
+
+/** Records what would reach Firestore or the event stream. */
+class RecordingMirror implements Mirror {
+  readonly devices: DeviceDoc[] = [];
+  readonly summaries: FleetSummary[] = [];
+  async writeDevices(docs: DeviceDoc[]) {
+    this.devices.push(...docs);
+  }
+  async writeSummary(summary: FleetSummary) {
+    this.summaries.push(summary);
+  }
+}
+
+describe.each(DB_KINDS)('the live mirror on %s', (kind) => {
+  let t: TestApp;
+  let mirror: RecordingMirror;
+  let device: EnrolledDevice;
+
+  beforeEach(async () => {
+    mirror = new RecordingMirror();
+    t = await createTestApp(kind, {}, { mirror });
+    device = await t.enrollDevice({ serial: 'MIRROR-1' });
+  });
+  afterEach(() => t.close());
+
+  const beat = async (overrides: Record<string, unknown> = {}) => {
+    const res = await t.request('POST', '/api/v1/heartbeat', { token: await t.deviceToken(device), body: sampleHeartbeat(t.clock.now(), overrides) });
+    expect(res.status).toBe(200);
+  };
+  const writes = () => mirror.devices.filter((d) => d.id === device.deviceId);
+  const minutes = (n: number) => t.clock.advance(n * 60_000);
+
+  it('shows a new device, then writes a document only when something visible changes', async () => {
+    expect(writes()).toMatchObject([{ name: 'Pixel 7 MIRROR-1', status: 'online', battery: null, app: 'unknown', openAlerts: [] }]);
+    await beat({ battery: { level: 82, charging: false } });
+    expect(writes().at(-1)).toMatchObject({ battery: 80, charging: false, app: 'running' });
+    const before = writes().length;
+    for (const level of [81, 80, 83, 84]) {
+      minutes(5);
+      await beat({ battery: { level, charging: false } }); // the same 5% step, nothing else changed
+    }
+    expect(writes()).toHaveLength(before);
+    minutes(5);
+    await beat({ battery: { level: 79, charging: false } });
+    expect(writes().at(-1)!.battery).toBe(75);
+    minutes(5);
+    await beat({ battery: { level: 79, charging: true } });
+    expect(writes().at(-1)!.charging).toBe(true);
+    minutes(5);
+    await beat({ battery: { level: 79, charging: true }, app: { package: 'com.example.kiosk', running: true, foreground: true, lastFrameAgeMs: 45_000 } });
+    expect(writes().at(-1)!.app).toBe('frozen');
+    expect(writes()).toHaveLength(before + 3);
+  });
+
+  it('refreshes a steady device once an hour: under 0.1 writes per heartbeat at a 5-minute interval', async () => {
+    await beat();
+    const start = writes().length;
+    for (let i = 0; i < 36; i++) {
+      minutes(5);
+      await beat();
+    }
+    // three hours: rewritten at 65 and 130 minutes (an hour old, at the next heartbeat)
+    const steady = writes().length - start;
+    expect(steady).toBe(2);
+    expect(steady / 36).toBeLessThanOrEqual(0.1);
+  });
+
+  it('writes when the device goes offline (sweep), opens an alert, comes back, is renamed', async () => {
+    await beat();
+    minutes(13);
+    await t.app.tick();
+    expect(writes().at(-1)).toMatchObject({ status: 'offline', openAlerts: ['offline'] });
+    expect(mirror.summaries.at(-1)).toMatchObject({ total: 1, online: 0, offline: 1, alerting: 1, appDown: 0 });
+    await beat();
+    expect(writes().at(-1)!.status).toBe('online');
+    await t.app.tick();
+    expect(writes().at(-1)).toMatchObject({ status: 'online', openAlerts: [] });
+    expect(mirror.summaries.at(-1)).toMatchObject({ online: 1, alerting: 0 });
+    const admin = await t.loginAs('operator');
+    await t.request('PATCH', `/api/v1/admin/devices/${device.deviceId}`, { token: admin, body: { name: 'Front door', tags: ['entrance'] } });
+    expect(writes().at(-1)).toMatchObject({ name: 'Front door', tags: ['entrance'] });
+  });
+});
