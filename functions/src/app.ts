@@ -30,6 +30,7 @@ import type { Notifier } from './platform/notifier.js';
 import { ChannelNotifier } from './platform/notifiers/channels.js';
 import { DiscordNotifier } from './platform/notifiers/discord.js';
 import { EmailNotifier } from './platform/notifiers/email.js';
+import type { ConsoleTokens } from './platform/console-tokens.js';
 import type { Mirror } from './platform/mirror.js';
 import { noPush, type Push } from './platform/push.js';
 import { SseMirror } from './platform/sse-mirror.js';
@@ -59,6 +60,8 @@ export interface AppDeps {
   notifier?: Notifier;
   /** The live view's store (Firestore in Firebase); standalone streams it as Server-Sent Events. */
   mirror?: Mirror;
+  /** Firebase custom tokens for the console (Firebase deployments). */
+  consoleTokens?: ConsoleTokens;
 }
 
 export const VERSION: string = (
@@ -69,7 +72,8 @@ export const VERSION: string = (
  * The composition root shared by the standalone server and the Firebase functions: services over
  * the ports, the route table and the request handler. No code below this branches on how it runs.
  */
-export function createApp({ config, secrets, db, logger, clock = systemClock, push = noPush, queue, notifier, mirror }: AppDeps) {
+export function createApp(deps: AppDeps) {
+  const { config, secrets, db, logger, clock = systemClock, push = noPush, queue, notifier, mirror } = deps;
   const audit = new AuditService(db, clock);
   const alertSettings = new AlertSettingsService(db, clock, audit, defaultSettings(config), secrets.encryptionKey);
   const sse = mirror ? undefined : new SseMirror();
@@ -99,10 +103,15 @@ export function createApp({ config, secrets, db, logger, clock = systemClock, pu
   localQueue?.subscribe((m) => dispatcher.dispatchBatch(m.batchId));
   const tokens = new SessionTokens(secrets.jwtSecret);
   const hasher = new WorkerSecretHasher(config.bcryptWorkers);
-  const admins = new AdminService(db, clock, tokens, hasher, audit, {
-    sessionTtlSec: config.adminSessionTtlSec,
-    bcryptRounds: config.adminBcryptRounds,
-  });
+  const admins = new AdminService(
+    db,
+    clock,
+    tokens,
+    hasher,
+    audit,
+    { sessionTtlSec: config.adminSessionTtlSec, bcryptRounds: config.adminBcryptRounds },
+    deps.consoleTokens,
+  );
   const enrollment = new EnrollmentService(db, clock, audit, hasher, {
     publicUrl: config.publicUrl,
     defaultTtlSec: config.enrollmentTokenTtlSec,

@@ -20,7 +20,11 @@ export const adminRoutes = (admins: AdminService, opts: { secureCookie: boolean 
       errors: [401, 429],
       handler: async ({ body, ip }) => {
         const s = await admins.login(body.email, body.password, ip);
-        return json(200, { token: s.token, expiresAt: s.expiresAt, admin: s.admin }, { 'set-cookie': cookie(s.token, s.maxAgeSec) });
+        return json(
+          200,
+          { token: s.token, expiresAt: s.expiresAt, admin: s.admin, firebaseToken: s.firebaseToken },
+          { 'set-cookie': cookie(s.token, s.maxAgeSec) },
+        );
       },
     }),
     route({

@@ -18,4 +18,8 @@ export const loginResponse = z.object({
   token: z.string().describe('Admin session JWT; also set as the HttpOnly mdm_session cookie'),
   expiresAt: z.iso.datetime(),
   admin: adminView,
+  firebaseToken: z
+    .string()
+    .nullable()
+    .describe('Firebase custom token with the role claim (Firebase deployments), for reading the live mirror; null standalone'),
 });

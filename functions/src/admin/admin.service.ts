@@ -4,6 +4,7 @@ import type { AdminActor, Role } from '../http/route.js';
 import type { Clock } from '../platform/clock.js';
 import { randomSecret } from '../platform/crypto.js';
 import type { Db } from '../platform/db/connect.js';
+import { noConsoleTokens, type ConsoleTokens } from '../platform/console-tokens.js';
 import type { SecretHasher } from '../platform/secret-hasher.js';
 import type { SessionTokens } from '../platform/session-tokens.js';
 import {
@@ -34,6 +35,7 @@ export class AdminService {
     private readonly hasher: SecretHasher,
     private readonly audit: AuditService,
     private readonly options: AdminServiceOptions,
+    private readonly consoleTokens: ConsoleTokens = noConsoleTokens,
   ) {}
 
   /**
@@ -82,7 +84,8 @@ export class AdminService {
     await touchLastLogin(this.db, admin.id, now);
     const actor = toActor(admin);
     await this.audit.record(this.db, actor, { action: 'logged_in', target: { type: 'admin', id: admin.id }, details: {} }, ip);
-    return { token, expiresAt, admin: view(actor), maxAgeSec: this.options.sessionTtlSec };
+    const firebaseToken = await this.consoleTokens.mint(actor);
+    return { token, expiresAt, admin: view(actor), maxAgeSec: this.options.sessionTtlSec, firebaseToken };
   }
 
   async logout(actor: AdminActor, ip: string): Promise<void> {

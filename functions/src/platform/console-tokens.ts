@@ -1,0 +1,21 @@
+import type { Auth } from 'firebase-admin/auth';
+import type { Role } from '../http/route.js';
+
+/**
+ * Mints what the admin console needs besides its session: in Firebase, a custom token carrying the
+ * admin's role as a claim, which the console exchanges for a Firebase sign-in so Firestore's rules
+ * let it read the live mirror. Standalone has no Firebase: no token (the console uses the event stream).
+ */
+export interface ConsoleTokens {
+  mint(admin: { id: string; role: Role }): Promise<string | null>;
+}
+
+export const noConsoleTokens: ConsoleTokens = { mint: async () => null };
+
+export class FirebaseConsoleTokens implements ConsoleTokens {
+  constructor(private readonly auth: Pick<Auth, 'createCustomToken'>) {}
+
+  mint(admin: { id: string; role: Role }): Promise<string> {
+    return this.auth.createCustomToken(admin.id, { role: admin.role });
+  }
+}
