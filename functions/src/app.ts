@@ -198,6 +198,7 @@ export function createApp(deps: AppDeps) {
   return {
     handle,
     routes,
+    logger,
     maintenance,
     tick,
     close,

@@ -60,7 +60,7 @@ describe('commandDispatchTrigger configuration', () => {
       eventFilters: { topic: 'command-batches' },
       retry: true,
     });
-    expect(endpoint).toMatchObject({ timeoutSeconds: 300, availableMemoryMb: 512, concurrency: 4, maxInstances: 10 });
+    expect(endpoint).toMatchObject({ timeoutSeconds: 300, availableMemoryMb: 512, concurrency: 4, maxInstances: 4 });
   });
 
   it('takes another topic when one is given', () => {

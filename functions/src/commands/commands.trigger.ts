@@ -13,19 +13,19 @@ const message = z.object({ batchId: z.uuid() });
  * push nothing twice. A message that is not a batch is acknowledged and logged, never retried.
  */
 export function commandDispatchTrigger(
-  options: { region: string; topic?: string },
+  options: { region?: string; topic?: string; maxInstances?: number; concurrency?: number; timeoutSeconds?: number },
   deps: () => Promise<{ dispatch(batchId: string): Promise<unknown>; logger: Logger }>,
 ) {
   return onMessagePublished(
     {
       topic: options.topic ?? COMMAND_BATCH_TOPIC,
-      region: options.region,
+      ...(options.region ? { region: options.region } : {}),
       retry: true,
       // a fleet-wide batch of 10,000 signs and pushes in a few seconds; retries wait with backoff
-      timeoutSeconds: 300,
+      timeoutSeconds: options.timeoutSeconds ?? 300,
       memory: '512MiB',
-      concurrency: 4,
-      maxInstances: 10,
+      concurrency: options.concurrency ?? 4,
+      maxInstances: options.maxInstances ?? 4,
     },
     async (event) => {
       const { dispatch, logger } = await deps();

@@ -3,6 +3,7 @@ import { cert, deleteApp, initializeApp } from 'firebase-admin/app';
 import { getAuth } from 'firebase-admin/auth';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FirebaseConsoleTokens, noConsoleTokens } from './console-tokens.js';
+import { memoryLogger } from './logger.js';
 
 /** A throwaway service account: firebase-admin signs custom tokens locally with its key, no network. */
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -21,7 +22,7 @@ afterAll(() => deleteApp(app));
 
 describe('console tokens', () => {
   it('mints a Firebase custom token for the admin with the role as a claim', async () => {
-    const token = await new FirebaseConsoleTokens(getAuth(app)).mint({ id: 'admin-42', role: 'operator' });
+    const token = (await new FirebaseConsoleTokens(getAuth(app), memoryLogger()).mint({ id: 'admin-42', role: 'operator' }))!;
     const [header, payload] = token.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
     expect(header.alg).toBe('RS256');
     expect(payload).toMatchObject({
@@ -34,6 +35,13 @@ describe('console tokens', () => {
     const { createVerify } = await import('node:crypto');
     const [h, p, s] = token.split('.');
     expect(createVerify('RSA-SHA256').update(`${h}.${p}`).verify(publicKey, Buffer.from(s!, 'base64url'))).toBe(true);
+  });
+
+  it('answers null instead of failing the sign-in when it cannot mint', async () => {
+    const logs = memoryLogger();
+    const broken = new FirebaseConsoleTokens({ createCustomToken: async () => Promise.reject(new Error('no credentials')) }, logs);
+    expect(await broken.mint({ id: 'a', role: 'viewer' })).toBeNull();
+    expect(logs.lines.some((l) => l.message === 'could not mint a Firebase token for the console')).toBe(true);
   });
 
   it('mints nothing standalone', async () => {

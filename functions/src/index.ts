@@ -1,0 +1,48 @@
+/**
+ * Firebase exports only: each trigger wires the shared app (firebase/runtime.ts) to a Firebase event.
+ * Options come from firebase/plan.ts, where each is explained; params and secrets from
+ * firebase/params.ts. Hosting sends /api/v1/heartbeat to `heartbeat`, /api/v1/admin/** to `api`, and
+ * the rest of /api/** to `device` (firebase.json).
+ */
+import { setGlobalOptions } from 'firebase-functions/v2';
+import { onRequest } from 'firebase-functions/v2/https';
+import { alertSweepTrigger, maintenanceTrigger } from './alerts/alerts.trigger.js';
+import { commandDispatchTrigger } from './commands/commands.trigger.js';
+import { handleWith } from './firebase/http.js';
+import { ALL_SECRETS, REGION } from './firebase/params.js';
+import { PLAN, type FunctionName } from './firebase/plan.js';
+import { getRuntime } from './firebase/runtime.js';
+
+setGlobalOptions({ region: REGION, secrets: ALL_SECRETS });
+
+const http = (fn: FunctionName, accepts: (path: string) => boolean) => {
+  const p = PLAN[fn];
+  return onRequest(
+    {
+      concurrency: p.concurrency,
+      minInstances: p.minInstances,
+      maxInstances: p.maxInstances,
+      memory: p.memory,
+      cpu: p.cpu,
+      timeoutSeconds: p.timeoutSeconds,
+      invoker: 'public', // devices and the console authenticate with our own tokens
+    },
+    handleWith(fn, accepts),
+  );
+};
+
+const isAdmin = (path: string) => path.startsWith('/api/v1/admin/');
+
+export const heartbeat = http('heartbeat', (path) => path === '/api/v1/heartbeat');
+export const device = http('device', (path) => !isAdmin(path) && path !== '/api/v1/heartbeat');
+export const api = http('api', (path) => isAdmin(path) || path === '/api/v1/openapi.json' || path === '/healthz');
+
+const { dispatch: d } = PLAN;
+export const dispatch = commandDispatchTrigger({ maxInstances: d.maxInstances, concurrency: d.concurrency, timeoutSeconds: d.timeoutSeconds }, async () => {
+  const { app } = await getRuntime('dispatch');
+  return { dispatch: (batchId: string) => app.services.dispatcher.dispatchBatch(batchId), logger: app.logger };
+});
+
+export const tick = alertSweepTrigger({}, async () => (await getRuntime('tick')).app.tick());
+
+export const maintenance = maintenanceTrigger({}, async () => (await getRuntime('maintenance')).app.maintenance());

@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { maxConnections, PLAN } from '../../src/firebase/plan.js';
+import { clonePostgresDatabase, dropPostgresDatabase } from '../helpers/db.js';
+import { sampleDevice, sampleHeartbeat } from '../helpers/app.js';
+
+type Fn = (req: unknown, res: unknown) => unknown;
+
+/**
+ * The Firebase exports (src/index.ts), called directly as the functions framework would: the same
+ * handler as standalone behind each HTTPS function, on a real PostgreSQL, with params from the
+ * environment as in the emulator. No Google service is reached (FUNCTIONS_EMULATOR: no FCM, no
+ * Firestore, no Pub/Sub).
+ */
+describe('the Firebase functions', () => {
+  let fns: Record<string, Fn & { __endpoint: Record<string, any> }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  let databaseUrl: string;
+
+  beforeAll(async () => {
+    databaseUrl = await clonePostgresDatabase();
+    Object.assign(process.env, {
+      FUNCTIONS_EMULATOR: 'true',
+      // with the Auth emulator, firebase-admin mints unsigned custom tokens locally
+      FIREBASE_AUTH_EMULATOR_HOST: '127.0.0.1:9099',
+      GCLOUD_PROJECT: 'demo-mdm',
+      DATABASE_URL: databaseUrl,
+      PUBLIC_URL: 'https://demo-mdm.web.app',
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      DB_PASSWORD: 'none',
+      DISCORD_WEBHOOK_URL: 'none',
+      SMTP_URL: 'none',
+      ADMIN_BCRYPT_ROUNDS: '4',
+      DEVICE_SECRET_BCRYPT_ROUNDS: '4',
+    });
+    fns = (await import('../../src/index.js')) as unknown as typeof fns;
+    const { getRuntime } = await import('../../src/firebase/runtime.js');
+    const { app } = await getRuntime('api');
+    await app.services.admins.ensureFirstAdmin({ email: 'ops@example.com', password: 'firebase test password', allowGenerated: false });
+  });
+  afterAll(async () => {
+    const { getRuntime } = await import('../../src/firebase/runtime.js');
+    const { app, database } = await getRuntime('api');
+    await app.close();
+    await database.close();
+    await dropPostgresDatabase(databaseUrl);
+  });
+
+  /** A request the way the functions framework hands it over (Express, body already read into rawBody). */
+  async function call(fn: string, method: string, url: string, body?: unknown, token?: string) {
+    const raw = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = {
+      method,
+      url,
+      originalUrl: url,
+      ip: '203.0.113.5',
+      headers: { ...(raw ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      rawBody: raw,
+      body,
+      get: () => undefined,
+      header: () => undefined,
+    };
+    const out = { status: 0, headers: {} as Record<string, unknown>, body: '' };
+    await new Promise<void>((resolve) => {
+      const res = {
+        status: (s: number) => ((out.status = s), res),
+        setHeader: (k: string, v: unknown) => void (out.headers[k] = v),
+        getHeader: (k: string) => out.headers[k],
+        set: () => res,
+        send: (b: string | Buffer) => {
+          out.body = b.toString();
+          resolve();
+        },
+        end: () => resolve(),
+        on: () => res,
+        headersSent: false,
+      };
+      void fns[fn]!(req, res);
+    });
+    return { ...out, json: out.body ? JSON.parse(out.body) : undefined };
+  }
+
+  it('enrolls through `device`, heartbeats through `heartbeat`, and reads through `api`', async () => {
+    const admin = (await call('api', 'POST', '/api/v1/admin/login', { email: 'ops@example.com', password: 'firebase test password' })).json;
+    expect(admin.firebaseToken).toEqual(expect.any(String)); // for the console's Firestore sign-in
+    const token = (await call('api', 'POST', '/api/v1/admin/enrollment-tokens', { label: 'firebase' }, admin.token)).json.token;
+    const enrolled = await call('device', 'POST', '/api/v1/enroll', { enrollmentToken: token, device: sampleDevice() });
+    expect(enrolled.status).toBe(201);
+    const session = (await call('device', 'POST', '/api/v1/device/session', { deviceId: enrolled.json.deviceId, deviceSecret: enrolled.json.deviceSecret })).json;
+    const beat = await call('heartbeat', 'POST', '/api/v1/heartbeat', sampleHeartbeat(new Date()), session.accessToken);
+    expect(beat.status).toBe(200);
+    expect(beat.headers['x-content-type-options']).toBe('nosniff');
+    const list = await call('api', 'GET', '/api/v1/admin/devices?status=online', undefined, admin.token);
+    expect(list.json.items.map((d: { id: string }) => d.id)).toEqual([enrolled.json.deviceId]);
+  });
+
+  it('keeps each function to its share of the API', async () => {
+    expect((await call('heartbeat', 'GET', '/api/v1/admin/devices')).status).toBe(404);
+    expect((await call('api', 'POST', '/api/v1/heartbeat', {})).status).toBe(404);
+    expect((await call('device', 'GET', '/api/v1/admin/me')).status).toBe(404);
+    expect((await call('api', 'GET', '/api/v1/admin/stream')).json.error.code).toBe('unauthenticated');
+  });
+
+  it('declares each function with its plan, the secrets, and a connection budget the database can take', () => {
+    expect(fns.heartbeat!.__endpoint).toMatchObject({ concurrency: 80, minInstances: 1, maxInstances: 15, availableMemoryMb: 512 });
+    expect(fns.heartbeat!.__endpoint.secretEnvironmentVariables.map((s: { key: string }) => s.key).sort()).toEqual([
+      'DB_PASSWORD', 'DISCORD_WEBHOOK_URL', 'ENCRYPTION_KEY', 'JWT_SECRET', 'SMTP_URL',
+    ]);
+    expect(fns.dispatch!.__endpoint.eventTrigger).toMatchObject({ eventFilters: { topic: 'command-batches' }, retry: true });
+    expect(fns.tick!.__endpoint.scheduleTrigger.schedule).toBe('every 1 minutes');
+    expect(maxConnections(PLAN)).toBeLessThanOrEqual(90); // of the smallest instance's 100
+  });
+});
