@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { adminRoutes } from './admin/admin.routes.js';
+import { apkRoutes } from './apk/apk.routes.js';
+import { ApkService } from './apk/apk.service.js';
 import { AdminService } from './admin/admin.service.js';
+import { userRoutes } from './admin/users.routes.js';
+import { UserService } from './admin/users.service.js';
 import { auditRoutes } from './audit/audit.routes.js';
 import { AuditService } from './audit/audit.service.js';
 import type { Config } from './config/config.js';
@@ -9,6 +13,8 @@ import { alertRoutes } from './alerts/alerts.routes.js';
 import { AlertService } from './alerts/alerts.service.js';
 import { AlertDelivery } from './alerts/delivery.js';
 import { SelfHealing } from './alerts/self-healing.js';
+import { consoleRoutes } from './console/console.routes.js';
+import { ConsoleService } from './console/console.service.js';
 import { commandRoutes } from './commands/commands.routes.js';
 import { CommandService } from './commands/commands.service.js';
 import { CommandDispatcher } from './commands/dispatcher.js';
@@ -147,6 +153,16 @@ export function createApp(deps: AppDeps) {
     deviceMirror,
     logger,
   );
+  const apk = new ApkService(db, clock, audit, {
+    publicUrl: config.publicUrl,
+    agentPackage: config.agentPackage,
+    agentAdminReceiver: config.agentAdminReceiver,
+  });
+  const users = new UserService(db, clock, hasher, audit, config.adminBcryptRounds);
+  const consoleService = new ConsoleService(db, clock, alertSettings, {
+    liveSource: sse ? 'sse' : 'firestore',
+    ...(config.firebaseWeb ? { firebase: config.firebaseWeb } : {}),
+  });
   const limiter = new PgFailureLimiter(db, clock, config.rateLimit.windowSec, {
     login: config.rateLimit.loginFailures,
     enroll: config.rateLimit.enrollFailures,
@@ -162,6 +178,9 @@ export function createApp(deps: AppDeps) {
     ...commandRoutes(commands),
     ...alertRoutes(alerts),
     ...auditRoutes(audit),
+    ...userRoutes(users),
+    ...consoleRoutes(consoleService),
+    ...apkRoutes(apk),
     ...streamRoutes(sse),
   ];
 

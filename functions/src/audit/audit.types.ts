@@ -6,6 +6,12 @@ import type { AdminActor, DeviceActor, Role } from '../http/route.js';
  */
 export type AuditEvent =
   | { action: 'created_admin'; target: { type: 'admin'; id: string }; details: { email: string; role: Role; bootstrap: boolean } }
+  | {
+      action: 'updated_admin';
+      target: { type: 'admin'; id: string };
+      details: { email: string; changed: string[]; role?: Role | undefined; disabled?: boolean | undefined };
+    }
+  | { action: 'deleted_admin'; target: { type: 'admin'; id: string }; details: { email: string; role: Role } }
   | { action: 'logged_in'; target: { type: 'admin'; id: string }; details: Record<string, never> }
   | { action: 'logged_out'; target: { type: 'admin'; id: string }; details: Record<string, never> }
   | {
@@ -36,6 +42,11 @@ export type AuditEvent =
       details: { kind: string; reason: string; steps: string[] };
     }
   | {
+      action: 'registered_apk_release';
+      target: { type: 'apk_release'; id: string };
+      details: { versionCode: number; versionName: string; sha256: string };
+    }
+  | {
       action: 'enrolled_device';
       target: { type: 'device'; id: string };
       details: { enrollmentTokenId: string; model: string; manufacturer: string; serial: string | null; group: string | null };
@@ -45,6 +56,8 @@ export type AuditAction = AuditEvent['action'];
 
 export const AUDIT_ACTIONS = [
   'created_admin',
+  'updated_admin',
+  'deleted_admin',
   'logged_in',
   'logged_out',
   'created_enrollment_token',
@@ -56,6 +69,7 @@ export const AUDIT_ACTIONS = [
   'sent_test_notification',
   'acknowledged_alert',
   'escalated_alert',
+  'registered_apk_release',
 ] as const satisfies readonly AuditAction[];
 
 /** Who did it: an admin, a device (its own enrollment), or the system itself. */

@@ -88,6 +88,34 @@ export type Alert = Selectable<AlertsTable>;
 export type NewAlert = Insertable<AlertsTable>;
 export type AlertUpdate = Updateable<AlertsTable>;
 
+export interface ApkDownloadsTable {
+  id: GeneratedAlways<number>;
+  release_id: string;
+  at: Date;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export type ApkDownload = Selectable<ApkDownloadsTable>;
+export type NewApkDownload = Insertable<ApkDownloadsTable>;
+export type ApkDownloadUpdate = Updateable<ApkDownloadsTable>;
+
+export interface ApkReleasesTable {
+  id: Generated<string>;
+  version_code: number;
+  version_name: string;
+  url: string;
+  sha256: string;
+  signature_checksum: string | null;
+  notes: string | null;
+  created_at: Date;
+  created_by: string | null;
+}
+
+export type ApkRelease = Selectable<ApkReleasesTable>;
+export type NewApkRelease = Insertable<ApkReleasesTable>;
+export type ApkReleaseUpdate = Updateable<ApkReleasesTable>;
+
 export interface AuditLogTable {
   id: GeneratedAlways<number>;
   at: Date;
@@ -308,6 +336,8 @@ export interface Database {
   alert_remediations: AlertRemediationsTable;
   alert_settings: AlertSettingsTable;
   alerts: AlertsTable;
+  apk_downloads: ApkDownloadsTable;
+  apk_releases: ApkReleasesTable;
   audit_log: AuditLogTable;
   command_dispatches: CommandDispatchesTable;
   commands: CommandsTable;

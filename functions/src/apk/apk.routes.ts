@@ -1,0 +1,58 @@
+import { json, route } from '../http/route.js';
+import { agentRelease, createReleaseBody, listReleasesQuery, release, releasePage } from './apk.schemas.js';
+import type { ApkService } from './apk.service.js';
+
+export const apkRoutes = (apk: ApkService) => [
+  route({
+    method: 'POST',
+    path: '/api/v1/admin/apk-releases',
+    auth: 'admin',
+    tag: 'agent',
+    summary: 'Register an agent release: where its APK is hosted, its SHA-256 and signing-certificate checksum',
+    body: createReleaseBody,
+    response: { status: 201, description: 'Registered', schema: release },
+    errors: [409],
+    handler: async ({ actor, body, ip }) => json(201, await apk.create(actor, body, ip)),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/v1/admin/apk-releases',
+    auth: 'viewer',
+    tag: 'agent',
+    summary: 'List agent releases, newest version first, with download counts',
+    query: listReleasesQuery,
+    response: { status: 200, description: 'Releases', schema: releasePage },
+    handler: async ({ query }) => json(200, await apk.list(query)),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/v1/admin/agent-release',
+    auth: 'viewer',
+    tag: 'agent',
+    summary: 'The agent package, admin component, download URL and checksums for ADB and QR provisioning',
+    response: { status: 200, description: 'The current agent', schema: agentRelease },
+    handler: async () => json(200, await apk.agentInfo()),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/v1/apk/latest',
+    auth: 'public',
+    tag: 'device',
+    summary: 'Download the newest agent APK (recorded, then redirected to where it is hosted)',
+    response: { status: 302, description: 'Redirect to the APK' },
+    errors: [404],
+    handler: async ({ ip, req }) => {
+      const ua = req.headers['user-agent'];
+      const r = await apk.download(ip, Array.isArray(ua) ? ua[0] : ua);
+      return {
+        status: 302,
+        headers: {
+          location: r.url,
+          'cache-control': 'no-store',
+          'x-apk-sha256': r.sha256,
+          'x-apk-version-code': String(r.versionCode),
+        },
+      };
+    },
+  }),
+];

@@ -1,0 +1,140 @@
+import { sql } from 'kysely';
+import { AppError } from '../http/errors.js';
+import type { AdminActor } from '../http/route.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { Clock } from '../platform/clock.js';
+import type { Db } from '../platform/db/connect.js';
+
+export interface ApkOptions {
+  publicUrl: string;
+  agentPackage: string;
+  agentAdminReceiver: string;
+}
+
+export interface NewRelease {
+  versionCode: number;
+  versionName: string;
+  url: string;
+  sha256: string;
+  signatureChecksum?: string | undefined;
+  notes?: string | undefined;
+}
+
+/**
+ * Agent releases. The server keeps metadata, not binaries: each release points at where its APK is
+ * hosted, and `GET /api/v1/apk/latest` records the download and redirects there. The newest release
+ * (highest versionCode) is what the ADB script installs, what QR provisioning names, and what an
+ * operator pushes with INSTALL_APK.
+ */
+export class ApkService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+    private readonly options: ApkOptions,
+  ) {}
+
+  async create(actor: AdminActor, r: NewRelease, ip: string) {
+    const id = await this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto('apk_releases')
+        .values({
+          version_code: r.versionCode,
+          version_name: r.versionName,
+          url: r.url,
+          sha256: r.sha256.toLowerCase(),
+          signature_checksum: r.signatureChecksum ?? null,
+          notes: r.notes ?? null,
+          created_at: this.clock.now(),
+          created_by: actor.id,
+        })
+        .onConflict((oc) => oc.column('version_code').doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (!row) throw new AppError(409, 'apk_release_exists', `a release with versionCode ${r.versionCode} is already registered`);
+      await this.audit.record(
+        trx,
+        actor,
+        {
+          action: 'registered_apk_release',
+          target: { type: 'apk_release', id: row.id },
+          details: { versionCode: r.versionCode, versionName: r.versionName, sha256: r.sha256.toLowerCase() },
+        },
+        ip,
+      );
+      return row.id;
+    });
+    return (await this.list({ limit: 200 })).items.find((i) => i.id === id)!;
+  }
+
+  async list(q: { limit: number }) {
+    const rows = await this.db
+      .selectFrom('apk_releases as r')
+      .leftJoin('admins as a', 'a.id', 'r.created_by')
+      .select((eb) => [
+        'r.id',
+        'r.version_code',
+        'r.version_name',
+        'r.url',
+        'r.sha256',
+        'r.signature_checksum',
+        'r.notes',
+        'r.created_at',
+        'a.email as created_by_email',
+        eb
+          .selectFrom('apk_downloads as d')
+          .whereRef('d.release_id', '=', 'r.id')
+          .select(sql<string>`count(*)`.as('n'))
+          .as('downloads'),
+      ])
+      .orderBy('r.version_code', 'desc')
+      .limit(q.limit)
+      .execute();
+    return {
+      items: rows.map((r) => ({
+        id: r.id,
+        versionCode: r.version_code,
+        versionName: r.version_name,
+        url: r.url,
+        sha256: r.sha256,
+        signatureChecksum: r.signature_checksum,
+        notes: r.notes,
+        createdAt: r.created_at.toISOString(),
+        createdBy: r.created_by_email,
+        downloads: Number(r.downloads ?? 0),
+      })),
+      nextCursor: null,
+    };
+  }
+
+  private latest() {
+    return this.db.selectFrom('apk_releases').selectAll().orderBy('version_code', 'desc').limit(1).executeTakeFirst();
+  }
+
+  /** What the console needs for the ADB script and the QR provisioning payload. */
+  async agentInfo() {
+    const r = await this.latest();
+    const { agentPackage, agentAdminReceiver, publicUrl } = this.options;
+    return {
+      packageName: agentPackage,
+      componentName: agentAdminReceiver.includes('/') ? agentAdminReceiver : `${agentPackage}/${agentAdminReceiver}`,
+      serverUrl: publicUrl,
+      downloadUrl: `${publicUrl}/api/v1/apk/latest`,
+      versionCode: r?.version_code ?? null,
+      versionName: r?.version_name ?? null,
+      sha256: r?.sha256 ?? null,
+      signatureChecksum: r?.signature_checksum ?? null,
+    };
+  }
+
+  /** Records the download and returns where the newest APK is. */
+  async download(ip: string, userAgent: string | undefined): Promise<{ url: string; sha256: string; versionCode: number }> {
+    const r = await this.latest();
+    if (!r) throw new AppError(404, 'no_apk_release', 'no agent release is registered yet (POST /api/v1/admin/apk-releases)');
+    await this.db
+      .insertInto('apk_downloads')
+      .values({ release_id: r.id, at: this.clock.now(), ip, user_agent: userAgent?.slice(0, 256) ?? null })
+      .execute();
+    return { url: r.url, sha256: r.sha256, versionCode: r.version_code };
+  }
+}
