@@ -5,6 +5,8 @@ import { ApkService } from './apk/apk.service.js';
 import { AdminService } from './admin/admin.service.js';
 import { userRoutes } from './admin/users.routes.js';
 import { UserService } from './admin/users.service.js';
+import { userRoutes } from './admin/users.routes.js';
+import { UserService } from './admin/users.service.js';
 import { auditRoutes } from './audit/audit.routes.js';
 import { AuditService } from './audit/audit.service.js';
 import type { Config } from './config/config.js';
@@ -163,6 +165,7 @@ export function createApp(deps: AppDeps) {
     liveSource: sse ? 'sse' : 'firestore',
     ...(config.firebaseWeb ? { firebase: config.firebaseWeb } : {}),
   });
+  const users = new UserService(db, clock, hasher, audit, config.adminBcryptRounds);
   const limiter = new PgFailureLimiter(db, clock, config.rateLimit.windowSec, {
     login: config.rateLimit.loginFailures,
     enroll: config.rateLimit.enrollFailures,
@@ -178,6 +181,7 @@ export function createApp(deps: AppDeps) {
     ...commandRoutes(commands),
     ...alertRoutes(alerts),
     ...auditRoutes(audit),
+    ...userRoutes(users),
     ...userRoutes(users),
     ...consoleRoutes(consoleService),
     ...apkRoutes(apk),

@@ -1,0 +1,147 @@
+import type { Kysely } from 'kysely';
+import type { AuditService } from '../audit/audit.service.js';
+import { AppError, conflict, notFound } from '../http/errors.js';
+import type { AdminActor } from '../http/route.js';
+import type { Clock } from '../platform/clock.js';
+import { randomSecret } from '../platform/crypto.js';
+import type { Db } from '../platform/db/connect.js';
+import { isUniqueViolation } from '../platform/db/errors.js';
+import type { AdminUpdate, Database } from '../platform/db/schema.generated.js';
+import type { SecretHasher } from '../platform/secret-hasher.js';
+import { lockAdminBootstrap } from './admin.repository.js';
+import type { CreateUserInput, UpdateUserInput } from './users.schemas.js';
+import { countActiveAdmins, deleteUser, findUser, insertUser, listUsers, updateUser } from './users.repository.js';
+
+const CHANGE_NAMES = { name: 'name', role: 'role', disabled_at: 'disabled', password_hash: 'password' } as const;
+
+type UserRow = NonNullable<Awaited<ReturnType<typeof findUser>>>;
+
+/**
+ * Console users (the `admins` table) managed by admins: create with a given or generated password,
+ * change role, disable, reset the password, delete. Every change is audited in its transaction, and
+ * the last enabled admin can be neither demoted, disabled nor deleted - checked under the same
+ * advisory lock as first-admin creation, so two admins demoting each other at once cannot both win.
+ * Sessions re-read the admin's row on every request, so a change takes effect at once.
+ */
+export class UserService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly hasher: SecretHasher,
+    private readonly audit: AuditService,
+    private readonly bcryptRounds: number,
+  ) {}
+
+  async list() {
+    return { items: (await listUsers(this.db)).map(toApi) };
+  }
+
+  async create(actor: AdminActor, input: CreateUserInput, ip: string) {
+    const email = input.email.trim().toLowerCase();
+    const generated = input.password === undefined ? randomSecret(18) : undefined;
+    const hash = await this.hasher.hash(input.password ?? generated!, this.bcryptRounds);
+    try {
+      const row = await this.db.transaction().execute(async (trx) => {
+        const user = await insertUser(trx, { email, name: input.name?.trim() ?? '', role: input.role, password_hash: hash });
+        await this.audit.record(
+          trx,
+          actor,
+          { action: 'created_admin', target: { type: 'admin', id: user.id }, details: { email, role: input.role, bootstrap: false } },
+          ip,
+        );
+        return user;
+      });
+      return { ...toApi(row), generatedPassword: generated ?? null };
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict('email_taken', `${email} already has an account`);
+      throw err;
+    }
+  }
+
+  async update(actor: AdminActor, id: string, input: UpdateUserInput, ip: string) {
+    const generated = input.resetPassword ? randomSecret(18) : undefined;
+    const newPassword = input.password ?? generated;
+    const hash = newPassword === undefined ? undefined : await this.hasher.hash(newPassword, this.bcryptRounds);
+    const row = await this.db.transaction().execute(async (trx) => {
+      await lockAdminBootstrap(trx);
+      const user = await this.#find(trx, id);
+      const patch: AdminUpdate = {};
+      if (input.name !== undefined && input.name.trim() !== user.name) patch.name = input.name.trim();
+      if (input.role !== undefined && input.role !== user.role) patch.role = input.role;
+      if (input.disabled !== undefined && input.disabled !== (user.disabled_at !== null)) {
+        patch.disabled_at = input.disabled ? this.clock.now() : null;
+      }
+      if (hash !== undefined) patch.password_hash = hash;
+      const changed: string[] = Object.keys(patch).map((k) => CHANGE_NAMES[k as keyof typeof CHANGE_NAMES]);
+      if (changed.length === 0) return user;
+      const losesAdmin = user.role === 'admin' && user.disabled_at === null && (patch.role !== undefined || patch.disabled_at !== undefined);
+      if (losesAdmin) await this.#keepOneAdmin(trx);
+      patch.updated_at = this.clock.now();
+      const updated = await updateUser(trx, id, patch);
+      await this.audit.record(
+        trx,
+        actor,
+        {
+          action: 'updated_admin',
+          target: { type: 'admin', id },
+          details: {
+            email: user.email,
+            changed,
+            ...(patch.role !== undefined ? { role: input.role } : {}),
+            ...(changed.includes('disabled') ? { disabled: input.disabled } : {}),
+          },
+        },
+        ip,
+      );
+      return updated;
+    });
+    return { ...toApi(row), generatedPassword: generated ?? null };
+  }
+
+  async remove(actor: AdminActor, id: string, ip: string): Promise<void> {
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await lockAdminBootstrap(trx);
+        const user = await this.#find(trx, id);
+        if (user.role === 'admin' && user.disabled_at === null) await this.#keepOneAdmin(trx);
+        await deleteUser(trx, id);
+        await this.audit.record(
+          trx,
+          actor,
+          { action: 'deleted_admin', target: { type: 'admin', id }, details: { email: user.email, role: user.role } },
+          ip,
+        );
+      });
+    } catch (err) {
+      if ((err as { code?: unknown }).code === '23503') {
+        throw conflict('admin_has_history', 'this user created tokens, acknowledged alerts or changed settings; disable them instead');
+      }
+      throw err;
+    }
+  }
+
+  async #find(trx: Kysely<Database>, id: string): Promise<UserRow> {
+    const user = await findUser(trx, id);
+    if (!user) throw notFound('user');
+    return user;
+  }
+
+  /** Called before a change that takes an enabled admin away: refuses it when that admin is the last. */
+  async #keepOneAdmin(trx: Kysely<Database>): Promise<void> {
+    if ((await countActiveAdmins(trx)) <= 1) {
+      throw new AppError(409, 'last_admin', 'this is the last enabled admin; make another admin first');
+    }
+  }
+}
+
+function toApi(row: UserRow) {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    disabled: row.disabled_at !== null,
+    createdAt: row.created_at.toISOString(),
+    lastLoginAt: row.last_login_at?.toISOString() ?? null,
+  };
+}
