@@ -17,6 +17,8 @@ import { AlertDelivery } from './alerts/delivery.js';
 import { SelfHealing } from './alerts/self-healing.js';
 import { consoleRoutes } from './console/console.routes.js';
 import { ConsoleService } from './console/console.service.js';
+import { consoleRoutes } from './console/console.routes.js';
+import { ConsoleService } from './console/console.service.js';
 import { commandRoutes } from './commands/commands.routes.js';
 import { CommandService } from './commands/commands.service.js';
 import { CommandDispatcher } from './commands/dispatcher.js';
@@ -165,6 +167,10 @@ export function createApp(deps: AppDeps) {
     liveSource: sse ? 'sse' : 'firestore',
     ...(config.firebaseWeb ? { firebase: config.firebaseWeb } : {}),
   });
+  const consoleService = new ConsoleService(db, clock, alertSettings, {
+    liveSource: sse ? 'sse' : 'firestore',
+    ...(config.firebaseWeb ? { firebase: config.firebaseWeb } : {}),
+  });
   const users = new UserService(db, clock, hasher, audit, config.adminBcryptRounds);
   const limiter = new PgFailureLimiter(db, clock, config.rateLimit.windowSec, {
     login: config.rateLimit.loginFailures,
@@ -182,6 +188,7 @@ export function createApp(deps: AppDeps) {
     ...alertRoutes(alerts),
     ...auditRoutes(audit),
     ...userRoutes(users),
+    ...consoleRoutes(consoleService),
     ...userRoutes(users),
     ...consoleRoutes(consoleService),
     ...apkRoutes(apk),

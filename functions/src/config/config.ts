@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -90,6 +91,21 @@ export const configSchema = z.object({
   RATE_LIMIT_SESSION_FAILURES: int(1, 100_000, 30).describe('Device session attempts with a wrong secret per address and window before 429.'),
   TRUST_PROXY: bool(false).describe('Take the client address from X-Forwarded-For (only behind a proxy you run).'),
   HEARTBEAT_PARTITIONS_AHEAD_DAYS: int(1, 60, 7).describe('Daily heartbeat partitions created ahead of today.'),
+  HEARTBEAT_RETENTION_DAYS: int(2, 3650, 30).describe('Days of raw heartbeats kept; older daily partitions are dropped once rolled up into hourly rollups.'),
+  ROLLUP_RETENTION_DAYS: int(7, 3650, 400).describe('Days of hourly heartbeat rollups (min/avg/max battery, memory, storage; uptime) kept for long charts; dropped by whole months.'),
+  COMMAND_RETENTION_DAYS: int(1, 3650, 90).describe('Days a finished command (succeeded, failed, rejected, expired) and its push attempts are kept.'),
+  NOTIFICATION_RETENTION_DAYS: int(1, 3650, 90).describe('Days a sent or dropped alert message is kept.'),
+  DOWNLOAD_RETENTION_DAYS: int(1, 3650, 365).describe('Days an agent APK download record is kept.'),
+  METRICS_TOKEN: z
+    .string()
+    .regex(/^[\w.~+/=-]{32,512}$/, '32-512 characters of A-Z a-z 0-9 _ . ~ + / = -')
+    .optional()
+    .describe('Bearer token Prometheus sends to GET /metrics (32+ random characters); unset: /metrics answers 401 to everyone.'),
+  LOG_REQUESTS: z
+    .enum(['all', 'errors', 'none'])
+    .default('errors')
+    .describe('Access-log lines (with httpRequest): every request, only failed (4xx/5xx) and slow (1 s+) ones, or none.'),
+  RATE_LIMIT_LOGIN_ACCOUNT_FAILURES: int(1, 100_000, 5).describe('Failed logins for one account from one address per window before 429 (audited).'),
   AGENT_PACKAGE: z
     .string()
     .regex(/^[a-zA-Z][\w]*(\.[a-zA-Z][\w]*)+$/)
@@ -100,6 +116,15 @@ export const configSchema = z.object({
     .regex(/^\.?[a-zA-Z][\w.]*$/)
     .default('.AdminReceiver')
     .describe("The agent's DeviceAdminReceiver class (relative to AGENT_PACKAGE when it starts with a dot)."),
+  CONSOLE_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Directory of the built admin console the standalone server serves at / (default: web/build in this repository).'),
+  FIREBASE_WEB_API_KEY: z.string().min(1).max(200).optional().describe("Firebase web app's apiKey, for the console's live view from Firestore (Firebase deployments)."),
+  FIREBASE_WEB_AUTH_DOMAIN: z.string().min(1).max(200).optional().describe("Firebase web app's authDomain (e.g. my-project.firebaseapp.com)."),
+  FIREBASE_WEB_PROJECT_ID: z.string().min(1).max(200).optional().describe("Firebase web app's projectId."),
+  FIREBASE_WEB_APP_ID: z.string().min(1).max(200).optional().describe("Firebase web app's appId."),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Least severe log level written.'),
 });
 
@@ -143,6 +168,11 @@ export interface Config {
   bcryptWorkers: number;
   enrollmentTokenTtlSec: number;
   commandTtlSec: number;
+  retention: { heartbeatDays: number; rollupDays: number; commandDays: number; notificationDays: number; downloadDays: number };
+  /** SHA-256 of METRICS_TOKEN: the token itself is not kept once the configuration is read. */
+  metricsTokenSha256: Buffer | undefined;
+  logRequests: Parsed['LOG_REQUESTS'];
+  loginAccountFailures: number;
   fcmServiceAccount: string | undefined;
   push: { maxAttempts: number; backoffMs: number; concurrency: number };
   rateLimit: { windowSec: number; loginFailures: number; enrollFailures: number; sessionFailures: number };
@@ -150,6 +180,9 @@ export interface Config {
   partitionsAheadDays: number;
   agentPackage: string;
   agentAdminReceiver: string;
+  consoleDir: string | undefined;
+  /** The Firebase web app the console signs in to (all four FIREBASE_WEB_* keys), or undefined. */
+  firebaseWeb: { apiKey: string; authDomain: string; projectId: string; appId: string } | undefined;
   logLevel: Parsed['LOG_LEVEL'];
 }
 
@@ -207,6 +240,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bcryptWorkers: c.BCRYPT_WORKERS,
     enrollmentTokenTtlSec: c.ENROLLMENT_TOKEN_TTL_SEC,
     commandTtlSec: c.COMMAND_TTL_SEC,
+    retention: {
+      heartbeatDays: c.HEARTBEAT_RETENTION_DAYS,
+      rollupDays: c.ROLLUP_RETENTION_DAYS,
+      commandDays: c.COMMAND_RETENTION_DAYS,
+      notificationDays: c.NOTIFICATION_RETENTION_DAYS,
+      downloadDays: c.DOWNLOAD_RETENTION_DAYS,
+    },
+    metricsTokenSha256: c.METRICS_TOKEN === undefined ? undefined : createHash('sha256').update(c.METRICS_TOKEN).digest(),
+    logRequests: c.LOG_REQUESTS,
+    loginAccountFailures: c.RATE_LIMIT_LOGIN_ACCOUNT_FAILURES,
     fcmServiceAccount: c.FCM_SERVICE_ACCOUNT,
     push: { maxAttempts: c.PUSH_MAX_ATTEMPTS, backoffMs: c.PUSH_BACKOFF_MS, concurrency: c.PUSH_CONCURRENCY },
     rateLimit: {
@@ -219,8 +262,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     partitionsAheadDays: c.HEARTBEAT_PARTITIONS_AHEAD_DAYS,
     agentPackage: c.AGENT_PACKAGE,
     agentAdminReceiver: c.AGENT_ADMIN_RECEIVER,
+    consoleDir: c.CONSOLE_DIR,
+    firebaseWeb: firebaseWeb(c),
     logLevel: c.LOG_LEVEL,
   };
+}
+
+const FIREBASE_WEB_KEYS = ['FIREBASE_WEB_API_KEY', 'FIREBASE_WEB_AUTH_DOMAIN', 'FIREBASE_WEB_PROJECT_ID', 'FIREBASE_WEB_APP_ID'] as const;
+
+function firebaseWeb(c: Parsed): Config['firebaseWeb'] {
+  const missing = FIREBASE_WEB_KEYS.filter((k) => c[k] === undefined);
+  if (missing.length === FIREBASE_WEB_KEYS.length) return undefined;
+  if (missing.length > 0) throw new ConfigError(`invalid configuration - set all FIREBASE_WEB_* keys or none; missing ${missing.join(', ')}`);
+  return { apiKey: c.FIREBASE_WEB_API_KEY!, authDomain: c.FIREBASE_WEB_AUTH_DOMAIN!, projectId: c.FIREBASE_WEB_PROJECT_ID!, appId: c.FIREBASE_WEB_APP_ID! };
 }
 
 /** `KEY  default  description` rows, for docs and `--help`. */
