@@ -1,7 +1,9 @@
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createApp } from '../app.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { createNodeServer } from '../http/node-server.js';
+import { loadStaticSite, withStaticSite } from '../http/static-files.js';
 import { openDatabase } from '../platform/db/connect.js';
 import { migrateToLatest } from '../platform/db/migrate.js';
 import { createLogger } from '../platform/logger.js';
@@ -64,7 +66,11 @@ async function main(): Promise<void> {
     );
   }
 
-  const http = createNodeServer(app.handle, { trustProxy: config.trustProxy, logger });
+  // The admin console: web/build of this repository unless CONSOLE_DIR names another build.
+  const consoleDir = config.consoleDir ?? fileURLToPath(new URL('../../../web/build', import.meta.url));
+  const site = await loadStaticSite(consoleDir);
+  if (site.files === 0) logger.warn('the admin console is not built; run npm run build -w web', { consoleDir });
+  const http = createNodeServer(withStaticSite(site, app.handle), { trustProxy: config.trustProxy, logger });
   await new Promise<void>((resolve, reject) => {
     http.server.once('error', reject);
     http.server.listen(config.port, resolve);
