@@ -5,8 +5,6 @@ import { ApkService } from './apk/apk.service.js';
 import { AdminService } from './admin/admin.service.js';
 import { userRoutes } from './admin/users.routes.js';
 import { UserService } from './admin/users.service.js';
-import { userRoutes } from './admin/users.routes.js';
-import { UserService } from './admin/users.service.js';
 import { auditRoutes } from './audit/audit.routes.js';
 import { AuditService } from './audit/audit.service.js';
 import type { Config } from './config/config.js';
@@ -15,8 +13,6 @@ import { alertRoutes } from './alerts/alerts.routes.js';
 import { AlertService } from './alerts/alerts.service.js';
 import { AlertDelivery } from './alerts/delivery.js';
 import { SelfHealing } from './alerts/self-healing.js';
-import { consoleRoutes } from './console/console.routes.js';
-import { ConsoleService } from './console/console.service.js';
 import { consoleRoutes } from './console/console.routes.js';
 import { ConsoleService } from './console/console.service.js';
 import { commandRoutes } from './commands/commands.routes.js';
@@ -167,11 +163,6 @@ export function createApp(deps: AppDeps) {
     liveSource: sse ? 'sse' : 'firestore',
     ...(config.firebaseWeb ? { firebase: config.firebaseWeb } : {}),
   });
-  const consoleService = new ConsoleService(db, clock, alertSettings, {
-    liveSource: sse ? 'sse' : 'firestore',
-    ...(config.firebaseWeb ? { firebase: config.firebaseWeb } : {}),
-  });
-  const users = new UserService(db, clock, hasher, audit, config.adminBcryptRounds);
   const limiter = new PgFailureLimiter(db, clock, config.rateLimit.windowSec, {
     login: config.rateLimit.loginFailures,
     enroll: config.rateLimit.enrollFailures,
@@ -187,8 +178,6 @@ export function createApp(deps: AppDeps) {
     ...commandRoutes(commands),
     ...alertRoutes(alerts),
     ...auditRoutes(audit),
-    ...userRoutes(users),
-    ...consoleRoutes(consoleService),
     ...userRoutes(users),
     ...consoleRoutes(consoleService),
     ...apkRoutes(apk),

@@ -12,12 +12,6 @@ export type AuditEvent =
       details: { email: string; changed: string[]; role?: Role | undefined; disabled?: boolean | undefined };
     }
   | { action: 'deleted_admin'; target: { type: 'admin'; id: string }; details: { email: string; role: Role } }
-  | {
-      action: 'updated_admin';
-      target: { type: 'admin'; id: string };
-      details: { email: string; changed: string[]; role?: Role | undefined; disabled?: boolean | undefined };
-    }
-  | { action: 'deleted_admin'; target: { type: 'admin'; id: string }; details: { email: string; role: Role } }
   | { action: 'logged_in'; target: { type: 'admin'; id: string }; details: Record<string, never> }
   | { action: 'logged_out'; target: { type: 'admin'; id: string }; details: Record<string, never> }
   | {
@@ -62,8 +56,6 @@ export type AuditAction = AuditEvent['action'];
 
 export const AUDIT_ACTIONS = [
   'created_admin',
-  'updated_admin',
-  'deleted_admin',
   'updated_admin',
   'deleted_admin',
   'logged_in',
