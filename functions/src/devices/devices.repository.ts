@@ -53,16 +53,24 @@ export const appState = (p: string, frozenAfterMs: number) =>
 const visible = (p: string, frozenAfterMs: number) =>
   sql<string>`concat_ws('|', floor(${sql.raw(p)}battery_level / 5), ${sql.raw(p)}battery_charging, ${appState(p, frozenAfterMs)})`;
 
-export async function insertHeartbeats(
-  db: Conn,
-  rows: HeartbeatRow[],
-  mirror: MirrorPolicy,
-): Promise<Map<string, { hasCommands: boolean; mirrorDue: boolean }>> {
-  const events = rows.flatMap((r) => (r.hb.events ?? []).map((e) => ({ ...e, deviceId: r.deviceId, receivedAt: r.receivedAt })));
+export interface StoredDevice {
+  hasCommands: boolean;
+  mirrorDue: boolean;
+  /** Heartbeats of this device in the batch that were stored before (same bootId and seq): answered, not stored. */
+  duplicates: number;
+}
+
+/** `a << n` for a 64-bit window, 0 once everything is shifted out (PostgreSQL's << wraps the count). */
+const shl = (a: ReturnType<typeof sql>, n: ReturnType<typeof sql>) => sql`(case when ${n} >= 64 then 0::bigint else ${a} << (${n})::int end)`;
+
+export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: MirrorPolicy): Promise<Map<string, StoredDevice>> {
+  const events = rows.flatMap((r, i) => (r.hb.events ?? []).map((e) => ({ ...e, ord: i + 1, deviceId: r.deviceId, receivedAt: r.receivedAt })));
   const due = sql`(d.mirror_at is null or d.mirror_at < ${mirror.refreshBefore}::timestamptz
     or d.last_seen_at < ${mirror.offlineCutoff}::timestamptz
     or (${fresh} and ${visible('l.', mirror.frozenAfterMs)} is distinct from d.mirror_fp))`;
-  const { rows: stored } = await sql<{ device_id: string; has_commands: boolean; mirror_due: boolean }>`
+  // The device rows are locked first (in id order) so the duplicate check below reads the window as
+  // the last committed batch left it, even when a retry races its original through two statements.
+  const { rows: stored } = await sql<{ device_id: string; has_commands: boolean; mirror_due: boolean; duplicates: number }>`
     with i as (
       select * from unnest(
         ${col(rows, 'uuid', (r) => r.deviceId)}, ${col(rows, 'timestamptz', (r) => r.receivedAt.toISOString())},
@@ -75,13 +83,42 @@ export async function insertHeartbeats(
         ${col(rows, 'text', (r) => r.hb.network?.ip ?? null)}, ${col(rows, 'text', (r) => r.hb.app.package)},
         ${col(rows, 'boolean', (r) => r.hb.app.running)}, ${col(rows, 'boolean', (r) => r.hb.app.foreground)},
         ${col(rows, 'text', (r) => r.hb.app.versionName ?? null)}, ${col(rows, 'bigint', (r) => r.hb.app.versionCode ?? null)},
-        ${col(rows, 'integer', (r) => r.hb.app.lastFrameAgeMs ?? null)}, ${col(rows, 'bigint', (r) => r.hb.uptimeSec)}
+        ${col(rows, 'integer', (r) => r.hb.app.lastFrameAgeMs ?? null)}, ${col(rows, 'bigint', (r) => r.hb.uptimeSec)},
+        ${col(rows, 'text', (r) => r.hb.bootId ?? null)}, ${col(rows, 'bigint', (r) => r.hb.seq ?? null)}
       ) with ordinality as t(device_id, received_at, sent_at, agent_version, fcm_token, battery_level, battery_charging,
         battery_temp_c, mem_avail_bytes, mem_total_bytes, storage_free_bytes, storage_total_bytes, network_type,
         network_rssi, network_ip, app_package, app_running, app_foreground, app_version_name, app_version_code,
-        app_last_frame_age_ms, uptime_sec, ord)
+        app_last_frame_age_ms, uptime_sec, boot_id, seq, ord)
+    ), dv as materialized (
+      select id, hb_boot_id, hb_seq, hb_seen, state_sent_at from devices
+      where id in (select device_id from i) order by id for update
+    ), k as (
+      -- a duplicate: the same (bootId, seq) earlier in this batch, or already in the device's window
+      select i.*, i.boot_id is not null and (
+          row_number() over (partition by i.device_id, i.boot_id, i.seq order by i.ord) > 1
+          or coalesce(i.boot_id = dv.hb_boot_id and i.seq <= dv.hb_seq and dv.hb_seq - i.seq < 64
+              and (dv.hb_seen >> (dv.hb_seq - i.seq)::int) & 1 = 1, false)
+        ) as dup
+      from i join dv on dv.id = i.device_id
+    ), v as (
+      select * from k where not dup
     ), l as (
-      select distinct on (device_id) * from i order by device_id, sent_at desc, ord desc
+      select distinct on (device_id) * from v order by device_id, sent_at desc, ord desc
+    ), w as (
+      -- the window moves to the boot of the newest heartbeat, unless that one is older than the stored state
+      select l.device_id, l.boot_id, dv.hb_seen as old_seen,
+        case when l.boot_id = dv.hb_boot_id then dv.hb_seq end as old_seq,
+        greatest(case when l.boot_id = dv.hb_boot_id then dv.hb_seq end, m.max_seq) as new_seq
+      from l join dv on dv.id = l.device_id
+      join (select device_id, boot_id, max(seq) as max_seq from v where boot_id is not null group by device_id, boot_id) m
+        on m.device_id = l.device_id and m.boot_id = l.boot_id
+      where l.boot_id is not null and (l.boot_id = dv.hb_boot_id or dv.hb_boot_id is null or dv.state_sent_at is null or dv.state_sent_at <= l.sent_at)
+    ), ws as (
+      select w.device_id, w.boot_id, w.new_seq,
+        (case when w.old_seq is null then 0::bigint else ${shl(sql`w.old_seen`, sql`w.new_seq - w.old_seq`)} end)
+          | coalesce(bit_or(case when w.new_seq - v.seq < 64 then 1::bigint << (w.new_seq - v.seq)::int end), 0) as new_seen
+      from w join v on v.device_id = w.device_id and v.boot_id = w.boot_id
+      group by w.device_id, w.boot_id, w.new_seq, w.old_seq, w.old_seen
     ), u as (
       update devices d set
         last_seen_at = greatest(d.last_seen_at, l.received_at),
@@ -94,41 +131,49 @@ export async function insertHeartbeats(
         state_sent_at = case when ${fresh} then l.sent_at else d.state_sent_at end,
         mirror_fp = case when ${fresh} then ${visible('l.', mirror.frozenAfterMs)} else d.mirror_fp end,
         mirror_at = case when ${due} then ${mirror.now}::timestamptz else d.mirror_at end,
+        hb_boot_id = case when ws.device_id is null then d.hb_boot_id else ws.boot_id end,
+        hb_seq = case when ws.device_id is null then d.hb_seq else ws.new_seq end,
+        hb_seen = case when ws.device_id is null then d.hb_seen else ws.new_seen end,
         ${newer('battery_level')}, ${newer('battery_charging')}, ${newer('battery_temp_c')},
         ${newer('mem_avail_bytes')}, ${newer('mem_total_bytes')}, ${newer('storage_free_bytes')}, ${newer('storage_total_bytes')},
         ${newer('network_type')}, ${newer('network_rssi')}, ${newer('network_ip')}, ${newer('app_package')},
         ${newer('app_running')}, ${newer('app_foreground')}, ${newer('app_version_name')}, ${newer('app_version_code')},
         ${newer('app_last_frame_age_ms')}, ${newer('uptime_sec')}
-      from l
+      from l left join ws on ws.device_id = l.device_id
       where d.id = l.device_id
       returning d.id, d.mirror_at = ${mirror.now}::timestamptz as mirror_due
     ), ev as (
       insert into device_events (device_id, received_at, occurred_at, type, data)
       select e.device_id, e.received_at, e.occurred_at, e.type, e.data
       from unnest(
-        ${events.map((e) => e.deviceId)}::uuid[], ${events.map((e) => e.receivedAt)}::timestamptz[],
+        ${events.map((e) => e.ord)}::bigint[], ${events.map((e) => e.deviceId)}::uuid[], ${events.map((e) => e.receivedAt)}::timestamptz[],
         ${events.map((e) => new Date(e.at))}::timestamptz[], ${events.map((e) => e.type)}::text[],
         ${events.map((e) => JSON.stringify(e.data ?? {}))}::jsonb[]
-      ) as e(device_id, received_at, occurred_at, type, data)
-      where e.device_id in (select id from u)
+      ) as e(ord, device_id, received_at, occurred_at, type, data)
+      where e.ord in (select ord from v)
+    ), hb as (
+      insert into heartbeats (
+        device_id, received_at, sent_at, mem_avail_bytes, mem_total_bytes, storage_free_bytes, storage_total_bytes,
+        uptime_sec, app_last_frame_age_ms, battery_level, battery_temp_dc, network_rssi, battery_charging,
+        app_running, app_foreground
+      )
+      select device_id, received_at, sent_at, mem_avail_bytes, mem_total_bytes, storage_free_bytes, storage_total_bytes,
+        uptime_sec, app_last_frame_age_ms, battery_level, round(battery_temp_c * 10)::smallint, network_rssi,
+        battery_charging, app_running, app_foreground
+      from v
+      order by ord
     )
-    insert into heartbeats (
-      device_id, received_at, sent_at, mem_avail_bytes, mem_total_bytes, storage_free_bytes, storage_total_bytes,
-      uptime_sec, app_last_frame_age_ms, battery_level, battery_temp_dc, network_rssi, battery_charging,
-      app_running, app_foreground
-    )
-    select device_id, received_at, sent_at, mem_avail_bytes, mem_total_bytes, storage_free_bytes, storage_total_bytes,
-      uptime_sec, app_last_frame_age_ms, battery_level, round(battery_temp_c * 10)::smallint, network_rssi,
-      battery_charging, app_running, app_foreground
-    from i
-    where device_id in (select id from u)
-    order by ord
-    returning device_id, exists (
-      select 1 from commands c
-      where c.device_id = heartbeats.device_id and c.status in ('queued', 'dispatched')
-        and c.not_before <= heartbeats.received_at and c.expires_at > heartbeats.received_at
-    ) as has_commands, (select u.mirror_due from u where u.id = heartbeats.device_id) as mirror_due`.execute(db);
-  return new Map(stored.map((r) => [r.device_id, { hasCommands: r.has_commands, mirrorDue: r.mirror_due }]));
+    select dv.id as device_id,
+      exists (
+        select 1 from commands c
+        where c.device_id = dv.id and c.status in ('queued', 'dispatched')
+          and c.not_before <= ${mirror.now}::timestamptz and c.expires_at > ${mirror.now}::timestamptz
+      ) as has_commands,
+      coalesce(u.mirror_due, false) as mirror_due, coalesce(x.duplicates, 0) as duplicates
+    from dv
+    left join u on u.id = dv.id
+    left join (select device_id, count(*)::int as duplicates from k where dup group by device_id) x on x.device_id = dv.id`.execute(db);
+  return new Map(stored.map((r) => [r.device_id, { hasCommands: r.has_commands, mirrorDue: r.mirror_due, duplicates: r.duplicates }]));
 }
 
 /** Creates the daily heartbeat partitions from `from`'s UTC day through `days` days later; returns how many were new. */

@@ -58,7 +58,9 @@ export const heartbeatBody = z.object({
   agentVersion: nonEmptyText(50),
   fcmToken: text(4096).optional(),
   events: z.array(deviceEvent).max(50).optional(),
-});
+  bootId: text(64).min(1).optional().describe('Random per agent boot; with seq, lets a retried heartbeat be stored once'),
+  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('Counts heartbeats within a bootId, from 0'),
+}).refine((hb) => (hb.bootId === undefined) === (hb.seq === undefined), 'bootId and seq go together');
 export type HeartbeatInput = z.output<typeof heartbeatBody>;
 
 export const heartbeatResponse = z.object({

@@ -1,9 +1,9 @@
 import type { Db } from '../platform/db/connect.js';
-import { isMissingPartition, isRetryableConflict } from '../platform/db/errors.js';
+import { isDatabaseUnavailable, isMissingPartition, isRetryableConflict } from '../platform/db/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { ensureHeartbeatPartitions, insertHeartbeats, type HeartbeatRow, type MirrorPolicy } from './devices.repository.js';
 
-export type Stored = Map<string, { hasCommands: boolean; mirrorDue: boolean }>;
+export type Stored = Map<string, { hasCommands: boolean; mirrorDue: boolean; duplicates?: number }>;
 export type InsertHeartbeats = (db: Db, rows: HeartbeatRow[], mirror: MirrorPolicy) => Promise<Stored>;
 /** What a stored heartbeat learned; null when the device does not exist. */
 export type WriteResult = { hasCommands: boolean } | null;
@@ -42,7 +42,7 @@ export class HeartbeatWriter {
   #inFlight = 0;
   #scheduled = false;
   /** Counters for metrics and tests: statements run, heartbeats written, the largest batch. */
-  readonly stats = { statements: 0, rows: 0, largestBatch: 0, retries: 0 };
+  readonly stats = { statements: 0, rows: 0, duplicates: 0, largestBatch: 0, retries: 0 };
 
   constructor(
     private readonly db: Db,
@@ -91,8 +91,9 @@ export class HeartbeatWriter {
         p.resolve(r ? { hasCommands: r.hasCommands } : null);
       }
     } catch (err) {
-      if (batch.length === 1) {
-        batch[0]!.reject(err);
+      // One by one would only knock on a database that is gone, once per heartbeat: all get the 503.
+      if (batch.length === 1 || isDatabaseUnavailable(err)) {
+        for (const p of batch) p.reject(err);
         return;
       }
       // Something in the batch is refused: write each alone, so only the culprit fails.
@@ -106,7 +107,10 @@ export class HeartbeatWriter {
       this.stats.statements++;
       const latest = new Date(Math.max(...batch.map((p) => p.receivedAt.getTime())));
       const found = await this.insert(this.db, batch, await (this.options.mirrorPolicy ?? NO_MIRROR)(latest));
-      this.stats.rows += batch.length;
+      let duplicates = 0;
+      for (const r of found.values()) duplicates += r.duplicates ?? 0;
+      this.stats.rows += batch.length - duplicates;
+      this.stats.duplicates += duplicates;
       this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
       return found;
     } catch (err) {

@@ -244,6 +244,9 @@ export interface DevicesTable {
   fcm_token_invalid_at: Date | null;
   mirror_fp: string | null;
   mirror_at: Date | null;
+  hb_boot_id: string | null;
+  hb_seq: number | null;
+  hb_seen: number | null;
 }
 
 export type Device = Selectable<DevicesTable>;
@@ -269,6 +272,30 @@ export interface EnrollmentTokensTable {
 export type EnrollmentToken = Selectable<EnrollmentTokensTable>;
 export type NewEnrollmentToken = Insertable<EnrollmentTokensTable>;
 export type EnrollmentTokenUpdate = Updateable<EnrollmentTokensTable>;
+
+export interface HeartbeatRollupsTable {
+  device_id: string;
+  hour: Date;
+  mem_avail_min_mb: number;
+  mem_avail_avg_mb: number;
+  mem_avail_max_mb: number;
+  mem_total_mb: number;
+  storage_free_min_mb: number | null;
+  storage_free_avg_mb: number | null;
+  storage_free_max_mb: number | null;
+  storage_total_mb: number | null;
+  uptime_max_sec: number;
+  samples: number;
+  charging_samples: number;
+  app_up_samples: number;
+  battery_avg: number;
+  battery_min: number;
+  battery_max: number;
+}
+
+export type HeartbeatRollup = Selectable<HeartbeatRollupsTable>;
+export type NewHeartbeatRollup = Insertable<HeartbeatRollupsTable>;
+export type HeartbeatRollupUpdate = Updateable<HeartbeatRollupsTable>;
 
 export interface HeartbeatsTable {
   device_id: string;
@@ -320,6 +347,15 @@ export type RateLimit = Selectable<RateLimitsTable>;
 export type NewRateLimit = Insertable<RateLimitsTable>;
 export type RateLimitUpdate = Updateable<RateLimitsTable>;
 
+export interface RollupStateTable {
+  id: Generated<number>;
+  rolled_up_to: Date;
+}
+
+export type RollupState = Selectable<RollupStateTable>;
+export type NewRollupState = Insertable<RollupStateTable>;
+export type RollupStateUpdate = Updateable<RollupStateTable>;
+
 export interface SweepStateTable {
   id: Generated<number>;
   last_swept_at: Date;
@@ -346,8 +382,10 @@ export interface Database {
   device_tags: DeviceTagsTable;
   devices: DevicesTable;
   enrollment_tokens: EnrollmentTokensTable;
+  heartbeat_rollups: HeartbeatRollupsTable;
   heartbeats: HeartbeatsTable;
   notifications: NotificationsTable;
   rate_limits: RateLimitsTable;
+  rollup_state: RollupStateTable;
   sweep_state: SweepStateTable;
 }
