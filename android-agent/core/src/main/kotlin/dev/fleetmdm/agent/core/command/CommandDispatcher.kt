@@ -1,0 +1,89 @@
+package dev.fleetmdm.agent.core.command
+
+import dev.fleetmdm.agent.core.log.Logger
+import dev.fleetmdm.agent.core.protocol.CommandResult
+import dev.fleetmdm.agent.core.protocol.Envelope
+import java.util.concurrent.Executor
+
+/** How an envelope reached the device. */
+enum class Channel(val code: String) { HEARTBEAT("heartbeat"), PUSH("push") }
+
+/**
+ * Delivers a command's results to the server. A final result must get there eventually (retried
+ * until the server has it); a `delivered` is a courtesy and may be tried once.
+ */
+interface ResultReporter {
+    fun report(cid: String, result: CommandResult)
+}
+
+/**
+ * Where envelopes enter the device, whatever carried them: verify, then run the command's executor
+ * on [runner] and report `delivered` and the final result. Unknown types and refused envelopes that
+ * name this device are reported `rejected` (except replays, which already have their result).
+ */
+class CommandDispatcher(
+    private val verifier: EnvelopeVerifier,
+    private val executors: Map<String, CommandExecutor>,
+    private val reporter: ResultReporter,
+    private val runner: Executor,
+    private val nowMs: () -> Long,
+    private val log: Logger
+) {
+    /** Verifies on the caller's thread (the replay store decides once); execution goes to [runner]. */
+    fun receive(raw: Map<String, *>, channel: Channel): Verdict = receive(Envelope.fromMap(raw), channel)
+
+    fun receive(envelope: Envelope?, channel: Channel): Verdict {
+        val verdict = synchronized(this) { verifier.verify(envelope, nowMs() / 1000) }
+        when (verdict) {
+            is Verdict.Rejected -> rejected(verdict, envelope, channel)
+            is Verdict.Accepted -> accepted(verdict, channel)
+        }
+        return verdict
+    }
+
+    private fun rejected(verdict: Verdict.Rejected, envelope: Envelope?, channel: Channel) {
+        log.warn(
+            "command refused",
+            "reason" to verdict.reason.code, "cid" to (envelope?.cid), "type" to (envelope?.type), "channel" to channel.code
+        )
+        val cid = verdict.cid
+        if (cid != null && verdict.reason != RejectReason.REPLAYED) {
+            reporter.report(cid, CommandResult.rejected(verdict.reason.code))
+        }
+    }
+
+    private fun accepted(verdict: Verdict.Accepted, channel: Channel) {
+        val envelope = verdict.envelope
+        val executor = executors[envelope.type]
+        if (executor == null) {
+            log.warn("unknown command type", "cid" to envelope.cid, "type" to envelope.type, "channel" to channel.code)
+            reporter.report(envelope.cid, CommandResult.rejected("unknown command type ${envelope.type}"))
+            return
+        }
+        val command = Command(envelope.cid, envelope.type, Params(verdict.params), verdict.issuedAtSec, verdict.expiresAtSec)
+        runner.execute { run(executor, command, channel) }
+    }
+
+    private fun run(executor: CommandExecutor, command: Command, channel: Channel) {
+        log.info("command accepted", "cid" to command.cid, "type" to command.type, "channel" to channel.code)
+        reporter.report(command.cid, CommandResult.delivered())
+        val started = nowMs()
+        val result = try {
+            executor.execute(command)
+        } catch (e: Exception) {
+            ExecutionResult.failed("${e.javaClass.simpleName}: ${e.message ?: "no message"}")
+        }
+        val report = if (result.succeeded) CommandResult.succeeded(result.output) else CommandResult.failed(result.error ?: "failed")
+        log.info(
+            "command finished",
+            "cid" to command.cid, "type" to command.type, "status" to report.status, "ms" to (nowMs() - started), "error" to report.error
+        )
+        reporter.report(command.cid, report)
+        val after = result.afterReport ?: return
+        try {
+            after()
+        } catch (e: Exception) {
+            log.error("command follow-up failed", e, "cid" to command.cid, "type" to command.type)
+        }
+    }
+}
