@@ -33,8 +33,11 @@ export function getRuntime(fn: FunctionName): Promise<Runtime> {
 
 async function build(fn: FunctionName): Promise<Runtime> {
   const plan = PLAN[fn];
+  // PORT belongs to the functions framework (a number deployed, something else in the emulator);
+  // the app does not listen itself here, so it is left out rather than validated.
+  const { PORT: _port, ...env } = process.env;
   const config = loadConfig({
-    ...process.env,
+    ...env,
     PUBLIC_URL: params.PUBLIC_URL.value(),
     DATABASE_URL: params.DATABASE_URL.value(),
     DB_POOL_MAX: String(plan.poolMax),

@@ -1,10 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { AdminService } from '../admin/admin.service.js';
+import { AuditService } from '../audit/audit.service.js';
+import { systemClock } from '../platform/clock.js';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { openDatabase } from '../platform/db/connect.js';
 import { migrateToLatest } from '../platform/db/migrate.js';
+import { WorkerSecretHasher } from '../platform/secret-hasher.js';
+import { SessionTokens } from '../platform/session-tokens.js';
 
 // `npm run migrate`: applies pending migrations to Cloud SQL (INSTANCE_CONNECTION_NAME, with DB_USER,
 // DB_NAME, DB_IAM_AUTH or DB_PASSWORD), to DATABASE_URL, or to the embedded database under DATA_DIR.
+// With ADMIN_EMAIL and ADMIN_PASSWORD set it then creates the first admin if there is none: that is
+// how a Firebase deployment gets its first admin (the standalone server does it on start).
 try {
   const config = loadConfig(process.env);
   const env = process.env;
@@ -28,6 +36,20 @@ try {
   try {
     const applied = await migrateToLatest(database.db);
     console.log(applied.length ? `applied: ${applied.join(', ')}` : 'already up to date');
+    if (config.adminEmail && config.adminPassword) {
+      const hasher = new WorkerSecretHasher(1);
+      try {
+        // the session signer is never used here; it only completes the service
+        const admins = new AdminService(database.db, systemClock, new SessionTokens(randomBytes(32).toString('base64')), hasher, new AuditService(database.db, systemClock), {
+          sessionTtlSec: config.adminSessionTtlSec,
+          bcryptRounds: config.adminBcryptRounds,
+        });
+        const first = await admins.ensureFirstAdmin({ email: config.adminEmail, password: config.adminPassword, allowGenerated: false });
+        console.log(first.created ? `created the first admin ${first.email}` : 'admins exist: ADMIN_EMAIL/ADMIN_PASSWORD ignored');
+      } finally {
+        await hasher.close();
+      }
+    }
   } finally {
     await database.close();
   }
