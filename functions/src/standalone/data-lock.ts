@@ -19,7 +19,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
       if (owner && owner !== process.pid && isRunning(owner)) {
-        throw new Error(`another server (pid ${owner}) is using ${dataDir}; stop it or choose another DATA_DIR`);
+        throw new Error(`another server (pid ${owner}) is using ${dataDir}; stop it or choose another DATA_DIR`, { cause: err });
       }
       await unlink(file).catch(() => undefined);
     }

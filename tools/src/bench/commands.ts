@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -44,7 +45,7 @@ const fakeMessaging = {
 
 const databaseUrl = await createScratchDatabase(args.pg, 'fmdm_cmd_bench');
 const database = await openDatabase({ kind: 'postgres', url: databaseUrl, poolMax: 10 });
-let server: { server: import('node:http').Server; close(ms?: number): Promise<void> } | undefined;
+let server: { server: Server; close(ms?: number): Promise<void> } | undefined;
 try {
   await migrateToLatest(database.db);
   const client = new pg.Client({ connectionString: databaseUrl });

@@ -58,7 +58,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
   const runner = new DeviceRunner(devices, client, stats, scheduler, { obeyServerInterval: o.obeyServerInterval ?? false, push: o.push });
   const stopProgress = startProgress(stats, out, o.progress ?? 'off');
   const stop = stopCondition(o);
-  let beatingFromMs = Date.now();
+  let beatingFromMs: number;
   let steadyTimer: NodeJS.Timeout | undefined;
   try {
     const missing = devices.filter((d) => !d.credentials).length;

@@ -30,6 +30,7 @@ const TS_TYPES: Record<string, string> = {
   _text: 'string[]',
 };
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- runs before the schema type exists
 export async function introspectColumns(db: Kysely<any>): Promise<ColumnInfo[]> {
   const { rows } = await sql<ColumnInfo>`
     select c.table_name, c.column_name, c.udt_name, c.is_nullable,
