@@ -1,0 +1,159 @@
+import { get, qs } from './api.js';
+import { counts, facets, newer } from './fleet-query.js';
+import { FirestoreSource } from './live/firestore-source.js';
+import type { LiveSource, LiveStatus } from './live/live-source.js';
+import { SseSource } from './live/sse-source.js';
+import type { ConsoleConfig, DeviceDoc, FleetSummary, Page } from './types.js';
+
+const PAGE = 5000;
+/** How often devices seen since the last look are re-read: mirror documents are not rewritten on every heartbeat. */
+const SEEN_POLL_MS = 60_000;
+
+/**
+ * The fleet as the console holds it: every device's mirror document by id. A snapshot over HTTP
+ * (GET /api/v1/admin/fleet, 5,000 per page, the first page on screen at once), then live documents
+ * merged in as they come, newest wins. Components read `version` to re-derive their views; it moves
+ * at most once per batch of live updates.
+ */
+export class FleetStore {
+  readonly #docs = new Map<string, DeviceDoc>();
+  version = $state(0);
+  loaded = $state(false);
+  complete = $state(false);
+  error = $state<string | null>(null);
+  live = $state<LiveStatus>('connecting');
+  liveDetail = $state('');
+  summary = $state.raw<FleetSummary | null>(null);
+  /** Time of the last update received over the live connection (for the status tooltip). */
+  lastEventAt = $state<number | null>(null);
+  #source: LiveSource | undefined;
+  #snapshotAt = new Date().toISOString();
+  #seenSince: string | undefined;
+  #poll: ReturnType<typeof setInterval> | undefined;
+  #loading: Promise<void> | undefined;
+
+  all(): Iterable<DeviceDoc> {
+    return this.#docs.values();
+  }
+
+  get(id: string): DeviceDoc | undefined {
+    return this.#docs.get(id);
+  }
+
+  get size(): number {
+    return this.#docs.size;
+  }
+
+  counts() {
+    return counts(this.#docs.values());
+  }
+
+  facets() {
+    return facets(this.#docs.values());
+  }
+
+  /** Loads the snapshot and opens the live connection the deployment uses. */
+  start(config: ConsoleConfig): void {
+    this.stop();
+    this.#source =
+      config.liveSource === 'firestore' && config.firebase
+        ? new FirestoreSource(config.firebase, () => this.#snapshotAt)
+        : config.liveSource === 'sse'
+          ? new SseSource()
+          : undefined;
+    // Subscribe first, then load: an update racing the snapshot is kept if it is the newer one.
+    this.#source?.start({
+      devices: (docs) => {
+        this.lastEventAt = Date.now();
+        this.apply(docs);
+      },
+      summary: (s) => (this.summary = s),
+      status: (status, detail) => {
+        this.live = status;
+        this.liveDetail = detail ?? '';
+      },
+      resync: () => void this.reload(),
+    });
+    if (!this.#source) {
+      this.live = 'stopped';
+      this.liveDetail = 'This deployment has no live view configured; the list refreshes every minute.';
+    }
+    void this.reload();
+    this.#poll = setInterval(() => void this.#refreshSeen(), SEEN_POLL_MS);
+  }
+
+  stop(): void {
+    this.#source?.stop();
+    this.#source = undefined;
+    clearInterval(this.#poll);
+    this.#docs.clear();
+    this.loaded = false;
+    this.complete = false;
+    this.version++;
+  }
+
+  apply(docs: readonly DeviceDoc[]): void {
+    let changed = false;
+    for (const doc of docs) {
+      if (newer(this.#docs.get(doc.id), doc)) {
+        this.#docs.set(doc.id, doc);
+        changed = true;
+      }
+    }
+    if (changed) this.version++;
+  }
+
+  /** The whole snapshot again (first load, and after a reconnect that may have missed events). */
+  reload(): Promise<void> {
+    this.#loading ??= this.#load().finally(() => (this.#loading = undefined));
+    return this.#loading;
+  }
+
+  async #load(): Promise<void> {
+    const startedAt = new Date().toISOString();
+    let cursor: string | null = null;
+    try {
+      do {
+        const page: Page<DeviceDoc> = await get(`/admin/fleet${qs({ limit: PAGE, cursor })}`);
+        if (!this.loaded || cursor === null) this.#snapshotAt = startedAt;
+        this.apply(page.items);
+        this.loaded = true;
+        cursor = page.nextCursor;
+      } while (cursor);
+      this.complete = true;
+      this.error = null;
+      this.#seenSince = this.#serverTime(startedAt);
+      if (this.live === 'stopped' && this.#source === undefined) this.version++;
+    } catch (err) {
+      this.error = (err as Error).message;
+    }
+  }
+
+  /** The server's clock as the newest document says it (documents carry the time they were read), less 5 s. */
+  #serverTime(fallback: string): string {
+    let newest = '';
+    for (const d of this.#docs.values()) if (d.updatedAt > newest) newest = d.updatedAt;
+    return newest ? new Date(Date.parse(newest) - 5000).toISOString() : fallback;
+  }
+
+  /** Devices heard from since the last look: keeps "last seen" true between mirror writes. */
+  async #refreshSeen(): Promise<void> {
+    if (!this.complete || !this.#seenSince) return;
+    const since = this.#seenSince;
+    let serverNow: string | undefined;
+    let cursor: string | null = null;
+    try {
+      do {
+        const page: Page<DeviceDoc> = await get(`/admin/fleet${qs({ limit: PAGE, cursor, seenSince: since })}`);
+        serverNow ??= page.items[0]?.updatedAt;
+        this.apply(page.items);
+        cursor = page.nextCursor;
+      } while (cursor);
+      if (serverNow) this.#seenSince = new Date(Date.parse(serverNow) - 5000).toISOString();
+    } catch {
+      /* the live status already tells the operator; next minute tries again */
+    }
+  }
+}
+
+export const fleet = new FleetStore();
