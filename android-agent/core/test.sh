@@ -54,7 +54,8 @@ if [ -z "${MDM_TEST_URL:-}" ]; then
   SERVER_LOG=$(mktemp)
   export MDM_TEST_URL="http://127.0.0.1:$PORT"
   export MDM_TEST_ADMIN_EMAIL="agent-test@fleet.test"
-  export MDM_TEST_ADMIN_PASSWORD="kotlin-core-$(date +%s%N)"
+  MDM_TEST_ADMIN_PASSWORD="kotlin-core-$(date +%s%N)"
+  export MDM_TEST_ADMIN_PASSWORD
   (cd "$ROOT/functions" && PORT=$PORT DATA_DIR="$DATA_DIR" ADMIN_EMAIL="$MDM_TEST_ADMIN_EMAIL" \
     ADMIN_PASSWORD="$MDM_TEST_ADMIN_PASSWORD" PUBLIC_URL="$MDM_TEST_URL" LOG_LEVEL=warn \
     exec node lib/standalone/main.js) >"$SERVER_LOG" 2>&1 &
@@ -63,15 +64,15 @@ fi
 export MDM_TEST_REQUIRE_SERVER=1
 
 # 2. Compile main and tests in one kotlinc run (one JVM start); skipped when nothing changed.
-SOURCES=$(find "$CORE/src/main/kotlin" "$CORE/src/test/kotlin" -name '*.kt' | sort)
-STAMP=$(cat $SOURCES | sha256sum | cut -c1-64)
+mapfile -t SOURCES < <(find "$CORE/src/main/kotlin" "$CORE/src/test/kotlin" -name '*.kt' | sort)
+STAMP=$(cat "${SOURCES[@]}" | sha256sum | cut -c1-64)
 if [ "$(cat "$OUT/.stamp" 2>/dev/null || true)" != "$STAMP" ]; then
   rm -rf "$OUT" && mkdir -p "$OUT"
-  echo "test.sh: compiling $(echo "$SOURCES" | wc -l) files with $(kotlinc -version 2>&1 | grep -o 'kotlinc-jvm [^ ]*')"
+  echo "test.sh: compiling ${#SOURCES[@]} files with $(kotlinc -version 2>&1 | grep -o 'kotlinc-jvm [^ ]*')"
   # C1 only: a compiler run this short does not pay back C2's warm-up.
   JAVA_OPTS="-Xmx1g -XX:TieredStopAtLevel=1 -XX:+UseParallelGC" kotlinc -jvm-target 1.8 -nowarn \
     -cp "$GSON:/usr/share/java/junit-jupiter-api.jar:/usr/share/java/opentest4j.jar:/usr/share/java/junit-platform-commons.jar:$JUNIT" \
-    -d "$OUT" $SOURCES >"$OUT/.log" 2>&1 && compiled=0 || compiled=$?
+    -d "$OUT" "${SOURCES[@]}" >"$OUT/.log" 2>&1 && compiled=0 || compiled=$?
   grep -v -e '^OpenJDK 64-Bit Server VM warning' -e '^info:' "$OUT/.log" || true
   [ "$compiled" -eq 0 ] || { echo "test.sh: compilation failed" >&2; exit 1; }
   echo "$STAMP" >"$OUT/.stamp"

@@ -1,0 +1,84 @@
+import java.util.Properties
+
+plugins {
+    alias(libs.plugins.android.application)
+    alias(libs.plugins.kotlin.android)
+}
+
+fun setting(name: String): String = (findProperty(name) as String?)?.trim().orEmpty()
+
+/** Release signing from the environment (CI secrets) or keystore.properties; unsigned when absent. */
+val keystoreProperties = Properties().apply {
+    val file = rootProject.file("keystore.properties")
+    if (file.isFile) file.inputStream().use { load(it) }
+}
+fun signingValue(env: String, key: String): String? = System.getenv(env)?.ifEmpty { null } ?: keystoreProperties.getProperty(key)
+val releaseStoreFile = signingValue("AGENT_KEYSTORE_FILE", "storeFile")
+
+android {
+    namespace = "dev.fleetmdm.agent"
+    compileSdk = 36
+
+    defaultConfig {
+        // The server's ADB script and docs name this package (AGENT_PACKAGE, default dev.fleetmdm.agent).
+        applicationId = "dev.fleetmdm.agent"
+        minSdk = 26
+        targetSdk = 36
+        versionCode = setting("fleetmdm.versionCode").toInt()
+        versionName = setting("fleetmdm.versionName")
+        buildConfigField("String", "FCM_PROJECT_ID", "\"${setting("fleetmdm.fcm.projectId")}\"")
+        buildConfigField("String", "FCM_APPLICATION_ID", "\"${setting("fleetmdm.fcm.applicationId")}\"")
+        buildConfigField("String", "FCM_API_KEY", "\"${setting("fleetmdm.fcm.apiKey")}\"")
+        buildConfigField("String", "FCM_SENDER_ID", "\"${setting("fleetmdm.fcm.senderId")}\"")
+    }
+
+    signingConfigs {
+        if (releaseStoreFile != null) {
+            create("release") {
+                storeFile = file(releaseStoreFile)
+                storePassword = signingValue("AGENT_KEYSTORE_PASSWORD", "storePassword")
+                keyAlias = signingValue("AGENT_KEY_ALIAS", "keyAlias")
+                keyPassword = signingValue("AGENT_KEY_PASSWORD", "keyPassword")
+                enableV2Signing = true
+                enableV3Signing = true
+            }
+        }
+    }
+
+    buildTypes {
+        release {
+            // Not minified: the agent is small, Gson reads the protocol models by reflection, and
+            // an R8 rule missed here would only show on a device.
+            isMinifyEnabled = false
+            if (releaseStoreFile != null) signingConfig = signingConfigs.getByName("release")
+        }
+    }
+
+    compileOptions {
+        sourceCompatibility = JavaVersion.VERSION_17
+        targetCompatibility = JavaVersion.VERSION_17
+    }
+
+    buildFeatures {
+        buildConfig = true
+    }
+
+    lint {
+        abortOnError = true
+        warningsAsErrors = false
+        // The agent is a Device Owner kiosk app, not a Play Store app.
+        disable += setOf("ExpiredTargetSdkVersion", "QueryAllPackagesPermission", "ProtectedPermissions")
+    }
+}
+
+kotlin {
+    jvmToolchain(17)
+}
+
+dependencies {
+    implementation(project(":core"))
+    implementation(libs.androidx.core.ktx)
+    implementation(libs.androidx.work.runtime.ktx)
+    implementation(platform(libs.firebase.bom))
+    implementation(libs.firebase.messaging)
+}

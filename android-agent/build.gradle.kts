@@ -1,0 +1,6 @@
+// Versions live in gradle/libs.versions.toml; each module applies what it needs.
+plugins {
+    alias(libs.plugins.android.application) apply false
+    alias(libs.plugins.kotlin.android) apply false
+    alias(libs.plugins.kotlin.jvm) apply false
+}
