@@ -48,7 +48,7 @@ class AgentRuntime private constructor(val context: Context) {
             executors = { control ->
                 StandardExecutors(
                     AndroidDevicePower(context, owner, log),
-                    AndroidKioskApps(context, owner, settings, log),
+                    AndroidKioskApps(context, owner, log),
                     AndroidApkInstaller(context, log),
                     http,
                     KioskAwareControl(control, owner, settings),
@@ -63,7 +63,7 @@ class AgentRuntime private constructor(val context: Context) {
     )
 
     val watchdog = KioskWatchdog(
-        kioskProbe, AndroidKioskApps(context, owner, settings, log), events,
+        kioskProbe, AndroidKioskApps(context, owner, log), events,
         Backoff(5_000, 300_000), { System.currentTimeMillis() }, log
     )
 

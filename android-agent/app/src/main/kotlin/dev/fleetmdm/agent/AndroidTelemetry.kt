@@ -12,7 +12,6 @@ import android.os.Build
 import android.os.Environment
 import android.os.StatFs
 import android.os.SystemClock
-import androidx.core.content.ContextCompat
 import dev.fleetmdm.agent.core.agent.SettingsStore
 import dev.fleetmdm.agent.core.heartbeat.AppSnapshot
 import dev.fleetmdm.agent.core.heartbeat.DeviceSnapshot
@@ -28,8 +27,9 @@ class AndroidTelemetry(
 ) : Telemetry {
 
     override fun snapshot(): DeviceSnapshot {
-        // The sticky battery broadcast, read without registering a receiver.
-        val battery = ContextCompat.registerReceiver(context, null, IntentFilter(Intent.ACTION_BATTERY_CHANGED), ContextCompat.RECEIVER_NOT_EXPORTED)
+        // The sticky battery broadcast, read without registering a receiver (a protected system
+        // broadcast, so no export flag is needed).
+        val battery = context.registerReceiver(null, IntentFilter(Intent.ACTION_BATTERY_CHANGED))
         val level = battery?.getIntExtra(BatteryManager.EXTRA_LEVEL, -1) ?: -1
         val scale = battery?.getIntExtra(BatteryManager.EXTRA_SCALE, 100) ?: 100
         val plugged = battery?.getIntExtra(BatteryManager.EXTRA_PLUGGED, 0) ?: 0

@@ -46,7 +46,6 @@ class AndroidDevicePower(private val context: Context, private val owner: Device
 class AndroidKioskApps(
     private val context: Context,
     private val owner: DeviceOwner,
-    private val settings: SettingsStore,
     private val log: Logger
 ) : KioskApps, KioskLauncher {
 

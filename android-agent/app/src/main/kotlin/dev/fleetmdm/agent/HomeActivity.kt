@@ -33,7 +33,7 @@ class HomeActivity : Activity() {
         }
         text.text = getString(R.string.home_starting, kiosk)
         runtime.events.add("app.relaunched", mapOf("package" to kiosk, "reason" to "home"))
-        AndroidKioskApps(this, runtime.owner, runtime.settings, runtime.log).launch(kiosk)
+        AndroidKioskApps(this, runtime.owner, runtime.log).launch(kiosk)
     }
 
     override fun onPause() {
