@@ -33,9 +33,9 @@ android {
     }
 
     signingConfigs {
-        if (releaseStoreFile != null) {
+        releaseStoreFile?.let { path ->
             create("release") {
-                storeFile = file(releaseStoreFile)
+                storeFile = file(path)
                 storePassword = signingValue("AGENT_KEYSTORE_PASSWORD", "storePassword")
                 keyAlias = signingValue("AGENT_KEY_ALIAS", "keyAlias")
                 keyPassword = signingValue("AGENT_KEY_PASSWORD", "keyPassword")
