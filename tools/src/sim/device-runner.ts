@@ -41,6 +41,8 @@ export interface RunnerOptions {
   obeyServerInterval: boolean;
   /** When set, devices report an FCM token and receive pushed envelopes through it. */
   push?: PushChannel | undefined;
+  /** Device time runs this many times faster than the wall clock (battery, storage, app freezes). */
+  timeScale?: number | undefined;
 }
 
 /** The FCM token a simulated device reports when a push channel is wired in. */
@@ -92,7 +94,7 @@ export class DeviceRunner {
     const now = Date.now();
     this.stats.schedulerLag.record(Math.max(0, now - dueMs));
     this.scheduler.schedule(id, Math.max(dueMs + this.#jittered(d), now));
-    d.device.advance((now - d.lastAdvanceMs) / 1000, now);
+    d.device.advance(((now - d.lastAdvanceMs) / 1000) * (this.options.timeScale ?? 1), now);
     d.lastAdvanceMs = now;
     if (d.device.takeOfflineBeat()) {
       this.stats.heartbeatsSkippedOffline++;

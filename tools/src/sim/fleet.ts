@@ -28,6 +28,10 @@ export interface FleetOptions {
   durationSec?: number | undefined;
   stateFile?: string | undefined;
   obeyServerInterval?: boolean;
+  /** Share of devices plugged in for good (0..1): battery full and charging. The rest cycle on battery. */
+  mainsPowered?: number | undefined;
+  /** Device time runs this many times faster than the wall clock: --interval-sec 5 --time-scale 60 is a 5-minute fleet. */
+  timeScale?: number | undefined;
   progress?: ProgressMode;
   /** Progress lines and notices; process.stdout by default. */
   out?: Writable;
@@ -55,7 +59,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
   const devices = createDevices(o, stored.devices, stats);
   const client = new HttpClient(o.url, { maxSockets: o.maxSockets, timeoutMs: o.timeoutMs }, stats);
   const scheduler = new Scheduler((id, dueMs) => runner.beat(id, dueMs));
-  const runner = new DeviceRunner(devices, client, stats, scheduler, { obeyServerInterval: o.obeyServerInterval ?? false, push: o.push });
+  const runner = new DeviceRunner(devices, client, stats, scheduler, { obeyServerInterval: o.obeyServerInterval ?? false, push: o.push, timeScale: o.timeScale });
   const stopProgress = startProgress(stats, out, o.progress ?? 'off');
   const stop = stopCondition(o);
   let beatingFromMs: number;
@@ -105,7 +109,7 @@ function createDevices(o: FleetOptions, stored: readonly StoredDevice[], stats: 
       index,
       rng,
       profile,
-      device: new VirtualDevice(profile, rng, { chaos: o.chaos, appPackage: o.appPackage }),
+      device: new VirtualDevice(profile, rng, { chaos: o.chaos, appPackage: o.appPackage, mainsPowered: index % 100 < (o.mainsPowered ?? 0) * 100 }),
       credentials: saved ? { deviceId: saved.deviceId, deviceSecret: saved.deviceSecret, hmacKey: saved.hmacKey } : undefined,
       commands: undefined,
       session: undefined,

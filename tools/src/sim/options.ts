@@ -21,6 +21,9 @@ Fleet
   --devices N             number of devices (required)
   --interval-sec S        seconds between heartbeats, +-10% jitter (default 300)
   --obey-server-interval  follow the server's nextHeartbeatSec instead of --interval-sec
+  --mains-powered F       share of devices plugged in for good, 0..1 (default 0: all cycle on battery)
+  --time-scale K          device time runs K times faster than the wall clock (default 1):
+                          --interval-sec 5 --time-scale 60 drains batteries like 5-minute beats
   --app PACKAGE           kiosk app package (default ${DEFAULT_APP.package})
   --chaos L               fault level: 0 steady, 1 realistic rare faults (default), higher more
   --seed N                seed of the random generator (default 1): same seed, same fleet
@@ -77,6 +80,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
     durationSec: v.duration === undefined ? undefined : number('--duration', v.duration, 0.1, 365 * 86_400),
     stateFile: v.state,
     obeyServerInterval: v['obey-server-interval'] ?? false,
+    mainsPowered: number('--mains-powered', v['mains-powered'] ?? '0', 0, 1),
+    timeScale: number('--time-scale', v['time-scale'] ?? '1', 0.001, 10_000),
   };
   const command: CliCommand = { kind: 'run', fleet, progress, failOnError: v['fail-on-error'] ?? false };
   if (v['json-summary'] !== undefined) command.jsonSummary = v['json-summary'];
@@ -94,6 +99,8 @@ const CLI_OPTIONS = {
   devices: { type: 'string' },
   'interval-sec': { type: 'string' },
   'obey-server-interval': { type: 'boolean' },
+  'time-scale': { type: 'string' },
+  'mains-powered': { type: 'string' },
   app: { type: 'string' },
   chaos: { type: 'string' },
   seed: { type: 'string' },

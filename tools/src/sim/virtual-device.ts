@@ -15,6 +15,8 @@ export const DEFAULT_APP = { package: 'com.example.kiosk', versionName: '2.3.0',
 export interface DeviceOptions {
   chaos: number;
   appPackage: string;
+  /** Plugged in for good (signage boxes, kiosks in enclosures): full and charging, no cycles. */
+  mainsPowered?: boolean | undefined;
 }
 
 /**
@@ -60,6 +62,10 @@ export class VirtualDevice {
     this.rssi = hw.network === 'ethernet' ? undefined : hw.network === 'wifi' ? rng.int(-75, -40) : rng.int(-105, -75);
     this.uptimeSec = rng.int(600, 30 * 86_400);
     this.app = { ...DEFAULT_APP, package: options.appPackage, running: true, foreground: true };
+    if (options.mainsPowered) {
+      this.battery = 100;
+      this.charging = true;
+    }
   }
 
   /** Moves the device `dtSec` of wall time forward and maybe starts a fault (one check per beat). */
@@ -133,7 +139,10 @@ export class VirtualDevice {
   // --- the simulation ---------------------------------------------------------------------------
 
   #advanceBattery(dtSec: number): void {
-    if (this.charging) {
+    if (this.options.mainsPowered) {
+      this.battery = 100;
+      this.charging = true;
+    } else if (this.charging) {
       this.battery = Math.min(100, this.battery + this.#chargePerSec * dtSec);
       if (this.battery >= this.#chargeUntil) {
         this.charging = false;

@@ -30,12 +30,12 @@ describe('parseCli', () => {
       '--devices=5', '--url', 'https://mdm.example.com/base', '--interval-sec', '2.5', '--token', 'mdmet_x',
       '--state', 's.json', '--concurrency', '4', '--max-sockets', '8', '--timeout-ms', '500', '--app', 'com.acme.sign',
       '--chaos', '3', '--seed', '99', '--duration', '20', '--json-summary', 'out.json', '--fail-on-error',
-      '--progress', 'plain', '--obey-server-interval',
+      '--progress', 'plain', '--obey-server-interval', '--time-scale', '60', '--mains-powered', '0.8',
     ]);
     expect(fleet).toMatchObject({
       url: 'https://mdm.example.com/base', devices: 5, intervalSec: 2.5, concurrency: 4, maxSockets: 8, timeoutMs: 500,
       appPackage: 'com.acme.sign', chaos: 3, seed: 99, durationSec: 20, stateFile: 's.json', obeyServerInterval: true,
-      enrollment: { kind: 'token', token: 'mdmet_x' },
+      timeScale: 60, mainsPowered: 0.8, enrollment: { kind: 'token', token: 'mdmet_x' },
     });
     expect({ failOnError, jsonSummary, progress }).toEqual({ failOnError: true, jsonSummary: 'out.json', progress: 'plain' });
   });

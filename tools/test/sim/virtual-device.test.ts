@@ -31,6 +31,15 @@ describe('VirtualDevice', () => {
     expect(simulate(3, 3, 200, 7)).not.toEqual(simulate(3, 3, 200, 8));
   });
 
+  it('keeps a mains-powered device full and charging, whatever the time', () => {
+    const rng = new Random(1, 0);
+    const device = new VirtualDevice(createProfile(rng, 0), rng, { chaos: 0, appPackage: 'com.example.kiosk', mainsPowered: true });
+    for (let beat = 1; beat <= 500; beat++) {
+      device.advance(INTERVAL_SEC, START_MS + beat * INTERVAL_SEC * 1000);
+      expect(device.heartbeat(START_MS + beat * INTERVAL_SEC * 1000).battery).toMatchObject({ level: 100, charging: true });
+    }
+  });
+
   it('keeps battery in 0..100, charges when low and stops charging when full', () => {
     for (const reports of simulate(1, 5, 2_000)) {
       const levels = reports.map((r) => r.hb.battery.level);
