@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { adminRoutes } from './admin/admin.routes.js';
 import { apkRoutes } from './apk/apk.routes.js';
@@ -44,6 +45,11 @@ import { InProcessQueue, type Queue } from './platform/queue.js';
 import { PgFailureLimiter } from './platform/rate-limit.js';
 import { WorkerSecretHasher } from './platform/secret-hasher.js';
 import { SessionTokens } from './platform/session-tokens.js';
+import type { PoolStats } from './platform/metrics.js';
+import { PrometheusMetrics } from './platform/prometheus.js';
+import { fleetCounts } from './observability/fleet-counts.repository.js';
+import { metricsRoutes } from './observability/metrics.routes.js';
+import { RetentionService } from './retention/retention.service.js';
 
 /** Secrets come from a secret store (Firebase) or DATA_DIR (standalone), never from the database. */
 export interface AppSecrets {
@@ -68,6 +74,10 @@ export interface AppDeps {
   mirror?: Mirror;
   /** Firebase custom tokens for the console (Firebase deployments). */
   consoleTokens?: ConsoleTokens;
+  /** The database pool's counters, for the pool gauges of /metrics (PostgreSQL only). */
+  dbPool?: PoolStats | undefined;
+  /** Google Cloud project, so log lines link to Cloud Trace. */
+  traceProject?: string | undefined;
 }
 
 export const VERSION: string = (
@@ -106,7 +116,14 @@ export function createApp(deps: AppDeps) {
     backoffMs: config.push.backoffMs,
     concurrency: config.push.concurrency,
   });
-  localQueue?.subscribe((m) => dispatcher.dispatchBatch(m.batchId));
+  const metrics = new PrometheusMetrics({ version: VERSION });
+  /** Signs and pushes a command batch (the queue's consumer, in-process or Pub/Sub), counting the outcomes. */
+  const dispatch = async (batchId: string) => {
+    const r = await dispatcher.dispatchBatch(batchId);
+    metrics.pushed({ sent: r.sent, unregistered: r.unregistered, no_token: r.noToken, failed: r.failed, push_unavailable: r.pushUnavailable });
+    return r;
+  };
+  localQueue?.subscribe((m) => dispatch(m.batchId));
   const tokens = new SessionTokens(secrets.jwtSecret);
   const hasher = new WorkerSecretHasher(config.bcryptWorkers);
   const admins = new AdminService(
@@ -139,7 +156,9 @@ export function createApp(deps: AppDeps) {
     heartbeatIntervalSec: config.heartbeatIntervalSec,
     offlineAfterSec: async () => (await alertSettings.current()).thresholds.offlineAfterSec,
     bcryptRounds: config.deviceSecretBcryptRounds,
+    rawRetentionDays: config.retention.heartbeatDays,
   });
+  const retention = new RetentionService(db, clock, logger, config.retention);
   const email = new EmailNotifier();
   const channels = notifier ?? new ChannelNotifier({ discord: new DiscordNotifier(), email });
   const alerts = new AlertService(
@@ -182,29 +201,59 @@ export function createApp(deps: AppDeps) {
     ...consoleRoutes(consoleService),
     ...apkRoutes(apk),
     ...streamRoutes(sse),
+    ...metricsRoutes(() => metrics.render()),
   ];
+  metrics.attach({
+    heartbeats: () => writer.stats,
+    pool: () => deps.dbPool,
+    fleet: async () => {
+      const now = clock.now();
+      const offlineAfterSec = (await alertSettings.current()).thresholds.offlineAfterSec;
+      return fleetCounts(db, new Date(now.getTime() - offlineAfterSec * 1000), now);
+    },
+  });
+  const metricsToken = config.metricsTokenSha256;
 
   const handle = createRouter(routes, {
-    auth: { admin: (t) => admins.authenticate(t), device: (t) => devices.authenticate(t) },
+    auth: {
+      admin: (t) => admins.authenticate(t),
+      device: (t) => devices.authenticate(t),
+      // only the digest of METRICS_TOKEN is kept; digests of equal length compare in constant time
+      metrics: (t) => metricsToken !== undefined && timingSafeEqual(createHash('sha256').update(t).digest(), metricsToken),
+    },
     limiter,
     logger,
+    metrics,
+    accessLog: config.logRequests,
+    traceProject: deps.traceProject,
   });
 
-  /** Periodic upkeep (hourly in standalone, a scheduled function in Firebase): partitions ahead, stale rate-limit rows. */
+  /**
+   * Periodic upkeep (hourly in standalone, daily in Firebase): partitions ahead, stale rate-limit rows,
+   * then retention - rollups caught up, old heartbeat partitions dropped, old rows pruned.
+   */
   const maintenance = async () => {
     const created = await ensureHeartbeatPartitions(db, new Date(clock.now().getTime() - 86_400_000), config.partitionsAheadDays + 1);
     const pruned = await limiter.prune();
-    logger.info('maintenance done', { partitionsCreated: created, rateLimitRowsPruned: pruned });
+    const retained = await retention.run();
+    logger.info('maintenance done', { partitionsCreated: created, rateLimitRowsPruned: pruned, ...retained });
+    return retained;
   };
 
   /** The minute's work: expire commands nobody picked up, then sweep, self-heal and notify. */
   const tick = async () => {
     const expired = await commands.expire();
     const result = await alerts.tick();
+    if (result.delivered) metrics.notified(result.delivered.sent, result.delivered.failed);
     if (expired || result.swept.opened || result.swept.resolved || result.healed?.commands || result.delivered?.composed) {
       logger.info('tick', { commandsExpired: expired, ...result });
     }
-    return result;
+    // the hour that just ended, so long charts are never more than an hour behind (maintenance catches up on more)
+    const rolledUp = await retention.rollUp(1).catch((err: unknown) => {
+      logger.error('heartbeat rollup failed', { err });
+      return 0;
+    });
+    return { ...result, rolledUp };
   };
 
   /** Lets queued dispatches finish and stops the worker threads; the database is the caller's to close. */
@@ -220,7 +269,9 @@ export function createApp(deps: AppDeps) {
     logger,
     maintenance,
     tick,
+    dispatch,
     close,
+    metrics,
     services: {
       admins,
       enrollment,
@@ -230,6 +281,7 @@ export function createApp(deps: AppDeps) {
       heartbeats: writer,
       commands,
       dispatcher,
+      retention,
       queue: localQueue,
       alerts,
       alertSettings,

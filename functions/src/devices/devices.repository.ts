@@ -287,3 +287,68 @@ export async function upsertGroup(db: Conn, name: string): Promise<string> {
     .executeTakeFirstOrThrow();
   return row.id;
 }
+
+/**
+ * One hour of a device's heartbeats summarised: the columns of heartbeat_rollups, in their order after
+ * (device_id, hour). The rollup job stores these; the telemetry query computes them on the fly for the
+ * hours the job has not reached yet, so both read the same.
+ */
+export const HOURLY_AGGREGATES = sql`
+  (min(mem_avail_bytes) / 1048576)::int, (avg(mem_avail_bytes) / 1048576)::int, (max(mem_avail_bytes) / 1048576)::int,
+  (max(mem_total_bytes) / 1048576)::int,
+  (min(storage_free_bytes) / 1048576)::int, (avg(storage_free_bytes) / 1048576)::int, (max(storage_free_bytes) / 1048576)::int,
+  (max(storage_total_bytes) / 1048576)::int,
+  least(max(uptime_sec), 2147483647)::int, count(*)::int,
+  (count(*) filter (where battery_charging))::int, (count(*) filter (where app_running and app_foreground))::int,
+  avg(battery_level)::real, min(battery_level), max(battery_level)`;
+
+export const ROLLUP_COLUMNS = sql`mem_avail_min_mb, mem_avail_avg_mb, mem_avail_max_mb, mem_total_mb,
+  storage_free_min_mb, storage_free_avg_mb, storage_free_max_mb, storage_total_mb,
+  uptime_max_sec, samples, charging_samples, app_up_samples, battery_avg, battery_min, battery_max`;
+
+export interface HourlyRow {
+  hour: Date;
+  mem_avail_min_mb: number;
+  mem_avail_avg_mb: number;
+  mem_avail_max_mb: number;
+  mem_total_mb: number;
+  storage_free_min_mb: number | null;
+  storage_free_avg_mb: number | null;
+  storage_free_max_mb: number | null;
+  storage_total_mb: number | null;
+  uptime_max_sec: number;
+  samples: number;
+  charging_samples: number;
+  app_up_samples: number;
+  battery_avg: number;
+  battery_min: number;
+  battery_max: number;
+}
+
+/**
+ * A device's hours from `from` to `to`: stored rollups before `rolledUpTo`, and the hours since
+ * summarised from the raw heartbeats (at most a day or so of one device's rows). Oldest first.
+ */
+export async function listHourly(db: Db, deviceId: string, from: Date, to: Date, rolledUpTo: Date | null, limit: number): Promise<HourlyRow[]> {
+  const edge = rolledUpTo ?? new Date(0);
+  const { rows } = await sql<HourlyRow>`
+    select * from (
+      select hour, ${ROLLUP_COLUMNS} from heartbeat_rollups
+      where device_id = ${deviceId}::uuid and hour >= date_trunc('hour', ${from}::timestamptz, 'UTC')
+        and hour <= ${to}::timestamptz and hour < ${edge}::timestamptz
+      union all
+      select date_trunc('hour', received_at, 'UTC') as hour, ${HOURLY_AGGREGATES}
+      from heartbeats
+      where device_id = ${deviceId}::uuid and received_at >= greatest(${edge}::timestamptz, date_trunc('hour', ${from}::timestamptz, 'UTC'))
+        and received_at <= ${to}::timestamptz
+      group by 1
+    ) h
+    order by hour
+    limit ${limit}`.execute(db);
+  return rows;
+}
+
+/** The end of the newest hour the rollup job has stored (every hour before it is in heartbeat_rollups). */
+export async function rolledUpTo(db: Db): Promise<Date | null> {
+  return (await db.selectFrom('rollup_state').select('rolled_up_to').executeTakeFirst())?.rolled_up_to ?? null;
+}

@@ -125,6 +125,10 @@ export const telemetryQuery = z
     from: isoDateTime.optional().describe('Default: 24 hours before `to`'),
     to: isoDateTime.optional().describe('Default: now (both ends are inclusive)'),
     limit: limitQuery(5000, 20_000),
+    resolution: z
+      .enum(['auto', 'raw', 'hour'])
+      .default('auto')
+      .describe('raw: every heartbeat; hour: hourly rollups (min/avg/max); auto: hourly for ranges over 48 hours or older than the raw retention'),
   })
   .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), 'from must be before to');
 
@@ -143,12 +147,25 @@ export const telemetryPoint = z.object({
   lastFrameAgeMs: z.number().nullable(),
   rssi: z.number().nullable(),
   uptimeSec: z.number(),
+  // Hourly points only: the point's plain fields hold the hour's average (battery, memory, storage),
+  // its majority (charging, app up) and its highest uptime; these add the spread.
+  samples: z.number().int().optional().describe('Hourly: heartbeats in the hour'),
+  batteryMin: z.number().optional(),
+  batteryMax: z.number().optional(),
+  batteryAvg: z.number().optional(),
+  memAvailMinBytes: z.number().optional(),
+  memAvailMaxBytes: z.number().optional(),
+  storageFreeMinBytes: z.number().nullable().optional(),
+  storageFreeMaxBytes: z.number().nullable().optional(),
+  chargingRatio: z.number().optional().describe('Hourly: share of heartbeats charging'),
+  appUpRatio: z.number().optional().describe('Hourly: share of heartbeats with the kiosk app running in the foreground'),
 });
 
 export const telemetryResponse = z.object({
   deviceId: uuid,
   from: isoDateTime,
   to: isoDateTime,
+  resolution: z.enum(['raw', 'hour']).describe('raw: one point per heartbeat; hour: one point per hour (receivedAt = the hour)'),
   points: z.array(telemetryPoint).describe('Oldest first'),
   truncated: z.boolean().describe('True when the range held more points than `limit`; the newest were left out'),
 });

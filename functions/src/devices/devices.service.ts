@@ -12,7 +12,10 @@ import {
   listDevices,
   listGroups,
   listHeartbeats,
+  listHourly,
+  rolledUpTo,
   updateDevice,
+  type HourlyRow,
   upsertGroup,
   type DeviceRow,
 } from './devices.repository.js';
@@ -31,9 +34,14 @@ export interface DeviceServiceOptions {
   /** The offline threshold in force (an alert setting an admin may change). */
   offlineAfterSec: () => Promise<number>;
   bcryptRounds: number;
+  /** HEARTBEAT_RETENTION_DAYS: ranges older than this are answered from the hourly rollups. */
+  rawRetentionDays: number;
 }
 
 const DAY_MS = 86_400_000;
+const MIB = 1048576;
+/** Telemetry ranges longer than this are answered hourly when the caller leaves it to us. */
+const RAW_RANGE_MAX_MS = 2 * DAY_MS;
 
 export class DeviceService {
   constructor(
@@ -131,15 +139,34 @@ export class DeviceService {
     return { items: rows.map((g) => ({ id: g.id, name: g.name, deviceCount: Number(g.device_count ?? 0), createdAt: g.created_at })) };
   }
 
-  async telemetry(id: string, q: { from?: string | undefined; to?: string | undefined; limit: number }) {
+  /**
+   * A device's time series: every heartbeat for short, recent ranges; hourly rollups (min/avg/max)
+   * for long ones and for anything older than the raw heartbeats are kept.
+   */
+  async telemetry(
+    id: string,
+    q: { from?: string | undefined; to?: string | undefined; limit: number; resolution?: 'auto' | 'raw' | 'hour' | undefined },
+  ) {
     if (!(await findDevice(this.db, id))) throw notFound('device');
-    const to = q.to ? new Date(q.to) : this.clock.now();
+    const now = this.clock.now();
+    const to = q.to ? new Date(q.to) : now;
     const from = q.from ? new Date(q.from) : new Date(to.getTime() - DAY_MS);
+    const resolution =
+      q.resolution === 'raw' || q.resolution === 'hour'
+        ? q.resolution
+        : to.getTime() - from.getTime() > RAW_RANGE_MAX_MS || from.getTime() < now.getTime() - this.options.rawRetentionDays * DAY_MS
+          ? 'hour'
+          : 'raw';
+    if (resolution === 'hour') {
+      const hours = await listHourly(this.db, id, from, to, await rolledUpTo(this.db), q.limit + 1);
+      return { deviceId: id, from, to, resolution, truncated: hours.length > q.limit, points: hours.slice(0, q.limit).map(hourPoint) };
+    }
     const rows = await listHeartbeats(this.db, id, from, to, q.limit + 1);
     return {
       deviceId: id,
       from,
       to,
+      resolution,
       truncated: rows.length > q.limit,
       points: rows.slice(0, q.limit).map((h) => ({
         receivedAt: h.received_at,
@@ -204,4 +231,35 @@ export class DeviceService {
       hasPushToken: d.fcm_token !== null,
     };
   }
+}
+
+/** An hour of rollup as a telemetry point: the plain fields as a raw point has them, plus the spread. */
+function hourPoint(h: HourlyRow) {
+  const mib = (v: number | null) => (v === null ? null : v * MIB);
+  return {
+    receivedAt: h.hour,
+    sentAt: h.hour,
+    batteryLevel: Math.round(h.battery_avg),
+    charging: h.charging_samples * 2 > h.samples,
+    temperatureC: null,
+    memAvailBytes: h.mem_avail_avg_mb * MIB,
+    memTotalBytes: h.mem_total_mb * MIB,
+    storageFreeBytes: mib(h.storage_free_avg_mb),
+    storageTotalBytes: mib(h.storage_total_mb),
+    appRunning: h.app_up_samples * 2 > h.samples,
+    appForeground: h.app_up_samples * 2 > h.samples,
+    lastFrameAgeMs: null,
+    rssi: null,
+    uptimeSec: h.uptime_max_sec,
+    samples: h.samples,
+    batteryMin: h.battery_min,
+    batteryMax: h.battery_max,
+    batteryAvg: Math.round(h.battery_avg * 10) / 10,
+    memAvailMinBytes: h.mem_avail_min_mb * MIB,
+    memAvailMaxBytes: h.mem_avail_max_mb * MIB,
+    storageFreeMinBytes: mib(h.storage_free_min_mb),
+    storageFreeMaxBytes: mib(h.storage_free_max_mb),
+    chargingRatio: Math.round((h.charging_samples / h.samples) * 1000) / 1000,
+    appUpRatio: Math.round((h.app_up_samples / h.samples) * 1000) / 1000,
+  };
 }

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { HttpRequest } from '../http/route.js';
 import { AppError } from '../http/errors.js';
 import { errorResponse } from '../http/router.js';
+import { withSecurityHeaders } from '../http/security-headers.js';
 import { createLogger } from '../platform/logger.js';
 import { getRuntime } from './runtime.js';
 import type { FunctionName } from './plan.js';
@@ -46,7 +47,8 @@ export function handleWith(fn: FunctionName, accepts: (path: string) => boolean)
       response = errorResponse(err, randomUUID(), undefined, fallbackLogger);
     }
     res.status(response.status);
-    for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
+    // Hosting always serves over https; the same headers as the standalone server, on every answer
+    for (const [name, value] of Object.entries(withSecurityHeaders(response.headers, { hsts: true }))) res.setHeader(name, value);
     res.send(response.body);
   };
 }

@@ -30,8 +30,10 @@ export const DB_PASSWORD = defineSecret('DB_PASSWORD');
 /** Default alert channels until an admin sets them in the console; "none" when unused. */
 export const DISCORD_WEBHOOK_URL = defineSecret('DISCORD_WEBHOOK_URL');
 export const SMTP_URL = defineSecret('SMTP_URL');
+/** The bearer token Prometheus sends to /metrics; "none" leaves /metrics closed. */
+export const METRICS_TOKEN = defineSecret('METRICS_TOKEN');
 
-export const ALL_SECRETS = [JWT_SECRET, ENCRYPTION_KEY, DB_PASSWORD, DISCORD_WEBHOOK_URL, SMTP_URL];
+export const ALL_SECRETS = [JWT_SECRET, ENCRYPTION_KEY, DB_PASSWORD, DISCORD_WEBHOOK_URL, SMTP_URL, METRICS_TOKEN];
 
 /** A secret deliberately left unset ("none", or empty). */
 export const unset = (value: string): string | undefined => (value === '' || value === 'none' ? undefined : value);

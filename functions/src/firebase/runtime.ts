@@ -45,6 +45,7 @@ async function build(fn: FunctionName): Promise<Runtime> {
     ENCRYPTION_KEY: params.ENCRYPTION_KEY.value(),
     DISCORD_WEBHOOK_URL: params.unset(params.DISCORD_WEBHOOK_URL.value()),
     SMTP_URL: params.unset(params.SMTP_URL.value()),
+    METRICS_TOKEN: params.unset(params.METRICS_TOKEN.value()),
   });
   const logger = createLogger({ level: config.logLevel, base: { function: fn } });
   const instance = params.INSTANCE_CONNECTION_NAME.value();
@@ -84,6 +85,9 @@ async function build(fn: FunctionName): Promise<Runtime> {
     ...(emulated && !process.env.PUBSUB_EMULATOR_HOST ? {} : { queue: createPubSubQueue() }),
     mirror: emulated && !process.env.FIRESTORE_EMULATOR_HOST ? noMirror : new FirestoreMirror(getFirestore(firebase)),
     consoleTokens: new FirebaseConsoleTokens(getAuth(firebase), logger),
+    dbPool: database.pool,
+    // log lines link to Cloud Trace under the project the functions run in
+    traceProject: process.env.GCLOUD_PROJECT ?? process.env.GOOGLE_CLOUD_PROJECT,
   });
   return { app, database };
 }

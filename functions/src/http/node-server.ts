@@ -4,6 +4,7 @@ import type { Logger } from '../platform/logger.js';
 import type { HttpRequest } from './route.js';
 import { BODY_LIMIT_BYTES, errorResponse, type Handler } from './router.js';
 import { AppError } from './errors.js';
+import { secureServerResponse } from './security-headers.js';
 
 /** Past this a too-large body is cut off rather than drained, so the 413 is still read by polite clients. */
 const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
@@ -11,6 +12,8 @@ const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
 export interface NodeServerOptions {
   trustProxy: boolean;
   logger: Logger;
+  /** Send Strict-Transport-Security (the public URL is https). */
+  hsts?: boolean;
 }
 
 export interface RunningServer {
@@ -24,7 +27,8 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
   let closing = false;
   /** Open event streams: ended on shutdown, or the server would wait on them forever. */
   const streams = new Set<ServerResponse>();
-  const server = createServer((req, res) => {
+  // Every response, whoever writes it, gets the security headers (security-headers.ts).
+  const server = createServer({ ServerResponse: secureServerResponse({ hsts: opts.hsts ?? false }) }, (req, res) => {
     void serve(req, res);
   });
   server.keepAliveTimeout = 65_000;
@@ -32,7 +36,6 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
   server.requestTimeout = 30_000;
 
   async function serve(req: IncomingMessage, res: ServerResponse) {
-    const started = performance.now();
     if (closing) res.setHeader('connection', 'close');
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -67,14 +70,8 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
       response.stream({ write: (chunk) => void res.write(chunk), onClose: (listener) => res.on('close', listener) });
       return;
     }
+    // the router logs and counts each request (router.ts)
     res.end(response.body);
-    opts.logger.debug('request', {
-      requestId: response.headers['x-request-id'],
-      method: base.method,
-      path: base.path,
-      status: response.status,
-      latencyMs: Math.round((performance.now() - started) * 10) / 10,
-    });
   }
 
   return {

@@ -14,7 +14,7 @@ export function buildOpenApi(routes: Route[], info: { version: string; serverUrl
       parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
       responses: responses(r),
     };
-    if (r.auth !== 'public' && r.auth !== 'device') operation['x-required-role'] = r.auth;
+    if (r.auth !== 'public' && r.auth !== 'device' && r.auth !== 'metrics') operation['x-required-role'] = r.auth;
     if (r.rateLimit) operation['x-rate-limited'] = `failed attempts per client address (${r.rateLimit})`;
     if (r.body) {
       operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } };
@@ -34,6 +34,7 @@ export function buildOpenApi(routes: Route[], info: { version: string; serverUrl
         adminBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Token from POST /api/v1/admin/login' },
         adminCookie: { type: 'apiKey', in: 'cookie', name: 'mdm_session' },
         deviceBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Token from POST /api/v1/device/session' },
+        metricsBearer: { type: 'http', scheme: 'bearer', description: 'The METRICS_TOKEN setting' },
       },
       schemas: { Error: jsonSchema(errorBody, 'output') },
     },
@@ -59,6 +60,7 @@ function operationId(r: Route): string {
 function security(r: Route) {
   if (r.auth === 'public') return [];
   if (r.auth === 'device') return [{ deviceBearer: [] }];
+  if (r.auth === 'metrics') return [{ metricsBearer: [] }];
   return [{ adminBearer: [] }, { adminCookie: [] }];
 }
 
@@ -86,7 +88,7 @@ function responses(r: Route) {
   const out: Record<string, unknown> = { [String(ok.status)]: { description: ok.description, ...(content ? { content } : {}) } };
   const errors = new Set([400, 500, ...(r.errors ?? [])]);
   if (r.auth !== 'public') errors.add(401);
-  if (r.auth !== 'public' && r.auth !== 'device') errors.add(403);
+  if (r.auth !== 'public' && r.auth !== 'device' && r.auth !== 'metrics') errors.add(403);
   if (r.body) [413, 415].forEach((s) => errors.add(s));
   for (const status of [...errors].sort()) {
     out[String(status)] = {

@@ -11,8 +11,11 @@ export type Role = 'viewer' | 'operator' | 'admin';
 export const ROLES: readonly Role[] = ['viewer', 'operator', 'admin'];
 export const ROLE_RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
 
-/** `public`: anyone; `device`: a device access token; a role: an admin session of at least that role. */
-export type Auth = 'public' | 'device' | Role;
+/**
+ * `public`: anyone; `device`: a device access token; `metrics`: the metrics scraper's token
+ * (METRICS_TOKEN); a role: an admin session of at least that role.
+ */
+export type Auth = 'public' | 'device' | 'metrics' | Role;
 export type RateLimitScope = 'login' | 'enroll' | 'session';
 
 export interface AdminActor {
@@ -26,7 +29,7 @@ export interface DeviceActor {
   kind: 'device';
   deviceId: string;
 }
-export type ActorFor<A extends Auth> = A extends 'public' ? null : A extends 'device' ? DeviceActor : AdminActor;
+export type ActorFor<A extends Auth> = A extends 'public' | 'metrics' ? null : A extends 'device' ? DeviceActor : AdminActor;
 
 export interface HttpRequest {
   method: string;

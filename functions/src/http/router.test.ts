@@ -246,7 +246,9 @@ describe('errors', () => {
     expect(res.headers['retry-after']).toBe('5');
     expect(res.json.error.code).toBe('unavailable');
     expect(res.text).not.toContain('10.0.0.5');
-    expect(logger.lines.map((l) => l.severity)).toEqual(['WARNING']);
+    // the cause once, and the request's access-log line (which carries httpRequest)
+    expect(logger.lines.filter((l) => !l.httpRequest).map((l) => l.severity)).toEqual(['WARNING']);
+    expect(logger.lines.find((l) => l.httpRequest)).toMatchObject({ severity: 'WARNING', httpRequest: { status: 503 } });
   });
 });
 

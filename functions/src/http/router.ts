@@ -1,8 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Logger } from '../platform/logger.js';
+import { withLogContext, type Logger } from '../platform/logger.js';
+import type { Metrics } from '../platform/metrics.js';
 import { isDatabaseUnavailable } from '../platform/db/errors.js';
 import { AppError, forbidden, serviceUnavailable, unauthorized } from './errors.js';
+import { header, requestContext, requestLogFields } from './request-context.js';
+import { API_CSP } from './security-headers.js';
 import {
   ROLE_RANK,
   type AdminActor,
@@ -20,6 +22,8 @@ export const SESSION_COOKIE = 'mdm_session';
 export interface Authenticator {
   admin(token: string): Promise<AdminActor | null>;
   device(token: string): Promise<DeviceActor | null>;
+  /** True for the metrics scraper's token (METRICS_TOKEN); absent or false: nobody may scrape. */
+  metrics?(token: string): boolean;
 }
 
 export interface FailureLimiter {
@@ -28,22 +32,35 @@ export interface FailureLimiter {
   recordFailure(scope: RateLimitScope, ip: string): Promise<void>;
 }
 
+/** Which requests get an access-log line (with `httpRequest`): every one, failed and slow ones, or none. */
+export type AccessLog = 'all' | 'errors' | 'none';
+
 export interface RouterDeps {
   auth: Authenticator;
   limiter: FailureLimiter;
   logger: Logger;
+  metrics?: Metrics;
+  accessLog?: AccessLog;
+  /** Google Cloud project, so log lines link to Cloud Trace (`projects/P/traces/T`). */
+  traceProject?: string | undefined;
 }
 
-/** Headers on every API response: JSON is never sniffed, framed, cached or given a referrer. */
+/**
+ * Headers on every API response: JSON is never sniffed, framed, cached or given a referrer. The hosts
+ * apply the same set to everything they write (security-headers.ts); these make the router's
+ * responses safe on their own.
+ */
 const BASE_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
-  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'content-security-policy': API_CSP,
 };
 const JSON_TYPE = 'application/json; charset=utf-8';
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
+/** A request slower than this is logged even when access logs are limited to errors. */
+const SLOW_REQUEST_SEC = 1;
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 interface CompiledRoute {
   route: Route;
@@ -75,8 +92,47 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
     return { allow: [...allow] };
   };
 
+  const accessLog = deps.accessLog ?? 'errors';
+  /** Counts and times the request, and writes its access-log line (inside the request's log context). */
+  const observe = (req: HttpRequest, res: HttpResponse, route: Route | undefined, started: number) => {
+    const seconds = (performance.now() - started) / 1000;
+    const method = METHODS.has(req.method) ? req.method : 'OTHER';
+    deps.metrics?.httpRequest(method, route?.path ?? '(unmatched)', res.status, seconds);
+    const failed = res.status >= 400;
+    if (accessLog === 'none' || (accessLog === 'errors' && !failed && seconds < SLOW_REQUEST_SEC)) return;
+    const query = req.query.toString();
+    const fields = {
+      httpRequest: {
+        requestMethod: req.method,
+        requestUrl: query ? `${req.path}?${query}` : req.path,
+        status: res.status,
+        latency: `${seconds.toFixed(3)}s`,
+        remoteIp: req.ip,
+        userAgent: header(req, 'user-agent')?.slice(0, 256),
+        requestSize: String(req.body?.length ?? 0),
+        responseSize: String(Buffer.byteLength(res.body)),
+      },
+      route: route?.path,
+    };
+    const message = `${req.method} ${req.path} ${res.status}`;
+    // a 503 is the database being away (its cause is logged once as a warning); other 5xx are bugs
+    if (res.status >= 500 && res.status !== 503) deps.logger.error(message, fields);
+    else if (res.status === 503 || seconds >= SLOW_REQUEST_SEC) deps.logger.warn(message, fields);
+    else deps.logger.info(message, fields);
+  };
+
   return async function handle(req: HttpRequest): Promise<HttpResponse> {
-    const requestId = pickRequestId(req);
+    const ctx = requestContext(req);
+    return withLogContext(requestLogFields(ctx, deps.traceProject), async () => {
+      const started = performance.now();
+      const found: { route?: Route } = {};
+      const response = await respond(req, ctx.requestId, found);
+      observe(req, response, found.route, started);
+      return response;
+    });
+  };
+
+  async function respond(req: HttpRequest, requestId: string, out: { route?: Route }): Promise<HttpResponse> {
     let route: Route | undefined;
     try {
       const found = match(req.method, req.path);
@@ -84,7 +140,7 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
         if (found.allow.length === 0) throw new AppError(404, 'not_found', `no route for ${req.path}`);
         throw new AppError(405, 'method_not_allowed', `use ${found.allow.join(', ')}`, { allow: found.allow.join(', ') });
       }
-      route = found.route;
+      route = out.route = found.route;
       if (req.body && req.body.length > BODY_LIMIT_BYTES) {
         throw new AppError(413, 'payload_too_large', `request bodies are limited to ${BODY_LIMIT_BYTES} bytes`);
       }
@@ -103,7 +159,7 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
       }
       return errorResponse(err, requestId, route, deps.logger);
     }
-  };
+  }
 }
 
 function matchSegments(pattern: string[], parts: string[]): Record<string, string> | null {
@@ -122,16 +178,6 @@ function matchSegments(pattern: string[], parts: string[]): Record<string, strin
     } else if (p !== v) return null;
   }
   return params;
-}
-
-function header(req: HttpRequest, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function pickRequestId(req: HttpRequest): string {
-  const given = header(req, 'x-request-id');
-  return given && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
 function bearer(req: HttpRequest): string | undefined {
@@ -154,6 +200,12 @@ function cookie(req: HttpRequest, name: string): string | undefined {
 
 async function authenticate(route: Route, req: HttpRequest, auth: Authenticator): Promise<AdminActor | DeviceActor | null> {
   if (route.auth === 'public') return null;
+  if (route.auth === 'metrics') {
+    const token = bearer(req);
+    if (!token) throw unauthorized('unauthenticated', 'the metrics token is required (Authorization: Bearer <METRICS_TOKEN>)');
+    if (!auth.metrics?.(token)) throw unauthorized('invalid_token', 'wrong metrics token, or METRICS_TOKEN is not set');
+    return null;
+  }
   if (route.auth === 'device') {
     const token = bearer(req);
     if (!token) throw unauthorized('unauthenticated', 'a device access token is required');

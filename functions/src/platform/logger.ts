@@ -1,7 +1,16 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 /**
- * Structured logging: one JSON object per line, Cloud Logging field names (`severity`, `message`).
- * Values under keys that name credentials are replaced before anything is written, so a careless
- * `logger.info('x', { body })` cannot leak a secret.
+ * Structured logging: one JSON object per line in Cloud Logging's shape (`severity`, `message`,
+ * `httpRequest`, `logging.googleapis.com/trace`, `logging.googleapis.com/labels`). On Cloud Run and
+ * Cloud Functions the logging agent turns such stdout lines into structured entries (this is what
+ * firebase-functions' own logger does); standalone, they go to stdout as they are.
+ *
+ * Secrets are kept out by construction: values under keys that name credentials are replaced, and
+ * strings that look like credentials (JWTs, bearer tokens, enrollment tokens, passwords in URLs) are
+ * masked wherever they appear, messages included - so a careless `logger.info('x', { body })` cannot
+ * leak one. Everything logged while a request is handled carries that request's id and trace
+ * (`withLogContext`), however deep the call that logs.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, unknown>;
@@ -14,14 +23,31 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
+/** Cloud Logging's special fields. */
+export const TRACE_KEY = 'logging.googleapis.com/trace';
+export const SPAN_KEY = 'logging.googleapis.com/spanId';
+export const SAMPLED_KEY = 'logging.googleapis.com/trace_sampled';
+export const LABELS_KEY = 'logging.googleapis.com/labels';
+
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SEVERITY: Record<LogLevel, string> = { debug: 'DEBUG', info: 'INFO', warn: 'WARNING', error: 'ERROR' };
 const SECRET_KEY = /pass(word)?|secret|token|authorization|cookie|hmac|api[-_]?key|credential|private|webhook|smtp_?url/i;
+/** Credential-shaped text inside any string: JWTs, bearer tokens, our enrollment tokens, user:password@ in URLs. */
+const SECRET_VALUE =
+  /\beyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*|\b(Bearer|Basic)\s+[\w.~+/=-]{8,}|\bmdmet_[\w-]{20,}|(?<=:\/\/[^/\s:@]{0,256}:)[^/\s@]{1,256}(?=@)/gi;
 const MAX_DEPTH = 6;
 
+const maskString = (s: string): string => (s.length < 8 ? s : s.replace(SECRET_VALUE, '[redacted]'));
+
 export function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return maskString(value);
   if (value instanceof Error) {
-    return { name: value.name, message: value.message, stack: value.stack, code: (value as { code?: unknown }).code };
+    return {
+      name: value.name,
+      message: maskString(value.message),
+      stack: value.stack && maskString(value.stack),
+      code: (value as { code?: unknown }).code,
+    };
   }
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof Date) return value.toISOString();
@@ -36,6 +62,21 @@ export function redact(value: unknown, depth = 0): unknown {
 
 const bigintSafe = (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value);
 
+const context = new AsyncLocalStorage<LogFields>();
+
+/** Runs `fn` with these fields on every line logged inside it (and in everything it awaits). Labels merge. */
+export function withLogContext<T>(fields: LogFields, fn: () => T): T {
+  return context.run(merge(context.getStore() ?? {}, fields), fn);
+}
+
+/** The fields of the request (or job) being handled now, if any. */
+export const currentLogContext = (): LogFields | undefined => context.getStore();
+
+function merge(a: LogFields, b: LogFields): LogFields {
+  const labels = a[LABELS_KEY] || b[LABELS_KEY] ? { ...(a[LABELS_KEY] as object), ...(b[LABELS_KEY] as object) } : undefined;
+  return labels ? { ...a, ...b, [LABELS_KEY]: labels } : { ...a, ...b };
+}
+
 export function createLogger(
   options: { level?: LogLevel; base?: LogFields; write?: (line: string) => void } = {},
 ): Logger {
@@ -44,19 +85,22 @@ export function createLogger(
   const base = options.base ?? {};
   const log = (level: LogLevel, message: string, fields?: LogFields) => {
     if (RANK[level] < min) return;
-    const entry = redact({ ...base, ...fields }) as LogFields;
+    const ctx = context.getStore();
+    let all = ctx ? merge(base, ctx) : base;
+    if (fields) all = merge(all, fields);
+    const entry = redact(all) as LogFields;
     // A field cannot pass itself off as the severity, message or time.
     delete entry.severity;
     delete entry.message;
     delete entry.time;
-    write(JSON.stringify({ severity: SEVERITY[level], message, time: new Date().toISOString(), ...entry }, bigintSafe));
+    write(JSON.stringify({ severity: SEVERITY[level], message: maskString(message), time: new Date().toISOString(), ...entry }, bigintSafe));
   };
   return {
     debug: (m, f) => log('debug', m, f),
     info: (m, f) => log('info', m, f),
     warn: (m, f) => log('warn', m, f),
     error: (m, f) => log('error', m, f),
-    child: (fields) => createLogger({ ...options, base: { ...base, ...fields } }),
+    child: (fields) => createLogger({ ...options, base: merge(base, fields) }),
   };
 }
 

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   // firebase-admin is only loaded when push is configured
   const push = config.fcmServiceAccount ? await (await import('./push.js')).fcmPush(config.fcmServiceAccount) : undefined;
   if (!push) logger.info('push is not configured (FCM_SERVICE_ACCOUNT); commands go out with heartbeats');
-  const app = createApp({ config, secrets, db: database.db, logger, ...(push ? { push } : {}) });
+  const app = createApp({ config, secrets, db: database.db, logger, dbPool: database.pool, ...(push ? { push } : {}) });
   await app.maintenance();
 
   const first = await app.services.admins.ensureFirstAdmin({
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const consoleDir = config.consoleDir ?? fileURLToPath(new URL('../../../web/build', import.meta.url));
   const site = await loadStaticSite(consoleDir);
   if (site.files === 0) logger.warn('the admin console is not built; run npm run build -w web', { consoleDir });
-  const http = createNodeServer(withStaticSite(site, app.handle), { trustProxy: config.trustProxy, logger });
+  const http = createNodeServer(withStaticSite(site, app.handle), { trustProxy: config.trustProxy, logger, hsts: config.publicUrl.startsWith('https:') });
   await new Promise<void>((resolve, reject) => {
     http.server.once('error', reject);
     http.server.listen(config.port, resolve);

@@ -70,6 +70,7 @@ describe('the Firebase functions in the emulator', () => {
         'DB_PASSWORD=none',
         'DISCORD_WEBHOOK_URL=none',
         'SMTP_URL=none',
+        'METRICS_TOKEN=none',
         '',
       ].join('\n'),
     );

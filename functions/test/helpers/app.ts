@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createApp, type App, type AppDeps } from '../../src/app.js';
+import { createApp, type App, type AppDeps, type AppSecrets } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import type { HttpResponse } from '../../src/http/route.js';
 import { FakeClock } from '../../src/platform/clock.js';
@@ -22,6 +22,8 @@ export interface TestApp {
   clock: FakeClock;
   config: Config;
   logs: ReturnType<typeof memoryLogger>;
+  /** The app's secrets (tests forge tokens with them). */
+  secrets: AppSecrets;
   request(method: string, path: string, opts?: RequestOptions): Promise<TestResponse>;
   /** Signs in as a new admin of the given role (created directly in the database). */
   loginAs(role: 'viewer' | 'operator' | 'admin'): Promise<string>;
@@ -88,9 +90,10 @@ export async function createTestApp(
   const config = loadConfig(testEnv(env));
   const clock = new FakeClock('2026-03-10T12:00:00Z');
   const logs = memoryLogger();
+  const secrets: AppSecrets = { jwtSecret: randomBytes(32).toString('hex'), encryptionKey: randomBytes(32) };
   const app = createApp({
     config,
-    secrets: { jwtSecret: randomBytes(32).toString('hex'), encryptionKey: randomBytes(32) },
+    secrets,
     db: db.db,
     logger: logs,
     clock,
@@ -138,6 +141,7 @@ export async function createTestApp(
     clock,
     config,
     logs,
+    secrets,
     request,
     async loginAs(role) {
       if (role === 'admin') return asAdmin();

@@ -30,6 +30,7 @@ describe('the Firebase functions', () => {
       DB_PASSWORD: 'none',
       DISCORD_WEBHOOK_URL: 'none',
       SMTP_URL: 'none',
+      METRICS_TOKEN: 'none',
       ADMIN_BCRYPT_ROUNDS: '4',
       DEVICE_SECRET_BCRYPT_ROUNDS: '4',
     });
@@ -104,7 +105,7 @@ describe('the Firebase functions', () => {
   it('declares each function with its plan, the secrets, and a connection budget the database can take', () => {
     expect(fns.heartbeat!.__endpoint).toMatchObject({ concurrency: 80, minInstances: 1, maxInstances: 15, availableMemoryMb: 512 });
     expect(fns.heartbeat!.__endpoint.secretEnvironmentVariables.map((s: { key: string }) => s.key).sort()).toEqual([
-      'DB_PASSWORD', 'DISCORD_WEBHOOK_URL', 'ENCRYPTION_KEY', 'JWT_SECRET', 'SMTP_URL',
+      'DB_PASSWORD', 'DISCORD_WEBHOOK_URL', 'ENCRYPTION_KEY', 'JWT_SECRET', 'METRICS_TOKEN', 'SMTP_URL',
     ]);
     expect(fns.dispatch!.__endpoint.eventTrigger).toMatchObject({ eventFilters: { topic: 'command-batches' }, retry: true });
     expect(fns.tick!.__endpoint.scheduleTrigger.schedule).toBe('every 1 minutes');

@@ -1,0 +1,34 @@
+import { sql } from 'kysely';
+import type { Db } from '../platform/db/connect.js';
+import type { FleetCounts } from '../platform/metrics.js';
+
+/**
+ * The fleet gauges of /metrics, read from the database in one statement so every instance reports
+ * the same. Online devices come from the last-seen index; commands by state are the table as it is
+ * (finished ones until retention prunes them); alerts only the open ones (a partial unique index).
+ */
+export async function fleetCounts(db: Db, onlineCutoff: Date, now: Date): Promise<FleetCounts> {
+  const { rows } = await sql<{
+    total: number;
+    online: number;
+    commands: Record<string, number> | null;
+    alerts: Record<string, number> | null;
+    notifications: Record<string, number> | null;
+    rolled_up_to: Date | null;
+  }>`
+    select
+      (select count(*)::int from devices) as total,
+      (select count(*)::int from devices where last_seen_at >= ${onlineCutoff}::timestamptz) as online,
+      (select jsonb_object_agg(status, n) from (select status, count(*)::int as n from commands group by status) c) as commands,
+      (select jsonb_object_agg(kind, n) from (select kind, count(*)::int as n from alerts where status = 'open' group by kind) a) as alerts,
+      (select jsonb_object_agg(status, n) from (select status, count(*)::int as n from notifications group by status) x) as notifications,
+      (select rolled_up_to from rollup_state) as rolled_up_to`.execute(db);
+  const r = rows[0]!;
+  return {
+    devices: { online: r.online, offline: r.total - r.online },
+    commands: r.commands ?? {},
+    alertsOpen: r.alerts ?? {},
+    notifications: r.notifications ?? {},
+    rollupLagSec: r.rolled_up_to ? Math.max(0, Math.round((now.getTime() - r.rolled_up_to.getTime()) / 1000)) : null,
+  };
+}

@@ -1,0 +1,109 @@
+import type { Clock } from '../platform/clock.js';
+import type { Db } from '../platform/db/connect.js';
+import type { Logger } from '../platform/logger.js';
+import { rolledUpTo } from '../devices/devices.repository.js';
+import {
+  dropPartition,
+  heartbeatPartitions,
+  oldestHeartbeatDay,
+  pruneCommands,
+  pruneDeviceEvents,
+  pruneDownloads,
+  pruneNotifications,
+  rollUpHour,
+  rollupPartitions,
+} from './retention.repository.js';
+
+export interface RetentionOptions {
+  heartbeatDays: number;
+  rollupDays: number;
+  commandDays: number;
+  notificationDays: number;
+  downloadDays: number;
+}
+
+export interface RetentionReport {
+  hoursRolledUp: number;
+  heartbeatPartitionsDropped: string[];
+  rollupPartitionsDropped: string[];
+  commandsPruned: number;
+  notificationsPruned: number;
+  downloadsPruned: number;
+  deviceEventsPruned: number;
+}
+
+const HOUR_MS = 3600_000;
+const DAY_MS = 86_400_000;
+/** An hour is rolled up this long after it ended, so batches received just before the hour's end have committed. */
+const SETTLE_MS = 5 * 60_000;
+
+const floorHour = (t: number) => Math.floor(t / HOUR_MS) * HOUR_MS;
+const floorDay = (t: number) => Math.floor(t / DAY_MS) * DAY_MS;
+
+/**
+ * What the database keeps and for how long. Raw heartbeats are rolled up into hourly rows as each
+ * hour ends (the minute tick takes one hour at a time; maintenance catches up on all), and a daily
+ * heartbeat partition is dropped once it is older than HEARTBEAT_RETENTION_DAYS *and* rolled up -
+ * never before. Rollups go by whole months after ROLLUP_RETENTION_DAYS; finished commands, sent
+ * alert messages and download records by their own settings.
+ */
+export class RetentionService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly options: RetentionOptions,
+  ) {}
+
+  /** Rolls up complete hours, oldest first, at most `maxHours`; returns how many. */
+  async rollUp(maxHours = Number.POSITIVE_INFINITY): Promise<number> {
+    const limit = floorHour(this.clock.now().getTime() - SETTLE_MS);
+    let done = 0;
+    while (done < maxHours) {
+      const from = (await rolledUpTo(this.db)) ?? (await oldestHeartbeatDay(this.db));
+      if (!from || from.getTime() + HOUR_MS > limit) break;
+      const r = await rollUpHour(this.db, from);
+      if (!r.done) break; // another instance is at it
+      done++;
+    }
+    return done;
+  }
+
+  /** The daily job: roll up what is due, then drop and prune what is past its retention. */
+  async run(): Promise<RetentionReport> {
+    const now = this.clock.now().getTime();
+    const hoursRolledUp = await this.rollUp();
+    const watermark = (await rolledUpTo(this.db))?.getTime() ?? 0;
+
+    const heartbeatCutoff = floorDay(now) - this.options.heartbeatDays * DAY_MS;
+    const heartbeatPartitionsDropped: string[] = [];
+    for (const p of await heartbeatPartitions(this.db)) {
+      if (p.to.getTime() > heartbeatCutoff) continue;
+      if (p.to.getTime() > watermark) {
+        this.logger.warn('heartbeat partition past retention is not rolled up yet; kept', { partition: p.name });
+        continue;
+      }
+      await dropPartition(this.db, 'heartbeats', p);
+      heartbeatPartitionsDropped.push(p.name);
+    }
+
+    const rollupCutoff = now - this.options.rollupDays * DAY_MS;
+    const rollupPartitionsDropped: string[] = [];
+    for (const p of await rollupPartitions(this.db)) {
+      if (p.to.getTime() > rollupCutoff) continue;
+      await dropPartition(this.db, 'heartbeat_rollups', p);
+      rollupPartitionsDropped.push(p.name);
+    }
+
+    const days = (n: number) => new Date(now - n * DAY_MS);
+    return {
+      hoursRolledUp,
+      heartbeatPartitionsDropped,
+      rollupPartitionsDropped,
+      commandsPruned: await pruneCommands(this.db, days(this.options.commandDays)),
+      notificationsPruned: await pruneNotifications(this.db, days(this.options.notificationDays)),
+      downloadsPruned: await pruneDownloads(this.db, days(this.options.downloadDays)),
+      deviceEventsPruned: await pruneDeviceEvents(this.db, new Date(heartbeatCutoff)),
+    };
+  }
+}
