@@ -95,6 +95,7 @@ export async function createTestApp(
     config,
     secrets,
     db: db.db,
+    dbPool: db.pool,
     logger: logs,
     clock,
     ...adapters,

@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import { memoryLogger } from '../../src/platform/logger.js';
+import { DB_KINDS } from '../helpers/db.js';
+import { createTestApp, sampleHeartbeat, testEnv, type TestApp } from '../helpers/app.js';
+
+const TOKEN = randomBytes(32).toString('base64url');
+
+/** GET /metrics over the real handler: the fleet gauges come from the database, so every instance agrees. */
+describe.each(DB_KINDS)('metrics on %s', (kind) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(kind, { METRICS_TOKEN: TOKEN });
+  });
+  afterAll(() => t.close());
+
+  const scrape = async (handle = t.app.handle) => {
+    const res = await handle({
+      method: 'GET',
+      path: '/metrics',
+      query: new URLSearchParams(),
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: undefined,
+      ip: '127.0.0.1',
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    return res.body.toString();
+  };
+  const value = (text: string, series: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+
+  it('reports devices, commands, open alerts, notifications, heartbeats and requests', async () => {
+    const a = await t.enrollDevice();
+    await t.enrollDevice();
+    t.clock.advance(3600_000); // both devices go quiet
+    const hb = await t.request('POST', '/api/v1/heartbeat', { token: await t.deviceToken(a), body: { ...sampleHeartbeat(t.clock.now()), bootId: 'b', seq: 0 } });
+    expect(hb.status).toBe(200);
+    await t.request('POST', '/api/v1/heartbeat', { token: await t.deviceToken(a), body: { ...sampleHeartbeat(t.clock.now()), bootId: 'b', seq: 0 } });
+    const operator = await t.loginAs('operator');
+    expect((await t.request('POST', '/api/v1/admin/commands', { token: operator, body: { type: 'PING', deviceIds: [a.deviceId] } })).status).toBe(201);
+    await t.db.db
+      .insertInto('alerts')
+      .values({ device_id: a.deviceId, kind: 'low_battery', condition_since: t.clock.now(), opened_at: t.clock.now() })
+      .execute();
+
+    const text = await scrape();
+    expect(value(text, 'mdm_devices{status="online"}')).toBe(1);
+    expect(value(text, 'mdm_devices{status="offline"}')).toBe(1);
+    expect(value(text, 'mdm_commands{state="queued"}')! + value(text, 'mdm_commands{state="dispatched"}')!).toBe(1);
+    expect(value(text, 'mdm_commands{state="expired"}')).toBe(0);
+    expect(value(text, 'mdm_alerts_open{kind="low_battery"}')).toBe(1);
+    expect(value(text, 'mdm_alerts_open{kind="offline"}')).toBe(0);
+    expect(value(text, 'mdm_notifications_stored{status="pending"}')).toBe(0);
+    expect(value(text, 'mdm_heartbeats_ingested_total')).toBe(1);
+    expect(value(text, 'mdm_heartbeats_duplicate_total')).toBe(1);
+    expect(value(text, 'mdm_http_requests_total{method="POST",route="/api/v1/heartbeat",status="200"}')).toBe(2);
+    expect(value(text, 'mdm_rollup_lag_seconds')).toBeGreaterThan(0);
+    expect(text).toContain('# TYPE mdm_http_request_duration_seconds histogram');
+    expect(text).toContain('mdm_push_results_total');
+    expect(text).toMatch(/^process_cpu_user_seconds_total /m);
+    if (kind === 'postgres') {
+      expect(text).toContain('mdm_db_pool_connections{state="in_use"}');
+      expect(text).toContain('mdm_db_pool_waiting');
+    }
+  });
+
+  it('gives the same fleet gauges from another instance on the same database', async () => {
+    const other = createApp({
+      config: loadConfig(testEnv({ METRICS_TOKEN: TOKEN })),
+      secrets: { jwtSecret: randomBytes(32).toString('hex'), encryptionKey: randomBytes(32) },
+      db: t.db.db,
+      logger: memoryLogger(),
+      clock: t.clock,
+    });
+    try {
+      const fleet = (text: string) => text.split('\n').filter((l) => /^mdm_(devices|commands|alerts_open|notifications_stored)\{/.test(l));
+      t.clock.advance(20_000); // past the 10 s cache of the first instance
+      const mine = fleet(await scrape());
+      expect(mine.length).toBeGreaterThan(10);
+      expect(fleet(await scrape(other.handle))).toEqual(mine);
+      // its process counters are its own
+      expect(value(await scrape(other.handle), 'mdm_heartbeats_ingested_total')).toBe(0);
+    } finally {
+      await other.close();
+    }
+  });
+});
