@@ -1,0 +1,22 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Once per run: the real backend build (functions/lib) and the real console build (web/build) that
+ * the standalone server serves - the browser tests exercise exactly what `npm start` runs.
+ */
+export default async function setup() {
+  const started = performance.now();
+  await Promise.all([
+    // tsc emits despite type errors; those are the typecheck step's to report.
+    run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: `${root}functions` }).catch((err: { stdout?: string }) => {
+      process.stderr.write(`functions build reported type errors:\n${err.stdout ?? ''}\n`);
+    }),
+    run('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: `${root}web` }),
+  ]);
+  process.stdout.write(`builds ready in ${Math.round(performance.now() - started)} ms\n`);
+}
