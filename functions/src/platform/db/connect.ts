@@ -80,7 +80,7 @@ export async function openDatabase(
       application_name: 'fleet-mdm',
       types: pgTypes,
     });
-    pool.on('error', onPoolError);
+    watchConnections(pool, onPoolError);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,
@@ -102,8 +102,7 @@ export async function openDatabase(
       application_name: 'fleet-mdm',
       types: pgTypes,
     });
-    // An idle client losing its connection must not crash the process; the pool replaces it.
-    pool.on('error', onPoolError);
+    watchConnections(pool, onPoolError);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', pool, close: () => db.destroy() };
   }
@@ -122,4 +121,15 @@ export async function openDatabase(
       await pglite.close();
     },
   };
+}
+
+/**
+ * A connection that dies must not crash the process. pg's pool listens for errors only on idle
+ * clients; a client checked out (between two queries of a transaction) that loses its connection
+ * emits 'error' with nobody listening - an uncaught exception. Every client gets a listener for its
+ * whole life; the query in flight still fails (a 503), and the pool drops the broken client on release.
+ */
+function watchConnections(pool: pg.Pool, onError: (err: Error) => void): void {
+  pool.on('error', onError);
+  pool.on('connect', (client) => client.on('error', onError));
 }
