@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { adminRoutes } from './admin/admin.routes.js';
 import { apkRoutes } from './apk/apk.routes.js';
@@ -45,6 +44,7 @@ import { InProcessQueue, type Queue } from './platform/queue.js';
 import { PgFailureLimiter } from './platform/rate-limit.js';
 import { WorkerSecretHasher } from './platform/secret-hasher.js';
 import { SessionTokens } from './platform/session-tokens.js';
+import { tokenDigestMatcher } from './platform/crypto.js';
 import type { PoolStats } from './platform/metrics.js';
 import { PrometheusMetrics } from './platform/prometheus.js';
 import { fleetCounts } from './observability/fleet-counts.repository.js';
@@ -126,6 +126,12 @@ export function createApp(deps: AppDeps) {
   localQueue?.subscribe((m) => dispatch(m.batchId));
   const tokens = new SessionTokens(secrets.jwtSecret);
   const hasher = new WorkerSecretHasher(config.bcryptWorkers);
+  const limiter = new PgFailureLimiter(db, clock, config.rateLimit.windowSec, {
+    login: config.rateLimit.loginFailures,
+    enroll: config.rateLimit.enrollFailures,
+    session: config.rateLimit.sessionFailures,
+    login_account: config.loginAccountFailures,
+  });
   const admins = new AdminService(
     db,
     clock,
@@ -134,6 +140,7 @@ export function createApp(deps: AppDeps) {
     audit,
     { sessionTtlSec: config.adminSessionTtlSec, bcryptRounds: config.adminBcryptRounds },
     deps.consoleTokens,
+    limiter,
   );
   const enrollment = new EnrollmentService(db, clock, audit, hasher, {
     publicUrl: config.publicUrl,
@@ -182,12 +189,6 @@ export function createApp(deps: AppDeps) {
     liveSource: sse ? 'sse' : 'firestore',
     ...(config.firebaseWeb ? { firebase: config.firebaseWeb } : {}),
   });
-  const limiter = new PgFailureLimiter(db, clock, config.rateLimit.windowSec, {
-    login: config.rateLimit.loginFailures,
-    enroll: config.rateLimit.enrollFailures,
-    session: config.rateLimit.sessionFailures,
-  });
-
   let openapi: unknown;
   const routes: Route[] = [
     ...systemRoutes(db, () => (openapi ??= buildOpenApi(routes, { version: VERSION, serverUrl: config.publicUrl }))),
@@ -212,14 +213,13 @@ export function createApp(deps: AppDeps) {
       return fleetCounts(db, new Date(now.getTime() - offlineAfterSec * 1000), now);
     },
   });
-  const metricsToken = config.metricsTokenSha256;
+  const metricsToken = tokenDigestMatcher(config.metricsTokenSha256);
 
   const handle = createRouter(routes, {
     auth: {
       admin: (t) => admins.authenticate(t),
       device: (t) => devices.authenticate(t),
-      // only the digest of METRICS_TOKEN is kept; digests of equal length compare in constant time
-      metrics: (t) => metricsToken !== undefined && timingSafeEqual(createHash('sha256').update(t).digest(), metricsToken),
+      metrics: metricsToken,
     },
     limiter,
     logger,

@@ -7,6 +7,7 @@ import type { Db } from '../platform/db/connect.js';
 import { noConsoleTokens, type ConsoleTokens } from '../platform/console-tokens.js';
 import type { SecretHasher } from '../platform/secret-hasher.js';
 import type { SessionTokens } from '../platform/session-tokens.js';
+import type { RateLimitScope } from '../http/route.js';
 import {
   countAdmins,
   findAdminByEmail,
@@ -19,6 +20,14 @@ import {
 export interface AdminServiceOptions {
   sessionTtlSec: number;
   bcryptRounds: number;
+}
+
+/** Failed logins per account and client address (platform/rate-limit.ts). */
+export interface LoginLimiter {
+  check(scope: RateLimitScope, key: string, what?: string): Promise<void>;
+  recordFailure(scope: RateLimitScope, key: string): Promise<number>;
+  clear(scope: RateLimitScope, key: string): Promise<void>;
+  limitOf(scope: RateLimitScope): { failures: number; windowSec: number };
 }
 
 export type BootstrapResult =
@@ -36,6 +45,7 @@ export class AdminService {
     private readonly audit: AuditService,
     private readonly options: AdminServiceOptions,
     private readonly consoleTokens: ConsoleTokens = noConsoleTokens,
+    private readonly limiter?: LoginLimiter,
   ) {}
 
   /**
@@ -71,12 +81,36 @@ export class AdminService {
     });
   }
 
+  /**
+   * Brute force is held off twice: the route counts failures per client address (any accounts), and
+   * here failures per account and address - after a few, that pair gets 429 with Retry-After until the
+   * window ends, before any password is checked, and the lock-out is audited. Other addresses (the
+   * real admin elsewhere) are not locked out.
+   */
   async login(email: string, password: string, ip: string) {
-    const admin = await findAdminByEmail(this.db, email.trim().toLowerCase());
+    const account = email.trim().toLowerCase();
+    const key = `${ip}|${account}`;
+    await this.limiter?.check('login_account', key, 'too many failed sign-ins for this account from your address');
+    const admin = await findAdminByEmail(this.db, account);
     // An unknown or disabled admin costs the same time as a wrong password.
     const usable = admin && !admin.disabled_at ? admin.password_hash : undefined;
     const ok = await this.hasher.verify(password, usable, this.options.bcryptRounds);
-    if (!admin || admin.disabled_at || !ok) throw unauthorized('invalid_credentials', 'wrong e-mail or password');
+    if (!admin || admin.disabled_at || !ok) {
+      if (this.limiter) {
+        const failures = await this.limiter.recordFailure('login_account', key);
+        const limit = this.limiter.limitOf('login_account');
+        if (failures === limit.failures) {
+          await this.audit.record(
+            this.db,
+            { kind: 'system', name: 'login rate limit' },
+            { action: 'locked_out_login', target: { type: 'login', id: account }, details: { email: account, failures, windowSec: limit.windowSec } },
+            ip,
+          );
+        }
+      }
+      throw unauthorized('invalid_credentials', 'wrong e-mail or password');
+    }
+    await this.limiter?.clear('login_account', key);
     const now = this.clock.now();
     const { token, expiresAt } = await this.tokens.sign('admin', admin.id, now, this.options.sessionTtlSec, {
       role: admin.role,

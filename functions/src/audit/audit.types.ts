@@ -15,6 +15,12 @@ export type AuditEvent =
   | { action: 'logged_in'; target: { type: 'admin'; id: string }; details: Record<string, never> }
   | { action: 'logged_out'; target: { type: 'admin'; id: string }; details: Record<string, never> }
   | {
+      action: 'locked_out_login';
+      /** The e-mail that was tried (the account may not exist). */
+      target: { type: 'login'; id: string };
+      details: { email: string; failures: number; windowSec: number };
+    }
+  | {
       action: 'created_enrollment_token';
       target: { type: 'enrollment_token'; id: string };
       details: { label: string; group: string | null; expiresAt: string; maxUses: number };
@@ -60,6 +66,7 @@ export const AUDIT_ACTIONS = [
   'deleted_admin',
   'logged_in',
   'logged_out',
+  'locked_out_login',
   'created_enrollment_token',
   'revoked_enrollment_token',
   'enrolled_device',

@@ -20,8 +20,8 @@ export const forbidden = (message = 'your role does not allow this') => new AppE
 export const notFound = (what: string) => new AppError(404, 'not_found', `${what} not found`);
 export const conflict = (code: string, message: string) => new AppError(409, code, message);
 export const gone = (code: string, message: string) => new AppError(410, code, message);
-export const tooManyRequests = (retryAfterSec: number) =>
-  new AppError(429, 'rate_limited', `too many failed attempts; retry in ${retryAfterSec} s`, {
+export const tooManyRequests = (retryAfterSec: number, what = 'too many failed attempts') =>
+  new AppError(429, 'rate_limited', `${what}; retry in ${retryAfterSec} s`, {
     'retry-after': String(retryAfterSec),
   });
 export const serviceUnavailable = (retryAfterSec: number, message = 'the database is unavailable; retry shortly') =>

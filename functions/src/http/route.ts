@@ -16,7 +16,8 @@ export const ROLE_RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 
  * (METRICS_TOKEN); a role: an admin session of at least that role.
  */
 export type Auth = 'public' | 'device' | 'metrics' | Role;
-export type RateLimitScope = 'login' | 'enroll' | 'session';
+/** login/enroll/session: failures per client address; login_account: failed logins per account and address. */
+export type RateLimitScope = 'login' | 'enroll' | 'session' | 'login_account';
 
 export interface AdminActor {
   kind: 'admin';

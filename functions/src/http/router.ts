@@ -29,7 +29,7 @@ export interface Authenticator {
 export interface FailureLimiter {
   /** Throws a 429 AppError when the address has used up its failures in this window. */
   check(scope: RateLimitScope, ip: string): Promise<void>;
-  recordFailure(scope: RateLimitScope, ip: string): Promise<void>;
+  recordFailure(scope: RateLimitScope, ip: string): Promise<unknown>;
 }
 
 /** Which requests get an access-log line (with `httpRequest`): every one, failed and slow ones, or none. */

@@ -20,6 +20,16 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return timingSafeEqual(left, right);
 }
 
+/**
+ * A check for a configured bearer token (METRICS_TOKEN) that never holds the token itself: only its
+ * SHA-256 is kept, and the presented token's digest is compared in constant time (equal lengths by
+ * construction, so nothing about the token leaks through timing or an early length check).
+ */
+export function tokenDigestMatcher(sha256: Buffer | undefined): (token: string) => boolean {
+  if (!sha256) return () => false;
+  return (token) => timingSafeEqual(createHash('sha256').update(token).digest(), sha256);
+}
+
 /** A sub-key for one purpose, so one configured secret never signs two kinds of thing. */
 export function deriveKey(secret: string | Uint8Array, purpose: string): Buffer {
   return createHmac('sha256', secret).update(`fleet-mdm:${purpose}`).digest();

@@ -18,31 +18,45 @@ export class PgFailureLimiter implements FailureLimiter {
     private readonly limits: Record<RateLimitScope, number>,
   ) {}
 
-  async check(scope: RateLimitScope, ip: string): Promise<void> {
+  /** `key` is the client address, or for login_account the address and the account. */
+  async check(scope: RateLimitScope, key: string, what?: string): Promise<void> {
     const row = await this.db
       .selectFrom('rate_limits')
       .select(['failures', 'window_started_at'])
-      .where('bucket', '=', bucket(scope, ip))
+      .where('bucket', '=', bucket(scope, key))
       .executeTakeFirst();
     if (!row || row.failures < this.limits[scope]) return;
     const endsMs = row.window_started_at.getTime() + this.windowSec * 1000;
     const leftMs = endsMs - this.clock.now().getTime();
-    if (leftMs > 0) throw tooManyRequests(Math.ceil(leftMs / 1000));
+    if (leftMs > 0) throw tooManyRequests(Math.ceil(leftMs / 1000), what);
   }
 
-  async recordFailure(scope: RateLimitScope, ip: string): Promise<void> {
+  /** Counts a failure; returns the failures in the current window (this one included). */
+  async recordFailure(scope: RateLimitScope, key: string): Promise<number> {
     const now = this.clock.now();
     const windowStart = new Date(now.getTime() - this.windowSec * 1000);
-    await this.db
+    const row = await this.db
       .insertInto('rate_limits')
-      .values({ bucket: bucket(scope, ip), window_started_at: now, failures: 1 })
+      .values({ bucket: bucket(scope, key), window_started_at: now, failures: 1 })
       .onConflict((oc) =>
         oc.column('bucket').doUpdateSet({
           failures: sql`case when rate_limits.window_started_at <= ${windowStart} then 1 else rate_limits.failures + 1 end`,
           window_started_at: sql`case when rate_limits.window_started_at <= ${windowStart} then ${now} else rate_limits.window_started_at end`,
         }),
       )
-      .execute();
+      .returning('failures')
+      .executeTakeFirstOrThrow();
+    return row.failures;
+  }
+
+  /** Forgets the failures of a key (a successful login clears its account's count). */
+  async clear(scope: RateLimitScope, key: string): Promise<void> {
+    await this.db.deleteFrom('rate_limits').where('bucket', '=', bucket(scope, key)).execute();
+  }
+
+  /** The most failures a scope allows per window, and the window. */
+  limitOf(scope: RateLimitScope): { failures: number; windowSec: number } {
+    return { failures: this.limits[scope], windowSec: this.windowSec };
   }
 
   /** Deletes buckets whose window has ended. */
