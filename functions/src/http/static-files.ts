@@ -147,7 +147,7 @@ async function respond(req: HttpRequest, file: StaticFile): Promise<HttpResponse
       if (!encoded) {
         encoded =
           encoding === 'br'
-            ? brotliAsync(file.body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 9, [zlib.BROTLI_PARAM_SIZE_HINT]: file.body.length } })
+            ? brotliAsync(file.body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 5, [zlib.BROTLI_PARAM_SIZE_HINT]: file.body.length } })
             : gzipAsync(file.body, { level: 9 });
         file.encoded.set(encoding, encoded);
       }
