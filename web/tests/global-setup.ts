@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { access } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -10,6 +11,10 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
  * the standalone server serves - the browser tests exercise exactly what `npm start` runs.
  */
 export default async function setup() {
+  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  await access(chromium).catch(() => {
+    throw new Error(`the browser tests need Debian's Chromium at ${chromium}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  });
   const started = performance.now();
   await Promise.all([
     // tsc emits despite type errors; those are the typecheck step's to report.

@@ -59,7 +59,7 @@ describe('the fleet view query', () => {
 
   it('counts by status and lists the groups and tags present', () => {
     expect(counts(fleet)).toEqual({ total: 4, online: 3, offline: 1, alerting: 3, appDown: 1 });
-    expect(facets(fleet)).toEqual({ groups: ['Store 12', 'Store 7'], tags: ['east', 'lobby'] });
+    expect(facets(fleet)).toEqual({ groups: ['Store 7', 'Store 12'], tags: ['east', 'lobby'] });
   });
 
   it('keeps the newer of two documents of a device', () => {

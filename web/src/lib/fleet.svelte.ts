@@ -5,7 +5,15 @@ import type { LiveSource, LiveStatus } from './live/live-source.js';
 import { SseSource } from './live/sse-source.js';
 import type { ConsoleConfig, DeviceDoc, FleetSummary, Page } from './types.js';
 
+/** The first page is small so the table shows at once; the rest come in big pages. */
+const FIRST_PAGE = 500;
 const PAGE = 5000;
+/**
+ * Live updates are merged at once but shown in batches: every frame for a small fleet, four times a
+ * second for a large one, where re-filtering and re-sorting every device costs a few milliseconds.
+ */
+const LARGE_FLEET = 2000;
+const LARGE_FLEET_BATCH_MS = 250;
 /** How often devices seen since the last look are re-read: mirror documents are not rewritten on every heartbeat. */
 const SEEN_POLL_MS = 60_000;
 
@@ -31,6 +39,7 @@ export class FleetStore {
   #seenSince: string | undefined;
   #poll: ReturnType<typeof setInterval> | undefined;
   #loading: Promise<void> | undefined;
+  #bump: ReturnType<typeof setTimeout> | undefined;
 
   all(): Iterable<DeviceDoc> {
     return this.#docs.values();
@@ -86,13 +95,16 @@ export class FleetStore {
     this.#source?.stop();
     this.#source = undefined;
     clearInterval(this.#poll);
+    clearTimeout(this.#bump);
+    this.#bump = undefined;
     this.#docs.clear();
     this.loaded = false;
     this.complete = false;
     this.version++;
   }
 
-  apply(docs: readonly DeviceDoc[]): void {
+  /** Merges documents (the newer one of a device wins); `now` shows them at once, otherwise batched. */
+  apply(docs: readonly DeviceDoc[], now = false): void {
     let changed = false;
     for (const doc of docs) {
       if (newer(this.#docs.get(doc.id), doc)) {
@@ -100,7 +112,20 @@ export class FleetStore {
         changed = true;
       }
     }
-    if (changed) this.version++;
+    if (!changed) return;
+    if (now) {
+      clearTimeout(this.#bump);
+      this.#bump = undefined;
+      this.version++;
+      return;
+    }
+    this.#bump ??= setTimeout(
+      () => {
+        this.#bump = undefined;
+        this.version++;
+      },
+      this.#docs.size > LARGE_FLEET ? LARGE_FLEET_BATCH_MS : 16,
+    );
   }
 
   /** The whole snapshot again (first load, and after a reconnect that may have missed events). */
@@ -114,9 +139,9 @@ export class FleetStore {
     let cursor: string | null = null;
     try {
       do {
-        const page: Page<DeviceDoc> = await get(`/admin/fleet${qs({ limit: PAGE, cursor })}`);
+        const page: Page<DeviceDoc> = await get(`/admin/fleet${qs({ limit: cursor === null ? FIRST_PAGE : PAGE, cursor })}`);
         if (!this.loaded || cursor === null) this.#snapshotAt = startedAt;
-        this.apply(page.items);
+        this.apply(page.items, true);
         this.loaded = true;
         cursor = page.nextCursor;
       } while (cursor);

@@ -41,8 +41,9 @@ export function duration(sec: number | null | undefined): string {
   return d > 0 ? `${d} d ${h} h` : h > 0 ? `${h} h ${m} min` : `${m} min`;
 }
 
-export const dateTime = (iso: string | null | undefined) =>
-  iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '-';
+/** One formatter: toLocaleString with options builds a new one per call, which shows when a table scrolls. */
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+export const dateTime = (iso: string | null | undefined) => (iso ? DATE_TIME.format(new Date(iso)) : '-');
 
 export const ALERT_LABELS: Record<string, string> = {
   offline: 'Offline',

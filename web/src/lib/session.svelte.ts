@@ -15,8 +15,9 @@ class Session {
 
   async restore(): Promise<void> {
     try {
-      this.config = await get<ConsoleConfig>('/console-config');
-      this.admin = (await get<{ admin: Admin }>('/admin/me')).admin;
+      const [config, me] = await Promise.all([get<ConsoleConfig>('/console-config'), get<{ admin: Admin }>('/admin/me').catch(() => null)]);
+      this.config = config;
+      this.admin = me?.admin ?? null;
     } catch {
       this.admin = null;
     } finally {

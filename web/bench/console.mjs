@@ -1,0 +1,293 @@
+// `npm run bench:console -w web`: the fleet view with 10,000 devices in headless Chromium.
+// Seeds a scratch PostgreSQL database (BENCH_PG_URL, default the local server) with 10,000 devices,
+// starts the real standalone server on it serving the real console build, signs in and measures:
+//   - time to first render: navigation start to the first device row on screen, and to all 10,000 loaded;
+//   - scroll: frame times while the table is scrolled from top to bottom and back;
+//   - live updates: 100 heartbeats a second (each a visible change) for 10 s, frame times meanwhile,
+//     and how long after the last heartbeat the screen shows every final value.
+// Prints one JSON object; nothing here is a pass/fail assertion.
+import { spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import bcrypt from 'bcryptjs';
+import pg from 'pg';
+import { chromium } from 'playwright-core';
+
+const { values: args } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '10000' },
+    live: { type: 'string', default: '200' },
+    rate: { type: 'string', default: '100' },
+    seconds: { type: 'string', default: '10' },
+    pg: { type: 'string', default: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
+  },
+});
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DEVICES = Number(args.devices);
+const LIVE = Math.min(Number(args.live), DEVICES);
+const RATE = Number(args.rate);
+const SECONDS = Number(args.seconds);
+const SECRET = 'bench-device-secret';
+const ADMIN = { email: 'bench@example.com', password: 'console bench password' };
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+const withDb = (url, name) => Object.assign(new URL(url), { pathname: `/${name}` }).toString();
+async function adminQuery(sql) {
+  const c = new pg.Client({ connectionString: args.pg });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] * 10) / 10 : null;
+};
+const frameStats = (frames) => ({
+  frames: frames.length,
+  p50Ms: pct(frames, 50),
+  p95Ms: pct(frames, 95),
+  p99Ms: pct(frames, 99),
+  maxMs: Math.round(Math.max(...frames) * 10) / 10,
+  over50Ms: frames.filter((f) => f > 50).length,
+});
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+async function seed(url) {
+  const hash = await bcrypt.hash(SECRET, 4);
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  await c.query(`insert into device_groups (name) select 'Site ' || g from generate_series(1, 50) g`);
+  await c.query(
+    `insert into devices (id, secret_hash, hmac_key_enc, group_id, model, manufacturer, android_version, sdk_int, serial, agent_version,
+       enrolled_at, last_seen_at, state_sent_at, battery_level, battery_charging, mem_avail_bytes, mem_total_bytes, storage_free_bytes,
+       storage_total_bytes, network_type, app_package, app_running, app_foreground, uptime_sec)
+     select gen_random_uuid(), $2, 'x', (select id from device_groups order by name limit 1 offset (g % 50)),
+       (array['KioskPro 10','Tab A8','Pixel 7','SignageBox 4K'])[1 + g % 4], 'Acme', '13', 33, 'SN' || lpad(g::text, 6, '0'), '1.0.0',
+       now() - interval '30 days', case when g % 20 = 0 then now() - interval '2 days' else now() - random() * interval '4 minutes' end,
+       now(), 20 + g % 80, g % 7 = 0, 1000000000, 4000000000, 20000000000, 64000000000, 'wifi', 'com.example.kiosk', g % 40 <> 0, g % 40 <> 0, 86400
+     from generate_series(1, $1::int) g`,
+    [DEVICES, hash],
+  );
+  await c.query(`insert into device_tags (device_id, tag) select id, 'floor-' || (abs(hashtext(id::text)) % 5) from devices`);
+  await c.query(`insert into alerts (device_id, kind, condition_since, opened_at) select id, 'app_down', now(), now() from devices where not app_running`);
+  await c.query('vacuum analyze');
+  const { rows } = await c.query(`select id from devices where last_seen_at > now() - interval '1 hour' order by serial limit $1`, [LIVE]);
+  await c.end();
+  return rows.map((r) => r.id);
+}
+
+async function startServer(databaseUrl) {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [join(ROOT, 'functions/lib/standalone/main.js')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      DATA_DIR: await mkdtemp(join(tmpdir(), 'mdm-console-bench-')),
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      ADMIN_BCRYPT_ROUNDS: '4',
+      CONSOLE_DIR: join(ROOT, 'web/build'),
+      RATE_LIMIT_SESSION_FAILURES: '100000',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (out += d));
+  await new Promise((resolve, reject) => {
+    const t = setInterval(() => out.includes('"message":"listening"') && (clearInterval(t), resolve()), 25);
+    proc.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, proc };
+}
+
+const post = async (url, body, token) => {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json(), headers: res.headers };
+};
+const heartbeat = (level) => ({
+  sentAt: new Date().toISOString(),
+  battery: { level, charging: false },
+  memory: { availBytes: 1_000_000_000, totalBytes: 4_000_000_000 },
+  app: { package: 'com.example.kiosk', running: true, foreground: true },
+  uptimeSec: 90_000,
+  agentVersion: '1.0.0',
+});
+
+/** Records requestAnimationFrame deltas in the page until stopped. */
+const FRAME_RECORDER = `(() => {
+  window.__frames = []; window.__recording = true; let last = performance.now();
+  const tick = (t) => { window.__frames.push(t - last); last = t; if (window.__recording) requestAnimationFrame(tick); };
+  requestAnimationFrame(tick);
+})()`;
+
+const databaseUrl = withDb(args.pg, `fmdm_console_${Date.now()}`);
+await adminQuery(`create database "${new URL(databaseUrl).pathname.slice(1)}"`);
+let server;
+let browser;
+try {
+  const migrate = spawn(process.execPath, [join(ROOT, 'functions/lib/scripts/migrate.js')], { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: 'inherit' });
+  await new Promise((resolve, reject) => migrate.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`migrate exited ${code}`)))));
+  const t0 = performance.now();
+  const liveIds = await seed(databaseUrl);
+  const seedMs = Math.round(performance.now() - t0);
+  server = await startServer(databaseUrl);
+  const login = await post(`${server.url}/api/v1/admin/login`, ADMIN);
+  const token = login.body.token;
+
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  await context.addCookies([{ name: 'mdm_session', value: token, url: server.url }]);
+  const page = await context.newPage();
+
+  // Time to first render: a cold load of the fleet view, measured in the page from navigation start.
+  await page.addInitScript(() => {
+    const w = /** @type {any} */ (window);
+    const look = () => {
+      if (!w.__firstRow && document.querySelector('[data-testid="device-row"]')) w.__firstRow = performance.now();
+      const shown = document.querySelector('[data-testid="shown-count"]')?.textContent ?? '';
+      if (!w.__allRows && /Showing \d+ of \d+ devices$/.test(shown.trim()) && !shown.includes('loading')) w.__allRows = performance.now();
+      if (!w.__allRows) requestAnimationFrame(look);
+    };
+    requestAnimationFrame(look);
+  });
+  const loads = [];
+  for (let i = 0; i < 3; i++) {
+    await page.goto(`${server.url}/`);
+    await page.waitForFunction(() => /** @type {any} */ (window).__allRows, null, { timeout: 60_000 });
+    loads.push(await page.evaluate(() => ({ firstRowMs: Math.round(window.__firstRow), allLoadedMs: Math.round(window.__allRows) })));
+  }
+  const shown = await page.getByTestId('shown-count').textContent();
+
+  // Baseline: frames while nothing happens, to tell the page's cost from the headless renderer's.
+  await page.evaluate(FRAME_RECORDER);
+  await page.waitForTimeout(2000);
+  const idleFrames = await page.evaluate(() => ((window.__recording = false), window.__frames.slice(1)));
+
+  // Scroll: the whole table top to bottom and back, at a wheel's pace (120 px a frame) and at a
+  // fling's or a dragged scrollbar's (600 px a frame). The main thread's work per frame comes from CDP.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const metrics = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+  const scroll = {};
+  for (const step of [120, 600]) {
+    const before = await metrics();
+    await page.evaluate(FRAME_RECORDER);
+    await page.evaluate(async (px) => {
+      const el = document.querySelector('[data-testid="fleet-scroll"]');
+      const frame = () => new Promise((r) => requestAnimationFrame(r));
+      for (let y = 0; y < el.scrollHeight; y += px) {
+        el.scrollTop = y;
+        await frame();
+      }
+      for (let y = el.scrollHeight; y > 0; y -= px) {
+        el.scrollTop = y;
+        await frame();
+      }
+    }, step);
+    const frames = await page.evaluate(() => ((window.__recording = false), window.__frames.slice(1)));
+    const after = await metrics();
+    const perFrame = (k) => Math.round(((after[k] - before[k]) * 1000 * 10) / frames.length) / 10;
+    scroll[`${step}pxPerFrame`] = {
+      ...frameStats(frames),
+      mainThreadPerFrameMs: { script: perFrame('ScriptDuration'), layout: perFrame('LayoutDuration'), style: perFrame('RecalcStyleDuration'), allTasks: perFrame('TaskDuration') },
+    };
+  }
+  const rowsInDom = await page.getByTestId('device-row').count();
+  await page.evaluate(() => (document.querySelector('[data-testid="fleet-scroll"]').scrollTop = 0));
+
+  // Live: device sessions for the devices that will beat, then RATE heartbeats a second for SECONDS s.
+  const sessions = [];
+  for (let i = 0; i < liveIds.length; i += 20) {
+    const batch = await Promise.all(liveIds.slice(i, i + 20).map((id) => post(`${server.url}/api/v1/device/session`, { deviceId: id, deviceSecret: SECRET })));
+    sessions.push(...batch.map((r) => r.body.accessToken));
+  }
+  await page.evaluate(FRAME_RECORDER);
+  const total = RATE * SECONDS;
+  const latencies = [];
+  const started = performance.now();
+  const inflight = [];
+  for (let n = 0; n < total; n++) {
+    const due = started + (n * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const k = n % sessions.length;
+    // Alternate 90% and 50% (visible 5% steps) so every heartbeat changes the device's document.
+    const level = Math.floor(n / sessions.length) % 2 === 0 ? 50 : 90;
+    const t = performance.now();
+    inflight.push(post(`${server.url}/api/v1/heartbeat`, heartbeat(level), sessions[k]).then(() => latencies.push(performance.now() - t)));
+  }
+  await Promise.all(inflight);
+  // A final round sets every beating device to 7% (shown as 5%); the screen has caught up when the
+  // fleet view, sorted by battery highest first among those devices, shows 5% at the top.
+  await page.getByTestId('search').fill('');
+  const finalSent = performance.now();
+  await Promise.all(sessions.map((s) => post(`${server.url}/api/v1/heartbeat`, heartbeat(7), s)));
+  const sentAllMs = performance.now() - finalSent;
+  const liveFrames = await page.evaluate(() => ((window.__recording = false), window.__frames.slice(1)));
+  const achievedRate = Math.round((total / ((performance.now() - started) / 1000)) * 10) / 10;
+  // Caught up when, sorted by battery lowest first, the beating devices (now 5%) fill exactly the
+  // first LIVE rows: the seeded fleet's batteries are 20% and up.
+  await page.getByTestId('sort-battery').click();
+  await page.getByTestId('sort-battery').click();
+  const catchUpStart = performance.now();
+  let caughtUpMs = null;
+  for (let i = 0; i < 400 && caughtUpMs === null; i++) {
+    const done = await page.evaluate((n) => {
+      const el = document.querySelector('[data-testid="fleet-scroll"]');
+      el.scrollTop = (n - 3) * 44;
+      const at = (index) => document.querySelector(`[aria-rowindex="${index + 2}"] [data-battery]`)?.getAttribute('data-battery');
+      const top = document.querySelector('[aria-rowindex="2"] [data-battery]');
+      return (top === null || top.getAttribute('data-battery') === '5') && at(n - 1) === '5' && at(n) !== '5' && at(n) !== undefined;
+    }, liveIds.length);
+    if (done) caughtUpMs = Math.round(performance.now() - catchUpStart + sentAllMs);
+    else await new Promise((r) => setTimeout(r, 25));
+  }
+  console.log(
+    JSON.stringify(
+      {
+        devices: DEVICES,
+        seedMs,
+        shown: shown?.trim(),
+        coldLoads: loads,
+        idle: frameStats(idleFrames),
+        scroll: { rowsInDom, ...scroll },
+        live: {
+          heartbeats: total,
+          targetPerSec: RATE,
+          achievedPerSec: achievedRate,
+          heartbeatLatencyMs: { p50: pct(latencies, 50), p95: pct(latencies, 95), p99: pct(latencies, 99) },
+          frames: frameStats(liveFrames),
+          finalRoundOnScreenMs: caughtUpMs,
+        },
+      },
+      null,
+      2,
+    ),
+  );
+} finally {
+  await browser?.close();
+  server?.proc.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 500));
+  await adminQuery(`drop database if exists "${new URL(databaseUrl).pathname.slice(1)}" with (force)`);
+}
