@@ -183,6 +183,7 @@ export function createApp(deps: AppDeps) {
     publicUrl: config.publicUrl,
     agentPackage: config.agentPackage,
     agentAdminReceiver: config.agentAdminReceiver,
+    maxBytes: config.apkMaxBytes,
   });
   const users = new UserService(db, clock, hasher, audit, config.adminBcryptRounds);
   const consoleService = new ConsoleService(db, clock, alertSettings, {

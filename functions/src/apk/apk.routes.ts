@@ -1,5 +1,5 @@
 import { json, route } from '../http/route.js';
-import { agentRelease, createReleaseBody, listReleasesQuery, release, releasePage } from './apk.schemas.js';
+import { agentRelease, createReleaseBody, listReleasesQuery, release, releasePage, uploadQuery } from './apk.schemas.js';
 import type { ApkService } from './apk.service.js';
 
 export const apkRoutes = (apk: ApkService) => [
@@ -13,6 +13,18 @@ export const apkRoutes = (apk: ApkService) => [
     response: { status: 201, description: 'Registered', schema: release },
     errors: [409],
     handler: async ({ actor, body, ip }) => json(201, await apk.create(actor, body, ip)),
+  }),
+  route({
+    method: 'POST',
+    path: '/api/v1/admin/apk-releases/upload',
+    auth: 'admin',
+    tag: 'agent',
+    summary: 'Upload an agent APK to this server (the body is the file; version in the query); its SHA-256 is computed here',
+    query: uploadQuery,
+    upload: { contentTypes: ['application/vnd.android.package-archive', 'application/octet-stream'], maxBytes: apk.maxBytes },
+    response: { status: 201, description: 'Stored', schema: release },
+    errors: [409, 413, 415],
+    handler: async ({ actor, query, ip, req }) => json(201, await apk.upload(actor, query, req.body!, ip)),
   }),
   route({
     method: 'GET',
@@ -38,20 +50,19 @@ export const apkRoutes = (apk: ApkService) => [
     path: '/api/v1/apk/latest',
     auth: 'public',
     tag: 'device',
-    summary: 'Download the newest agent APK (recorded, then redirected to where it is hosted)',
-    response: { status: 302, description: 'Redirect to the APK' },
-    errors: [404],
+    summary: 'Download the newest agent APK (recorded; served from here, or redirected to where it is hosted)',
+    response: { status: 200, description: 'The APK (or 302 to where it is hosted)', contentType: 'application/vnd.android.package-archive' },
+    errors: [302, 404],
     handler: async ({ ip, req }) => {
       const ua = req.headers['user-agent'];
       const r = await apk.download(ip, Array.isArray(ua) ? ua[0] : ua);
+      const headers = { 'cache-control': 'no-store', 'x-apk-sha256': r.sha256, 'x-apk-version-code': String(r.versionCode) };
+      if ('url' in r) return { status: 302, headers: { ...headers, location: r.url } };
       return {
-        status: 302,
-        headers: {
-          location: r.url,
-          'cache-control': 'no-store',
-          'x-apk-sha256': r.sha256,
-          'x-apk-version-code': String(r.versionCode),
-        },
+        status: 200,
+        bytes: r.content,
+        contentType: 'application/vnd.android.package-archive',
+        headers: { ...headers, 'content-disposition': `attachment; filename="fleet-mdm-agent-${r.versionName.replace(/[^\w.-]/g, '_')}.apk"` },
       };
     },
   }),

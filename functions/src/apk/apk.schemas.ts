@@ -22,11 +22,21 @@ export const createReleaseBody = z.strictObject({
   notes: text(2000).optional(),
 });
 
+export const uploadQuery = z.strictObject({
+  versionCode: z.coerce.number().int().min(1).max(2_100_000_000),
+  versionName: nonEmptyText(64),
+  signatureChecksum: createReleaseBody.shape.signatureChecksum,
+  notes: text(2000).optional(),
+});
+
 export const release = z.object({
   id: uuid,
   versionCode: z.number().int(),
   versionName: z.string(),
-  url: z.string(),
+  /** Where it is hosted; null when the APK is stored on this server. */
+  url: z.string().nullable(),
+  stored: z.boolean(),
+  sizeBytes: z.number().int().nullable(),
   sha256: z.string(),
   signatureChecksum: z.string().nullable(),
   notes: z.string().nullable(),

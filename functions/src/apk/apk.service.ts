@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { AppError } from '../http/errors.js';
 import type { AdminActor } from '../http/route.js';
@@ -9,6 +10,8 @@ export interface ApkOptions {
   publicUrl: string;
   agentPackage: string;
   agentAdminReceiver: string;
+  /** Largest APK accepted by upload. */
+  maxBytes: number;
 }
 
 export interface NewRelease {
@@ -20,9 +23,17 @@ export interface NewRelease {
   notes?: string | undefined;
 }
 
+export interface UploadedRelease {
+  versionCode: number;
+  versionName: string;
+  signatureChecksum?: string | undefined;
+  notes?: string | undefined;
+}
+
 /**
- * Agent releases. The server keeps metadata, not binaries: each release points at where its APK is
- * hosted, and `GET /api/v1/apk/latest` records the download and redirects there. The newest release
+ * Agent releases. A release is either hosted elsewhere (a GitHub release, Cloud Storage: the server
+ * keeps its URL and redirects) or uploaded to the server (the bytes kept in the database and served).
+ * `GET /api/v1/apk/latest` records each download. The newest release
  * (highest versionCode) is what the ADB script installs, what QR provisioning names, and what an
  * operator pushes with INSTALL_APK.
  */
@@ -34,7 +45,29 @@ export class ApkService {
     private readonly options: ApkOptions,
   ) {}
 
-  async create(actor: AdminActor, r: NewRelease, ip: string) {
+  get maxBytes(): number {
+    return this.options.maxBytes;
+  }
+
+  /** Registers a release hosted elsewhere. */
+  create(actor: AdminActor, r: NewRelease, ip: string) {
+    return this.insert(actor, { ...r, sha256: r.sha256.toLowerCase(), content: null }, ip);
+  }
+
+  /** Stores an uploaded APK; its SHA-256 is computed here. */
+  upload(actor: AdminActor, r: UploadedRelease, apk: Buffer, ip: string) {
+    // an APK is a ZIP archive: refuse anything else before it reaches a device
+    if (apk.length < 22 || apk.readUInt32LE(0) !== 0x04034b50) {
+      throw new AppError(400, 'not_an_apk', 'the body is not an APK (a ZIP archive starting with PK\\x03\\x04)');
+    }
+    return this.insert(actor, { ...r, url: null, sha256: createHash('sha256').update(apk).digest('hex'), content: apk }, ip);
+  }
+
+  private async insert(
+    actor: AdminActor,
+    r: Omit<NewRelease, 'url'> & { url: string | null; content: Buffer | null },
+    ip: string,
+  ) {
     const id = await this.db.transaction().execute(async (trx) => {
       const row = await trx
         .insertInto('apk_releases')
@@ -42,7 +75,9 @@ export class ApkService {
           version_code: r.versionCode,
           version_name: r.versionName,
           url: r.url,
-          sha256: r.sha256.toLowerCase(),
+          content: r.content,
+          size_bytes: r.content?.length ?? null,
+          sha256: r.sha256,
           signature_checksum: r.signatureChecksum ?? null,
           notes: r.notes ?? null,
           created_at: this.clock.now(),
@@ -58,7 +93,7 @@ export class ApkService {
         {
           action: 'registered_apk_release',
           target: { type: 'apk_release', id: row.id },
-          details: { versionCode: r.versionCode, versionName: r.versionName, sha256: r.sha256.toLowerCase() },
+          details: { versionCode: r.versionCode, versionName: r.versionName, sha256: r.sha256, uploaded: r.content !== null },
         },
         ip,
       );
@@ -76,6 +111,7 @@ export class ApkService {
         'r.version_code',
         'r.version_name',
         'r.url',
+        'r.size_bytes',
         'r.sha256',
         'r.signature_checksum',
         'r.notes',
@@ -96,6 +132,8 @@ export class ApkService {
         versionCode: r.version_code,
         versionName: r.version_name,
         url: r.url,
+        stored: r.url === null,
+        sizeBytes: r.size_bytes === null ? null : Number(r.size_bytes),
         sha256: r.sha256,
         signatureChecksum: r.signature_checksum,
         notes: r.notes,
@@ -107,8 +145,14 @@ export class ApkService {
     };
   }
 
+  /** The newest release, without its bytes. */
   private latest() {
-    return this.db.selectFrom('apk_releases').selectAll().orderBy('version_code', 'desc').limit(1).executeTakeFirst();
+    return this.db
+      .selectFrom('apk_releases')
+      .select(['id', 'version_code', 'version_name', 'url', 'sha256', 'signature_checksum'])
+      .orderBy('version_code', 'desc')
+      .limit(1)
+      .executeTakeFirst();
   }
 
   /** What the console needs for the ADB script and the QR provisioning payload. */
@@ -127,14 +171,22 @@ export class ApkService {
     };
   }
 
-  /** Records the download and returns where the newest APK is. */
-  async download(ip: string, userAgent: string | undefined): Promise<{ url: string; sha256: string; versionCode: number }> {
+  /** Records the download and returns where the newest APK is, or its bytes when it is stored here. */
+  async download(
+    ip: string,
+    userAgent: string | undefined,
+  ): Promise<{ sha256: string; versionCode: number; versionName: string } & ({ url: string } | { content: Buffer })> {
     const r = await this.latest();
     if (!r) throw new AppError(404, 'no_apk_release', 'no agent release is registered yet (POST /api/v1/admin/apk-releases)');
+    const content =
+      r.url === null
+        ? (await this.db.selectFrom('apk_releases').select('content').where('id', '=', r.id).executeTakeFirstOrThrow()).content
+        : null;
     await this.db
       .insertInto('apk_downloads')
       .values({ release_id: r.id, at: this.clock.now(), ip, user_agent: userAgent?.slice(0, 256) ?? null })
       .execute();
-    return { url: r.url, sha256: r.sha256, versionCode: r.version_code };
+    const base = { sha256: r.sha256, versionCode: r.version_code, versionName: r.version_name };
+    return r.url !== null ? { ...base, url: r.url } : { ...base, content: content! };
   }
 }

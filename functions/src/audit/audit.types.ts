@@ -50,7 +50,7 @@ export type AuditEvent =
   | {
       action: 'registered_apk_release';
       target: { type: 'apk_release'; id: string };
-      details: { versionCode: number; versionName: string; sha256: string };
+      details: { versionCode: number; versionName: string; sha256: string; uploaded: boolean };
     }
   | {
       action: 'enrolled_device';

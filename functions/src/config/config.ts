@@ -111,6 +111,7 @@ export const configSchema = z.object({
     .regex(/^[a-zA-Z][\w]*(\.[a-zA-Z][\w]*)+$/)
     .default('dev.fleetmdm.agent')
     .describe('Android package name of the agent, used in ADB scripts.'),
+  APK_MAX_BYTES: int(1024 * 1024, 512 * 1024 * 1024, 32 * 1024 * 1024).describe('Largest agent APK an admin may upload to the server (Firebase functions take at most 32 MiB).'),
   AGENT_ADMIN_RECEIVER: z
     .string()
     .regex(/^\.?[a-zA-Z][\w.]*$/)
@@ -180,6 +181,7 @@ export interface Config {
   partitionsAheadDays: number;
   agentPackage: string;
   agentAdminReceiver: string;
+  apkMaxBytes: number;
   consoleDir: string | undefined;
   /** The Firebase web app the console signs in to (all four FIREBASE_WEB_* keys), or undefined. */
   firebaseWeb: { apiKey: string; authDomain: string; projectId: string; appId: string } | undefined;
@@ -262,6 +264,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     partitionsAheadDays: c.HEARTBEAT_PARTITIONS_AHEAD_DAYS,
     agentPackage: c.AGENT_PACKAGE,
     agentAdminReceiver: c.AGENT_ADMIN_RECEIVER,
+    apkMaxBytes: c.APK_MAX_BYTES,
     consoleDir: c.CONSOLE_DIR,
     firebaseWeb: firebaseWeb(c),
     logLevel: c.LOG_LEVEL,

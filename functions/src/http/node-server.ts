@@ -48,11 +48,12 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
     };
     let response;
     try {
-      const body = await readBody(req);
+      const limit = handle.bodyLimit?.(base.method, base.path) ?? BODY_LIMIT_BYTES;
+      const body = await readBody(req, limit);
       response =
         body === 'too_large'
           ? errorResponse(
-              new AppError(413, 'payload_too_large', `request bodies are limited to ${BODY_LIMIT_BYTES} bytes`),
+              new AppError(413, 'payload_too_large', `request bodies are limited to ${limit} bytes`),
               randomUUID(),
               undefined,
               opts.logger,
@@ -92,21 +93,22 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
   };
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined | 'too_large'> {
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined | 'too_large'> {
   const declared = Number(req.headers['content-length'] ?? 0);
+  const drainLimit = Math.max(DRAIN_LIMIT_BYTES, limit);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooLarge = declared > BODY_LIMIT_BYTES;
-    if (tooLarge && declared > DRAIN_LIMIT_BYTES) {
+    let tooLarge = declared > limit;
+    if (tooLarge && declared > drainLimit) {
       resolve('too_large');
       req.destroy();
       return;
     }
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > BODY_LIMIT_BYTES) tooLarge = true;
-      if (size > DRAIN_LIMIT_BYTES) {
+      if (size > limit) tooLarge = true;
+      if (size > drainLimit) {
         resolve('too_large');
         req.destroy();
         return;

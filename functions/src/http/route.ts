@@ -57,6 +57,8 @@ export interface Reply {
   /** Serialized as JSON unless `text` is given. */
   body?: unknown;
   text?: string;
+  /** Raw bytes (a file download); sent with `contentType`. */
+  bytes?: Buffer;
   contentType?: string;
   headers?: Record<string, string | string[]>;
 }
@@ -97,6 +99,8 @@ export interface RouteSpec<
   query?: Q;
   params?: P;
   rateLimit?: RateLimitScope;
+  /** The body is a file, not JSON: these content types, up to maxBytes; the handler reads `req.body`. */
+  upload?: { contentTypes: string[]; maxBytes: number };
   response: ResponseSpec;
   /** Error statuses worth documenting beyond the ones every route can return. */
   errors?: number[];

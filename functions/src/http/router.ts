@@ -67,7 +67,10 @@ interface CompiledRoute {
   segments: string[];
 }
 
-export type Handler = (req: HttpRequest) => Promise<HttpResponse>;
+export type Handler = ((req: HttpRequest) => Promise<HttpResponse>) & {
+  /** The largest body a request to this method and path may carry (uploads allow more than JSON). */
+  bodyLimit?: (method: string, path: string) => number;
+};
 
 export function createRouter(routes: Route[], deps: RouterDeps): Handler {
   const exact = new Map<string, Route>();
@@ -121,7 +124,7 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
     else deps.logger.info(message, fields);
   };
 
-  return async function handle(req: HttpRequest): Promise<HttpResponse> {
+  const handle: Handler = async function handle(req: HttpRequest): Promise<HttpResponse> {
     const ctx = requestContext(req);
     return withLogContext(requestLogFields(ctx, deps.traceProject), async () => {
       const started = performance.now();
@@ -131,6 +134,11 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
       return response;
     });
   };
+  handle.bodyLimit = (method, path) => {
+    const found = match(method, path);
+    return 'route' in found && found.route.upload ? found.route.upload.maxBytes : BODY_LIMIT_BYTES;
+  };
+  return handle;
 
   async function respond(req: HttpRequest, requestId: string, out: { route?: Route }): Promise<HttpResponse> {
     let route: Route | undefined;
@@ -141,13 +149,15 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
         throw new AppError(405, 'method_not_allowed', `use ${found.allow.join(', ')}`, { allow: found.allow.join(', ') });
       }
       route = out.route = found.route;
-      if (req.body && req.body.length > BODY_LIMIT_BYTES) {
-        throw new AppError(413, 'payload_too_large', `request bodies are limited to ${BODY_LIMIT_BYTES} bytes`);
+      const limit = route.upload?.maxBytes ?? BODY_LIMIT_BYTES;
+      if (req.body && req.body.length > limit) {
+        throw new AppError(413, 'payload_too_large', `request bodies are limited to ${limit} bytes`);
       }
       if (route.rateLimit) await deps.limiter.check(route.rateLimit, req.ip);
       const actor = await authenticate(route, req, deps.auth);
       const params = parse(route.params, found.params, 'path');
       const query = parse(route.query, Object.fromEntries(req.query), 'query');
+      if (route.upload) checkUpload(req, route.upload.contentTypes);
       const body = route.body ? parse(route.body, readJson(req), 'body') : undefined;
       const reply = await route.handler({ actor, body, query, params, ip: req.ip, requestId, req });
       return toResponse(reply, requestId);
@@ -221,6 +231,12 @@ async function authenticate(route: Route, req: HttpRequest, auth: Authenticator)
   return admin;
 }
 
+function checkUpload(req: HttpRequest, types: string[]): void {
+  const type = (header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (!types.includes(type)) throw new AppError(415, 'unsupported_media_type', `send the file as ${types.join(' or ')}`);
+  if (!req.body || req.body.length === 0) throw new AppError(400, 'empty_body', 'the request body is empty');
+}
+
 function readJson(req: HttpRequest): unknown {
   if (!req.body || req.body.length === 0) return {};
   const type = header(req, 'content-type') ?? '';
@@ -255,6 +271,10 @@ function toResponse(reply: Reply, requestId: string): HttpResponse {
   if (reply.text !== undefined) {
     headers['content-type'] = reply.contentType ?? 'text/plain; charset=utf-8';
     return { status: reply.status, headers, body: reply.text };
+  }
+  if (reply.bytes !== undefined) {
+    headers['content-type'] = reply.contentType ?? 'application/octet-stream';
+    return { status: reply.status, headers, body: reply.bytes };
   }
   if (reply.body === undefined) return { status: reply.status, headers, body: '' };
   headers['content-type'] = JSON_TYPE;

@@ -62,6 +62,9 @@ describe('serving the console build', () => {
     const handle = withStaticSite(site, api);
     expect((await handle(req('/api/v1/openapi.json'))).status).toBe(418);
     expect((await handle(req('/settings'))).status).toBe(200);
+    // the API's per-route body limits (uploads) pass through
+    const limited = Object.assign(async () => api(), { bodyLimit: () => 1234 });
+    expect(withStaticSite(site, limited).bodyLimit?.('POST', '/api/v1/x')).toBe(1234);
   });
 
   it('cannot be made to read outside the build: no traversal, no dot files, no symlinks', async () => {

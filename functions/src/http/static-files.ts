@@ -93,7 +93,9 @@ export async function loadStaticSite(dir: string): Promise<StaticSite> {
 
 /** A handler that serves the console's files and hands everything else to `next`. */
 export function withStaticSite(site: StaticSite, next: Handler): Handler {
-  return async (req) => (await site.handler(req)) ?? next(req);
+  const handle: Handler = async (req) => (await site.handler(req)) ?? next(req);
+  if (next.bodyLimit) handle.bodyLimit = next.bodyLimit; // uploads keep their larger limit
+  return handle;
 }
 
 const isApiPath = (path: string) => path === '/api' || path.startsWith('/api/') || path === '/healthz';

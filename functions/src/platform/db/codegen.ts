@@ -28,6 +28,7 @@ const TS_TYPES: Record<string, string> = {
   timestamptz: 'Date',
   jsonb: 'JsonObject',
   _text: 'string[]',
+  bytea: 'Buffer',
 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- runs before the schema type exists

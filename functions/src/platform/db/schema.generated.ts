@@ -104,12 +104,14 @@ export interface ApkReleasesTable {
   id: Generated<string>;
   version_code: number;
   version_name: string;
-  url: string;
+  url: string | null;
   sha256: string;
   signature_checksum: string | null;
   notes: string | null;
   created_at: Date;
   created_by: string | null;
+  content: Buffer | null;
+  size_bytes: number | null;
 }
 
 export type ApkRelease = Selectable<ApkReleasesTable>;
