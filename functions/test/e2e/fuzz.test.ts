@@ -1,9 +1,10 @@
+import { connect } from 'node:net';
 import pg from 'pg';
-import type { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
 import { clonePostgresDatabase, dropPostgresDatabase } from '../helpers/db.js';
-import { sampleDevice, sampleHeartbeat } from '../helpers/app.js';
+import { sampleDevice } from '../helpers/app.js';
+import { hostileCases } from '../helpers/hostile.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
 import type { Route } from '../../src/http/route.js';
 
@@ -12,58 +13,6 @@ import type { Route } from '../../src/http/route.js';
  * PostgreSQL: wrong types, missing fields, huge numbers, deep nesting, 1 MB strings, SQL and script
  * fragments, broken JSON. Each must get a 4xx, the server must stay up, and no row may be written.
  */
-const deep = (n: number): unknown => (n === 0 ? 'x' : [deep(n - 1)]);
-const deepObject = (n: number): unknown => (n === 0 ? 1 : { a: deepObject(n - 1) });
-
-const HOSTILE: unknown[] = [
-  null, true, 0, -1, 1.5, 1e308, -1e308, 2 ** 63, '', ' ', 'NaN', '1e400', '9'.repeat(400),
-  'x'.repeat(1024 * 1024), 'a\u0000b', "'; drop table devices; --", "1' or '1'='1", '<script>alert(1)</script>',
-  '${7*7}{{7*7}}', '../../../../etc/passwd', '\ud800', [], {}, [1, 2, 3], deep(2000), deepObject(500),
-  { __proto__: { role: 'admin' } }, { $where: '1' },
-];
-
-const RAW_BODIES = [
-  'null', '[]', '"x"', '1', 'true', '{', '{"a":', '{"a":1}garbage', Buffer.from([0xff, 0xfe, 0x00, 0x7b]), '['.repeat(60_000) + ']'.repeat(60_000),
-  JSON.stringify({ s: 'x'.repeat(1024 * 1024) }), '{"__proto__":{"admin":true}}', '{"email":' + '"a",'.repeat(10_000) + '}',
-];
-
-const HOSTILE_QUERY = [
-  "'", "1' or '1'='1", '-1', '0', '1e308', '99999999999999999999', 'NaN', '%00', '<script>', 'a'.repeat(5000),
-  '../etc/passwd', '{}', '[]', 'null', '%ZZ',
-];
-
-function leaves(value: unknown, path: string[] = []): string[][] {
-  if (value && typeof value === 'object' && !Array.isArray(value)) {
-    return Object.entries(value).flatMap(([k, v]) => [[...path, k], ...leaves(v, [...path, k])]);
-  }
-  return [];
-}
-
-function withValue(body: unknown, path: string[], value: unknown): unknown {
-  const copy = structuredClone(body) as Record<string, unknown>;
-  let node = copy;
-  for (const key of path.slice(0, -1)) node = node[key] as Record<string, unknown>;
-  if (value === undefined) delete node[path.at(-1)!];
-  else node[path.at(-1)!] = value;
-  return copy;
-}
-
-interface Case {
-  route: Route;
-  path: string;
-  query?: string;
-  body?: string | Buffer;
-  contentType?: string;
-}
-
-const parsesTo = (raw: string | Buffer): unknown => {
-  try {
-    return JSON.parse(raw.toString());
-  } catch {
-    return Symbol('not json');
-  }
-};
-
 describe('fuzzing every route with hostile input', () => {
   let server: ServerProcess;
   let databaseUrl: string;
@@ -123,68 +72,12 @@ describe('fuzzing every route with hostile input', () => {
     if (databaseUrl) await dropPostgresDatabase(databaseUrl);
   });
 
-  const template = (r: Route): unknown => {
-    switch (r.path) {
-      case '/api/v1/admin/login':
-        return { email: 'admin@example.com', password: 'not the password' };
-      case '/api/v1/enroll':
-        return { enrollmentToken: 'mdmet_' + 'A'.repeat(43), device: sampleDevice(), fcmToken: 'fcm' };
-      case '/api/v1/device/session':
-        return { deviceId, deviceSecret: 'not the secret' };
-      case '/api/v1/heartbeat':
-        return { ...sampleHeartbeat(new Date()), events: [{ type: 'boot', at: new Date().toISOString(), data: { a: 1 } }] };
-      case '/api/v1/admin/commands':
-        return { type: 'INSTALL_APK', params: { url: 'https://x.example/a.apk', sha256: 'a'.repeat(64), versionCode: 2 }, deviceIds: [deviceId], expiresInSec: 600 };
-      case '/api/v1/commands/{id}/result':
-        return { status: 'succeeded', output: 'ok', error: 'none' };
-      case '/api/v1/admin/settings/alerts':
-        return { thresholds: { lowBatteryPct: 10, holdSec: 60 }, kinds: { app_down: { selfHeal: false } }, channels: { discord: { enabled: false } } };
-      case '/api/v1/admin/settings/alerts/test':
-        return { channel: 'discord' };
-      case '/api/v1/admin/devices/{id}':
-        return { name: 'Kiosk', group: 'Fuzz', tags: ['a', 'b'] };
-      default:
-        return { label: 'fuzz', expiresInSec: 3600, group: 'Fuzz', tags: ['t'], maxUses: 2 };
-    }
-  };
-
-  function cases(): Case[] {
-    const out: Case[] = [];
-    for (const r of routes) {
-      const path = r.path.replace('{id}', deviceId);
-      if (r.body) {
-        const base = template(r);
-        const schema = r.body as z.ZodType;
-        const bodies: unknown[] = [];
-        for (const leaf of leaves(base)) {
-          bodies.push(withValue(base, leaf, undefined));
-          for (const v of HOSTILE) bodies.push(withValue(base, leaf, v));
-        }
-        // Only bodies the schema refuses: a valid body may legitimately write.
-        // judged as the server will see it: after the JSON round trip (an inherited key does not travel)
-        for (const b of bodies) {
-          const body = JSON.stringify(b);
-          if (!schema.safeParse(JSON.parse(body)).success) out.push({ route: r, path, body });
-        }
-        for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
-          out.push({ route: r, path, body: JSON.stringify(base), contentType: type });
-        }
-        for (const raw of RAW_BODIES) if (!schema.safeParse(parsesTo(raw)).success) out.push({ route: r, path, body: raw });
-      }
-      for (const key of Object.keys((r.query as z.ZodObject | undefined)?.shape ?? {})) {
-        for (const v of HOSTILE_QUERY) out.push({ route: r, path, query: `${key}=${encodeURIComponent(v)}` });
-      }
-      if (r.path.includes('{id}')) {
-        for (const v of HOSTILE_QUERY) out.push({ route: r, path: r.path.replace('{id}', encodeURIComponent(v)) });
-      }
-    }
-    return out;
-  }
+  const cases = () => hostileCases(routes, deviceId);
 
   it('answers at least 1,000 hostile requests with 4xx, writes nothing and keeps running', async () => {
     const all = cases();
     expect(all.length).toBeGreaterThanOrEqual(1000);
-    expect(new Set(all.map((c) => c.route)).size).toBe(routes.filter((r) => r.body || r.query || r.path.includes('{')).length);
+    expect(new Set(all.map((c) => c.route)).size).toBe(routes.filter((r) => !('upload' in r && r.upload) && (r.body || r.query || r.path.includes('{'))).length);
     const before = await counts();
     const statuses = new Map<number, number>();
     const failures: string[] = [];
@@ -210,6 +103,29 @@ describe('fuzzing every route with hostile input', () => {
     console.log(`fuzz: ${all.length} requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
     expect(failures).toEqual([]);
     expect(await counts()).toEqual(before);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect(server.output()).not.toContain('unhandled error');
+  });
+
+  it('refuses oversized and malformed headers, a huge URL and a lying Content-Length, and keeps running', async () => {
+    const raw = (head: string) =>
+      new Promise<number>((resolve) => {
+        const { port } = new URL(server.url);
+        const socket = connect(Number(port), '127.0.0.1', () => socket.end(head));
+        let data = '';
+        socket.on('data', (d: Buffer) => (data += d.toString()));
+        socket.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0)));
+        socket.on('error', () => resolve(0));
+      });
+    const big = (await fetch(`${server.url}/api/v1/admin/devices`, { headers: { authorization: `Bearer ${bearer.admin}`, cookie: 'x='.padEnd(40_000, 'y') } })).status;
+    expect(big).toBe(431);
+    expect((await fetch(`${server.url}/api/v1/admin/devices?q=${'a'.repeat(20_000)}`, { headers: { authorization: `Bearer ${bearer.admin}` } })).status).toBe(431);
+    const many: Record<string, string> = { authorization: `Bearer ${bearer.admin}` };
+    for (let i = 0; i < 3000; i++) many[`x-h${i}`] = 'v';
+    expect([400, 431]).toContain((await fetch(`${server.url}/api/v1/admin/devices`, { headers: many })).status);
+    // a body shorter than its Content-Length, a Content-Length that is not a number, a bad request line
+    expect([400, 408, 0]).toContain(await raw('POST /api/v1/heartbeat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}'));
+    expect([400, 0]).toContain(await raw('GARBAGE\r\n\r\n'));
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     expect(server.output()).not.toContain('unhandled error');
   });
