@@ -68,7 +68,8 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
   const due = sql`(d.mirror_at is null or d.mirror_at < ${mirror.refreshBefore}::timestamptz
     or d.last_seen_at < ${mirror.offlineCutoff}::timestamptz
     or (${fresh} and ${visible('l.', mirror.frozenAfterMs)} is distinct from d.mirror_fp))`;
-  // The device rows are locked first (in id order) so the duplicate check below reads the window as
+  // The device rows are locked first (in id order, found by primary key: `= any(array)` keeps the
+  // planner on the index whatever the fleet size) so the duplicate check below reads the window as
   // the last committed batch left it, even when a retry races its original through two statements.
   const { rows: stored } = await sql<{ device_id: string; has_commands: boolean; mirror_due: boolean; duplicates: number }>`
     with i as (
@@ -91,7 +92,7 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
         app_last_frame_age_ms, uptime_sec, boot_id, seq, ord)
     ), dv as materialized (
       select id, hb_boot_id, hb_seq, hb_seen, state_sent_at from devices
-      where id in (select device_id from i) order by id for update
+      where id = any(${[...new Set(rows.map((r) => r.deviceId))]}::uuid[]) order by id for update
     ), k as (
       -- a duplicate: the same (bootId, seq) earlier in this batch, or already in the device's window
       select i.*, i.boot_id is not null and (
