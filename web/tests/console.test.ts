@@ -257,6 +257,33 @@ describe('the admin console in a real browser', () => {
     await viewerContext.close();
   });
 
+  it('fits a small tablet in portrait: the navigation folds into a menu, and the keyboard reaches the controls', async () => {
+    const tabletContext = await browser.newContext({ viewport: { width: 700, height: 1000 } });
+    const tablet = await signIn(tabletContext, server.url, ADMIN.email, ADMIN.password);
+    const tabletErrors = watchErrors(tablet);
+    const nav = tablet.getByRole('navigation', { name: 'Main' });
+    await row(tablet, 'LOB-0042').waitFor();
+    expect(await nav.isVisible()).toBe(false);
+    await tablet.getByRole('button', { name: 'Menu' }).click();
+    await nav.getByRole('link', { name: 'Alerts' }).click();
+    await tablet.waitForURL(/\/alerts/);
+    expect(await nav.isVisible()).toBe(false);
+    await tablet.getByRole('button', { name: 'Menu' }).click();
+    await nav.getByRole('link', { name: 'Fleet', exact: true }).click();
+    await row(tablet, 'LOB-0042').waitFor();
+    // Tab from the top of the page reaches the search box, a sort button and a device link.
+    const reached = new Set<string>();
+    await tablet.locator('body').focus();
+    for (let i = 0; i < 40; i++) {
+      await tablet.keyboard.press('Tab');
+      reached.add(await tablet.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? ''));
+    }
+    expect([...reached]).toEqual(expect.arrayContaining(['search', 'sort-name', 'device-link']));
+    await tablet.keyboard.press('Shift+Tab');
+    expect(tabletErrors).toEqual([]);
+    await tabletContext.close();
+  });
+
   it('says the live connection dropped while the server restarts, and catches up once it is back', async () => {
     await page.getByRole('link', { name: 'Fleet', exact: true }).click();
     await row(page, 'LOB-0042').waitFor();
