@@ -178,3 +178,26 @@ describe('redaction', () => {
     expect(fields.body.password).toBe('pw');
   });
 });
+
+describe('credential-shaped values and request context', () => {
+  it('masks JWTs, bearer tokens, enrollment tokens and URL passwords wherever they appear', async () => {
+    const { withLogContext } = await import('./logger.js');
+    const log = memoryLogger();
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJlLWJ5dGVz';
+    log.warn(`rejected ${jwt}`, {
+      detail: `header was Bearer ${jwt}`,
+      url: 'postgres://mdm:s3cr3t-pass@db.internal:5432/mdm',
+      nested: { list: [`mdmet_${'A'.repeat(43)}`, 'plain text stays'] },
+      err: new Error(`connect failed for smtp://user:hunter22@mail.example.com`),
+    });
+    const text = JSON.stringify(log.lines);
+    for (const secret of ['c2lnbmF0dXJlLWJ5dGVz', 's3cr3t-pass', 'A'.repeat(43), 'hunter22']) expect(text).not.toContain(secret);
+    expect(log.lines[0]).toMatchObject({ nested: { list: ['[redacted]', 'plain text stays'] }, url: 'postgres://mdm:[redacted]@db.internal:5432/mdm' });
+    withLogContext({ requestId: 'r-9', 'logging.googleapis.com/labels': { requestId: 'r-9' } }, () =>
+      log.child({ 'logging.googleapis.com/labels': { component: 'x' } }).info('in context'),
+    );
+    expect(log.lines[1]).toMatchObject({ requestId: 'r-9', 'logging.googleapis.com/labels': { requestId: 'r-9', component: 'x' } });
+    log.info('outside');
+    expect(log.lines[2]).not.toHaveProperty('requestId');
+  });
+});
