@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Db } from '../platform/db/connect.js';
-import type { Database } from '../platform/db/schema.generated.js';
+import type { Database, HeartbeatRollup } from '../platform/db/schema.generated.js';
 import type { HeartbeatInput, ListDevicesQuery } from './devices.schemas.js';
 
 type Conn = Kysely<Database>;
@@ -307,24 +307,8 @@ export const ROLLUP_COLUMNS = sql`mem_avail_min_mb, mem_avail_avg_mb, mem_avail_
   storage_free_min_mb, storage_free_avg_mb, storage_free_max_mb, storage_total_mb,
   uptime_max_sec, samples, charging_samples, app_up_samples, battery_avg, battery_min, battery_max`;
 
-export interface HourlyRow {
-  hour: Date;
-  mem_avail_min_mb: number;
-  mem_avail_avg_mb: number;
-  mem_avail_max_mb: number;
-  mem_total_mb: number;
-  storage_free_min_mb: number | null;
-  storage_free_avg_mb: number | null;
-  storage_free_max_mb: number | null;
-  storage_total_mb: number | null;
-  uptime_max_sec: number;
-  samples: number;
-  charging_samples: number;
-  app_up_samples: number;
-  battery_avg: number;
-  battery_min: number;
-  battery_max: number;
-}
+/** A rollup row without its device: one hour of one device's heartbeats. */
+export type HourlyRow = Omit<HeartbeatRollup, 'device_id'>;
 
 /**
  * A device's hours from `from` to `to`: stored rollups before `rolledUpTo`, and the hours since
