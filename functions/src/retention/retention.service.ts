@@ -37,6 +37,9 @@ const DAY_MS = 86_400_000;
 /** An hour is rolled up this long after it ended, so batches received just before the hour's end have committed. */
 const SETTLE_MS = 5 * 60_000;
 
+/** How long one maintenance run may spend catching up on rollups (Firebase gives the job 540 s). */
+const DEFAULT_ROLLUP_BUDGET_MS = 4 * 60_000;
+
 const floorHour = (t: number) => Math.floor(t / HOUR_MS) * HOUR_MS;
 const floorDay = (t: number) => Math.floor(t / DAY_MS) * DAY_MS;
 
@@ -55,11 +58,12 @@ export class RetentionService {
     private readonly options: RetentionOptions,
   ) {}
 
-  /** Rolls up complete hours, oldest first, at most `maxHours`; returns how many. */
-  async rollUp(maxHours = Number.POSITIVE_INFINITY): Promise<number> {
+  /** Rolls up complete hours, oldest first, at most `maxHours` and until `budgetMs` has passed; returns how many. */
+  async rollUp(maxHours = Number.POSITIVE_INFINITY, budgetMs = Number.POSITIVE_INFINITY): Promise<number> {
     const limit = floorHour(this.clock.now().getTime() - SETTLE_MS);
+    const stopAt = performance.now() + budgetMs;
     let done = 0;
-    while (done < maxHours) {
+    while (done < maxHours && performance.now() < stopAt) {
       const from = (await rolledUpTo(this.db)) ?? (await oldestHeartbeatDay(this.db));
       if (!from || from.getTime() + HOUR_MS > limit) break;
       const r = await rollUpHour(this.db, from);
@@ -69,10 +73,14 @@ export class RetentionService {
     return done;
   }
 
-  /** The daily job: roll up what is due, then drop and prune what is past its retention. */
-  async run(): Promise<RetentionReport> {
+  /**
+   * The daily job: roll up what is due, then drop and prune what is past its retention. The catch-up
+   * is bounded by `rollupBudgetMs` (after an upgrade a large fleet has weeks of hours to roll up; the
+   * minute tick and the next runs carry on, and partitions wait for them).
+   */
+  async run(rollupBudgetMs = DEFAULT_ROLLUP_BUDGET_MS): Promise<RetentionReport> {
     const now = this.clock.now().getTime();
-    const hoursRolledUp = await this.rollUp();
+    const hoursRolledUp = await this.rollUp(Number.POSITIVE_INFINITY, rollupBudgetMs);
     const watermark = (await rolledUpTo(this.db))?.getTime() ?? 0;
 
     const heartbeatCutoff = floorDay(now) - this.options.heartbeatDays * DAY_MS;
