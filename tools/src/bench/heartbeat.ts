@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
     pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
     'cpu-prof': { type: 'string' },
     json: { type: 'string' },
+    'boot-ids': { type: 'boolean', default: false },
   },
 });
 
@@ -143,6 +144,7 @@ try {
     durationSec: Number(args.duration),
     warmupSec: Number(args.warmup),
     connections: Number(args.connections),
+    bootIds: args['boot-ids'],
   };
   const http = await runChild<LoadResult>(LOAD, load);
   const cpuAfter = await cpuSeconds(server.proc.pid!);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { mintDeviceToken } from './jwt.js';
@@ -19,6 +20,8 @@ export interface LoadOptions {
   durationSec: number;
   warmupSec: number;
   connections: number;
+  /** Send bootId and seq with every heartbeat, as agents do since protocol dedupe (one boot per device). */
+  bootIds?: boolean;
 }
 
 export interface LoadResult {
@@ -50,8 +53,11 @@ async function run(o: LoadOptions): Promise<LoadResult> {
   const start = performance.now() + 200;
   const warmupEnd = start + o.warmupSec * 1000;
 
+  const boot = randomBytes(8).toString('hex');
+  const seqs = new Uint32Array(ids.length);
   const body = (i: number) =>
     JSON.stringify({
+      ...(o.bootIds ? { bootId: boot, seq: seqs[i % ids.length]!++ } : {}),
       sentAt: new Date().toISOString(),
       battery: { level: 20 + (i % 80), charging: i % 7 === 0, temperatureC: 30 + (i % 10) },
       memory: { availBytes: 1_000_000_000 + (i % 1000) * 1_000_000, totalBytes: 4_000_000_000 },
