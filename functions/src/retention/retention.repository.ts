@@ -8,10 +8,22 @@ const HOUR_MS = 3600_000;
 /** Serializes rollup runs across instances (a try-lock: a second run simply leaves). */
 const ROLLUP_LOCK = 727300003;
 
-/** The time the rollups would start from when none were made yet: the start of the oldest heartbeat partition. */
+/**
+ * Where the rollups start when none were made yet: the start of the oldest heartbeat partition that
+ * holds a row (`limit 1` per partition, oldest first), or null when there are no heartbeats at all.
+ */
 export async function oldestHeartbeatDay(db: Db): Promise<Date | null> {
-  const parts = await heartbeatPartitions(db);
-  return parts.length ? parts[0]!.from : null;
+  for (const p of await heartbeatPartitions(db)) {
+    if (!p.attached) continue;
+    const { rows } = await sql<{ one: number }>`select 1 as one from ${sql.table(p.name)} limit 1`.execute(db);
+    if (rows.length) return p.from;
+  }
+  return null;
+}
+
+/** Starts the watermark at `at` when there is none yet (nothing before it needs rolling up). */
+export async function startRollupsAt(db: Db, at: Date): Promise<void> {
+  await db.insertInto('rollup_state').values({ id: 1, rolled_up_to: at }).onConflict((oc) => oc.column('id').doNothing()).execute();
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   pruneNotifications,
   rollUpHour,
   rollupPartitions,
+  startRollupsAt,
 } from './retention.repository.js';
 
 export interface RetentionOptions {
@@ -64,8 +65,14 @@ export class RetentionService {
     const stopAt = performance.now() + budgetMs;
     let done = 0;
     while (done < maxHours && performance.now() < stopAt) {
-      const from = (await rolledUpTo(this.db)) ?? (await oldestHeartbeatDay(this.db));
-      if (!from || from.getTime() + HOUR_MS > limit) break;
+      let from = await rolledUpTo(this.db);
+      if (!from) {
+        // the first run: from the oldest heartbeat there is, or - on a fresh database - from now on
+        from = (await oldestHeartbeatDay(this.db)) ?? new Date(limit);
+        await startRollupsAt(this.db, from);
+        continue;
+      }
+      if (from.getTime() + HOUR_MS > limit) break;
       const r = await rollUpHour(this.db, from);
       if (!r.done) break; // another instance is at it
       done++;
