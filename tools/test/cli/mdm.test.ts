@@ -26,6 +26,8 @@ async function mdm(args: string[], opts: { signal?: AbortSignal } = {}) {
 
 beforeAll(async () => {
   await buildServer();
+  // the bin shim runs the compiled CLI (tools/lib), as `npx mdm` does
+  await run('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: join(import.meta.dirname, '../..') });
   server = await startServer();
   dir = await mkdtemp(join(tmpdir(), 'mdm-cli-'));
 }, 120_000);

@@ -1,0 +1,29 @@
+// `npm start`: compiles the server when the build is missing or older than its sources (npm ci has
+// already built it; an edit since then rebuilds), then runs the standalone server in this process.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const mtime = (path) => {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+};
+const newestSource = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return Math.max(newest, newestSource(path));
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') ? Math.max(newest, mtime(path)) : newest;
+  }, 0);
+
+const built = Math.min(mtime(join(root, 'lib/.tsbuildinfo')), mtime(join(root, 'lib/standalone/main.js')));
+const sources = Math.max(newestSource(join(root, 'src')), mtime(join(root, 'tsconfig.build.json')), mtime(join(root, 'package.json')));
+if (built < sources) {
+  const tsc = spawnSync(process.execPath, [join(root, '../node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+}
+await import(pathToFileURL(join(root, 'lib/standalone/main.js')).href);
