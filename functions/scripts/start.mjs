@@ -1,7 +1,7 @@
 // `npm start`: compiles the server when the build is missing or older than its sources (npm ci has
 // already built it; an edit since then rebuilds), then runs the standalone server in this process.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -20,10 +20,14 @@ const newestSource = (dir) =>
     return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') ? Math.max(newest, mtime(path)) : newest;
   }, 0);
 
-const built = Math.min(mtime(join(root, 'lib/.tsbuildinfo')), mtime(join(root, 'lib/standalone/main.js')));
+// tsc's build info marks the last build (incremental builds leave unchanged outputs untouched)
+const buildInfo = join(root, 'lib/.tsbuildinfo');
+const built = mtime(join(root, 'lib/standalone/main.js')) ? mtime(buildInfo) : 0;
 const sources = Math.max(newestSource(join(root, 'src')), mtime(join(root, 'tsconfig.build.json')), mtime(join(root, 'package.json')));
 if (built < sources) {
   const tsc = spawnSync(process.execPath, [join(root, '../node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+  const now = new Date();
+  utimesSync(buildInfo, now, now);
 }
 await import(pathToFileURL(join(root, 'lib/standalone/main.js')).href);
