@@ -2,8 +2,8 @@ import type { AlertSettingsService } from '../alerts/alert-settings.js';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/connect.js';
-import type { DeviceDoc } from '../platform/mirror.js';
-import { fleetPage, type FleetRow } from './console.repository.js';
+import { toDoc } from '../devices/device-mirror.js';
+import { fleetPage } from './console.repository.js';
 import type { ConsoleConfig, FleetQuery } from './console.schemas.js';
 
 /**
@@ -40,23 +40,4 @@ export class ConsoleService {
       nextCursor: rows.length > q.limit ? encodeCursor({ id: items.at(-1)!.id }) : null,
     };
   }
-}
-
-/** The same document DeviceMirror writes (devices/device-mirror.ts). */
-function toDoc(r: FleetRow, onlineCutoff: Date, now: Date): DeviceDoc {
-  return {
-    id: r.id,
-    name: r.name,
-    model: r.model,
-    serial: r.serial,
-    group: r.group_name,
-    tags: r.tags,
-    status: r.last_seen_at >= onlineCutoff ? 'online' : 'offline',
-    lastSeenAt: r.last_seen_at.toISOString(),
-    battery: r.battery_level === null ? null : Math.floor(r.battery_level / 5) * 5,
-    charging: r.battery_charging,
-    app: r.app,
-    openAlerts: r.open_alerts,
-    updatedAt: now.toISOString(),
-  };
 }

@@ -46,11 +46,7 @@ export class DeviceMirror {
     const cutoff = new Date(now.getTime() - t.offlineAfterSec * 1000);
     for (let i = 0; i < deviceIds.length; i += 500) {
       const { rows } = await sql<DocRow>`
-        select d.id, coalesce(d.name, concat_ws(' ', d.model, d.serial)) as name, d.model, d.serial, g.name as group_name,
-          coalesce((select array_agg(t.tag order by t.tag) from device_tags t where t.device_id = d.id), '{}') as tags,
-          d.last_seen_at, d.battery_level, d.battery_charging, ${appState('d.', t.frozenAfterMs)} as app,
-          coalesce((select array_agg(a.kind order by a.kind) from alerts a where a.device_id = d.id and a.status = 'open'), '{}') as open_alerts
-        from devices d left join device_groups g on g.id = d.group_id
+        ${selectDocRows(t.frozenAfterMs)}
         where d.id = any(${deviceIds.slice(i, i + 500)}::uuid[])`.execute(this.db);
       await this.mirror.writeDevices(rows.map((r) => toDoc(r, cutoff, now)));
     }
@@ -82,7 +78,15 @@ export class DeviceMirror {
   }
 }
 
-interface DocRow {
+/** A device document's row: the select list and its tables; callers add where, order and limit. */
+export const selectDocRows = (frozenAfterMs: number) => sql`
+  select d.id, coalesce(d.name, concat_ws(' ', d.model, d.serial)) as name, d.model, d.serial, g.name as group_name,
+    coalesce((select array_agg(t.tag order by t.tag) from device_tags t where t.device_id = d.id), '{}') as tags,
+    d.last_seen_at, d.battery_level, d.battery_charging, ${appState('d.', frozenAfterMs)} as app,
+    coalesce((select array_agg(a.kind order by a.kind) from alerts a where a.device_id = d.id and a.status = 'open'), '{}') as open_alerts
+  from devices d left join device_groups g on g.id = d.group_id`;
+
+export interface DocRow {
   id: string;
   name: string;
   model: string;
@@ -96,7 +100,8 @@ interface DocRow {
   open_alerts: string[];
 }
 
-function toDoc(r: DocRow, onlineCutoff: Date, now: Date): DeviceDoc {
+/** The live document of a device; the console's fleet snapshot (console/console.service.ts) uses the same. */
+export function toDoc(r: DocRow, onlineCutoff: Date, now: Date): DeviceDoc {
   return {
     id: r.id,
     name: r.name,
