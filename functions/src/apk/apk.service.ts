@@ -99,11 +99,16 @@ export class ApkService {
       );
       return row.id;
     });
-    return (await this.list({ limit: 200 })).items.find((i) => i.id === id)!;
+    return (await this.releases({ id, limit: 1 }))[0]!;
   }
 
   async list(q: { limit: number }) {
-    const rows = await this.db
+    return { items: await this.releases(q), nextCursor: null };
+  }
+
+  /** Releases as the API shows them (never their bytes), newest version first; one by id when given. */
+  private async releases(q: { id?: string; limit: number }) {
+    let query = this.db
       .selectFrom('apk_releases as r')
       .leftJoin('admins as a', 'a.id', 'r.created_by')
       .select((eb) => [
@@ -124,25 +129,23 @@ export class ApkService {
           .as('downloads'),
       ])
       .orderBy('r.version_code', 'desc')
-      .limit(q.limit)
-      .execute();
-    return {
-      items: rows.map((r) => ({
-        id: r.id,
-        versionCode: r.version_code,
-        versionName: r.version_name,
-        url: r.url,
-        stored: r.url === null,
-        sizeBytes: r.size_bytes === null ? null : Number(r.size_bytes),
-        sha256: r.sha256,
-        signatureChecksum: r.signature_checksum,
-        notes: r.notes,
-        createdAt: r.created_at.toISOString(),
-        createdBy: r.created_by_email,
-        downloads: Number(r.downloads ?? 0),
-      })),
-      nextCursor: null,
-    };
+      .limit(q.limit);
+    if (q.id !== undefined) query = query.where('r.id', '=', q.id);
+    const rows = await query.execute();
+    return rows.map((r) => ({
+      id: r.id,
+      versionCode: r.version_code,
+      versionName: r.version_name,
+      url: r.url,
+      stored: r.url === null,
+      sizeBytes: r.size_bytes === null ? null : Number(r.size_bytes),
+      sha256: r.sha256,
+      signatureChecksum: r.signature_checksum,
+      notes: r.notes,
+      createdAt: r.created_at.toISOString(),
+      createdBy: r.created_by_email,
+      downloads: Number(r.downloads ?? 0),
+    }));
   }
 
   /** The newest release, without its bytes. */
