@@ -1,28 +1,17 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { dropPostgresDatabase } from '../helpers/db.js';
 import { databaseUrl, TEST_DB_PREFIX } from '../helpers/env.js';
-import { REPO_ROOT } from '../helpers/server.js';
+import { freePort, REPO_ROOT } from '../helpers/server.js';
 
 const run = promisify(execFile);
 const FUNCTIONS = join(REPO_ROOT, 'functions');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The Firebase shape run for real, offline: `firebase emulators:exec` serves the built functions
@@ -78,12 +67,7 @@ describe('the Firebase functions in the emulator', () => {
 
   afterAll(async () => {
     await pool?.end();
-    if (url) {
-      const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
-      await admin.connect();
-      await admin.query(`drop database if exists "${new URL(url).pathname.slice(1)}" with (force)`);
-      await admin.end();
-    }
+    if (url) await dropPostgresDatabase(url);
     if (project) await rm(project, { recursive: true, force: true });
   });
 
