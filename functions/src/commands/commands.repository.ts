@@ -49,7 +49,10 @@ export async function insertBatch(db: Conn, b: NewBatch, target: Target) {
         sql<string | null>`${b.createdBy}::text`.as('created_by'),
         sql<Date>`${b.notBefore}::timestamptz`.as('not_before'),
         sql<Date>`${b.expiresAt}::timestamptz`.as('expires_at'),
-      ]),
+      ])
+        // rows go in (and their foreign-key checks lock devices) in id order, the order every
+        // other writer of device rows keeps, so two of them never wait on each other in a cycle
+        .orderBy('d.id'),
     )
     .returning(['id', 'device_id', 'type', 'status'])
     .execute();
@@ -171,8 +174,14 @@ export async function markPushed(db: Conn, ids: string[], now: Date): Promise<vo
 /** Marks tokens FCM called dead - only if the device still has that token (a newer one may have come in). */
 export async function markTokensInvalid(db: Conn, pairs: { deviceId: string; token: string }[], now: Date): Promise<void> {
   if (pairs.length === 0) return;
+  // the rows are locked in id order first, as the heartbeat writer locks them, so the two never deadlock
   await sql`
+    with l as (
+      select d.id from devices d
+      join unnest(${pairs.map((p) => p.deviceId)}::uuid[], ${pairs.map((p) => p.token)}::text[]) as x(id, token)
+        on d.id = x.id and d.fcm_token = x.token
+      order by d.id for no key update of d
+    )
     update devices d set fcm_token_invalid_at = ${now}::timestamptz
-    from unnest(${pairs.map((p) => p.deviceId)}::uuid[], ${pairs.map((p) => p.token)}::text[]) as x(id, token)
-    where d.id = x.id and d.fcm_token = x.token`.execute(db);
+    from l where d.id = l.id`.execute(db);
 }

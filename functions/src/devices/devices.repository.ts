@@ -71,6 +71,8 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
   // The device rows are locked first (in id order, found by primary key: `= any(array)` keeps the
   // planner on the index whatever the fleet size) so the duplicate check below reads the window as
   // the last committed batch left it, even when a retry races its original through two statements.
+  // FOR NO KEY UPDATE, not FOR UPDATE: the key is never changed, and the weaker lock leaves the
+  // foreign-key checks of rows that point at the device (a command being sent to it) unblocked.
   const { rows: stored } = await sql<{ device_id: string; has_commands: boolean; mirror_due: boolean; duplicates: number }>`
     with i as (
       select * from unnest(
@@ -92,7 +94,7 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
         app_last_frame_age_ms, uptime_sec, boot_id, seq, ord)
     ), dv as materialized (
       select id, hb_boot_id, hb_seq, hb_seen, state_sent_at from devices
-      where id = any(${[...new Set(rows.map((r) => r.deviceId))]}::uuid[]) order by id for update
+      where id = any(${[...new Set(rows.map((r) => r.deviceId))]}::uuid[]) order by id for no key update
     ), k as (
       -- a duplicate: the same (bootId, seq) earlier in this batch, or already in the device's window
       select i.*, i.boot_id is not null and (
@@ -261,7 +263,7 @@ export async function updateDevice(
   if (change.groupId !== undefined) set.group_id = change.groupId;
   const found = await (Object.keys(set).length
     ? trx.updateTable('devices').set(set).where('id', '=', id).returning('id').executeTakeFirst()
-    : trx.selectFrom('devices').select('id').where('id', '=', id).forUpdate().executeTakeFirst());
+    : trx.selectFrom('devices').select('id').where('id', '=', id).forNoKeyUpdate().executeTakeFirst());
   if (!found) return false;
   if (change.tags !== undefined) {
     await trx.deleteFrom('device_tags').where('device_id', '=', id).execute();

@@ -58,6 +58,7 @@ const routes = [
     handler: async ({ params }) => {
       if (params.kind === 'refused') throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' });
       if (params.kind === 'shutdown') throw Object.assign(new Error('terminating connection'), { code: '57P01' });
+      if (params.kind === 'deadlock') throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
       throw new Error('db password hunter2 leaked');
     } }),
 ];
@@ -249,6 +250,14 @@ describe('errors', () => {
     // the cause once, and the request's access-log line (which carries httpRequest)
     expect(logger.lines.filter((l) => !l.httpRequest).map((l) => l.severity)).toEqual(['WARNING']);
     expect(logger.lines.find((l) => l.httpRequest)).toMatchObject({ severity: 'WARNING', httpRequest: { status: 503 } });
+  });
+
+  it('503 with a short retry-after when a deadlock rolled the request back', async () => {
+    const res = await call('GET', '/api/boom/deadlock');
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.json.error).toMatchObject({ code: 'unavailable', message: expect.stringContaining('nothing was saved') });
+    expect(logger.lines.filter((l) => !l.httpRequest).map((l) => l.severity)).toEqual(['WARNING']);
   });
 });
 

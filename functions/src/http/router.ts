@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { withLogContext, type Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
-import { isDatabaseUnavailable } from '../platform/db/errors.js';
+import { isDatabaseUnavailable, isRetryableConflict } from '../platform/db/errors.js';
 import { AppError, forbidden, serviceUnavailable, unauthorized } from './errors.js';
 import { header, requestContext, requestLogFields } from './request-context.js';
 import { API_CSP } from './security-headers.js';
@@ -286,6 +286,11 @@ export function errorResponse(err: unknown, requestId: string, route: Route | un
   if (!(error instanceof AppError) && isDatabaseUnavailable(error)) {
     logger.warn('database unavailable', { requestId, route: route?.path, err: error });
     error = serviceUnavailable(5);
+  } else if (!(error instanceof AppError) && isRetryableConflict(error)) {
+    // a deadlock or serialization failure rolled the whole transaction back: nothing was written,
+    // and the same request sent again will go through
+    logger.warn('database conflict; the request was rolled back', { requestId, route: route?.path, err: error });
+    error = serviceUnavailable(1, 'a conflicting change was being written at the same time; nothing was saved - retry');
   }
   if (error instanceof AppError) {
     return toResponse(

@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertBatch } from '../../src/commands/commands.repository.js';
 import { insertHeartbeats } from '../../src/devices/devices.repository.js';
 import { DB_KINDS } from '../helpers/db.js';
 import { createTestApp, sampleHeartbeat, type EnrolledDevice, type TestApp } from '../helpers/app.js';
@@ -112,5 +115,35 @@ describe.each(DB_KINDS)('heartbeats retried with the same bootId and seq on %s',
       expect(results.map((r) => r.get(device.deviceId)!.duplicates).sort()).toEqual([0, 1, 1, 1]);
     }
     expect(await stored()).toBe(before + 5);
+  });
+
+  it('does not make a command sent to the device wait for its heartbeat being written, nor the other way round', async () => {
+    if (kind === 'pglite') return; // one session: transactions cannot overlap
+    // The heartbeat locks the device row against other heartbeats; a new command's foreign-key
+    // check takes a share lock on the same row. The two must not conflict, or a command sent to a
+    // beating fleet waits on (and can deadlock with) the heartbeat batches.
+    const now = t.clock.now();
+    const policy = { now, offlineCutoff: new Date(0), refreshBefore: new Date(0), frozenAfterMs: 30_000 };
+    const row = (seq: number) => ({ deviceId: device.deviceId, hb: { ...sampleHeartbeat(now), bootId: 'boot-d', seq } as never, receivedAt: now });
+    const command = (trx: typeof t.db.db) =>
+      insertBatch(
+        trx,
+        { batchId: randomUUID(), type: 'PING', params: '{}', createdAt: now, createdByType: 'system', createdBy: null, notBefore: now, expiresAt: new Date(now.getTime() + 60_000) },
+        { deviceIds: [device.deviceId] },
+      );
+    const second = <T>(work: (trx: typeof t.db.db) => Promise<T>) =>
+      t.db.db.transaction().execute(async (trx) => {
+        await sql`set local lock_timeout = '2s'`.execute(trx); // a conflict fails with 55P03 instead of waiting
+        return work(trx);
+      });
+    await t.db.db.transaction().execute(async (hb) => {
+      await insertHeartbeats(hb, [row(0)], policy);
+      expect(await second(command)).toHaveLength(1);
+    });
+    await t.db.db.transaction().execute(async (cmd) => {
+      await command(cmd);
+      const written = await second((hb) => insertHeartbeats(hb, [row(1)], policy));
+      expect(written.get(device.deviceId)).toMatchObject({ duplicates: 0 });
+    });
   });
 });
