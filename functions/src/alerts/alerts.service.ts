@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { AuditService } from '../audit/audit.service.js';
-import { decodeCursor, encodeCursor } from '../http/cursor.js';
+import { decodeCursor, decodeTimeCursor, encodeCursor, encodeTimeCursor } from '../http/cursor.js';
 import { notFound } from '../http/errors.js';
 import type { AdminActor } from '../http/route.js';
 import type { Clock } from '../platform/clock.js';
@@ -13,9 +13,6 @@ import type { ListAlertsQuery } from './alerts.schemas.js';
 import { CHANNELS, targetOf, type AlertDelivery, type Channel } from './delivery.js';
 import type { SelfHealing } from './self-healing.js';
 import { sweep } from './sweep.js';
-
-const timeCursor = (c: Record<string, unknown>) =>
-  typeof c.t === 'string' && typeof c.id === 'string' && !Number.isNaN(Date.parse(c.t)) ? { at: new Date(c.t), id: c.id } : null;
 
 /** The alerts context: the minute's work (sweep, self-healing, delivery) and the admin API. */
 export class AlertService {
@@ -51,7 +48,7 @@ export class AlertService {
   }
 
   async list(q: ListAlertsQuery) {
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, timeCursor);
+    const after = decodeTimeCursor(q.cursor);
     let query = this.base().orderBy('a.opened_at', 'desc').orderBy('a.id', 'desc').limit(q.limit + 1);
     if (q.status) query = query.where('a.status', '=', q.status);
     if (q.kind) query = query.where('a.kind', '=', q.kind);
@@ -62,7 +59,7 @@ export class AlertService {
     const last = pageRows.at(-1);
     return {
       items: pageRows.map(view),
-      nextCursor: rows.length > q.limit && last ? encodeCursor({ t: last.opened_at.toISOString(), id: last.id }) : null,
+      nextCursor: rows.length > q.limit && last ? encodeTimeCursor(last.opened_at, last.id) : null,
     };
   }
 

@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor } from '../http/cursor.js';
+import { decodeTimeCursor, encodeTimeCursor } from '../http/cursor.js';
 import { notFound, unauthorized } from '../http/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { AdminActor, DeviceActor } from '../http/route.js';
@@ -85,21 +85,15 @@ export class DeviceService {
 
   async list(q: ListDevicesQuery) {
     const now = this.clock.now();
-    const after =
-      q.cursor === undefined
-        ? undefined
-        : decodeCursor(q.cursor, (c) =>
-            typeof c.t === 'string' && typeof c.id === 'string' && !Number.isNaN(Date.parse(c.t))
-              ? { lastSeenAt: new Date(c.t), id: c.id }
-              : null,
-          );
+    const cursor = decodeTimeCursor(q.cursor);
+    const after = cursor && { lastSeenAt: cursor.at, id: cursor.id };
     const cutoff = await this.onlineCutoff(now);
     const rows = await listDevices(this.db, { ...q, after, limit: q.limit + 1, onlineCutoff: cutoff });
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
     return {
       items: page.map((r) => this.view(r, cutoff)),
-      nextCursor: rows.length > q.limit && last ? encodeCursor({ t: last.last_seen_at.toISOString(), id: last.id }) : null,
+      nextCursor: rows.length > q.limit && last ? encodeTimeCursor(last.last_seen_at, last.id) : null,
     };
   }
 

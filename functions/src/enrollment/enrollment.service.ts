@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AuditService } from '../audit/audit.service.js';
-import { decodeCursor, encodeCursor } from '../http/cursor.js';
+import { decodeTimeCursor, encodeTimeCursor } from '../http/cursor.js';
 import { conflict, gone, notFound, unauthorized } from '../http/errors.js';
 import type { AdminActor } from '../http/route.js';
 import type { Clock } from '../platform/clock.js';
@@ -80,20 +80,14 @@ export class EnrollmentService {
 
   async listTokens(q: { status?: TokenStatus | undefined; cursor?: string | undefined; limit: number }) {
     const now = this.clock.now();
-    const after =
-      q.cursor === undefined
-        ? undefined
-        : decodeCursor(q.cursor, (c) =>
-            typeof c.t === 'string' && typeof c.id === 'string' && !Number.isNaN(Date.parse(c.t))
-              ? { createdAt: new Date(c.t), id: c.id }
-              : null,
-          );
+    const cursor = decodeTimeCursor(q.cursor);
+    const after = cursor && { createdAt: cursor.at, id: cursor.id };
     const rows = await listTokens(this.db, { status: q.status, after, limit: q.limit + 1, now });
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
     return {
       items: page.map((r) => this.view(r, now)),
-      nextCursor: rows.length > q.limit && last ? encodeCursor({ t: last.created_at.toISOString(), id: last.id }) : null,
+      nextCursor: rows.length > q.limit && last ? encodeTimeCursor(last.created_at, last.id) : null,
     };
   }
 

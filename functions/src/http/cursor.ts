@@ -16,3 +16,14 @@ export function decodeCursor<T>(cursor: string, read: (value: Record<string, unk
   if (decoded === null) throw badRequest('invalid_cursor', 'the cursor is not one this server issued');
   return decoded;
 }
+
+/** The cursor of a list ordered by (a time, id) descending: where the next page starts. */
+export const encodeTimeCursor = (at: Date, id: string): string => encodeCursor({ t: at.toISOString(), id });
+
+/** Reads a cursor made by `encodeTimeCursor`; undefined when there is none (the first page). */
+export function decodeTimeCursor(cursor: string | undefined): { at: Date; id: string } | undefined {
+  if (cursor === undefined) return undefined;
+  return decodeCursor(cursor, (c) =>
+    typeof c.t === 'string' && typeof c.id === 'string' && !Number.isNaN(Date.parse(c.t)) ? { at: new Date(c.t), id: c.id } : null,
+  );
+}
