@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Db } from '../platform/db/connect.js';
+import { preparedAs } from '../platform/db/prepared.js';
 import type { Database, HeartbeatRollup } from '../platform/db/schema.generated.js';
 import type { HeartbeatInput, ListDevicesQuery } from './devices.schemas.js';
 
@@ -73,7 +74,9 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
   // the last committed batch left it, even when a retry races its original through two statements.
   // FOR NO KEY UPDATE, not FOR UPDATE: the key is never changed, and the weaker lock leaves the
   // foreign-key checks of rows that point at the device (a command being sent to it) unblocked.
-  const { rows: stored } = await sql<{ device_id: string; has_commands: boolean; mirror_due: boolean; duplicates: number }>`
+  // The text never changes with the batch (every value is a parameter, arrays included), so it is
+  // prepared once per connection: planning it cost more than running it.
+  const { rows: stored } = await sql<{ device_id: string; has_commands: boolean; mirror_due: boolean; duplicates: number }>`${sql.raw(preparedAs('heartbeat_batch'))}
     with i as (
       select * from unnest(
         ${col(rows, 'uuid', (r) => r.deviceId)}, ${col(rows, 'timestamptz', (r) => r.receivedAt.toISOString())},

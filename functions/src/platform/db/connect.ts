@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.generated.js';
 import { PGliteDialect } from './pglite-dialect.js';
+import { PreparingClient } from './prepared.js';
 
 export type Db = Kysely<Database>;
 
@@ -79,6 +80,7 @@ export async function openDatabase(
       statement_timeout: target.statementTimeoutMs ?? 15_000,
       application_name: 'fleet-mdm',
       types: pgTypes,
+      Client: PreparingClient,
     });
     watchConnections(pool, onPoolError);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -101,6 +103,7 @@ export async function openDatabase(
       statement_timeout: target.statementTimeoutMs ?? 15_000,
       application_name: 'fleet-mdm',
       types: pgTypes,
+      Client: PreparingClient,
     });
     watchConnections(pool, onPoolError);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
