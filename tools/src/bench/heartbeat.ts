@@ -9,7 +9,7 @@ import pg from 'pg';
 import type { CeilingOptions } from './db-ceiling.js';
 import type { LoadOptions, LoadResult } from './load.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
-import { cpuSeconds, postgresCpuSeconds, rss } from './stats.js';
+import { cpuSeconds, postgresCpuSeconds, rss, walCounters } from './stats.js';
 
 /**
  * `npm run bench:heartbeat`: the standalone server on the real PostgreSQL, devices pre-enrolled,
@@ -132,6 +132,9 @@ try {
   await writeFile(idsFile, JSON.stringify(ids));
   console.log(`seeded ${ids.length} devices in ${Math.round(performance.now() - seedStart)} ms`);
 
+  const observer = new pg.Client({ connectionString: databaseUrl });
+  await observer.connect();
+  const walBefore = await walCounters((q) => observer.query(q));
   const cpuBefore = await cpuSeconds(server.proc.pid!);
   const pgCpuBefore = await postgresCpuSeconds();
   const wallBefore = performance.now();
@@ -151,6 +154,9 @@ try {
   const pgCpu = (await postgresCpuSeconds()) - pgCpuBefore;
   const wallSec = (performance.now() - wallBefore) / 1000;
   const memory = await rss(server.proc.pid!);
+  const walAfter = await walCounters((q) => observer.query(q));
+  const stored = Number((await observer.query<{ n: string }>('select count(*) as n from heartbeats')).rows[0]!.n);
+  await observer.end();
 
   // Capacity: as many heartbeats as the server takes, closed loop, after the timed run.
   const capacity = args['skip-capacity']
@@ -185,6 +191,14 @@ try {
       postgres: Math.round((pgCpu / wallSec) * 100) / 100,
     },
     serverRssMb: memory,
+    // PostgreSQL's write-ahead log during the HTTP run (warm-up included), per heartbeat stored: full
+    // page images are what a checkpoint costs every page written after it; checkpoints that start
+    // during the run are what the tail latency pays for.
+    wal: {
+      bytesPerHeartbeat: Math.round((walAfter.bytes - walBefore.bytes) / Math.max(1, stored)),
+      fullPageImagesPerHeartbeat: Math.round(((walAfter.fullPageImages - walBefore.fullPageImages) / Math.max(1, stored)) * 1000) / 1000,
+      checkpoints: walAfter.checkpoints - walBefore.checkpoints,
+    },
     capacity: capacity && { perSec: capacity.sustainedPerSec, errors: capacity.errors, latencyMs: capacity.latencyMs },
     dbCeiling: ceiling,
     // Heartbeats/s over HTTP (the capacity run when there is one) per raw database statement/s.

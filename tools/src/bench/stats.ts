@@ -50,3 +50,19 @@ export async function postgresCpuSeconds(): Promise<number> {
   }
   return total;
 }
+
+/** The server's write-ahead-log counters (cluster-wide, PostgreSQL 14+) and checkpoints so far. */
+export interface WalCounters {
+  bytes: number;
+  fullPageImages: number;
+  checkpoints: number;
+}
+
+export async function walCounters(query: (sql: string) => Promise<{ rows: Record<string, unknown>[] }>): Promise<WalCounters> {
+  const { rows } = await query(
+    `select w.wal_bytes::float8 as bytes, w.wal_fpi::float8 as fpi, (b.checkpoints_timed + b.checkpoints_req)::float8 as checkpoints
+     from pg_stat_wal w, pg_stat_bgwriter b`,
+  );
+  const r = rows[0]!;
+  return { bytes: Number(r.bytes), fullPageImages: Number(r.fpi), checkpoints: Number(r.checkpoints) };
+}

@@ -1,0 +1,55 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../sim/helpers/server.js';
+
+const run = promisify(execFile);
+const TOOLS = join(import.meta.dirname, '../..');
+let dir: string;
+
+beforeAll(async () => {
+  await buildServer();
+  await run('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: TOOLS });
+  dir = await mkdtemp(join(tmpdir(), 'mdm-bench-'));
+}, 120_000);
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/**
+ * `npm run bench:heartbeat` in miniature, so the benchmark that docs/benchmarks.md quotes keeps
+ * working: every part runs (open loop, capacity, raw ceiling) and reports what the docs read.
+ */
+describe('the heartbeat benchmark, small', () => {
+  it('drives heartbeats over HTTP without errors and reports latency, capacity, ceiling, the log and the generator', async () => {
+    const out = join(dir, 'result.json');
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS; // vitest's loader hooks must not leak into the children
+    await run(
+      process.execPath,
+      [
+        join(TOOLS, 'lib/bench/heartbeat.js'), '--devices', '300', '--rate', '150', '--duration', '3', '--warmup', '1',
+        '--capacity-duration', '2', '--capacity-connections', '8', '--ceiling-duration', '2', '--ceiling-clients', '2',
+        '--boot-ids', '--json', out,
+      ],
+      { env, timeout: 110_000 },
+    );
+    const result = JSON.parse(await readFile(out, 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(result.devices).toBe(300);
+    expect(result.http).toMatchObject({ targetRate: 150, errors: {}, sent: 450, ok: 450, sustainedPerSec: 150 });
+    expect(result.http.latencyMs.p99).toBeGreaterThan(0);
+    expect(result.http.generatorLoopDelayMs.max).toBeGreaterThan(0);
+    expect(result.capacity.perSec).toBeGreaterThan(0);
+    expect(result.capacity.errors).toEqual({});
+    expect(result.dbCeiling).toMatchObject({ errors: 0 });
+    expect(result.dbCeiling.perSec).toBeGreaterThan(0);
+    expect(result.ratio).toBeGreaterThan(0);
+    expect(result.wal.bytesPerHeartbeat).toBeGreaterThan(100); // a heartbeat row and a device update at least
+    expect(result.wal.checkpoints).toBeGreaterThanOrEqual(0);
+    expect(result.serverRssMb.peakMb).toBeGreaterThan(0);
+  }, 120_000);
+});
