@@ -1,10 +1,8 @@
-import type { Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { backend, BENCH_ADMIN, machine, openMigrated, startBackend, type InProcessBackend } from './harness.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
 
 /**
@@ -24,12 +22,7 @@ const { values: args } = parseArgs({
   },
 });
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- the backend's build has no type declarations */
-const lib = (path: string): Promise<any> => import(new URL(`../../../functions/lib/${path}`, import.meta.url).href);
-const [{ createApp }, { loadConfig }, { createNodeServer }, { openDatabase }, { migrateToLatest }, { createLogger }, { FcmPush }, { encrypt }] =
-  await Promise.all(
-    ['app.js', 'config/config.js', 'http/node-server.js', 'platform/db/connect.js', 'platform/db/migrate.js', 'platform/logger.js', 'platform/fcm-push.js', 'platform/crypto.js'].map(lib),
-  );
+const [{ FcmPush }, { encrypt }] = await Promise.all(['platform/fcm-push.js', 'platform/crypto.js'].map(backend));
 
 const devices = Number(args.devices);
 const sinkLatencyMs = Number(args['sink-latency-ms']);
@@ -44,10 +37,9 @@ const fakeMessaging = {
 };
 
 const databaseUrl = await createScratchDatabase(args.pg, 'fmdm_cmd_bench');
-const database = await openDatabase({ kind: 'postgres', url: databaseUrl, poolMax: 10 });
-let server: { server: Server; close(ms?: number): Promise<void> } | undefined;
+const database = await openMigrated(databaseUrl);
+let server: InProcessBackend | undefined;
 try {
-  await migrateToLatest(database.db);
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   await client.query(
@@ -60,23 +52,17 @@ try {
   await client.query('vacuum analyze devices');
   await client.end();
 
-  const logger = createLogger({ level: 'warn' });
-  const app = createApp({
-    config: loadConfig({ ADMIN_BCRYPT_ROUNDS: '4', PUSH_CONCURRENCY: '4' }),
-    secrets: { jwtSecret: randomBytes(32).toString('hex'), encryptionKey },
-    db: database.db,
-    logger,
-    push: new FcmPush(fakeMessaging),
+  server = await startBackend(database, {
+    config: { ADMIN_BCRYPT_ROUNDS: '4', PUSH_CONCURRENCY: '4' },
+    logLevel: 'warn',
+    encryptionKey,
+    deps: { push: new FcmPush(fakeMessaging) },
   });
-  await app.services.admins.ensureFirstAdmin({ email: 'bench@example.com', password: 'benchmark password', allowGenerated: false });
-  const http = createNodeServer(app.handle, { trustProxy: false, logger });
-  server = http;
-  await new Promise<void>((r) => http.server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(http.server.address() as AddressInfo).port}`;
+  const { app, url } = server;
   const login = await fetch(`${url}/api/v1/admin/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: 'bench@example.com', password: 'benchmark password' }),
+    body: JSON.stringify(BENCH_ADMIN),
   });
   const { token } = (await login.json()) as { token: string };
 
@@ -104,16 +90,15 @@ try {
   }
   const result = {
     date: new Date().toISOString(),
-    machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    machine: machine(),
     devices,
     sinkLatencyMs,
     runs,
   };
   console.log(JSON.stringify(result, null, 2));
   if (args.json) await writeFile(args.json, JSON.stringify(result, null, 2));
-  await app.close();
 } finally {
-  await server?.close(1000);
+  await server?.close();
   await database.close();
   await dropDatabase(args.pg, databaseUrl);
 }

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { BENCH_ADMIN, machine } from './harness.js';
 import type { CeilingOptions } from './db-ceiling.js';
 import type { LoadOptions, LoadResult } from './load.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
@@ -59,8 +60,8 @@ async function startServer(databaseUrl: string, jwtSecret: string, port: number,
     DATABASE_URL: databaseUrl,
     JWT_SECRET: jwtSecret,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    ADMIN_EMAIL: 'bench@example.com',
-    ADMIN_PASSWORD: 'benchmark password',
+    ADMIN_EMAIL: BENCH_ADMIN.email,
+    ADMIN_PASSWORD: BENCH_ADMIN.password,
     ADMIN_BCRYPT_ROUNDS: '4',
     DEVICE_SECRET_BCRYPT_ROUNDS: '4',
     LOG_LEVEL: 'warn',
@@ -91,7 +92,7 @@ async function post(url: string, body: unknown, token?: string): Promise<Record<
 
 /** One device enrolled through the API, then copied in SQL: every seeded device has a real row. */
 async function seedDevices(url: string, databaseUrl: string, count: number): Promise<string[]> {
-  const admin = (await post(`${url}/api/v1/admin/login`, { email: 'bench@example.com', password: 'benchmark password' })).token!;
+  const admin = (await post(`${url}/api/v1/admin/login`, BENCH_ADMIN)).token!;
   const token = (await post(`${url}/api/v1/admin/enrollment-tokens`, { label: 'bench', group: 'Bench' }, admin)).token!;
   const device = {
     model: 'KioskPro 10', manufacturer: 'Acme', androidVersion: '13', sdkInt: 33, serial: 'BENCH-0', agentVersion: '1.0.0',
@@ -180,7 +181,7 @@ try {
 
   const result = {
     date: new Date().toISOString(),
-    machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    machine: machine(),
     devices,
     http,
     // CPU used during the HTTP run (warm-up included), in cores: where the machine's two cores went.

@@ -1,10 +1,7 @@
-import type { Server } from 'node:http';
-import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runFleet } from '../sim/fleet.js';
+import { BENCH_ADMIN, machine, openMigrated, startBackend, type InProcessBackend } from './harness.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
 
 /**
@@ -29,11 +26,6 @@ const { values: args } = parseArgs({
 });
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the backend's build has no type declarations */
-const lib = (path: string): Promise<any> => import(new URL(`../../../functions/lib/${path}`, import.meta.url).href);
-const [{ createApp }, { loadConfig }, { createNodeServer }, { openDatabase }, { migrateToLatest }, { createLogger }] = await Promise.all(
-  ['app.js', 'config/config.js', 'http/node-server.js', 'platform/db/connect.js', 'platform/db/migrate.js', 'platform/logger.js'].map(lib),
-);
-
 const devices = Number(args.devices);
 const intervalSec = Number(args['interval-sec']);
 const scale = Number(args['time-scale']);
@@ -65,25 +57,16 @@ const mirror = {
 };
 
 const databaseUrl = await createScratchDatabase(args.pg, 'fmdm_mirror_bench');
-const database = await openDatabase({ kind: 'postgres', url: databaseUrl, poolMax: 10 });
-let server: { server: Server; close(ms?: number): Promise<void> } | undefined;
+const database = await openMigrated(databaseUrl);
+let server: InProcessBackend | undefined;
 let sweeper: NodeJS.Timeout | undefined;
 try {
-  await migrateToLatest(database.db);
-  const logger = createLogger({ level: 'error' });
-  const app = createApp({
-    config: loadConfig({ ADMIN_BCRYPT_ROUNDS: '4', DEVICE_SECRET_BCRYPT_ROUNDS: '4', BCRYPT_WORKERS: '2' }),
-    secrets: { jwtSecret: randomBytes(32).toString('hex'), encryptionKey: randomBytes(32) },
-    db: database.db,
-    logger,
-    clock,
-    mirror,
+  server = await startBackend(database, {
+    config: { ADMIN_BCRYPT_ROUNDS: '4', DEVICE_SECRET_BCRYPT_ROUNDS: '4', BCRYPT_WORKERS: '2' },
+    logLevel: 'error',
+    deps: { clock, mirror },
   });
-  await app.services.admins.ensureFirstAdmin({ email: 'bench@example.com', password: 'benchmark password', allowGenerated: false });
-  const http = createNodeServer(app.handle, { trustProxy: false, logger });
-  server = http;
-  await new Promise<void>((r) => http.server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(http.server.address() as AddressInfo).port}`;
+  const { app, url } = server;
 
   // the sweep every simulated minute, as the scheduled function runs it
   let sweeping = false;
@@ -114,7 +97,7 @@ try {
     mainsPowered: Number(args['mains-powered']),
     seed: 7,
     appPackage: 'com.example.kiosk',
-    enrollment: { kind: 'admin', email: 'bench@example.com', password: 'benchmark password' },
+    enrollment: { kind: 'admin', ...BENCH_ADMIN },
     durationSec,
     progress: 'off',
   });
@@ -127,7 +110,7 @@ try {
   const alerts = await database.db.selectFrom('alerts').select(['kind']).select((eb: any) => eb.fn.countAll().as('n')).groupBy('kind').execute();
   const result = {
     date: new Date().toISOString(),
-    machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    machine: machine(),
     devices,
     simulatedIntervalSec: intervalSec * scale,
     timeScale: scale,
@@ -148,10 +131,9 @@ try {
   };
   console.log(JSON.stringify(result, null, 2));
   if (args.json) await writeFile(args.json, JSON.stringify(result, null, 2));
-  await app.close();
 } finally {
   if (sweeper) clearInterval(sweeper);
-  await server?.close(1000);
+  await server?.close();
   await database.close();
   await dropDatabase(args.pg, databaseUrl);
 }

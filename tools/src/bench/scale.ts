@@ -1,11 +1,12 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import pg from 'pg';
+import { BENCH_ADMIN, machine } from './harness.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
 import { percentiles } from './stats.js';
 
@@ -131,7 +132,7 @@ try {
     env: {
       ...process.env, PORT: String(port), DATA_DIR: join(work, 'data'), DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn',
       JWT_SECRET: randomBytes(32).toString('hex'), ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      ADMIN_EMAIL: 'bench@example.com', ADMIN_PASSWORD: 'benchmark password', ADMIN_BCRYPT_ROUNDS: '4',
+      ADMIN_EMAIL: BENCH_ADMIN.email, ADMIN_PASSWORD: BENCH_ADMIN.password, ADMIN_BCRYPT_ROUNDS: '4',
     },
     stdio: 'ignore',
   });
@@ -143,13 +144,13 @@ try {
   const login = await fetch(`${url}/api/v1/admin/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: 'bench@example.com', password: 'benchmark password' }),
+    body: JSON.stringify(BENCH_ADMIN),
   });
   const { token } = (await login.json()) as { token: string };
   const list = await measureList(url, token);
   const result = {
     date: new Date().toISOString(),
-    machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    machine: machine(),
     devices,
     heartbeatsPerDevice: perDevice,
     ...seeded,

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { machine } from './harness.js';
 
 /**
  * `npm run bench:startup`: how long the standalone server takes from process start until /healthz
@@ -52,7 +53,7 @@ for (let i = 0; i < RUNS; i++) {
   viaNpm.push(await timeToHealthy('npm', ['start'], npmDir, port));
   await rm(npmDir, { recursive: true, force: true });
 }
-console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+console.log(`machine: ${machine()}`);
 console.log(`date: ${new Date().toISOString()}`);
 console.log(`fresh DATA_DIR (create + migrate PGlite):  ${stats(cold)}`);
 console.log(`existing DATA_DIR:                         ${stats(warm)}`);

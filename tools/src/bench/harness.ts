@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { cpus, totalmem } from 'node:os';
+
+/** What the benchmarks share: the machine line, the bench admin, and the backend run in-process. */
+
+/** The machine a result was measured on, as docs/benchmarks.md quotes it. */
+export const machine = (): string =>
+  `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+
+/** The first admin of every bench server. */
+export const BENCH_ADMIN = { email: 'bench@example.com', password: 'benchmark password' } as const;
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- the backend's build has no type declarations */
+/** A module of the backend's build (functions/lib): the benchmarks measure the backend as built. */
+export const backend = (path: string): Promise<any> => import(new URL(`../../../functions/lib/${path}`, import.meta.url).href);
+
+/** A pool on the scratch database, migrated to the latest schema. */
+export async function openMigrated(databaseUrl: string): Promise<any> {
+  const [{ openDatabase }, { migrateToLatest }] = await Promise.all([backend('platform/db/connect.js'), backend('platform/db/migrate.js')]);
+  const database = await openDatabase({ kind: 'postgres', url: databaseUrl, poolMax: 10 });
+  try {
+    await migrateToLatest(database.db);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  return database;
+}
+
+export interface InProcessBackend {
+  app: any;
+  url: string;
+  /** Stops listening, then closes the app (its queues and timers); the database stays open. */
+  close(): Promise<void>;
+}
+
+/**
+ * The backend in this process on `database` - its config from `config` (environment-style keys),
+ * `deps` handed to createApp as they are (a clock, a counting mirror, a push adapter) - with the bench
+ * admin created, listening on a loopback port.
+ */
+export async function startBackend(
+  database: any,
+  o: { config: Record<string, string>; logLevel: 'error' | 'warn'; encryptionKey?: Buffer; deps?: Record<string, unknown> },
+): Promise<InProcessBackend> {
+  const [{ createApp }, { loadConfig }, { createNodeServer }, { createLogger }] = await Promise.all(
+    ['app.js', 'config/config.js', 'http/node-server.js', 'platform/logger.js'].map(backend),
+  );
+  const logger = createLogger({ level: o.logLevel });
+  const app = createApp({
+    config: loadConfig(o.config),
+    secrets: { jwtSecret: randomBytes(32).toString('hex'), encryptionKey: o.encryptionKey ?? randomBytes(32) },
+    db: database.db,
+    logger,
+    ...o.deps,
+  });
+  await app.services.admins.ensureFirstAdmin({ ...BENCH_ADMIN, allowGenerated: false });
+  const http = createNodeServer(app.handle, { trustProxy: false, logger });
+  await new Promise<void>((r) => http.server.listen(0, '127.0.0.1', r));
+  return {
+    app,
+    url: `http://127.0.0.1:${(http.server.address() as AddressInfo).port}`,
+    close: async () => {
+      await http.close(1000);
+      await app.close();
+    },
+  };
+}
