@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { backend, BENCH_ADMIN, machine, openMigrated, startBackend, type InProcessBackend } from './harness.js';
+import { backend, BENCH_ADMIN, benchArgs, type InProcessBackend, machine, openMigrated, startBackend } from './harness.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
 
 /**
@@ -12,14 +11,12 @@ import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.
  * fleet-wide command through the HTTP API and (2) the dispatcher claiming, signing and pushing every
  * message. The backend is imported from its build (functions/lib).
  */
-const { values: args } = parseArgs({
-  options: {
-    devices: { type: 'string', default: '10000' },
-    'sink-latency-ms': { type: 'string', default: '50' },
-    runs: { type: 'string', default: '3' },
-    pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
-    json: { type: 'string' },
-  },
+const args = benchArgs('npm run bench:commands -- [options]\nA fleet-wide REBOOT: creating it through the API, then signing and pushing every message (to a fake FCM).', {
+  devices: { type: 'string', default: '10000' },
+  'sink-latency-ms': { type: 'string', default: '50' },
+  runs: { type: 'string', default: '3' },
+  pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
+  json: { type: 'string' },
 });
 
 const [{ FcmPush }, { encrypt }] = await Promise.all(['platform/fcm-push.js', 'platform/crypto.js'].map(backend));

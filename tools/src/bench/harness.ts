@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** What the benchmarks share: the machine line, the bench admin, and the backend run in-process. */
 
@@ -66,4 +67,34 @@ export async function startBackend(
       await app.close();
     },
   };
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * The bench's command line: `options` as node:util parseArgs takes them (every one with a default),
+ * plus `--help`, which prints `about` and the options with their defaults. An unknown or malformed
+ * option prints the same and exits 2 instead of a stack trace.
+ */
+export function benchArgs<const O extends Options>(about: string, options: O) {
+  const usage = () =>
+    [
+      about,
+      '',
+      'options:',
+      ...Object.entries(options).map(([name, o]) => `  --${name}${o.type === 'string' ? ' <value>' : ''}${o.default !== undefined && o.default !== '' && o.default !== false ? `  (default ${String(o.default)})` : ''}`),
+      '  --help',
+    ].join('\n');
+  let values: Record<string, unknown>;
+  try {
+    values = parseArgs({ options: { ...options, help: { type: 'boolean', default: false } }, strict: true }).values;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${usage()}\n`);
+    process.exit(2);
+  }
+  if (values.help) {
+    process.stdout.write(`${usage()}\n`);
+    process.exit(0);
+  }
+  return values as ReturnType<typeof parseArgs<{ options: O }>>['values'];
 }

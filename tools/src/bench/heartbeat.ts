@@ -4,9 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { BENCH_ADMIN, machine } from './harness.js';
+import { BENCH_ADMIN, benchArgs, machine } from './harness.js';
 import type { CeilingOptions } from './db-ceiling.js';
 import type { LoadOptions, LoadResult } from './load.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
@@ -17,25 +16,23 @@ import { cpuSeconds, postgresCpuSeconds, rss, walCounters } from './stats.js';
  * heartbeats driven over HTTP by a separate process for a fixed time; then the raw database ceiling
  * for the same writes straight through `pg`; then the ratio of the two.
  */
-const { values: args } = parseArgs({
-  options: {
-    devices: { type: 'string', default: '100000' },
-    rate: { type: 'string', default: '3400' },
-    duration: { type: 'string', default: '60' },
-    warmup: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '64' },
-    pool: { type: 'string', default: '' },
-    'capacity-duration': { type: 'string', default: '20' },
-    'capacity-connections': { type: 'string', default: '256' },
-    'skip-capacity': { type: 'boolean', default: false },
-    'ceiling-clients': { type: 'string', default: '16' },
-    'ceiling-duration': { type: 'string', default: '20' },
-    'skip-ceiling': { type: 'boolean', default: false },
-    pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
-    'cpu-prof': { type: 'string' },
-    json: { type: 'string' },
-    'boot-ids': { type: 'boolean', default: false },
-  },
+const args = benchArgs('npm run bench:heartbeat -- [options]\nHeartbeats over HTTP to the standalone server on PostgreSQL for a fixed time (open loop), then its capacity (closed loop) and the raw database ceiling.', {
+  devices: { type: 'string', default: '100000' },
+  rate: { type: 'string', default: '3400' },
+  duration: { type: 'string', default: '60' },
+  warmup: { type: 'string', default: '10' },
+  connections: { type: 'string', default: '64' },
+  pool: { type: 'string', default: '' },
+  'capacity-duration': { type: 'string', default: '20' },
+  'capacity-connections': { type: 'string', default: '256' },
+  'skip-capacity': { type: 'boolean', default: false },
+  'ceiling-clients': { type: 'string', default: '16' },
+  'ceiling-duration': { type: 'string', default: '20' },
+  'skip-ceiling': { type: 'boolean', default: false },
+  pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
+  'cpu-prof': { type: 'string' },
+  json: { type: 'string' },
+  'boot-ids': { type: 'boolean', default: false },
 });
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

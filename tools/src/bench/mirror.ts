@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { runFleet } from '../sim/fleet.js';
-import { BENCH_ADMIN, machine, openMigrated, startBackend, type InProcessBackend } from './harness.js';
+import { BENCH_ADMIN, benchArgs, type InProcessBackend, machine, openMigrated, startBackend } from './harness.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
 
 /**
@@ -12,17 +11,15 @@ import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.
  * run K times faster than the wall clock, so --interval-sec 5 --time-scale 60 is a fleet beating
  * every 5 minutes, the hourly refresh comes every minute, and the sweep runs every simulated minute.
  */
-const { values: args } = parseArgs({
-  options: {
-    devices: { type: 'string', default: '2000' },
-    'interval-sec': { type: 'string', default: '5' },
-    'time-scale': { type: 'string', default: '60' },
-    duration: { type: 'string', default: '300' },
-    chaos: { type: 'string', default: '1' },
-    'mains-powered': { type: 'string', default: '0' },
-    pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
-    json: { type: 'string' },
-  },
+const args = benchArgs('npm run bench:mirror -- [options]\nLive-mirror document writes per heartbeat, with the fleet simulator driving the backend in compressed time.', {
+  devices: { type: 'string', default: '2000' },
+  'interval-sec': { type: 'string', default: '5' },
+  'time-scale': { type: 'string', default: '60' },
+  duration: { type: 'string', default: '300' },
+  chaos: { type: 'string', default: '1' },
+  'mains-powered': { type: 'string', default: '0' },
+  pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
+  json: { type: 'string' },
 });
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the backend's build has no type declarations */

@@ -4,9 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import pg from 'pg';
-import { BENCH_ADMIN, machine } from './harness.js';
+import { BENCH_ADMIN, benchArgs, machine } from './harness.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
 import { percentiles } from './stats.js';
 
@@ -16,15 +16,13 @@ import { percentiles } from './stats.js';
  * device once per interval), then measures the bytes each heartbeat row takes with its index, and
  * the admin device list over HTTP: page of 100, by status, sorted by last seen, paged with the cursor.
  */
-const { values: args } = parseArgs({
-  options: {
-    devices: { type: 'string', default: '1000000' },
-    'heartbeats-per-device': { type: 'string', default: '24' },
-    requests: { type: 'string', default: '400' },
-    pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
-    keep: { type: 'boolean', default: false },
-    json: { type: 'string' },
-  },
+const args = benchArgs('npm run bench:scale -- [options]\nA million devices and their heartbeats on PostgreSQL: bytes per heartbeat row, and the admin device list latency over HTTP.', {
+  devices: { type: 'string', default: '1000000' },
+  'heartbeats-per-device': { type: 'string', default: '24' },
+  requests: { type: 'string', default: '400' },
+  pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
+  keep: { type: 'boolean', default: false },
+  json: { type: 'string' },
 });
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { machine } from './harness.js';
+import { benchArgs, machine } from './harness.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
 
 /**
@@ -11,13 +10,11 @@ import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.
  * (nothing changed), one after the hold time (opens the app and battery alerts), and one after a
  * thousand devices recovered. The backend's sweep is imported from its build (functions/lib).
  */
-const { values: args } = parseArgs({
-  options: {
-    devices: { type: 'string', default: '1000000' },
-    pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
-    json: { type: 'string' },
-    keep: { type: 'boolean', default: false },
-  },
+const args = benchArgs('npm run bench:sweep -- [options]\nThe alert sweep over a million devices on PostgreSQL.', {
+  devices: { type: 'string', default: '1000000' },
+  pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
+  json: { type: 'string' },
+  keep: { type: 'boolean', default: false },
 });
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the backend's build has no type declarations */
