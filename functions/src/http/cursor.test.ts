@@ -16,12 +16,14 @@ describe('keyset cursors', () => {
     ['a numeric id', encodeCursor({ t: '2026-11-29T00:00:00Z', id: 7 })],
     ['another list\'s cursor', encodeCursor({ id: 42 })],
   ])('refuses %s with a 400 invalid_cursor', (_, cursor) => {
-    expect(() => decodeTimeCursor(cursor)).toThrow(AppError);
+    let thrown: unknown;
     try {
       decodeTimeCursor(cursor);
     } catch (err) {
-      expect(err).toMatchObject({ status: 400, code: 'invalid_cursor' });
+      thrown = err;
     }
+    expect(thrown).toBeInstanceOf(AppError);
+    expect(thrown).toMatchObject({ status: 400, code: 'invalid_cursor' });
   });
 
   it('reads other shapes through decodeCursor', () => {
