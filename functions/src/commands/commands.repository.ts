@@ -89,17 +89,21 @@ export const pendingForDevice = (db: Db, deviceId: string, now: Date, limit: num
     .limit(limit)
     .execute();
 
-/** queued -> dispatched for commands just handed out; returns the ids that moved. */
-export async function markDispatched(db: Conn, ids: string[], now: Date): Promise<string[]> {
-  if (ids.length === 0) return [];
-  const rows = await db
-    .updateTable('commands')
-    .set({ status: 'dispatched', dispatched_at: now })
-    .where('id', '=', sql<string>`any(${ids}::uuid[])`)
-    .where('status', '=', 'queued')
-    .returning('id')
-    .execute();
-  return rows.map((r) => r.id);
+/**
+ * queued -> dispatched for commands just handed out in a heartbeat answer, with a dispatch record for
+ * each that moved: one statement (atomic, one round trip), so a fleet-wide command costs each
+ * heartbeat that carries it no transaction of its own.
+ */
+export async function markDispatchedByHeartbeat(db: Conn, ids: string[], now: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`
+    with moved as (
+      update commands set status = 'dispatched', dispatched_at = ${now}::timestamptz
+      where id = any(${ids}::uuid[]) and status = 'queued'
+      returning id
+    )
+    insert into command_dispatches (command_id, at, channel, attempt, outcome)
+    select id, ${now}::timestamptz, 'heartbeat', 1, 'sent' from moved`.execute(db);
 }
 
 /** Push attempts, any number in one statement (column arrays, not a parameter per value). */
@@ -113,16 +117,40 @@ export async function insertDispatches(db: Conn, rows: NewCommandDispatch[]): Pr
       ${col((r) => r.message_id ?? null, 'text')}, ${col((r) => r.error ?? null, 'text')})`.execute(db);
 }
 
-export const lockCommandOfDevice = (trx: Conn, id: string, deviceId: string) =>
-  trx.selectFrom('commands').selectAll().where('id', '=', id).where('device_id', '=', deviceId).forUpdate().executeTakeFirst();
+const FINAL_STATUSES = ['succeeded', 'failed', 'rejected'] as const;
 
-export async function updateCommand(
-  trx: Conn,
-  id: string,
-  set: { status: CommandStatus; delivered_at?: Date; completed_at?: Date; output?: string | null; error?: string | null },
-) {
-  await trx.updateTable('commands').set(set).where('id', '=', id).execute();
+/**
+ * A device's report on one of its commands, applied in one statement: `delivered` moves a queued or
+ * dispatched command on; a final status ends any command that has not ended (it wins over expiry: the
+ * device did act on it). The row lock of the UPDATE serializes two reports of the same command.
+ * Returns the status before (null: no such command of this device) and whether it changed.
+ */
+export async function applyResult(
+  db: Conn,
+  r: { id: string; deviceId: string; status: CommandStatus; now: Date; output: string | null; error: string | null },
+): Promise<{ previous: CommandStatus | null; updated: boolean }> {
+  const delivered = r.status === 'delivered';
+  const { rows } = await sql<{ previous: CommandStatus | null; updated: boolean }>`
+    with upd as (
+      update commands c set
+        status = ${r.status}::text,
+        delivered_at = coalesce(c.delivered_at, ${r.now}::timestamptz),
+        completed_at = case when ${delivered}::boolean then c.completed_at else ${r.now}::timestamptz end,
+        output = case when ${delivered}::boolean then c.output else ${r.output}::text end,
+        error = case when ${delivered}::boolean then c.error else ${r.error}::text end
+      where c.id = ${r.id}::uuid and c.device_id = ${r.deviceId}::uuid
+        and c.status <> all(${[...FINAL_STATUSES]}::text[])
+        and (not ${delivered}::boolean or c.status in ('queued', 'dispatched'))
+      returning c.id
+    )
+    select (select status from commands where id = ${r.id}::uuid and device_id = ${r.deviceId}::uuid) as previous,
+      exists (select 1 from upd) as updated`.execute(db);
+  return rows[0] ?? { previous: null, updated: false };
 }
+
+/** The status of one command of one device now (null: none). */
+export const commandStatusOfDevice = async (db: Conn, id: string, deviceId: string): Promise<CommandStatus | null> =>
+  ((await db.selectFrom('commands').select('status').where('id', '=', id).where('device_id', '=', deviceId).executeTakeFirst())?.status as CommandStatus | undefined) ?? null;
 
 /** Open commands past their expiry become expired; returns how many. */
 export async function expireCommands(db: Conn, now: Date): Promise<number> {

@@ -10,16 +10,15 @@ import type { Command } from '../platform/db/schema.generated.js';
 import type { Logger } from '../platform/logger.js';
 import type { Queue } from '../platform/queue.js';
 import {
+  applyResult,
+  commandStatusOfDevice,
+  expireCommands,
   findCommand,
   insertBatch,
-  insertDispatches,
   listCommands,
   listDispatches,
-  lockCommandOfDevice,
-  markDispatched,
+  markDispatchedByHeartbeat,
   pendingForDevice,
-  updateCommand,
-  expireCommands,
   type Target,
 } from './commands.repository.js';
 import { DESTRUCTIVE, PARAMS, type CommandStatus, type CreateCommandInput, type Envelope, type ListCommandsQuery, type ResultInput } from './commands.schemas.js';
@@ -147,28 +146,26 @@ export class CommandService {
    */
   async reportResult(device: DeviceActor, id: string, input: ResultInput) {
     const now = this.clock.now();
-    return this.db.transaction().execute(async (trx) => {
-      const cmd = await lockCommandOfDevice(trx, id, device.deviceId);
-      if (!cmd) throw notFound('command');
-      const current = cmd.status as CommandStatus;
-      if (FINAL.has(current)) {
-        if (input.status === current || input.status === 'delivered') return { id, status: current };
-        throw new AppError(409, 'command_finished', `the command already ended as ${current}`);
-      }
-      if (input.status === 'delivered') {
-        if (current === 'queued' || current === 'dispatched') await updateCommand(trx, id, { status: 'delivered', delivered_at: now });
-        return { id, status: current === 'expired' || current === 'delivered' ? current : ('delivered' as const) };
-      }
-      // A final report wins over expiry: the device did act on it.
-      await updateCommand(trx, id, {
-        status: input.status,
-        completed_at: now,
-        ...(cmd.delivered_at ? {} : { delivered_at: now }),
-        output: input.output ?? null,
-        error: input.error ?? null,
-      });
-      return { id, status: input.status };
+    const { previous, updated } = await applyResult(this.db, {
+      id,
+      deviceId: device.deviceId,
+      status: input.status,
+      now,
+      output: input.status === 'delivered' ? null : (input.output ?? null),
+      error: input.status === 'delivered' ? null : (input.error ?? null),
     });
+    if (updated) return { id, status: input.status };
+    // Nothing changed: the command ended before (a repeated report is answered as the first was;
+    // another outcome is a conflict), or `delivered` came after it moved past that. `previous` is
+    // the statement's snapshot: when it still looks open, a concurrent report may have moved it - read
+    // it again (rare: a late `delivered`, or two reports racing).
+    const current = previous !== null && !FINAL.has(previous) ? await commandStatusOfDevice(this.db, id, device.deviceId) : previous;
+    if (current === null) throw notFound('command');
+    if (FINAL.has(current)) {
+      if (input.status === current || input.status === 'delivered') return { id, status: current };
+      throw new AppError(409, 'command_finished', `the command already ended as ${current}`);
+    }
+    return { id, status: current };
   }
 
   /** The device's pending commands, signed; those handed out for the first time become dispatched. */
@@ -179,13 +176,11 @@ export class CommandService {
     const envelopes = rows.map((c) =>
       signEnvelope(key, { cid: c.id, did: deviceId, type: c.type, params: c.params, iat: unixSeconds(c.created_at), exp: unixSeconds(c.expires_at) }),
     );
-    const queued = rows.filter((c) => c.status === 'queued').map((c) => c.id);
-    if (queued.length) {
-      await this.db.transaction().execute(async (trx) => {
-        const moved = await markDispatched(trx, queued, now);
-        await insertDispatches(trx, moved.map((id) => ({ command_id: id, at: now, channel: 'heartbeat', attempt: 1, outcome: 'sent' })));
-      });
-    }
+    await markDispatchedByHeartbeat(
+      this.db,
+      rows.filter((c) => c.status === 'queued').map((c) => c.id),
+      now,
+    );
     return envelopes;
   }
 

@@ -86,6 +86,21 @@ describe.each(DB_KINDS)('commands on %s', (kind) => {
     expect(detail.json).toMatchObject({ status: 'succeeded', output: 'pong', deliveredAt: expect.any(String), completedAt: expect.any(String) });
   });
 
+  it('settles two outcomes reported at once: one wins, the other is refused; a late delivered leaves an expired command expired', async () => {
+    const device = fleet[4]!;
+    const id = (await send({ type: 'PING', deviceIds: [device.deviceId] })).json.commands[0].id;
+    const answers = await Promise.all([report(device, id, { status: 'succeeded', output: 'pong' }), report(device, id, { status: 'failed', error: 'x' })]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    const winner = answers.find((a) => a.status === 200)!.json.status;
+    expect((await t.request('GET', `/api/v1/admin/commands/${id}`, { token: viewer })).json.status).toBe(winner);
+
+    const short = (await send({ type: 'PING', deviceIds: [device.deviceId], expiresInSec: 60 })).json.commands[0].id;
+    t.clock.advance(61_000);
+    await t.app.tick();
+    expect((await report(device, short, { status: 'delivered' })).json).toEqual({ id: short, status: 'expired' });
+    expect((await t.request('GET', `/api/v1/admin/commands/${short}`, { token: viewer })).json).toMatchObject({ status: 'expired', deliveredAt: null });
+  });
+
   it('refuses a device reporting on, or receiving, another device\'s command', async () => {
     const { json } = await send({ type: 'LOCK', deviceIds: [fleet[2]!.deviceId] });
     const id = json.commands[0].id;
