@@ -1,6 +1,8 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** What the benchmarks share: the machine line, the bench admin, and the backend run in-process. */
@@ -97,4 +99,47 @@ export function benchArgs<const O extends Options>(about: string, options: O) {
     process.exit(0);
   }
   return values as ReturnType<typeof parseArgs<{ options: O }>>['values'];
+}
+
+const STANDALONE = fileURLToPath(new URL('../../../functions/lib/standalone/main.js', import.meta.url));
+
+/**
+ * The standalone server as its own process (as operators run it) on `databaseUrl`, with the bench
+ * admin, once /healthz answers. `env` adds to or overrides the environment (a JWT_SECRET the load
+ * generator shares, DB_POOL_MAX, ...); `nodeArgs` go to node (e.g. --cpu-prof).
+ */
+export async function startStandalone(
+  databaseUrl: string,
+  o: { port: number; dataDir: string; env?: Record<string, string>; nodeArgs?: string[] },
+): Promise<{ proc: ChildProcess; url: string; stop(): Promise<void> }> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(o.port),
+    DATA_DIR: o.dataDir,
+    DATABASE_URL: databaseUrl,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    ADMIN_EMAIL: BENCH_ADMIN.email,
+    ADMIN_PASSWORD: BENCH_ADMIN.password,
+    ADMIN_BCRYPT_ROUNDS: '4',
+    DEVICE_SECRET_BCRYPT_ROUNDS: '4',
+    LOG_LEVEL: 'warn',
+    ...o.env,
+  };
+  const proc = spawn(process.execPath, [...(o.nodeArgs ?? []), STANDALONE], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const url = `http://127.0.0.1:${o.port}`;
+  const stop = async () => {
+    if (proc.exitCode !== null) return;
+    proc.kill('SIGTERM');
+    await new Promise((r) => proc.once('close', r));
+  };
+  for (let i = 0; i < 600; i++) {
+    if (proc.exitCode !== null) throw new Error(`server exited: ${out}`);
+    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) return { proc, url, stop };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop();
+  throw new Error('server did not start');
 }

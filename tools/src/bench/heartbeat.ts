@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { BENCH_ADMIN, benchArgs, machine } from './harness.js';
+import { BENCH_ADMIN, benchArgs, machine, startStandalone } from './harness.js';
 import type { CeilingOptions } from './db-ceiling.js';
 import type { LoadOptions, LoadResult } from './load.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
@@ -35,8 +35,6 @@ const args = benchArgs('npm run bench:heartbeat -- [options]\nHeartbeats over HT
   'boot-ids': { type: 'boolean', default: false },
 });
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const MAIN = join(ROOT, 'functions/lib/standalone/main.js');
 const LOAD = fileURLToPath(new URL('./load.js', import.meta.url));
 const CEILING = fileURLToPath(new URL('./db-ceiling.js', import.meta.url));
 
@@ -47,34 +45,6 @@ function runChild<T>(script: string, options: unknown): Promise<T> {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as T) : reject(new Error(`${script} exited ${code}`))));
   });
-}
-
-async function startServer(databaseUrl: string, jwtSecret: string, port: number, dataDir: string) {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PORT: String(port),
-    DATA_DIR: dataDir,
-    DATABASE_URL: databaseUrl,
-    JWT_SECRET: jwtSecret,
-    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    ADMIN_EMAIL: BENCH_ADMIN.email,
-    ADMIN_PASSWORD: BENCH_ADMIN.password,
-    ADMIN_BCRYPT_ROUNDS: '4',
-    DEVICE_SECRET_BCRYPT_ROUNDS: '4',
-    LOG_LEVEL: 'warn',
-    ...(args.pool ? { DB_POOL_MAX: args.pool } : {}),
-  };
-  const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : [];
-  const proc = spawn(process.execPath, [...nodeArgs, MAIN], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i++) {
-    if (proc.exitCode !== null) throw new Error(`server exited: ${out}`);
-    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) return { proc, url };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('server did not start');
 }
 
 async function post(url: string, body: unknown, token?: string): Promise<Record<string, string>> {
@@ -121,9 +91,14 @@ const work = await mkdtemp(join(tmpdir(), 'mdm-bench-hb-'));
 const databaseUrl = await createScratchDatabase(args.pg, 'fmdm_bench');
 const jwtSecret = randomBytes(32).toString('hex');
 const port = 19_000 + Math.floor(Math.random() * 500);
-let server: Awaited<ReturnType<typeof startServer>> | undefined;
+let server: Awaited<ReturnType<typeof startStandalone>> | undefined;
 try {
-  server = await startServer(databaseUrl, jwtSecret, port, join(work, 'data'));
+  server = await startStandalone(databaseUrl, {
+    port,
+    dataDir: join(work, 'data'),
+    env: { JWT_SECRET: jwtSecret, ...(args.pool ? { DB_POOL_MAX: args.pool } : {}) },
+    nodeArgs: args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : [],
+  });
   const seedStart = performance.now();
   const ids = await seedDevices(server.url, databaseUrl, devices);
   const idsFile = join(work, 'devices.json');
@@ -205,10 +180,7 @@ try {
   console.log(JSON.stringify(result, null, 2));
   if (args.json) await writeFile(args.json, JSON.stringify(result, null, 2));
 } finally {
-  if (server) {
-    server.proc.kill('SIGTERM');
-    await new Promise((r) => server!.proc.once('close', r));
-  }
+  await server?.stop();
   await dropDatabase(args.pg, databaseUrl);
   await rm(work, { recursive: true, force: true });
 }

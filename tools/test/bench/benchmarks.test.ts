@@ -21,8 +21,8 @@ afterAll(async () => {
 });
 
 /**
- * `npm run bench:heartbeat` in miniature, so the benchmark that docs/benchmarks.md quotes keeps
- * working: every part runs (open loop, capacity, raw ceiling) and reports what the docs read.
+ * Two benchmarks in miniature (`npm run bench:heartbeat`, `npm run bench:storm`), so the ones
+ * docs/benchmarks.md quotes keep working: every part runs and reports what the docs read.
  */
 describe('the heartbeat benchmark, small', () => {
   it('drives heartbeats over HTTP without errors and reports latency, capacity, ceiling, the log and the generator', async () => {
@@ -51,5 +51,29 @@ describe('the heartbeat benchmark, small', () => {
     expect(result.wal.bytesPerHeartbeat).toBeGreaterThan(100); // a heartbeat row and a device update at least
     expect(result.wal.checkpoints).toBeGreaterThanOrEqual(0);
     expect(result.serverRssMb.peakMb).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe('the command-storm benchmark, small', () => {
+  it('sends fleet-wide commands while the fleet beats, and every device runs each one', async () => {
+    const out = join(dir, 'storm.json');
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    await run(
+      process.execPath,
+      [
+        join(TOOLS, 'lib/bench/storm.js'), '--devices', '40', '--interval-sec', '1', '--commands', '3', '--every-sec', '1',
+        '--start-after-sec', '4', '--duration', '12', '--chaos', '0', '--json', out,
+      ],
+      { env, timeout: 110_000 },
+    );
+    const result = JSON.parse(await readFile(out, 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(result.storm).toMatchObject({ commands: 3, created: 3, deviceCommands: 120 });
+    expect(result.errors.total).toBe(0);
+    expect(result.heartbeats.ok).toBeGreaterThan(0);
+    expect(result.onDevices.executed).toBeGreaterThanOrEqual(120);
+    expect(result.onDevices.resultsReported).toBe(result.onDevices.executed);
+    expect(result.latencyMs.result.count).toBe(result.onDevices.resultsReported);
+    expect(result.server.cpuSec).toBeGreaterThan(0);
   }, 120_000);
 });
