@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -101,6 +101,18 @@ export function benchArgs<const O extends Options>(about: string, options: O) {
   return values as ReturnType<typeof parseArgs<{ options: O }>>['values'];
 }
 
+/** A TCP port nothing listens on right now (the OS picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 const STANDALONE = fileURLToPath(new URL('../../../functions/lib/standalone/main.js', import.meta.url));
 
 /**
@@ -110,11 +122,12 @@ const STANDALONE = fileURLToPath(new URL('../../../functions/lib/standalone/main
  */
 export async function startStandalone(
   databaseUrl: string,
-  o: { port: number; dataDir: string; env?: Record<string, string>; nodeArgs?: string[] },
+  o: { dataDir: string; env?: Record<string, string>; nodeArgs?: string[] },
 ): Promise<{ proc: ChildProcess; url: string; stop(): Promise<void> }> {
+  const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    PORT: String(o.port),
+    PORT: String(port),
     DATA_DIR: o.dataDir,
     DATABASE_URL: databaseUrl,
     JWT_SECRET: randomBytes(32).toString('hex'),
@@ -129,7 +142,7 @@ export async function startStandalone(
   const proc = spawn(process.execPath, [...(o.nodeArgs ?? []), STANDALONE], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  const url = `http://127.0.0.1:${o.port}`;
+  const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (proc.exitCode !== null) return;
     proc.kill('SIGTERM');

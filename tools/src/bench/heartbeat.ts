@@ -90,11 +90,9 @@ const devices = Number(args.devices);
 const work = await mkdtemp(join(tmpdir(), 'mdm-bench-hb-'));
 const databaseUrl = await createScratchDatabase(args.pg, 'fmdm_bench');
 const jwtSecret = randomBytes(32).toString('hex');
-const port = 19_000 + Math.floor(Math.random() * 500);
 let server: Awaited<ReturnType<typeof startStandalone>> | undefined;
 try {
   server = await startStandalone(databaseUrl, {
-    port,
     dataDir: join(work, 'data'),
     env: { JWT_SECRET: jwtSecret, ...(args.pool ? { DB_POOL_MAX: args.pool } : {}) },
     nodeArgs: args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : [],

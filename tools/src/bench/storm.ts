@@ -36,7 +36,6 @@ const work = await mkdtemp(join(tmpdir(), 'mdm-bench-storm-'));
 let server: Awaited<ReturnType<typeof startStandalone>> | undefined;
 try {
   server = await startStandalone(databaseUrl, {
-    port: 19_500 + Math.floor(Math.random() * 400),
     dataDir: join(work, 'data'),
     // alerts open and resolve during the run, as they would in a fleet having a bad day
     env: { SWEEP_INTERVAL_SEC: '5', ALERT_HOLD_SEC: '10', ALERT_OFFLINE_AFTER_SEC: '30' },
