@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
 import pg from 'pg';
-import { backend, BENCH_ADMIN, benchArgs, type InProcessBackend, machine, openMigrated, startBackend } from './harness.js';
+import { backend, BENCH_ADMIN, benchArgs, type InProcessBackend, machine, openMigrated, printResult, startBackend } from './harness.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
 
 /**
@@ -92,8 +91,7 @@ try {
     sinkLatencyMs,
     runs,
   };
-  console.log(JSON.stringify(result, null, 2));
-  if (args.json) await writeFile(args.json, JSON.stringify(result, null, 2));
+  await printResult(result, args.json);
 } finally {
   await server?.close();
   await database.close();

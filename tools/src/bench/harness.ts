@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,13 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 /** The machine a result was measured on, as docs/benchmarks.md quotes it. */
 export const machine = (): string =>
   `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+
+/** Prints a bench's result as JSON, and writes it to `jsonPath` when one was given (--json). */
+export async function printResult(result: unknown, jsonPath: string | undefined): Promise<void> {
+  const text = JSON.stringify(result, null, 2);
+  console.log(text);
+  if (jsonPath) await writeFile(jsonPath, text);
+}
 
 /** The first admin of every bench server. */
 export const BENCH_ADMIN = { email: 'bench@example.com', password: 'benchmark password' } as const;
@@ -102,7 +110,7 @@ export function benchArgs<const O extends Options>(about: string, options: O) {
 }
 
 /** A TCP port nothing listens on right now (the OS picks it). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

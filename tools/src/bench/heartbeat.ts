@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { BENCH_ADMIN, benchArgs, machine, startStandalone } from './harness.js';
+import { BENCH_ADMIN, benchArgs, machine, printResult, startStandalone } from './harness.js';
 import type { CeilingOptions } from './db-ceiling.js';
 import type { LoadOptions, LoadResult } from './load.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
@@ -175,8 +175,7 @@ try {
     // Heartbeats/s over HTTP (the capacity run when there is one) per raw database statement/s.
     ratio: ceiling ? Math.round(((capacity?.sustainedPerSec ?? http.sustainedPerSec) / ceiling.perSec) * 100) / 100 : null,
   };
-  console.log(JSON.stringify(result, null, 2));
-  if (args.json) await writeFile(args.json, JSON.stringify(result, null, 2));
+  await printResult(result, args.json);
 } finally {
   await server?.stop();
   await dropDatabase(args.pg, databaseUrl);

@@ -1,6 +1,5 @@
-import { writeFile } from 'node:fs/promises';
 import { runFleet } from '../sim/fleet.js';
-import { BENCH_ADMIN, benchArgs, type InProcessBackend, machine, openMigrated, startBackend } from './harness.js';
+import { BENCH_ADMIN, benchArgs, type InProcessBackend, machine, openMigrated, printResult, startBackend } from './harness.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
 
 /**
@@ -126,8 +125,7 @@ try {
     alertsOpened: Object.fromEntries(alerts.map((a: any) => [a.kind, Number(a.n)])),
     simulator: { errors: summary.errors.total, commandsExecuted: summary.commands.executed },
   };
-  console.log(JSON.stringify(result, null, 2));
-  if (args.json) await writeFile(args.json, JSON.stringify(result, null, 2));
+  await printResult(result, args.json);
 } finally {
   if (sweeper) clearInterval(sweeper);
   await server?.close();

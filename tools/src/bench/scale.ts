@@ -1,12 +1,12 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { BENCH_ADMIN, benchArgs, machine } from './harness.js';
+import { BENCH_ADMIN, benchArgs, machine, printResult } from './harness.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
 import { percentiles } from './stats.js';
 
@@ -154,8 +154,7 @@ try {
     ...seeded,
     deviceListMs: list,
   };
-  console.log(JSON.stringify(result, null, 2));
-  if (args.json) await writeFile(args.json, JSON.stringify(result, null, 2));
+  await printResult(result, args.json);
 } finally {
   server?.kill('SIGTERM');
   if (!args.keep) await dropDatabase(args.pg, databaseUrl);

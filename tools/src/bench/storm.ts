@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runFleet } from '../sim/fleet.js';
-import { BENCH_ADMIN, benchArgs, machine, startStandalone } from './harness.js';
+import { BENCH_ADMIN, benchArgs, machine, printResult, startStandalone } from './harness.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
 import { cpuSeconds, rss } from './stats.js';
 
@@ -99,8 +99,7 @@ try {
     },
     server: { cpuSec: cpuBefore !== null && cpuAfter !== null ? Math.round((cpuAfter - cpuBefore) * 10) / 10 : null, ...memory },
   };
-  console.log(JSON.stringify(result, null, 2));
-  if (args.json) await writeFile(args.json, JSON.stringify(result, null, 2));
+  await printResult(result, args.json);
 } finally {
   await server?.stop();
   await dropDatabase(args.pg, databaseUrl);

@@ -1,6 +1,5 @@
-import { writeFile } from 'node:fs/promises';
 import pg from 'pg';
-import { benchArgs, machine } from './harness.js';
+import { benchArgs, machine, printResult } from './harness.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
 
 /**
@@ -67,8 +66,7 @@ try {
     seededAt: now,
     runs,
   };
-  console.log(JSON.stringify(result, null, 2));
-  if (args.json) await writeFile(args.json, JSON.stringify(result, null, 2));
+  await printResult(result, args.json);
 } finally {
   await database.close();
   if (args.keep) console.log(`kept ${databaseUrl}`);
