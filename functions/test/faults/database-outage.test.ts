@@ -8,6 +8,7 @@ import { openDatabase, type DatabaseHandle } from '../../src/platform/db/connect
 import { memoryLogger } from '../../src/platform/logger.js';
 import { sampleDevice, sampleHeartbeat, testEnv } from '../helpers/app.js';
 import { clonePostgresDatabase, dropPostgresDatabase } from '../helpers/db.js';
+import { postJson } from '../helpers/server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const DEVICES = 12;
@@ -28,13 +29,7 @@ describe('the database going away under load (PostgreSQL behind a proxy)', () =>
   const appLog = memoryLogger();
   const devices: { id: string; token: string }[] = [];
 
-  const post = (path: string, body: unknown, token?: string) =>
-    fetch(base + path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(20_000),
-    });
+  const post = (path: string, body: unknown, token?: string) => postJson(base + path, body, token);
 
   beforeAll(async () => {
     url = await clonePostgresDatabase();

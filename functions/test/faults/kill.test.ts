@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleDevice, sampleHeartbeat } from '../helpers/app.js';
 import { clonePostgresDatabase, dropPostgresDatabase } from '../helpers/db.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
+import { postJson, startServer, type ServerProcess } from '../helpers/server.js';
 
 const DEVICES = 10;
 
@@ -26,13 +26,7 @@ describe('kill -9 of the standalone server during a heartbeat load (PostgreSQL)'
     DEVICE_SECRET_BCRYPT_ROUNDS: '4',
     ...(dataDir ? { DATA_DIR: dataDir } : {}),
   });
-  const post = async (path: string, body: unknown, token?: string) =>
-    fetch(server!.url + path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(20_000),
-    });
+  const post = (path: string, body: unknown, token?: string) => postJson(server!.url + path, body, token);
 
   beforeAll(async () => {
     url = await clonePostgresDatabase();

@@ -32,6 +32,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A JSON POST over real HTTP, as a device or the console sends it, that gives up after 20 s. */
+export const postJson = (url: string, body: unknown, token?: string): Promise<Response> =>
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(20_000),
+  });
+
 /**
  * Starts the standalone server as its own process (the compiled build, or `npm start` from the
  * repository root when `viaNpm`), with a fresh DATA_DIR, and waits for it to listen.
