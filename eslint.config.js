@@ -5,7 +5,17 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/lib/**', '**/build/**', '**/.svelte-kit/**', 'web/**', 'android-agent/**', 'coverage/**', 'data/**', '**/*-probe.mjs'],
+    ignores: [
+      '**/node_modules/**',
+      '**/lib/**',
+      '**/build/**',
+      '**/.svelte-kit/**',
+      'web/**',
+      'android-agent/**',
+      'coverage/**',
+      'data/**',
+      '**/*-probe.mjs',
+    ],
   },
   { linterOptions: { reportUnusedDisableDirectives: 'off' } },
   js.configs.recommended,

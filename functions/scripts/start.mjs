@@ -25,7 +25,10 @@ const buildInfo = join(root, 'lib/.tsbuildinfo');
 const built = mtime(join(root, 'lib/standalone/main.js')) ? mtime(buildInfo) : 0;
 const sources = Math.max(newestSource(join(root, 'src')), mtime(join(root, 'tsconfig.build.json')), mtime(join(root, 'package.json')));
 if (built < sources) {
-  const tsc = spawnSync(process.execPath, [join(root, '../node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  const tsc = spawnSync(process.execPath, [join(root, '../node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
   const now = new Date();
   utimesSync(buildInfo, now, now);

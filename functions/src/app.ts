@@ -80,9 +80,8 @@ export interface AppDeps {
   traceProject?: string | undefined;
 }
 
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 
 /**
  * The composition root shared by the standalone server and the Firebase functions: services over
@@ -120,7 +119,13 @@ export function createApp(deps: AppDeps) {
   /** Signs and pushes a command batch (the queue's consumer, in-process or Pub/Sub), counting the outcomes. */
   const dispatch = async (batchId: string) => {
     const r = await dispatcher.dispatchBatch(batchId);
-    metrics.pushed({ sent: r.sent, unregistered: r.unregistered, no_token: r.noToken, failed: r.failed, push_unavailable: r.pushUnavailable });
+    metrics.pushed({
+      sent: r.sent,
+      unregistered: r.unregistered,
+      no_token: r.noToken,
+      failed: r.failed,
+      push_unavailable: r.pushUnavailable,
+    });
     return r;
   };
   localQueue?.subscribe((m) => dispatch(m.batchId));

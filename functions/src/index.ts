@@ -38,10 +38,13 @@ export const device = http('device', (path) => !isAdmin(path) && path !== '/api/
 export const api = http('api', (path) => isAdmin(path) || path === '/api/v1/openapi.json' || path === '/healthz' || path === '/metrics');
 
 const { dispatch: d } = PLAN;
-export const dispatch = commandDispatchTrigger({ maxInstances: d.maxInstances, concurrency: d.concurrency, timeoutSeconds: d.timeoutSeconds }, async () => {
-  const { app } = await getRuntime('dispatch');
-  return { dispatch: (batchId: string) => app.dispatch(batchId), logger: app.logger };
-});
+export const dispatch = commandDispatchTrigger(
+  { maxInstances: d.maxInstances, concurrency: d.concurrency, timeoutSeconds: d.timeoutSeconds },
+  async () => {
+    const { app } = await getRuntime('dispatch');
+    return { dispatch: (batchId: string) => app.dispatch(batchId), logger: app.logger };
+  },
+);
 
 export const tick = alertSweepTrigger({}, async () => (await getRuntime('tick')).app.tick());
 

@@ -64,10 +64,7 @@ async function postgresTemplateFor(hash: string): Promise<string> {
   await admin.connect();
   try {
     // Databases left behind by runs that crashed more than two hours ago.
-    const stale = await admin.query<{ datname: string }>(
-      `select datname from pg_database where datname like $1`,
-      [`${TEST_DB_PREFIX}%`],
-    );
+    const stale = await admin.query<{ datname: string }>(`select datname from pg_database where datname like $1`, [`${TEST_DB_PREFIX}%`]);
     for (const { datname } of stale.rows) {
       const ts = Number(datname.split('_')[2]);
       if (Number.isFinite(ts) && Date.now() - ts > 2 * 3600_000) await admin.query(`drop database if exists "${datname}" with (force)`);

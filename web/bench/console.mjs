@@ -33,7 +33,15 @@ const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
 const SECRET = 'bench-device-secret';
 const ADMIN = { email: 'bench@example.com', password: 'console bench password' };
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 const withDb = (url, name) => Object.assign(new URL(url), { pathname: `/${name}` }).toString();
 async function adminQuery(sql) {
@@ -83,7 +91,9 @@ async function seed(url) {
     [DEVICES, hash],
   );
   await c.query(`insert into device_tags (device_id, tag) select id, 'floor-' || (abs(hashtext(id::text)) % 5) from devices`);
-  await c.query(`insert into alerts (device_id, kind, condition_since, opened_at) select id, 'app_down', now(), now() from devices where not app_running`);
+  await c.query(
+    `insert into alerts (device_id, kind, condition_since, opened_at) select id, 'app_down', now(), now() from devices where not app_running`,
+  );
   await c.query('vacuum analyze');
   const { rows } = await c.query(`select id from devices where last_seen_at > now() - interval '1 hour' order by serial limit $1`, [LIVE]);
   await c.end();
@@ -146,8 +156,14 @@ await adminQuery(`create database "${new URL(databaseUrl).pathname.slice(1)}"`);
 let server;
 let browser;
 try {
-  const migrate = spawn(process.execPath, [join(ROOT, 'functions/lib/scripts/migrate.js')], { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: 'inherit' });
-  await new Promise((resolve, reject) => migrate.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`migrate exited ${code}`)))));
+  const migrate = spawn(process.execPath, [join(ROOT, 'functions/lib/scripts/migrate.js')], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    stdio: 'inherit',
+  });
+  await new Promise((resolve, reject) =>
+    migrate.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`migrate exited ${code}`)))),
+  );
   const t0 = performance.now();
   const liveIds = await seed(databaseUrl);
   const seedMs = Math.round(performance.now() - t0);
@@ -210,7 +226,12 @@ try {
     const perFrame = (k) => Math.round(((after[k] - before[k]) * 1000 * 10) / frames.length) / 10;
     scroll[`${step}pxPerFrame`] = {
       ...frameStats(frames),
-      mainThreadPerFrameMs: { script: perFrame('ScriptDuration'), layout: perFrame('LayoutDuration'), style: perFrame('RecalcStyleDuration'), allTasks: perFrame('TaskDuration') },
+      mainThreadPerFrameMs: {
+        script: perFrame('ScriptDuration'),
+        layout: perFrame('LayoutDuration'),
+        style: perFrame('RecalcStyleDuration'),
+        allTasks: perFrame('TaskDuration'),
+      },
     };
   }
   const rowsInDom = await page.getByTestId('device-row').count();
@@ -219,7 +240,9 @@ try {
   // Live: device sessions for the devices that will beat, then RATE heartbeats a second for SECONDS s.
   const sessions = [];
   for (let i = 0; i < liveIds.length; i += 20) {
-    const batch = await Promise.all(liveIds.slice(i, i + 20).map((id) => post(`${server.url}/api/v1/device/session`, { deviceId: id, deviceSecret: SECRET })));
+    const batch = await Promise.all(
+      liveIds.slice(i, i + 20).map((id) => post(`${server.url}/api/v1/device/session`, { deviceId: id, deviceSecret: SECRET })),
+    );
     sessions.push(...batch.map((r) => r.body.accessToken));
   }
   await page.evaluate(FRAME_RECORDER);

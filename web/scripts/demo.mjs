@@ -29,7 +29,10 @@ const server = spawn(process.execPath, [join(ROOT, 'functions/lib/standalone/mai
 });
 const exited = new Promise((resolve) => server.once('exit', resolve));
 for (;;) {
-  const up = await fetch(`http://127.0.0.1:${PORT}/healthz`).then((r) => r.ok, () => false);
+  const up = await fetch(`http://127.0.0.1:${PORT}/healthz`).then(
+    (r) => r.ok,
+    () => false,
+  );
   if (up) break;
   if (server.exitCode !== null) throw new Error(`the server exited with ${server.exitCode}`);
   await new Promise((r) => setTimeout(r, 200));
@@ -42,15 +45,24 @@ const sim = spawn(
   process.execPath,
   [
     join(ROOT, 'tools/lib/sim/cli.js'),
-    '--url', `http://localhost:${PORT}`,
-    '--devices', DEVICES,
-    '--interval-sec', '15',
-    '--chaos', '4',
-    '--email', ADMIN.email,
-    '--password', ADMIN.password,
-    '--group', 'Demo store',
-    '--state', join(DATA_DIR, 'sim-state.json'),
-    '--progress', 'off',
+    '--url',
+    `http://localhost:${PORT}`,
+    '--devices',
+    DEVICES,
+    '--interval-sec',
+    '15',
+    '--chaos',
+    '4',
+    '--email',
+    ADMIN.email,
+    '--password',
+    ADMIN.password,
+    '--group',
+    'Demo store',
+    '--state',
+    join(DATA_DIR, 'sim-state.json'),
+    '--progress',
+    'off',
   ],
   { cwd: ROOT, stdio: 'inherit' },
 );

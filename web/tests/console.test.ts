@@ -50,7 +50,9 @@ describe('the admin console in a real browser', () => {
     [server, browser] = await Promise.all([StandaloneServer.start({ SWEEP_INTERVAL_SEC: '5', ALERT_HOLD_SEC: '0' }), launch()]);
     await mkdir(SHOTS, { recursive: true });
     admin = await adminToken(server.url, ADMIN.email, ADMIN.password);
-    checkout = await new VirtualDevice(server.url, 'CHK-0001', 'Tab A8').enroll(await enrollmentToken(server.url, admin, { group: 'Store 7' }));
+    checkout = await new VirtualDevice(server.url, 'CHK-0001', 'Tab A8').enroll(
+      await enrollmentToken(server.url, admin, { group: 'Store 7' }),
+    );
     await checkout.heartbeat();
     context = await browser.newContext({ viewport: { width: 1366, height: 850 } });
   });
@@ -79,11 +81,19 @@ describe('the admin console in a real browser', () => {
 
     lobby.battery = 76;
     await lobby.heartbeat();
-    const first = await until(async () => (await row(page, 'LOB-0042').locator('[data-battery]').getAttribute('data-battery')) === '75', 2000, 'battery 75%');
+    const first = await until(
+      async () => (await row(page, 'LOB-0042').locator('[data-battery]').getAttribute('data-battery')) === '75',
+      2000,
+      'battery 75%',
+    );
     lobby.battery = 41;
     const sent = performance.now();
     await lobby.heartbeat();
-    await until(async () => (await row(page, 'LOB-0042').locator('[data-battery]').getAttribute('data-battery')) === '40', 2000, 'battery 40%');
+    await until(
+      async () => (await row(page, 'LOB-0042').locator('[data-battery]').getAttribute('data-battery')) === '40',
+      2000,
+      'battery 40%',
+    );
     const latency = performance.now() - sent;
     console.log(`heartbeat to screen: ${Math.round(first)} ms, ${Math.round(latency)} ms`);
     expect(latency).toBeLessThan(2000);
@@ -95,7 +105,13 @@ describe('the admin console in a real browser', () => {
     await until(async () => (await page.getByTestId('device-row').count()) === 1, 2000, 'search to narrow');
     await page.getByTestId('search').fill('');
     await page.getByTestId('filter-group').selectOption('Store 12');
-    await until(async () => (await page.getByTestId('device-row').allTextContents()).join().includes('LOB-0042') && (await page.getByTestId('device-row').count()) === 1, 2000, 'group filter');
+    await until(
+      async () =>
+        (await page.getByTestId('device-row').allTextContents()).join().includes('LOB-0042') &&
+        (await page.getByTestId('device-row').count()) === 1,
+      2000,
+      'group filter',
+    );
     await page.getByTestId('filter-group').selectOption('');
     await page.getByTestId('sort-battery').click(); // battery, highest first
     const names = async () => (await page.getByTestId('device-link').allTextContents()).map((s) => s.trim());
@@ -116,7 +132,11 @@ describe('the admin console in a real browser', () => {
     await page.getByTestId('bulk-bar').getByTestId('command-type').selectOption('PING');
     await page.getByTestId('bulk-bar').getByTestId('command-send').click();
     await page.getByTestId('confirm-dialog').getByRole('button', { name: 'Ping now' }).click();
-    await until(async () => ((await page.getByTestId('command-notice').textContent()) ?? '').includes('Ping sent to 2 devices'), 5000, 'bulk notice');
+    await until(
+      async () => ((await page.getByTestId('command-notice').textContent()) ?? '').includes('Ping sent to 2 devices'),
+      5000,
+      'bulk notice',
+    );
     expect((await lobby.heartbeat()).map((e) => e.type)).toContain('PING');
     expect((await checkout.heartbeat()).map((e) => e.type)).toContain('PING');
   });
@@ -133,13 +153,22 @@ describe('the admin console in a real browser', () => {
 
     await page.getByTestId('command-type').selectOption('RELAUNCH_APP');
     await page.getByTestId('command-send').click();
-    await page.getByTestId('command-row').filter({ has: page.locator('[data-type="RELAUNCH_APP"]') }).or(page.locator('[data-type="RELAUNCH_APP"]')).first().waitFor();
+    await page
+      .getByTestId('command-row')
+      .filter({ has: page.locator('[data-type="RELAUNCH_APP"]') })
+      .or(page.locator('[data-type="RELAUNCH_APP"]'))
+      .first()
+      .waitFor();
     const envelopes = await lobby.heartbeat();
     const relaunch = envelopes.find((e) => e.type === 'RELAUNCH_APP');
     expect(relaunch?.sig).toMatch(/^[\w-]{43}$/);
     await lobby.report(relaunch!.cid, 'succeeded', 'app in front');
     for (const e of envelopes.filter((x) => x.type === 'PING')) await lobby.report(e.cid, 'succeeded');
-    await until(async () => (await page.locator('[data-type="RELAUNCH_APP"][data-status="succeeded"]').count()) === 1, 5000, 'RELAUNCH_APP succeeded');
+    await until(
+      async () => (await page.locator('[data-type="RELAUNCH_APP"][data-status="succeeded"]').count()) === 1,
+      5000,
+      'RELAUNCH_APP succeeded',
+    );
 
     // A destructive command waits for a confirmation, and Cancel sends nothing.
     await page.getByTestId('command-type').selectOption('REBOOT');
@@ -163,10 +192,17 @@ describe('the admin console in a real browser', () => {
     await expect(page.getByTestId('run-command').textContent()).resolves.toBe(`sh enroll.sh ${token}`);
     await until(async () => ((await page.getByTestId('adb-script').textContent()) ?? '').startsWith('#!/bin/sh'), 5000, 'the sh script');
     await page.getByTestId('shell-ps1').click();
-    await until(async () => ((await page.getByTestId('adb-script').textContent()) ?? '').includes('PowerShell'), 5000, 'the PowerShell script');
+    await until(
+      async () => ((await page.getByTestId('adb-script').textContent()) ?? '').includes('PowerShell'),
+      5000,
+      'the PowerShell script',
+    );
     await page.getByTestId('qr-code').locator('svg path').first().waitFor();
     const qr = JSON.parse((await page.getByTestId('qr-json').textContent())!);
-    expect(qr['android.app.extra.PROVISIONING_ADMIN_EXTRAS_BUNDLE']).toEqual({ server_url: expect.stringMatching(/^http/), enrollment_token: token });
+    expect(qr['android.app.extra.PROVISIONING_ADMIN_EXTRAS_BUNDLE']).toEqual({
+      server_url: expect.stringMatching(/^http/),
+      enrollment_token: token,
+    });
     expect(qr['android.app.extra.PROVISIONING_DEVICE_ADMIN_COMPONENT_NAME']).toMatch(/\/\.?\w*AdminReceiver$/);
     await page.screenshot({ path: join(SHOTS, 'enrollment.png'), fullPage: true });
     // The token works exactly once, as the page says.
@@ -174,7 +210,11 @@ describe('the admin console in a real browser', () => {
     expect(kiosk.deviceId).toMatch(/-/);
     await page.getByRole('button', { name: 'Done' }).click();
     // Used, so no longer among the active tokens.
-    await until(async () => (await page.getByTestId('token-row').filter({ hasText: 'Front desk' }).count()) === 0, 5000, 'the used token to leave the list');
+    await until(
+      async () => (await page.getByTestId('token-row').filter({ hasText: 'Front desk' }).count()) === 0,
+      5000,
+      'the used token to leave the list',
+    );
     await page.getByLabel('Status').selectOption('used');
     await page.getByTestId('token-row').filter({ hasText: 'Front desk' }).getByText('used').waitFor();
   });
@@ -184,12 +224,16 @@ describe('the admin console in a real browser', () => {
     await checkout.heartbeat();
     await page.getByRole('link', { name: 'Alerts' }).click();
     const alert = page.locator('[data-testid="alert"][data-kind="app_down"]').filter({ hasText: 'CHK-0001' });
-    await until(async () => {
-      if ((await page.locator('[data-kind="app_down"]').count()) > 0) return true;
-      await page.getByRole('button', { name: 'All' }).click();
-      await page.getByRole('button', { name: 'Open' }).click();
-      return false;
-    }, 30_000, 'the app_down alert');
+    await until(
+      async () => {
+        if ((await page.locator('[data-kind="app_down"]').count()) > 0) return true;
+        await page.getByRole('button', { name: 'All' }).click();
+        await page.getByRole('button', { name: 'Open' }).click();
+        return false;
+      },
+      30_000,
+      'the app_down alert',
+    );
     await alert.getByTestId('ack').click();
     await alert.getByTestId('acknowledged').waitFor();
     await expect(alert.getByTestId('acknowledged').textContent()).resolves.toContain('admin@example.com');
@@ -199,16 +243,24 @@ describe('the admin console in a real browser', () => {
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByTestId('audit-row').first().waitFor();
     await page.getByTestId('audit-action').selectOption('sent_command');
-    await until(async () => {
-      const actions = await page.getByTestId('audit-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
-      return actions.length > 0 && actions.every((a) => a === 'sent_command');
-    }, 5000, 'only sent_command entries');
+    await until(
+      async () => {
+        const actions = await page.getByTestId('audit-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
+        return actions.length > 0 && actions.every((a) => a === 'sent_command');
+      },
+      5000,
+      'only sent_command entries',
+    );
     await page.getByTestId('audit-action').selectOption('');
     await page.getByTestId('audit-device').fill(checkout.deviceId);
-    await until(async () => {
-      const actions = await page.getByTestId('audit-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
-      return actions.includes('enrolled_device') && actions.includes('acknowledged_alert') && !actions.includes('logged_in');
-    }, 5000, "the device's own entries");
+    await until(
+      async () => {
+        const actions = await page.getByTestId('audit-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
+        return actions.includes('enrolled_device') && actions.includes('acknowledged_alert') && !actions.includes('logged_in');
+      },
+      5000,
+      "the device's own entries",
+    );
   });
 
   it('saves a Discord channel in settings and its test button delivers a message', async () => {
@@ -294,7 +346,11 @@ describe('the admin console in a real browser', () => {
     await until(async () => (await page.getByTestId('live-status').getAttribute('data-live')) === 'live', 5000, 'live again');
     lobby.battery = 12;
     await lobby.heartbeat();
-    await until(async () => (await row(page, 'LOB-0042').locator('[data-battery]').getAttribute('data-battery')) === '10', 2000, 'an update after the restart');
+    await until(
+      async () => (await row(page, 'LOB-0042').locator('[data-battery]').getAttribute('data-battery')) === '10',
+      2000,
+      'an update after the restart',
+    );
   });
 
   it('signs out, and a reload then stays signed out', async () => {

@@ -6,14 +6,13 @@ export const findAdminByEmail = (db: Db, email: string) =>
   db.selectFrom('admins').selectAll().where('email', '=', email).executeTakeFirst();
 
 export const findAdminById = (db: Db, id: string) =>
-  db
-    .selectFrom('admins')
-    .select(['id', 'email', 'name', 'role', 'disabled_at'])
-    .where('id', '=', id)
-    .executeTakeFirst();
+  db.selectFrom('admins').select(['id', 'email', 'name', 'role', 'disabled_at']).where('id', '=', id).executeTakeFirst();
 
 export async function countAdmins(db: Kysely<Database>): Promise<number> {
-  const row = await db.selectFrom('admins').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('admins')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 

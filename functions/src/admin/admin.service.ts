@@ -8,14 +8,7 @@ import { noConsoleTokens, type ConsoleTokens } from '../platform/console-tokens.
 import type { SecretHasher } from '../platform/secret-hasher.js';
 import type { SessionTokens } from '../platform/session-tokens.js';
 import type { RateLimitScope } from '../http/route.js';
-import {
-  countAdmins,
-  findAdminByEmail,
-  findAdminById,
-  insertAdmin,
-  lockAdminBootstrap,
-  touchLastLogin,
-} from './admin.repository.js';
+import { countAdmins, findAdminByEmail, findAdminById, insertAdmin, lockAdminBootstrap, touchLastLogin } from './admin.repository.js';
 
 export interface AdminServiceOptions {
   sessionTtlSec: number;
@@ -30,9 +23,7 @@ export interface LoginLimiter {
   limitOf(scope: RateLimitScope): { failures: number; windowSec: number };
 }
 
-export type BootstrapResult =
-  | { created: false }
-  | { created: true; email: string; generatedPassword: string | undefined };
+export type BootstrapResult = { created: false } | { created: true; email: string; generatedPassword: string | undefined };
 
 export const DEFAULT_ADMIN_EMAIL = 'admin@localhost';
 
@@ -72,11 +63,15 @@ export class AdminService {
         role: 'admin',
         password_hash: await this.hasher.hash(password, this.options.bcryptRounds),
       });
-      await this.audit.record(trx, { kind: 'system', name: 'system' }, {
-        action: 'created_admin',
-        target: { type: 'admin', id: row.id },
-        details: { email, role: 'admin', bootstrap: true },
-      });
+      await this.audit.record(
+        trx,
+        { kind: 'system', name: 'system' },
+        {
+          action: 'created_admin',
+          target: { type: 'admin', id: row.id },
+          details: { email, role: 'admin', bootstrap: true },
+        },
+      );
       return { created: true, email, generatedPassword } as const;
     });
   }
@@ -103,7 +98,11 @@ export class AdminService {
           await this.audit.record(
             this.db,
             { kind: 'system', name: 'login rate limit' },
-            { action: 'locked_out_login', target: { type: 'login', id: account }, details: { email: account, failures, windowSec: limit.windowSec } },
+            {
+              action: 'locked_out_login',
+              target: { type: 'login', id: account },
+              details: { email: account, failures, windowSec: limit.windowSec },
+            },
             ip,
           );
         }

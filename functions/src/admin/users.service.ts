@@ -74,7 +74,8 @@ export class UserService {
       if (hash !== undefined) patch.password_hash = hash;
       const changed: string[] = Object.keys(patch).map((k) => CHANGE_NAMES[k as keyof typeof CHANGE_NAMES]);
       if (changed.length === 0) return user;
-      const losesAdmin = user.role === 'admin' && user.disabled_at === null && (patch.role !== undefined || patch.disabled_at !== undefined);
+      const losesAdmin =
+        user.role === 'admin' && user.disabled_at === null && (patch.role !== undefined || patch.disabled_at !== undefined);
       if (losesAdmin) await this.#keepOneAdmin(trx);
       patch.updated_at = this.clock.now();
       const updated = await updateUser(trx, id, patch);

@@ -17,11 +17,18 @@ export type AlertKind = (typeof ALERT_KINDS)[number];
 export const SELF_HEALING_KINDS: readonly AlertKind[] = ['app_down', 'app_frozen'];
 
 const kindSettings = z.object({ enabled: z.boolean(), selfHeal: z.boolean() });
-const email = z.string().regex(/^[^@\s<>]+@[^@\s<>]+$/, 'an e-mail address').max(254);
+const email = z
+  .string()
+  .regex(/^[^@\s<>]+@[^@\s<>]+$/, 'an e-mail address')
+  .max(254);
 
 export const settingsSchema = z.object({
   thresholds: z.object({
-    offlineAfterSec: z.number().int().min(30).max(7 * 86_400),
+    offlineAfterSec: z
+      .number()
+      .int()
+      .min(30)
+      .max(7 * 86_400),
     lowBatteryPct: z.number().int().min(1).max(50),
     frameAgeMs: z.number().int().min(1000).max(3_600_000),
     holdSec: z.number().int().min(0).max(86_400),
@@ -69,12 +76,22 @@ export const settingsPatch = z
       .object({
         maxMessagesPerMinute: channels.maxMessagesPerMinute.optional(),
         discord: channels.discord
-          .extend({ webhookUrl: z.url({ protocol: /^https?$/ }).max(2048).nullable() })
+          .extend({
+            webhookUrl: z
+              .url({ protocol: /^https?$/ })
+              .max(2048)
+              .nullable(),
+          })
           .partial()
           .strict()
           .optional(),
         email: channels.email
-          .extend({ smtpUrl: z.url({ protocol: /^smtps?$/ }).max(2048).nullable() })
+          .extend({
+            smtpUrl: z
+              .url({ protocol: /^smtps?$/ })
+              .max(2048)
+              .nullable(),
+          })
           .partial()
           .strict()
           .optional(),
@@ -161,11 +178,22 @@ export class AlertSettingsService {
       await trx
         .insertInto('alert_settings')
         .values({ id: 1, settings: JSON.stringify(this.#seal(merged)), updated_at: this.clock.now(), updated_by: actor.id })
-        .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ settings: eb.ref('excluded.settings'), updated_at: eb.ref('excluded.updated_at'), updated_by: eb.ref('excluded.updated_by') })))
+        .onConflict((oc) =>
+          oc.column('id').doUpdateSet((eb) => ({
+            settings: eb.ref('excluded.settings'),
+            updated_at: eb.ref('excluded.updated_at'),
+            updated_by: eb.ref('excluded.updated_by'),
+          })),
+        )
         .execute();
       // what counts as an alert may have changed: the next sweep reads the whole fleet again
       await forgetLastSweep(trx);
-      await this.audit.record(trx, actor, { action: 'updated_alert_settings', target: { type: 'settings', id: 'alerts' }, details: { changed: changedPaths(patch) } }, ip);
+      await this.audit.record(
+        trx,
+        actor,
+        { action: 'updated_alert_settings', target: { type: 'settings', id: 'alerts' }, details: { changed: changedPaths(patch) } },
+        ip,
+      );
     });
     this.#cached = undefined;
     return merged;
@@ -173,13 +201,27 @@ export class AlertSettingsService {
 
   #seal(s: AlertSettings) {
     const seal = (v: string | null) => (v === null ? null : encrypt(this.encryptionKey, Buffer.from(v)));
-    return { ...s, channels: { ...s.channels, discord: { ...s.channels.discord, webhookUrl: seal(s.channels.discord.webhookUrl) }, email: { ...s.channels.email, smtpUrl: seal(s.channels.email.smtpUrl) } } };
+    return {
+      ...s,
+      channels: {
+        ...s.channels,
+        discord: { ...s.channels.discord, webhookUrl: seal(s.channels.discord.webhookUrl) },
+        email: { ...s.channels.email, smtpUrl: seal(s.channels.email.smtpUrl) },
+      },
+    };
   }
 
   #unseal(stored: unknown): AlertSettings {
     const s = settingsSchema.parse(stored);
     const open = (v: string | null) => (v === null ? null : decrypt(this.encryptionKey, v).toString());
-    return { ...s, channels: { ...s.channels, discord: { ...s.channels.discord, webhookUrl: open(s.channels.discord.webhookUrl) }, email: { ...s.channels.email, smtpUrl: open(s.channels.email.smtpUrl) } } };
+    return {
+      ...s,
+      channels: {
+        ...s.channels,
+        discord: { ...s.channels.discord, webhookUrl: open(s.channels.discord.webhookUrl) },
+        email: { ...s.channels.email, smtpUrl: open(s.channels.email.smtpUrl) },
+      },
+    };
   }
 }
 

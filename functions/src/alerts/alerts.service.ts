@@ -49,7 +49,10 @@ export class AlertService {
 
   async list(q: ListAlertsQuery) {
     const after = decodeTimeCursor(q.cursor);
-    let query = this.base().orderBy('a.opened_at', 'desc').orderBy('a.id', 'desc').limit(q.limit + 1);
+    let query = this.base()
+      .orderBy('a.opened_at', 'desc')
+      .orderBy('a.id', 'desc')
+      .limit(q.limit + 1);
     if (q.status) query = query.where('a.status', '=', q.status);
     if (q.kind) query = query.where('a.kind', '=', q.kind);
     if (q.deviceId) query = query.where('a.device_id', '=', q.deviceId);
@@ -72,11 +75,21 @@ export class AlertService {
   /** A person has it: recorded once, and self-healing leaves the alert alone from now on. */
   async acknowledge(actor: AdminActor, id: string, ip: string) {
     await this.db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('alerts').select(['id', 'kind', 'device_id', 'acknowledged_at']).where('id', '=', id).forUpdate().executeTakeFirst();
+      const row = await trx
+        .selectFrom('alerts')
+        .select(['id', 'kind', 'device_id', 'acknowledged_at'])
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirst();
       if (!row) throw notFound('alert');
       if (row.acknowledged_at) return;
       await trx.updateTable('alerts').set({ acknowledged_at: this.clock.now(), acknowledged_by: actor.id }).where('id', '=', id).execute();
-      await this.audit.record(trx, actor, { action: 'acknowledged_alert', target: { type: 'alert', id }, deviceId: row.device_id, details: { kind: row.kind } }, ip);
+      await this.audit.record(
+        trx,
+        actor,
+        { action: 'acknowledged_alert', target: { type: 'alert', id }, deviceId: row.device_id, details: { kind: row.kind } },
+        ip,
+      );
     });
     return this.get(id);
   }
@@ -114,7 +127,16 @@ export class AlertService {
           ${result.ok ? now : null}::timestamptz, ${result.ok ? null : result.error}, ${JSON.stringify(message)}::jsonb)`.execute(this.db);
       results.push(result.ok ? { channel, ok: true } : { channel, ok: false, error: result.error });
     }
-    await this.audit.record(this.db, actor, { action: 'sent_test_notification', target: { type: 'settings', id: 'alerts' }, details: { channels: results.map((r) => r.channel) } }, ip);
+    await this.audit.record(
+      this.db,
+      actor,
+      {
+        action: 'sent_test_notification',
+        target: { type: 'settings', id: 'alerts' },
+        details: { channels: results.map((r) => r.channel) },
+      },
+      ip,
+    );
     return { results };
   }
 
@@ -125,7 +147,11 @@ export class AlertService {
     limit: number;
   }) {
     const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, (c) => (typeof c.id === 'number' ? c.id : null));
-    let query = this.db.selectFrom('notifications').selectAll().orderBy('id', 'desc').limit(q.limit + 1);
+    let query = this.db
+      .selectFrom('notifications')
+      .selectAll()
+      .orderBy('id', 'desc')
+      .limit(q.limit + 1);
     if (q.channel) query = query.where('channel', '=', q.channel);
     if (q.status) query = query.where('status', '=', q.status);
     if (after !== undefined) query = query.where('id', '<', after);

@@ -34,6 +34,8 @@ describe('scheduled triggers', () => {
     });
     await daily.run(event());
     expect(ran).toBe(true);
-    expect((daily as unknown as { __endpoint: { scheduleTrigger: { schedule: string } } }).__endpoint.scheduleTrigger.schedule).toBe('every day 03:17');
+    expect((daily as unknown as { __endpoint: { scheduleTrigger: { schedule: string } } }).__endpoint.scheduleTrigger.schedule).toBe(
+      'every day 03:17',
+    );
   });
 });

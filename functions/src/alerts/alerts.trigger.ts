@@ -25,7 +25,15 @@ export function alertSweepTrigger(options: { region?: string }, tick: () => Prom
 /** Daily upkeep in Firebase: heartbeat partitions ahead, stale rate-limit rows. */
 export function maintenanceTrigger(options: { region?: string }, maintenance: () => Promise<unknown>) {
   return onSchedule(
-    { schedule: 'every day 03:17', timeZone: 'Etc/UTC', ...(options.region ? { region: options.region } : {}), retryCount: 3, timeoutSeconds: 540, memory: '512MiB', maxInstances: 1 },
+    {
+      schedule: 'every day 03:17',
+      timeZone: 'Etc/UTC',
+      ...(options.region ? { region: options.region } : {}),
+      retryCount: 3,
+      timeoutSeconds: 540,
+      memory: '512MiB',
+      maxInstances: 1,
+    },
     async () => {
       await maintenance();
     },

@@ -17,7 +17,9 @@ const SEND_LEASE_MS = 120_000;
 export function targetOf(settings: AlertSettings, channel: Channel): ChannelTarget | null {
   const c = settings.channels;
   if (channel === 'discord') return c.discord.enabled && c.discord.webhookUrl ? { channel, webhookUrl: c.discord.webhookUrl } : null;
-  return c.email.enabled && c.email.smtpUrl && c.email.to.length ? { channel, smtpUrl: c.email.smtpUrl, from: c.email.from, to: c.email.to } : null;
+  return c.email.enabled && c.email.smtpUrl && c.email.to.length
+    ? { channel, smtpUrl: c.email.smtpUrl, from: c.email.from, to: c.email.to }
+    : null;
 }
 
 /**
@@ -104,7 +106,9 @@ export class AlertDelivery {
     let failed = 0;
     for (const n of claimed) {
       const target = targetOf(settings, n.channel);
-      const result = target ? await this.notifier.send(n.payload, target) : { ok: false as const, retryable: true, error: `${n.channel} is not configured` };
+      const result = target
+        ? await this.notifier.send(n.payload, target)
+        : { ok: false as const, retryable: true, error: `${n.channel} is not configured` };
       const at = this.clock.now();
       if (result.ok) {
         sent++;
@@ -115,7 +119,13 @@ export class AlertDelivery {
       failed++;
       const giveUp = !result.retryable || n.attempts >= MAX_ATTEMPTS;
       const backoffSec = Math.max(result.retryAfterSec ?? 0, Math.min(3600, 30 * 2 ** (n.attempts - 1)));
-      this.logger.warn('notification not sent', { channel: n.channel, notification: n.id, attempt: n.attempts, giveUp, error: result.error });
+      this.logger.warn('notification not sent', {
+        channel: n.channel,
+        notification: n.id,
+        attempt: n.attempts,
+        giveUp,
+        error: result.error,
+      });
       await sql`update notifications set status = ${giveUp ? 'dropped' : 'failed'}, last_error = ${result.error}, locked_until = null,
                   next_attempt_at = ${new Date(at.getTime() + backoffSec * 1000)}::timestamptz
                 where id = ${n.id}::bigint`.execute(this.db);

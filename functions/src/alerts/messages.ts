@@ -34,7 +34,8 @@ function duration(from: Date, to: Date): string {
 
 function detail(f: NoticeFacts): string | null {
   if (f.kind === 'low_battery' && typeof f.details.batteryLevel === 'number') return `battery ${f.details.batteryLevel}%`;
-  if (f.kind === 'app_frozen' && typeof f.details.lastFrameAgeMs === 'number') return `last frame ${Math.round(f.details.lastFrameAgeMs / 1000)} s ago`;
+  if (f.kind === 'app_frozen' && typeof f.details.lastFrameAgeMs === 'number')
+    return `last frame ${Math.round(f.details.lastFrameAgeMs / 1000)} s ago`;
   if (f.kind === 'app_down' && typeof f.details.package === 'string') return `${f.details.package} not in front`;
   return null;
 }
@@ -67,7 +68,11 @@ function line(f: NoticeFacts, now: Date): string {
 }
 
 /** A message for one notice, or a digest for several (same kind and group, or whatever the rate limit folded). */
-export function compose(facts: NoticeFacts[], baseUrl: string, now: Date): { type: 'alert' | 'resolution' | 'digest' | 'escalation'; message: OutgoingMessage } {
+export function compose(
+  facts: NoticeFacts[],
+  baseUrl: string,
+  now: Date,
+): { type: 'alert' | 'resolution' | 'digest' | 'escalation'; message: OutgoingMessage } {
   const first = facts[0]!;
   const items = facts.map((f) => item(f, baseUrl));
   if (facts.length === 1) {
@@ -98,7 +103,11 @@ export function compose(facts: NoticeFacts[], baseUrl: string, now: Date): { typ
     message: {
       title,
       text: lines.join('\n'),
-      severity: facts.every((f) => f.type === 'resolved') ? 'resolved' : facts.some((f) => SEVERITY[f.kind] === 'critical') ? 'critical' : 'warning',
+      severity: facts.every((f) => f.type === 'resolved')
+        ? 'resolved'
+        : facts.some((f) => SEVERITY[f.kind] === 'critical')
+          ? 'critical'
+          : 'warning',
       url: `${baseUrl}/alerts`,
       items,
       at: now.toISOString(),

@@ -115,9 +115,19 @@ export class SelfHealing {
   }
 
   /** Claims the step, then sends its signed command as the system; false when another run had it. */
-  private async issue(a: OpenAlert, step: number, action: Exclude<Action, 'ESCALATE'>, settings: AlertSettings, now: Date): Promise<boolean> {
+  private async issue(
+    a: OpenAlert,
+    step: number,
+    action: Exclude<Action, 'ESCALATE'>,
+    settings: AlertSettings,
+    now: Date,
+  ): Promise<boolean> {
     if (!(await this.claim(a, step, action, now, null))) return false;
-    const created = await this.commands.create(SYSTEM, { type: action, deviceIds: [a.device_id], expiresInSec: settings.selfHealing.stepTimeoutSec });
+    const created = await this.commands.create(SYSTEM, {
+      type: action,
+      deviceIds: [a.device_id],
+      expiresInSec: settings.selfHealing.stepTimeoutSec,
+    });
     await this.db
       .updateTable('alert_remediations')
       .set({ command_id: created.commands[0]!.id })
@@ -134,9 +144,18 @@ export class SelfHealing {
       if (!(await this.claim(a, step, 'ESCALATE', now, reason, trx))) return false;
       const channels = CHANNELS.filter((c) => targetOf(settings, c) && settings.channels[c].kinds.includes(a.kind as never));
       if (channels.length) {
-        await trx.insertInto('alert_notices').values(channels.map((channel) => ({ alert_id: a.id, channel, type: 'escalated', created_at: now }))).execute();
+        await trx
+          .insertInto('alert_notices')
+          .values(channels.map((channel) => ({ alert_id: a.id, channel, type: 'escalated', created_at: now })))
+          .execute();
       }
-      const steps = await trx.selectFrom('alert_remediations').select('action').where('alert_id', '=', a.id).where('action', '!=', 'ESCALATE').orderBy('step').execute();
+      const steps = await trx
+        .selectFrom('alert_remediations')
+        .select('action')
+        .where('alert_id', '=', a.id)
+        .where('action', '!=', 'ESCALATE')
+        .orderBy('step')
+        .execute();
       await this.audit.record(trx, SYSTEM, {
         action: 'escalated_alert',
         target: { type: 'alert', id: a.id },

@@ -65,7 +65,10 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
   const enabled = ALERT_KINDS.filter((k) => settings.kinds[k].enabled);
   const routes = (['discord', 'email'] as const).flatMap((channel) => {
     const c = settings.channels[channel];
-    const configured = channel === 'discord' ? c.enabled && settings.channels.discord.webhookUrl !== null : c.enabled && settings.channels.email.smtpUrl !== null && settings.channels.email.to.length > 0;
+    const configured =
+      channel === 'discord'
+        ? c.enabled && settings.channels.discord.webhookUrl !== null
+        : c.enabled && settings.channels.email.smtpUrl !== null && settings.channels.email.to.length > 0;
     return configured ? c.kinds.map((kind) => ({ channel, kind })) : [];
   });
   const ms = now.getTime();

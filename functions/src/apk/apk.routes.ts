@@ -51,7 +51,11 @@ export const apkRoutes = (apk: ApkService) => [
     auth: 'public',
     tag: 'device',
     summary: 'Download the newest agent APK (recorded; served from here, or redirected to where it is hosted)',
-    response: { status: 200, description: 'The APK (or 302 to where it is hosted)', contentType: 'application/vnd.android.package-archive' },
+    response: {
+      status: 200,
+      description: 'The APK (or 302 to where it is hosted)',
+      contentType: 'application/vnd.android.package-archive',
+    },
     errors: [302, 404],
     handler: async ({ ip, req }) => {
       const ua = req.headers['user-agent'];
@@ -62,7 +66,10 @@ export const apkRoutes = (apk: ApkService) => [
         status: 200,
         bytes: r.content,
         contentType: 'application/vnd.android.package-archive',
-        headers: { ...headers, 'content-disposition': `attachment; filename="fleet-mdm-agent-${r.versionName.replace(/[^\w.-]/g, '_')}.apk"` },
+        headers: {
+          ...headers,
+          'content-disposition': `attachment; filename="fleet-mdm-agent-${r.versionName.replace(/[^\w.-]/g, '_')}.apk"`,
+        },
       };
     },
   }),

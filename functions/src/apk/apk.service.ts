@@ -63,11 +63,7 @@ export class ApkService {
     return this.insert(actor, { ...r, url: null, sha256: createHash('sha256').update(apk).digest('hex'), content: apk }, ip);
   }
 
-  private async insert(
-    actor: AdminActor,
-    r: Omit<NewRelease, 'url'> & { url: string | null; content: Buffer | null },
-    ip: string,
-  ) {
+  private async insert(actor: AdminActor, r: Omit<NewRelease, 'url'> & { url: string | null; content: Buffer | null }, ip: string) {
     const id = await this.db.transaction().execute(async (trx) => {
       const row = await trx
         .insertInto('apk_releases')

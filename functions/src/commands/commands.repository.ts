@@ -30,7 +30,9 @@ export async function insertBatch(db: Conn, b: NewBatch, target: Target) {
   }
   if ('tag' in target) {
     devices = devices.where((eb) =>
-      eb.exists(eb.selectFrom('device_tags as t').select('t.device_id').whereRef('t.device_id', '=', 'd.id').where('t.tag', '=', target.tag)),
+      eb.exists(
+        eb.selectFrom('device_tags as t').select('t.device_id').whereRef('t.device_id', '=', 'd.id').where('t.tag', '=', target.tag),
+      ),
     );
   }
   return db
@@ -38,18 +40,19 @@ export async function insertBatch(db: Conn, b: NewBatch, target: Target) {
     .columns(['id', 'batch_id', 'device_id', 'type', 'params', 'created_at', 'created_by_type', 'created_by', 'not_before', 'expires_at'])
     .expression(
       // in the order of the column list above
-      devices.select([
-        sql<string>`gen_random_uuid()`.as('id'),
-        sql<string>`${b.batchId}::uuid`.as('batch_id'),
-        'd.id as device_id',
-        sql<string>`${b.type}::text`.as('type'),
-        sql<string>`${b.params}::text`.as('params'),
-        sql<Date>`${b.createdAt}::timestamptz`.as('created_at'),
-        sql<string>`${b.createdByType}::text`.as('created_by_type'),
-        sql<string | null>`${b.createdBy}::text`.as('created_by'),
-        sql<Date>`${b.notBefore}::timestamptz`.as('not_before'),
-        sql<Date>`${b.expiresAt}::timestamptz`.as('expires_at'),
-      ])
+      devices
+        .select([
+          sql<string>`gen_random_uuid()`.as('id'),
+          sql<string>`${b.batchId}::uuid`.as('batch_id'),
+          'd.id as device_id',
+          sql<string>`${b.type}::text`.as('type'),
+          sql<string>`${b.params}::text`.as('params'),
+          sql<Date>`${b.createdAt}::timestamptz`.as('created_at'),
+          sql<string>`${b.createdByType}::text`.as('created_by_type'),
+          sql<string | null>`${b.createdBy}::text`.as('created_by'),
+          sql<Date>`${b.notBefore}::timestamptz`.as('not_before'),
+          sql<Date>`${b.expiresAt}::timestamptz`.as('expires_at'),
+        ])
         // rows go in (and their foreign-key checks lock devices) in id order, the order every
         // other writer of device rows keeps, so two of them never wait on each other in a cycle
         .orderBy('d.id'),
@@ -150,7 +153,8 @@ export async function applyResult(
 
 /** The status of one command of one device now (null: none). */
 export const commandStatusOfDevice = async (db: Conn, id: string, deviceId: string): Promise<CommandStatus | null> =>
-  ((await db.selectFrom('commands').select('status').where('id', '=', id).where('device_id', '=', deviceId).executeTakeFirst())?.status as CommandStatus | undefined) ?? null;
+  ((await db.selectFrom('commands').select('status').where('id', '=', id).where('device_id', '=', deviceId).executeTakeFirst())?.status as
+    CommandStatus | undefined) ?? null;
 
 /** Open commands past their expiry become expired; returns how many. */
 export async function expireCommands(db: Conn, now: Date): Promise<number> {
@@ -180,7 +184,17 @@ export const claimForPush = (db: Conn, batchId: string, now: Date, staleBefore: 
     .where('c.not_before', '<=', now)
     .where('c.expires_at', '>', now)
     .where((eb) => eb.or([eb('c.push_claimed_at', 'is', null), eb('c.push_claimed_at', '<', staleBefore)]))
-    .returning(['c.id', 'c.device_id', 'c.type', 'c.params', 'c.created_at', 'c.expires_at', 'd.fcm_token', 'd.fcm_token_invalid_at', 'd.hmac_key_enc'])
+    .returning([
+      'c.id',
+      'c.device_id',
+      'c.type',
+      'c.params',
+      'c.created_at',
+      'c.expires_at',
+      'd.fcm_token',
+      'd.fcm_token_invalid_at',
+      'd.hmac_key_enc',
+    ])
     .execute();
 
 export type ClaimedCommand = Awaited<ReturnType<typeof claimForPush>>[number];
@@ -193,7 +207,12 @@ export async function markPushed(db: Conn, ids: string[], now: Date): Promise<vo
     .set((eb) => ({
       pushed_at: now,
       dispatched_at: eb.fn.coalesce('dispatched_at', sql<Date>`${now}::timestamptz`),
-      status: eb.case().when('status', '=', 'queued').then(sql<CommandStatus>`'dispatched'`).else(eb.ref('status')).end(),
+      status: eb
+        .case()
+        .when('status', '=', 'queued')
+        .then(sql<CommandStatus>`'dispatched'`)
+        .else(eb.ref('status'))
+        .end(),
     }))
     .where('id', '=', sql<string>`any(${ids}::uuid[])`)
     .execute();

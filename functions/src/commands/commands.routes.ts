@@ -49,7 +49,7 @@ export const commandRoutes = (commands: CommandService) => [
     path: '/api/v1/commands/{id}/result',
     auth: 'device',
     tag: 'device',
-    summary: 'Report what became of a command (idempotent; only for the device\'s own commands)',
+    summary: "Report what became of a command (idempotent; only for the device's own commands)",
     params: idParams,
     body: resultBody,
     response: { status: 200, description: 'The command state now', schema: resultResponse },

@@ -46,7 +46,13 @@ export const createCommandBody = z
     group: groupName.optional(),
     tag: tagName.optional(),
     all: z.literal(true).optional(),
-    expiresInSec: z.number().int().min(60).max(30 * 86_400).optional().describe('Default 24 hours'),
+    expiresInSec: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86_400)
+      .optional()
+      .describe('Default 24 hours'),
     notBefore: isoDateTime.optional().describe('Not delivered before this time'),
     confirm: text(32).optional().describe('The command type again; required for REBOOT and WIPE sent to a group, a tag or all'),
   })

@@ -21,7 +21,15 @@ import {
   pendingForDevice,
   type Target,
 } from './commands.repository.js';
-import { DESTRUCTIVE, PARAMS, type CommandStatus, type CreateCommandInput, type Envelope, type ListCommandsQuery, type ResultInput } from './commands.schemas.js';
+import {
+  DESTRUCTIVE,
+  PARAMS,
+  type CommandStatus,
+  type CreateCommandInput,
+  type Envelope,
+  type ListCommandsQuery,
+  type ResultInput,
+} from './commands.schemas.js';
 import { signEnvelope, unixSeconds } from './envelope.js';
 
 export interface CommandServiceOptions {
@@ -91,7 +99,14 @@ export class CommandService {
       );
       if ('deviceIds' in target && rows.length < target.deviceIds.length) {
         const found = new Set(rows.map((r) => r.device_id));
-        throw new AppError(404, 'not_found', `unknown devices: ${target.deviceIds.filter((id) => !found.has(id)).slice(0, 10).join(', ')}`);
+        throw new AppError(
+          404,
+          'not_found',
+          `unknown devices: ${target.deviceIds
+            .filter((id) => !found.has(id))
+            .slice(0, 10)
+            .join(', ')}`,
+        );
       }
       if (rows.length === 0) throw badRequest('no_devices', 'the selection matches no device');
       await this.audit.record(
@@ -101,15 +116,21 @@ export class CommandService {
           action: 'sent_command',
           target: { type: 'command_batch', id: batchId },
           deviceId: rows.length === 1 ? rows[0]!.device_id : undefined,
-          details: { type: input.type, params: parsed.data as Record<string, unknown>, target: describe(target), count: rows.length, expiresAt: expiresAt.toISOString() },
+          details: {
+            type: input.type,
+            params: parsed.data as Record<string, unknown>,
+            target: describe(target),
+            count: rows.length,
+            expiresAt: expiresAt.toISOString(),
+          },
         },
         ip,
       );
       return rows;
     });
-    await this.queue.publish({ batchId }).catch((err: unknown) =>
-      this.logger.warn('could not queue a command batch for push; heartbeats will deliver it', { batchId, err }),
-    );
+    await this.queue
+      .publish({ batchId })
+      .catch((err: unknown) => this.logger.warn('could not queue a command batch for push; heartbeats will deliver it', { batchId, err }));
     return {
       batchId,
       count: commands.length,
@@ -135,7 +156,14 @@ export class CommandService {
     const dispatches = await listDispatches(this.db, id);
     return {
       ...view(row),
-      dispatches: dispatches.map((d) => ({ at: d.at, channel: d.channel, attempt: d.attempt, outcome: d.outcome, messageId: d.message_id, error: d.error })),
+      dispatches: dispatches.map((d) => ({
+        at: d.at,
+        channel: d.channel,
+        attempt: d.attempt,
+        outcome: d.outcome,
+        messageId: d.message_id,
+        error: d.error,
+      })),
     };
   }
 
@@ -174,7 +202,14 @@ export class CommandService {
     if (rows.length === 0) return [];
     const key = decrypt(this.options.encryptionKey, rows[0]!.hmac_key_enc);
     const envelopes = rows.map((c) =>
-      signEnvelope(key, { cid: c.id, did: deviceId, type: c.type, params: c.params, iat: unixSeconds(c.created_at), exp: unixSeconds(c.expires_at) }),
+      signEnvelope(key, {
+        cid: c.id,
+        did: deviceId,
+        type: c.type,
+        params: c.params,
+        iat: unixSeconds(c.created_at),
+        exp: unixSeconds(c.expires_at),
+      }),
     );
     await markDispatchedByHeartbeat(
       this.db,

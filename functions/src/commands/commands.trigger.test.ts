@@ -37,13 +37,10 @@ function setup(options: { fail?: Error; topic?: string } = {}) {
     if (options.fail) throw options.fail;
     return { pushed: 1 };
   };
-  const fn = commandDispatchTrigger(
-    { region: 'europe-west1', ...(options.topic ? { topic: options.topic } : {}) },
-    async () => {
-      depsCalls++;
-      return { dispatch, logger };
-    },
-  );
+  const fn = commandDispatchTrigger({ region: 'europe-west1', ...(options.topic ? { topic: options.topic } : {}) }, async () => {
+    depsCalls++;
+    return { dispatch, logger };
+  });
   const warnings = () => logger.lines.filter((l) => l.severity === 'WARNING');
   return { fn, wrapped: t.wrap(fn), dispatched, logger, warnings, depsCalls: () => depsCalls };
 }

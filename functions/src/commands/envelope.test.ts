@@ -23,14 +23,24 @@ const resign = (device: string, e: Record<string, string>) =>
 
 describe('command envelope signing against the shared test vectors', () => {
   it.each(vectors.valid)('signs "$name" to the expected envelope', ({ device, envelope, signingInput: input }) => {
-    const e = { cid: envelope.cid!, did: envelope.did!, type: envelope.type!, params: envelope.params!, iat: Number(envelope.iat), exp: Number(envelope.exp) };
+    const e = {
+      cid: envelope.cid!,
+      did: envelope.did!,
+      type: envelope.type!,
+      params: envelope.params!,
+      iat: Number(envelope.iat),
+      exp: Number(envelope.exp),
+    };
     expect(signingInput(e)).toBe(input);
     expect(resign(device, envelope)).toEqual(envelope);
   });
 
-  it.each(vectors.invalid.filter((c) => c.reason === 'bad_signature'))('does not produce the signature of "$name"', ({ device, envelope }) => {
-    expect(resign(device, envelope).sig).not.toBe(envelope.sig);
-  });
+  it.each(vectors.invalid.filter((c) => c.reason === 'bad_signature'))(
+    'does not produce the signature of "$name"',
+    ({ device, envelope }) => {
+      expect(resign(device, envelope).sig).not.toBe(envelope.sig);
+    },
+  );
 
   it('has vectors for each kind of rejection', () => {
     expect(new Set(vectors.invalid.map((c) => c.reason))).toEqual(

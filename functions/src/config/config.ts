@@ -46,14 +46,20 @@ export const configSchema = z.object({
     .describe('Base URL devices and scripts use to reach this server; default http://localhost:PORT.'),
   HEARTBEAT_INTERVAL_SEC: int(5, 86_400, 300).describe('Seconds between heartbeats that devices are told to keep.'),
   ALERT_OFFLINE_AFTER_SEC: int(30, 7 * 86_400, 720).describe('A device is online while its last contact is younger than this.'),
-  MIRROR_REFRESH_SEC: int(60, 86_400, 3600).describe('A device\'s live document is rewritten at least this often even when nothing visible changed.'),
+  MIRROR_REFRESH_SEC: int(60, 86_400, 3600).describe(
+    "A device's live document is rewritten at least this often even when nothing visible changed.",
+  ),
   SWEEP_INTERVAL_SEC: int(5, 3600, 60).describe('Seconds between alert sweeps in standalone mode (Firebase runs it every minute).'),
   ALERT_LOW_BATTERY_PCT: int(1, 50, 15).describe('Default: a discharging device under this battery level alerts.'),
   ALERT_FRAME_AGE_MS: int(1000, 3_600_000, 30_000).describe('Default: a running kiosk app whose last frame is older than this is frozen.'),
-  ALERT_HOLD_SEC: int(0, 86_400, 120).describe('Default: a condition must hold this long before its alert opens (offline has its own threshold).'),
+  ALERT_HOLD_SEC: int(0, 86_400, 120).describe(
+    'Default: a condition must hold this long before its alert opens (offline has its own threshold).',
+  ),
   ALERT_COOLDOWN_SEC: int(0, 86_400, 900).describe('Default: a resolved alert does not reopen for the same device and kind within this.'),
   ALERT_DIGEST_WINDOW_SEC: int(0, 3600, 60).describe('Default: alerts of one kind and group within this window go out as one digest.'),
-  ALERT_MAX_MESSAGES_PER_MIN: int(1, 600, 10).describe('Default: messages per channel per minute; the rest are folded into the next digest.'),
+  ALERT_MAX_MESSAGES_PER_MIN: int(1, 600, 10).describe(
+    'Default: messages per channel per minute; the rest are folded into the next digest.',
+  ),
   REMEDIATION_DAILY_BUDGET: int(0, 100, 4).describe('Default: self-healing commands per device per 24 hours.'),
   REMEDIATION_STEP_TIMEOUT_SEC: int(60, 86_400, 600).describe('Default: how long a self-healing step may take before the next one.'),
   DISCORD_WEBHOOK_URL: z
@@ -70,7 +76,9 @@ export const configSchema = z.object({
     .optional()
     .describe('Default recipients of alert e-mail, comma-separated.'),
   ALERT_EMAIL_FROM: z.string().min(3).max(200).default('Fleet MDM <mdm@localhost>').describe('Sender of alert e-mail.'),
-  DEVICE_SESSION_TTL_SEC: int(300, 7 * 86_400, 6 * 3600).describe('Lifetime of a device access token; the device opens a new session after it.'),
+  DEVICE_SESSION_TTL_SEC: int(300, 7 * 86_400, 6 * 3600).describe(
+    'Lifetime of a device access token; the device opens a new session after it.',
+  ),
   DEVICE_SECRET_BCRYPT_ROUNDS: int(4, 14, 6).describe('bcrypt cost for device secrets (256-bit random, so a low cost is safe).'),
   ADMIN_SESSION_TTL_SEC: int(300, 30 * 86_400, 12 * 3600).describe('Lifetime of an admin session token and cookie.'),
   ADMIN_BCRYPT_ROUNDS: int(4, 15, 11).describe('bcrypt cost for admin passwords.'),
@@ -85,15 +93,25 @@ export const configSchema = z.object({
   PUSH_BACKOFF_MS: int(10, 60_000, 1000).describe('First retry delay for push; doubles each attempt.'),
   PUSH_CONCURRENCY: int(1, 64, 4).describe('FCM sendEach calls (500 messages each) in flight at once.'),
   ENROLLMENT_TOKEN_TTL_SEC: int(60, 90 * 86_400, 86_400).describe('Default lifetime of an enrollment token when the request names none.'),
-  RATE_LIMIT_WINDOW_SEC: int(10, 86_400, 900).describe('Window in which failed login, enroll and session attempts are counted per client address.'),
+  RATE_LIMIT_WINDOW_SEC: int(10, 86_400, 900).describe(
+    'Window in which failed login, enroll and session attempts are counted per client address.',
+  ),
   RATE_LIMIT_LOGIN_FAILURES: int(1, 100_000, 10).describe('Failed logins per address and window before 429.'),
   RATE_LIMIT_ENROLL_FAILURES: int(1, 100_000, 30).describe('Enrollments with an unknown token per address and window before 429.'),
-  RATE_LIMIT_SESSION_FAILURES: int(1, 100_000, 30).describe('Device session attempts with a wrong secret per address and window before 429.'),
+  RATE_LIMIT_SESSION_FAILURES: int(1, 100_000, 30).describe(
+    'Device session attempts with a wrong secret per address and window before 429.',
+  ),
   TRUST_PROXY: bool(false).describe('Take the client address from X-Forwarded-For (only behind a proxy you run).'),
   HEARTBEAT_PARTITIONS_AHEAD_DAYS: int(1, 60, 7).describe('Daily heartbeat partitions created ahead of today.'),
-  HEARTBEAT_RETENTION_DAYS: int(2, 3650, 30).describe('Days of raw heartbeats kept; older daily partitions are dropped once rolled up into hourly rollups.'),
-  ROLLUP_RETENTION_DAYS: int(7, 3650, 400).describe('Days of hourly heartbeat rollups (min/avg/max battery, memory, storage; uptime) kept for long charts; dropped by whole months.'),
-  COMMAND_RETENTION_DAYS: int(1, 3650, 90).describe('Days a finished command (succeeded, failed, rejected, expired) and its push attempts are kept.'),
+  HEARTBEAT_RETENTION_DAYS: int(2, 3650, 30).describe(
+    'Days of raw heartbeats kept; older daily partitions are dropped once rolled up into hourly rollups.',
+  ),
+  ROLLUP_RETENTION_DAYS: int(7, 3650, 400).describe(
+    'Days of hourly heartbeat rollups (min/avg/max battery, memory, storage; uptime) kept for long charts; dropped by whole months.',
+  ),
+  COMMAND_RETENTION_DAYS: int(1, 3650, 90).describe(
+    'Days a finished command (succeeded, failed, rejected, expired) and its push attempts are kept.',
+  ),
   NOTIFICATION_RETENTION_DAYS: int(1, 3650, 90).describe('Days a sent or dropped alert message is kept.'),
   DOWNLOAD_RETENTION_DAYS: int(1, 3650, 365).describe('Days an agent APK download record is kept.'),
   METRICS_TOKEN: z
@@ -105,13 +123,17 @@ export const configSchema = z.object({
     .enum(['all', 'errors', 'none'])
     .default('errors')
     .describe('Access-log lines (with httpRequest): every request, only failed (4xx/5xx) and slow (1 s+) ones, or none.'),
-  RATE_LIMIT_LOGIN_ACCOUNT_FAILURES: int(1, 100_000, 5).describe('Failed logins for one account from one address per window before 429 (audited).'),
+  RATE_LIMIT_LOGIN_ACCOUNT_FAILURES: int(1, 100_000, 5).describe(
+    'Failed logins for one account from one address per window before 429 (audited).',
+  ),
   AGENT_PACKAGE: z
     .string()
     .regex(/^[a-zA-Z][\w]*(\.[a-zA-Z][\w]*)+$/)
     .default('dev.fleetmdm.agent')
     .describe('Android package name of the agent, used in ADB scripts.'),
-  APK_MAX_BYTES: int(1024 * 1024, 512 * 1024 * 1024, 32 * 1024 * 1024).describe('Largest agent APK an admin may upload to the server (Firebase functions take at most 32 MiB).'),
+  APK_MAX_BYTES: int(1024 * 1024, 512 * 1024 * 1024, 32 * 1024 * 1024).describe(
+    'Largest agent APK an admin may upload to the server (Firebase functions take at most 32 MiB).',
+  ),
   AGENT_ADMIN_RECEIVER: z
     .string()
     .regex(/^\.?[a-zA-Z][\w.]*$/)
@@ -122,8 +144,18 @@ export const configSchema = z.object({
     .min(1)
     .optional()
     .describe('Directory of the built admin console the standalone server serves at / (default: web/build in this repository).'),
-  FIREBASE_WEB_API_KEY: z.string().min(1).max(200).optional().describe("Firebase web app's apiKey, for the console's live view from Firestore (Firebase deployments)."),
-  FIREBASE_WEB_AUTH_DOMAIN: z.string().min(1).max(200).optional().describe("Firebase web app's authDomain (e.g. my-project.firebaseapp.com)."),
+  FIREBASE_WEB_API_KEY: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe("Firebase web app's apiKey, for the console's live view from Firestore (Firebase deployments)."),
+  FIREBASE_WEB_AUTH_DOMAIN: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe("Firebase web app's authDomain (e.g. my-project.firebaseapp.com)."),
   FIREBASE_WEB_PROJECT_ID: z.string().min(1).max(200).optional().describe("Firebase web app's projectId."),
   FIREBASE_WEB_APP_ID: z.string().min(1).max(200).optional().describe("Firebase web app's appId."),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Least severe log level written.'),
@@ -276,8 +308,14 @@ const FIREBASE_WEB_KEYS = ['FIREBASE_WEB_API_KEY', 'FIREBASE_WEB_AUTH_DOMAIN', '
 function firebaseWeb(c: Parsed): Config['firebaseWeb'] {
   const missing = FIREBASE_WEB_KEYS.filter((k) => c[k] === undefined);
   if (missing.length === FIREBASE_WEB_KEYS.length) return undefined;
-  if (missing.length > 0) throw new ConfigError(`invalid configuration - set all FIREBASE_WEB_* keys or none; missing ${missing.join(', ')}`);
-  return { apiKey: c.FIREBASE_WEB_API_KEY!, authDomain: c.FIREBASE_WEB_AUTH_DOMAIN!, projectId: c.FIREBASE_WEB_PROJECT_ID!, appId: c.FIREBASE_WEB_APP_ID! };
+  if (missing.length > 0)
+    throw new ConfigError(`invalid configuration - set all FIREBASE_WEB_* keys or none; missing ${missing.join(', ')}`);
+  return {
+    apiKey: c.FIREBASE_WEB_API_KEY!,
+    authDomain: c.FIREBASE_WEB_AUTH_DOMAIN!,
+    projectId: c.FIREBASE_WEB_PROJECT_ID!,
+    appId: c.FIREBASE_WEB_APP_ID!,
+  };
 }
 
 /** `KEY  default  description` rows, for docs and `--help`. */

@@ -62,10 +62,13 @@ export interface StoredDevice {
 }
 
 /** `a << n` for a 64-bit window, 0 once everything is shifted out (PostgreSQL's << wraps the count). */
-const shl = (a: ReturnType<typeof sql>, n: ReturnType<typeof sql>) => sql`(case when ${n} >= 64 then 0::bigint else ${a} << (${n})::int end)`;
+const shl = (a: ReturnType<typeof sql>, n: ReturnType<typeof sql>) =>
+  sql`(case when ${n} >= 64 then 0::bigint else ${a} << (${n})::int end)`;
 
 export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: MirrorPolicy): Promise<Map<string, StoredDevice>> {
-  const events = rows.flatMap((r, i) => (r.hb.events ?? []).map((e) => ({ ...e, ord: i + 1, deviceId: r.deviceId, receivedAt: r.receivedAt })));
+  const events = rows.flatMap((r, i) =>
+    (r.hb.events ?? []).map((e) => ({ ...e, ord: i + 1, deviceId: r.deviceId, receivedAt: r.receivedAt })),
+  );
   const due = sql`(d.mirror_at is null or d.mirror_at < ${mirror.refreshBefore}::timestamptz
     or d.last_seen_at < ${mirror.offlineCutoff}::timestamptz
     or (${fresh} and ${visible('l.', mirror.frozenAfterMs)} is distinct from d.mirror_fp))`;
@@ -76,7 +79,12 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
   // foreign-key checks of rows that point at the device (a command being sent to it) unblocked.
   // The text never changes with the batch (every value is a parameter, arrays included), so it is
   // prepared once per connection: planning it cost more than running it.
-  const { rows: stored } = await sql<{ device_id: string; has_commands: boolean; mirror_due: boolean; duplicates: number }>`${sql.raw(preparedAs('heartbeat_batch'))}
+  const { rows: stored } = await sql<{
+    device_id: string;
+    has_commands: boolean;
+    mirror_due: boolean;
+    duplicates: number;
+  }>`${sql.raw(preparedAs('heartbeat_batch'))}
     with i as (
       select * from unnest(
         ${col(rows, 'uuid', (r) => r.deviceId)}, ${col(rows, 'timestamptz', (r) => r.receivedAt.toISOString())},
@@ -184,7 +192,9 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
 
 /** Creates the daily heartbeat partitions from `from`'s UTC day through `days` days later; returns how many were new. */
 export async function ensureHeartbeatPartitions(db: Conn, from: Date, days: number): Promise<number> {
-  const { rows } = await sql<{ created: number }>`select mdm_ensure_heartbeat_partitions(${from}::timestamptz, ${days}::integer) as created`.execute(db);
+  const { rows } = await sql<{
+    created: number;
+  }>`select mdm_ensure_heartbeat_partitions(${from}::timestamptz, ${days}::integer) as created`.execute(db);
   return Number(rows[0]?.created ?? 0);
 }
 
@@ -270,7 +280,11 @@ export async function updateDevice(
   if (!found) return false;
   if (change.tags !== undefined) {
     await trx.deleteFrom('device_tags').where('device_id', '=', id).execute();
-    if (change.tags.length) await trx.insertInto('device_tags').values(change.tags.map((tag) => ({ device_id: id, tag }))).execute();
+    if (change.tags.length)
+      await trx
+        .insertInto('device_tags')
+        .values(change.tags.map((tag) => ({ device_id: id, tag })))
+        .execute();
   }
   return true;
 }
@@ -279,7 +293,9 @@ export const listGroups = (db: Db) =>
   db
     .selectFrom('device_groups as g')
     .select(['g.id', 'g.name', 'g.created_at'])
-    .select((eb) => eb.selectFrom('devices as d').select(eb.fn.countAll<number>().as('n')).whereRef('d.group_id', '=', 'g.id').as('device_count'))
+    .select((eb) =>
+      eb.selectFrom('devices as d').select(eb.fn.countAll<number>().as('n')).whereRef('d.group_id', '=', 'g.id').as('device_count'),
+    )
     .orderBy('g.name')
     .execute();
 
@@ -319,7 +335,14 @@ export type HourlyRow = Omit<HeartbeatRollup, 'device_id'>;
  * A device's hours from `from` to `to`: stored rollups before `rolledUpTo`, and the hours since
  * summarised from the raw heartbeats (at most a day or so of one device's rows). Oldest first.
  */
-export async function listHourly(db: Db, deviceId: string, from: Date, to: Date, rolledUpTo: Date | null, limit: number): Promise<HourlyRow[]> {
+export async function listHourly(
+  db: Db,
+  deviceId: string,
+  from: Date,
+  to: Date,
+  rolledUpTo: Date | null,
+  limit: number,
+): Promise<HourlyRow[]> {
   const edge = rolledUpTo ?? new Date(0);
   const { rows } = await sql<HourlyRow>`
     select * from (

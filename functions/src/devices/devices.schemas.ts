@@ -25,42 +25,42 @@ export const deviceEvent = z.object({
     .optional(),
 });
 
-export const heartbeatBody = z.object({
-  sentAt: isoDateTime.describe('Device clock when the heartbeat was taken'),
-  battery: z.object({
-    level: z.number().int().min(0).max(100),
-    charging: z.boolean(),
-    temperatureC: z.number().min(-50).max(150).optional(),
-  }),
-  memory: z
-    .object({ availBytes: count, totalBytes: count })
-    .refine((m) => m.availBytes <= m.totalBytes, 'availBytes exceeds totalBytes'),
-  storage: z
-    .object({ freeBytes: count, totalBytes: count })
-    .refine((s) => s.freeBytes <= s.totalBytes, 'freeBytes exceeds totalBytes')
-    .optional(),
-  network: z
-    .object({
-      type: text(32),
-      rssi: z.number().int().min(-200).max(0).optional(),
-      ip: text(64).optional(),
-    })
-    .optional(),
-  app: z.object({
-    package: packageName,
-    running: z.boolean(),
-    foreground: z.boolean(),
-    versionName: text(100).optional(),
-    versionCode: count.optional(),
-    lastFrameAgeMs: z.number().int().min(0).max(2_147_483_647).optional(),
-  }),
-  uptimeSec: count,
-  agentVersion: nonEmptyText(50),
-  fcmToken: text(4096).optional(),
-  events: z.array(deviceEvent).max(50).optional(),
-  bootId: text(64).min(1).optional().describe('Random per agent boot; with seq, lets a retried heartbeat be stored once'),
-  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('Counts heartbeats within a bootId, from 0'),
-}).refine((hb) => (hb.bootId === undefined) === (hb.seq === undefined), 'bootId and seq go together');
+export const heartbeatBody = z
+  .object({
+    sentAt: isoDateTime.describe('Device clock when the heartbeat was taken'),
+    battery: z.object({
+      level: z.number().int().min(0).max(100),
+      charging: z.boolean(),
+      temperatureC: z.number().min(-50).max(150).optional(),
+    }),
+    memory: z.object({ availBytes: count, totalBytes: count }).refine((m) => m.availBytes <= m.totalBytes, 'availBytes exceeds totalBytes'),
+    storage: z
+      .object({ freeBytes: count, totalBytes: count })
+      .refine((s) => s.freeBytes <= s.totalBytes, 'freeBytes exceeds totalBytes')
+      .optional(),
+    network: z
+      .object({
+        type: text(32),
+        rssi: z.number().int().min(-200).max(0).optional(),
+        ip: text(64).optional(),
+      })
+      .optional(),
+    app: z.object({
+      package: packageName,
+      running: z.boolean(),
+      foreground: z.boolean(),
+      versionName: text(100).optional(),
+      versionCode: count.optional(),
+      lastFrameAgeMs: z.number().int().min(0).max(2_147_483_647).optional(),
+    }),
+    uptimeSec: count,
+    agentVersion: nonEmptyText(50),
+    fcmToken: text(4096).optional(),
+    events: z.array(deviceEvent).max(50).optional(),
+    bootId: text(64).min(1).optional().describe('Random per agent boot; with seq, lets a retried heartbeat be stored once'),
+    seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('Counts heartbeats within a bootId, from 0'),
+  })
+  .refine((hb) => (hb.bootId === undefined) === (hb.seq === undefined), 'bootId and seq go together');
 export type HeartbeatInput = z.output<typeof heartbeatBody>;
 
 export const heartbeatResponse = z.object({
@@ -128,7 +128,9 @@ export const telemetryQuery = z
     resolution: z
       .enum(['auto', 'raw', 'hour'])
       .default('auto')
-      .describe('raw: every heartbeat; hour: hourly rollups (min/avg/max); auto: hourly for ranges over 48 hours or older than the raw retention'),
+      .describe(
+        'raw: every heartbeat; hour: hourly rollups (min/avg/max); auto: hourly for ranges over 48 hours or older than the raw retention',
+      ),
   })
   .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), 'from must be before to');
 

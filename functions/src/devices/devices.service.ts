@@ -203,12 +203,9 @@ export class DeviceService {
       lastSeenAt: d.last_seen_at,
       stateSentAt: d.state_sent_at,
       battery:
-        d.battery_level === null
-          ? null
-          : { level: d.battery_level, charging: d.battery_charging ?? false, temperatureC: d.battery_temp_c },
+        d.battery_level === null ? null : { level: d.battery_level, charging: d.battery_charging ?? false, temperatureC: d.battery_temp_c },
       memory: d.mem_total_bytes === null ? null : { availBytes: d.mem_avail_bytes ?? 0, totalBytes: d.mem_total_bytes },
-      storage:
-        d.storage_total_bytes === null ? null : { freeBytes: d.storage_free_bytes ?? 0, totalBytes: d.storage_total_bytes },
+      storage: d.storage_total_bytes === null ? null : { freeBytes: d.storage_free_bytes ?? 0, totalBytes: d.storage_total_bytes },
       network: d.network_type === null ? null : { type: d.network_type, rssi: d.network_rssi, ip: d.network_ip },
       app:
         d.app_package === null

@@ -17,7 +17,11 @@ function fakeInsert(behaviour: (batch: HeartbeatRow[], call: number) => void = (
     batches.push(rows.map((r) => r.deviceId));
     behaviour(rows, batches.length);
     await new Promise((r) => setTimeout(r, 5));
-    return new Map(rows.filter((r) => r.deviceId !== 'ghost').map((r) => [r.deviceId, { hasCommands: r.deviceId === 'busy', mirrorDue: r.deviceId === 'busy' }]));
+    return new Map(
+      rows
+        .filter((r) => r.deviceId !== 'ghost')
+        .map((r) => [r.deviceId, { hasCommands: r.deviceId === 'busy', mirrorDue: r.deviceId === 'busy' }]),
+    );
   };
   return { insert, batches };
 }
@@ -63,7 +67,10 @@ describe('HeartbeatWriter (group commit)', () => {
     });
     const writer = new HeartbeatWriter(db, memoryLogger(), { maxBatch: 10, maxInFlight: 1 }, fake.insert);
     expect(await Promise.all([writer.write(row('a')), writer.write(row('b'))])).toEqual([{ hasCommands: false }, { hasCommands: false }]);
-    expect(fake.batches).toEqual([['a', 'b'], ['a', 'b']]);
+    expect(fake.batches).toEqual([
+      ['a', 'b'],
+      ['a', 'b'],
+    ]);
     expect(writer.stats.retries).toBe(1);
   });
 

@@ -63,14 +63,23 @@ async function run(args: string[], env: Record<string, string> = {}, script = sh
   const file = join(dir, 'enroll.sh');
   await writeFile(file, script);
   await writeFile(join(dir, 'log'), '');
-  const fullEnv = { PATH: `${dir}:${process.env.PATH}`, FAKE_LOG: join(dir, 'log'), FAKE_DEVICES: 'R58M1234', MDM_AGENT_APK: join(dir, 'agent.apk'), ...env };
+  const fullEnv = {
+    PATH: `${dir}:${process.env.PATH}`,
+    FAKE_LOG: join(dir, 'log'),
+    FAKE_DEVICES: 'R58M1234',
+    MDM_AGENT_APK: join(dir, 'agent.apk'),
+    ...env,
+  };
   const result = await new Promise<Omit<Run, 'calls'>>((resolve) => {
     execFile('sh', [file, ...args], { env: fullEnv, cwd: dir, timeout: 10_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );
   });
   const log = await readFile(join(dir, 'log'), 'utf8');
-  const calls = log.split('\n').filter(Boolean).map((l) => l.replace(/\|$/, '').split('|'));
+  const calls = log
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.replace(/\|$/, '').split('|'));
   return { ...result, calls };
 }
 
@@ -96,14 +105,29 @@ describe('shScript, run with sh against a fake adb', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Done');
     expect(r.calls.map((c) => c.slice(0, 3).join(' '))).toEqual([
-      'devices', 'shell dumpsys account', 'install -r -g', 'shell dpm set-device-owner', 'shell am broadcast',
+      'devices',
+      'shell dumpsys account',
+      'install -r -g',
+      'shell dpm set-device-owner',
+      'shell am broadcast',
     ]);
     expect(r.calls[2]).toEqual(['install', '-r', '-g', join(dir, 'agent.apk')]);
     expect(r.calls[3]).toEqual(['shell', 'dpm', 'set-device-owner', 'dev.fleetmdm.agent/.AdminReceiver']);
     expect(r.calls[4]).toEqual([
-      'shell', 'am', 'broadcast', '-a', 'dev.fleetmdm.agent.action.ENROLL', '-n', 'dev.fleetmdm.agent/.EnrollReceiver',
+      'shell',
+      'am',
+      'broadcast',
+      '-a',
+      'dev.fleetmdm.agent.action.ENROLL',
+      '-n',
+      'dev.fleetmdm.agent/.EnrollReceiver',
       // Quoted once more for the device-side shell that `adb shell` hands its arguments to.
-      '--es', 'server_url', "'https://mdm.example.com'", '--es', 'enrollment_token', TOKEN,
+      '--es',
+      'server_url',
+      "'https://mdm.example.com'",
+      '--es',
+      'enrollment_token',
+      TOKEN,
     ]);
   });
 
@@ -145,7 +169,10 @@ describe('shScript, run with sh against a fake adb', () => {
     expect(didInstall(two)).toBe(false);
     const chosen = await run([TOKEN], { FAKE_DEVICES: 'AAA111 BBB222', ANDROID_SERIAL: 'BBB222' });
     expect(chosen.code).toBe(0);
-    expectFailure(await run([TOKEN], { FAKE_DEVICES: 'AAA111 BBB222', ANDROID_SERIAL: 'CCC333' }), /does not see the device ANDROID_SERIAL=CCC333/);
+    expectFailure(
+      await run([TOKEN], { FAKE_DEVICES: 'AAA111 BBB222', ANDROID_SERIAL: 'CCC333' }),
+      /does not see the device ANDROID_SERIAL=CCC333/,
+    );
   });
 
   it('matches ANDROID_SERIAL literally, not as a pattern', async () => {
@@ -210,7 +237,7 @@ describe('ps1Script', () => {
   const ps1 = ps1Script(input({ serverUrl: "https://mdm.example.com/o'brien", label: "x\n'; Remove-Item -Recurse C:\\" }));
 
   it('makes the same checks and steps as the sh script', () => {
-    expect(ps1).toContain("param([string]$Token = $env:MDM_ENROLLMENT_TOKEN)");
+    expect(ps1).toContain('param([string]$Token = $env:MDM_ENROLLMENT_TOKEN)');
     // \z, not $: in .NET a $ also matches before a trailing newline
     expect(ps1).toContain("-cnotmatch '^mdmet_[A-Za-z0-9_-]{43}\\z'");
     expect(ps1).toContain('adb sees no device');

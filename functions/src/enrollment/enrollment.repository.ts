@@ -41,8 +41,7 @@ const tokenColumns = (db: Conn) =>
 export type TokenRow = Awaited<ReturnType<typeof findTokenById>> & {};
 
 export const findTokenById = (db: Conn, id: string) => tokenColumns(db).where('t.id', '=', id).executeTakeFirst();
-export const findTokenByHash = (db: Conn, hash: string) =>
-  tokenColumns(db).where('t.token_hash', '=', hash).executeTakeFirst();
+export const findTokenByHash = (db: Conn, hash: string) => tokenColumns(db).where('t.token_hash', '=', hash).executeTakeFirst();
 
 export function listTokens(
   db: Db,
@@ -86,7 +85,12 @@ export const claimToken = (db: Conn, hash: string, now: Date) =>
     .updateTable('enrollment_tokens')
     .set((eb) => ({
       use_count: eb('use_count', '+', 1),
-      used_at: eb.case().when(eb('use_count', '+', 1), '>=', eb.ref('max_uses')).then(now).else(eb.ref('used_at')).end(),
+      used_at: eb
+        .case()
+        .when(eb('use_count', '+', 1), '>=', eb.ref('max_uses'))
+        .then(now)
+        .else(eb.ref('used_at'))
+        .end(),
     }))
     .where('token_hash', '=', hash)
     .where('used_at', 'is', null)
@@ -97,7 +101,11 @@ export const claimToken = (db: Conn, hash: string, now: Date) =>
 
 export async function insertDevice(db: Conn, device: NewDevice, tags: string[]): Promise<void> {
   await db.insertInto('devices').values(device).execute();
-  if (tags.length) await db.insertInto('device_tags').values(tags.map((tag) => ({ device_id: device.id, tag }))).execute();
+  if (tags.length)
+    await db
+      .insertInto('device_tags')
+      .values(tags.map((tag) => ({ device_id: device.id, tag })))
+      .execute();
 }
 
 export const groupNameById = async (db: Conn, id: string | null) =>

@@ -4,17 +4,18 @@ import { cursorQuery, isoDateTime, limitQuery, nonEmptyText, page, text } from '
 export const TOKEN_PREFIX = 'mdmet_';
 export const TOKEN_PATTERN = /^mdmet_[A-Za-z0-9_-]{43}$/;
 
-export const groupName = z
-  .string()
-  .regex(/^[\p{L}\p{N}_][\p{L}\p{N} _.:-]{0,63}$/u, 'letters, digits, space, _ . : - (1-64 characters)');
+export const groupName = z.string().regex(/^[\p{L}\p{N}_][\p{L}\p{N} _.:-]{0,63}$/u, 'letters, digits, space, _ . : - (1-64 characters)');
 
-export const tagName = z
-  .string()
-  .regex(/^[\p{L}\p{N}_][\p{L}\p{N}_.:-]{0,63}$/u, 'letters, digits, _ . : - (1-64 characters, no spaces)');
+export const tagName = z.string().regex(/^[\p{L}\p{N}_][\p{L}\p{N}_.:-]{0,63}$/u, 'letters, digits, _ . : - (1-64 characters, no spaces)');
 
 export const createTokenBody = z.object({
   label: text(100).optional(),
-  expiresInSec: z.number().int().min(60).max(90 * 86_400).optional(),
+  expiresInSec: z
+    .number()
+    .int()
+    .min(60)
+    .max(90 * 86_400)
+    .optional(),
   group: groupName.optional(),
   tags: z.array(tagName).max(20).optional().describe('Tags given to every device it enrolls'),
   maxUses: z.number().int().min(1).max(100_000).optional().describe('How many devices it may enroll (default 1)'),
@@ -70,7 +71,7 @@ export const enrollBody = z.object({
 export const enrollResponse = z.object({
   deviceId: z.uuid(),
   deviceSecret: z.string().describe('256-bit secret for opening sessions; stored on the server only as a bcrypt hash'),
-  hmacKey: z.string().describe('32-byte key (base64) that signs this device\'s commands'),
+  hmacKey: z.string().describe("32-byte key (base64) that signs this device's commands"),
   heartbeatIntervalSec: z.number().int(),
 });
 

@@ -152,23 +152,27 @@ export class EnrollmentService {
         throw conflict('enrollment_token_used', 'the enrollment token was already used');
       }
       const d = input.device;
-      await insertDevice(trx, {
-        id: deviceId,
-        secret_hash: secretHash,
-        hmac_key_enc: encrypt(this.options.encryptionKey, hmacKey),
-        group_id: claimed.group_id,
-        enrollment_token_id: claimed.id,
-        model: d.model,
-        manufacturer: d.manufacturer,
-        android_version: d.androidVersion,
-        sdk_int: d.sdkInt,
-        serial: d.serial ?? null,
-        agent_version: d.agentVersion,
-        enrolled_at: now,
-        last_seen_at: now,
-        fcm_token: input.fcmToken ?? null,
-        fcm_token_updated_at: input.fcmToken ? now : null,
-      }, claimed.tags);
+      await insertDevice(
+        trx,
+        {
+          id: deviceId,
+          secret_hash: secretHash,
+          hmac_key_enc: encrypt(this.options.encryptionKey, hmacKey),
+          group_id: claimed.group_id,
+          enrollment_token_id: claimed.id,
+          model: d.model,
+          manufacturer: d.manufacturer,
+          android_version: d.androidVersion,
+          sdk_int: d.sdkInt,
+          serial: d.serial ?? null,
+          agent_version: d.agentVersion,
+          enrolled_at: now,
+          last_seen_at: now,
+          fcm_token: input.fcmToken ?? null,
+          fcm_token_updated_at: input.fcmToken ? now : null,
+        },
+        claimed.tags,
+      );
       await this.audit.record(
         trx,
         { kind: 'device', deviceId },

@@ -39,7 +39,12 @@ export function handleWith(fn: FunctionName, accepts: (path: string) => boolean)
         response = await app.handle(request);
         if (response.stream) {
           // Firebase deployments serve the live view from Firestore, not an event stream.
-          response = errorResponse(new AppError(404, 'not_available', 'this deployment serves the live view from Firestore'), randomUUID(), undefined, fallbackLogger);
+          response = errorResponse(
+            new AppError(404, 'not_available', 'this deployment serves the live view from Firestore'),
+            randomUUID(),
+            undefined,
+            fallbackLogger,
+          );
         }
       }
     } catch (err) {

@@ -6,17 +6,31 @@ import { defineBoolean, defineInt, defineSecret, defineString } from 'firebase-f
  * kept in functions/.env.<project>. The rest of the configuration (thresholds, rate limits ...) is
  * read from the same variables as standalone (docs/configuration.md), set in that .env file too.
  */
-export const REGION = defineString('REGION', { default: 'europe-west1', description: 'Region of the functions (and best of the Cloud SQL instance).' });
-export const PUBLIC_URL = defineString('PUBLIC_URL', { description: 'The Hosting URL devices and the console use, e.g. https://fleet-mdm-prod.web.app' });
+export const REGION = defineString('REGION', {
+  default: 'europe-west1',
+  description: 'Region of the functions (and best of the Cloud SQL instance).',
+});
+export const PUBLIC_URL = defineString('PUBLIC_URL', {
+  description: 'The Hosting URL devices and the console use, e.g. https://fleet-mdm-prod.web.app',
+});
 
 export const INSTANCE_CONNECTION_NAME = defineString('INSTANCE_CONNECTION_NAME', {
   default: '',
   description: 'Cloud SQL instance (project:region:instance); empty: use DATABASE_URL.',
 });
-export const DATABASE_URL = defineString('DATABASE_URL', { default: '', description: 'PostgreSQL URL when not on Cloud SQL (the emulator).' });
+export const DATABASE_URL = defineString('DATABASE_URL', {
+  default: '',
+  description: 'PostgreSQL URL when not on Cloud SQL (the emulator).',
+});
 export const DB_NAME = defineString('DB_NAME', { default: 'mdm', description: 'Database name on the Cloud SQL instance.' });
-export const DB_USER = defineString('DB_USER', { default: 'mdm', description: 'Database user (with IAM auth: the service account, without .gserviceaccount.com).' });
-export const DB_IAM_AUTH = defineBoolean('DB_IAM_AUTH', { default: true, description: 'IAM database authentication instead of DB_PASSWORD.' });
+export const DB_USER = defineString('DB_USER', {
+  default: 'mdm',
+  description: 'Database user (with IAM auth: the service account, without .gserviceaccount.com).',
+});
+export const DB_IAM_AUTH = defineBoolean('DB_IAM_AUTH', {
+  default: true,
+  description: 'IAM database authentication instead of DB_PASSWORD.',
+});
 export const DB_IP_TYPE = defineString('DB_IP_TYPE', { default: 'PUBLIC', description: 'How to reach Cloud SQL: PUBLIC, PRIVATE or PSC.' });
 export const DB_CONNECTION_LIMIT = defineInt('DB_CONNECTION_LIMIT', {
   default: 100,

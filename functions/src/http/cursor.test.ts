@@ -14,7 +14,7 @@ describe('keyset cursors', () => {
     ['an array', Buffer.from('[1,2]').toString('base64url')],
     ['a bad time', encodeCursor({ t: 'yesterday', id: 'a1' })],
     ['a numeric id', encodeCursor({ t: '2026-11-29T00:00:00Z', id: 7 })],
-    ['another list\'s cursor', encodeCursor({ id: 42 })],
+    ["another list's cursor", encodeCursor({ id: 42 })],
   ])('refuses %s with a 400 invalid_cursor', (_, cursor) => {
     let thrown: unknown;
     try {

@@ -11,7 +11,13 @@ function setup(accessLog: AccessLog = 'all', traceProject?: string) {
   const logger = memoryLogger();
   const metrics = new PrometheusMetrics({ version: 'test', defaultMetrics: false });
   const routes = [
-    route({ method: 'GET', path: '/api/items/{id}', auth: 'public', summary: 's', tag: 't', response: { status: 200, description: 'd' },
+    route({
+      method: 'GET',
+      path: '/api/items/{id}',
+      auth: 'public',
+      summary: 's',
+      tag: 't',
+      response: { status: 200, description: 'd' },
       params: z.object({ id: z.string() }),
       handler: async ({ params }) => {
         // deep inside the handler, after an await: the request's context still applies
@@ -19,9 +25,17 @@ function setup(accessLog: AccessLog = 'all', traceProject?: string) {
         logger.info('looked up', { item: params.id, authorization: 'Bearer abc.def.ghi' });
         if (params.id === 'boom') throw new Error('kaboom eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl');
         return json(200, { id: params.id });
-      } }),
-    route({ method: 'GET', path: '/metrics', auth: 'metrics', summary: 's', tag: 't', response: { status: 200, description: 'd' },
-      handler: async () => ({ status: 200, text: (await metrics.render()).text }) }),
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/metrics',
+      auth: 'metrics',
+      summary: 's',
+      tag: 't',
+      response: { status: 200, description: 'd' },
+      handler: async () => ({ status: 200, text: (await metrics.render()).text }),
+    }),
   ];
   const handle = createRouter(routes, {
     auth: { admin: async () => null, device: async () => null, metrics: (t) => t === 'm'.repeat(32) },
@@ -60,7 +74,14 @@ describe('request logs', () => {
       severity: 'INFO',
       message: 'GET /api/items/a1 200',
       route: '/api/items/{id}',
-      httpRequest: { requestMethod: 'GET', requestUrl: '/api/items/a1?x=1', status: 200, remoteIp: '198.51.100.7', userAgent: 'agent/1.0', requestSize: '0' },
+      httpRequest: {
+        requestMethod: 'GET',
+        requestUrl: '/api/items/a1?x=1',
+        status: 200,
+        remoteIp: '198.51.100.7',
+        userAgent: 'agent/1.0',
+        requestSize: '0',
+      },
     });
     expect((logger.lines[1]!.httpRequest as { latency: string }).latency).toMatch(/^\d+\.\d{3}s$/);
   });

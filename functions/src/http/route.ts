@@ -84,12 +84,7 @@ export interface ResponseSpec {
   contentType?: string;
 }
 
-export interface RouteSpec<
-  A extends Auth,
-  B extends Schema | undefined,
-  Q extends Schema | undefined,
-  P extends Schema | undefined,
-> {
+export interface RouteSpec<A extends Auth, B extends Schema | undefined, Q extends Schema | undefined, P extends Schema | undefined> {
   method: Method;
   path: `/${string}`;
   auth: A;

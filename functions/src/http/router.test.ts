@@ -7,7 +7,10 @@ import { createRouter, type Authenticator, type FailureLimiter, type Handler } f
 
 const ID = '6f1c2b9e-4d3a-4e5f-8a7b-1c2d3e4f5a6b';
 const admins: Record<string, AdminActor> = Object.fromEntries(
-  (['viewer', 'operator', 'admin'] as const).map((role) => [`${role}-tok`, { kind: 'admin', id: role, email: `${role}@x.io`, name: role, role }]),
+  (['viewer', 'operator', 'admin'] as const).map((role) => [
+    `${role}-tok`,
+    { kind: 'admin', id: role, email: `${role}@x.io`, name: role, role },
+  ]),
 );
 const devices: Record<string, DeviceActor> = { 'device-tok': { kind: 'device', deviceId: 'dev-1' } };
 /** Admin and device tokens are signed with different keys, so each side knows only its own tokens. */
@@ -30,37 +33,96 @@ class FakeLimiter implements FailureLimiter {
 
 const base = { summary: 's', tag: 't', response: { status: 200, description: 'd' } };
 const routes = [
-  route({ method: 'GET', path: '/api/things', auth: 'public', ...base,
+  route({
+    method: 'GET',
+    path: '/api/things',
+    auth: 'public',
+    ...base,
     query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), q: z.string().optional() }),
-    handler: async ({ query, requestId }) => json(200, { query, requestId }) }),
-  route({ method: 'POST', path: '/api/things', auth: 'operator', summary: 's', tag: 't', response: { status: 201, description: 'd' },
+    handler: async ({ query, requestId }) => json(200, { query, requestId }),
+  }),
+  route({
+    method: 'POST',
+    path: '/api/things',
+    auth: 'operator',
+    summary: 's',
+    tag: 't',
+    response: { status: 201, description: 'd' },
     body: z.object({ name: z.string().min(1), device: z.object({ model: z.string() }).optional() }),
-    handler: async ({ body, actor }) => json(201, { body, by: actor.id }) }),
-  route({ method: 'GET', path: '/api/things/{id}', auth: 'viewer', ...base,
-    params: z.object({ id: z.uuid() }), handler: async ({ params, actor }) => json(200, { id: params.id, role: actor.role }) }),
-  route({ method: 'DELETE', path: '/api/things/{id}', auth: 'admin', summary: 's', tag: 't', response: { status: 204, description: 'd' },
-    params: z.object({ id: z.uuid() }), handler: async () => noContent() }),
-  route({ method: 'GET', path: '/api/files/{name}', auth: 'public', ...base, params: z.object({ name: z.string() }),
-    handler: async ({ params }) => ({ status: 200, text: `#!/bin/sh\necho ${params.name}\n`, contentType: 'text/x-shellscript; charset=utf-8' }) }),
+    handler: async ({ body, actor }) => json(201, { body, by: actor.id }),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/things/{id}',
+    auth: 'viewer',
+    ...base,
+    params: z.object({ id: z.uuid() }),
+    handler: async ({ params, actor }) => json(200, { id: params.id, role: actor.role }),
+  }),
+  route({
+    method: 'DELETE',
+    path: '/api/things/{id}',
+    auth: 'admin',
+    summary: 's',
+    tag: 't',
+    response: { status: 204, description: 'd' },
+    params: z.object({ id: z.uuid() }),
+    handler: async () => noContent(),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/files/{name}',
+    auth: 'public',
+    ...base,
+    params: z.object({ name: z.string() }),
+    handler: async ({ params }) => ({
+      status: 200,
+      text: `#!/bin/sh\necho ${params.name}\n`,
+      contentType: 'text/x-shellscript; charset=utf-8',
+    }),
+  }),
   route({ method: 'GET', path: '/api/plain', auth: 'public', ...base, handler: async () => ({ status: 200, text: 'pong' }) }),
-  route({ method: 'POST', path: '/api/notes', auth: 'public', ...base,
-    body: z.object({ note: z.string().default('none') }), handler: async ({ body }) => json(200, body) }),
-  route({ method: 'POST', path: '/api/device/ping', auth: 'device', ...base,
-    handler: async ({ actor }) => json(200, { deviceId: actor.deviceId }) }),
-  route({ method: 'POST', path: '/api/login', auth: 'public', rateLimit: 'login', ...base,
+  route({
+    method: 'POST',
+    path: '/api/notes',
+    auth: 'public',
+    ...base,
+    body: z.object({ note: z.string().default('none') }),
+    handler: async ({ body }) => json(200, body),
+  }),
+  route({
+    method: 'POST',
+    path: '/api/device/ping',
+    auth: 'device',
+    ...base,
+    handler: async ({ actor }) => json(200, { deviceId: actor.deviceId }),
+  }),
+  route({
+    method: 'POST',
+    path: '/api/login',
+    auth: 'public',
+    rateLimit: 'login',
+    ...base,
     body: z.object({ outcome: z.enum(['ok', 'bad', 'invalid']) }),
     handler: async ({ body }) => {
       if (body.outcome === 'bad') throw unauthorized('invalid_credentials', 'wrong e-mail or password');
       if (body.outcome === 'invalid') throw badRequest('weak', 'nope');
       return json(200, { ok: true });
-    } }),
-  route({ method: 'GET', path: '/api/boom/{kind}', auth: 'public', ...base, params: z.object({ kind: z.string() }),
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/api/boom/{kind}',
+    auth: 'public',
+    ...base,
+    params: z.object({ kind: z.string() }),
     handler: async ({ params }) => {
       if (params.kind === 'refused') throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' });
       if (params.kind === 'shutdown') throw Object.assign(new Error('terminating connection'), { code: '57P01' });
       if (params.kind === 'deadlock') throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
       throw new Error('db password hunter2 leaked');
-    } }),
+    },
+  }),
 ];
 
 let limiter: FakeLimiter;
@@ -72,10 +134,22 @@ beforeEach(() => {
   handle = createRouter(routes, { auth, limiter, logger });
 });
 
-async function call(method: string, url: string, o: { headers?: Record<string, string>; body?: string | Buffer | object; ip?: string } = {}) {
+async function call(
+  method: string,
+  url: string,
+  o: { headers?: Record<string, string>; body?: string | Buffer | object; ip?: string } = {},
+) {
   const [path, qs = ''] = url.split('?');
-  const body = o.body === undefined ? undefined : Buffer.isBuffer(o.body) ? o.body : Buffer.from(typeof o.body === 'string' ? o.body : JSON.stringify(o.body));
-  const headers = { ...(typeof o.body === 'object' && !Buffer.isBuffer(o.body) ? { 'content-type': 'application/json' } : {}), ...o.headers };
+  const body =
+    o.body === undefined
+      ? undefined
+      : Buffer.isBuffer(o.body)
+        ? o.body
+        : Buffer.from(typeof o.body === 'string' ? o.body : JSON.stringify(o.body));
+  const headers = {
+    ...(typeof o.body === 'object' && !Buffer.isBuffer(o.body) ? { 'content-type': 'application/json' } : {}),
+    ...o.headers,
+  };
   const req: HttpRequest = { method, path: path!, query: new URLSearchParams(qs), headers, body, ip: o.ip ?? '198.51.100.7' };
   const res = await handle(req);
   const text = res.body.toString();
@@ -124,10 +198,16 @@ describe('routing', () => {
 describe('bodies', () => {
   const op = bearer('operator-tok');
   it('413 for a body over 64 KiB, before anything else', async () => {
-    const res = await call('POST', '/api/things', { headers: { 'content-type': 'application/json' }, body: Buffer.alloc(64 * 1024 + 1, 32) });
+    const res = await call('POST', '/api/things', {
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.alloc(64 * 1024 + 1, 32),
+    });
     expect(res.status).toBe(413);
     expect(res.json.error.code).toBe('payload_too_large');
-    const atLimit = await call('POST', '/api/notes', { headers: { 'content-type': 'application/json' }, body: `{"note":"${'x'.repeat(64 * 1024 - 11)}"}` });
+    const atLimit = await call('POST', '/api/notes', {
+      headers: { 'content-type': 'application/json' },
+      body: `{"note":"${'x'.repeat(64 * 1024 - 11)}"}`,
+    });
     expect(atLimit.status).toBe(200);
   });
 
@@ -136,7 +216,10 @@ describe('bodies', () => {
     expect(res.status).toBe(415);
     expect(res.json.error.code).toBe('unsupported_media_type');
     expect((await call('POST', '/api/things', { headers: op, body: '{"name":"a"}' })).status).toBe(415);
-    const merge = await call('POST', '/api/things', { headers: { ...op, 'content-type': 'application/merge-patch+json; charset=utf-8' }, body: '{"name":"a"}' });
+    const merge = await call('POST', '/api/things', {
+      headers: { ...op, 'content-type': 'application/merge-patch+json; charset=utf-8' },
+      body: '{"name":"a"}',
+    });
     expect(merge.status).toBe(201);
   });
 
@@ -146,12 +229,17 @@ describe('bodies', () => {
     expect(malformed.json.error.code).toBe('malformed_json');
     const invalid = await call('POST', '/api/things', { headers: op, body: { name: 'a', device: { model: 7 } } });
     expect(invalid.status).toBe(400);
-    expect(invalid.json.error).toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/^invalid body - device\.model: /) });
+    expect(invalid.json.error).toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringMatching(/^invalid body - device\.model: /),
+    });
   });
 
   it('treats an empty body as {}', async () => {
     expect((await call('POST', '/api/notes')).json).toEqual({ note: 'none' });
-    expect((await call('POST', '/api/notes', { body: Buffer.alloc(0), headers: { 'content-type': 'text/plain' } })).json).toEqual({ note: 'none' });
+    expect((await call('POST', '/api/notes', { body: Buffer.alloc(0), headers: { 'content-type': 'text/plain' } })).json).toEqual({
+      note: 'none',
+    });
     const required = await call('POST', '/api/things', { headers: op });
     expect(required.status).toBe(400);
     expect(required.json.error.message).toContain('name');
@@ -262,7 +350,13 @@ describe('errors', () => {
 });
 
 describe('response headers', () => {
-  const cases = [['GET', '/api/things'], ['GET', '/api/nope'], ['GET', '/api/boom/x'], ['GET', '/api/plain'], ['PUT', '/api/things']];
+  const cases = [
+    ['GET', '/api/things'],
+    ['GET', '/api/nope'],
+    ['GET', '/api/boom/x'],
+    ['GET', '/api/plain'],
+    ['PUT', '/api/things'],
+  ];
   it.each(cases)('security headers and x-request-id on %s %s', async (method, path) => {
     const res = await call(method!, path!);
     expect(res.headers['x-content-type-options']).toBe('nosniff');

@@ -163,9 +163,9 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
       return toResponse(reply, requestId);
     } catch (err) {
       if (err instanceof AppError && err.status === 401 && route?.rateLimit) {
-        await deps.limiter.recordFailure(route.rateLimit, req.ip).catch((e: unknown) =>
-          deps.logger.warn('could not record a failed attempt', { requestId, err: e }),
-        );
+        await deps.limiter
+          .recordFailure(route.rateLimit, req.ip)
+          .catch((e: unknown) => deps.logger.warn('could not record a failed attempt', { requestId, err: e }));
       }
       return errorResponse(err, requestId, route, deps.logger);
     }

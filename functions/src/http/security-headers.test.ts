@@ -11,7 +11,9 @@ import { API_CSP, PAGE_CSP, secureServerResponse, withSecurityHeaders } from './
 import { loadStaticSite, withStaticSite } from './static-files.js';
 
 const listen = (server: Server) =>
-  new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  new Promise<string>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 
 function expectStrict(res: Response, csp?: string) {
   expect(res.headers.get('x-content-type-options')).toBe('nosniff');
@@ -39,7 +41,12 @@ describe('security headers on every response of the node server', () => {
       '/page': { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: '<!doctype html>' },
       '/weak': {
         status: 200,
-        headers: { 'content-type': 'text/html', 'referrer-policy': 'unsafe-url', 'x-content-type-options': 'sniff', 'content-security-policy': "script-src 'self'" },
+        headers: {
+          'content-type': 'text/html',
+          'referrer-policy': 'unsafe-url',
+          'x-content-type-options': 'sniff',
+          'content-security-policy': "script-src 'self'",
+        },
         body: '<p>',
       },
     };
@@ -66,10 +73,13 @@ describe('security headers on every response of the node server', () => {
     const dir = await mkdtemp(join(tmpdir(), 'mdm-console-'));
     await writeFile(join(dir, 'index.html'), '<!doctype html><title>console</title>');
     await writeFile(join(dir, 'app.js'), 'console.log(1)');
-    const running = createNodeServer(withStaticSite(await loadStaticSite(dir), async () => ({ status: 404, headers: {}, body: '' })), {
-      trustProxy: false,
-      logger: memoryLogger(),
-    });
+    const running = createNodeServer(
+      withStaticSite(await loadStaticSite(dir), async () => ({ status: 404, headers: {}, body: '' })),
+      {
+        trustProxy: false,
+        logger: memoryLogger(),
+      },
+    );
     const url = await listen(running.server);
     closers.push(() => running.close(100));
     for (const path of ['/', '/devices/123', '/app.js']) {
@@ -78,10 +88,13 @@ describe('security headers on every response of the node server', () => {
       expectStrict(res);
       expect(res.headers.get('strict-transport-security')).toBeNull();
     }
-    const empty = createNodeServer(withStaticSite(await loadStaticSite(join(dir, 'nope')), async () => ({ status: 404, headers: {}, body: '' })), {
-      trustProxy: false,
-      logger: memoryLogger(),
-    });
+    const empty = createNodeServer(
+      withStaticSite(await loadStaticSite(join(dir, 'nope')), async () => ({ status: 404, headers: {}, body: '' })),
+      {
+        trustProxy: false,
+        logger: memoryLogger(),
+      },
+    );
     const emptyUrl = await listen(empty.server);
     closers.push(() => empty.close(100));
     expectStrict(await fetch(`${emptyUrl}/`));

@@ -54,7 +54,11 @@ export function applySecurityHeaders(
 export function withSecurityHeaders<T extends Record<string, string | string[]>>(headers: T, options: SecurityOptions): T {
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = v;
-  applySecurityHeaders((n) => out[n], (n, v) => (out[n] = v), options);
+  applySecurityHeaders(
+    (n) => out[n],
+    (n, v) => (out[n] = v),
+    options,
+  );
   return out as T;
 }
 
@@ -76,7 +80,11 @@ export function secureServerResponse(options: SecurityOptions): typeof ServerRes
         rest = rest.slice(0, -1);
       }
       if (!this.headersSent) {
-        applySecurityHeaders((n) => this.getHeader(n), (n, v) => this.setHeader(n, v), options);
+        applySecurityHeaders(
+          (n) => this.getHeader(n),
+          (n, v) => this.setHeader(n, v),
+          options,
+        );
       }
       return (super.writeHead as (code: number, ...args: unknown[]) => this)(statusCode, ...rest);
     }

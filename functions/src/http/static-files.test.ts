@@ -68,7 +68,15 @@ describe('serving the console build', () => {
   });
 
   it('cannot be made to read outside the build: no traversal, no dot files, no symlinks', async () => {
-    for (const path of ['/../secret.txt', '/..%2Fsecret.txt', '/%2e%2e/secret.txt', '/_app/../../secret.txt', '/.env', '/linked.txt', '/index.html%00.js']) {
+    for (const path of [
+      '/../secret.txt',
+      '/..%2Fsecret.txt',
+      '/%2e%2e/secret.txt',
+      '/_app/../../secret.txt',
+      '/.env',
+      '/linked.txt',
+      '/index.html%00.js',
+    ]) {
       const res = await site.handler(req(path));
       const body = res?.body.toString() ?? '';
       expect(body, path).not.toContain('outside');

@@ -66,7 +66,10 @@ export interface StaticSite {
 /** Indexes `dir` (every regular file, dot files skipped) and returns the request handler for it. */
 export async function loadStaticSite(dir: string): Promise<StaticSite> {
   const files = new Map<string, StaticFile>();
-  const exists = await stat(dir).then((s) => s.isDirectory(), () => false);
+  const exists = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (exists) await index(dir, dir, files);
 
   return {
@@ -137,7 +140,11 @@ async function respond(req: HttpRequest, file: StaticFile): Promise<HttpResponse
   };
   const compressible = COMPRESSIBLE.test(file.type) && file.body.length > 1024;
   if (compressible) headers.vary = 'accept-encoding';
-  if (header(req, 'if-none-match').split(',').some((t) => t.trim() === file.etag)) {
+  if (
+    header(req, 'if-none-match')
+      .split(',')
+      .some((t) => t.trim() === file.etag)
+  ) {
     return { status: 304, headers, body: '' };
   }
   let body = file.body;

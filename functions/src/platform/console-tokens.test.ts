@@ -23,7 +23,10 @@ afterAll(() => deleteApp(app));
 describe('console tokens', () => {
   it('mints a Firebase custom token for the admin with the role as a claim', async () => {
     const token = (await new FirebaseConsoleTokens(getAuth(app), memoryLogger()).mint({ id: 'admin-42', role: 'operator' }))!;
-    const [header, payload] = token.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+    const [header, payload] = token
+      .split('.')
+      .slice(0, 2)
+      .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
     expect(header.alg).toBe('RS256');
     expect(payload).toMatchObject({
       uid: 'admin-42',

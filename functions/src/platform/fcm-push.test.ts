@@ -147,9 +147,7 @@ describe('FcmPush', () => {
         throw new Error('sync boom');
       },
     };
-    await expect(new FcmPush(messaging).send([msg('a')])).resolves.toEqual([
-      { ok: false, kind: 'retryable', error: 'sync boom' },
-    ]);
+    await expect(new FcmPush(messaging).send([msg('a')])).resolves.toEqual([{ ok: false, kind: 'retryable', error: 'sync boom' }]);
   });
 });
 

@@ -192,7 +192,10 @@ describe('credential-shaped values and request context', () => {
     });
     const text = JSON.stringify(log.lines);
     for (const secret of ['c2lnbmF0dXJlLWJ5dGVz', 's3cr3t-pass', 'A'.repeat(43), 'hunter22']) expect(text).not.toContain(secret);
-    expect(log.lines[0]).toMatchObject({ nested: { list: ['[redacted]', 'plain text stays'] }, url: 'postgres://mdm:[redacted]@db.internal:5432/mdm' });
+    expect(log.lines[0]).toMatchObject({
+      nested: { list: ['[redacted]', 'plain text stays'] },
+      url: 'postgres://mdm:[redacted]@db.internal:5432/mdm',
+    });
     withLogContext({ requestId: 'r-9', 'logging.googleapis.com/labels': { requestId: 'r-9' } }, () =>
       log.child({ 'logging.googleapis.com/labels': { component: 'x' } }).info('in context'),
     );

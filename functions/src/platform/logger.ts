@@ -77,9 +77,7 @@ function merge(a: LogFields, b: LogFields): LogFields {
   return labels ? { ...a, ...b, [LABELS_KEY]: labels } : { ...a, ...b };
 }
 
-export function createLogger(
-  options: { level?: LogLevel; base?: LogFields; write?: (line: string) => void } = {},
-): Logger {
+export function createLogger(options: { level?: LogLevel; base?: LogFields; write?: (line: string) => void } = {}): Logger {
   const min = RANK[options.level ?? 'info'];
   const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'));
   const base = options.base ?? {};
@@ -93,7 +91,9 @@ export function createLogger(
     delete entry.severity;
     delete entry.message;
     delete entry.time;
-    write(JSON.stringify({ severity: SEVERITY[level], message: maskString(message), time: new Date().toISOString(), ...entry }, bigintSafe));
+    write(
+      JSON.stringify({ severity: SEVERITY[level], message: maskString(message), time: new Date().toISOString(), ...entry }, bigintSafe),
+    );
   };
   return {
     debug: (m, f) => log('debug', m, f),

@@ -28,9 +28,7 @@ export interface OutgoingMessage {
   at: string;
 }
 
-export type ChannelTarget =
-  | { channel: 'discord'; webhookUrl: string }
-  | { channel: 'email'; smtpUrl: string; from: string; to: string[] };
+export type ChannelTarget = { channel: 'discord'; webhookUrl: string } | { channel: 'email'; smtpUrl: string; from: string; to: string[] };
 
 export type SendResult =
   | { ok: true; detail?: string }

@@ -30,8 +30,10 @@ export class PrometheusMetrics implements Metrics {
   constructor(options: { version: string; defaultMetrics?: boolean }) {
     const registers = [this.registry];
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
-    new Gauge({ name: 'mdm_build_info', help: 'Always 1; the version of the running backend.', labelNames: ['version'], registers })
-      .set({ version: options.version }, 1);
+    new Gauge({ name: 'mdm_build_info', help: 'Always 1; the version of the running backend.', labelNames: ['version'], registers }).set(
+      { version: options.version },
+      1,
+    );
     this.#requests = new Counter({
       name: 'mdm_http_requests_total',
       help: 'HTTP requests answered, by method, route template and status.',
@@ -93,7 +95,11 @@ export class PrometheusMetrics implements Metrics {
           },
         });
       counter('mdm_heartbeats_ingested_total', 'Heartbeats stored (committed) by this process.', (s) => s.rows);
-      counter('mdm_heartbeats_duplicate_total', 'Heartbeats answered but not stored again: a retry of one already stored (same bootId and seq).', (s) => s.duplicates);
+      counter(
+        'mdm_heartbeats_duplicate_total',
+        'Heartbeats answered but not stored again: a retry of one already stored (same bootId and seq).',
+        (s) => s.duplicates,
+      );
       counter('mdm_heartbeat_statements_total', 'Group-commit statements that stored heartbeats.', (s) => s.statements);
     }
     if (sources.pool) {
@@ -133,10 +139,28 @@ export class PrometheusMetrics implements Metrics {
             for (const k of new Set([...keys, ...Object.keys(counts)])) this.set({ [label]: k }, counts[k] ?? 0);
           },
         });
-      gauge('mdm_devices', 'Enrolled devices by status (online: seen within the offline threshold).', 'status', ['online', 'offline'], (f) => f.devices);
-      gauge('mdm_commands', 'Commands by state (finished ones until pruned by COMMAND_RETENTION_DAYS).', 'state', COMMAND_STATES, (f) => f.commands);
+      gauge(
+        'mdm_devices',
+        'Enrolled devices by status (online: seen within the offline threshold).',
+        'status',
+        ['online', 'offline'],
+        (f) => f.devices,
+      );
+      gauge(
+        'mdm_commands',
+        'Commands by state (finished ones until pruned by COMMAND_RETENTION_DAYS).',
+        'state',
+        COMMAND_STATES,
+        (f) => f.commands,
+      );
       gauge('mdm_alerts_open', 'Open alerts by kind.', 'kind', ALERT_KINDS, (f) => f.alertsOpen);
-      gauge('mdm_notifications_stored', 'Alert messages by state (until pruned by NOTIFICATION_RETENTION_DAYS).', 'status', NOTIFICATION_STATES, (f) => f.notifications);
+      gauge(
+        'mdm_notifications_stored',
+        'Alert messages by state (until pruned by NOTIFICATION_RETENTION_DAYS).',
+        'status',
+        NOTIFICATION_STATES,
+        (f) => f.notifications,
+      );
       new Gauge({
         name: 'mdm_rollup_lag_seconds',
         help: 'Seconds since the end of the newest hour rolled up into heartbeat_rollups (about 1 h when healthy).',

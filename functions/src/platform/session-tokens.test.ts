@@ -9,10 +9,7 @@ const NOW_SEC = NOW.getTime() / 1000;
 const tokens = new SessionTokens(SECRET);
 
 /** Signs arbitrary claims the way an attacker (or a buggy signer) could, with full control of the header. */
-function forge(
-  payload: JWTPayload,
-  options: { alg?: string; key?: Uint8Array; purpose?: string } = {},
-): Promise<string> {
+function forge(payload: JWTPayload, options: { alg?: string; key?: Uint8Array; purpose?: string } = {}): Promise<string> {
   const key = options.key ?? deriveKey(SECRET, options.purpose ?? 'jwt:admin');
   return new SignJWT(payload).setProtectedHeader({ alg: options.alg ?? 'HS256', typ: 'JWT' }).sign(key);
 }
@@ -40,7 +37,10 @@ describe('SessionTokens', () => {
 
   it('signs an HS256 JWT with issuer, audience, iat and exp', async () => {
     const { token } = await tokens.sign('device', 'device-9', NOW, 600);
-    const [header, payload] = token.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+    const [header, payload] = token
+      .split('.')
+      .slice(0, 2)
+      .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
     expect(header).toEqual({ alg: 'HS256', typ: 'JWT' });
     expect(payload).toEqual({ iss: 'fleet-mdm', aud: 'device', sub: 'device-9', iat: NOW_SEC, exp: NOW_SEC + 600 });
   });

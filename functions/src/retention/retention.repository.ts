@@ -23,7 +23,11 @@ export async function oldestHeartbeatDay(db: Db): Promise<Date | null> {
 
 /** Starts the watermark at `at` when there is none yet (nothing before it needs rolling up). */
 export async function startRollupsAt(db: Db, at: Date): Promise<void> {
-  await db.insertInto('rollup_state').values({ id: 1, rolled_up_to: at }).onConflict((oc) => oc.column('id').doNothing()).execute();
+  await db
+    .insertInto('rollup_state')
+    .values({ id: 1, rolled_up_to: at })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
 }
 
 /**
@@ -88,7 +92,12 @@ const partitionsOf = async (db: Db, prefix: string, parent: string, toEnd: (from
 export const heartbeatPartitions = (db: Db) =>
   partitionsOf(db, 'heartbeats_p', 'heartbeats', (from) => new Date(from.getTime() + 86_400_000));
 export const rollupPartitions = (db: Db) =>
-  partitionsOf(db, 'heartbeat_rollups_p', 'heartbeat_rollups', (from) => new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth() + 1, 1)));
+  partitionsOf(
+    db,
+    'heartbeat_rollups_p',
+    'heartbeat_rollups',
+    (from) => new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth() + 1, 1)),
+  );
 
 /**
  * Detaches a partition without blocking writers of the parent (CONCURRENTLY: inserts into today's
@@ -150,7 +159,11 @@ export const pruneNotifications = (db: Db, cutoff: Date) =>
 /** Agent APK download records older than `cutoff`. */
 export const pruneDownloads = (db: Db, cutoff: Date) =>
   deleteInBatches(async () =>
-    count(await sql`delete from apk_downloads where id in (select id from apk_downloads where at < ${cutoff}::timestamptz limit ${BATCH})`.execute(db)),
+    count(
+      await sql`delete from apk_downloads where id in (select id from apk_downloads where at < ${cutoff}::timestamptz limit ${BATCH})`.execute(
+        db,
+      ),
+    ),
   );
 
 /** Device events (crash reports and the like, part of the time series) older than `cutoff`. */

@@ -40,10 +40,17 @@ try {
       const hasher = new WorkerSecretHasher(1);
       try {
         // the session signer is never used here; it only completes the service
-        const admins = new AdminService(database.db, systemClock, new SessionTokens(randomBytes(32).toString('base64')), hasher, new AuditService(database.db, systemClock), {
-          sessionTtlSec: config.adminSessionTtlSec,
-          bcryptRounds: config.adminBcryptRounds,
-        });
+        const admins = new AdminService(
+          database.db,
+          systemClock,
+          new SessionTokens(randomBytes(32).toString('base64')),
+          hasher,
+          new AuditService(database.db, systemClock),
+          {
+            sessionTtlSec: config.adminSessionTtlSec,
+            bcryptRounds: config.adminBcryptRounds,
+          },
+        );
         const first = await admins.ensureFirstAdmin({ email: config.adminEmail, password: config.adminPassword, allowGenerated: false });
         console.log(first.created ? `created the first admin ${first.email}` : 'admins exist: ADMIN_EMAIL/ADMIN_PASSWORD ignored');
       } finally {

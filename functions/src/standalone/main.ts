@@ -70,7 +70,11 @@ async function main(): Promise<void> {
   const consoleDir = config.consoleDir ?? fileURLToPath(new URL('../../../web/build', import.meta.url));
   const site = await loadStaticSite(consoleDir);
   if (site.files === 0) logger.warn('the admin console is not built; run npm run build -w web', { consoleDir });
-  const http = createNodeServer(withStaticSite(site, app.handle), { trustProxy: config.trustProxy, logger, hsts: config.publicUrl.startsWith('https:') });
+  const http = createNodeServer(withStaticSite(site, app.handle), {
+    trustProxy: config.trustProxy,
+    logger,
+    hsts: config.publicUrl.startsWith('https:'),
+  });
   await new Promise<void>((resolve, reject) => {
     http.server.once('error', reject);
     http.server.listen(config.port, resolve);

@@ -26,10 +26,18 @@ describe('the standalone server serves the console', () => {
     const root = await mkdtemp(join(tmpdir(), 'mdm-console-'));
     const dir = join(root, 'build');
     await mkdir(join(dir, '_app/immutable/entry'), { recursive: true });
-    await writeFile(join(dir, 'index.html'), '<!doctype html><title>Fleet console</title><script type="module" src="/_app/immutable/entry/start.a1.js"></script>');
+    await writeFile(
+      join(dir, 'index.html'),
+      '<!doctype html><title>Fleet console</title><script type="module" src="/_app/immutable/entry/start.a1.js"></script>',
+    );
     await writeFile(join(dir, '_app/immutable/entry/start.a1.js'), 'console.log("start")');
     await writeFile(join(root, 'outside.txt'), 'not for the web');
-    server = await startServer({ CONSOLE_DIR: dir, ADMIN_EMAIL: 'admin@example.com', ADMIN_PASSWORD: 'console password 1', ADMIN_BCRYPT_ROUNDS: '4' });
+    server = await startServer({
+      CONSOLE_DIR: dir,
+      ADMIN_EMAIL: 'admin@example.com',
+      ADMIN_PASSWORD: 'console password 1',
+      ADMIN_BCRYPT_ROUNDS: '4',
+    });
   });
   afterAll(() => server?.stop());
 

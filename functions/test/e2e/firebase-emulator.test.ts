@@ -85,7 +85,14 @@ describe('the Firebase functions in the emulator', () => {
     const firebase = join(REPO_ROOT, 'node_modules', '.bin', 'firebase');
     const child = spawn(
       firebase,
-      ['emulators:exec', '--only', 'functions,hosting', '--project', 'demo-mdm', `node ${join(FUNCTIONS, 'test/emulator/device-flow.mjs')}`],
+      [
+        'emulators:exec',
+        '--only',
+        'functions,hosting',
+        '--project',
+        'demo-mdm',
+        `node ${join(FUNCTIONS, 'test/emulator/device-flow.mjs')}`,
+      ],
       {
         cwd: project,
         env: { ...process.env, MDM_URL: hosting, MDM_EMAIL: 'ops@example.com', MDM_PASSWORD: password, FORCE_COLOR: '0' },

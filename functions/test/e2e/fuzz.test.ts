@@ -77,7 +77,9 @@ describe('fuzzing every route with hostile input', () => {
   it('answers at least 1,000 hostile requests with 4xx, writes nothing and keeps running', async () => {
     const all = cases();
     expect(all.length).toBeGreaterThanOrEqual(1000);
-    expect(new Set(all.map((c) => c.route)).size).toBe(routes.filter((r) => !('upload' in r && r.upload) && (r.body || r.query || r.path.includes('{'))).length);
+    expect(new Set(all.map((c) => c.route)).size).toBe(
+      routes.filter((r) => !('upload' in r && r.upload) && (r.body || r.query || r.path.includes('{'))).length,
+    );
     const before = await counts();
     const statuses = new Map<number, number>();
     const failures: string[] = [];
@@ -96,7 +98,10 @@ describe('fuzzing every route with hostile input', () => {
           const shaped = isError ? /^\{"error":\{"code":"[a-z_]+","message":/.test(text) : true;
           // Query fuzz on GET routes may be valid input (a search for "'" finds nothing): 200 is fine there.
           const okRead = c.route.method === 'GET' && res.status === 200;
-          if (!(isError && shaped) && !okRead) failures.push(`${res.status} ${c.route.method} ${c.path}?${c.query ?? ''} sent ${String(c.body).slice(0, 200)} got ${text.slice(0, 80)}`);
+          if (!(isError && shaped) && !okRead)
+            failures.push(
+              `${res.status} ${c.route.method} ${c.path}?${c.query ?? ''} sent ${String(c.body).slice(0, 200)} got ${text.slice(0, 80)}`,
+            );
         }),
       );
     }
@@ -117,14 +122,23 @@ describe('fuzzing every route with hostile input', () => {
         socket.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0)));
         socket.on('error', () => resolve(0));
       });
-    const big = (await fetch(`${server.url}/api/v1/admin/devices`, { headers: { authorization: `Bearer ${bearer.admin}`, cookie: 'x='.padEnd(40_000, 'y') } })).status;
+    const big = (
+      await fetch(`${server.url}/api/v1/admin/devices`, {
+        headers: { authorization: `Bearer ${bearer.admin}`, cookie: 'x='.padEnd(40_000, 'y') },
+      })
+    ).status;
     expect(big).toBe(431);
-    expect((await fetch(`${server.url}/api/v1/admin/devices?q=${'a'.repeat(20_000)}`, { headers: { authorization: `Bearer ${bearer.admin}` } })).status).toBe(431);
+    expect(
+      (await fetch(`${server.url}/api/v1/admin/devices?q=${'a'.repeat(20_000)}`, { headers: { authorization: `Bearer ${bearer.admin}` } }))
+        .status,
+    ).toBe(431);
     const many: Record<string, string> = { authorization: `Bearer ${bearer.admin}` };
     for (let i = 0; i < 3000; i++) many[`x-h${i}`] = 'v';
     expect([400, 431]).toContain((await fetch(`${server.url}/api/v1/admin/devices`, { headers: many })).status);
     // a body shorter than its Content-Length, a Content-Length that is not a number, a bad request line
-    expect([400, 408, 0]).toContain(await raw('POST /api/v1/heartbeat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}'));
+    expect([400, 408, 0]).toContain(
+      await raw('POST /api/v1/heartbeat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}'),
+    );
     expect([400, 0]).toContain(await raw('GARBAGE\r\n\r\n'));
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     expect(server.output()).not.toContain('unhandled error');

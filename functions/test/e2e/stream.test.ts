@@ -8,7 +8,12 @@ describe('the standalone live stream (Server-Sent Events)', () => {
   let databaseUrl: string;
   beforeAll(async () => {
     databaseUrl = await clonePostgresDatabase();
-    server = await startServer({ DATABASE_URL: databaseUrl, ADMIN_EMAIL: 'ops@example.com', ADMIN_PASSWORD: 'stream test password', ADMIN_BCRYPT_ROUNDS: '4' });
+    server = await startServer({
+      DATABASE_URL: databaseUrl,
+      ADMIN_EMAIL: 'ops@example.com',
+      ADMIN_PASSWORD: 'stream test password',
+      ADMIN_BCRYPT_ROUNDS: '4',
+    });
   });
   afterAll(async () => {
     await server?.stop();
@@ -40,7 +45,8 @@ describe('the standalone live stream (Server-Sent Events)', () => {
     expect(stream.headers.get('content-type')).toContain('text/event-stream');
     const reader = stream.body!.getReader();
     let buffered = '';
-    const nextEvent = async (name: string, deadlineMs: number): Promise<any> => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const nextEvent = async (name: string, deadlineMs: number): Promise<any> => {
+      // eslint-disable-line @typescript-eslint/no-explicit-any
       const deadline = Date.now() + deadlineMs;
       for (;;) {
         const match = new RegExp(`event: ${name}\\ndata: (.*)\\n\\n`).exec(buffered);

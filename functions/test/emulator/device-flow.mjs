@@ -27,7 +27,11 @@ const heartbeatBody = (level) => ({
 });
 
 const { token: admin } = await call('POST', '/api/v1/admin/login', { body: { email, password } });
-const created = await call('POST', '/api/v1/admin/enrollment-tokens', { token: admin, body: { label: 'emulator', group: 'Lab' }, expect: 201 });
+const created = await call('POST', '/api/v1/admin/enrollment-tokens', {
+  token: admin,
+  body: { label: 'emulator', group: 'Lab' },
+  expect: 201,
+});
 const enrolled = await call('POST', '/api/v1/enroll', {
   body: {
     enrollmentToken: created.token,
@@ -35,12 +39,21 @@ const enrolled = await call('POST', '/api/v1/enroll', {
   },
   expect: 201,
 });
-await call('POST', '/api/v1/enroll', { body: { enrollmentToken: created.token, device: { model: 'x', manufacturer: 'x', androidVersion: '14', sdkInt: 34, agentVersion: '1' } }, expect: 409 });
-const { accessToken } = await call('POST', '/api/v1/device/session', { body: { deviceId: enrolled.deviceId, deviceSecret: enrolled.deviceSecret } });
+await call('POST', '/api/v1/enroll', {
+  body: { enrollmentToken: created.token, device: { model: 'x', manufacturer: 'x', androidVersion: '14', sdkInt: 34, agentVersion: '1' } },
+  expect: 409,
+});
+const { accessToken } = await call('POST', '/api/v1/device/session', {
+  body: { deviceId: enrolled.deviceId, deviceSecret: enrolled.deviceSecret },
+});
 
 const answers = [];
 for (const level of [80, 79]) answers.push(await call('POST', '/api/v1/heartbeat', { token: accessToken, body: heartbeatBody(level) }));
-const sent = await call('POST', '/api/v1/admin/commands', { token: admin, body: { type: 'PING', deviceIds: [enrolled.deviceId] }, expect: 201 });
+const sent = await call('POST', '/api/v1/admin/commands', {
+  token: admin,
+  body: { type: 'PING', deviceIds: [enrolled.deviceId] },
+  expect: 201,
+});
 const withCommand = await call('POST', '/api/v1/heartbeat', { token: accessToken, body: heartbeatBody(78) });
 const envelope = withCommand.commands.find((c) => c.cid === sent.commands[0].id);
 if (!envelope) throw new Error(`the PING was not in the heartbeat answer: ${JSON.stringify(withCommand)}`);
@@ -49,4 +62,12 @@ const command = await call('GET', `/api/v1/admin/commands/${envelope.cid}`, { to
 const device = await call('GET', `/api/v1/admin/devices/${enrolled.deviceId}`, { token: admin });
 await call('GET', '/api/v1/admin/devices', { expect: 401 });
 
-console.log(JSON.stringify({ deviceId: enrolled.deviceId, heartbeats: answers.length + 1, nextHeartbeatSec: answers[0].nextHeartbeatSec, commandStatus: command.status, device }));
+console.log(
+  JSON.stringify({
+    deviceId: enrolled.deviceId,
+    heartbeats: answers.length + 1,
+    nextHeartbeatSec: answers[0].nextHeartbeatSec,
+    commandStatus: command.status,
+    device,
+  }),
+);

@@ -51,11 +51,20 @@ describe('the database going away under load (PostgreSQL behind a proxy)', () =>
     http = createNodeServer(app.handle, { trustProxy: false, logger: memoryLogger() });
     await new Promise<void>((r) => http.server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(http.server.address() as AddressInfo).port}`;
-    admin = ((await (await post('/api/v1/admin/login', { email: 'ops@example.com', password: 'outage test password' })).json()) as { token: string }).token;
+    admin = (
+      (await (await post('/api/v1/admin/login', { email: 'ops@example.com', password: 'outage test password' })).json()) as {
+        token: string;
+      }
+    ).token;
     for (let i = 0; i < DEVICES; i++) {
       const token = ((await (await post('/api/v1/admin/enrollment-tokens', {}, admin)).json()) as { token: string }).token;
-      const d = (await (await post('/api/v1/enroll', { enrollmentToken: token, device: sampleDevice() })).json()) as { deviceId: string; deviceSecret: string };
-      const s = (await (await post('/api/v1/device/session', { deviceId: d.deviceId, deviceSecret: d.deviceSecret })).json()) as { accessToken: string };
+      const d = (await (await post('/api/v1/enroll', { enrollmentToken: token, device: sampleDevice() })).json()) as {
+        deviceId: string;
+        deviceSecret: string;
+      };
+      const s = (await (await post('/api/v1/device/session', { deviceId: d.deviceId, deviceSecret: d.deviceSecret })).json()) as {
+        accessToken: string;
+      };
       devices.push({ id: d.deviceId, token: s.accessToken });
     }
   }, 120_000);
@@ -74,7 +83,8 @@ describe('the database going away under load (PostgreSQL behind a proxy)', () =>
       ...sampleHeartbeat(new Date(), { bootId, seq }),
       events: [{ type: 'fault.test', at: new Date().toISOString(), data: { seq } }],
     });
-    const answers: { kind: 'hb' | 'cmd'; status: number; retryAfter: string | null; device?: string; seq?: number; batchId?: string }[] = [];
+    const answers: { kind: 'hb' | 'cmd'; status: number; retryAfter: string | null; device?: string; seq?: number; batchId?: string }[] =
+      [];
     const failures: string[] = [];
     let phase: 'before' | 'down' | 'after' = 'before';
     // One loop per device, as the agent runs: heartbeats one after another, seq counting up; an
@@ -108,7 +118,12 @@ describe('the database going away under load (PostgreSQL behind a proxy)', () =>
         try {
           const res = await post('/api/v1/admin/commands', { type: 'PING', deviceIds: devices.map((d) => d.id) }, admin);
           const body = (await res.json()) as { batchId?: string };
-          answers.push({ kind: 'cmd', status: res.status, retryAfter: res.headers.get('retry-after'), ...(body.batchId ? { batchId: body.batchId } : {}) });
+          answers.push({
+            kind: 'cmd',
+            status: res.status,
+            retryAfter: res.headers.get('retry-after'),
+            ...(body.batchId ? { batchId: body.batchId } : {}),
+          });
         } catch (err) {
           failures.push(`command: ${String(err)}`);
         }
@@ -151,7 +166,8 @@ describe('the database going away under load (PostgreSQL behind a proxy)', () =>
     );
     const keys = new Set(stored.map((r) => `${r.device_id}:${r.seq}`));
     expect(keys.size).toBe(stored.length); // none twice
-    for (const a of answers.filter((x) => x.kind === 'hb' && x.status === 200)) expect(keys, `seq ${a.seq}`).toContain(`${a.device}:${a.seq}`);
+    for (const a of answers.filter((x) => x.kind === 'hb' && x.status === 200))
+      expect(keys, `seq ${a.seq}`).toContain(`${a.device}:${a.seq}`);
     const { rows: counts } = await database.pool!.query<{ hb: number; ev: number }>(
       `select (select count(*)::int from heartbeats) as hb, (select count(*)::int from device_events where type = 'fault.test') as ev`,
     );
@@ -166,7 +182,9 @@ describe('the database going away under load (PostgreSQL behind a proxy)', () =>
     for (const b of batches) expect(b).toMatchObject({ n: DEVICES, audited: true });
     const batchIds = new Set(batches.map((b) => b.batch_id));
     for (const a of answers.filter((x) => x.kind === 'cmd' && x.status === 201)) expect(batchIds).toContain(a.batchId);
-    const { rows: audits } = await database.pool!.query<{ n: number }>(`select count(*)::int as n from audit_log where action = 'sent_command'`);
+    const { rows: audits } = await database.pool!.query<{ n: number }>(
+      `select count(*)::int as n from audit_log where action = 'sent_command'`,
+    );
     expect(audits[0]!.n).toBe(batches.length);
 
     // every heartbeat was sent until it got its 200 - some several times, some after their first

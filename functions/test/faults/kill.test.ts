@@ -34,11 +34,18 @@ describe('kill -9 of the standalone server during a heartbeat load (PostgreSQL)'
     dataDir = server.dataDir; // the restart keeps the generated secrets, so device sessions stay valid
     client = new pg.Client({ connectionString: url });
     await client.connect();
-    const admin = ((await (await post('/api/v1/admin/login', { email: 'ops@example.com', password: 'kill test password' })).json()) as { token: string }).token;
+    const admin = (
+      (await (await post('/api/v1/admin/login', { email: 'ops@example.com', password: 'kill test password' })).json()) as { token: string }
+    ).token;
     for (let i = 0; i < DEVICES; i++) {
       const token = ((await (await post('/api/v1/admin/enrollment-tokens', {}, admin)).json()) as { token: string }).token;
-      const d = (await (await post('/api/v1/enroll', { enrollmentToken: token, device: sampleDevice() })).json()) as { deviceId: string; deviceSecret: string };
-      const s = (await (await post('/api/v1/device/session', { deviceId: d.deviceId, deviceSecret: d.deviceSecret })).json()) as { accessToken: string };
+      const d = (await (await post('/api/v1/enroll', { enrollmentToken: token, device: sampleDevice() })).json()) as {
+        deviceId: string;
+        deviceSecret: string;
+      };
+      const s = (await (await post('/api/v1/device/session', { deviceId: d.deviceId, deviceSecret: d.deviceSecret })).json()) as {
+        accessToken: string;
+      };
       devices.push({ id: d.deviceId, secret: d.deviceSecret, token: s.accessToken });
     }
   }, 120_000);
@@ -79,9 +86,11 @@ describe('kill -9 of the standalone server during a heartbeat load (PostgreSQL)'
     expect(acked.size).toBeGreaterThan(50);
 
     const stored = async () =>
-      (await client.query<{ device_id: string; seq: string }>(`select device_id, data->>'seq' as seq from device_events where type = 'kill.test'`)).rows.map(
-        (r) => `${r.device_id}:${r.seq}`,
-      );
+      (
+        await client.query<{ device_id: string; seq: string }>(
+          `select device_id, data->>'seq' as seq from device_events where type = 'kill.test'`,
+        )
+      ).rows.map((r) => `${r.device_id}:${r.seq}`);
     const afterKill = new Set(await stored());
     const lost = [...acked].filter((k) => !afterKill.has(k));
     expect(lost).toEqual([]);

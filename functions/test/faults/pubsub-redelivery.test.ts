@@ -60,12 +60,17 @@ describe('Pub/Sub redelivery of a command batch (PostgreSQL)', () => {
 
   beforeAll(async () => {
     t = await createTestApp('postgres', { PUSH_BACKOFF_MS: '10' }, { push, queue });
-    trigger = commandDispatchTrigger({ region: 'europe-west1' }, async () => ({ dispatch: (id) => t.app.dispatch(id), logger: memoryLogger() }));
+    trigger = commandDispatchTrigger({ region: 'europe-west1' }, async () => ({
+      dispatch: (id) => t.app.dispatch(id),
+      logger: memoryLogger(),
+    }));
     operator = await t.loginAs('operator');
     const admin = await t.loginAs('admin');
     for (let i = 0; i < 8; i++) {
       const token = (await t.request('POST', '/api/v1/admin/enrollment-tokens', { token: admin, body: {} })).json.token;
-      const res = await t.request('POST', '/api/v1/enroll', { body: { enrollmentToken: token, device: sampleDevice(), fcmToken: `fcm-${i}` } });
+      const res = await t.request('POST', '/api/v1/enroll', {
+        body: { enrollmentToken: token, device: sampleDevice(), fcmToken: `fcm-${i}` },
+      });
       ids.push(res.json.deviceId);
     }
   });

@@ -12,21 +12,79 @@ const deep = (n: number): unknown => (n === 0 ? 'x' : [deep(n - 1)]);
 const deepObject = (n: number): unknown => (n === 0 ? 1 : { a: deepObject(n - 1) });
 
 export const HOSTILE: unknown[] = [
-  null, true, 0, -1, 1.5, 1e308, -1e308, 2 ** 63, '', ' ', 'NaN', '1e400', '9'.repeat(400),
-  'x'.repeat(1024 * 1024), 'a\u0000b', "'; drop table devices; --", "1' or '1'='1", '<script>alert(1)</script>',
-  '${7*7}{{7*7}}', '../../../../etc/passwd', '\ud800', [], {}, [1, 2, 3], deep(2000), deepObject(500),
-  { __proto__: { role: 'admin' } }, { $where: '1' },
-  "x' union select secret_hash from devices --", '"; select pg_sleep(10); --', '\\', '%', '_', "'||(select 1)||'",
+  null,
+  true,
+  0,
+  -1,
+  1.5,
+  1e308,
+  -1e308,
+  2 ** 63,
+  '',
+  ' ',
+  'NaN',
+  '1e400',
+  '9'.repeat(400),
+  'x'.repeat(1024 * 1024),
+  'a\u0000b',
+  "'; drop table devices; --",
+  "1' or '1'='1",
+  '<script>alert(1)</script>',
+  '${7*7}{{7*7}}',
+  '../../../../etc/passwd',
+  '\ud800',
+  [],
+  {},
+  [1, 2, 3],
+  deep(2000),
+  deepObject(500),
+  { __proto__: { role: 'admin' } },
+  { $where: '1' },
+  "x' union select secret_hash from devices --",
+  '"; select pg_sleep(10); --',
+  '\\',
+  '%',
+  '_',
+  "'||(select 1)||'",
 ];
 
 export const RAW_BODIES = [
-  'null', '[]', '"x"', '1', 'true', '{', '{"a":', '{"a":1}garbage', Buffer.from([0xff, 0xfe, 0x00, 0x7b]), '['.repeat(60_000) + ']'.repeat(60_000),
-  JSON.stringify({ s: 'x'.repeat(1024 * 1024) }), '{"__proto__":{"admin":true}}', '{"email":' + '"a",'.repeat(10_000) + '}',
+  'null',
+  '[]',
+  '"x"',
+  '1',
+  'true',
+  '{',
+  '{"a":',
+  '{"a":1}garbage',
+  Buffer.from([0xff, 0xfe, 0x00, 0x7b]),
+  '['.repeat(60_000) + ']'.repeat(60_000),
+  JSON.stringify({ s: 'x'.repeat(1024 * 1024) }),
+  '{"__proto__":{"admin":true}}',
+  '{"email":' + '"a",'.repeat(10_000) + '}',
 ];
 
 export const HOSTILE_QUERY = [
-  "'", "1' or '1'='1", '-1', '0', '1e308', '99999999999999999999', 'NaN', '%00', '<script>', 'a'.repeat(5000),
-  '../etc/passwd', '{}', '[]', 'null', '%ZZ', "x' union select secret_hash from devices --", '\\', '%', '_', "'; select pg_sleep(10); --",
+  "'",
+  "1' or '1'='1",
+  '-1',
+  '0',
+  '1e308',
+  '99999999999999999999',
+  'NaN',
+  '%00',
+  '<script>',
+  'a'.repeat(5000),
+  '../etc/passwd',
+  '{}',
+  '[]',
+  'null',
+  '%ZZ',
+  "x' union select secret_hash from devices --",
+  '\\',
+  '%',
+  '_',
+  "'; select pg_sleep(10); --",
 ];
 
 export function leaves(value: unknown, path: string[] = []): string[][] {
@@ -73,13 +131,27 @@ export function template(r: Route, deviceId: string): unknown {
     case '/api/v1/device/session':
       return { deviceId, deviceSecret: 'not the secret' };
     case '/api/v1/heartbeat':
-      return { ...sampleHeartbeat(new Date()), events: [{ type: 'boot', at: new Date().toISOString(), data: { a: 1 } }], bootId: 'boot-1', seq: 3 };
+      return {
+        ...sampleHeartbeat(new Date()),
+        events: [{ type: 'boot', at: new Date().toISOString(), data: { a: 1 } }],
+        bootId: 'boot-1',
+        seq: 3,
+      };
     case '/api/v1/admin/commands':
-      return { type: 'INSTALL_APK', params: { url: 'https://x.example/a.apk', sha256: 'a'.repeat(64), versionCode: 2 }, deviceIds: [deviceId], expiresInSec: 600 };
+      return {
+        type: 'INSTALL_APK',
+        params: { url: 'https://x.example/a.apk', sha256: 'a'.repeat(64), versionCode: 2 },
+        deviceIds: [deviceId],
+        expiresInSec: 600,
+      };
     case '/api/v1/commands/{id}/result':
       return { status: 'succeeded', output: 'ok', error: 'none' };
     case '/api/v1/admin/settings/alerts':
-      return { thresholds: { lowBatteryPct: 10, holdSec: 60 }, kinds: { app_down: { selfHeal: false } }, channels: { discord: { enabled: false } } };
+      return {
+        thresholds: { lowBatteryPct: 10, holdSec: 60 },
+        kinds: { app_down: { selfHeal: false } },
+        channels: { discord: { enabled: false } },
+      };
     case '/api/v1/admin/settings/alerts/test':
       return { channel: 'discord' };
     case '/api/v1/admin/devices/{id}':
@@ -129,7 +201,14 @@ export function hostileCases(routes: Route[], deviceId: string): Case[] {
   return out;
 }
 
-type JsonSchema = { type?: string | string[]; maxLength?: number; maxItems?: number; properties?: Record<string, JsonSchema>; items?: JsonSchema; anyOf?: JsonSchema[] };
+type JsonSchema = {
+  type?: string | string[];
+  maxLength?: number;
+  maxItems?: number;
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+};
 
 /**
  * Every bounded field one past its bound: each string of the body and query with a maxLength gets
@@ -148,11 +227,21 @@ export function oversizedCases(routes: Route[], deviceId: string): Case[] {
         if (!s) continue;
         const current = leaf.reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], base);
         if (s.maxLength !== undefined && s.maxLength < 100_000) {
-          out.push({ route: r, path, body: JSON.stringify(withValue(base, leaf, 'x'.repeat(s.maxLength + 1))), what: `${leaf.join('.')} maxLength ${s.maxLength}` });
+          out.push({
+            route: r,
+            path,
+            body: JSON.stringify(withValue(base, leaf, 'x'.repeat(s.maxLength + 1))),
+            what: `${leaf.join('.')} maxLength ${s.maxLength}`,
+          });
         }
         if (s.maxItems !== undefined && Array.isArray(current) && current.length > 0 && s.maxItems < 10_000) {
           const items = Array.from({ length: s.maxItems + 1 }, () => current[0]);
-          out.push({ route: r, path, body: JSON.stringify(withValue(base, leaf, items)), what: `${leaf.join('.')} maxItems ${s.maxItems}` });
+          out.push({
+            route: r,
+            path,
+            body: JSON.stringify(withValue(base, leaf, items)),
+            what: `${leaf.join('.')} maxItems ${s.maxItems}`,
+          });
         }
       }
     }

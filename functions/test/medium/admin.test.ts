@@ -13,7 +13,11 @@ describe.each(DB_KINDS)('admin identity on %s', (kind) => {
     t.request('POST', '/api/v1/admin/login', { body: { email, password }, ...(ip ? { ip } : {}) });
 
   it('creates the first admin once, with a bcrypt hash, and audits it', async () => {
-    const again = await t.app.services.admins.ensureFirstAdmin({ email: 'x@example.com', password: 'another password', allowGenerated: false });
+    const again = await t.app.services.admins.ensureFirstAdmin({
+      email: 'x@example.com',
+      password: 'another password',
+      allowGenerated: false,
+    });
     expect(again).toEqual({ created: false });
     const admins = await t.db.db.selectFrom('admins').selectAll().execute();
     expect(admins).toHaveLength(1);
@@ -63,9 +67,9 @@ describe.each(DB_KINDS)('admin identity on %s', (kind) => {
 
   it('refuses to start without an admin password when it may not generate one', async () => {
     await t.db.db.deleteFrom('admins').execute();
-    await expect(
-      t.app.services.admins.ensureFirstAdmin({ email: undefined, password: undefined, allowGenerated: false }),
-    ).rejects.toThrow(/ADMIN_EMAIL and ADMIN_PASSWORD/);
+    await expect(t.app.services.admins.ensureFirstAdmin({ email: undefined, password: undefined, allowGenerated: false })).rejects.toThrow(
+      /ADMIN_EMAIL and ADMIN_PASSWORD/,
+    );
     const generated = await t.app.services.admins.ensureFirstAdmin({ email: undefined, password: undefined, allowGenerated: true });
     expect(generated).toMatchObject({ created: true, email: 'admin@localhost', generatedPassword: expect.stringMatching(/^[\w-]{24}$/) });
     const res = await login('admin@localhost', (generated as { generatedPassword: string }).generatedPassword);

@@ -16,7 +16,12 @@ describe('concurrent sweeps on PostgreSQL', () => {
     const admin = await t.loginAs('admin');
     await t.request('PUT', '/api/v1/admin/settings/alerts', {
       token: admin,
-      body: { channels: { discord: { enabled: true, webhookUrl: discord.url }, email: { enabled: true, smtpUrl: mail.url, to: ['ops@example.com'] } } },
+      body: {
+        channels: {
+          discord: { enabled: true, webhookUrl: discord.url },
+          email: { enabled: true, smtpUrl: mail.url, to: ['ops@example.com'] },
+        },
+      },
     });
     for (let i = 0; i < 8; i++) {
       const d = await t.enrollDevice({ serial: `C-${i}` });

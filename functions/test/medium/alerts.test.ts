@@ -39,7 +39,10 @@ describe.each(DB_KINDS)('alerts and notifications on %s', (kind) => {
   afterEach(() => t.close());
 
   const beat = async (d: EnrolledDevice, overrides: Record<string, unknown> = {}) => {
-    const res = await t.request('POST', '/api/v1/heartbeat', { token: await t.deviceToken(d), body: sampleHeartbeat(t.clock.now(), overrides) });
+    const res = await t.request('POST', '/api/v1/heartbeat', {
+      token: await t.deviceToken(d),
+      body: sampleHeartbeat(t.clock.now(), overrides),
+    });
     expect(res.status).toBe(200);
   };
   const minutes = (n: number) => t.clock.advance(n * 60_000);
@@ -80,7 +83,10 @@ describe.each(DB_KINDS)('alerts and notifications on %s', (kind) => {
     expect(mail.received[1]!.subject).toMatch(/^Resolved: /);
     const sent = (await t.request('GET', '/api/v1/admin/notifications', { token: admin })).json.items;
     expect(sent.map((n: { type: string; status: string }) => `${n.type}:${n.status}`).sort()).toEqual([
-      'alert:sent', 'alert:sent', 'resolution:sent', 'resolution:sent',
+      'alert:sent',
+      'alert:sent',
+      'resolution:sent',
+      'resolution:sent',
     ]);
   });
 
@@ -247,7 +253,11 @@ describe.each(DB_KINDS)('alerts and notifications on %s', (kind) => {
     const [alert] = await openAlerts();
     const operator = await t.loginAs('operator');
     const ack = await t.request('POST', `/api/v1/admin/alerts/${alert.id}/ack`, { token: operator });
-    expect(ack.json).toMatchObject({ id: alert.id, acknowledgedBy: expect.stringMatching(/^operator/), acknowledgedAt: expect.any(String) });
+    expect(ack.json).toMatchObject({
+      id: alert.id,
+      acknowledgedBy: expect.stringMatching(/^operator/),
+      acknowledgedAt: expect.any(String),
+    });
     await t.request('POST', `/api/v1/admin/alerts/${alert.id}/ack`, { token: admin });
     const again = await t.request('GET', `/api/v1/admin/alerts/${alert.id}`, { token: admin });
     expect(again.json.acknowledgedBy).toBe(ack.json.acknowledgedBy);

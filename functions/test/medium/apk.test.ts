@@ -18,8 +18,7 @@ describe.each(DB_KINDS)('agent releases on %s', (kind) => {
   });
   afterAll(() => t.close());
 
-  const register = (body: Record<string, unknown>, token = admin) =>
-    t.request('POST', '/api/v1/admin/apk-releases', { token, body });
+  const register = (body: Record<string, unknown>, token = admin) => t.request('POST', '/api/v1/admin/apk-releases', { token, body });
 
   it('has no APK to hand out before a release is registered', async () => {
     const res = await t.request('GET', '/api/v1/apk/latest');
@@ -36,7 +35,9 @@ describe.each(DB_KINDS)('agent releases on %s', (kind) => {
   });
 
   it('registers releases (admins only, audited), redirects downloads to the newest and counts them', async () => {
-    expect((await register({ versionCode: 1, versionName: '1.0.0', url: 'https://a.example/1.apk', sha256: SHA }, operator)).status).toBe(403);
+    expect((await register({ versionCode: 1, versionName: '1.0.0', url: 'https://a.example/1.apk', sha256: SHA }, operator)).status).toBe(
+      403,
+    );
     const v1 = await register({ versionCode: 1, versionName: '1.0.0', url: 'https://a.example/1.apk', sha256: SHA });
     expect(v1.status).toBe(201);
     const v2 = await register({
@@ -81,7 +82,14 @@ describe.each(DB_KINDS)('agent releases on %s', (kind) => {
     const sha = (await import('node:crypto')).createHash('sha256').update(apk).digest('hex');
     const stored = await upload(`versionCode=3&versionName=1.2.0&signatureChecksum=${CHECKSUM}`, apk);
     expect(stored.status).toBe(201);
-    expect(stored.json).toMatchObject({ versionCode: 3, url: null, stored: true, sizeBytes: apk.length, sha256: sha, signatureChecksum: CHECKSUM });
+    expect(stored.json).toMatchObject({
+      versionCode: 3,
+      url: null,
+      stored: true,
+      sizeBytes: apk.length,
+      sha256: sha,
+      signatureChecksum: CHECKSUM,
+    });
 
     const dl = await t.request('GET', '/api/v1/apk/latest');
     expect(dl.status).toBe(200);
@@ -122,7 +130,10 @@ describe.each(DB_KINDS)('agent releases on %s', (kind) => {
   });
 
   it('refuses a duplicate version and malformed releases without writing anything', async () => {
-    const before = await t.db.db.selectFrom('apk_releases').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const before = await t.db.db
+      .selectFrom('apk_releases')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     const dup = await register({ versionCode: 2, versionName: 'again', url: 'https://a.example/x.apk', sha256: SHA });
     expect([dup.status, dup.json.error.code]).toEqual([409, 'apk_release_exists']);
     for (const bad of [
@@ -136,7 +147,10 @@ describe.each(DB_KINDS)('agent releases on %s', (kind) => {
       const res = await register(bad);
       expect(res.status, JSON.stringify(bad)).toBe(400);
     }
-    const after = await t.db.db.selectFrom('apk_releases').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const after = await t.db.db
+      .selectFrom('apk_releases')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(after.n).toBe(before.n);
   });
 });

@@ -69,7 +69,9 @@ describe.each(DB_KINDS)('authorization over the route table on %s', (kind) => {
   });
 
   it('gives a viewer 403 on every admin mutation', async () => {
-    const mutations = t.app.routes.filter((r) => ROLES.includes(r.auth as never) && r.method !== 'GET' && r.path !== '/api/v1/admin/logout');
+    const mutations = t.app.routes.filter(
+      (r) => ROLES.includes(r.auth as never) && r.method !== 'GET' && r.path !== '/api/v1/admin/logout',
+    );
     expect(mutations.length).toBeGreaterThanOrEqual(2);
     for (const r of mutations) expect((await call(r, bearer(tokens.viewer))).status, r.path).toBe(403);
   });
@@ -103,7 +105,8 @@ describe.each(DB_KINDS)('authorization over the route table on %s', (kind) => {
       ...(audience === 'admin' ? { role: 'admin' } : {}),
       ...extra,
     });
-    const sign = (payload: JWTPayload, alg: string, key: Uint8Array) => new SignJWT(payload).setProtectedHeader({ alg, typ: 'JWT' }).sign(key);
+    const sign = (payload: JWTPayload, alg: string, key: Uint8Array) =>
+      new SignJWT(payload).setProtectedHeader({ alg, typ: 'JWT' }).sign(key);
     const keyOf = (purpose: 'admin' | 'device') => deriveKey(t.secrets.jwtSecret, `jwt:${purpose}`);
     /** HS256 with the right key, but a header that names another algorithm: an algorithm-confusion attempt. */
     const relabel = async (payload: JWTPayload, key: Uint8Array, alg: string) => {

@@ -26,7 +26,10 @@ describe.each(DB_KINDS)('commands on %s', (kind) => {
     for (let i = 0; i < 5; i++) {
       if (i < 3) {
         const res = await t.request('POST', '/api/v1/enroll', {
-          body: { enrollmentToken: token.json.token, device: { model: 'Tab', manufacturer: 'Acme', androidVersion: '13', sdkInt: 33, agentVersion: '1' } },
+          body: {
+            enrollmentToken: token.json.token,
+            device: { model: 'Tab', manufacturer: 'Acme', androidVersion: '13', sdkInt: 33, agentVersion: '1' },
+          },
         });
         fleet.push(res.json);
       } else fleet.push(await t.enrollDevice());
@@ -69,7 +72,10 @@ describe.each(DB_KINDS)('commands on %s', (kind) => {
     expect((await beat(fleet[1]!)).json.commands).toEqual([]);
 
     const audit = await t.request('GET', `/api/v1/admin/audit?deviceId=${fleet[0]!.deviceId}&action=sent_command`, { token: viewer });
-    expect(audit.json.items[0]).toMatchObject({ target: { type: 'command_batch', id: res.json.batchId }, details: { type: 'RELAUNCH_APP', count: 1 } });
+    expect(audit.json.items[0]).toMatchObject({
+      target: { type: 'command_batch', id: res.json.batchId },
+      details: { type: 'RELAUNCH_APP', count: 1 },
+    });
   });
 
   it('moves through delivered to a final state on the device reports, idempotently', async () => {
@@ -83,13 +89,21 @@ describe.each(DB_KINDS)('commands on %s', (kind) => {
     const conflict = await report(fleet[1]!, id, { status: 'failed' });
     expect([conflict.status, conflict.json.error.code]).toEqual([409, 'command_finished']);
     const detail = await t.request('GET', `/api/v1/admin/commands/${id}`, { token: viewer });
-    expect(detail.json).toMatchObject({ status: 'succeeded', output: 'pong', deliveredAt: expect.any(String), completedAt: expect.any(String) });
+    expect(detail.json).toMatchObject({
+      status: 'succeeded',
+      output: 'pong',
+      deliveredAt: expect.any(String),
+      completedAt: expect.any(String),
+    });
   });
 
   it('settles two outcomes reported at once: one wins, the other is refused; a late delivered leaves an expired command expired', async () => {
     const device = fleet[4]!;
     const id = (await send({ type: 'PING', deviceIds: [device.deviceId] })).json.commands[0].id;
-    const answers = await Promise.all([report(device, id, { status: 'succeeded', output: 'pong' }), report(device, id, { status: 'failed', error: 'x' })]);
+    const answers = await Promise.all([
+      report(device, id, { status: 'succeeded', output: 'pong' }),
+      report(device, id, { status: 'failed', error: 'x' }),
+    ]);
     expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
     const winner = answers.find((a) => a.status === 200)!.json.status;
     expect((await t.request('GET', `/api/v1/admin/commands/${id}`, { token: viewer })).json.status).toBe(winner);
@@ -98,10 +112,13 @@ describe.each(DB_KINDS)('commands on %s', (kind) => {
     t.clock.advance(61_000);
     await t.app.tick();
     expect((await report(device, short, { status: 'delivered' })).json).toEqual({ id: short, status: 'expired' });
-    expect((await t.request('GET', `/api/v1/admin/commands/${short}`, { token: viewer })).json).toMatchObject({ status: 'expired', deliveredAt: null });
+    expect((await t.request('GET', `/api/v1/admin/commands/${short}`, { token: viewer })).json).toMatchObject({
+      status: 'expired',
+      deliveredAt: null,
+    });
   });
 
-  it('refuses a device reporting on, or receiving, another device\'s command', async () => {
+  it("refuses a device reporting on, or receiving, another device's command", async () => {
     const { json } = await send({ type: 'LOCK', deviceIds: [fleet[2]!.deviceId] });
     const id = json.commands[0].id;
     expect((await report(fleet[3]!, id, { status: 'succeeded' })).status).toBe(404);
@@ -143,12 +160,22 @@ describe.each(DB_KINDS)('commands on %s', (kind) => {
 
   it('targets groups and tags as they are now, and refuses empty or unknown selections', async () => {
     const tagged = await send({ type: 'PING', tag: 'floor-1' });
-    expect(tagged.json.commands.map((c: { deviceId: string }) => c.deviceId).sort()).toEqual(fleet.slice(0, 3).map((d) => d.deviceId).sort());
+    expect(tagged.json.commands.map((c: { deviceId: string }) => c.deviceId).sort()).toEqual(
+      fleet
+        .slice(0, 3)
+        .map((d) => d.deviceId)
+        .sort(),
+    );
     const moved = await t.request('PATCH', `/api/v1/admin/devices/${fleet[4]!.deviceId}`, {
       token: operator,
       body: { group: 'Lobby', tags: ['floor-2'], name: 'Entrance kiosk' },
     });
-    expect(moved.json).toMatchObject({ name: 'Entrance kiosk', displayName: 'Entrance kiosk', group: { name: 'Lobby' }, tags: ['floor-2'] });
+    expect(moved.json).toMatchObject({
+      name: 'Entrance kiosk',
+      displayName: 'Entrance kiosk',
+      group: { name: 'Lobby' },
+      tags: ['floor-2'],
+    });
     expect((await send({ type: 'PING', group: 'Lobby' })).json.count).toBe(4);
     expect((await send({ type: 'PING', tag: 'nobody-has-this' })).json.error.code).toBe('no_devices');
     const unknown = await send({ type: 'PING', deviceIds: [fleet[0]!.deviceId, '7d9f2a1e-3b4c-4d5e-8f60-718293a4b5c6'] });
@@ -181,7 +208,9 @@ describe.each(DB_KINDS)('commands on %s', (kind) => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res = await t.request('GET', `/api/v1/admin/commands?deviceId=${device}&limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: viewer });
+      const res = await t.request('GET', `/api/v1/admin/commands?deviceId=${device}&limit=2${cursor ? `&cursor=${cursor}` : ''}`, {
+        token: viewer,
+      });
       expect(res.status).toBe(200);
       for (const c of res.json.items) {
         expect(c.deviceId).toBe(device);

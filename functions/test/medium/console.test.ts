@@ -94,6 +94,8 @@ describe('console config in a Firebase deployment', () => {
     } finally {
       await t.close();
     }
-    expect(() => loadConfig(testEnv({ FIREBASE_WEB_API_KEY: 'x' }))).toThrow(/missing FIREBASE_WEB_AUTH_DOMAIN, FIREBASE_WEB_PROJECT_ID, FIREBASE_WEB_APP_ID/);
+    expect(() => loadConfig(testEnv({ FIREBASE_WEB_API_KEY: 'x' }))).toThrow(
+      /missing FIREBASE_WEB_AUTH_DOMAIN, FIREBASE_WEB_PROJECT_ID, FIREBASE_WEB_APP_ID/,
+    );
   });
 });

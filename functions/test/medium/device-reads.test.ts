@@ -30,10 +30,22 @@ describe.each(DB_KINDS)('admin device reads on %s', (kind) => {
     const res = await list('');
     expect(res.status).toBe(200);
     expect(res.json.items.map((d: { serial: string }) => d.serial)).toEqual([
-      'SER-6', 'SER-5', 'SER-4', 'SER-3', 'SER-2', 'SER-1', 'SER-0',
+      'SER-6',
+      'SER-5',
+      'SER-4',
+      'SER-3',
+      'SER-2',
+      'SER-1',
+      'SER-0',
     ]);
     expect(res.json.items.map((d: { status: string }) => d.status)).toEqual([
-      'online', 'online', 'online', 'online', 'offline', 'offline', 'offline',
+      'online',
+      'online',
+      'online',
+      'online',
+      'offline',
+      'offline',
+      'offline',
     ]);
     expect(res.json.items[0]).toMatchObject({ displayName: 'Pixel 7 SER-6', battery: { level: 80 }, app: { running: true } });
     expect(res.json.items[6]).toMatchObject({ battery: null, app: null, lastSeenAt: '2026-03-10T12:00:00.000Z' });

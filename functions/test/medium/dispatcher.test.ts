@@ -79,7 +79,10 @@ describe.each(DB_KINDS)('command dispatch through the Push port on %s', (kind) =
       expect(m.ttlSec).toBe(86_400);
     }
     const c = await detail(batch.commands[0]!.id);
-    expect(c).toMatchObject({ status: 'dispatched', dispatches: [{ channel: 'fcm', outcome: 'sent', attempt: 1, messageId: expect.any(String) }] });
+    expect(c).toMatchObject({
+      status: 'dispatched',
+      dispatches: [{ channel: 'fcm', outcome: 'sent', attempt: 1, messageId: expect.any(String) }],
+    });
   });
 
   it('sends nothing twice when the batch is delivered again, even twice at once', async () => {
@@ -95,7 +98,10 @@ describe.each(DB_KINDS)('command dispatch through the Push port on %s', (kind) =
 
   it('claims a fresh batch for exactly one of two concurrent dispatchers', async () => {
     push.plan('fcm-token-3', ['ok']);
-    const res = await t.request('POST', '/api/v1/admin/commands', { token: operator, body: { type: 'LOCK', deviceIds: [devices[3]!.deviceId] } });
+    const res = await t.request('POST', '/api/v1/admin/commands', {
+      token: operator,
+      body: { type: 'LOCK', deviceIds: [devices[3]!.deviceId] },
+    });
     // the in-process queue dispatches it too: three dispatchers race for one command
     await Promise.all([
       t.app.services.dispatcher.dispatchBatch(res.json.batchId),
@@ -113,7 +119,11 @@ describe.each(DB_KINDS)('command dispatch through the Push port on %s', (kind) =
     const delivered = push.accepted.filter((m) => cids.has(m.data.cid ?? ''));
     expect(delivered.map((m) => m.token).sort()).toEqual(['fcm-token-0', 'fcm-token-1']);
     const retried = await detail(batch.commands.find((c) => c.deviceId === devices[0]!.deviceId)!.id);
-    expect(retried.dispatches.map((d: { outcome: string; attempt: number }) => `${d.attempt}:${d.outcome}`)).toEqual(['1:retrying', '2:retrying', '3:sent']);
+    expect(retried.dispatches.map((d: { outcome: string; attempt: number }) => `${d.attempt}:${d.outcome}`)).toEqual([
+      '1:retrying',
+      '2:retrying',
+      '3:sent',
+    ]);
     const once = await detail(batch.commands.find((c) => c.deviceId === devices[1]!.deviceId)!.id);
     expect(once.dispatches).toHaveLength(1);
   });
@@ -123,7 +133,11 @@ describe.each(DB_KINDS)('command dispatch through the Push port on %s', (kind) =
     const batch = await send([devices[4]!.deviceId]);
     const c = await detail(batch.commands[0]!.id);
     expect(c).toMatchObject({ status: 'queued', dispatches: [{ outcome: 'unregistered' }] });
-    const row = await t.db.db.selectFrom('devices').select(['fcm_token_invalid_at']).where('id', '=', devices[4]!.deviceId).executeTakeFirstOrThrow();
+    const row = await t.db.db
+      .selectFrom('devices')
+      .select(['fcm_token_invalid_at'])
+      .where('id', '=', devices[4]!.deviceId)
+      .executeTakeFirstOrThrow();
     expect(row.fcm_token_invalid_at).not.toBeNull();
     // the next batch does not even try the dead token
     const next = await send([devices[4]!.deviceId]);
@@ -133,14 +147,20 @@ describe.each(DB_KINDS)('command dispatch through the Push port on %s', (kind) =
       body: { ...sampleHeartbeat(t.clock.now()), fcmToken: 'fcm-token-4b' },
     });
     expect(hb.json.commands.map((e: { cid: string }) => e.cid).sort()).toEqual([batch.commands[0]!.id, next.commands[0]!.id].sort());
-    const fresh = await t.db.db.selectFrom('devices').select(['fcm_token', 'fcm_token_invalid_at']).where('id', '=', devices[4]!.deviceId).executeTakeFirstOrThrow();
+    const fresh = await t.db.db
+      .selectFrom('devices')
+      .select(['fcm_token', 'fcm_token_invalid_at'])
+      .where('id', '=', devices[4]!.deviceId)
+      .executeTakeFirstOrThrow();
     expect(fresh).toEqual({ fcm_token: 'fcm-token-4b', fcm_token_invalid_at: null });
   });
 
   it('records a device without a token, and gives up on final errors after one attempt', async () => {
     push.plan('fcm-token-2', ['failed']);
     const batch = await send([devices[5]!.deviceId, devices[2]!.deviceId]);
-    const outcomes = await Promise.all(batch.commands.map(async (c) => (await detail(c.id)).dispatches.map((d: { outcome: string }) => d.outcome)));
+    const outcomes = await Promise.all(
+      batch.commands.map(async (c) => (await detail(c.id)).dispatches.map((d: { outcome: string }) => d.outcome)),
+    );
     expect(outcomes.flat().sort()).toEqual(['failed', 'no_token']);
   });
 

@@ -55,12 +55,19 @@ describe.each(DB_KINDS)('single-use enrollment under concurrency on %s', (kind) 
     expect(created.json).toMatchObject({ uses: 0, maxUses: 5, status: 'active' });
     const results = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
-        t.request('POST', '/api/v1/enroll', { ip: `203.0.113.${i}`, body: { enrollmentToken: created.json.token, device: sampleDevice() } }),
+        t.request('POST', '/api/v1/enroll', {
+          ip: `203.0.113.${i}`,
+          body: { enrollmentToken: created.json.token, device: sampleDevice() },
+        }),
       ),
     );
     expect(results.filter((r) => r.status === 201)).toHaveLength(5);
     expect(results.filter((r) => r.status === 409)).toHaveLength(25);
-    const devices = await t.db.db.selectFrom('devices').select(['id', 'group_id']).where('enrollment_token_id', '=', created.json.id).execute();
+    const devices = await t.db.db
+      .selectFrom('devices')
+      .select(['id', 'group_id'])
+      .where('enrollment_token_id', '=', created.json.id)
+      .execute();
     expect(devices).toHaveLength(5);
     expect(new Set(devices.map((d) => d.group_id)).size).toBe(1);
     const list = await t.request('GET', '/api/v1/admin/enrollment-tokens?status=used', { token: admin });

@@ -11,8 +11,7 @@ describe.each(DB_KINDS)('enrollment on %s', (kind) => {
   });
   afterAll(() => t.close());
 
-  const createToken = (body: Record<string, unknown> = {}) =>
-    t.request('POST', '/api/v1/admin/enrollment-tokens', { token: admin, body });
+  const createToken = (body: Record<string, unknown> = {}) => t.request('POST', '/api/v1/admin/enrollment-tokens', { token: admin, body });
   const enroll = (enrollmentToken: string, extra: Record<string, unknown> = {}) =>
     t.request('POST', '/api/v1/enroll', { body: { enrollmentToken, device: sampleDevice(), ...extra } });
 
@@ -116,7 +115,9 @@ describe.each(DB_KINDS)('enrollment on %s', (kind) => {
     expect(script).not.toContain(created.token);
     const ps1 = await t.request('GET', `/api/v1/admin/enrollment-tokens/${created.id}/adb-script?shell=ps1`, { token: admin });
     expect(ps1.body.toString()).toContain("$ServerUrl = 'https://mdm.example.com'");
-    expect((await t.request('GET', `/api/v1/admin/enrollment-tokens/${created.id}/adb-script?shell=bat`, { token: admin })).status).toBe(400);
+    expect((await t.request('GET', `/api/v1/admin/enrollment-tokens/${created.id}/adb-script?shell=bat`, { token: admin })).status).toBe(
+      400,
+    );
     await enroll(created.token);
     expect((await t.request('GET', `/api/v1/admin/enrollment-tokens/${created.id}/adb-script`, { token: admin })).status).toBe(409);
   });
@@ -158,10 +159,15 @@ describe.each(DB_KINDS)('enrollment on %s', (kind) => {
       expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
       expect(Number(blocked.headers['retry-after'])).toBeLessThanOrEqual(900);
       // another address is unaffected; the window passing lifts the block
-      const other = await limited.request('POST', '/api/v1/enroll', { ip: '198.51.100.1', body: { enrollmentToken: 'g', device: sampleDevice() } });
+      const other = await limited.request('POST', '/api/v1/enroll', {
+        ip: '198.51.100.1',
+        body: { enrollmentToken: 'g', device: sampleDevice() },
+      });
       expect(other.status).toBe(401);
       limited.clock.advance(901_000);
-      expect((await limited.request('POST', '/api/v1/enroll', { body: { enrollmentToken: 'g', device: sampleDevice() } })).status).toBe(401);
+      expect((await limited.request('POST', '/api/v1/enroll', { body: { enrollmentToken: 'g', device: sampleDevice() } })).status).toBe(
+        401,
+      );
     } finally {
       await limited.close();
     }

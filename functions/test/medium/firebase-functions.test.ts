@@ -87,7 +87,9 @@ describe('the Firebase functions', () => {
     const token = (await call('api', 'POST', '/api/v1/admin/enrollment-tokens', { label: 'firebase' }, admin.token)).json.token;
     const enrolled = await call('device', 'POST', '/api/v1/enroll', { enrollmentToken: token, device: sampleDevice() });
     expect(enrolled.status).toBe(201);
-    const session = (await call('device', 'POST', '/api/v1/device/session', { deviceId: enrolled.json.deviceId, deviceSecret: enrolled.json.deviceSecret })).json;
+    const session = (
+      await call('device', 'POST', '/api/v1/device/session', { deviceId: enrolled.json.deviceId, deviceSecret: enrolled.json.deviceSecret })
+    ).json;
     const beat = await call('heartbeat', 'POST', '/api/v1/heartbeat', sampleHeartbeat(new Date()), session.accessToken);
     expect(beat.status).toBe(200);
     expect(beat.headers['x-content-type-options']).toBe('nosniff');
@@ -105,7 +107,12 @@ describe('the Firebase functions', () => {
   it('declares each function with its plan, the secrets, and a connection budget the database can take', () => {
     expect(fns.heartbeat!.__endpoint).toMatchObject({ concurrency: 80, minInstances: 1, maxInstances: 15, availableMemoryMb: 512 });
     expect(fns.heartbeat!.__endpoint.secretEnvironmentVariables.map((s: { key: string }) => s.key).sort()).toEqual([
-      'DB_PASSWORD', 'DISCORD_WEBHOOK_URL', 'ENCRYPTION_KEY', 'JWT_SECRET', 'METRICS_TOKEN', 'SMTP_URL',
+      'DB_PASSWORD',
+      'DISCORD_WEBHOOK_URL',
+      'ENCRYPTION_KEY',
+      'JWT_SECRET',
+      'METRICS_TOKEN',
+      'SMTP_URL',
     ]);
     expect(fns.dispatch!.__endpoint.eventTrigger).toMatchObject({ eventFilters: { topic: 'command-batches' }, retry: true });
     expect(fns.tick!.__endpoint.scheduleTrigger.schedule).toBe('every 1 minutes');

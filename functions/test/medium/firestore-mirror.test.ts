@@ -38,11 +38,17 @@ describe('the Firestore mirror', () => {
   it('writes one document per device, rewrites it only for visible changes, and keeps the fleet summary', async () => {
     const seen: unknown[] = [];
     const device = await t.enrollDevice({ serial: 'FS-1' });
-    const unsubscribe = firestore.collection('devices').doc(device.deviceId).onSnapshot((snap) => seen.push(snap.data()));
+    const unsubscribe = firestore
+      .collection('devices')
+      .doc(device.deviceId)
+      .onSnapshot((snap) => seen.push(snap.data()));
     expect(await docOf(device.deviceId)).toMatchObject({ id: device.deviceId, name: 'Pixel 7 FS-1', status: 'online', battery: null });
 
     const beat = async (level: number) =>
-      t.request('POST', '/api/v1/heartbeat', { token: await t.deviceToken(device), body: sampleHeartbeat(t.clock.now(), { battery: { level, charging: false } }) });
+      t.request('POST', '/api/v1/heartbeat', {
+        token: await t.deviceToken(device),
+        body: sampleHeartbeat(t.clock.now(), { battery: { level, charging: false } }),
+      });
     await beat(64);
     const afterFirst = (await docOf(device.deviceId))!.updatedAt;
     t.clock.advance(300_000);
@@ -69,8 +75,19 @@ describe('the Firestore mirror', () => {
   it('writes more than one batch of 500 at once', async () => {
     const mirror = new FirestoreMirror(firestore);
     const docs = Array.from({ length: 1200 }, (_, i) => ({
-      id: `bulk-${i}`, name: `Kiosk ${i}`, model: 'Tab', serial: null, group: 'Bulk', tags: [], status: 'online' as const,
-      lastSeenAt: new Date().toISOString(), battery: 50, charging: false, app: 'running' as const, openAlerts: [], updatedAt: new Date().toISOString(),
+      id: `bulk-${i}`,
+      name: `Kiosk ${i}`,
+      model: 'Tab',
+      serial: null,
+      group: 'Bulk',
+      tags: [],
+      status: 'online' as const,
+      lastSeenAt: new Date().toISOString(),
+      battery: 50,
+      charging: false,
+      app: 'running' as const,
+      openAlerts: [],
+      updatedAt: new Date().toISOString(),
     }));
     await mirror.writeDevices(docs);
     const stored = await firestore.collection('devices').where('group', '==', 'Bulk').count().get();

@@ -16,12 +16,24 @@ describe.each(DB_KINDS)('heartbeats written in batches on %s', (kind) => {
   afterAll(() => t.close());
 
   const beat = (token: string, body: unknown) => t.request('POST', '/api/v1/heartbeat', { token, body });
-  const count = async () => Number((await t.db.db.selectFrom('heartbeats').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const count = async () =>
+    Number(
+      (
+        await t.db.db
+          .selectFrom('heartbeats')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   it('stores every one of many concurrent heartbeats, in fewer statements than heartbeats', async () => {
     const before = t.app.services.heartbeats.stats.statements;
     const results = await Promise.all(
-      devices.flatMap(({ token }, i) => [0, 1, 2].map((k) => beat(token, sampleHeartbeat(new Date(t.clock.now().getTime() - k * 1000), { battery: { level: i, charging: false } })))),
+      devices.flatMap(({ token }, i) =>
+        [0, 1, 2].map((k) =>
+          beat(token, sampleHeartbeat(new Date(t.clock.now().getTime() - k * 1000), { battery: { level: i, charging: false } })),
+        ),
+      ),
     );
     expect(results.every((r) => r.status === 200)).toBe(true);
     expect(await count()).toBe(120);

@@ -26,16 +26,32 @@ describe.each(DB_KINDS)('heartbeats retried with the same bootId and seq on %s',
     t.clock.advance(1000);
     return t.request('POST', '/api/v1/heartbeat', {
       token,
-      body: sampleHeartbeat(new Date(t.clock.now().getTime() - 500), { uptimeSec: 1000 + ++n, ...(bootId ? { bootId, seq } : {}), ...extra }),
+      body: sampleHeartbeat(new Date(t.clock.now().getTime() - 500), {
+        uptimeSec: 1000 + ++n,
+        ...(bootId ? { bootId, seq } : {}),
+        ...extra,
+      }),
     });
   };
   const stored = async () =>
     Number(
-      (await t.db.db.selectFrom('heartbeats').select((eb) => eb.fn.countAll().as('n')).where('device_id', '=', device.deviceId).executeTakeFirstOrThrow()).n,
+      (
+        await t.db.db
+          .selectFrom('heartbeats')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('device_id', '=', device.deviceId)
+          .executeTakeFirstOrThrow()
+      ).n,
     );
   const events = async () =>
     Number(
-      (await t.db.db.selectFrom('device_events').select((eb) => eb.fn.countAll().as('n')).where('device_id', '=', device.deviceId).executeTakeFirstOrThrow()).n,
+      (
+        await t.db.db
+          .selectFrom('device_events')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('device_id', '=', device.deviceId)
+          .executeTakeFirstOrThrow()
+      ).n,
     );
 
   it('stores a retry of the same (bootId, seq) once, its events once, and answers it like the first', async () => {
@@ -52,7 +68,10 @@ describe.each(DB_KINDS)('heartbeats retried with the same bootId and seq on %s',
 
   it('still hands a retried heartbeat its pending commands', async () => {
     const operator = await t.loginAs('operator');
-    const sent = await t.request('POST', '/api/v1/admin/commands', { token: operator, body: { type: 'PING', deviceIds: [device.deviceId] } });
+    const sent = await t.request('POST', '/api/v1/admin/commands', {
+      token: operator,
+      body: { type: 'PING', deviceIds: [device.deviceId] },
+    });
     expect(sent.status).toBe(201);
     const first = await beat('boot-a', 1);
     const again = await beat('boot-a', 1);
@@ -82,7 +101,11 @@ describe.each(DB_KINDS)('heartbeats retried with the same bootId and seq on %s',
     await beat(undefined, undefined);
     await beat(undefined, undefined);
     expect(await stored()).toBe(before + 4);
-    const row = await t.db.db.selectFrom('devices').select(['hb_boot_id', 'hb_seq']).where('id', '=', device.deviceId).executeTakeFirstOrThrow();
+    const row = await t.db.db
+      .selectFrom('devices')
+      .select(['hb_boot_id', 'hb_seq'])
+      .where('id', '=', device.deviceId)
+      .executeTakeFirstOrThrow();
     expect(row).toEqual({ hb_boot_id: 'boot-b', hb_seq: 1 });
   });
 
@@ -97,7 +120,14 @@ describe.each(DB_KINDS)('heartbeats retried with the same bootId and seq on %s',
   });
 
   it('refuses a bootId without a seq (and the other way round), an over-long bootId and a negative seq', async () => {
-    for (const extra of [{ bootId: 'x' }, { seq: 1 }, { bootId: 'x'.repeat(65), seq: 1 }, { bootId: 'x', seq: -1 }, { bootId: 'x', seq: 1.5 }, { bootId: '', seq: 1 }]) {
+    for (const extra of [
+      { bootId: 'x' },
+      { seq: 1 },
+      { bootId: 'x'.repeat(65), seq: 1 },
+      { bootId: 'x', seq: -1 },
+      { bootId: 'x', seq: 1.5 },
+      { bootId: '', seq: 1 },
+    ]) {
       const res = await t.request('POST', '/api/v1/heartbeat', { token, body: { ...sampleHeartbeat(t.clock.now()), ...extra } });
       expect(res.status, JSON.stringify(extra)).toBe(400);
     }
@@ -106,7 +136,11 @@ describe.each(DB_KINDS)('heartbeats retried with the same bootId and seq on %s',
   it('stores once when the original and its retry are in two statements at the same time', async () => {
     if (kind === 'pglite') return; // one session: statements cannot overlap
     const before = await stored();
-    const row = { deviceId: device.deviceId, hb: { ...sampleHeartbeat(t.clock.now()), bootId: 'boot-c', seq: 0 } as never, receivedAt: t.clock.now() };
+    const row = {
+      deviceId: device.deviceId,
+      hb: { ...sampleHeartbeat(t.clock.now()), bootId: 'boot-c', seq: 0 } as never,
+      receivedAt: t.clock.now(),
+    };
     const policy = { now: t.clock.now(), offlineCutoff: new Date(0), refreshBefore: new Date(0), frozenAfterMs: 30_000 };
     for (let round = 0; round < 5; round++) {
       const seq = round;
@@ -124,11 +158,24 @@ describe.each(DB_KINDS)('heartbeats retried with the same bootId and seq on %s',
     // beating fleet waits on (and can deadlock with) the heartbeat batches.
     const now = t.clock.now();
     const policy = { now, offlineCutoff: new Date(0), refreshBefore: new Date(0), frozenAfterMs: 30_000 };
-    const row = (seq: number) => ({ deviceId: device.deviceId, hb: { ...sampleHeartbeat(now), bootId: 'boot-d', seq } as never, receivedAt: now });
+    const row = (seq: number) => ({
+      deviceId: device.deviceId,
+      hb: { ...sampleHeartbeat(now), bootId: 'boot-d', seq } as never,
+      receivedAt: now,
+    });
     const command = (trx: typeof t.db.db) =>
       insertBatch(
         trx,
-        { batchId: randomUUID(), type: 'PING', params: '{}', createdAt: now, createdByType: 'system', createdBy: null, notBefore: now, expiresAt: new Date(now.getTime() + 60_000) },
+        {
+          batchId: randomUUID(),
+          type: 'PING',
+          params: '{}',
+          createdAt: now,
+          createdByType: 'system',
+          createdBy: null,
+          notBefore: now,
+          expiresAt: new Date(now.getTime() + 60_000),
+        },
         { deviceIds: [device.deviceId] },
       );
     const second = <T>(work: (trx: typeof t.db.db) => Promise<T>) =>

@@ -24,7 +24,9 @@ describe.each(DB_KINDS)('sessions and heartbeats on %s', (kind) => {
   };
 
   it('opens a session with the device secret and refuses a wrong one', async () => {
-    const ok = await t.request('POST', '/api/v1/device/session', { body: { deviceId: device.deviceId, deviceSecret: device.deviceSecret } });
+    const ok = await t.request('POST', '/api/v1/device/session', {
+      body: { deviceId: device.deviceId, deviceSecret: device.deviceSecret },
+    });
     expect(ok.status).toBe(200);
     expect(new Date(ok.json.expiresAt).getTime() - t.clock.now().getTime()).toBe(6 * 3600_000);
     const wrong = await t.request('POST', '/api/v1/device/session', { body: { deviceId: device.deviceId, deviceSecret: 'nope' } });
@@ -37,7 +39,9 @@ describe.each(DB_KINDS)('sessions and heartbeats on %s', (kind) => {
 
   it('stores the heartbeat row and the latest state, and answers with the interval and no commands', async () => {
     const sentAt = new Date(t.clock.now().getTime() - 2000);
-    const res = await beat(sampleHeartbeat(sentAt, { fcmToken: 'fcm-new', events: [{ type: 'app.crash', at: sentAt.toISOString(), data: { code: 7 } }] }));
+    const res = await beat(
+      sampleHeartbeat(sentAt, { fcmToken: 'fcm-new', events: [{ type: 'app.crash', at: sentAt.toISOString(), data: { code: 7 } }] }),
+    );
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ serverTime: t.clock.now().toISOString(), nextHeartbeatSec: 300, commands: [] });
     const row = await t.db.db.selectFrom('devices').selectAll().where('id', '=', device.deviceId).executeTakeFirstOrThrow();
@@ -122,7 +126,14 @@ describe.each(DB_KINDS)('sessions and heartbeats on %s', (kind) => {
 
   it('is atomic with events: a failed event insert leaves no heartbeat and no state change', async () => {
     const count = async () =>
-      Number((await t.db.db.selectFrom('heartbeats').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+      Number(
+        (
+          await t.db.db
+            .selectFrom('heartbeats')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     const before = await count();
     const state = await t.db.db.selectFrom('devices').selectAll().where('id', '=', device.deviceId).executeTakeFirstOrThrow();
     await sql`create function fail_ev() returns trigger language plpgsql as $$ begin raise exception 'no'; end $$`.execute(t.db.db);
@@ -153,13 +164,19 @@ describe.each(DB_KINDS)('sessions and heartbeats on %s', (kind) => {
       { ...sampleHeartbeat(now), agentVersion: 'a\u0000b' },
       { ...sampleHeartbeat(now), uptimeSec: 2 ** 63 },
     ];
-    const before = await t.db.db.selectFrom('heartbeats').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const before = await t.db.db
+      .selectFrom('heartbeats')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     for (const body of bad) {
       const res = await beat(body, fresh);
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(res.json.error.code).toBe('invalid_request');
     }
-    const after = await t.db.db.selectFrom('heartbeats').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const after = await t.db.db
+      .selectFrom('heartbeats')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     expect(after.n).toEqual(before.n);
   });
 

@@ -5,8 +5,21 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { hostileCases, oversizedCases, type Case } from '../helpers/hostile.js';
 
 const TABLES = [
-  'admins', 'enrollment_tokens', 'devices', 'heartbeats', 'device_events', 'audit_log', 'device_groups', 'commands', 'device_tags',
-  'command_dispatches', 'alerts', 'alert_settings', 'notifications', 'heartbeat_rollups', 'apk_releases',
+  'admins',
+  'enrollment_tokens',
+  'devices',
+  'heartbeats',
+  'device_events',
+  'audit_log',
+  'device_groups',
+  'commands',
+  'device_tags',
+  'command_dispatches',
+  'alerts',
+  'alert_settings',
+  'notifications',
+  'heartbeat_rollups',
+  'apk_releases',
 ];
 
 /**
@@ -30,7 +43,12 @@ describe.each(DB_KINDS)('hostile and oversized input on %s', (kind) => {
   };
 
   beforeAll(async () => {
-    t = await createTestApp(kind, { RATE_LIMIT_LOGIN_FAILURES: '100000', RATE_LIMIT_ENROLL_FAILURES: '100000', RATE_LIMIT_SESSION_FAILURES: '100000', RATE_LIMIT_LOGIN_ACCOUNT_FAILURES: '100000' });
+    t = await createTestApp(kind, {
+      RATE_LIMIT_LOGIN_FAILURES: '100000',
+      RATE_LIMIT_ENROLL_FAILURES: '100000',
+      RATE_LIMIT_SESSION_FAILURES: '100000',
+      RATE_LIMIT_LOGIN_ACCOUNT_FAILURES: '100000',
+    });
     const d = await t.enrollDevice();
     deviceId = d.deviceId;
     device = await t.deviceToken(d);
@@ -51,7 +69,10 @@ describe.each(DB_KINDS)('hostile and oversized input on %s', (kind) => {
     // a hostile search finds nothing: a read may answer 200, but never with the device in it
     const injected = decodeURIComponent(c.query ?? '').includes("'");
     const okRead = c.route.method === 'GET' && res.status === 200 && !(injected && text.includes(deviceId));
-    if (!isError && !okRead) failures.push(`${res.status} ${c.route.method} ${c.path}?${(c.query ?? '').slice(0, 80)} ${c.what ?? ''} sent ${String(c.body).slice(0, 120)} got ${text.slice(0, 100)}`);
+    if (!isError && !okRead)
+      failures.push(
+        `${res.status} ${c.route.method} ${c.path}?${(c.query ?? '').slice(0, 80)} ${c.what ?? ''} sent ${String(c.body).slice(0, 120)} got ${text.slice(0, 100)}`,
+      );
   };
 
   it('refuses every hostile body, filter and path parameter without writing anything', async () => {
@@ -74,7 +95,8 @@ describe.each(DB_KINDS)('hostile and oversized input on %s', (kind) => {
     const failures: string[] = [];
     for (const c of cases) {
       const res = await send(c);
-      if (res.status !== 400) failures.push(`${res.status} ${c.route.method} ${c.route.path} ${c.what}: ${res.body.toString().slice(0, 100)}`);
+      if (res.status !== 400)
+        failures.push(`${res.status} ${c.route.method} ${c.route.path} ${c.what}: ${res.body.toString().slice(0, 100)}`);
     }
     expect(failures).toEqual([]);
     expect(await counts()).toEqual(before);

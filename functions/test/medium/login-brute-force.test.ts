@@ -20,7 +20,10 @@ describe.each(DB_KINDS)('login brute-force protection on %s', (kind) => {
     expect(blocked.status).toBe(429);
     expect(blocked.headers['retry-after']).toMatch(/^\d+$/);
     expect(Number(blocked.headers['retry-after'])).toBeLessThanOrEqual(900);
-    expect(blocked.json.error).toEqual({ code: 'rate_limited', message: expect.stringMatching(/too many failed sign-ins for this account from your address; retry in \d+ s/) });
+    expect(blocked.json.error).toEqual({
+      code: 'rate_limited',
+      message: expect.stringMatching(/too many failed sign-ins for this account from your address; retry in \d+ s/),
+    });
     expect((await login(ADMIN_EMAIL, 'wrong again', '203.0.113.1')).status).toBe(429);
     const audited = await lockouts();
     expect(audited).toHaveLength(1);

@@ -38,11 +38,19 @@ describe.each(DB_KINDS)('metrics on %s', (kind) => {
     const a = await t.enrollDevice();
     await t.enrollDevice();
     t.clock.advance(3600_000); // both devices go quiet
-    const hb = await t.request('POST', '/api/v1/heartbeat', { token: await t.deviceToken(a), body: { ...sampleHeartbeat(t.clock.now()), bootId: 'b', seq: 0 } });
+    const hb = await t.request('POST', '/api/v1/heartbeat', {
+      token: await t.deviceToken(a),
+      body: { ...sampleHeartbeat(t.clock.now()), bootId: 'b', seq: 0 },
+    });
     expect(hb.status).toBe(200);
-    await t.request('POST', '/api/v1/heartbeat', { token: await t.deviceToken(a), body: { ...sampleHeartbeat(t.clock.now()), bootId: 'b', seq: 0 } });
+    await t.request('POST', '/api/v1/heartbeat', {
+      token: await t.deviceToken(a),
+      body: { ...sampleHeartbeat(t.clock.now()), bootId: 'b', seq: 0 },
+    });
     const operator = await t.loginAs('operator');
-    expect((await t.request('POST', '/api/v1/admin/commands', { token: operator, body: { type: 'PING', deviceIds: [a.deviceId] } })).status).toBe(201);
+    expect(
+      (await t.request('POST', '/api/v1/admin/commands', { token: operator, body: { type: 'PING', deviceIds: [a.deviceId] } })).status,
+    ).toBe(201);
     await t.db.db
       .insertInto('alerts')
       .values({ device_id: a.deviceId, kind: 'low_battery', condition_since: t.clock.now(), opened_at: t.clock.now() })

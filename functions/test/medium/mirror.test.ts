@@ -28,7 +28,10 @@ describe.each(DB_KINDS)('the live mirror on %s', (kind) => {
   afterEach(() => t.close());
 
   const beat = async (overrides: Record<string, unknown> = {}) => {
-    const res = await t.request('POST', '/api/v1/heartbeat', { token: await t.deviceToken(device), body: sampleHeartbeat(t.clock.now(), overrides) });
+    const res = await t.request('POST', '/api/v1/heartbeat', {
+      token: await t.deviceToken(device),
+      body: sampleHeartbeat(t.clock.now(), overrides),
+    });
     expect(res.status).toBe(200);
   };
   const writes = () => mirror.devices.filter((d) => d.id === device.deviceId);
@@ -51,7 +54,10 @@ describe.each(DB_KINDS)('the live mirror on %s', (kind) => {
     await beat({ battery: { level: 79, charging: true } });
     expect(writes().at(-1)!.charging).toBe(true);
     minutes(5);
-    await beat({ battery: { level: 79, charging: true }, app: { package: 'com.example.kiosk', running: true, foreground: true, lastFrameAgeMs: 45_000 } });
+    await beat({
+      battery: { level: 79, charging: true },
+      app: { package: 'com.example.kiosk', running: true, foreground: true, lastFrameAgeMs: 45_000 },
+    });
     expect(writes().at(-1)!.app).toBe('frozen');
     expect(writes()).toHaveLength(before + 3);
   });
@@ -81,7 +87,10 @@ describe.each(DB_KINDS)('the live mirror on %s', (kind) => {
     expect(writes().at(-1)).toMatchObject({ status: 'online', openAlerts: [] });
     expect(mirror.summaries.at(-1)).toMatchObject({ online: 1, alerting: 0 });
     const admin = await t.loginAs('operator');
-    await t.request('PATCH', `/api/v1/admin/devices/${device.deviceId}`, { token: admin, body: { name: 'Front door', tags: ['entrance'] } });
+    await t.request('PATCH', `/api/v1/admin/devices/${device.deviceId}`, {
+      token: admin,
+      body: { name: 'Front door', tags: ['entrance'] },
+    });
     expect(writes().at(-1)).toMatchObject({ name: 'Front door', tags: ['entrance'] });
   });
 });

@@ -31,10 +31,13 @@ describe.each(DB_KINDS)('retention on %s', (kind) => {
     });
     expect(res.status).toBe(200);
   };
-  const rollups = () => t.db.db.selectFrom('heartbeat_rollups').selectAll().where('device_id', '=', device.deviceId).orderBy('hour').execute();
+  const rollups = () =>
+    t.db.db.selectFrom('heartbeat_rollups').selectAll().where('device_id', '=', device.deviceId).orderBy('hour').execute();
   const partitions = async (prefix: string) =>
     (
-      await sql<{ relname: string }>`select relname from pg_class where relkind = 'r' and relname ~ ${`^${prefix}\\d+$`} order by relname`.execute(t.db.db)
+      await sql<{
+        relname: string;
+      }>`select relname from pg_class where relkind = 'r' and relname ~ ${`^${prefix}\\d+$`} order by relname`.execute(t.db.db)
     ).rows.map((r) => r.relname);
   const telemetry = async (query: string) => {
     const res = await t.request('GET', `/api/v1/admin/devices/${device.deviceId}/telemetry?${query}`, { token: await t.loginAs('viewer') });
@@ -84,7 +87,15 @@ describe.each(DB_KINDS)('retention on %s', (kind) => {
       '2026-03-10T13:00:00.000Z',
       '2026-03-10T14:00:00.000Z', // not rolled up yet: summarised from the raw heartbeats
     ]);
-    expect(week.points[0]).toMatchObject({ batteryLevel: 60, batteryMin: 50, batteryMax: 70, samples: 3, charging: false, appRunning: true, uptimeSec: 2200 });
+    expect(week.points[0]).toMatchObject({
+      batteryLevel: 60,
+      batteryMin: 50,
+      batteryMax: 70,
+      samples: 3,
+      charging: false,
+      appRunning: true,
+      uptimeSec: 2200,
+    });
     expect(week.points[2]).toMatchObject({ batteryLevel: 40, samples: 1 });
     const month = await telemetry(`from=${new Date(t.clock.now().getTime() - 30 * DAY).toISOString()}`);
     expect(month.points).toHaveLength(3);
@@ -162,33 +173,65 @@ describe.each(DB_KINDS)('retention on %s', (kind) => {
       expires_at: new Date(ago(createdDaysAgo).getTime() + DAY),
       completed_at: completedDaysAgo === null ? null : ago(completedDaysAgo),
     });
-    const commands = [cmd('succeeded', 100, 99), cmd('expired', 95, 94), cmd('failed', 89, 89), cmd('queued', 200, null), cmd('succeeded', 91, 85)];
+    const commands = [
+      cmd('succeeded', 100, 99),
+      cmd('expired', 95, 94),
+      cmd('failed', 89, 89),
+      cmd('queued', 200, null),
+      cmd('succeeded', 91, 85),
+    ];
     await t.db.db.insertInto('commands').values(commands).execute();
-    await t.db.db.insertInto('command_dispatches').values({ command_id: commands[0]!.id, at: ago(100), channel: 'fcm', attempt: 1, outcome: 'sent' }).execute();
+    await t.db.db
+      .insertInto('command_dispatches')
+      .values({ command_id: commands[0]!.id, at: ago(100), channel: 'fcm', attempt: 1, outcome: 'sent' })
+      .execute();
 
     const alert = await t.db.db
       .insertInto('alerts')
-      .values({ device_id: device.deviceId, kind: 'offline', status: 'resolved', condition_since: ago(120), opened_at: ago(120), resolved_at: ago(119) })
+      .values({
+        device_id: device.deviceId,
+        kind: 'offline',
+        status: 'resolved',
+        condition_since: ago(120),
+        opened_at: ago(120),
+        resolved_at: ago(119),
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     const note = (status: 'sent' | 'dropped' | 'pending', days: number) =>
       t.db.db
         .insertInto('notifications')
-        .values({ channel: 'discord', type: 'alert', created_at: ago(days), status, next_attempt_at: ago(days), payload: JSON.stringify({}) })
+        .values({
+          channel: 'discord',
+          type: 'alert',
+          created_at: ago(days),
+          status,
+          next_attempt_at: ago(days),
+          payload: JSON.stringify({}),
+        })
         .returning('id')
         .executeTakeFirstOrThrow();
     const oldSent = await note('sent', 120);
     await note('dropped', 100);
     await note('sent', 10);
     await note('pending', 120);
-    await t.db.db.insertInto('alert_notices').values({ alert_id: alert.id, channel: 'discord', type: 'opened', created_at: ago(120), notification_id: oldSent.id }).execute();
+    await t.db.db
+      .insertInto('alert_notices')
+      .values({ alert_id: alert.id, channel: 'discord', type: 'opened', created_at: ago(120), notification_id: oldSent.id })
+      .execute();
 
     const release = await t.db.db
       .insertInto('apk_releases')
       .values({ version_code: 7, version_name: '1.0.7', url: 'https://example.com/a.apk', sha256: 'a'.repeat(64), created_at: ago(500) })
       .returning('id')
       .executeTakeFirstOrThrow();
-    await t.db.db.insertInto('apk_downloads').values([{ release_id: release.id, at: ago(400) }, { release_id: release.id, at: ago(10) }]).execute();
+    await t.db.db
+      .insertInto('apk_downloads')
+      .values([
+        { release_id: release.id, at: ago(400) },
+        { release_id: release.id, at: ago(10) },
+      ])
+      .execute();
     await t.db.db
       .insertInto('device_events')
       .values([
@@ -200,14 +243,27 @@ describe.each(DB_KINDS)('retention on %s', (kind) => {
     const report = await t.app.maintenance();
     expect(report).toMatchObject({ commandsPruned: 2, notificationsPruned: 2, downloadsPruned: 1 });
     expect(report.deviceEventsPruned).toBeGreaterThanOrEqual(1);
-    const left = await t.db.db.selectFrom('commands').select('id').where('id', 'in', commands.map((c) => c.id)).execute();
+    const left = await t.db.db
+      .selectFrom('commands')
+      .select('id')
+      .where(
+        'id',
+        'in',
+        commands.map((c) => c.id),
+      )
+      .execute();
     expect(left.map((c) => c.id).sort()).toEqual([commands[2]!.id, commands[3]!.id, commands[4]!.id].sort());
     expect(await t.db.db.selectFrom('command_dispatches').selectAll().where('command_id', '=', commands[0]!.id).execute()).toEqual([]);
     expect((await t.db.db.selectFrom('notifications').select('status').execute()).map((n) => n.status).sort()).toEqual(['pending', 'sent']);
     // the pruned message's notice went with it, so it is not told again
     expect(await t.db.db.selectFrom('alert_notices').selectAll().where('alert_id', '=', alert.id).execute()).toEqual([]);
-    expect(await t.db.db.selectFrom('device_events').select('type').where('device_id', '=', device.deviceId).where('type', 'like', '%.event').execute()).toEqual([
-      { type: 'new.event' },
-    ]);
+    expect(
+      await t.db.db
+        .selectFrom('device_events')
+        .select('type')
+        .where('device_id', '=', device.deviceId)
+        .where('type', 'like', '%.event')
+        .execute(),
+    ).toEqual([{ type: 'new.event' }]);
   });
 });

@@ -19,7 +19,10 @@ describe.each(DB_KINDS)('self-healing on %s', (kind) => {
     t = await createTestApp(kind);
     admin = await t.loginAs('admin');
     discord.received.length = 0;
-    await t.request('PUT', '/api/v1/admin/settings/alerts', { token: admin, body: { channels: { discord: { enabled: true, webhookUrl: discord.url } } } });
+    await t.request('PUT', '/api/v1/admin/settings/alerts', {
+      token: admin,
+      body: { channels: { discord: { enabled: true, webhookUrl: discord.url } } },
+    });
     device = await t.enrollDevice({ serial: 'KIOSK-7' });
   });
   afterEach(() => t.close());
@@ -101,7 +104,9 @@ describe.each(DB_KINDS)('self-healing on %s', (kind) => {
     await beat(DOWN);
     await t.app.tick();
     const again = (await t.request('GET', '/api/v1/admin/alerts?kind=app_down&status=open', { token: admin })).json.items[0];
-    expect(again.remediation.map((s: { action: string; outcome: string }) => `${s.action}:${s.outcome}`)).toEqual(['ESCALATE:breaker_open']);
+    expect(again.remediation.map((s: { action: string; outcome: string }) => `${s.action}:${s.outcome}`)).toEqual([
+      'ESCALATE:breaker_open',
+    ]);
     const commands = (await t.request('GET', `/api/v1/admin/commands?deviceId=${device.deviceId}`, { token: admin })).json.items;
     expect(commands).toHaveLength(2);
   });

@@ -54,7 +54,7 @@ describe.each(DB_KINDS)('console users on %s', (kind) => {
     expect((await create({ email: 'x@example.com', role: 'owner' })).status).toBe(400);
   });
 
-  it('changes a role at once: the user\'s open session gets the new rights on its next request', async () => {
+  it("changes a role at once: the user's open session gets the new rights on its next request", async () => {
     const created = await create({ email: 'promote@example.com', role: 'viewer', password: 'promote password 1' });
     const session = (await login('promote@example.com', 'promote password 1')).json.token as string;
     expect((await t.request('GET', '/api/v1/admin/users', { token: session })).status).toBe(403);
@@ -107,7 +107,10 @@ describe.each(DB_KINDS)('console users on %s', (kind) => {
     const created = await create({ email: 'temp@example.com', role: 'viewer' });
     expect((await remove(created.json.id)).status).toBe(204);
     expect((await users()).json.items.map((u: { email: string }) => u.email)).not.toContain('temp@example.com');
-    expect((await auditOf('deleted_admin')).at(-1)).toMatchObject({ target_id: created.json.id, details: { email: 'temp@example.com', role: 'viewer' } });
+    expect((await auditOf('deleted_admin')).at(-1)).toMatchObject({
+      target_id: created.json.id,
+      details: { email: 'temp@example.com', role: 'viewer' },
+    });
 
     const busy = await create({ email: 'busy@example.com', role: 'operator', password: 'busy password 12' });
     const session = (await login('busy@example.com', 'busy password 12')).json.token as string;

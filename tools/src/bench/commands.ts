@@ -10,13 +10,16 @@ import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.
  * fleet-wide command through the HTTP API and (2) the dispatcher claiming, signing and pushing every
  * message. The backend is imported from its build (functions/lib).
  */
-const args = benchArgs('npm run bench:commands -- [options]\nA fleet-wide REBOOT: creating it through the API, then signing and pushing every message (to a fake FCM).', {
-  devices: { type: 'string', default: '10000' },
-  'sink-latency-ms': { type: 'string', default: '50' },
-  runs: { type: 'string', default: '3' },
-  pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
-  json: { type: 'string' },
-});
+const args = benchArgs(
+  'npm run bench:commands -- [options]\nA fleet-wide REBOOT: creating it through the API, then signing and pushing every message (to a fake FCM).',
+  {
+    devices: { type: 'string', default: '10000' },
+    'sink-latency-ms': { type: 'string', default: '50' },
+    runs: { type: 'string', default: '3' },
+    pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
+    json: { type: 'string' },
+  },
+);
 
 const [{ FcmPush }, { encrypt }] = await Promise.all(['platform/fcm-push.js', 'platform/crypto.js'].map(backend));
 
@@ -28,7 +31,11 @@ const fakeMessaging = {
   async sendEach(messages: unknown[]) {
     await new Promise((r) => setTimeout(r, sinkLatencyMs));
     pushed += messages.length;
-    return { successCount: messages.length, failureCount: 0, responses: messages.map((_, i) => ({ success: true, messageId: `m${pushed + i}` })) };
+    return {
+      successCount: messages.length,
+      failureCount: 0,
+      responses: messages.map((_, i) => ({ success: true, messageId: `m${pushed + i}` })),
+    };
   },
 };
 

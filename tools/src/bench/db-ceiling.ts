@@ -46,8 +46,24 @@ async function run(o: CeilingOptions) {
         await client.query({
           name: 'one_heartbeat',
           text: ONE_HEARTBEAT_SQL,
-          values: [ids[i % ids.length], now, now, 20 + (i % 80), i % 7 === 0, 31.5, 1_000_000_000, 4_000_000_000,
-            20_000_000_000, 64_000_000_000, -55, true, true, 16, 3600 + i, '1.0.0'],
+          values: [
+            ids[i % ids.length],
+            now,
+            now,
+            20 + (i % 80),
+            i % 7 === 0,
+            31.5,
+            1_000_000_000,
+            4_000_000_000,
+            20_000_000_000,
+            64_000_000_000,
+            -55,
+            true,
+            true,
+            16,
+            3600 + i,
+            '1.0.0',
+          ],
         });
         count++;
       } catch {

@@ -92,7 +92,10 @@ export function benchArgs<const O extends Options>(about: string, options: O) {
       about,
       '',
       'options:',
-      ...Object.entries(options).map(([name, o]) => `  --${name}${o.type === 'string' ? ' <value>' : ''}${o.default !== undefined && o.default !== '' && o.default !== false ? `  (default ${String(o.default)})` : ''}`),
+      ...Object.entries(options).map(
+        ([name, o]) =>
+          `  --${name}${o.type === 'string' ? ' <value>' : ''}${o.default !== undefined && o.default !== '' && o.default !== false ? `  (default ${String(o.default)})` : ''}`,
+      ),
       '  --help',
     ].join('\n');
   let values: Record<string, unknown>;
@@ -158,7 +161,13 @@ export async function startStandalone(
   };
   for (let i = 0; i < 600; i++) {
     if (proc.exitCode !== null) throw new Error(`server exited: ${out}`);
-    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) return { proc, url, stop };
+    if (
+      await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { proc, url, stop };
     await new Promise((r) => setTimeout(r, 100));
   }
   await stop();

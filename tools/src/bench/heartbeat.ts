@@ -16,24 +16,27 @@ import { cpuSeconds, postgresCpuSeconds, rss, walCounters } from './stats.js';
  * heartbeats driven over HTTP by a separate process for a fixed time; then the raw database ceiling
  * for the same writes straight through `pg`; then the ratio of the two.
  */
-const args = benchArgs('npm run bench:heartbeat -- [options]\nHeartbeats over HTTP to the standalone server on PostgreSQL for a fixed time (open loop), then its capacity (closed loop) and the raw database ceiling.', {
-  devices: { type: 'string', default: '100000' },
-  rate: { type: 'string', default: '3400' },
-  duration: { type: 'string', default: '60' },
-  warmup: { type: 'string', default: '10' },
-  connections: { type: 'string', default: '64' },
-  pool: { type: 'string', default: '' },
-  'capacity-duration': { type: 'string', default: '20' },
-  'capacity-connections': { type: 'string', default: '256' },
-  'skip-capacity': { type: 'boolean', default: false },
-  'ceiling-clients': { type: 'string', default: '16' },
-  'ceiling-duration': { type: 'string', default: '20' },
-  'skip-ceiling': { type: 'boolean', default: false },
-  pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
-  'cpu-prof': { type: 'string' },
-  json: { type: 'string' },
-  'boot-ids': { type: 'boolean', default: false },
-});
+const args = benchArgs(
+  'npm run bench:heartbeat -- [options]\nHeartbeats over HTTP to the standalone server on PostgreSQL for a fixed time (open loop), then its capacity (closed loop) and the raw database ceiling.',
+  {
+    devices: { type: 'string', default: '100000' },
+    rate: { type: 'string', default: '3400' },
+    duration: { type: 'string', default: '60' },
+    warmup: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '64' },
+    pool: { type: 'string', default: '' },
+    'capacity-duration': { type: 'string', default: '20' },
+    'capacity-connections': { type: 'string', default: '256' },
+    'skip-capacity': { type: 'boolean', default: false },
+    'ceiling-clients': { type: 'string', default: '16' },
+    'ceiling-duration': { type: 'string', default: '20' },
+    'skip-ceiling': { type: 'boolean', default: false },
+    pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
+    'cpu-prof': { type: 'string' },
+    json: { type: 'string' },
+    'boot-ids': { type: 'boolean', default: false },
+  },
+);
 
 const LOAD = fileURLToPath(new URL('./load.js', import.meta.url));
 const CEILING = fileURLToPath(new URL('./db-ceiling.js', import.meta.url));
@@ -62,7 +65,12 @@ async function seedDevices(url: string, databaseUrl: string, count: number): Pro
   const admin = (await post(`${url}/api/v1/admin/login`, BENCH_ADMIN)).token!;
   const token = (await post(`${url}/api/v1/admin/enrollment-tokens`, { label: 'bench', group: 'Bench' }, admin)).token!;
   const device = {
-    model: 'KioskPro 10', manufacturer: 'Acme', androidVersion: '13', sdkInt: 33, serial: 'BENCH-0', agentVersion: '1.0.0',
+    model: 'KioskPro 10',
+    manufacturer: 'Acme',
+    androidVersion: '13',
+    sdkInt: 33,
+    serial: 'BENCH-0',
+    agentVersion: '1.0.0',
   };
   const first = (await post(`${url}/api/v1/enroll`, { enrollmentToken: token, device })).deviceId!;
   const client = new pg.Client({ connectionString: databaseUrl });

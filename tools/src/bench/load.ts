@@ -118,19 +118,20 @@ async function run(o: LoadOptions): Promise<LoadResult> {
         }
       }),
     );
-  } else await new Promise<void>((resolve) => {
-    const tick = () => {
-      const now = performance.now();
-      const due = Math.min(total, Math.floor(((now - start) / 1000) * o.rate));
-      while (sent < due) {
-        send(sent, start + (sent * 1000) / o.rate);
-        sent++;
-      }
-      if (sent < total) setTimeout(tick, 1);
-      else resolve();
-    };
-    setTimeout(tick, Math.max(0, start - performance.now()));
-  });
+  } else
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        const now = performance.now();
+        const due = Math.min(total, Math.floor(((now - start) / 1000) * o.rate));
+        while (sent < due) {
+          send(sent, start + (sent * 1000) / o.rate);
+          sent++;
+        }
+        if (sent < total) setTimeout(tick, 1);
+        else resolve();
+      };
+      setTimeout(tick, Math.max(0, start - performance.now()));
+    });
   const waitUntil = performance.now() + 15_000;
   while (done < sent && performance.now() < waitUntil) await new Promise((r) => setTimeout(r, 20));
   agent.destroy();

@@ -10,16 +10,19 @@ import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.
  * run K times faster than the wall clock, so --interval-sec 5 --time-scale 60 is a fleet beating
  * every 5 minutes, the hourly refresh comes every minute, and the sweep runs every simulated minute.
  */
-const args = benchArgs('npm run bench:mirror -- [options]\nLive-mirror document writes per heartbeat, with the fleet simulator driving the backend in compressed time.', {
-  devices: { type: 'string', default: '2000' },
-  'interval-sec': { type: 'string', default: '5' },
-  'time-scale': { type: 'string', default: '60' },
-  duration: { type: 'string', default: '300' },
-  chaos: { type: 'string', default: '1' },
-  'mains-powered': { type: 'string', default: '0' },
-  pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
-  json: { type: 'string' },
-});
+const args = benchArgs(
+  'npm run bench:mirror -- [options]\nLive-mirror document writes per heartbeat, with the fleet simulator driving the backend in compressed time.',
+  {
+    devices: { type: 'string', default: '2000' },
+    'interval-sec': { type: 'string', default: '5' },
+    'time-scale': { type: 'string', default: '60' },
+    duration: { type: 'string', default: '300' },
+    chaos: { type: 'string', default: '1' },
+    'mains-powered': { type: 'string', default: '0' },
+    pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
+    json: { type: 'string' },
+  },
+);
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the backend's build has no type declarations */
 const devices = Number(args.devices);
@@ -31,7 +34,16 @@ const clock = { now: () => new Date(t0 + (Date.now() - t0) * scale) };
 
 // What a Firestore adapter would be asked to write, and why: the fields that differ from the
 // device's previous document (none: the periodic refresh).
-type Doc = { id: string; status: string; battery: number | null; charging: boolean | null; app: string; openAlerts: string[]; name: string; group: string | null };
+type Doc = {
+  id: string;
+  status: string;
+  battery: number | null;
+  charging: boolean | null;
+  app: string;
+  openAlerts: string[];
+  name: string;
+  group: string | null;
+};
 const counts = { deviceDocs: 0, summaryDocs: 0 };
 const last = new Map<string, Doc>();
 let causes: Record<string, number> = {};
@@ -69,17 +81,30 @@ try {
   sweeper = setInterval(() => {
     if (sweeping) return;
     sweeping = true;
-    app.tick().catch((err: unknown) => console.error('sweep failed', err)).finally(() => (sweeping = false));
+    app
+      .tick()
+      .catch((err: unknown) => console.error('sweep failed', err))
+      .finally(() => (sweeping = false));
   }, 60_000 / scale);
 
   // Enrollment and the first beats write every document once; measure only once every device beats.
   let steadyFrom: { docs: number; summaries: number; heartbeats: number; atMs: number } | undefined;
   const heartbeatsStored = async () =>
-    Number((await database.db.selectFrom('heartbeats').select((eb: any) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
-  const marker = setTimeout(async () => {
-    steadyFrom = { docs: counts.deviceDocs, summaries: counts.summaryDocs, heartbeats: await heartbeatsStored(), atMs: Date.now() };
-    causes = {};
-  }, Math.min(durationSec / 3, 2 * intervalSec + 30) * 1000);
+    Number(
+      (
+        await database.db
+          .selectFrom('heartbeats')
+          .select((eb: any) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  const marker = setTimeout(
+    async () => {
+      steadyFrom = { docs: counts.deviceDocs, summaries: counts.summaryDocs, heartbeats: await heartbeatsStored(), atMs: Date.now() };
+      causes = {};
+    },
+    Math.min(durationSec / 3, 2 * intervalSec + 30) * 1000,
+  );
 
   const summary = await runFleet({
     url,
@@ -103,7 +128,12 @@ try {
   if (!steadyFrom) throw new Error('the run ended before the fleet was steady; give a longer --duration');
   const docs = end.docs - steadyFrom.docs;
   const beats = end.heartbeats - steadyFrom.heartbeats;
-  const alerts = await database.db.selectFrom('alerts').select(['kind']).select((eb: any) => eb.fn.countAll().as('n')).groupBy('kind').execute();
+  const alerts = await database.db
+    .selectFrom('alerts')
+    .select(['kind'])
+    .select((eb: any) => eb.fn.countAll().as('n'))
+    .groupBy('kind')
+    .execute();
   const result = {
     date: new Date().toISOString(),
     machine: machine(),

@@ -16,14 +16,17 @@ import { percentiles } from './stats.js';
  * device once per interval), then measures the bytes each heartbeat row takes with its index, and
  * the admin device list over HTTP: page of 100, by status, sorted by last seen, paged with the cursor.
  */
-const args = benchArgs('npm run bench:scale -- [options]\nA million devices and their heartbeats on PostgreSQL: bytes per heartbeat row, and the admin device list latency over HTTP.', {
-  devices: { type: 'string', default: '1000000' },
-  'heartbeats-per-device': { type: 'string', default: '24' },
-  requests: { type: 'string', default: '400' },
-  pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
-  keep: { type: 'boolean', default: false },
-  json: { type: 'string' },
-});
+const args = benchArgs(
+  'npm run bench:scale -- [options]\nA million devices and their heartbeats on PostgreSQL: bytes per heartbeat row, and the admin device list latency over HTTP.',
+  {
+    devices: { type: 'string', default: '1000000' },
+    'heartbeats-per-device': { type: 'string', default: '24' },
+    requests: { type: 'string', default: '400' },
+    pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
+    keep: { type: 'boolean', default: false },
+    json: { type: 'string' },
+  },
+);
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const devices = Number(args.devices);
@@ -85,7 +88,11 @@ async function seed(client: pg.Client) {
     seedDevicesSec: Math.round(devicesMs / 100) / 10,
     seedHeartbeatsSec: Math.round((performance.now() - t1) / 100) / 10,
     heartbeatRows: n,
-    bytesPerHeartbeat: { heap: Math.round((heap / n) * 10) / 10, index: Math.round((index / n) * 10) / 10, total: Math.round(((heap + index) / n) * 10) / 10 },
+    bytesPerHeartbeat: {
+      heap: Math.round((heap / n) * 10) / 10,
+      index: Math.round((index / n) * 10) / 10,
+      total: Math.round(((heap + index) / n) * 10) / 10,
+    },
   };
 }
 
@@ -128,14 +135,28 @@ try {
   const port = 19_600 + Math.floor(Math.random() * 300);
   server = spawn(process.execPath, [join(ROOT, 'functions/lib/standalone/main.js')], {
     env: {
-      ...process.env, PORT: String(port), DATA_DIR: join(work, 'data'), DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn',
-      JWT_SECRET: randomBytes(32).toString('hex'), ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      ADMIN_EMAIL: BENCH_ADMIN.email, ADMIN_PASSWORD: BENCH_ADMIN.password, ADMIN_BCRYPT_ROUNDS: '4',
+      ...process.env,
+      PORT: String(port),
+      DATA_DIR: join(work, 'data'),
+      DATABASE_URL: databaseUrl,
+      LOG_LEVEL: 'warn',
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      ADMIN_EMAIL: BENCH_ADMIN.email,
+      ADMIN_PASSWORD: BENCH_ADMIN.password,
+      ADMIN_BCRYPT_ROUNDS: '4',
     },
     stdio: 'ignore',
   });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; !(await fetch(`${url}/healthz`).then((r) => r.ok, () => false)); i++) {
+  for (
+    let i = 0;
+    !(await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    ));
+    i++
+  ) {
     if (i > 300) throw new Error('server did not start');
     await new Promise((r) => setTimeout(r, 100));
   }

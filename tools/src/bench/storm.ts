@@ -58,7 +58,11 @@ try {
   });
 
   await sleep(Number(args['start-after-sec']) * 1000);
-  const login = await fetch(`${url}/api/v1/admin/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(BENCH_ADMIN) });
+  const login = await fetch(`${url}/api/v1/admin/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(BENCH_ADMIN),
+  });
   const { token } = (await login.json()) as { token: string };
   const created: { status: number; count: number; ms: number }[] = [];
   for (let i = 0; i < Number(args.commands); i++) {

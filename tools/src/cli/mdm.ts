@@ -78,9 +78,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
       const email = o.email ?? io.env.MDM_EMAIL ?? saved?.email ?? 'admin@localhost';
       const password = o.password ?? io.env.MDM_PASSWORD ?? (await io.askPassword?.());
       if (!password) throw new UsageError('give the password with --password, MDM_PASSWORD or at the prompt');
-      const res = await new AdminApi(url).request<{ token: string; expiresAt?: string }>('POST', '/api/v1/admin/login', { email, password });
+      const res = await new AdminApi(url).request<{ token: string; expiresAt?: string }>('POST', '/api/v1/admin/login', {
+        email,
+        password,
+      });
       await saveCredentials(store, { url, email, token: res.token, expiresAt: res.expiresAt ?? null });
-      print({ url, email, expiresAt: res.expiresAt ?? null }, () => io.out(`signed in to ${url} as ${email}${res.expiresAt ? ` until ${res.expiresAt}` : ''}`));
+      print({ url, email, expiresAt: res.expiresAt ?? null }, () =>
+        io.out(`signed in to ${url} as ${email}${res.expiresAt ? ` until ${res.expiresAt}` : ''}`),
+      );
       return 0;
     }
     if (cmd === 'logout') {
@@ -97,12 +102,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
     if (cmd === 'admin' && sub === 'create') {
       if (!o.email || !o.role) throw new UsageError('admin create needs --email and --role');
-      const res = await api.request<{ id: string; email: string; role: string; generatedPassword?: string }>('POST', '/api/v1/admin/users', {
-        email: o.email,
-        role: o.role,
-        ...(o.name ? { name: o.name } : {}),
-        ...(o.password ? { password: o.password } : {}),
-      });
+      const res = await api.request<{ id: string; email: string; role: string; generatedPassword?: string }>(
+        'POST',
+        '/api/v1/admin/users',
+        {
+          email: o.email,
+          role: o.role,
+          ...(o.name ? { name: o.name } : {}),
+          ...(o.password ? { password: o.password } : {}),
+        },
+      );
       print(res, () => {
         io.out(`created ${res.email} (${res.role})`);
         if (res.generatedPassword) io.out(`password (shown once): ${res.generatedPassword}`);
@@ -123,17 +132,25 @@ export async function main(argv: string[], io: Io): Promise<number> {
       print({ ...token, script: o.script ?? null }, () => {
         io.out(`token (shown once): ${token.token}`);
         io.out(`expires: ${token.expiresAt}`);
-        if (o.script) io.out(`script: ${o.script} - run it with a device attached: ${shell === 'sh' ? 'sh' : 'powershell -File'} ${o.script} ${token.token}`);
+        if (o.script)
+          io.out(
+            `script: ${o.script} - run it with a device attached: ${shell === 'sh' ? 'sh' : 'powershell -File'} ${o.script} ${token.token}`,
+          );
         else io.out(`\n${script}`);
       });
       return 0;
     }
     if (cmd === 'token' && sub === 'list') {
-      const res = await api.request<{ items: { id: string; label: string; group: string | null; status: string; expiresAt: string; uses?: number }[] }>(
-        'GET',
-        '/api/v1/admin/enrollment-tokens?limit=100',
+      const res = await api.request<{
+        items: { id: string; label: string; group: string | null; status: string; expiresAt: string; uses?: number }[];
+      }>('GET', '/api/v1/admin/enrollment-tokens?limit=100');
+      print(res.items, () =>
+        table(
+          io,
+          ['ID', 'LABEL', 'GROUP', 'STATUS', 'EXPIRES'],
+          res.items.map((t) => [t.id, t.label, t.group ?? '-', t.status, t.expiresAt]),
+        ),
       );
-      print(res.items, () => table(io, ['ID', 'LABEL', 'GROUP', 'STATUS', 'EXPIRES'], res.items.map((t) => [t.id, t.label, t.group ?? '-', t.status, t.expiresAt])));
       return 0;
     }
 
@@ -149,7 +166,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
         if (!g) throw new ApiError(404, 'no_such_group', `no group named ${o.group}`);
         q.set('groupId', g.id);
       }
-      type Device = { id: string; displayName: string; status: string; battery: { level: number } | null; app: { running: boolean; foreground: boolean } | null; lastSeenAt: string | null; group: { name: string } | null };
+      type Device = {
+        id: string;
+        displayName: string;
+        status: string;
+        battery: { level: number } | null;
+        app: { running: boolean; foreground: boolean } | null;
+        lastSeenAt: string | null;
+        group: { name: string } | null;
+      };
       const res = await api.request<{ items: Device[] }>('GET', `/api/v1/admin/devices?${q}`);
       print(res.items, () =>
         table(
@@ -188,13 +213,37 @@ export async function main(argv: string[], io: Io): Promise<number> {
         ...(o.device?.length ? { deviceIds: o.device } : o.group ? { group: o.group } : o.tag ? { tag: o.tag } : { all: true }),
         ...(o.yes ? { confirm: type } : {}),
       };
-      const res = await api.request<{ commands: { id: string; deviceId: string; status: string }[]; count?: number }>('POST', '/api/v1/admin/commands', body);
-      print(res, () => io.out(`${type} queued for ${res.count ?? res.commands.length} device(s)${res.commands.length ? ': ' + res.commands.slice(0, 5).map((c) => c.id).join(', ') + (res.commands.length > 5 ? ', ...' : '') : ''}`));
+      const res = await api.request<{ commands: { id: string; deviceId: string; status: string }[]; count?: number }>(
+        'POST',
+        '/api/v1/admin/commands',
+        body,
+      );
+      print(res, () =>
+        io.out(
+          `${type} queued for ${res.count ?? res.commands.length} device(s)${
+            res.commands.length
+              ? ': ' +
+                res.commands
+                  .slice(0, 5)
+                  .map((c) => c.id)
+                  .join(', ') +
+                (res.commands.length > 5 ? ', ...' : '')
+              : ''
+          }`,
+        ),
+      );
       return 0;
     }
 
     if (cmd === 'alerts') {
-      type Alert = { id: string; kind: string; status: string; device: { id: string; name: string; group: string | null }; openedAt: string; resolvedAt: string | null };
+      type Alert = {
+        id: string;
+        kind: string;
+        status: string;
+        device: { id: string; name: string; group: string | null };
+        openedAt: string;
+        resolvedAt: string | null;
+      };
       const list = async (status?: string) =>
         (await api.request<{ items: Alert[] }>('GET', `/api/v1/admin/alerts?limit=500${status ? `&status=${status}` : ''}`)).items;
       const line = (a: Alert) =>
@@ -253,7 +302,13 @@ function table(io: Io, head: string[], rows: string[][]): void {
     return;
   }
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  for (const r of [head, ...rows]) io.out(r.map((c, i) => (c ?? '').padEnd(widths[i]!)).join('  ').trimEnd());
+  for (const r of [head, ...rows])
+    io.out(
+      r
+        .map((c, i) => (c ?? '').padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 function ago(iso: string): string {

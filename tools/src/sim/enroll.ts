@@ -5,8 +5,7 @@ import type { RequestKind, Stats } from './stats.js';
 
 /** How the simulator gets its enrollment token: given, or created through the admin API. */
 export type EnrollmentSource =
-  | { kind: 'token'; token: string }
-  | { kind: 'admin'; adminToken?: string; email: string; password: string; group?: string };
+  { kind: 'token'; token: string } | { kind: 'admin'; adminToken?: string; email: string; password: string; group?: string };
 
 /** A token only has to outlive the enrollment phase. */
 const TOKEN_TTL_SEC = 3600;

@@ -59,7 +59,11 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
   const devices = createDevices(o, stored.devices, stats);
   const client = new HttpClient(o.url, { maxSockets: o.maxSockets, timeoutMs: o.timeoutMs }, stats);
   const scheduler = new Scheduler((id, dueMs) => runner.beat(id, dueMs));
-  const runner = new DeviceRunner(devices, client, stats, scheduler, { obeyServerInterval: o.obeyServerInterval ?? false, push: o.push, timeScale: o.timeScale });
+  const runner = new DeviceRunner(devices, client, stats, scheduler, {
+    obeyServerInterval: o.obeyServerInterval ?? false,
+    push: o.push,
+    timeScale: o.timeScale,
+  });
   const stopProgress = startProgress(stats, out, o.progress ?? 'off');
   const stop = stopCondition(o);
   let beatingFromMs: number;
@@ -109,7 +113,11 @@ function createDevices(o: FleetOptions, stored: readonly StoredDevice[], stats: 
       index,
       rng,
       profile,
-      device: new VirtualDevice(profile, rng, { chaos: o.chaos, appPackage: o.appPackage, mainsPowered: index % 100 < (o.mainsPowered ?? 0) * 100 }),
+      device: new VirtualDevice(profile, rng, {
+        chaos: o.chaos,
+        appPackage: o.appPackage,
+        mainsPowered: index % 100 < (o.mainsPowered ?? 0) * 100,
+      }),
       credentials: saved ? { deviceId: saved.deviceId, deviceSecret: saved.deviceSecret, hmacKey: saved.hmacKey } : undefined,
       commands: undefined,
       session: undefined,

@@ -37,17 +37,66 @@ interface ModelSpec {
 
 /** A few models that really run kiosk and signage apps, with plausible Android versions. */
 const MODELS: readonly ModelSpec[] = [
-  { manufacturer: 'samsung', model: 'SM-X200', serialPrefix: 'R9KT', sdks: [33, 34], memGiB: [3, 4], storageGB: [32, 64], networks: ['wifi'] },
-  { manufacturer: 'LENOVO', model: 'TB-X306F', serialPrefix: 'HA1', sdks: [30, 31], memGiB: [2, 4], storageGB: [32, 64], networks: ['wifi'] },
-  { manufacturer: 'Elo', model: 'I-Series 4', serialPrefix: 'E4', sdks: [30, 33], memGiB: [4], storageGB: [32], networks: ['ethernet', 'wifi'] },
-  { manufacturer: 'Zebra Technologies', model: 'ET40', serialPrefix: 'S2', sdks: [33, 34], memGiB: [4, 8], storageGB: [64], networks: ['wifi', 'cellular'] },
+  {
+    manufacturer: 'samsung',
+    model: 'SM-X200',
+    serialPrefix: 'R9KT',
+    sdks: [33, 34],
+    memGiB: [3, 4],
+    storageGB: [32, 64],
+    networks: ['wifi'],
+  },
+  {
+    manufacturer: 'LENOVO',
+    model: 'TB-X306F',
+    serialPrefix: 'HA1',
+    sdks: [30, 31],
+    memGiB: [2, 4],
+    storageGB: [32, 64],
+    networks: ['wifi'],
+  },
+  {
+    manufacturer: 'Elo',
+    model: 'I-Series 4',
+    serialPrefix: 'E4',
+    sdks: [30, 33],
+    memGiB: [4],
+    storageGB: [32],
+    networks: ['ethernet', 'wifi'],
+  },
+  {
+    manufacturer: 'Zebra Technologies',
+    model: 'ET40',
+    serialPrefix: 'S2',
+    sdks: [33, 34],
+    memGiB: [4, 8],
+    storageGB: [64],
+    networks: ['wifi', 'cellular'],
+  },
   { manufacturer: 'SUNMI', model: 'K2', serialPrefix: 'K2', sdks: [26, 28], memGiB: [2], storageGB: [16], networks: ['ethernet'] },
-  { manufacturer: 'Philips', model: '10BDL4551T', serialPrefix: 'PH', sdks: [26, 27], memGiB: [2], storageGB: [16], networks: ['ethernet', 'wifi'] },
+  {
+    manufacturer: 'Philips',
+    model: '10BDL4551T',
+    serialPrefix: 'PH',
+    sdks: [26, 27],
+    memGiB: [2],
+    storageGB: [16],
+    networks: ['ethernet', 'wifi'],
+  },
   { manufacturer: 'Google', model: 'Pixel Tablet', serialPrefix: '3A', sdks: [34, 35], memGiB: [8], storageGB: [128], networks: ['wifi'] },
 ];
 
 const ANDROID_VERSIONS: Readonly<Record<number, string>> = {
-  26: '8.0.0', 27: '8.1.0', 28: '9', 29: '10', 30: '11', 31: '12', 32: '12L', 33: '13', 34: '14', 35: '15',
+  26: '8.0.0',
+  27: '8.1.0',
+  28: '9',
+  29: '10',
+  30: '11',
+  31: '12',
+  32: '12L',
+  33: '13',
+  34: '14',
+  35: '15',
 };
 
 const SERIAL_ALPHABET = '0123456789ABCDEFGHJKLMNPRSTVWXYZ';

@@ -44,8 +44,7 @@ Run
 export class UsageError extends Error {}
 
 export type CliCommand =
-  | { kind: 'help' }
-  | { kind: 'run'; fleet: FleetOptions; progress: ProgressMode | 'auto'; jsonSummary?: string; failOnError: boolean };
+  { kind: 'help' } | { kind: 'run'; fleet: FleetOptions; progress: ProgressMode | 'auto'; jsonSummary?: string; failOnError: boolean };
 
 const PACKAGE_NAME = /^[a-zA-Z][\w]*(\.[a-zA-Z][\w]*)+$/;
 const PROGRESS_MODES = ['auto', 'tty', 'plain', 'off'] as const;

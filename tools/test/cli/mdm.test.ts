@@ -121,7 +121,9 @@ describe('the operator CLI against the standalone server', () => {
 
   it('runs as a program through the bin shim, and logout forgets the session', async () => {
     const bin = join(import.meta.dirname, '../../bin/mdm.js');
-    const { stdout } = await run(process.execPath, [bin, 'devices', '--json'], { env: { ...process.env, MDM_CONFIG: join(dir, 'cli.json') } });
+    const { stdout } = await run(process.execPath, [bin, 'devices', '--json'], {
+      env: { ...process.env, MDM_CONFIG: join(dir, 'cli.json') },
+    });
     expect(JSON.parse(stdout)).toHaveLength(1);
     expect((await mdm(['logout'])).code).toBe(0);
     expect((await mdm(['devices'])).code).toBe(1);

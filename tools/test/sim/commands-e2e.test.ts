@@ -65,12 +65,13 @@ describe('commands end to end with the simulator', () => {
     });
     return { status: res.status, json: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
   };
-  const batchCommands = async (batchId: string) => (await api('GET', `/api/v1/admin/commands?batchId=${batchId}&limit=500`)).json.items as {
-    id: string;
-    status: string;
-    createdAt: string;
-    completedAt: string | null;
-  }[];
+  const batchCommands = async (batchId: string) =>
+    (await api('GET', `/api/v1/admin/commands?batchId=${batchId}&limit=500`)).json.items as {
+      id: string;
+      status: string;
+      createdAt: string;
+      completedAt: string | null;
+    }[];
   const waitFor = async (check: () => Promise<boolean>, timeoutMs: number) => {
     const until = Date.now() + timeoutMs;
     while (!(await check())) {
@@ -95,10 +96,14 @@ describe('commands end to end with the simulator', () => {
     await app.services.admins.ensureFirstAdmin({ email: 'ops@example.com', password: 'command test password', allowGenerated: false });
     const handle = async (req: HttpRequest): Promise<HttpResponse> => {
       const result = /^\/api\/v1\/commands\/([^/]+)\/result$/.exec(req.path);
-      const refuse = result ? refuseResults.get(result[1]!) ?? 0 : 0;
+      const refuse = result ? (refuseResults.get(result[1]!) ?? 0) : 0;
       if (result && refuse > 0) {
         refuseResults.set(result[1]!, refuse - 1);
-        return { status: 503, headers: { 'content-type': 'application/json', 'retry-after': '1' }, body: '{"error":{"code":"unavailable","message":"test"}}' };
+        return {
+          status: 503,
+          headers: { 'content-type': 'application/json', 'retry-after': '1' },
+          body: '{"error":{"code":"unavailable","message":"test"}}',
+        };
       }
       const res = await app.handle(req);
       if (req.path === '/api/v1/heartbeat' && res.status === 200) {
@@ -112,11 +117,15 @@ describe('commands end to end with the simulator', () => {
     http = createNodeServer(handle, { trustProxy: false, logger: createLogger({ level: 'warn' }) });
     await new Promise<void>((r) => http.server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(http.server.address() as AddressInfo).port}`;
-    admin = ((await (await fetch(`${url}/api/v1/admin/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'ops@example.com', password: 'command test password' }),
-    })).json()) as { token: string }).token;
+    admin = (
+      (await (
+        await fetch(`${url}/api/v1/admin/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'ops@example.com', password: 'command test password' }),
+        })
+      ).json()) as { token: string }
+    ).token;
 
     fleet = runFleet({
       url,
@@ -152,7 +161,10 @@ describe('commands end to end with the simulator', () => {
     push.mode = (token) => (['deliver', 'drop', 'delay'] as const)[Number(token.split('-').at(-1)) % 3]!;
     const sent = await api('POST', '/api/v1/admin/commands', { type: 'REBOOT', all: true, confirm: 'REBOOT' });
     expect([sent.status, sent.json.count]).toEqual([201, DEVICES]);
-    const done = await waitFor(async () => (await batchCommands(sent.json.batchId)).every((c) => c.status === 'succeeded'), 3 * INTERVAL_SEC * 1000);
+    const done = await waitFor(
+      async () => (await batchCommands(sent.json.batchId)).every((c) => c.status === 'succeeded'),
+      3 * INTERVAL_SEC * 1000,
+    );
     const commands = await batchCommands(sent.json.batchId);
     expect(done, JSON.stringify(commands.filter((c) => c.status !== 'succeeded'))).toBe(true);
     for (const c of commands) {
@@ -173,7 +185,6 @@ describe('commands end to end with the simulator', () => {
     expect(done).toBe(true);
     const twice = (sent.json.commands as { id: string }[]).filter((c) => (heartbeatCarried.get(c.id) ?? 0) >= 2).length;
     expect(twice).toBeGreaterThan(DEVICES / 2);
-
   }, 60_000);
 
   it('rejects tampered, expired, misaddressed and replayed envelopes; reports the first two as rejected', async () => {
@@ -181,7 +192,10 @@ describe('commands end to end with the simulator', () => {
     const { json } = await api('GET', '/api/v1/admin/devices?limit=4&sort=lastSeen');
     const [tampered, expired, misaddressed, other] = json.items.map((d: { id: string }) => d.id) as string[];
     const keyOf = async (id: string) =>
-      decrypt(encryptionKey, (await database.db.selectFrom('devices').select('hmac_key_enc').where('id', '=', id).executeTakeFirstOrThrow()).hmac_key_enc);
+      decrypt(
+        encryptionKey,
+        (await database.db.selectFrom('devices').select('hmac_key_enc').where('id', '=', id).executeTakeFirstOrThrow()).hmac_key_enc,
+      );
     const sign = (key: Buffer, e: Record<string, string>) =>
       createHmac('sha256', key).update(['mdm-cmd-v1', e.cid, e.did, e.type, e.params, e.iat, e.exp].join('\n')).digest('base64url');
     const expiredKey = await keyOf(expired!);
@@ -202,7 +216,8 @@ describe('commands end to end with the simulator', () => {
     const sent = await api('POST', '/api/v1/admin/commands', { type: 'PING', deviceIds: [tampered, expired, other] });
     const misaddressedBatch = await api('POST', '/api/v1/admin/commands', { type: 'PING', deviceIds: [misaddressed] });
     const byDevice = new Map((sent.json.commands as { id: string; deviceId: string }[]).map((c) => [c.deviceId, c.id]));
-    const status = async (id: string) => (await api('GET', `/api/v1/admin/commands/${id}`)).json as { status: string; error: string | null };
+    const status = async (id: string) =>
+      (await api('GET', `/api/v1/admin/commands/${id}`)).json as { status: string; error: string | null };
     const settled = await waitFor(
       async () =>
         (await status(byDevice.get(tampered!)!)).status === 'rejected' &&
@@ -224,7 +239,11 @@ describe('commands end to end with the simulator', () => {
     const c = summary.commands;
     expect(c.executed).toBe(2 * DEVICES + 1);
     expect(c.succeeded).toBe(2 * DEVICES + 1);
-    expect(c.rejectedBy).toMatchObject({ bad_signature: expect.any(Number), expired: expect.any(Number), wrong_device: expect.any(Number) });
+    expect(c.rejectedBy).toMatchObject({
+      bad_signature: expect.any(Number),
+      expired: expect.any(Number),
+      wrong_device: expect.any(Number),
+    });
     expect(c.rejectedBy.replayed).toBeGreaterThan(0);
     expect(c.received).toBe(c.executed + c.rejected);
     expect(summary.commands.byChannel.push).toBeGreaterThan(0);

@@ -125,7 +125,11 @@ describe('EnvelopeVerifier', () => {
   });
 
   it('rejects signed times that are not Unix seconds, or exp before iat', () => {
-    for (const [iat, exp] of [['soon', String(NOW + 60)], [String(NOW), '1e12'], [String(NOW), String(NOW - 1)]] as const) {
+    for (const [iat, exp] of [
+      ['soon', String(NOW + 60)],
+      [String(NOW), '1e12'],
+      [String(NOW), String(NOW - 1)],
+    ] as const) {
       const fields = { cid: randomUUID(), did: DID, type: 'PING', params: '{}', iat, exp };
       const e = { v: '1', ...fields, sig: sign(fields, KEY) };
       expect(verifier().verify(e, NOW)).toMatchObject({ ok: false, reason: 'malformed' });

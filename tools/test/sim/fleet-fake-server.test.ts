@@ -61,7 +61,8 @@ describe('runFleet against a scripted server', () => {
   it('executes valid commands from heartbeat answers, rejects bad ones and reports both', async () => {
     const sent = new Map<FakeDevice, boolean>();
     const cids: Record<string, string> = {};
-    server.onResult = (cid) => (cid === cids.ping ? { status: 404, body: { error: { code: 'not_found', message: '' } } } : { status: 204, body: undefined });
+    server.onResult = (cid) =>
+      cid === cids.ping ? { status: 404, body: { error: { code: 'not_found', message: '' } } } : { status: 204, body: undefined };
     server.onHeartbeat = (d) => {
       if (sent.get(d) || d !== server.byIndex(0)) return undefined;
       sent.set(d, true);

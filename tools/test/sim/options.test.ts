@@ -27,21 +27,66 @@ describe('parseCli', () => {
 
   it('takes every option', () => {
     const { fleet, failOnError, jsonSummary, progress } = run([
-      '--devices=5', '--url', 'https://mdm.example.com/base', '--interval-sec', '2.5', '--token', 'mdmet_x',
-      '--state', 's.json', '--concurrency', '4', '--max-sockets', '8', '--timeout-ms', '500', '--app', 'com.acme.sign',
-      '--chaos', '3', '--seed', '99', '--duration', '20', '--json-summary', 'out.json', '--fail-on-error',
-      '--progress', 'plain', '--obey-server-interval', '--time-scale', '60', '--mains-powered', '0.8',
+      '--devices=5',
+      '--url',
+      'https://mdm.example.com/base',
+      '--interval-sec',
+      '2.5',
+      '--token',
+      'mdmet_x',
+      '--state',
+      's.json',
+      '--concurrency',
+      '4',
+      '--max-sockets',
+      '8',
+      '--timeout-ms',
+      '500',
+      '--app',
+      'com.acme.sign',
+      '--chaos',
+      '3',
+      '--seed',
+      '99',
+      '--duration',
+      '20',
+      '--json-summary',
+      'out.json',
+      '--fail-on-error',
+      '--progress',
+      'plain',
+      '--obey-server-interval',
+      '--time-scale',
+      '60',
+      '--mains-powered',
+      '0.8',
     ]);
     expect(fleet).toMatchObject({
-      url: 'https://mdm.example.com/base', devices: 5, intervalSec: 2.5, concurrency: 4, maxSockets: 8, timeoutMs: 500,
-      appPackage: 'com.acme.sign', chaos: 3, seed: 99, durationSec: 20, stateFile: 's.json', obeyServerInterval: true,
-      timeScale: 60, mainsPowered: 0.8, enrollment: { kind: 'token', token: 'mdmet_x' },
+      url: 'https://mdm.example.com/base',
+      devices: 5,
+      intervalSec: 2.5,
+      concurrency: 4,
+      maxSockets: 8,
+      timeoutMs: 500,
+      appPackage: 'com.acme.sign',
+      chaos: 3,
+      seed: 99,
+      durationSec: 20,
+      stateFile: 's.json',
+      obeyServerInterval: true,
+      timeScale: 60,
+      mainsPowered: 0.8,
+      enrollment: { kind: 'token', token: 'mdmet_x' },
     });
     expect({ failOnError, jsonSummary, progress }).toEqual({ failOnError: true, jsonSummary: 'out.json', progress: 'plain' });
   });
 
   it('reads admin credentials and the URL from the environment', () => {
-    const { fleet } = run(['--devices', '1', '--group', 'Lab'], { MDM_URL: 'http://10.0.0.1:9000', MDM_EMAIL: 'a@b.c', MDM_PASSWORD: 'pw' });
+    const { fleet } = run(['--devices', '1', '--group', 'Lab'], {
+      MDM_URL: 'http://10.0.0.1:9000',
+      MDM_EMAIL: 'a@b.c',
+      MDM_PASSWORD: 'pw',
+    });
     expect(fleet.url).toBe('http://10.0.0.1:9000');
     expect(fleet.enrollment).toEqual({ kind: 'admin', email: 'a@b.c', password: 'pw', group: 'Lab' });
     expect(run(['--devices', '1', '--admin-token', 'jwt']).fleet.enrollment).toMatchObject({ adminToken: 'jwt' });

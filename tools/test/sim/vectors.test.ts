@@ -27,9 +27,11 @@ describe('the simulator verifier on the shared vectors', () => {
 
   it.each(vectors.replay)('$name', ({ device, now, envelopes, expect: outcomes }) => {
     const v = verifier(device);
-    expect(envelopes.map((e) => {
-      const verdict = v.verify(e, now);
-      return verdict.ok ? 'accept' : verdict.reason;
-    })).toEqual(outcomes);
+    expect(
+      envelopes.map((e) => {
+        const verdict = v.verify(e, now);
+        return verdict.ok ? 'accept' : verdict.reason;
+      }),
+    ).toEqual(outcomes);
   });
 });

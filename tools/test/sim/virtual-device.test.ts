@@ -56,7 +56,8 @@ describe('VirtualDevice', () => {
           expect(reports[i]!.hb.battery.level).toBeGreaterThanOrEqual(reports[i - 1]!.hb.battery.level);
         }
       }
-      const temp = (charging: boolean) => mean(reports.filter((r) => r.hb.battery.charging === charging).map((r) => r.hb.battery.temperatureC));
+      const temp = (charging: boolean) =>
+        mean(reports.filter((r) => r.hb.battery.charging === charging).map((r) => r.hb.battery.temperatureC));
       expect(temp(true)).toBeGreaterThan(temp(false) + 2);
     }
   });

@@ -44,7 +44,10 @@ export class VirtualDevice {
   }
 
   async session(): Promise<void> {
-    const res = await this.#post<{ accessToken: string }>('/api/v1/device/session', { deviceId: this.deviceId, deviceSecret: this.#secret });
+    const res = await this.#post<{ accessToken: string }>('/api/v1/device/session', {
+      deviceId: this.deviceId,
+      deviceSecret: this.#secret,
+    });
     if (res.status !== 200) throw new Error(`session: ${res.status}`);
     this.#access = res.body.accessToken;
   }
@@ -60,7 +63,14 @@ export class VirtualDevice {
         memory: { availBytes: 1_500_000_000, totalBytes: 4_000_000_000 },
         storage: { freeBytes: 20_000_000_000, totalBytes: 64_000_000_000 },
         network: { type: 'wifi', rssi: -50, ip: '10.0.0.9' },
-        app: { package: 'com.example.kiosk', running: this.appRunning, foreground: this.appRunning, versionName: '2.3.0', versionCode: 230, lastFrameAgeMs: 16 },
+        app: {
+          package: 'com.example.kiosk',
+          running: this.appRunning,
+          foreground: this.appRunning,
+          versionName: '2.3.0',
+          versionCode: 230,
+          lastFrameAgeMs: 16,
+        },
         uptimeSec: 3600,
         agentVersion: '1.0.0',
       },
@@ -78,7 +88,11 @@ export class VirtualDevice {
 
 /** Signs in over the API and creates an enrollment token (what the simulator does with --password). */
 export async function adminToken(base: string, email: string, password: string): Promise<string> {
-  const res = await fetch(`${base}/api/v1/admin/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  const res = await fetch(`${base}/api/v1/admin/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
   return ((await res.json()) as { token: string }).token;
 }
 

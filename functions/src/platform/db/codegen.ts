@@ -59,8 +59,7 @@ export async function introspectColumns(db: Kysely<any>): Promise<ColumnInfo[]> 
 }
 
 const pascal = (name: string) => name.replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase());
-const singular = (name: string) =>
-  /(ch|sh|ss|x)es$/.test(name) ? name.slice(0, -2) : name.endsWith('s') ? name.slice(0, -1) : name;
+const singular = (name: string) => (/(ch|sh|ss|x)es$/.test(name) ? name.slice(0, -2) : name.endsWith('s') ? name.slice(0, -1) : name);
 
 function columnType(col: ColumnInfo): string {
   const base = col.enum_values ? col.enum_values.map((v) => `'${v}'`).join(' | ') : TS_TYPES[col.udt_name];

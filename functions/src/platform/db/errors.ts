@@ -5,15 +5,26 @@ function sqlState(err: unknown): string | undefined {
 }
 
 export const isUniqueViolation = (err: unknown, constraint?: string): boolean =>
-  sqlState(err) === '23505' &&
-  (constraint === undefined || (err as { constraint?: string }).constraint === constraint);
+  sqlState(err) === '23505' && (constraint === undefined || (err as { constraint?: string }).constraint === constraint);
 
 /** An insert into a partitioned table whose partition for that key does not exist yet. */
 export const isMissingPartition = (err: unknown): boolean =>
   sqlState(err) === '23514' && /no partition of relation/i.test(String((err as Error).message));
 
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300', '57014']);
-const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is not open|Cannot use a pool after calling end/i;
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '57014',
+]);
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is not open|Cannot use a pool after calling end/i;
 
 /** True when the database could not be reached or refused work for capacity reasons (the client should retry). */
 export function isDatabaseUnavailable(err: unknown): boolean {

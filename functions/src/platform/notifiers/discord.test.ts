@@ -5,7 +5,12 @@ import type { OutgoingMessage, Severity } from '../notifier.js';
 import { DiscordNotifier } from './discord.js';
 
 type Answer = (res: ServerResponse, req: IncomingMessage) => void;
-interface Recorded { method?: string; path?: string; contentType?: string; body: any }
+interface Recorded {
+  method?: string;
+  path?: string;
+  contentType?: string;
+  body: any;
+}
 
 /** A webhook receiver on loopback: records each request and answers with the next scripted answer (204 when none is left). */
 let server: Server;
@@ -36,8 +41,10 @@ beforeEach(() => {
   script = [];
 });
 
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): Answer => (res) =>
-  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+const json =
+  (status: number, body: unknown, headers: Record<string, string> = {}): Answer =>
+  (res) =>
+    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 
 function message(over: Partial<OutgoingMessage> = {}): OutgoingMessage {
   return {
@@ -47,7 +54,14 @@ function message(over: Partial<OutgoingMessage> = {}): OutgoingMessage {
     url: 'https://mdm.example.com/alerts/42',
     at: '2025-03-01T10:15:00.000Z',
     items: [
-      { title: 'Lobby kiosk 3 (Pixel 7 R5CT1234)', url: 'https://mdm.example.com/devices/d3', fields: [{ name: 'Group', value: 'Lobby' }, { name: 'Since', value: '10:00' }] },
+      {
+        title: 'Lobby kiosk 3 (Pixel 7 R5CT1234)',
+        url: 'https://mdm.example.com/devices/d3',
+        fields: [
+          { name: 'Group', value: 'Lobby' },
+          { name: 'Since', value: '10:00' },
+        ],
+      },
       { title: 'Lobby kiosk 4', fields: [{ name: 'Group', value: 'Lobby' }] },
     ],
     ...over,
@@ -61,8 +75,15 @@ function notifier(options: ConstructorParameters<typeof DiscordNotifier>[0] = {}
 }
 const target = () => ({ channel: 'discord' as const, webhookUrl });
 const embedChars = (embeds: any[]) =>
-  embeds.reduce((n, e) => n + (e.title?.length ?? 0) + (e.description?.length ?? 0) + (e.footer?.text.length ?? 0) +
-    (e.fields ?? []).reduce((m: number, f: any) => m + f.name.length + f.value.length, 0), 0);
+  embeds.reduce(
+    (n, e) =>
+      n +
+      (e.title?.length ?? 0) +
+      (e.description?.length ?? 0) +
+      (e.footer?.text.length ?? 0) +
+      (e.fields ?? []).reduce((m: number, f: any) => m + f.name.length + f.value.length, 0),
+    0,
+  );
 
 describe('DiscordNotifier', () => {
   it('posts one embed for the message and one per item, without pings', async () => {
@@ -77,11 +98,17 @@ describe('DiscordNotifier', () => {
     const [main, first, second] = req!.body.embeds;
     expect(req!.body.embeds).toHaveLength(3);
     expect(main).toEqual({
-      title: 'Lobby kiosk 3 is offline', description: 'Lobby kiosk 3 has not checked in for 15 minutes.',
-      url: 'https://mdm.example.com/alerts/42', color: 0xe74c3c, timestamp: '2025-03-01T10:15:00.000Z',
+      title: 'Lobby kiosk 3 is offline',
+      description: 'Lobby kiosk 3 has not checked in for 15 minutes.',
+      url: 'https://mdm.example.com/alerts/42',
+      color: 0xe74c3c,
+      timestamp: '2025-03-01T10:15:00.000Z',
     });
     expect(first).toMatchObject({ title: 'Lobby kiosk 3 (Pixel 7 R5CT1234)', url: 'https://mdm.example.com/devices/d3', color: 0xe74c3c });
-    expect(first.fields).toEqual([{ name: 'Group', value: 'Lobby', inline: true }, { name: 'Since', value: '10:00', inline: true }]);
+    expect(first.fields).toEqual([
+      { name: 'Group', value: 'Lobby', inline: true },
+      { name: 'Since', value: '10:00', inline: true },
+    ]);
     expect(second.url).toBeUndefined();
   });
 
@@ -89,9 +116,7 @@ describe('DiscordNotifier', () => {
     const { discord } = notifier();
     const colors: Record<Severity, number> = { critical: 0xe74c3c, warning: 0xe67e22, info: 0x3498db, resolved: 0x2ecc71 };
     for (const severity of Object.keys(colors) as Severity[]) await discord.send(message({ severity }), target());
-    expect(requests.map((r) => r.body.embeds.map((e: any) => e.color))).toEqual(
-      Object.values(colors).map((c) => [c, c, c]),
-    );
+    expect(requests.map((r) => r.body.embeds.map((e: any) => e.color))).toEqual(Object.values(colors).map((c) => [c, c, c]));
   });
 
   it('keeps a 40-device digest within Discord limits and says how many were left out', async () => {

@@ -16,8 +16,13 @@ export interface DiscordNotifierOptions {
 }
 
 type Embed = {
-  title?: string; description?: string; url?: string; color: number; timestamp?: string;
-  fields?: { name: string; value: string; inline: boolean }[]; footer?: { text: string };
+  title?: string;
+  description?: string;
+  url?: string;
+  color: number;
+  timestamp?: string;
+  fields?: { name: string; value: string; inline: boolean }[];
+  footer?: { text: string };
 };
 
 /** One attempt's outcome: a final result, or a failure worth another try (after waitSec when the server said). */
@@ -87,7 +92,10 @@ export function discordPayload(message: OutgoingMessage) {
 export class DiscordNotifier implements Notifier {
   private readonly opts: Required<DiscordNotifierOptions>;
 
-  constructor(options: DiscordNotifierOptions = {}, private readonly sleep: (ms: number) => Promise<void> = defaultSleep) {
+  constructor(
+    options: DiscordNotifierOptions = {},
+    private readonly sleep: (ms: number) => Promise<void> = defaultSleep,
+  ) {
     const { timeoutMs = 10_000, maxAttempts = 3, maxInlineWaitSec = 10, backoffMs = 500 } = options;
     this.opts = { timeoutMs, maxAttempts: Math.max(1, maxAttempts), maxInlineWaitSec, backoffMs };
   }

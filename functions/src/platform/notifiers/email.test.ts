@@ -79,7 +79,14 @@ const message = (over: Partial<OutgoingMessage> = {}): OutgoingMessage => ({
   url: 'https://mdm.example.com/alerts/42',
   at: '2025-03-01T10:15:00.000Z',
   items: [
-    { title: 'Lobby kiosk 3', url: 'https://mdm.example.com/devices/d3', fields: [{ name: 'Group', value: 'Lobby' }, { name: 'Since', value: '10:00' }] },
+    {
+      title: 'Lobby kiosk 3',
+      url: 'https://mdm.example.com/devices/d3',
+      fields: [
+        { name: 'Group', value: 'Lobby' },
+        { name: 'Since', value: '10:00' },
+      ],
+    },
   ],
   ...over,
 });
@@ -178,7 +185,11 @@ describe('EmailNotifier', () => {
     const quick = new EmailNotifier({ timeoutMs: 300 });
     const smtpUrl = `smtp://127.0.0.1:${(silent.address() as AddressInfo).port}`;
     try {
-      expect(await quick.send(message(), target({ smtpUrl }))).toMatchObject({ ok: false, retryable: true, error: expect.stringContaining('ETIMEDOUT') });
+      expect(await quick.send(message(), target({ smtpUrl }))).toMatchObject({
+        ok: false,
+        retryable: true,
+        error: expect.stringContaining('ETIMEDOUT'),
+      });
     } finally {
       quick.close();
       silent.close();

@@ -60,7 +60,10 @@ export class FakeServer {
     if (url === '/api/v1/heartbeat') {
       if (device.removed) return send(res, { status: 401, body: error('unknown_device') });
       device.heartbeats.push(body);
-      const reply = this.onHeartbeat(device, body) ?? { status: 200, body: { serverTime: new Date().toISOString(), nextHeartbeatSec: 300, commands: [] } };
+      const reply = this.onHeartbeat(device, body) ?? {
+        status: 200,
+        body: { serverTime: new Date().toISOString(), nextHeartbeatSec: 300, commands: [] },
+      };
       return send(res, reply);
     }
     const result = /^\/api\/v1\/commands\/([^/]+)\/result$/.exec(url);

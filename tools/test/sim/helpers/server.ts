@@ -77,4 +77,3 @@ function killGroup(proc: ChildProcess): void {
     /* already gone */
   }
 }
-
