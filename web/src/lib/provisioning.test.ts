@@ -7,6 +7,7 @@ const release = {
   serverUrl: 'https://mdm.example.com',
   downloadUrl: 'https://mdm.example.com/api/v1/apk/latest',
   versionCode: 3,
+  versionName: '1.0.3',
   sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
   signatureChecksum: 'ZmFrZS1jZXJ0LWNoZWNrc3VtLWZvci10ZXN0cy0xMjM0NTY',
 };

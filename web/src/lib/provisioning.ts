@@ -48,6 +48,7 @@ export function fallbackRelease(origin: string): AgentRelease {
     serverUrl: origin,
     downloadUrl: `${origin}/api/v1/apk/latest`,
     versionCode: null,
+    versionName: null,
     sha256: null,
     signatureChecksum: null,
   };
