@@ -7,6 +7,12 @@ import dev.fleetmdm.agent.core.agent.MemoryCredentialStore
 import dev.fleetmdm.agent.core.agent.MemorySettingsStore
 import dev.fleetmdm.agent.core.agent.Wake
 import dev.fleetmdm.agent.core.agent.Wakeup
+import dev.fleetmdm.agent.core.agent.AlarmKind
+import dev.fleetmdm.agent.core.agent.AlarmPlan
+import dev.fleetmdm.agent.core.agent.AlarmPlanner
+import dev.fleetmdm.agent.core.agent.AlarmPort
+import dev.fleetmdm.agent.core.agent.WakeLock
+import dev.fleetmdm.agent.core.agent.monotonicClock
 import dev.fleetmdm.agent.core.command.BoundedReplayStore
 import dev.fleetmdm.agent.core.heartbeat.EventQueue
 import dev.fleetmdm.agent.core.heartbeat.MemoryHeartbeatBuffer
@@ -34,7 +40,7 @@ class AgentLoopTest {
     fun `beats on the interval, retries the buffer on backoff while offline`() {
         server.nextHeartbeatSec = 120
         val agent = agent(clock.now)
-        val loop = AgentLoop(agent, Backoff(1000, 60_000, jitter = 0.0), clock.now, { 0.5 }, testLogger())
+        val loop = AgentLoop(agent, Backoff(1000, 60_000, jitter = 0.0), monotonicClock(clock.now), { 0.5 }, testLogger())
         loop.step()
         assertEquals(AgentLoop.NOT_ENROLLED_WAIT_MS, loop.waitMs())
         agent.enroll("https://mdm.test", "mdmet_good")
@@ -65,7 +71,7 @@ class AgentLoopTest {
     fun `the running loop beats at once when asked and stops promptly`() {
         val agent = agent({ System.currentTimeMillis() })
         agent.enroll("https://mdm.test", "mdmet_good")
-        val loop = AgentLoop(agent, Backoff(1000, 60_000), { System.currentTimeMillis() }, { 0.5 }, testLogger())
+        val loop = AgentLoop(agent, Backoff(1000, 60_000), monotonicClock { System.nanoTime() / 1_000_000 }, { 0.5 }, testLogger())
         val thread = Thread { loop.run() }
         thread.start()
         waitFor { server.heartbeats.size == 1 }
@@ -77,6 +83,86 @@ class AgentLoopTest {
         loop.stop()
         thread.join(5000)
         assertFalse(thread.isAlive)
+    }
+
+    @Test
+    fun `the schedule runs on elapsed time, so a wall clock jumped back an hour does not postpone the beat`() {
+        val wall = ManualClock()
+        val elapsed = ManualClock(1_000_000)
+        server.nextHeartbeatSec = 300
+        val agent = agent(wall.now)
+        agent.enroll("https://mdm.test", "mdmet_good")
+        val loop = AgentLoop(agent, Backoff(1000, 60_000, jitter = 0.0), monotonicClock(elapsed.now), { 0.5 }, testLogger())
+        loop.step()
+        assertEquals(1, server.heartbeats.size)
+        wall.ms -= 3_600_000 // NTP corrects the wall clock by an hour backwards
+        elapsed.ms += 300_000
+        assertEquals(0L, loop.waitMs())
+        loop.step()
+        assertEquals(2, server.heartbeats.size)
+    }
+
+    @Test
+    fun `every turn runs under the wakelock and sets an alarm for the next one`() {
+        val elapsed = ManualClock(5_000_000)
+        server.nextHeartbeatSec = 300
+        val agent = agent(clock.now)
+        agent.enroll("https://mdm.test", "mdmet_good")
+        val plans = ArrayList<AlarmPlan>()
+        var exact = true
+        val alarms = object : AlarmPort {
+            override fun exactAllowed() = exact
+            override fun set(plan: AlarmPlan) { plans.add(plan) }
+            override fun cancel() { plans.clear() }
+        }
+        var held = false
+        val beatsUnderLock = ArrayList<Boolean>()
+        val lock = object : WakeLock {
+            override fun <T> holding(timeoutMs: Long, block: () -> T): T {
+                assertEquals(AgentLoop.WAKELOCK_TIMEOUT_MS, timeoutMs)
+                held = true
+                try {
+                    val before = server.heartbeats.size
+                    val out = block()
+                    if (server.heartbeats.size > before) beatsUnderLock.add(true)
+                    return out
+                } finally {
+                    held = false
+                }
+            }
+        }
+        val loop = AgentLoop(agent, Backoff(1000, 60_000, jitter = 0.0), monotonicClock(elapsed.now), { 0.5 }, testLogger(), alarms, lock)
+        loop.turn()
+        assertEquals(listOf(true), beatsUnderLock)
+        assertFalse(held)
+        assertEquals(AlarmKind.EXACT_WHILE_IDLE, plans.last().kind)
+        assertEquals(5_300_000L, plans.last().triggerAtElapsedMs)
+        // Offline: the next turn is an upload retry on the backoff; without exact alarms, the while-idle kind.
+        exact = false
+        server.offline = true
+        elapsed.ms += 300_000
+        loop.turn()
+        assertEquals(AlarmKind.INEXACT_WHILE_IDLE, plans.last().kind)
+        assertEquals(elapsed.ms + 1000, plans.last().triggerAtElapsedMs)
+        loop.stop()
+        assertTrue(plans.isEmpty())
+    }
+
+    @Test
+    fun `alarms are never set in the past or for right now`() {
+        assertEquals(10_000L, AlarmPlanner.plan(10_000, 2_000, true).triggerAtElapsedMs)
+        assertEquals(3_000L, AlarmPlanner.plan(1_000, 2_000, false).triggerAtElapsedMs)
+        assertEquals(AlarmKind.INEXACT_WHILE_IDLE, AlarmPlanner.plan(1_000, 2_000, false).kind)
+    }
+
+    @Test
+    fun `an alarm tick wakes the waiting loop without forcing a beat`() {
+        val w = Wakeup()
+        w.requestTick()
+        assertEquals(Wake.TICK, w.await(10_000))
+        w.requestTick()
+        w.requestBeat()
+        assertEquals(Wake.BEAT, w.await(10_000))
     }
 
     @Test

@@ -149,16 +149,45 @@ class AgentTest {
     }
 
     @Test
-    fun `a removed device forgets its credentials and stops`() {
+    fun `a refused device keeps its identity, backs off, reports it, and only retire forgets it`() {
         enrolled()
         agent.heartbeat()
         server.deviceKnown = false
+        assertFalse(agent.heartbeat().sent)
+        assertTrue(agent.isEnrolled())
+        assertEquals(1, agent.authRefusals())
+        val opened = server.requests.count { it == "POST /api/v1/device/session" }
+        // Within the backoff (a minute at first) the server is not asked again.
+        clock.ms += 30_000
+        assertFalse(agent.heartbeat().sent)
+        assertEquals(opened, server.requests.count { it == "POST /api/v1/device/session" })
+        clock.ms += 60_000
+        assertFalse(agent.heartbeat().sent)
+        assertEquals(opened + 1, server.requests.count { it == "POST /api/v1/device/session" })
+        assertEquals(2, agent.authRefusals())
+        // The server knows the device again (a restore finished): the buffered heartbeats go up, with the events.
+        server.deviceKnown = true
+        clock.ms += 3_600_000
         val report = agent.heartbeat()
-        assertFalse(report.sent)
+        assertTrue(report.sent, report.failure)
+        assertEquals(0, agent.authRefusals())
+        assertEquals(0, agent.bufferedHeartbeats())
+        assertTrue(agent.heartbeat().sent)
+        val types = server.heartbeats.flatMap { hb -> hb.getAsJsonArray("events")?.map { it.asJsonObject.string("type") } ?: emptyList() }
+        assertTrue(types.contains("agent.auth_refused"), types.toString())
+        assertTrue(types.contains("agent.auth_restored"), types.toString())
+        // Only the retire hook (a server-signed retire command, later) forgets the identity.
+        agent.retire("test")
         assertFalse(agent.isEnrolled())
         assertNull(credentials.load())
-        assertEquals(0, agent.bufferedHeartbeats())
         assertEquals("not enrolled", agent.heartbeat().failure)
+    }
+
+    @Test
+    fun `an http server is refused unless this enrollment or the build allows cleartext`() {
+        assertEquals("cleartext_not_allowed", (agent.enroll("http://mdm.test", "mdmet_good") as EnrollOutcome.Refused).code)
+        assertFalse(agent.isEnrolled())
+        assertTrue(agent.enroll("http://mdm.test", "mdmet_good", allowCleartext = true) is EnrollOutcome.Enrolled)
     }
 
     @Test

@@ -16,6 +16,23 @@ class EventQueueAndBufferTest {
     lateinit var dir: File
 
     @Test
+    fun `a queue with a file survives a restart, stays bounded, and sets a damaged file aside`() {
+        val file = File(dir, "events.json")
+        val q = EventQueue(capacity = 3, nowMs = { 1_000L }, file = file)
+        for (i in 1..4) q.add("app.relaunched", mapOf("attempt" to i, "ok" to (i % 2 == 0), "package" to "com.example.kiosk"))
+        assertEquals(1, q.take(1).size)
+        val again = EventQueue(capacity = 3, nowMs = { 2_000L }, file = file)
+        val events = again.take()
+        assertEquals(listOf(3L, 4L), events.map { it.data!!["attempt"] })
+        assertEquals(listOf(false, true), events.map { it.data!!["ok"] })
+        assertEquals("1970-01-01T00:00:01Z", events[0].at)
+        assertEquals(0, EventQueue(nowMs = { 0L }, file = file).size())
+        file.writeText("{not json")
+        assertEquals(0, EventQueue(nowMs = { 0L }, file = file).size())
+        assertEquals(true, File(dir, "events.json.bad").isFile)
+    }
+
+    @Test
     fun `the event queue keeps the newest when full and flattens data`() {
         val q = EventQueue(capacity = 3, nowMs = { 0L })
         for (i in 1..5) q.add("app.crash", mapOf("n" to i))

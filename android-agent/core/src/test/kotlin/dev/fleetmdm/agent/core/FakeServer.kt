@@ -30,7 +30,7 @@ class FakeServer : HttpClient {
     }
 
     override fun execute(request: HttpRequest): HttpResponse {
-        val path = request.url.substringAfter("https://mdm.test")
+        val path = request.url.replaceFirst(Regex("^https?://mdm\\.test"), "")
         requests.add("${request.method} $path")
         if (offline) throw IOException("connect timed out")
         val body = request.body?.let { Json.parseObject(it) }

@@ -9,7 +9,6 @@ import dev.fleetmdm.agent.core.agent.MemorySettingsStore
 import dev.fleetmdm.agent.core.command.ApkInstaller
 import dev.fleetmdm.agent.core.command.DevicePower
 import dev.fleetmdm.agent.core.command.FileReplayStore
-import dev.fleetmdm.agent.core.command.InstallOutcome
 import dev.fleetmdm.agent.core.command.KioskApps
 import dev.fleetmdm.agent.core.command.StandardExecutors
 import dev.fleetmdm.agent.core.heartbeat.EventQueue
@@ -98,7 +97,8 @@ class LiveServerTest {
             )
         )
 
-        assertTrue(agent.enroll(base, enrollmentToken) is EnrollOutcome.Enrolled)
+        // The test server speaks http: this enrollment allows cleartext explicitly, as allow_cleartext=true does.
+        assertTrue(agent.enroll(base, enrollmentToken, allowCleartext = true) is EnrollOutcome.Enrolled)
         val deviceId = agent.deviceId()!!
         val first = agent.heartbeat()
         assertTrue(first.sent, first.failure)
@@ -169,11 +169,13 @@ class LiveServerTest {
         override fun wipe() = throw AssertionError("no WIPE in this test")
     }
     private val fakeApps = object : KioskApps {
-        override fun relaunch(packageName: String) {}
+        override fun relaunch(packageName: String): String? = null
         override fun clearData(packageName: String): String? = null
     }
     private val noInstaller = object : ApkInstaller {
-        override fun install(apk: File, versionCode: Long) = InstallOutcome.Failed("no installs in this test")
+        override fun inspect(apk: File): dev.fleetmdm.agent.core.install.ApkFacts? = null
+        override fun installed(packageName: String): dev.fleetmdm.agent.core.install.InstalledPackage? = null
+        override fun install(apk: File, packageName: String): String? = "no installs in this test"
     }
 
     private fun adminLogin(base: String): String {

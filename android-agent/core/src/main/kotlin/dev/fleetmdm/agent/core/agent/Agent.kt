@@ -17,12 +17,12 @@ import dev.fleetmdm.agent.core.log.Logger
 import dev.fleetmdm.agent.core.net.ApiResult
 import dev.fleetmdm.agent.core.net.DeviceApi
 import dev.fleetmdm.agent.core.net.HttpClient
+import dev.fleetmdm.agent.core.net.ServerUrlPolicy
 import dev.fleetmdm.agent.core.protocol.CommandResult
 import dev.fleetmdm.agent.core.protocol.DeviceInfo
 import dev.fleetmdm.agent.core.protocol.EnrollRequest
 import dev.fleetmdm.agent.core.protocol.Envelope
 import dev.fleetmdm.agent.core.protocol.Json
-import java.net.URI
 import java.util.concurrent.Executor
 
 sealed class EnrollOutcome {
@@ -57,7 +57,13 @@ class AgentParts(
     val reporter: ResultReporter?,
     val nowMs: () -> Long,
     val log: Logger,
-    val bootId: String = HeartbeatBuilder.newBootId()
+    val bootId: String = HeartbeatBuilder.newBootId(),
+    /** Elapsed realtime (monotonic) for backoffs; the wall clock [nowMs] when not given. */
+    val elapsedMs: (() -> Long)? = null,
+    /** Whether this build lets `http://` server URLs through ([ServerUrlPolicy]). */
+    val buildAllowsCleartext: Boolean = false,
+    /** REBOOT and agent-update results that wait for the next boot or the new agent. */
+    val pendingOutcomes: PendingOutcomes? = null
 )
 
 /**
@@ -71,7 +77,7 @@ class Agent(private val parts: AgentParts) : AgentControl {
     private val log = parts.log
     private val settings = parts.settings
     private val builder = HeartbeatBuilder(parts.agentVersion, parts.bootId, parts.nowMs)
-    private val sessions = Sessions(parts.credentials, parts.nowMs, log)
+    private val sessions = Sessions(parts.credentials, parts.nowMs, log, parts.events, parts.elapsedMs ?: parts.nowMs)
     private val pendingResults = PendingResults()
     private val reporter: ResultReporter = parts.reporter ?: pendingResults.reporter(this)
     private val executors: Map<String, CommandExecutor> = parts.executors(this)
@@ -94,9 +100,26 @@ class Agent(private val parts: AgentParts) : AgentControl {
         return Math.max(StandardExecutors.MIN_INTERVAL_SEC, Math.min(StandardExecutors.MAX_INTERVAL_SEC, sec.toLong())) * 1000
     }
 
+    /**
+     * At process start: reports the outcomes that became known while the agent was not running
+     * (a REBOOT's boot, the agent's own update). The reports are retried like any result.
+     */
+    fun start(): Int {
+        if (!isEnrolled()) return 0
+        return parts.pendingOutcomes?.resolve(reporter) ?: 0
+    }
+
+    /** Sessions refused with `invalid_credentials` in a row; the identity is kept meanwhile. */
+    fun authRefusals(): Int = sessions.refusals()
+
+    /**
+     * [allowCleartext]: the enrollment's own `allow_cleartext=true`; `http://` needs it or the
+     * build's allowance ([ServerUrlPolicy]).
+     */
     @Synchronized
-    fun enroll(serverUrl: String, enrollmentToken: String): EnrollOutcome {
-        if (!isHttpUrl(serverUrl)) return EnrollOutcome.Refused("invalid_server_url", "not an http(s) URL: $serverUrl")
+    fun enroll(serverUrl: String, enrollmentToken: String, allowCleartext: Boolean = false): EnrollOutcome {
+        val urlProblem = ServerUrlPolicy.check(serverUrl, allowCleartext || parts.buildAllowsCleartext)
+        if (urlProblem != null) return EnrollOutcome.Refused(urlProblem, "server URL refused ($urlProblem): $serverUrl")
         val token = fcmToken
         val api = DeviceApi(serverUrl, parts.http)
         return when (val result = api.enroll(EnrollRequest(enrollmentToken, parts.deviceInfo(), token))) {
@@ -140,9 +163,25 @@ class Agent(private val parts: AgentParts) : AgentControl {
         val commands = dispatcher(creds)
         for (element in answer.commands) commands.receive(Envelope.fromJson(element), Channel.HEARTBEAT)
         val flushed = flush(api)
+        parts.pendingOutcomes?.resolve(reporter)
         pendingResults.retry(this)
         log.debug("heartbeat sent", "seq" to body.seq, "commands" to answer.commands.size, "flushed" to flushed)
         return BeatReport(true, answer.commands.size, parts.buffer.size(), flushed, null)
+    }
+
+    /**
+     * Forgets this device's identity and waits to be enrolled again. The only way out of an
+     * enrollment: the hook for the lifecycle issue's server-signed retire command (a 401 never
+     * calls it, see [Sessions]).
+     */
+    @Synchronized
+    fun retire(reason: String) {
+        val creds = parts.credentials.load() ?: return
+        log.warn("retiring: forgetting this device's identity", "deviceId" to creds.deviceId, "reason" to reason)
+        parts.credentials.clear()
+        sessions.reset()
+        dispatcher = null
+        dispatcherFor = null
     }
 
     /** Uploads buffered heartbeats without building a new one; true when the buffer is empty after. */
@@ -224,11 +263,7 @@ class Agent(private val parts: AgentParts) : AgentControl {
     }
 
     companion object {
-        fun isHttpUrl(value: String): Boolean = try {
-            val uri = URI(value)
-            (uri.scheme == "https" || uri.scheme == "http") && !uri.host.isNullOrEmpty()
-        } catch (e: Exception) {
-            false
-        }
+        /** Syntax only (http or https with a host); whether http is allowed is [ServerUrlPolicy]'s call. */
+        fun isHttpUrl(value: String): Boolean = ServerUrlPolicy.check(value, true) == null
     }
 }

@@ -9,15 +9,24 @@ import dev.fleetmdm.agent.core.net.Backoff
  * wait in the offline buffer, upload attempts on an exponential backoff between the beats - so the
  * buffer goes up soon after the network returns, without building extra heartbeats.
  *
+ * The schedule runs on [clock] (elapsed realtime), never the wall clock. A thread waiting for its
+ * next turn does not run while the CPU sleeps, so after every turn an alarm that fires in Doze is
+ * set for the next one ([alarms]); its receiver calls [Wakeup.requestTick]. Each turn runs under a
+ * partial [wakeLock], so the CPU cannot fall asleep half way through a heartbeat.
+ *
  * [run] blocks; the Android foreground service runs it on its own thread and [stop]s it.
  */
 class AgentLoop(
     private val agent: Agent,
     private val backoff: Backoff,
-    private val nowMs: () -> Long,
+    private val clock: MonotonicClock,
     private val random: () -> Double,
-    private val log: Logger
+    private val log: Logger,
+    private val alarms: AlarmPort? = null,
+    private val wakeLock: WakeLock = NoWakeLock
 ) {
+    private fun nowMs(): Long = clock.elapsedMs()
+
     @Volatile private var running = true
     private var nextBeatAtMs = 0L
     private var failures = 0
@@ -25,14 +34,7 @@ class AgentLoop(
     fun run() {
         log.info("heartbeat loop started")
         while (running) {
-            try {
-                step()
-            } catch (e: Exception) {
-                // Never let one bad heartbeat end the loop; the next interval tries again.
-                log.error("heartbeat loop step failed", e)
-                failures++
-                nextBeatAtMs = nowMs() + backoff.delayMs(failures)
-            }
+            turn()
             if (!running) break
             val wake = agent.wakeup.await(waitMs())
             if (wake == Wake.BEAT) nextBeatAtMs = 0
@@ -44,6 +46,32 @@ class AgentLoop(
     fun stop() {
         running = false
         agent.wakeup.requestBeat()
+        try {
+            alarms?.cancel()
+        } catch (e: Exception) {
+            log.warn("could not cancel the heartbeat alarm", "error" to e.message)
+        }
+    }
+
+    /** One turn under the wakelock, then the alarm for the next one. Never throws. */
+    fun turn() {
+        wakeLock.holding(WAKELOCK_TIMEOUT_MS) {
+            try {
+                step()
+            } catch (e: Exception) {
+                // Never let one bad heartbeat end the loop; the next interval tries again.
+                log.error("heartbeat loop step failed", e)
+                failures++
+                nextBeatAtMs = nowMs() + backoff.delayMs(failures)
+            }
+        }
+        if (!running) return
+        val port = alarms ?: return
+        try {
+            port.set(AlarmPlanner.plan(nowMs() + waitMs(), nowMs(), port.exactAllowed()))
+        } catch (e: Exception) {
+            log.error("could not set the heartbeat alarm", e)
+        }
     }
 
     /** One turn: a heartbeat when due, else an upload attempt when heartbeats are buffered. */
@@ -78,5 +106,7 @@ class AgentLoop(
         const val JITTER = 0.1
         /** Until enrolled the loop only wakes for an enrollment (which requests a heartbeat). */
         const val NOT_ENROLLED_WAIT_MS = 60_000L
+        /** A heartbeat, its commands' reports and a buffer upload fit in this; the wakelock ends by then anyway. */
+        const val WAKELOCK_TIMEOUT_MS = 60_000L
     }
 }

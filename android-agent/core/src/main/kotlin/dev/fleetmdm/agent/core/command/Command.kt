@@ -20,19 +20,23 @@ class Params(val json: JsonObject) {
 }
 
 /**
- * What an executor did. [afterReport] runs once the final result has been handed to the reporter:
- * a REBOOT or WIPE reports success first, because the device cannot report afterwards.
+ * What an executor did. [afterReport] runs once the final result has been handed to the reporter.
+ * A [deferred] result has no final report yet: it is known only later (a REBOOT after the next
+ * boot, an agent update when the new agent runs) and reported then from [dev.fleetmdm.agent.core.agent.PendingOutcomes].
  */
 class ExecutionResult private constructor(
     val succeeded: Boolean,
     val output: String?,
     val error: String?,
-    val afterReport: (() -> Unit)?
+    val afterReport: (() -> Unit)?,
+    val deferred: Boolean
 ) {
     companion object {
-        fun succeeded(output: String? = null, afterReport: (() -> Unit)? = null) = ExecutionResult(true, output, null, afterReport)
+        fun succeeded(output: String? = null, afterReport: (() -> Unit)? = null) = ExecutionResult(true, output, null, afterReport, false)
 
-        fun failed(error: String) = ExecutionResult(false, null, error, null)
+        fun failed(error: String) = ExecutionResult(false, null, error, null, false)
+
+        fun deferred(note: String) = ExecutionResult(false, note, null, null, true)
     }
 }
 

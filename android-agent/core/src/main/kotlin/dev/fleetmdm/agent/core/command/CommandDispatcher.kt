@@ -73,6 +73,10 @@ class CommandDispatcher(
         } catch (e: Exception) {
             ExecutionResult.failed("${e.javaClass.simpleName}: ${e.message ?: "no message"}")
         }
+        if (result.deferred) {
+            log.info("command result deferred", "cid" to command.cid, "type" to command.type, "note" to result.output, "ms" to (nowMs() - started))
+            return
+        }
         val report = if (result.succeeded) CommandResult.succeeded(result.output) else CommandResult.failed(result.error ?: "failed")
         log.info(
             "command finished",

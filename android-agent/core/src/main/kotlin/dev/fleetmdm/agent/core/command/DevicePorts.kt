@@ -1,5 +1,7 @@
 package dev.fleetmdm.agent.core.command
 
+import dev.fleetmdm.agent.core.install.ApkFacts
+import dev.fleetmdm.agent.core.install.InstalledPackage
 import java.io.File
 
 /*
@@ -8,39 +10,44 @@ import java.io.File
  */
 
 interface DevicePower {
-    /** Reboots now (DevicePolicyManager.reboot); does not return on a real device. */
+    /** Asks for a reboot (DevicePolicyManager.reboot); throws when the platform refuses. */
     fun reboot()
 
     fun lockScreen()
 
-    /** Factory reset (DevicePolicyManager.wipeDevice / wipeData); does not return on a real device. */
+    /** Factory reset (DevicePolicyManager.wipeDevice / wipeData); throws when the platform refuses. */
     fun wipe()
 }
 
 interface KioskApps {
-    /** Brings [packageName] to the foreground (in lock task mode where allowed). */
-    fun relaunch(packageName: String)
+    /**
+     * RELAUNCH_APP: ends the app's process and starts it fresh (Device Owner: hide and unhide the
+     * package, then launch), so a hung app really restarts instead of showing an ANR dialog.
+     * Null on success, else why it failed.
+     */
+    fun relaunch(packageName: String): String?
 
     /** Clears the package's data; returns null on success or the reason it failed. */
     fun clearData(packageName: String): String?
 }
 
-/** What installing a downloaded, hash-checked APK came to. */
-sealed class InstallOutcome {
-    class Installed(val packageName: String, val versionName: String?, val versionCode: Long) : InstallOutcome()
+/**
+ * The package manager, for INSTALL_APK. The core decides ([dev.fleetmdm.agent.core.install.InstallVerifier]);
+ * this only reads and installs.
+ */
+interface ApkInstaller {
+    /** Package, version and signer certificate digests of an archive; null when it is not an APK. */
+    fun inspect(apk: File): ApkFacts?
 
-    class Failed(val reason: String) : InstallOutcome()
+    /** The installed package, or null when it is not installed. */
+    fun installed(packageName: String): InstalledPackage?
 
     /**
-     * The APK replaces the agent itself: installing it ends this process, so [install] is run after
-     * the result has been reported.
+     * Installs [apk] silently (the agent is Device Owner) and waits for the package installer's
+     * answer. Null on success, else the reason. For the agent's own package a success usually
+     * ends this process before it returns.
      */
-    class ReplacesAgent(val install: () -> Unit, val description: String) : InstallOutcome()
-}
-
-interface ApkInstaller {
-    /** Installs [apk] silently (the agent is Device Owner); [versionCode] is what the command promised. */
-    fun install(apk: File, versionCode: Long): InstallOutcome
+    fun install(apk: File, packageName: String): String?
 }
 
 /** Settings and scheduling that commands change. */

@@ -1,5 +1,10 @@
 package dev.fleetmdm.agent.core.command
 
+import dev.fleetmdm.agent.core.agent.PendingOutcomes
+import dev.fleetmdm.agent.core.install.ApkSignatures
+import dev.fleetmdm.agent.core.install.InstallParams
+import dev.fleetmdm.agent.core.install.InstallVerdict
+import dev.fleetmdm.agent.core.install.InstallVerifier
 import dev.fleetmdm.agent.core.net.Downloader
 import java.io.File
 import java.net.URI
@@ -8,6 +13,10 @@ import java.net.URI
  * The executors for every command type of protocol v1, over the device ports. Params are checked
  * here again (the server checks them too): a command that got through with bad params fails with a
  * reason instead of doing something half-way.
+ *
+ * Results say what happened, never what was only asked for: REBOOT is reported after the next boot
+ * ([pending]), WIPE after DevicePolicyManager accepted it, INSTALL_APK after the package manager
+ * lists the new version (the agent's own update: when the new agent starts).
  */
 class StandardExecutors(
     private val power: DevicePower,
@@ -15,10 +24,12 @@ class StandardExecutors(
     private val installer: ApkInstaller,
     private val downloader: Downloader,
     private val control: AgentControl,
-    private val downloadDir: File
+    private val downloadDir: File,
+    private val agentPackage: String = "dev.fleetmdm.agent",
+    private val pending: PendingOutcomes? = null
 ) {
     fun all(): Map<String, CommandExecutor> = linkedMapOf(
-        "REBOOT" to executor { ExecutionResult.succeeded("rebooting") { power.reboot() } },
+        "REBOOT" to executor { reboot(it) },
         "RELAUNCH_APP" to executor { relaunch() },
         "PING" to executor {
             control.heartbeatNow()
@@ -29,56 +40,87 @@ class StandardExecutors(
             ExecutionResult.succeeded("locked")
         },
         "CLEAR_APP_DATA" to executor { clearAppData() },
-        "INSTALL_APK" to executor { installApk(it.params) },
+        "INSTALL_APK" to executor { installApk(it) },
         "SET_CONFIG" to executor { setConfig(it.params) },
-        "WIPE" to executor { ExecutionResult.succeeded("wiping") { power.wipe() } }
+        "WIPE" to executor { wipe() }
     )
+
+    private fun reboot(command: Command): ExecutionResult {
+        pending?.begin(command.cid, "REBOOT")
+        try {
+            power.reboot()
+        } catch (e: Exception) {
+            pending?.forget(command.cid)
+            return ExecutionResult.failed("reboot refused: ${e.javaClass.simpleName}: ${e.message ?: "no message"}")
+        }
+        // Without a pending store (tests, the JVM) the accepted call is all there is to report.
+        return if (pending != null) ExecutionResult.deferred("rebooting; reported once the device has booted again")
+        else ExecutionResult.succeeded("reboot accepted")
+    }
+
+    private fun wipe(): ExecutionResult {
+        try {
+            power.wipe()
+        } catch (e: Exception) {
+            return ExecutionResult.failed("wipe refused: ${e.javaClass.simpleName}: ${e.message ?: "no message"}")
+        }
+        return ExecutionResult.succeeded("wipe accepted by DevicePolicyManager")
+    }
 
     private fun relaunch(): ExecutionResult {
         val pkg = control.kioskPackage() ?: return ExecutionResult.failed("no kiosk package is configured")
-        apps.relaunch(pkg)
-        return ExecutionResult.succeeded("relaunched $pkg")
+        val error = apps.relaunch(pkg)
+        return if (error == null) ExecutionResult.succeeded("restarted $pkg") else ExecutionResult.failed("restarting $pkg failed: $error")
     }
 
     private fun clearAppData(): ExecutionResult {
         val pkg = control.kioskPackage() ?: return ExecutionResult.failed("no kiosk package is configured")
         val error = apps.clearData(pkg)
         if (error != null) return ExecutionResult.failed("clearing $pkg failed: $error")
-        apps.relaunch(pkg)
-        return ExecutionResult.succeeded("cleared $pkg")
+        val restart = apps.relaunch(pkg)
+        return ExecutionResult.succeeded("cleared $pkg" + if (restart != null) "; restart failed: $restart" else "")
     }
 
-    private fun installApk(params: Params): ExecutionResult {
-        val url = params.string("url")
-        val sha256 = params.string("sha256")
-        val versionCode = params.wholeNumber("versionCode")
-        if (url == null || !isHttpsUrl(url)) return ExecutionResult.failed("params.url must be an https URL")
-        if (sha256 == null || !SHA256_HEX.matches(sha256)) return ExecutionResult.failed("params.sha256 must be 64 hex digits")
-        if (versionCode == null || versionCode < 1 || versionCode > MAX_VERSION_CODE) {
-            return ExecutionResult.failed("params.versionCode must be a positive integer")
-        }
+    private fun installApk(command: Command): ExecutionResult {
+        val parsed = InstallParams.parse(command.params)
+        if (parsed is String) return ExecutionResult.failed(parsed)
+        val params = parsed as InstallParams
         if (!downloadDir.isDirectory && !downloadDir.mkdirs()) return ExecutionResult.failed("cannot create $downloadDir")
-        val apk = File(downloadDir, "install-$versionCode.apk")
+        // Leftovers of an install the process did not survive.
+        downloadDir.listFiles()?.forEach { it.delete() }
+        val apk = File(downloadDir, "install-${params.versionCode}.apk")
         try {
-            val download = downloader.download(url, apk, MAX_APK_BYTES)
-            if (!download.sha256Hex.equals(sha256, ignoreCase = true)) {
-                apk.delete()
-                return ExecutionResult.failed("sha256 mismatch: expected $sha256, downloaded ${download.sha256Hex} (${download.bytes} bytes)")
+            val download = downloader.download(params.url, apk, MAX_APK_BYTES)
+            var blockError: String? = null
+            val signers = try {
+                ApkSignatures.read(apk)
+            } catch (e: Exception) {
+                blockError = e.message ?: e.javaClass.simpleName
+                null
             }
-            return when (val outcome = installer.install(apk, versionCode)) {
-                is InstallOutcome.Installed -> {
-                    apk.delete()
-                    ExecutionResult.succeeded("installed ${outcome.packageName} ${outcome.versionName ?: ""} (${outcome.versionCode})")
-                }
-                is InstallOutcome.Failed -> {
-                    apk.delete()
-                    ExecutionResult.failed(outcome.reason)
-                }
-                is InstallOutcome.ReplacesAgent -> ExecutionResult.succeeded(outcome.description, outcome.install)
+            val facts = if (download.sha256Hex.equals(params.sha256, ignoreCase = true)) installer.inspect(apk) else null
+            val verdict = InstallVerifier.verify(params, download.sha256Hex, facts, signers, blockError, installer.installed(params.packageName))
+            when (verdict) {
+                is InstallVerdict.Refuse -> return ExecutionResult.failed(verdict.reason)
+                is InstallVerdict.AlreadyInstalled -> return ExecutionResult.succeeded(verdict.detail)
+                is InstallVerdict.Proceed -> Unit
             }
-        } catch (e: Exception) {
+            val self = params.packageName == agentPackage
+            if (self) pending?.begin(command.cid, "INSTALL_APK", params.versionCode)
+            val error = installer.install(apk, params.packageName)
+            if (error != null) {
+                if (self) pending?.forget(command.cid)
+                return ExecutionResult.failed("install failed: $error")
+            }
+            // The agent's own update: this process is normally gone by now; the new agent reports.
+            if (self && pending != null) return ExecutionResult.deferred("agent update to ${params.versionCode} committed; the new agent reports it")
+            val problem = InstallVerifier.confirm(params, installer.installed(params.packageName))
+            if (problem != null) return ExecutionResult.failed(problem)
+            return ExecutionResult.succeeded(
+                "installed ${params.packageName} (${params.versionCode})" + (params.releaseId?.let { ", release $it" } ?: "")
+            )
+        } finally {
             apk.delete()
-            throw e
         }
     }
 
@@ -112,7 +154,6 @@ class StandardExecutors(
         const val MAX_VERSION_CODE = 2_100_000_000L
         /** An agent or kiosk APK is far below this; it bounds what a bad URL can fill the disk with. */
         const val MAX_APK_BYTES = 1L shl 30
-        private val SHA256_HEX = Regex("^[0-9a-fA-F]{64}$")
         private val PACKAGE_NAME = Regex("^[a-zA-Z][A-Za-z0-9_]*(\\.[a-zA-Z][A-Za-z0-9_]*)+$")
 
         fun isPackageName(value: String): Boolean = value.length <= 255 && PACKAGE_NAME.matches(value)
