@@ -1,4 +1,6 @@
-/** A small client of the admin API: JSON in and out, errors as the server words them. */
+import type { Page } from './api-types.js';
+
+/** A refusal from the server (or no answer at all: status 0), with its stable code and message. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -9,6 +11,7 @@ export class ApiError extends Error {
   }
 }
 
+/** A small client of the admin API: JSON in and out, errors as the server words them. */
 export class AdminApi {
   constructor(
     readonly url: string,
@@ -18,6 +21,23 @@ export class AdminApi {
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const text = await this.requestText(method, path, body);
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+
+  /** Every item of a paged list, following nextCursor, up to `max` items. */
+  async all<T>(path: string, max = 10_000): Promise<{ items: T[]; complete: boolean }> {
+    const items: T[] = [];
+    let cursor: string | null = null;
+    do {
+      const sep = path.includes('?') ? '&' : '?';
+      const res: Page<T> = await this.get<Page<T>>(`${path}${sep}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      items.push(...res.items);
+      cursor = res.nextCursor;
+    } while (cursor && items.length < max);
+    return { items, complete: !cursor };
   }
 
   async requestText(method: string, path: string, body?: unknown): Promise<string> {

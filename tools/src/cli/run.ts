@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { main } from './mdm.js';
 
-/** `mdm` as a process: real streams, a hidden password prompt, Ctrl-C ends `alerts tail`. */
+/** `mdm` as a process: real streams, a hidden password prompt, a yes/no prompt, Ctrl-C ends `alerts tail` and watches. */
 const controller = new AbortController();
 process.once('SIGINT', () => controller.abort());
 
@@ -19,10 +19,23 @@ const askPassword = (): Promise<string> =>
     });
   });
 
+/** Only when someone is at the terminal: in a script, a confirmation needs --yes. */
+const confirm = process.stdin.isTTY
+  ? (question: string): Promise<boolean> =>
+      new Promise((resolve) => {
+        const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+        rl.question(`${question} [y/N] `, (answer) => {
+          rl.close();
+          resolve(/^y(es)?$/i.test(answer.trim()));
+        });
+      })
+  : undefined;
+
 process.exitCode = await main(process.argv.slice(2), {
   out: (line) => process.stdout.write(line + '\n'),
   err: (line) => process.stderr.write(line + '\n'),
   env: process.env,
   askPassword,
+  confirm,
   signal: controller.signal,
 });

@@ -1,28 +1,16 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/mdm.js';
 import { ADMIN, buildServer, startServer, type RunningServer } from '../sim/helpers/server.js';
+import { runMdm } from './helpers.js';
 
 const run = promisify(execFile);
 let server: RunningServer;
 let dir: string;
-
-/** One CLI invocation in-process; what it printed and its exit code. */
-async function mdm(args: string[], opts: { signal?: AbortSignal } = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, {
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    env: { MDM_CONFIG: join(dir, 'cli.json') },
-    ...opts,
-  });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const mdm = (args: string[]) => runMdm(dir, args);
 
 beforeAll(async () => {
   await buildServer();
@@ -37,7 +25,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('the operator CLI against the standalone server', () => {
+describe('sessions and server contexts', () => {
   it('refuses to work before login, and a wrong password, with exit 1 and a clear message', async () => {
     const before = await mdm(['devices']);
     expect(before).toMatchObject({ code: 1, err: 'mdm: sign in first: mdm login --url URL --email E' });
@@ -46,69 +34,107 @@ describe('the operator CLI against the standalone server', () => {
     expect(wrong.err).toMatch(/^mdm: /);
   });
 
-  it('logs in and keeps the session in a file only its user can read', async () => {
-    const res = await mdm(['login', '--url', server.url, '--email', ADMIN.email, '--password', ADMIN.password]);
-    expect(res.code, res.err).toBe(0);
-    expect(res.out).toContain(`signed in to ${server.url} as ${ADMIN.email}`);
+  it('keeps named servers with a session each, in a file only its user can read', async () => {
+    expect(await mdm(['context', 'add', 'prod', server.url])).toMatchObject({ code: 0, out: `context prod: ${server.url} (in use)` });
+    expect((await mdm(['context', 'add', 'staging', 'http://127.0.0.1:9'])).out).toContain('(mdm context use staging)');
+    const login = await mdm(['login', '--email', ADMIN.email, '--password', ADMIN.password]);
+    expect(login.code, login.err).toBe(0);
+    expect(login.out).toMatch(new RegExp(`^signed in to ${server.url} as ${ADMIN.email} until \\S+ \\(context prod\\)$`));
+
     const file = join(dir, 'cli.json');
     expect((await stat(file)).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ url: server.url, email: ADMIN.email });
+    const stored = JSON.parse(await readFile(file, 'utf8'));
+    expect(stored).toMatchObject({ current: 'prod', contexts: { prod: { url: server.url, email: ADMIN.email }, staging: {} } });
+    expect(stored.contexts.prod.token).toBeTruthy();
+    expect(stored.contexts.staging.token).toBeUndefined();
+
+    const list = await mdm(['context', 'list']);
+    expect(list.out.split('\n')).toEqual([
+      expect.stringMatching(/^\s+NAME\s+URL\s+SIGNED IN AS$/),
+      expect.stringMatching(new RegExp(`^\\*\\s+prod\\s+${server.url}\\s+${ADMIN.email}$`)),
+      expect.stringMatching(/^\s+staging\s+http:\/\/127\.0\.0\.1:9\s+-$/),
+    ]);
+
+    expect((await mdm(['context', 'use', 'staging'])).out).toBe('using staging: http://127.0.0.1:9 - not signed in yet: mdm login');
+    expect(await mdm(['users'])).toMatchObject({ code: 1, err: 'mdm: sign in to staging first: mdm login' });
+    expect((await mdm(['users', '--context', 'prod'])).code).toBe(0); // one run against another server
+    expect(await mdm(['context', 'use', 'nowhere'])).toMatchObject({ code: 2, err: 'mdm: no context named nowhere: mdm context list' });
+    expect((await mdm(['context', 'remove', 'staging'])).code).toBe(0);
+    expect((await mdm(['context', 'use', 'prod'])).code).toBe(0);
+    expect(JSON.parse((await mdm(['context', 'list', '--json'])).out)).toEqual([
+      { name: 'prod', current: true, url: server.url, email: ADMIN.email, signedIn: true },
+    ]);
   });
 
-  it('creates an admin with a generated password shown once', async () => {
+  it('reads the single login an older CLI wrote as the "default" context', async () => {
+    const old = await mkdtemp(join(tmpdir(), 'mdm-cli-old-'));
+    const token = JSON.parse(await readFile(join(dir, 'cli.json'), 'utf8')).contexts.prod.token;
+    await writeFile(join(old, 'cli.json'), JSON.stringify({ url: server.url, email: ADMIN.email, token, expiresAt: null }), {
+      mode: 0o600,
+    });
+    expect((await runMdm(old, ['context', 'list'])).out).toMatch(/^\*\s+default\s+/m);
+    expect((await runMdm(old, ['users'])).code).toBe(0);
+    await rm(old, { recursive: true, force: true });
+  });
+});
+
+describe('users and enrollment tokens', () => {
+  it('creates an admin with a generated password shown once, and lists users', async () => {
     const res = await mdm(['admin', 'create', '--email', 'night-shift@example.com', '--role', 'operator', '--json']);
     expect(res.code, res.err).toBe(0);
     const user = JSON.parse(res.out);
     expect(user).toMatchObject({ email: 'night-shift@example.com', role: 'operator' });
     expect(user.generatedPassword).toMatch(/.{16,}/);
+
+    const users = await mdm(['users']);
+    expect(users.out.split('\n')[0]).toMatch(/^ID\s+EMAIL\s+NAME\s+ROLE\s+STATUS\s+LAST LOGIN$/);
+    expect(users.out).toMatch(new RegExp(`${user.id}\\s+night-shift@example.com\\s+.*operator\\s+active\\s+never`));
+    expect(JSON.parse((await mdm(['users', '--json'])).out).map((u: { email: string }) => u.email)).toContain(ADMIN.email);
   });
 
-  it('creates a token with its ADB script, lists the enrolled device, sends it a command and lists alerts', async () => {
-    const script = join(dir, 'enroll.sh');
-    const created = await mdm(['token', 'create', '--label', 'Lobby', '--group', 'Store 7', '--script', script, '--json']);
-    expect(created.code, created.err).toBe(0);
-    const token = JSON.parse(created.out);
-    const text = await readFile(script, 'utf8');
-    expect(text).toContain('dpm set-device-owner');
-    await run('sh', ['-n', script]); // it parses as a shell script
-
-    // a device enrolls with the token and reports, the way the agent does
-    const enrolled = await post('/api/v1/enroll', {
-      enrollmentToken: token.token,
-      device: { model: 'Tab A8', manufacturer: 'Samsung', androidVersion: '14', sdkInt: 34, serial: 'CLI1', agentVersion: '1.0.0' },
+  it('answers a refused field with the option the operator typed, in one sentence', async () => {
+    expect(await mdm(['token', 'create', '--expires-in', '5'])).toMatchObject({ code: 1, err: 'mdm: --expires-in must be at least 60' });
+    expect(await mdm(['admin', 'create', '--email', 'x@example.com', '--role', 'boss'])).toMatchObject({
+      code: 1,
+      err: 'mdm: --role must be one of viewer, operator or admin',
     });
-    const session = await post('/api/v1/device/session', { deviceId: enrolled.deviceId, deviceSecret: enrolled.deviceSecret });
-    await post(
-      '/api/v1/heartbeat',
-      {
-        sentAt: new Date().toISOString(),
-        battery: { level: 64, charging: false },
-        memory: { availBytes: 1e9, totalBytes: 3e9 },
-        app: { package: 'com.example.kiosk', running: true, foreground: true },
-        uptimeSec: 100,
-        agentVersion: '1.0.0',
-      },
-      session.accessToken,
-    );
+  });
 
-    const list = await mdm(['devices', '--group', 'Store 7']);
-    expect(list.code, list.err).toBe(0);
-    expect(list.out.split('\n')[0]).toMatch(/^ID\s+NAME\s+STATUS\s+BATTERY\s+APP\s+GROUP\s+LAST SEEN$/);
-    expect(list.out).toMatch(new RegExp(`${enrolled.deviceId}\\s+Tab A8 CLI1\\s+online\\s+64%\\s+running\\s+Store 7`));
-    expect((await mdm(['devices', '--group', 'Nowhere'])).err).toBe('mdm: no group named Nowhere');
+  it('revokes tokens by a prefix of their id, and lists the matches of an ambiguous one', async () => {
+    const ids: string[] = [];
+    let shared: string | undefined;
+    while (!shared) {
+      // 17 tokens at most: two then start with the same hex digit
+      const created = await mdm(['token', 'create', '--label', `Kiosk ${ids.length}`, '--script', join(dir, 'enroll.sh'), '--json']);
+      expect(created.code, created.err).toBe(0);
+      const id: string = JSON.parse(created.out).id;
+      shared = ids.find((other) => other[0] === id[0]);
+      ids.push(id);
+    }
+    const first = shared[0]!;
+    const ambiguous = await mdm(['token', 'revoke', first]);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.err).toMatch(new RegExp(`^mdm: "${first}" matches \\d+ tokens: .*${shared}.*; type more of the id$`));
 
-    const sent = await mdm(['command', 'ping', '--device', enrolled.deviceId]);
-    expect(sent.code, sent.err).toBe(0);
-    expect(sent.out).toMatch(/^PING queued for 1 device\(s\): [0-9a-f-]{36}$/);
-    const reboot = await mdm(['command', 'REBOOT', '--group', 'Store 7']);
-    expect(reboot.code).toBe(1);
-    expect(reboot.err).toMatch(/confirm/i);
-    expect((await mdm(['command', 'REBOOT', '--group', 'Store 7', '--yes'])).code).toBe(0);
+    const revoked = await mdm(['token', 'revoke', shared.slice(0, 8)]);
+    expect(revoked).toMatchObject({ code: 0, out: `revoked ${shared}` });
+    const list = JSON.parse((await mdm(['token', 'list', '--json'])).out);
+    expect(list.find((t: { id: string }) => t.id === shared).status).toBe('revoked');
+    expect(await mdm(['token', 'revoke', 'zz'])).toMatchObject({ code: 2, err: 'mdm: "zz" is not a token id or the start of one' });
+    expect((await mdm(['token', 'list'])).out.split('\n')[0]).toMatch(/^ID\s+LABEL\s+GROUP\s+STATUS\s+USES\s+EXPIRES$/);
+  });
+});
 
-    expect(await mdm(['alerts'])).toMatchObject({ code: 0, out: 'no open alerts' });
-    const tail = new AbortController();
-    setTimeout(() => tail.abort(), 1500);
-    expect(await mdm(['alerts', 'tail', '--interval', '1'], { signal: tail.signal })).toMatchObject({ code: 0 });
+describe('help and usage', () => {
+  it('lists every command type the server takes, with the params of those that have any', async () => {
+    const doc = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as any;
+    const body = doc.paths['/api/v1/admin/commands'].post.requestBody.content['application/json'].schema;
+    const types: string[] = body.properties.type.enum;
+    const help = await mdm(['help']);
+    expect(help.code).toBe(0);
+    for (const type of types) expect(help.out).toMatch(new RegExp(`^  ${type}\\s+\\S`, 'm'));
+    expect(help.out).toContain(`--params '{"url": "https://...", "sha256": "<64 lower-case hex>", "versionCode": N}'`);
+    expect((await mdm(['--help'])).out).toBe(help.out);
   });
 
   it('answers bad usage with exit 2 and says what is wrong', async () => {
@@ -117,25 +143,17 @@ describe('the operator CLI against the standalone server', () => {
     expect((await mdm(['devices', '--bogus'])).code).toBe(2);
     expect((await mdm(['frobnicate'])).err).toContain('unknown command');
     expect((await mdm(['command', 'PING', '--all', '--params', '{nope'])).err).toBe('mdm: --params must be a JSON object');
+    expect((await mdm(['alerts', 'ack'])).code).toBe(2);
+    expect((await mdm(['device', 'show'])).code).toBe(2);
   });
 
-  it('runs as a program through the bin shim, and logout forgets the session', async () => {
+  it('runs as a program through the bin shim, and logout ends the session', async () => {
     const bin = join(import.meta.dirname, '../../bin/mdm.js');
-    const { stdout } = await run(process.execPath, [bin, 'devices', '--json'], {
+    const { stdout } = await run(process.execPath, [bin, 'users', '--json'], {
       env: { ...process.env, MDM_CONFIG: join(dir, 'cli.json') },
     });
-    expect(JSON.parse(stdout)).toHaveLength(1);
+    expect(JSON.parse(stdout).length).toBeGreaterThan(0);
     expect((await mdm(['logout'])).code).toBe(0);
-    expect((await mdm(['devices'])).code).toBe(1);
+    expect(await mdm(['users'])).toMatchObject({ code: 1, err: 'mdm: sign in to prod first: mdm login' });
   });
 });
-
-async function post(path: string, body: unknown, token?: string) {
-  const res = await fetch(server.url + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  expect(res.status, await res.clone().text()).toBeLessThan(300);
-  return (await res.json()) as any;
-}

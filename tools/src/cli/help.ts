@@ -1,0 +1,67 @@
+/** The command types the server takes, what each does and its params (functions/src/commands/commands.schemas.ts). */
+export const COMMAND_TYPES: { type: string; does: string; params?: string }[] = [
+  { type: 'PING', does: 'asks the device to answer at once: is it reachable?' },
+  { type: 'RELAUNCH_APP', does: 'restarts the kiosk app' },
+  { type: 'REBOOT', does: 'restarts the device (to a group, a tag or --all: needs --yes or a yes at the prompt)' },
+  { type: 'LOCK', does: 'locks the screen' },
+  { type: 'CLEAR_APP_DATA', does: "clears the kiosk app's data" },
+  {
+    type: 'INSTALL_APK',
+    does: 'installs or updates an app from an https URL',
+    params: `{"url": "https://...", "sha256": "<64 lower-case hex>", "versionCode": N}`,
+  },
+  {
+    type: 'SET_CONFIG',
+    does: "changes the agent's settings (at least one)",
+    params: `{"heartbeatIntervalSec": 5-86400, "kioskPackage": "com.example.app"}`,
+  },
+  { type: 'WIPE', does: 'factory-resets the device (admins only; to many: needs --yes or a yes at the prompt)' },
+];
+
+const TYPES = COMMAND_TYPES.map(
+  (c) => `  ${c.type.padEnd(15)}${c.does}${c.params ? `\n  ${' '.repeat(15)}--params '${c.params}'` : ''}`,
+).join('\n');
+
+export const HELP = `Usage: mdm <command> [options]
+
+The fleet's admin API from a terminal. Sign in once per server; sessions are kept in
+~/.config/fleet-mdm/cli.json (MDM_CONFIG overrides it), readable by you only.
+
+Servers and sessions
+  context add NAME URL                   remember a server (the first one added is used from then on)
+  context use NAME                       send the next commands to NAME (--context NAME or MDM_CONTEXT: for one run)
+  context list                           the servers, and who is signed in to each
+  context remove NAME                    forget a server and its session
+  login [--url URL] [--email E]          sign in (password from --password, MDM_PASSWORD or the prompt)
+  logout                                 end the session
+
+Devices and commands (an ID may be a unique prefix of it; a device also by its name or serial)
+  devices [--status online|offline] [--group G] [--tag T] [--search Q] [--limit N]
+                                         list devices
+  device show DEVICE                     state, battery, app, open alerts and recent commands
+  command TYPE (--device DEVICE ... | --group G | --tag T | --all) [--params JSON] [--yes] [--watch]
+                                         send a signed command; to many devices REBOOT and WIPE ask first
+  command watch ID [--timeout SEC]       follow a command to its end (default 300 s)
+  commands [--device DEVICE] [--status S] [--limit N]
+                                         recent commands, newest first
+
+Enrollment, users, alerts, settings
+  token create [--label L] [--group G] [--expires-in SEC] [--max-uses N] [--script FILE] [--shell sh|ps1]
+                                         an enrollment token and its ADB script
+  token list                             enrollment tokens
+  token revoke ID ...                    revoke unused enrollment tokens
+  users                                  console users and their roles
+  admin create --email E --role viewer|operator|admin [--name N] [--password P]
+                                         add a console user; a generated password is printed once
+  alerts [--all]                         open alerts (--all: resolved ones too)
+  alerts ack ID ...                      acknowledge alerts: a person has them, self-healing stops
+  alerts tail [--interval SEC]           print alerts as they open and resolve, until Ctrl-C
+  settings get                           the alert settings, one key=value a line
+  settings set KEY=VALUE ...             change only these (e.g. thresholds.offlineAfterSec=600 or offlineAfterSec=600)
+
+Command types
+${TYPES}
+
+Read commands take --json for scripts. Exit codes: 0 done, 1 refused or failed, 2 usage,
+3 command watch gave up waiting.
+`;

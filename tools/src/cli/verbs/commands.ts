@@ -1,0 +1,147 @@
+import { ApiError } from '../api.js';
+import type { CommandDetail, CommandStatus, CommandView, CreateCommandBody, CreatedCommands, GroupList, Page } from '../api-types.js';
+import { ago, integer, sleep, table, UsageError } from '../output.js';
+import { resolveCommand, resolveDevice } from '../resolve.js';
+import type { Run } from './run.js';
+
+const FINAL: readonly CommandStatus[] = ['succeeded', 'failed', 'rejected', 'expired'];
+/** Exit code when `command watch` stops waiting before the command ended. */
+export const GAVE_UP = 3;
+/** Body fields as the operator names them, for the server's validation messages. */
+export const COMMAND_FIELDS = { type: 'the command type', deviceIds: '--device', group: '--group', tag: '--tag', params: '--params' };
+
+export async function sendCommand(r: Run, typeArg: string): Promise<number> {
+  const { o, io, api, print } = r;
+  const type = typeArg.toUpperCase();
+  const targets = [o.device?.length, o.group, o.tag, o.all].filter(Boolean).length;
+  if (targets !== 1) throw new UsageError('name exactly one target: --device DEVICE (repeatable), --group G, --tag T or --all');
+  let params: Record<string, unknown> | undefined;
+  if (o.params) {
+    try {
+      params = JSON.parse(o.params) as Record<string, unknown>;
+    } catch {
+      throw new UsageError('--params must be a JSON object');
+    }
+  }
+  const target: Pick<CreateCommandBody, 'deviceIds' | 'group' | 'tag' | 'all'> = o.device?.length
+    ? { deviceIds: await Promise.all(o.device.map((d) => resolveDevice(api, d))) }
+    : o.group
+      ? { group: o.group }
+      : o.tag
+        ? { tag: o.tag }
+        : { all: true };
+  const body: CreateCommandBody = { type, ...(params === undefined ? {} : { params }), ...target, ...(o.yes ? { confirm: type } : {}) };
+  let res: CreatedCommands;
+  try {
+    res = await api.request<CreatedCommands>('POST', '/api/v1/admin/commands', body);
+  } catch (err) {
+    if (!(err instanceof ApiError && err.code === 'confirmation_required')) throw err;
+    // REBOOT and WIPE to a group, a tag or the fleet: say how many devices it reaches and ask
+    const count = await targetCount(r, target);
+    const where = target.group ? `in group "${target.group}"` : target.tag ? `tagged "${target.tag}"` : 'in the fleet';
+    const what = `${type} goes to ${count} device${count === 1 ? '' : 's'} ${where}`;
+    if (!io.confirm) throw new ApiError(428, err.code, `${what}: run it again with --yes to send it`);
+    if (!(await io.confirm(`${what}. Send it?`))) {
+      io.err('mdm: not sent');
+      return 1;
+    }
+    res = await api.request<CreatedCommands>('POST', '/api/v1/admin/commands', { ...body, confirm: type });
+  }
+  if (!o.watch || !o.json)
+    print(res, () => {
+      const ids = res.commands.slice(0, 5).map((c) => c.id);
+      const more = res.commands.length > 5 ? ', ...' : '';
+      io.out(`${type} queued for ${res.count} device(s)${ids.length ? `: ${ids.join(', ')}${more}` : ''}`);
+    });
+  if (!o.watch) return 0;
+  if (res.commands.length === 1) return watch(r, res.commands[0]!.id);
+  return watchBatch(r, res.batchId, res.count);
+}
+
+async function targetCount({ api }: Run, t: Pick<CreateCommandBody, 'group' | 'tag' | 'all'>): Promise<number> {
+  if (t.group) return (await api.get<GroupList>('/api/v1/admin/groups')).items.find((g) => g.name === t.group)?.deviceCount ?? 0;
+  const q = t.tag ? `?tag=${encodeURIComponent(t.tag)}` : '';
+  return (await api.all<{ id: string }>(`/api/v1/admin/devices${q}`, Infinity)).items.length;
+}
+
+function waitOptions({ o }: Run) {
+  return {
+    timeoutMs: (o.timeout ? integer('--timeout', o.timeout) : 300) * 1000,
+    everyMs: (o.interval ? integer('--interval', o.interval) : 2) * 1000,
+  };
+}
+
+/** Follows one command until it ends: 0 succeeded, 1 failed, rejected or expired, 3 still open at --timeout. */
+export async function watch(r: Run, typed: string): Promise<number> {
+  const { o, io, api } = r;
+  const { timeoutMs, everyMs } = waitOptions(r);
+  const id = await resolveCommand(api, typed);
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const c = await api.get<CommandDetail>(`/api/v1/admin/commands/${id}`);
+    const seen = `${c.status}/${c.dispatches.length}`;
+    if (seen !== last && !o.json) {
+      const push = c.dispatches.at(-1);
+      const how = push && c.status === 'dispatched' ? ` (${push.channel}, attempt ${push.attempt}: ${push.outcome})` : '';
+      io.out(`${new Date().toISOString().slice(11, 19)} ${c.type} ${c.status}${how}`);
+    }
+    last = seen;
+    if (FINAL.includes(c.status)) {
+      if (o.json) io.out(JSON.stringify(c, null, 2));
+      else if (c.output) io.out(`output: ${c.output}`);
+      if (c.status === 'succeeded') return 0;
+      io.err(`mdm: ${c.type} ${c.status} on device ${c.deviceId}${c.error ? `: ${c.error}` : ''}`);
+      return 1;
+    }
+    if (Date.now() + everyMs > deadline || io.signal?.aborted) {
+      if (o.json) io.out(JSON.stringify(c, null, 2));
+      io.err(
+        `mdm: ${c.type} ${id} is still ${c.status} after ${Math.round(timeoutMs / 1000)} s (mdm command watch ${id.slice(0, 8)} to wait on)`,
+      );
+      return GAVE_UP;
+    }
+    await sleep(everyMs, io.signal);
+  }
+}
+
+/** Follows a command sent to many devices: a line of counts whenever they change, until all ended. */
+async function watchBatch(r: Run, batchId: string, count: number): Promise<number> {
+  const { o, io, api } = r;
+  const { timeoutMs, everyMs } = waitOptions(r);
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const { items } = await api.all<CommandView>(`/api/v1/admin/commands?batchId=${batchId}`, Infinity);
+    const by = new Map<string, number>();
+    for (const c of items) by.set(c.status, (by.get(c.status) ?? 0) + 1);
+    const line = [...by].map(([s, n]) => `${n} ${s}`).join(', ');
+    if (line !== last && !o.json) io.out(`${new Date().toISOString().slice(11, 19)} ${line}`);
+    last = line;
+    const open = items.filter((c) => !FINAL.includes(c.status)).length;
+    const bad = items.filter((c) => c.status !== 'succeeded' && FINAL.includes(c.status)).length;
+    if (open === 0 || Date.now() + everyMs > deadline || io.signal?.aborted) {
+      if (o.json) io.out(JSON.stringify(items, null, 2));
+      if (open > 0) io.err(`mdm: ${open} of ${count} still open after ${Math.round(timeoutMs / 1000)} s`);
+      else if (bad > 0) io.err(`mdm: ${bad} of ${count} did not succeed (mdm commands --status failed)`);
+      return open > 0 ? GAVE_UP : bad > 0 ? 1 : 0;
+    }
+    await sleep(everyMs, io.signal);
+  }
+}
+
+export async function listCommands({ o, args, io, api, print }: Run): Promise<number> {
+  if (args.length) throw new UsageError(`unknown: commands ${args.join(' ')}`);
+  const q = new URLSearchParams({ limit: String(o.limit ? integer('--limit', o.limit) : 50) });
+  if (o.device?.length) q.set('deviceId', await resolveDevice(api, o.device[0]!));
+  if (o.status) q.set('status', o.status);
+  const res = await api.get<Page<CommandView>>(`/api/v1/admin/commands?${q}`);
+  print(res.items, () =>
+    table(
+      io,
+      ['ID', 'TYPE', 'STATUS', 'DEVICE', 'SENT'],
+      res.items.map((c) => [c.id, c.type, c.status, c.deviceId, ago(c.createdAt)]),
+    ),
+  );
+  return 0;
+}

@@ -1,0 +1,45 @@
+import { parseArgs } from 'node:util';
+import type { AdminApi } from '../api.js';
+import type { Io } from '../output.js';
+
+export const OPTIONS = {
+  context: { type: 'string' },
+  url: { type: 'string' },
+  email: { type: 'string' },
+  password: { type: 'string' },
+  role: { type: 'string' },
+  name: { type: 'string' },
+  label: { type: 'string' },
+  group: { type: 'string' },
+  tag: { type: 'string' },
+  'expires-in': { type: 'string' },
+  'max-uses': { type: 'string' },
+  script: { type: 'string' },
+  shell: { type: 'string' },
+  status: { type: 'string' },
+  search: { type: 'string' },
+  limit: { type: 'string' },
+  device: { type: 'string', multiple: true },
+  all: { type: 'boolean' },
+  params: { type: 'string' },
+  yes: { type: 'boolean', short: 'y' },
+  watch: { type: 'boolean' },
+  timeout: { type: 'string' },
+  interval: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const parse = (argv: string[]) => parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+export type Options = ReturnType<typeof parse>['values'];
+
+/** One signed-in CLI invocation as a verb sees it. */
+export interface Run {
+  o: Options;
+  /** The positionals after the verb, e.g. the ids of `alerts ack ID ...`. */
+  args: string[];
+  io: Io;
+  api: AdminApi;
+  /** --json prints the value; otherwise `human` prints lines. */
+  print(value: unknown, human: () => void): void;
+}
