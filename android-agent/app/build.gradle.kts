@@ -7,6 +7,13 @@ plugins {
 
 fun setting(name: String): String = (findProperty(name) as String?)?.trim().orEmpty()
 
+/**
+ * The versionCode: gradle.properties, or -Pfleetmdm.versionCode=... (CI passes the base plus the
+ * workflow's run number, so every CI build is higher than the one before).
+ */
+val agentVersionCode: Int = setting("fleetmdm.versionCode").toIntOrNull()?.takeIf { it in 1..2_100_000_000 }
+    ?: throw GradleException("fleetmdm.versionCode must be a whole number from 1 to 2100000000, got '${setting("fleetmdm.versionCode")}'")
+
 /** Release signing from the environment (CI secrets) or keystore.properties; unsigned when absent. */
 val keystoreProperties = Properties().apply {
     val file = rootProject.file("keystore.properties")
@@ -24,12 +31,15 @@ android {
         applicationId = "dev.fleetmdm.agent"
         minSdk = 26
         targetSdk = 36
-        versionCode = setting("fleetmdm.versionCode").toInt()
+        versionCode = agentVersionCode
         versionName = setting("fleetmdm.versionName")
         buildConfigField("String", "FCM_PROJECT_ID", "\"${setting("fleetmdm.fcm.projectId")}\"")
         buildConfigField("String", "FCM_APPLICATION_ID", "\"${setting("fleetmdm.fcm.applicationId")}\"")
         buildConfigField("String", "FCM_API_KEY", "\"${setting("fleetmdm.fcm.apiKey")}\"")
         buildConfigField("String", "FCM_SENDER_ID", "\"${setting("fleetmdm.fcm.senderId")}\"")
+        // http:// server URLs for every enrollment of this build (default false: only an enrollment's
+        // own allow_cleartext=true extra allows them). See core's ServerUrlPolicy.
+        buildConfigField("boolean", "ALLOW_CLEARTEXT", (setting("fleetmdm.allowCleartext") == "true").toString())
     }
 
     signingConfigs {

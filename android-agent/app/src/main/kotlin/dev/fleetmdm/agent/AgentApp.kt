@@ -15,6 +15,7 @@ class AgentApp : Application() {
             NotificationChannel(AgentService.CHANNEL_ID, getString(R.string.channel_name), NotificationManager.IMPORTANCE_LOW)
         )
         startPush(runtime)
+        // The service also reports outcomes that waited for this process (a REBOOT, the agent's own update).
         if (runtime.agent.isEnrolled()) AgentService.start(this)
         KeepAliveWorker.schedule(this)
     }

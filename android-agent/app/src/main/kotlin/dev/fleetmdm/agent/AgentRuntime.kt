@@ -2,26 +2,34 @@ package dev.fleetmdm.agent
 
 import android.content.Context
 import android.os.Build
+import android.os.SystemClock
+import android.provider.Settings
 import dev.fleetmdm.agent.core.agent.Agent
 import dev.fleetmdm.agent.core.agent.AgentLoop
 import dev.fleetmdm.agent.core.agent.AgentParts
+import dev.fleetmdm.agent.core.agent.PendingOutcomes
 import dev.fleetmdm.agent.core.command.FileReplayStore
 import dev.fleetmdm.agent.core.command.StandardExecutors
 import dev.fleetmdm.agent.core.heartbeat.EventQueue
 import dev.fleetmdm.agent.core.heartbeat.FileHeartbeatBuffer
+import dev.fleetmdm.agent.core.kiosk.KioskPolicy
+import dev.fleetmdm.agent.core.kiosk.KioskPolicyPlanner
 import dev.fleetmdm.agent.core.kiosk.KioskWatchdog
 import dev.fleetmdm.agent.core.log.Level
 import dev.fleetmdm.agent.core.log.Logger
 import dev.fleetmdm.agent.core.net.Backoff
 import dev.fleetmdm.agent.core.net.UrlConnectionHttpClient
 import dev.fleetmdm.agent.core.protocol.DeviceInfo
+import dev.fleetmdm.agent.core.protocol.Json
+import dev.fleetmdm.agent.core.util.AtomicFiles
 import java.io.File
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
 
 /**
  * The one place the app wires the core together: stores, HTTP, executors over the Android device
- * ports, the command thread, the heartbeat loop and the kiosk watchdog. One per process.
+ * ports, the command thread, the heartbeat loop (elapsed realtime, alarms, wakelock), the kiosk
+ * policy and watchdog. One per process.
  */
 class AgentRuntime private constructor(val context: Context) {
     val log: Logger = Logger(AndroidLogSink(File(context.filesDir, "logs")), minLevel = if (BuildConfig.DEBUG) Level.DEBUG else Level.INFO)
@@ -29,10 +37,16 @@ class AgentRuntime private constructor(val context: Context) {
     val settings = PrefsSettingsStore(context)
     val credentials = KeystoreCredentialStore(context)
     val http = UrlConnectionHttpClient()
-    val events = EventQueue(nowMs = { System.currentTimeMillis() })
+    /** Kept on disk, so events (a crash loop, a boot) survive until a heartbeat carries them. */
+    val events = EventQueue(nowMs = { System.currentTimeMillis() }, file = File(context.noBackupFilesDir, "events.json"))
     val owner = DeviceOwner(context)
     private val commandThread: ExecutorService = Executors.newSingleThreadExecutor { r -> Thread(r, "agent-commands") }
     val kioskProbe = AndroidKioskProbe(context)
+    private val kioskApps = AndroidKioskApps(context, owner, log)
+    val pendingOutcomes = PendingOutcomes(
+        File(context.noBackupFilesDir, "pending-outcomes.json"), { bootId() }, ElapsedRealtime, BuildConfig.VERSION_CODE.toLong()
+    )
+    @Volatile private var maintenanceUntilElapsedMs = 0L
 
     val agent: Agent = Agent(
         AgentParts(
@@ -48,32 +62,85 @@ class AgentRuntime private constructor(val context: Context) {
             executors = { control ->
                 StandardExecutors(
                     AndroidDevicePower(context, owner, log),
-                    AndroidKioskApps(context, owner, log),
+                    kioskApps,
                     AndroidApkInstaller(context, log),
                     http,
-                    KioskAwareControl(control, owner, settings),
-                    File(context.noBackupFilesDir, "downloads")
+                    KioskAwareControl(control, this, settings),
+                    File(context.noBackupFilesDir, "downloads"),
+                    context.packageName,
+                    pendingOutcomes
                 ).all()
             },
             commandRunner = commandThread,
             reporter = WorkResultReporter(context, this, log),
             nowMs = { System.currentTimeMillis() },
-            log = log
+            log = log,
+            elapsedMs = { SystemClock.elapsedRealtime() },
+            buildAllowsCleartext = BuildConfig.ALLOW_CLEARTEXT,
+            pendingOutcomes = pendingOutcomes
         )
     )
 
     val watchdog = KioskWatchdog(
-        kioskProbe, AndroidKioskApps(context, owner, log), events,
-        Backoff(5_000, 300_000), { System.currentTimeMillis() }, log
+        kioskProbe, kioskApps, events, Backoff(5_000, 300_000), { SystemClock.elapsedRealtime() }, log,
+        restartFrozenAfterMs = policy().restartFrozenAfterSec * 1000L
     )
 
     @Volatile private var loop: AgentLoop? = null
     private var loopThread: Thread? = null
 
+    /**
+     * The kiosk policy: the core's safe defaults, overridden by `files/kiosk-policy.json` (the `kiosk`
+     * object of a policy document) when present - where the server's desired-state policy will land.
+     */
+    fun policy(): KioskPolicy {
+        val file = File(context.noBackupFilesDir, "kiosk-policy.json")
+        if (!file.isFile) return KioskPolicy.DEFAULT
+        return try {
+            KioskPolicy.fromJson(Json.parseObject(AtomicFiles.read(file)))
+        } catch (e: Exception) {
+            log.warn("kiosk policy file unreadable; using the defaults", "error" to e.message)
+            KioskPolicy.DEFAULT
+        }
+    }
+
+    /** Applies the kiosk policy (idempotent) and records how it went as a `policy.applied` event when something did not apply. */
+    @Synchronized
+    fun applyKioskPolicy(reason: String) {
+        val results = try {
+            owner.applyKioskPolicy(policy(), settings.kioskPackage, inMaintenance())
+        } catch (e: RuntimeException) {
+            log.error("applying the kiosk policy failed", e)
+            return
+        }
+        if (results.isEmpty()) return
+        val summary = KioskPolicyPlanner.summary(results)
+        log.info("kiosk policy applied", "reason" to reason, "summary" to summary.toString())
+        val signature = summary.toString()
+        if (signature != lastPolicySummary) {
+            lastPolicySummary = signature
+            events.add("policy.applied", LinkedHashMap<String, Any?>(summary).apply { put("reason", reason) })
+        }
+    }
+
+    private var lastPolicySummary: String? = null
+
+    fun inMaintenance(): Boolean = SystemClock.elapsedRealtime() < maintenanceUntilElapsedMs
+
+    /** Lifts the kiosk lock for [minutes] (0 ends it); the operator's way out over USB. */
+    fun setMaintenance(minutes: Int) {
+        maintenanceUntilElapsedMs = if (minutes <= 0) 0 else SystemClock.elapsedRealtime() + minutes * 60_000L
+        events.add("kiosk.maintenance", mapOf("minutes" to minutes))
+        log.warn("kiosk maintenance", "minutes" to minutes)
+        applyKioskPolicy("maintenance")
+    }
+
     @Synchronized
     fun startLoop() {
         if (loopThread?.isAlive == true) return
-        val created = AgentLoop(agent, Backoff(5_000, 300_000), { System.currentTimeMillis() }, { Math.random() }, log)
+        val created = AgentLoop(
+            agent, Backoff(5_000, 300_000), ElapsedRealtime, { Math.random() }, log, AndroidAlarms(context), AndroidWakeLock(context)
+        )
         loop = created
         loopThread = Thread({ created.run() }, "agent-heartbeat").apply { start() }
     }
@@ -90,9 +157,16 @@ class AgentRuntime private constructor(val context: Context) {
         if (token != settings.reportedFcmToken) agent.heartbeatNow()
     }
 
+    /** Changes with every boot: Settings.Global.BOOT_COUNT, or the boot's wall time to the minute where that is missing. */
+    private fun bootId(): String {
+        val count = Settings.Global.getInt(context.contentResolver, Settings.Global.BOOT_COUNT, -1)
+        if (count >= 0) return "count-$count"
+        return "at-" + (System.currentTimeMillis() - SystemClock.elapsedRealtime()) / 60_000
+    }
+
     private fun deviceInfo(): DeviceInfo {
         val serial = try {
-            // Readable by the Device Owner (Build.getSerial needs READ_PHONE_STATE otherwise).
+            // A Device Owner holding READ_PHONE_STATE (it grants it to itself) may read the serial.
             if (owner.isDeviceOwner()) Build.getSerial() else null
         } catch (e: SecurityException) {
             null

@@ -19,8 +19,9 @@ import java.util.concurrent.TimeUnit
 
 /**
  * The foreground service that keeps the agent alive: the heartbeat loop on its own thread (the
- * server's interval, 5 minutes by default, below WorkManager's 15-minute floor), the kiosk watchdog
- * every few seconds, and a network callback that uploads buffered heartbeats when the network returns.
+ * server's interval, 5 minutes by default, below WorkManager's 15-minute floor; woken by an alarm
+ * that fires in Doze), the kiosk watchdog every few seconds, the kiosk policy every 10 minutes, and
+ * a network callback that uploads buffered heartbeats when the network returns.
  */
 class AgentService : Service() {
     private lateinit var runtime: AgentRuntime
@@ -46,21 +47,41 @@ class AgentService : Service() {
             stopSelf()
             return START_NOT_STICKY
         }
-        runtime.owner.grantOwnPermissions()
-        runtime.owner.applyKioskPolicy(runtime.settings.kioskPackage)
         runtime.startLoop()
         if (watchdog == null) {
             getSystemService(ConnectivityManager::class.java).registerDefaultNetworkCallback(network)
             watchdog = Executors.newSingleThreadScheduledExecutor { r -> Thread(r, "agent-watchdog") }.also {
+                it.execute { prepare() }
                 it.scheduleWithFixedDelay({ checkKiosk() }, WATCHDOG_PERIOD_SEC, WATCHDOG_PERIOD_SEC, TimeUnit.SECONDS)
+                // The policy again every 10 minutes: idempotent, and it catches a kiosk app installed since.
+                it.scheduleWithFixedDelay({ reapply() }, POLICY_PERIOD_MIN, POLICY_PERIOD_MIN, TimeUnit.MINUTES)
             }
         }
         return START_STICKY
     }
 
+    /** Once per service start, off the main thread: own permissions, the kiosk policy, and outcomes that waited for this process. */
+    private fun prepare() {
+        try {
+            runtime.owner.grantOwnPermissions()
+            runtime.applyKioskPolicy("service_start")
+            runtime.agent.start()
+        } catch (e: RuntimeException) {
+            runtime.log.error("agent start-up step failed", e)
+        }
+    }
+
+    private fun reapply() {
+        try {
+            runtime.applyKioskPolicy("periodic")
+        } catch (e: RuntimeException) {
+            runtime.log.error("re-applying the kiosk policy failed", e)
+        }
+    }
+
     private fun checkKiosk() {
         try {
-            if (runtime.agent.isEnrolled()) runtime.watchdog.check(runtime.settings.kioskPackage)
+            if (runtime.agent.isEnrolled() && !runtime.inMaintenance()) runtime.watchdog.check(runtime.settings.kioskPackage)
         } catch (e: RuntimeException) {
             runtime.log.error("kiosk watchdog check failed", e)
         }
@@ -100,6 +121,7 @@ class AgentService : Service() {
         const val CHANNEL_ID = "agent"
         private const val NOTIFICATION_ID = 1
         private const val WATCHDOG_PERIOD_SEC = 5L
+        private const val POLICY_PERIOD_MIN = 10L
 
         fun start(context: Context) {
             ContextCompat.startForegroundService(context, Intent(context, AgentService::class.java))

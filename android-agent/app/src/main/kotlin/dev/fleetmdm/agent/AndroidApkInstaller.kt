@@ -3,41 +3,46 @@ package dev.fleetmdm.agent
 import android.app.PendingIntent
 import android.content.Context
 import android.content.Intent
+import android.content.pm.PackageInfo
 import android.content.pm.PackageInstaller
+import android.content.pm.PackageManager
+import android.content.pm.Signature
 import android.os.Build
 import dev.fleetmdm.agent.core.command.ApkInstaller
-import dev.fleetmdm.agent.core.command.InstallOutcome
+import dev.fleetmdm.agent.core.install.ApkFacts
+import dev.fleetmdm.agent.core.install.ApkSignatures
+import dev.fleetmdm.agent.core.install.InstalledPackage
 import dev.fleetmdm.agent.core.log.Logger
 import java.io.File
+import java.security.MessageDigest
 import java.util.concurrent.CompletableFuture
 import java.util.concurrent.TimeUnit
 import java.util.concurrent.TimeoutException
 
 /**
- * INSTALL_APK's last step: a PackageInstaller session. As Device Owner the install needs no user
- * action. The APK's own version code must be the one the signed command named. An APK of the agent
- * itself is committed only after the result was reported, since installing it ends this process.
+ * INSTALL_APK's package manager side: reads an archive's package, version and signer certificates,
+ * lists installed packages the same way, and installs with a PackageInstaller session (silent for a
+ * Device Owner). Every decision is the core's (InstallVerifier); this only reads and installs.
  */
 class AndroidApkInstaller(private val context: Context, private val log: Logger) : ApkInstaller {
-    override fun install(apk: File, versionCode: Long): InstallOutcome {
-        val archive = context.packageManager.getPackageArchiveInfo(apk.path, 0)
-            ?: return InstallOutcome.Failed("the download is not an APK")
-        val archiveVersion = if (Build.VERSION.SDK_INT >= 28) archive.longVersionCode else @Suppress("DEPRECATION") archive.versionCode.toLong()
-        if (archiveVersion != versionCode) {
-            return InstallOutcome.Failed("the APK has versionCode $archiveVersion, the command named $versionCode")
-        }
-        val pkg = archive.packageName
-        if (pkg == context.packageName) {
-            return InstallOutcome.ReplacesAgent({ commit(apk, pkg, wait = false) }, "installing agent $versionCode; it reports in its next heartbeat")
-        }
-        val status = commit(apk, pkg, wait = true)
-        apk.delete()
-        return if (status.first == PackageInstaller.STATUS_SUCCESS) InstallOutcome.Installed(pkg, archive.versionName, archiveVersion)
-        else InstallOutcome.Failed("install failed (${status.first}): ${status.second ?: "no message"}")
+    override fun inspect(apk: File): ApkFacts? {
+        @Suppress("DEPRECATION")
+        val info = context.packageManager.getPackageArchiveInfo(apk.path, signingFlags()) ?: return null
+        return ApkFacts(info.packageName, versionCode(info), info.versionName, signers(info))
     }
 
-    /** Writes the APK into a session and commits it; waits for the result unless [wait] is false. */
-    private fun commit(apk: File, packageName: String, wait: Boolean): Pair<Int, String?> {
+    override fun installed(packageName: String): InstalledPackage? {
+        val info = try {
+            @Suppress("DEPRECATION")
+            context.packageManager.getPackageInfo(packageName, signingFlags())
+        } catch (e: PackageManager.NameNotFoundException) {
+            return null
+        }
+        return InstalledPackage(versionCode(info), info.versionName, signers(info))
+    }
+
+    /** Commits a session and waits for the package installer's answer (for the agent itself, success usually ends this process first). */
+    override fun install(apk: File, packageName: String): String? {
         val installer = context.packageManager.packageInstaller
         val params = PackageInstaller.SessionParams(PackageInstaller.SessionParams.MODE_FULL_INSTALL)
         params.setAppPackageName(packageName)
@@ -61,12 +66,30 @@ class AndroidApkInstaller(private val context: Context, private val log: Logger)
                 session.commit(PendingIntent.getBroadcast(context, sessionId, intent, flags).intentSender)
             }
             log.info("install committed", "package" to packageName, "session" to sessionId)
-            if (!wait) return Pair(PackageInstaller.STATUS_PENDING_USER_ACTION, "committed")
-            return result.get(10, TimeUnit.MINUTES)
+            val (status, message) = result.get(10, TimeUnit.MINUTES)
+            return if (status == PackageInstaller.STATUS_SUCCESS) null else "status $status: ${message ?: "no message"}"
         } catch (e: TimeoutException) {
-            return Pair(PackageInstaller.STATUS_FAILURE, "no result from the package installer in 10 minutes")
+            return "no result from the package installer in 10 minutes"
+        } catch (e: Exception) {
+            return "${e.javaClass.simpleName}: ${e.message}"
         } finally {
-            if (wait) InstallResultReceiver.pending.remove(sessionId)
+            InstallResultReceiver.pending.remove(sessionId)
         }
+    }
+
+    @Suppress("DEPRECATION")
+    private fun signingFlags(): Int = if (Build.VERSION.SDK_INT >= 28) PackageManager.GET_SIGNING_CERTIFICATES else PackageManager.GET_SIGNATURES
+
+    private fun versionCode(info: PackageInfo): Long =
+        if (Build.VERSION.SDK_INT >= 28) info.longVersionCode else @Suppress("DEPRECATION") info.versionCode.toLong()
+
+    /** SHA-256 of each current signer's certificate (DER), lowercase hex: apksigner's "certificate SHA-256 digest". */
+    private fun signers(info: PackageInfo): List<String> {
+        val signatures: Array<Signature>? = if (Build.VERSION.SDK_INT >= 28) {
+            info.signingInfo?.apkContentsSigners
+        } else {
+            @Suppress("DEPRECATION") info.signatures
+        }
+        return signatures.orEmpty().map { ApkSignatures.hex(MessageDigest.getInstance("SHA-256").digest(it.toByteArray())) }
     }
 }

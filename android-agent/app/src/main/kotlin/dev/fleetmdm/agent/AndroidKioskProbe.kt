@@ -16,8 +16,10 @@ import dev.fleetmdm.agent.core.kiosk.KioskState
  * What Android lets an app know about another app, best source first:
  *  1. the kiosk app's own status broadcasts (KioskStatusReceiver): alive and its last frame;
  *  2. usage events, when the agent was granted usage access (appops GET_USAGE_STATS);
- *  3. lock task mode: the agent starts the kiosk app locked, so a locked task while the agent's
- *     home screen is not showing means the kiosk app is in front.
+ *  3. lock task mode (Android 9+, Device Owner): only the kiosk app and the agent's home screen may
+ *     run locked, so a locked task while the home screen is not showing means the kiosk app is in front.
+ * The agent's home screen showing always means "not in front". Without any of these (Android 8.x
+ * without usage access or reports) the state is unknown, and the watchdog then does not guess.
  */
 class AndroidKioskProbe(private val context: Context) : KioskProbe {
     override fun state(packageName: String): KioskState {
@@ -26,11 +28,14 @@ class AndroidKioskProbe(private val context: Context) : KioskProbe {
         val report = KioskStatusReceiver.latest(packageName)
         val reportFresh = report != null && now - report.receivedAtElapsedMs <= REPORT_FRESH_MS
         val frameAge = report?.let { Math.max(0L, now - it.lastFrameElapsedMs) }
+        if (HomeActivity.isShowing) return KioskState(true, reportFresh, false, if (reportFresh) frameAge else null, true)
         val foregroundByUsage = foregroundByUsage(packageName)
+        val lockTaskKnown = Build.VERSION.SDK_INT >= 28 && AgentRuntime.get(context).owner.isDeviceOwner()
         val locked = context.getSystemService(ActivityManager::class.java).lockTaskModeState != ActivityManager.LOCK_TASK_MODE_NONE
-        val foreground = foregroundByUsage ?: (locked && !HomeActivity.isShowing)
+        val foreground = foregroundByUsage ?: (locked && lockTaskKnown)
+        val known = foregroundByUsage != null || lockTaskKnown
         val running = reportFresh || foreground
-        return KioskState(true, running, foreground, if (running) frameAge else null)
+        return KioskState(true, running, foreground, if (running) frameAge else null, known)
     }
 
     private fun installed(packageName: String): Boolean = try {

@@ -14,7 +14,11 @@ import java.util.concurrent.CountDownLatch
 import java.util.concurrent.Executors
 import java.util.concurrent.TimeUnit
 
-/** REBOOT, LOCK and WIPE through DevicePolicyManager (the agent must be Device Owner). */
+/**
+ * REBOOT, LOCK and WIPE through DevicePolicyManager (the agent must be Device Owner). Each throws
+ * when the platform refuses, so the command reports `failed` with the reason; returning means the
+ * call was accepted.
+ */
 class AndroidDevicePower(private val context: Context, private val owner: DeviceOwner, private val log: Logger) : DevicePower {
     override fun reboot() {
         requireOwner()
@@ -33,6 +37,7 @@ class AndroidDevicePower(private val context: Context, private val owner: Device
             // wipeData() from a Device Owner on the system user throws on Android 14; wipeDevice is the API for it.
             owner.dpm.wipeDevice(0)
         } else {
+            @Suppress("DEPRECATION")
             owner.dpm.wipeData(0)
         }
     }
@@ -49,14 +54,27 @@ class AndroidKioskApps(
     private val log: Logger
 ) : KioskApps, KioskLauncher {
 
-    override fun relaunch(packageName: String) {
-        check(launch(packageName)) { "$packageName has no launcher activity" }
+    /** RELAUNCH_APP: a real restart (stop the process, then start), so a hung app does not just show an ANR dialog. */
+    override fun relaunch(packageName: String): String? = forceRestart(packageName)
+
+    /**
+     * Brings the app to the front in its own task, in lock task mode where the app is allowed it
+     * (Android 9+). No FLAG_ACTIVITY_CLEAR_TASK: an app that runs keeps its task and state (a Unity
+     * scene is not restarted); one that does not run is started.
+     */
+    override fun launch(packageName: String): Boolean = start(packageName, fresh = false)
+
+    override fun forceRestart(packageName: String): String? {
+        val stopped = owner.stopByHiding(packageName)
+        if (stopped != null) log.warn("could not stop the kiosk app for a restart", "package" to packageName, "error" to stopped)
+        if (!start(packageName, fresh = true)) return stopped ?: "$packageName has no launcher activity or could not be started"
+        return stopped
     }
 
-    /** Starts the app in its own task, in lock task mode where the app is allowed it (Android 9+). */
-    override fun launch(packageName: String): Boolean {
+    private fun start(packageName: String, fresh: Boolean): Boolean {
         val intent = context.packageManager.getLaunchIntentForPackage(packageName) ?: return false
-        intent.addFlags(Intent.FLAG_ACTIVITY_NEW_TASK or Intent.FLAG_ACTIVITY_CLEAR_TASK)
+        intent.addFlags(Intent.FLAG_ACTIVITY_NEW_TASK or Intent.FLAG_ACTIVITY_RESET_TASK_IF_NEEDED)
+        if (fresh) intent.addFlags(Intent.FLAG_ACTIVITY_CLEAR_TASK)
         val options = ActivityOptions.makeBasic()
         if (Build.VERSION.SDK_INT >= 28 && owner.isDeviceOwner() && owner.dpm.isLockTaskPermitted(packageName)) {
             options.setLockTaskEnabled(true)
@@ -92,12 +110,12 @@ class AndroidKioskApps(
 /** The agent's controls, plus the Device Owner policy a new kiosk package needs. */
 class KioskAwareControl(
     private val inner: AgentControl,
-    private val owner: DeviceOwner,
+    private val runtime: AgentRuntime,
     private val settings: SettingsStore
 ) : AgentControl by inner {
     override fun setKioskPackage(packageName: String) {
         inner.setKioskPackage(packageName)
-        owner.applyKioskPolicy(packageName)
+        runtime.applyKioskPolicy("set_config")
     }
 
     override fun kioskPackage(): String? = settings.kioskPackage

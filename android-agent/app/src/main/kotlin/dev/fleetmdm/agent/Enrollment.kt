@@ -11,59 +11,77 @@ import androidx.work.OneTimeWorkRequestBuilder
 import androidx.work.WorkManager
 import androidx.work.Worker
 import androidx.work.WorkerParameters
-import dev.fleetmdm.agent.core.agent.Agent
 import dev.fleetmdm.agent.core.agent.EnrollOutcome
-import dev.fleetmdm.agent.core.command.StandardExecutors
+import dev.fleetmdm.agent.core.net.ServerUrlPolicy
+import dev.fleetmdm.agent.core.security.EnrollDecision
+import dev.fleetmdm.agent.core.security.EnrollExtras
+import dev.fleetmdm.agent.core.security.EnrollGate
+import dev.fleetmdm.agent.core.security.EnrollSource
 import java.util.concurrent.TimeUnit
 
 /**
  * Both enrollment paths end here: the ADB script's broadcast extras and QR provisioning's admin
- * extras bundle carry the same keys. The request is sealed to disk and run by [EnrollWorker] with
- * WorkManager, so a device whose network is not up yet enrolls as soon as it is.
+ * extras bundle carry the same keys. Whether to accept them is the core's [EnrollGate]; an accepted
+ * request is sealed to disk and run by [EnrollWorker] with WorkManager, so a device whose network
+ * is not up yet enrolls as soon as it is.
  */
 object Enrollment {
     const val EXTRA_SERVER_URL = "server_url"
     const val EXTRA_ENROLLMENT_TOKEN = "enrollment_token"
     const val EXTRA_KIOSK_PACKAGE = "kiosk_package"
-    private val TOKEN = Regex("^mdmet_[A-Za-z0-9_-]{43}$")
+    const val EXTRA_ALLOW_CLEARTEXT = "allow_cleartext"
 
-    /** Reads the three keys from an Intent's extras or a PersistableBundle (both are BaseBundles). */
-    fun request(context: Context, extras: BaseBundle?, source: String): Boolean {
+    /**
+     * Reads the keys from an Intent's extras or a PersistableBundle (both are BaseBundles).
+     * Returns null when accepted, else the refusal reason.
+     */
+    fun request(context: Context, extras: BaseBundle?, source: EnrollSource, senderUid: Int? = null): String? {
         val runtime = AgentRuntime.get(context)
-        val url = extras?.getString(EXTRA_SERVER_URL)?.trim()
-        val token = extras?.getString(EXTRA_ENROLLMENT_TOKEN)?.trim()
-        val kiosk = extras?.getString(EXTRA_KIOSK_PACKAGE)?.trim()?.ifEmpty { null }
-        when {
-            runtime.agent.isEnrolled() -> runtime.log.warn("enrollment ignored: already enrolled", "source" to source)
-            !runtime.owner.isDeviceOwner() -> runtime.log.warn("enrollment ignored: the agent is not Device Owner", "source" to source)
-            url == null || !Agent.isHttpUrl(url) -> runtime.log.error("enrollment ignored: server_url is not an http(s) URL", null, "source" to source)
-            token == null || !TOKEN.matches(token) -> runtime.log.error("enrollment ignored: enrollment_token is not a token", null, "source" to source)
-            kiosk != null && !StandardExecutors.isPackageName(kiosk) -> runtime.log.error("enrollment ignored: kiosk_package is not a package name", null, "source" to source)
-            else -> {
-                if (kiosk != null) runtime.settings.kioskPackage = kiosk
-                save(context, url, token)
-                runtime.log.info("enrollment requested", "source" to source, "server" to url)
-                EnrollWorker.enqueue(context)
-                return true
-            }
+        val read = EnrollExtras(
+            extras?.getString(EXTRA_SERVER_URL),
+            extras?.getString(EXTRA_ENROLLMENT_TOKEN),
+            extras?.getString(EXTRA_KIOSK_PACKAGE),
+            allowCleartext(extras)
+        )
+        val decision = EnrollGate.decide(
+            source, senderUid, runtime.owner.isDeviceOwner(), runtime.agent.isEnrolled(), read, BuildConfig.ALLOW_CLEARTEXT
+        )
+        if (decision is EnrollDecision.Refuse) {
+            runtime.log.error("enrollment refused", null, "source" to source.code, "reason" to decision.reason, "senderUid" to senderUid)
+            return decision.reason
         }
-        return false
+        val accepted = decision as EnrollDecision.Accept
+        if (accepted.kioskPackage != null) runtime.settings.kioskPackage = accepted.kioskPackage
+        save(context, accepted.serverUrl, accepted.enrollmentToken, accepted.allowCleartext)
+        runtime.log.info("enrollment requested", "source" to source.code, "server" to accepted.serverUrl, "cleartext" to accepted.allowCleartext)
+        EnrollWorker.enqueue(context)
+        return null
+    }
+
+    /** `--ez allow_cleartext true` (a boolean), or "true" as a string (a QR code's JSON may carry either). */
+    private fun allowCleartext(extras: BaseBundle?): Boolean {
+        if (extras == null || !extras.containsKey(EXTRA_ALLOW_CLEARTEXT)) return false
+        @Suppress("DEPRECATION")
+        return ServerUrlPolicy.extraAllows(extras.get(EXTRA_ALLOW_CLEARTEXT))
     }
 
     private fun prefs(context: Context) = context.getSharedPreferences("enrollment", Context.MODE_PRIVATE)
 
-    private fun save(context: Context, url: String, token: String) {
+    private fun save(context: Context, url: String, token: String, allowCleartext: Boolean) {
         prefs(context).edit(commit = true) {
             putString("serverUrl", url)
             putString("token", SecretBox().seal(token))
+            putBoolean("allowCleartext", allowCleartext)
         }
     }
 
-    fun pending(context: Context): Pair<String, String>? {
+    class Pending(val serverUrl: String, val token: String, val allowCleartext: Boolean)
+
+    fun pending(context: Context): Pending? {
         val prefs = prefs(context)
         val url = prefs.getString("serverUrl", null) ?: return null
         val token = prefs.getString("token", null)?.let { SecretBox().open(it) } ?: return null
-        return Pair(url, token)
+        return Pending(url, token, prefs.getBoolean("allowCleartext", false))
     }
 
     fun clear(context: Context) {
@@ -74,12 +92,13 @@ object Enrollment {
 class EnrollWorker(context: Context, params: WorkerParameters) : Worker(context, params) {
     override fun doWork(): Result {
         val runtime = AgentRuntime.get(applicationContext)
-        val (url, token) = Enrollment.pending(applicationContext) ?: return Result.success()
-        return when (val outcome = runtime.agent.enroll(url, token)) {
+        val pending = Enrollment.pending(applicationContext) ?: return Result.success()
+        return when (val outcome = runtime.agent.enroll(pending.serverUrl, pending.token, pending.allowCleartext)) {
             is EnrollOutcome.Enrolled -> {
                 Enrollment.clear(applicationContext)
-                runtime.owner.applyKioskPolicy(runtime.settings.kioskPackage)
+                runtime.applyKioskPolicy("enrolled")
                 AgentService.start(applicationContext)
+                showHome(runtime)
                 Result.success()
             }
             is EnrollOutcome.Refused -> {
@@ -89,6 +108,17 @@ class EnrollWorker(context: Context, params: WorkerParameters) : Worker(context,
                 Result.failure()
             }
             is EnrollOutcome.RetryLater -> Result.retry()
+        }
+    }
+
+    /** The locked home screen at once, not at the next press of Home (a Device Owner may start activities from the background). */
+    private fun showHome(runtime: AgentRuntime) {
+        try {
+            applicationContext.startActivity(
+                android.content.Intent(applicationContext, HomeActivity::class.java).addFlags(android.content.Intent.FLAG_ACTIVITY_NEW_TASK)
+            )
+        } catch (e: RuntimeException) {
+            runtime.log.warn("could not show the home screen after enrollment", "error" to e.message)
         }
     }
 

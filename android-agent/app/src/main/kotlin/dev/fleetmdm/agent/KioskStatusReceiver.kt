@@ -3,26 +3,31 @@ package dev.fleetmdm.agent
 import android.content.BroadcastReceiver
 import android.content.Context
 import android.content.Intent
+import android.os.Build
 import android.os.SystemClock
+import dev.fleetmdm.agent.core.security.KioskReportGate
 import java.util.concurrent.ConcurrentHashMap
 
 /**
- * The kiosk app's optional status report, sent every few seconds:
+ * The kiosk app's status report, sent every few seconds (README, "Unity integration"):
  * `Intent("dev.fleetmdm.agent.action.KIOSK_STATUS").setClassName("dev.fleetmdm.agent",
  * "dev.fleetmdm.agent.KioskStatusReceiver").putExtra("package", packageName)
  * .putExtra("last_frame_elapsed_ms", SystemClock.elapsedRealtime() at the last rendered frame)`.
- * Only reports for the configured kiosk package count.
+ *
+ * Declared with `android:permission="dev.fleetmdm.agent.permission.REPORT_KIOSK_STATUS"`, a
+ * dangerous-level permission the agent defines and, as Device Owner, grants to the kiosk app only;
+ * the core's [KioskReportGate] then takes reports that name the kiosk package (and, where Android
+ * 14+ names the sender, come from it).
  */
 class KioskStatusReceiver : BroadcastReceiver() {
     class Report(val lastFrameElapsedMs: Long, val receivedAtElapsedMs: Long)
 
     override fun onReceive(context: Context, intent: Intent) {
-        val pkg = intent.getStringExtra(EXTRA_PACKAGE) ?: return
-        if (pkg != AgentRuntime.get(context).settings.kioskPackage) return
+        val pkg = intent.getStringExtra(EXTRA_PACKAGE)
+        val sender = if (Build.VERSION.SDK_INT >= 34) sentFromPackage else null
+        if (!KioskReportGate.accept(pkg, AgentRuntime.get(context).settings.kioskPackage, sender) || pkg == null) return
         val now = SystemClock.elapsedRealtime()
-        val frame = intent.getLongExtra(EXTRA_LAST_FRAME, -1L)
-        // A frame time from the future or before boot is not believable; count it as "just now".
-        reports[pkg] = Report(if (frame in 0..now) frame else now, now)
+        reports[pkg] = Report(KioskReportGate.frameTime(intent.getLongExtra(EXTRA_LAST_FRAME, -1L), now), now)
     }
 
     companion object {

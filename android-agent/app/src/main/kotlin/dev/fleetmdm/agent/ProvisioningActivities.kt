@@ -4,6 +4,7 @@ import android.app.Activity
 import android.app.admin.DevicePolicyManager
 import android.content.Intent
 import android.os.Bundle
+import dev.fleetmdm.agent.core.security.EnrollSource
 
 /**
  * QR provisioning on Android 10+: the setup wizard asks which mode the DPC wants (fully managed
@@ -23,7 +24,7 @@ class PolicyComplianceActivity : Activity() {
         super.onCreate(savedInstanceState)
         val runtime = AgentRuntime.get(this)
         runtime.owner.grantOwnPermissions()
-        Enrollment.request(this, AdminReceiver.adminExtras(intent), "qr")
+        Enrollment.request(this, AdminReceiver.adminExtras(intent), EnrollSource.PROVISIONING)
         setResult(RESULT_OK)
         finish()
     }
