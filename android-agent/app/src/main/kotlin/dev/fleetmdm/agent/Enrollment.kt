@@ -62,7 +62,8 @@ object Enrollment {
     private fun allowCleartext(extras: BaseBundle?): Boolean {
         if (extras == null || !extras.containsKey(EXTRA_ALLOW_CLEARTEXT)) return false
         @Suppress("DEPRECATION")
-        return ServerUrlPolicy.extraAllows(extras.get(EXTRA_ALLOW_CLEARTEXT))
+        val raw: Any? = extras.get(EXTRA_ALLOW_CLEARTEXT)
+        return ServerUrlPolicy.extraAllows(raw)
     }
 
     private fun prefs(context: Context) = context.getSharedPreferences("enrollment", Context.MODE_PRIVATE)

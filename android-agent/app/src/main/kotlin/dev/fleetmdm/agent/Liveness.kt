@@ -28,7 +28,10 @@ object ElapsedRealtime : MonotonicClock {
 class AndroidAlarms(private val context: Context) : AlarmPort {
     private val alarms: AlarmManager = context.getSystemService(AlarmManager::class.java)
 
-    override fun exactAllowed(): Boolean = Build.VERSION.SDK_INT < 31 || alarms.canScheduleExactAlarms()
+    override fun exactAllowed(): Boolean {
+        if (Build.VERSION.SDK_INT >= 31) return alarms.canScheduleExactAlarms()
+        return true
+    }
 
     override fun set(plan: AlarmPlan) {
         val operation = pendingIntent(context)
