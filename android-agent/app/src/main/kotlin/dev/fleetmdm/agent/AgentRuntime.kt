@@ -1,6 +1,7 @@
 package dev.fleetmdm.agent
 
 import android.content.Context
+import android.content.Intent
 import android.os.Build
 import android.os.SystemClock
 import android.provider.Settings
@@ -127,12 +128,35 @@ class AgentRuntime private constructor(val context: Context) {
 
     fun inMaintenance(): Boolean = SystemClock.elapsedRealtime() < maintenanceUntilElapsedMs
 
+    @Volatile private var maintenanceActive = false
+
+    /** Called every watchdog tick: when a maintenance window has just run out, the lock comes back. */
+    fun endMaintenanceIfDue() {
+        val now = inMaintenance()
+        val ended = maintenanceActive && !now
+        maintenanceActive = now
+        if (!ended) return
+        log.info("kiosk maintenance over; locking again")
+        applyKioskPolicy("maintenance_over")
+        showHome("maintenance_over")
+    }
+
     /** Lifts the kiosk lock for [minutes] (0 ends it); the operator's way out over USB. */
     fun setMaintenance(minutes: Int) {
         maintenanceUntilElapsedMs = if (minutes <= 0) 0 else SystemClock.elapsedRealtime() + minutes * 60_000L
+        maintenanceActive = minutes > 0
         events.add("kiosk.maintenance", mapOf("minutes" to minutes))
         log.warn("kiosk maintenance", "minutes" to minutes)
         applyKioskPolicy("maintenance")
+        if (minutes <= 0) showHome("maintenance_over")
+    }
+
+    private fun showHome(reason: String) {
+        try {
+            context.startActivity(Intent(context, HomeActivity::class.java).addFlags(Intent.FLAG_ACTIVITY_NEW_TASK))
+        } catch (e: RuntimeException) {
+            log.warn("could not show the home screen", "reason" to reason, "error" to e.message)
+        }
     }
 
     @Synchronized

@@ -81,6 +81,7 @@ class AgentService : Service() {
 
     private fun checkKiosk() {
         try {
+            runtime.endMaintenanceIfDue()
             if (runtime.agent.isEnrolled() && !runtime.inMaintenance()) runtime.watchdog.check(runtime.settings.kioskPackage)
         } catch (e: RuntimeException) {
             runtime.log.error("kiosk watchdog check failed", e)

@@ -45,7 +45,8 @@ class DeviceOwner(private val context: Context) {
     private fun apply(item: PolicyItem, maintenance: Boolean): String? {
         when (item.kind) {
             PolicyItem.Kind.LOCK_TASK_PACKAGES -> {
-                val packages = item.value.orEmpty().split(',').filter { it.isNotEmpty() }
+                // In maintenance the list is emptied, which ends lock task for every task (the kiosk app's too).
+                val packages = if (maintenance) emptyList() else item.value.orEmpty().split(',').filter { it.isNotEmpty() }
                 dpm.setLockTaskPackages(admin, packages.toTypedArray())
             }
             PolicyItem.Kind.LOCK_TASK_FEATURES -> if (Build.VERSION.SDK_INT >= 28) {

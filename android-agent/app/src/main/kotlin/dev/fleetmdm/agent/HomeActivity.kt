@@ -2,6 +2,7 @@ package dev.fleetmdm.agent
 
 import android.app.Activity
 import android.app.ActivityManager
+import android.content.Intent
 import android.os.Bundle
 import android.os.Handler
 import android.os.Looper
@@ -38,6 +39,13 @@ class HomeActivity : Activity() {
         isShowing = true
         lockIfAllowed()
         bringKioskBack()
+    }
+
+    /** Shown again while on top (singleTask): after a maintenance window, lock again. */
+    override fun onNewIntent(intent: Intent) {
+        super.onNewIntent(intent)
+        setIntent(intent)
+        lockIfAllowed()
     }
 
     override fun onPause() {
