@@ -3,6 +3,7 @@ package dev.fleetmdm.agent.core.install
 import java.io.File
 import java.io.IOException
 import java.io.RandomAccessFile
+import java.nio.Buffer
 import java.nio.ByteBuffer
 import java.nio.ByteOrder
 import java.security.MessageDigest
@@ -79,7 +80,7 @@ object ApkSignatures {
                 if (pairLength < 4 || pairLength > pairs.remaining()) throw IOException("bad ID-value pair length")
                 val id = pairs.int
                 val value = slice(pairs, pairs.position(), (pairLength - 4).toInt())
-                pairs.position(pairs.position() + (pairLength - 4).toInt())
+                moveTo(pairs, pairs.position() + (pairLength - 4).toInt())
                 if (id == V2_BLOCK_ID) v2 = signerCertificates(value)
                 else if (id == V3_BLOCK_ID) v3 = signerCertificates(value)
             }
@@ -111,15 +112,20 @@ object ApkSignatures {
         val size = source.int
         if (size < 0 || size > source.remaining()) throw IOException("length prefix beyond its block")
         val out = slice(source, source.position(), size)
-        source.position(source.position() + size)
+        moveTo(source, source.position() + size)
         return out
     }
 
     private fun slice(source: ByteBuffer, start: Int, size: Int): ByteBuffer {
         val dup = source.duplicate()
-        dup.position(start)
-        dup.limit(start + size)
+        moveTo(dup, start)
+        (dup as Buffer).limit(start + size)
         return dup.slice().order(ByteOrder.LITTLE_ENDIAN)
+    }
+
+    /** Through Buffer: ByteBuffer.position(int) returns ByteBuffer only from Java 9, and not on every Android version. */
+    private fun moveTo(buffer: ByteBuffer, position: Int) {
+        (buffer as Buffer).position(position)
     }
 
     fun hex(bytes: ByteArray): String {
