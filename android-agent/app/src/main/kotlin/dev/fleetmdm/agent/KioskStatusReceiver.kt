@@ -25,7 +25,7 @@ class KioskStatusReceiver : BroadcastReceiver() {
     override fun onReceive(context: Context, intent: Intent) {
         val pkg = intent.getStringExtra(EXTRA_PACKAGE)
         val sender = if (Build.VERSION.SDK_INT >= 34) sentFromPackage else null
-        if (!KioskReportGate.accept(pkg, AgentRuntime.get(context).settings.kioskPackage, sender) || pkg == null) return
+        if (pkg == null || !KioskReportGate.accept(pkg, AgentRuntime.get(context).settings.kioskPackage, sender)) return
         val now = SystemClock.elapsedRealtime()
         reports[pkg] = Report(KioskReportGate.frameTime(intent.getLongExtra(EXTRA_LAST_FRAME, -1L), now), now)
     }

@@ -149,6 +149,19 @@ class AgentLoopTest {
     }
 
     @Test
+    fun `an unenrolled agent sets no alarm`() {
+        val plans = ArrayList<AlarmPlan>()
+        val alarms = object : AlarmPort {
+            override fun exactAllowed() = true
+            override fun set(plan: AlarmPlan) { plans.add(plan) }
+            override fun cancel() {}
+        }
+        val loop = AgentLoop(agent(clock.now), Backoff(1000, 60_000), monotonicClock(clock.now), { 0.5 }, testLogger(), alarms)
+        loop.turn()
+        assertTrue(plans.isEmpty())
+    }
+
+    @Test
     fun `alarms are never set in the past or for right now`() {
         assertEquals(10_000L, AlarmPlanner.plan(10_000, 2_000, true).triggerAtElapsedMs)
         assertEquals(3_000L, AlarmPlanner.plan(1_000, 2_000, false).triggerAtElapsedMs)

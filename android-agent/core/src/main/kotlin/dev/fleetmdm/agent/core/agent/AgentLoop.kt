@@ -67,6 +67,8 @@ class AgentLoop(
         }
         if (!running) return
         val port = alarms ?: return
+        // Not enrolled: nothing to beat for, and no reason to wake a sleeping device (enrollment wakes the loop).
+        if (!agent.isEnrolled()) return
         try {
             port.set(AlarmPlanner.plan(nowMs() + waitMs(), nowMs(), port.exactAllowed()))
         } catch (e: Exception) {
