@@ -1,115 +1,52 @@
 /**
- * The API shapes the CLI reads and sends. Hand-written copies of the server's schemas until the types
- * generated from its OpenAPI document (api-types.generated.ts) land; then these become aliases of those.
+ * The API shapes the CLI reads and sends, derived from api-types.generated.ts (`npm run api:types`, from
+ * the server's GET /api/v1/openapi.json): when a backend schema changes, regenerating makes the typecheck
+ * point at every place the CLI must follow. The server names no component schema apart from `Error`, so
+ * each type is its route's request body or success response.
  */
+import type { operations } from './api-types.generated.js';
+
+type Json<R> = R extends { content: { 'application/json': infer T } } ? T : never;
+/** The JSON body of an operation's success (200 or 201) response. */
+type Ok<K extends keyof operations> = operations[K]['responses'] extends infer R
+  ? R extends { 200: infer S }
+    ? Json<S>
+    : R extends { 201: infer S }
+      ? Json<S>
+      : never
+  : never;
+/** The JSON request body of an operation. */
+type Body<K extends keyof operations> = operations[K] extends { requestBody?: infer B } ? Json<NonNullable<B>> : never;
+type Item<T> = T extends { items: (infer I)[] } ? I : never;
+
 export type Page<T> = { items: T[]; nextCursor: string | null };
 
-export type LoginResponse = { token: string; expiresAt?: string };
+export type LoginResponse = Ok<'postAdminLogin'>;
 
-export type DeviceView = {
-  id: string;
-  name: string | null;
-  displayName: string;
-  status: 'online' | 'offline';
-  model: string;
-  manufacturer: string;
-  serial: string | null;
-  androidVersion: string;
-  sdkInt: number;
-  agentVersion: string;
-  group: { id: string; name: string } | null;
-  tags: string[];
-  enrolledAt: string;
-  lastSeenAt: string;
-  battery: { level: number; charging: boolean; temperatureC: number | null } | null;
-  memory: { availBytes: number; totalBytes: number } | null;
-  storage: { freeBytes: number; totalBytes: number } | null;
-  network: { type: string; rssi: number | null; ip: string | null } | null;
-  app: {
-    package: string;
-    running: boolean;
-    foreground: boolean;
-    versionName: string | null;
-    versionCode: number | null;
-    lastFrameAgeMs: number | null;
-  } | null;
-  uptimeSec: number | null;
-};
-export type DeviceListItem = Pick<
-  DeviceView,
-  'id' | 'name' | 'displayName' | 'status' | 'serial' | 'battery' | 'app' | 'lastSeenAt' | 'group'
->;
-export type GroupList = { items: { id: string; name: string; deviceCount: number }[] };
+export type DeviceView = Ok<'getAdminDevicesById'>;
+export type DeviceListItem = Item<Ok<'getAdminDevices'>>;
+export type GroupList = Ok<'getAdminGroups'>;
 
-export type CommandStatus = 'queued' | 'dispatched' | 'delivered' | 'succeeded' | 'failed' | 'rejected' | 'expired';
-export type CommandView = {
-  id: string;
-  batchId: string;
-  deviceId: string;
-  type: string;
-  params: Record<string, unknown>;
-  status: CommandStatus;
-  createdAt: string;
-  expiresAt: string;
-  dispatchedAt: string | null;
-  deliveredAt: string | null;
-  completedAt: string | null;
-  output: string | null;
-  error: string | null;
-};
-export type CommandDetail = CommandView & {
-  dispatches: { at: string; channel: 'fcm' | 'heartbeat'; attempt: number; outcome: string; error: string | null }[];
-};
-export type CreateCommandBody = {
-  type: string;
-  params?: Record<string, unknown>;
-  deviceIds?: string[];
-  group?: string;
-  tag?: string;
-  all?: true;
-  confirm?: string;
-};
-export type CreatedCommands = {
-  batchId: string;
-  count: number;
-  commands: { id: string; deviceId: string; type: string; status: CommandStatus }[];
-};
+export type CommandView = Item<Ok<'getAdminCommands'>>;
+export type CommandDetail = Ok<'getAdminCommandsById'>;
+export type CommandType = CommandView['type'];
+export type CommandStatus = CommandView['status'];
+export type CreateCommandBody = Body<'postAdminCommands'>;
+export type CreatedCommands = Ok<'postAdminCommands'>;
 
-export type AlertView = {
-  id: string;
-  kind: 'offline' | 'low_battery' | 'app_down' | 'app_frozen';
-  status: 'open' | 'resolved';
-  device: { id: string; name: string; group: string | null };
-  openedAt: string;
-  resolvedAt: string | null;
-  acknowledgedAt: string | null;
-  acknowledgedBy: string | null;
-};
+export type AlertView = Ok<'getAdminAlertsById'>;
 
-export type TokenView = {
-  id: string;
-  label: string;
-  group: string | null;
-  status: 'active' | 'used' | 'revoked' | 'expired';
-  expiresAt: string;
-  uses: number;
-  maxUses: number;
-};
-export type CreateTokenBody = { label?: string; group?: string; expiresInSec?: number; maxUses?: number };
-export type CreatedToken = TokenView & { token: string };
+export type TokenView = Item<Ok<'getAdminEnrollmentTokens'>>;
+export type CreateTokenBody = Body<'postAdminEnrollmentTokens'>;
+export type CreatedToken = Ok<'postAdminEnrollmentTokens'>;
 
-export type UserView = {
-  id: string;
-  email: string;
-  name: string;
-  role: 'viewer' | 'operator' | 'admin';
-  disabled: boolean;
-  createdAt: string;
-  lastLoginAt: string | null;
-};
-export type CreateUserBody = { email: string; role: string; name?: string; password?: string };
-export type CreatedUser = UserView & { generatedPassword?: string };
+export type UserView = Item<Ok<'getAdminUsers'>>;
+export type CreateUserBody = Body<'postAdminUsers'>;
+export type CreatedUser = Ok<'postAdminUsers'>;
 
-/** GET /api/v1/admin/settings/alerts: the OpenAPI document gives no schema for it, so this stays a plain JSON tree. */
+/**
+ * The alert settings. The OpenAPI document describes the PUT body but not what GET and PUT answer
+ * (their routes give no response schema), so the answer stays a plain JSON tree read by key.
+ */
 export type AlertSettingsView = { [key: string]: unknown };
-export type AlertSettingsPatch = { [key: string]: unknown };
+export type AlertSettingsPatch = Body<'putAdminSettingsAlerts'>;

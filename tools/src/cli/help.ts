@@ -1,5 +1,7 @@
+import type { CommandType } from './api-types.js';
+
 /** The command types the server takes, what each does and its params (functions/src/commands/commands.schemas.ts). */
-export const COMMAND_TYPES: { type: string; does: string; params?: string }[] = [
+export const COMMAND_TYPES = [
   { type: 'PING', does: 'asks the device to answer at once: is it reachable?' },
   { type: 'RELAUNCH_APP', does: 'restarts the kiosk app' },
   { type: 'REBOOT', does: 'restarts the device (to a group, a tag or --all: needs --yes or a yes at the prompt)' },
@@ -16,10 +18,15 @@ export const COMMAND_TYPES: { type: string; does: string; params?: string }[] = 
     params: `{"heartbeatIntervalSec": 5-86400, "kioskPackage": "com.example.app"}`,
   },
   { type: 'WIPE', does: 'factory-resets the device (admins only; to many: needs --yes or a yes at the prompt)' },
-];
+] as const satisfies readonly { type: CommandType; does: string; params?: string }[];
 
-const TYPES = COMMAND_TYPES.map(
-  (c) => `  ${c.type.padEnd(15)}${c.does}${c.params ? `\n  ${' '.repeat(15)}--params '${c.params}'` : ''}`,
+// Fails to compile when the server takes a type that this list does not explain.
+type Missing<All, Listed> = [Exclude<All, Listed>] extends [never] ? true : Exclude<All, Listed>;
+const complete: Missing<CommandType, (typeof COMMAND_TYPES)[number]['type']> = true;
+void complete;
+
+const TYPES = COMMAND_TYPES.map((c: { type: string; does: string; params?: string }) =>
+  [`  ${c.type.padEnd(15)}${c.does}`, ...(c.params ? [`  ${' '.repeat(15)}--params '${c.params}'`] : [])].join('\n'),
 ).join('\n');
 
 export const HELP = `Usage: mdm <command> [options]

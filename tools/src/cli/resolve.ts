@@ -38,11 +38,15 @@ const byPrefix = <T extends { id: string }>(items: T[], typed: string) => items.
 export async function resolveDevice(api: AdminApi, typed: string): Promise<string> {
   if (UUID.test(typed)) return typed.toLowerCase();
   const lower = typed.toLowerCase();
-  // names and serials through the server's search (a substring match), id prefixes through the whole list
+  // names and serials through the server's search (a substring match of one column); the displayed name
+  // ("Tab A8 CLI1" until renamed) and id prefixes only through the whole list
+  const isName = (d: DeviceListItem) => [d.name, d.displayName, d.serial].some((n) => n?.toLowerCase() === lower);
   const found = await api.all<DeviceListItem>(`/api/v1/admin/devices?q=${encodeURIComponent(typed.slice(0, 100))}`, SEARCH_LIMIT);
-  const named = found.items.filter((d) => [d.name, d.displayName, d.serial].some((n) => n?.toLowerCase() === lower));
-  const every = PREFIX.test(typed) ? await api.all<DeviceListItem>('/api/v1/admin/devices', SEARCH_LIMIT) : { items: [], complete: true };
-  const matches = [...named, ...byPrefix(every.items, typed)];
+  let named = found.items.filter(isName);
+  const every = named.length === 1 ? { items: [], complete: true } : await api.all<DeviceListItem>('/api/v1/admin/devices', SEARCH_LIMIT);
+  if (named.length === 0) named = every.items.filter(isName);
+  const prefixed = PREFIX.test(typed) ? byPrefix(every.items, typed) : [];
+  const matches = [...named, ...prefixed];
   if (matches.length === 0 && found.items.length > 0) {
     const near = found.items.slice(0, 5).map((d) => `"${d.displayName}"`);
     throw new ApiError(404, 'not_found', `no device is named "${typed}"; did you mean ${near.join(', ')}?`);

@@ -94,9 +94,13 @@ describe('users and enrollment tokens', () => {
 
   it('answers a refused field with the option the operator typed, in one sentence', async () => {
     expect(await mdm(['token', 'create', '--expires-in', '5'])).toMatchObject({ code: 1, err: 'mdm: --expires-in must be at least 60' });
-    expect(await mdm(['admin', 'create', '--email', 'x@example.com', '--role', 'boss'])).toMatchObject({
+    expect(await mdm(['admin', 'create', '--email', 'nobody', '--role', 'viewer'])).toMatchObject({
       code: 1,
-      err: 'mdm: --role must be one of viewer, operator or admin',
+      err: 'mdm: --email must be an e-mail address',
+    });
+    expect(await mdm(['admin', 'create', '--email', 'x@example.com', '--role', 'boss'])).toMatchObject({
+      code: 2,
+      err: 'mdm: --role is viewer, operator, admin',
     });
   });
 
@@ -145,6 +149,10 @@ describe('help and usage', () => {
     expect((await mdm(['command', 'PING', '--all', '--params', '{nope'])).err).toBe('mdm: --params must be a JSON object');
     expect((await mdm(['alerts', 'ack'])).code).toBe(2);
     expect((await mdm(['device', 'show'])).code).toBe(2);
+    expect(await mdm(['command', 'SHUTDOWN', '--all'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/^mdm: there is no command type SHUTDOWN: PING, /),
+    });
   });
 
   it('runs as a program through the bin shim, and logout ends the session', async () => {

@@ -1,5 +1,6 @@
 import { ApiError } from '../api.js';
 import type { CommandDetail, CommandStatus, CommandView, CreateCommandBody, CreatedCommands, GroupList, Page } from '../api-types.js';
+import { COMMAND_TYPES } from '../help.js';
 import { ago, integer, sleep, table, UsageError } from '../output.js';
 import { resolveCommand, resolveDevice } from '../resolve.js';
 import type { Run } from './run.js';
@@ -8,11 +9,12 @@ const FINAL: readonly CommandStatus[] = ['succeeded', 'failed', 'rejected', 'exp
 /** Exit code when `command watch` stops waiting before the command ended. */
 export const GAVE_UP = 3;
 /** Body fields as the operator names them, for the server's validation messages. */
-export const COMMAND_FIELDS = { type: 'the command type', deviceIds: '--device', group: '--group', tag: '--tag', params: '--params' };
+export const COMMAND_FIELDS = { deviceIds: '--device', group: '--group', tag: '--tag', params: '--params' };
 
 export async function sendCommand(r: Run, typeArg: string): Promise<number> {
   const { o, io, api, print } = r;
-  const type = typeArg.toUpperCase();
+  const type = COMMAND_TYPES.find((c) => c.type === typeArg.toUpperCase())?.type;
+  if (!type) throw new UsageError(`there is no command type ${typeArg}: ${COMMAND_TYPES.map((c) => c.type).join(', ')} (mdm help)`);
   const targets = [o.device?.length, o.group, o.tag, o.all].filter(Boolean).length;
   if (targets !== 1) throw new UsageError('name exactly one target: --device DEVICE (repeatable), --group G, --tag T or --all');
   let params: Record<string, unknown> | undefined;

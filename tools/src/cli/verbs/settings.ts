@@ -49,7 +49,7 @@ export async function setSettings({ args, io, api, print }: Run): Promise<number
       if (SECRET_URLS[k]) io.out(`${k} ${getPath(patch, k) === null ? 'cleared' : 'set'}`);
       else
         io.out(
-          `${k}=${show(after.get(k)!)}${show(before.get(k)!) === show(after.get(k)!) ? ' (unchanged)' : ` (was ${show(before.get(k)!)})`}`,
+          `${k}=${show(after.get(k)!)}${show(before.get(k)!) === show(after.get(k)!) ? ' (unchanged)' : ` (was ${show(before.get(k)!) || 'empty'})`}`,
         );
     }
   });

@@ -3,6 +3,8 @@ import { ago, table, UsageError } from '../output.js';
 import type { Run } from './run.js';
 
 /** Body fields as the operator names them, for the server's validation messages. */
+const ROLES = ['viewer', 'operator', 'admin'] as const satisfies readonly UserView['role'][];
+
 export const USER_FIELDS = { email: '--email', role: '--role', name: '--name', password: '--password' };
 
 export async function listUsers({ args, io, api, print }: Run): Promise<number> {
@@ -20,9 +22,11 @@ export async function listUsers({ args, io, api, print }: Run): Promise<number> 
 
 export async function createAdmin({ o, io, api, print }: Run): Promise<number> {
   if (!o.email || !o.role) throw new UsageError('admin create needs --email and --role');
+  const role = ROLES.find((r) => r === o.role);
+  if (!role) throw new UsageError(`--role is ${ROLES.join(', ')}`);
   const body: CreateUserBody = {
     email: o.email,
-    role: o.role,
+    role,
     ...(o.name ? { name: o.name } : {}),
     ...(o.password ? { password: o.password } : {}),
   };

@@ -1,0 +1,174 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN, buildServer, startServer, type RunningServer } from '../sim/helpers/server.js';
+import { eventually, FakeDevice, runMdm } from './helpers.js';
+
+let server: RunningServer;
+let dir: string;
+let kiosk: FakeDevice;
+let spare: FakeDevice;
+const mdm = (args: string[], io: Parameters<typeof runMdm>[2] = {}) => runMdm(dir, args, io);
+const json = async (args: string[]) => {
+  const res = await mdm([...args, '--json']);
+  expect(res.code, res.err).toBe(0);
+  return JSON.parse(res.out);
+};
+
+beforeAll(async () => {
+  await buildServer();
+  server = await startServer({ SWEEP_INTERVAL_SEC: '5' });
+  dir = await mkdtemp(join(tmpdir(), 'mdm-cli-fleet-'));
+  expect((await mdm(['login', '--url', server.url, '--email', ADMIN.email, '--password', ADMIN.password])).code).toBe(0);
+  const token = await json(['token', 'create', '--group', 'Store 7', '--max-uses', '2']);
+  kiosk = await FakeDevice.enroll(server.url, token.token, 'CLI1');
+  spare = await FakeDevice.enroll(server.url, token.token, 'CLI2');
+  await kiosk.heartbeat(64);
+  await spare.heartbeat(80);
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('devices', () => {
+  it('lists devices of a group', async () => {
+    const list = await mdm(['devices', '--group', 'Store 7']);
+    expect(list.code, list.err).toBe(0);
+    expect(list.out.split('\n')[0]).toMatch(/^ID\s+NAME\s+STATUS\s+BATTERY\s+APP\s+GROUP\s+LAST SEEN$/);
+    expect(list.out).toMatch(new RegExp(`${kiosk.id}\\s+Tab A8 CLI1\\s+online\\s+64%\\s+running\\s+Store 7`));
+    expect((await mdm(['devices', '--group', 'Nowhere'])).err).toBe('mdm: no group named Nowhere');
+  });
+
+  it('shows one device by name, serial or id prefix: state, battery, app, alerts and recent commands', async () => {
+    const shown = await mdm(['device', 'show', 'tab a8 cli1']);
+    expect(shown.code, shown.err).toBe(0);
+    expect(shown.out).toContain(`Tab A8 CLI1  ${kiosk.id}`);
+    expect(shown.out).toMatch(/^status\s+online, last seen \d+ s ago$/m);
+    expect(shown.out).toMatch(/^group\s+Store 7$/m);
+    expect(shown.out).toMatch(/^battery\s+64%$/m);
+    expect(shown.out).toMatch(/^app\s+com\.example\.kiosk running$/m);
+    expect(shown.out).toContain('open alerts: none');
+    expect(shown.out).toMatch(/recent commands:\n\(none\)/);
+
+    const byPrefix = await json(['device', 'show', kiosk.id.slice(0, 6)]);
+    expect(byPrefix).toMatchObject({ device: { id: kiosk.id, serial: 'CLI1' }, openAlerts: [], recentCommands: [] });
+    expect((await json(['device', 'show', 'cli2'])).device.id).toBe(spare.id);
+    expect(await mdm(['device', 'show', 'Tab A8'])).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/^mdm: no device is named "Tab A8"; did you mean "Tab A8 CLI\d", "Tab A8 CLI\d"\?$/),
+    });
+    expect(await mdm(['device', 'show', 'nothing-like-it'])).toMatchObject({ code: 1, err: 'mdm: no device matches "nothing-like-it"' });
+  });
+});
+
+describe('commands', () => {
+  it('sends a command to a device by name and watches it to success', async () => {
+    const watching = mdm(['command', 'ping', '--device', 'CLI1', '--watch', '--interval', '1']);
+    const [cid] = await eventually(async () => {
+      const handed = await kiosk.heartbeat();
+      return handed.length ? handed : undefined;
+    });
+    await kiosk.result(cid!, 'succeeded', { output: 'pong' });
+    const res = await watching;
+    expect(res.code, res.err).toBe(0);
+    expect(res.out).toMatch(/^PING queued for 1 device\(s\): [0-9a-f-]{36}$/m);
+    expect(res.out).toMatch(/ PING succeeded$/m);
+    expect(res.out).toContain('output: pong');
+  });
+
+  it('watches a command by id prefix: exit 1 when it failed, 3 when it is still open at the timeout', async () => {
+    const sent = await json(['command', 'LOCK', '--device', kiosk.id.slice(0, 8)]);
+    const id: string = sent.commands[0].id;
+    const waited = await mdm(['command', 'watch', id.slice(0, 8), '--timeout', '1', '--interval', '1']);
+    expect(waited).toMatchObject({ code: 3, err: expect.stringContaining(`is still queued after 1 s`) });
+
+    await kiosk.heartbeat();
+    await kiosk.result(id, 'failed', { error: 'not a device owner' });
+    const failed = await mdm(['command', 'watch', id.slice(0, 8)]);
+    expect(failed).toMatchObject({ code: 1, err: `mdm: LOCK failed on device ${kiosk.id}: not a device owner` });
+    expect(JSON.parse((await mdm(['command', 'watch', id, '--json'])).out)).toMatchObject({ id, status: 'failed' });
+
+    const listed = await mdm(['commands', '--device', 'CLI1']);
+    expect(listed.out).toMatch(new RegExp(`^${id}\\s+LOCK\\s+failed\\s+${kiosk.id}`, 'm'));
+  });
+
+  it('asks before a REBOOT to a group, showing how many devices it reaches; --yes sends the confirm', async () => {
+    const noPrompt = await mdm(['command', 'REBOOT', '--group', 'Store 7']);
+    expect(noPrompt).toMatchObject({
+      code: 1,
+      err: 'mdm: REBOOT goes to 2 devices in group "Store 7": run it again with --yes to send it',
+    });
+
+    const asked: string[] = [];
+    const no = await mdm(['command', 'REBOOT', '--group', 'Store 7'], { confirm: async (q) => (asked.push(q), false) });
+    expect(no).toMatchObject({ code: 1, err: 'mdm: not sent' });
+    expect(asked).toEqual(['REBOOT goes to 2 devices in group "Store 7". Send it?']);
+    const yes = await mdm(['command', 'REBOOT', '--all'], { confirm: async () => true });
+    expect(yes).toMatchObject({ code: 0, out: expect.stringMatching(/^REBOOT queued for 2 device\(s\)/) });
+    expect((await mdm(['command', 'REBOOT', '--group', 'Store 7', '--yes'])).code).toBe(0);
+  });
+
+  it('words refused params per param', async () => {
+    expect(await mdm(['command', 'PING', '--all', '--params', '{"x":1}'])).toMatchObject({ code: 1, err: 'mdm: PING does not take x' });
+    const apk = await mdm(['command', 'INSTALL_APK', '--device', 'CLI1', '--params', '{"url":"http://x.example/a.apk","versionCode":0}']);
+    expect(apk.code).toBe(1);
+    expect(apk.err).toBe(
+      'mdm: INSTALL_APK param url must be a URL starting with https://; INSTALL_APK param sha256 is required; INSTALL_APK param versionCode must be at least 1',
+    );
+  });
+});
+
+describe('alerts and settings', () => {
+  it('sets only the settings given and shows them as key=value', async () => {
+    const set = await mdm(['settings', 'set', 'holdSec=0', 'kinds.offline.selfHeal=off', 'channels.email.to=a@example.com,b@example.com']);
+    expect(set.code, set.err).toBe(0);
+    expect(set.out.split('\n')).toEqual([
+      'thresholds.holdSec=0 (was 120)',
+      'kinds.offline.selfHeal=false (unchanged)',
+      'channels.email.to=a@example.com,b@example.com (was empty)',
+    ]);
+    expect((await mdm(['settings', 'get', 'thresholds'])).out).toMatch(/^thresholds\.offlineAfterSec=\d+\nthresholds\.lowBatteryPct=15\n/);
+    expect(await json(['settings', 'get', 'holdSec'])).toEqual({ 'thresholds.holdSec': 0 });
+    expect((await json(['settings', 'get'])).channels.discord.webhookUrlSet).toBe(false);
+    expect((await mdm(['settings', 'set', 'webhookUrl=https://discord.example/api/webhooks/1/x'])).out).toBe(
+      'channels.discord.webhookUrl set',
+    );
+
+    expect(await mdm(['settings', 'set', 'offlineAfterSec=0'])).toMatchObject({
+      code: 1,
+      err: 'mdm: thresholds.offlineAfterSec must be at least 30',
+    });
+    expect(await mdm(['settings', 'set', 'selfHeal=true'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('could be kinds.offline.selfHeal or'),
+    });
+    expect(await mdm(['settings', 'set', 'nope=1'])).toMatchObject({
+      code: 2,
+      err: 'mdm: there is no setting "nope" (mdm settings get lists them)',
+    });
+    expect(await mdm(['settings', 'set', 'holdSec=soon'])).toMatchObject({
+      code: 2,
+      err: 'mdm: thresholds.holdSec takes a number, not "soon"',
+    });
+  });
+
+  it('acknowledges an open alert by id prefix', async () => {
+    await spare.heartbeat(5); // below the low-battery threshold; holdSec is 0 now
+    const alert = await eventually(async () => (await json(['alerts'])).find((a: { kind: string }) => a.kind === 'low_battery'));
+    expect((await mdm(['alerts'])).out).toMatch(
+      new RegExp(`^OPEN\\s+${alert.id.slice(0, 8)} low_battery\\s+Tab A8 CLI2 \\(Store 7\\)`, 'm'),
+    );
+    const acked = await mdm(['alerts', 'ack', alert.id.slice(0, 6)]);
+    expect(acked).toMatchObject({ code: 0, out: `acknowledged low_battery on Tab A8 CLI2 (${alert.id.slice(0, 8)})` });
+    expect((await mdm(['alerts'])).out).toContain(`acknowledged by ${ADMIN.email}`);
+    expect((await json(['device', 'show', spare.id])).openAlerts).toMatchObject([{ id: alert.id, acknowledgedBy: ADMIN.email }]);
+
+    const tail = new AbortController();
+    setTimeout(() => tail.abort(), 1500);
+    const tailed = await mdm(['alerts', 'tail', '--interval', '1'], { signal: tail.signal });
+    expect(tailed).toMatchObject({ code: 0, out: expect.stringContaining('low_battery') });
+  });
+});
