@@ -5,6 +5,8 @@ import android.content.Intent
 import android.os.Build
 import android.os.SystemClock
 import android.provider.Settings
+import com.google.gson.JsonArray
+import com.google.gson.JsonObject
 import dev.fleetmdm.agent.core.agent.Agent
 import dev.fleetmdm.agent.core.agent.AgentLoop
 import dev.fleetmdm.agent.core.agent.AgentParts
@@ -103,6 +105,17 @@ class AgentRuntime private constructor(val context: Context) {
             log.warn("kiosk policy file unreadable; using the defaults", "error" to e.message)
             KioskPolicy.DEFAULT
         }
+    }
+
+    /** The enrollment's `kiosk_permissions`: written into the policy override file (its other members are kept). */
+    @Synchronized
+    fun setKioskPermissions(permissions: List<String>) {
+        val file = File(context.noBackupFilesDir, "kiosk-policy.json")
+        val json = (if (file.isFile) try { Json.parseObject(AtomicFiles.read(file)) } catch (e: Exception) { null } else null) ?: JsonObject()
+        val list = JsonArray()
+        for (p in permissions) list.add(p)
+        json.add("kioskPermissions", list)
+        AtomicFiles.write(file, json.toString())
     }
 
     /** Applies the kiosk policy (idempotent) and records how it went as a `policy.applied` event when something did not apply. */

@@ -30,6 +30,7 @@ object Enrollment {
     const val EXTRA_ENROLLMENT_TOKEN = "enrollment_token"
     const val EXTRA_KIOSK_PACKAGE = "kiosk_package"
     const val EXTRA_ALLOW_CLEARTEXT = "allow_cleartext"
+    const val EXTRA_KIOSK_PERMISSIONS = "kiosk_permissions"
 
     /**
      * Reads the keys from an Intent's extras or a PersistableBundle (both are BaseBundles).
@@ -41,7 +42,8 @@ object Enrollment {
             extras?.getString(EXTRA_SERVER_URL),
             extras?.getString(EXTRA_ENROLLMENT_TOKEN),
             extras?.getString(EXTRA_KIOSK_PACKAGE),
-            allowCleartext(extras)
+            allowCleartext(extras),
+            extras?.getString(EXTRA_KIOSK_PERMISSIONS)
         )
         val decision = EnrollGate.decide(
             source, senderUid, runtime.owner.isDeviceOwner(), runtime.agent.isEnrolled(), read, BuildConfig.ALLOW_CLEARTEXT
@@ -52,6 +54,7 @@ object Enrollment {
         }
         val accepted = decision as EnrollDecision.Accept
         if (accepted.kioskPackage != null) runtime.settings.kioskPackage = accepted.kioskPackage
+        if (accepted.kioskPermissions.isNotEmpty()) runtime.setKioskPermissions(accepted.kioskPermissions)
         save(context, accepted.serverUrl, accepted.enrollmentToken, accepted.allowCleartext)
         runtime.log.info("enrollment requested", "source" to source.code, "server" to accepted.serverUrl, "cleartext" to accepted.allowCleartext)
         EnrollWorker.enqueue(context)

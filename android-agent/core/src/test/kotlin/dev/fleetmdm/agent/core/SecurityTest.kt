@@ -54,6 +54,17 @@ class SecurityTest {
     }
 
     @Test
+    fun `the kiosk_permissions extra is a checked comma-separated list`() {
+        val ok = EnrollGate.decide(
+            EnrollSource.PROVISIONING, null, true, false,
+            EnrollExtras("https://mdm.example.com", token, "com.example.kiosk", false, " android.permission.CAMERA, android.permission.RECORD_AUDIO,,android.permission.CAMERA "),
+            false
+        ) as EnrollDecision.Accept
+        assertEquals(listOf("android.permission.CAMERA", "android.permission.RECORD_AUDIO"), ok.kioskPermissions)
+        assertEquals("kiosk_permissions_invalid", decide(EnrollExtras("https://mdm.example.com", token, null, false, "android.permission.CAMERA;rm -rf")))
+    }
+
+    @Test
     fun `server URLs are https always,, http only when explicitly allowed, nothing odd`() {
         assertNull(ServerUrlPolicy.check("https://mdm.example.com", false))
         assertNull(ServerUrlPolicy.check("https://mdm.example.com:8443/base/", false))

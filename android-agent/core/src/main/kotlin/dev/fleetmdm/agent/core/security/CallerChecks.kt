@@ -17,11 +17,26 @@ enum class EnrollSource(val code: String) {
     SHELL("adb")
 }
 
-/** The enrollment extras, as read from the intent or the admin extras bundle. */
-class EnrollExtras(val serverUrl: String?, val enrollmentToken: String?, val kioskPackage: String?, val allowCleartext: Boolean)
+/**
+ * The enrollment extras, as read from the intent or the admin extras bundle. [kioskPermissions]:
+ * the optional `kiosk_permissions` extra, runtime permissions to grant the kiosk app, comma-separated.
+ */
+class EnrollExtras(
+    val serverUrl: String?,
+    val enrollmentToken: String?,
+    val kioskPackage: String?,
+    val allowCleartext: Boolean,
+    val kioskPermissions: String? = null
+)
 
 sealed class EnrollDecision {
-    class Accept(val serverUrl: String, val enrollmentToken: String, val kioskPackage: String?, val allowCleartext: Boolean) : EnrollDecision()
+    class Accept(
+        val serverUrl: String,
+        val enrollmentToken: String,
+        val kioskPackage: String?,
+        val allowCleartext: Boolean,
+        val kioskPermissions: List<String> = emptyList()
+    ) : EnrollDecision()
 
     class Refuse(val reason: String) : EnrollDecision()
 }
@@ -37,6 +52,7 @@ object EnrollGate {
     const val SYSTEM_UID = 1000
     const val SHELL_UID = 2000
     private val TOKEN = Regex("^mdmet_[A-Za-z0-9_-]{43}$")
+    private val PERMISSION = Regex("^[A-Za-z][A-Za-z0-9_]*(\\.[A-Za-z0-9_]+)+$")
 
     /**
      * [senderUid]: the broadcaster's uid where the platform tells it (Android 14+
@@ -64,7 +80,9 @@ object EnrollGate {
         if (token == null || !TOKEN.matches(token)) return EnrollDecision.Refuse("enrollment_token_invalid")
         val kiosk = extras.kioskPackage?.trim()?.let { if (it.isEmpty()) null else it }
         if (kiosk != null && !StandardExecutors.isPackageName(kiosk)) return EnrollDecision.Refuse("kiosk_package_invalid")
-        return EnrollDecision.Accept(url, token, kiosk, extras.allowCleartext)
+        val permissions = (extras.kioskPermissions ?: "").split(',').map { it.trim() }.filter { it.isNotEmpty() }
+        if (permissions.size > 50 || permissions.any { !PERMISSION.matches(it) }) return EnrollDecision.Refuse("kiosk_permissions_invalid")
+        return EnrollDecision.Accept(url, token, kiosk, extras.allowCleartext, permissions.distinct())
     }
 }
 
