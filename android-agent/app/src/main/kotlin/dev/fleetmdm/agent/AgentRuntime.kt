@@ -93,7 +93,7 @@ class AgentRuntime private constructor(val context: Context) {
     private var loopThread: Thread? = null
 
     /**
-     * The kiosk policy: the core's safe defaults, overridden by `files/kiosk-policy.json` (the `kiosk`
+     * The kiosk policy: the core's safe defaults, overridden by `no_backup/kiosk-policy.json` (the `kiosk`
      * object of a policy document) when present - where the server's desired-state policy will land.
      */
     fun policy(): KioskPolicy {
