@@ -15,7 +15,7 @@ export function friendlyMessage(err: ApiError, fields: Record<string, string> = 
     return `that is more than the server accepts${bytes ? ` (${Math.round(Number(bytes) / 1024)} KiB)` : ''}`;
   }
   if (err.status === 401 && err.code !== 'not_signed_in') return `${err.message} (mdm login to sign in again)`;
-  if (err.status === 403) return `${err.message} (your role is too low for this: ask an admin)`;
+  if (err.status === 403) return `${err.message} (ask an admin)`;
   return err.message;
 }
 
@@ -45,6 +45,7 @@ function reword(field: string, message: string, commandType?: string): string {
   let r: RegExpExecArray | null;
   if ((r = /^Invalid input: expected (\w+), received (\w+)$/.exec(message))) {
     if (r[2] === 'undefined') return `${subject} is required`;
+    if (r[1] === 'int' && r[2] === 'number') return `${subject} must be a whole number`;
     return `${subject} must be ${TYPE_WORDS[r[1]!] ?? r[1]}, not ${TYPE_WORDS[r[2]!] ?? r[2]}`;
   }
   if ((r = /^Too (small|big): expected (\w+) to (?:be|have) ([<>]=?)([\d.]+)(?: (\w+))?$/.exec(message))) {

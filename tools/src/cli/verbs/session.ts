@@ -92,7 +92,9 @@ export async function context({ args, io, path, print }: SessionRun): Promise<nu
     return 0;
   }
   if (sub === 'remove') {
-    delete store.contexts[known(name)];
+    const gone = store.contexts[known(name)]!;
+    if (gone.token) await new AdminApi(gone.url, gone.token).request('POST', '/api/v1/admin/logout').catch(() => undefined);
+    delete store.contexts[name!];
     if (store.current === name) store.current = null;
     await saveStore(path, store);
     io.out(`forgot ${name}`);
