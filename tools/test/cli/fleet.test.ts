@@ -111,6 +111,24 @@ describe('commands', () => {
     expect((await mdm(['command', 'REBOOT', '--group', 'Store 7', '--yes'])).code).toBe(0);
   });
 
+  it('follows a command to a group as counts per status, exit 1 when one device failed it', async () => {
+    const watching = mdm(['command', 'CLEAR_APP_DATA', '--group', 'Store 7', '--watch', '--interval', '1', '--timeout', '30']);
+    for (const [device, status] of [
+      [kiosk, 'succeeded'],
+      [spare, 'failed'],
+    ] as const) {
+      const [cid] = await eventually(async () => {
+        const handed = await device.heartbeat(64, 'CLEAR_APP_DATA');
+        return handed.length ? handed : undefined;
+      });
+      await device.result(cid!, status);
+    }
+    const res = await watching;
+    expect(res).toMatchObject({ code: 1, err: 'mdm: 1 of 2 did not succeed (mdm commands --status failed)' });
+    expect(res.out).toMatch(/^CLEAR_APP_DATA queued for 2 device\(s\)/);
+    expect(res.out).toMatch(/ (1 succeeded, 1 failed|1 failed, 1 succeeded)$/);
+  });
+
   it('words refused params per param', async () => {
     expect(await mdm(['command', 'PING', '--all', '--params', '{"x":1}'])).toMatchObject({ code: 1, err: 'mdm: PING does not take x' });
     const apk = await mdm(['command', 'INSTALL_APK', '--device', 'CLI1', '--params', '{"url":"http://x.example/a.apk","versionCode":0}']);

@@ -40,8 +40,8 @@ export class FakeDevice {
     return new FakeDevice(server, enrolled.deviceId, session.accessToken);
   }
 
-  /** Reports its state; returns the ids of the commands the server handed over. */
-  async heartbeat(battery = 64): Promise<string[]> {
+  /** Reports its state; returns the ids of the commands the server handed over (of one type, if given). */
+  async heartbeat(battery = 64, type?: string): Promise<string[]> {
     const res = await post(
       `${this.server}/api/v1/heartbeat`,
       {
@@ -54,7 +54,7 @@ export class FakeDevice {
       },
       this.accessToken,
     );
-    return (res.commands as { cid: string }[]).map((c) => c.cid);
+    return (res.commands as { cid: string; type: string }[]).filter((c) => !type || c.type === type).map((c) => c.cid);
   }
 
   async result(commandId: string, status: 'succeeded' | 'failed' | 'rejected', extra: { output?: string; error?: string } = {}) {

@@ -78,7 +78,8 @@ export async function watch(r: Run, typed: string): Promise<number> {
   const { o, io, api } = r;
   const { timeoutMs, everyMs } = waitOptions(r);
   const id = await resolveCommand(api, typed);
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
   let last = '';
   for (;;) {
     const c = await api.get<CommandDetail>(`/api/v1/admin/commands/${id}`);
@@ -96,14 +97,14 @@ export async function watch(r: Run, typed: string): Promise<number> {
       io.err(`mdm: ${c.type} ${c.status} on device ${c.deviceId}${c.error ? `: ${c.error}` : ''}`);
       return 1;
     }
-    if (Date.now() + everyMs > deadline || io.signal?.aborted) {
+    if (Date.now() >= deadline || io.signal?.aborted) {
       if (o.json) io.out(JSON.stringify(c, null, 2));
       io.err(
-        `mdm: ${c.type} ${id} is still ${c.status} after ${Math.round(timeoutMs / 1000)} s (mdm command watch ${id.slice(0, 8)} to wait on)`,
+        `mdm: ${c.type} ${id} is still ${c.status} after ${Math.round((Date.now() - started) / 1000)} s (mdm command watch ${id.slice(0, 8)} to wait on)`,
       );
       return GAVE_UP;
     }
-    await sleep(everyMs, io.signal);
+    await sleep(Math.min(everyMs, deadline - Date.now()), io.signal); // the last look is at the deadline
   }
 }
 
@@ -111,7 +112,8 @@ export async function watch(r: Run, typed: string): Promise<number> {
 async function watchBatch(r: Run, batchId: string, count: number): Promise<number> {
   const { o, io, api } = r;
   const { timeoutMs, everyMs } = waitOptions(r);
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
   let last = '';
   for (;;) {
     const { items } = await api.all<CommandView>(`/api/v1/admin/commands?batchId=${batchId}`, Infinity);
@@ -122,13 +124,13 @@ async function watchBatch(r: Run, batchId: string, count: number): Promise<numbe
     last = line;
     const open = items.filter((c) => !FINAL.includes(c.status)).length;
     const bad = items.filter((c) => c.status !== 'succeeded' && FINAL.includes(c.status)).length;
-    if (open === 0 || Date.now() + everyMs > deadline || io.signal?.aborted) {
+    if (open === 0 || Date.now() >= deadline || io.signal?.aborted) {
       if (o.json) io.out(JSON.stringify(items, null, 2));
-      if (open > 0) io.err(`mdm: ${open} of ${count} still open after ${Math.round(timeoutMs / 1000)} s`);
+      if (open > 0) io.err(`mdm: ${open} of ${count} still open after ${Math.round((Date.now() - started) / 1000)} s`);
       else if (bad > 0) io.err(`mdm: ${bad} of ${count} did not succeed (mdm commands --status failed)`);
       return open > 0 ? GAVE_UP : bad > 0 ? 1 : 0;
     }
-    await sleep(everyMs, io.signal);
+    await sleep(Math.min(everyMs, deadline - Date.now()), io.signal); // the last look is at the deadline
   }
 }
 
