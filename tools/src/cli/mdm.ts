@@ -6,7 +6,7 @@ import { loadStore, selectedContext, storePath } from './store.js';
 import { ackAlerts, listAlerts, tailAlerts } from './verbs/alerts.js';
 import { COMMAND_FIELDS, listCommands, sendCommand, watch } from './verbs/commands.js';
 import { listDevices, showDevice } from './verbs/devices.js';
-import { parse, type Run } from './verbs/run.js';
+import { parse, type Run } from './verbs/verb.js';
 import { context, login, logout } from './verbs/session.js';
 import { getSettings, setSettings } from './verbs/settings.js';
 import { createToken, listTokens, revokeTokens, TOKEN_FIELDS } from './verbs/tokens.js';

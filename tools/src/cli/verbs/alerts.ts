@@ -1,7 +1,7 @@
 import type { AlertView, Page } from '../api-types.js';
 import { integer, sleep, UsageError } from '../output.js';
 import { resolveAlert } from '../resolve.js';
-import type { Run } from './run.js';
+import type { Run } from './verb.js';
 
 const line = (a: AlertView) =>
   `${a.status === 'open' ? 'OPEN    ' : 'RESOLVED'} ${a.id.slice(0, 8)} ${a.kind.padEnd(11)} ${a.device.name}` +

@@ -3,7 +3,7 @@ import type { CommandDetail, CommandStatus, CommandView, CreateCommandBody, Crea
 import { COMMAND_TYPES } from '../help.js';
 import { ago, integer, sleep, table, UsageError } from '../output.js';
 import { resolveCommand, resolveDevice } from '../resolve.js';
-import type { Run } from './run.js';
+import type { Run } from './verb.js';
 
 const FINAL: readonly CommandStatus[] = ['succeeded', 'failed', 'rejected', 'expired'];
 /** Exit code when `command watch` stops waiting before the command ended. */

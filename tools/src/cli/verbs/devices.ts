@@ -2,7 +2,7 @@ import { ApiError } from '../api.js';
 import type { AlertView, CommandView, DeviceListItem, DeviceView, GroupList, Page } from '../api-types.js';
 import { ago, duration, integer, table, UsageError } from '../output.js';
 import { resolveDevice } from '../resolve.js';
-import type { Run } from './run.js';
+import type { Run } from './verb.js';
 
 export async function listDevices({ o, args, io, api, print }: Run): Promise<number> {
   if (args.length) throw new UsageError(`unknown: devices ${args.join(' ')}`);

@@ -2,7 +2,7 @@ import { AdminApi } from '../api.js';
 import type { LoginResponse } from '../api-types.js';
 import { table, UsageError, type Io } from '../output.js';
 import { DEFAULT_CONTEXT, loadStore, saveStore, selectedContext } from '../store.js';
-import type { Options } from './run.js';
+import type { Options } from './verb.js';
 
 interface SessionRun {
   o: Options;

@@ -1,6 +1,6 @@
 import type { AlertSettingsPatch, AlertSettingsView } from '../api-types.js';
 import { UsageError } from '../output.js';
-import type { Run } from './run.js';
+import type { Run } from './verb.js';
 
 const PATH = '/api/v1/admin/settings/alerts';
 /** Channel URLs are never shown (GET says only whether they are set) but can be set, or cleared with null. */

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type { CreatedToken, CreateTokenBody, TokenView } from '../api-types.js';
 import { integer, table, UsageError } from '../output.js';
 import { resolveToken } from '../resolve.js';
-import type { Run } from './run.js';
+import type { Run } from './verb.js';
 
 /** Body fields as the operator names them, for the server's validation messages. */
 export const TOKEN_FIELDS = { label: '--label', group: '--group', expiresInSec: '--expires-in', maxUses: '--max-uses' };

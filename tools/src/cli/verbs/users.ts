@@ -1,6 +1,6 @@
 import type { CreatedUser, CreateUserBody, UserView } from '../api-types.js';
 import { ago, table, UsageError } from '../output.js';
-import type { Run } from './run.js';
+import type { Run } from './verb.js';
 
 /** Body fields as the operator names them, for the server's validation messages. */
 const ROLES = ['viewer', 'operator', 'admin'] as const satisfies readonly UserView['role'][];
