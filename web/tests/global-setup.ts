@@ -15,6 +15,8 @@ export default async function setup() {
   await access(chromium).catch(() => {
     throw new Error(`the browser tests need Debian's Chromium at ${chromium}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   });
+  // While iterating on one test: E2E_SKIP_BUILD=1 reuses the builds already on disk.
+  if (process.env.E2E_SKIP_BUILD === '1') return;
   const started = performance.now();
   await Promise.all([
     // tsc emits despite type errors; those are the typecheck step's to report.

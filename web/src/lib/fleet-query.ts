@@ -1,3 +1,4 @@
+import { severity } from './device-state.js';
 import type { DeviceDoc } from './types.js';
 
 /**
@@ -43,7 +44,9 @@ const APP_ORDER: Record<DeviceDoc['app'], number> = { down: 0, frozen: 1, unknow
 
 const compare: Record<SortKey, (a: DeviceDoc, b: DeviceDoc) => number> = {
   name: (a, b) => collator.compare(a.name, b.name),
-  status: (a, b) => Number(a.status === 'online') - Number(b.status === 'online') || b.openAlerts.length - a.openAlerts.length,
+  // Trouble first when ascending (the default): alerting, offline, app down, then the rest.
+  status: (a, b) =>
+    severity(a) - severity(b) || Number(a.status === 'online') - Number(b.status === 'online') || b.openAlerts.length - a.openAlerts.length,
   battery: (a, b) => (a.battery ?? -1) - (b.battery ?? -1),
   app: (a, b) => APP_ORDER[a.app] - APP_ORDER[b.app],
   lastSeen: (a, b) => (a.lastSeenAt < b.lastSeenAt ? -1 : a.lastSeenAt > b.lastSeenAt ? 1 : 0),

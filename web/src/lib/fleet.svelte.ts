@@ -49,7 +49,9 @@ export class FleetStore {
     return this.#docs.get(id);
   }
 
+  /** Reads `version`, so `{#if fleet.size === 0}` re-renders when the first device arrives (a plain Map is not reactive). */
   get size(): number {
+    void this.version;
     return this.#docs.size;
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ago, bytes, duration, until } from './format.js';
+import { ago, agoMs, bytes, duration, until } from './format.js';
 
 describe('formatting', () => {
   const now = Date.parse('2026-03-10T12:00:00Z');
@@ -13,6 +13,11 @@ describe('formatting', () => {
     expect(ago(before(5 * 86_400), now)).toBe('5 d ago');
     expect(ago(null, now)).toBe('never');
     expect(ago(new Date(now + 5000).toISOString(), now)).toBe('just now');
+  });
+
+  it('says a frame age in milliseconds in seconds, not "40916 ms"', () => {
+    expect(agoMs(40_916)).toBe('41 s ago');
+    expect(agoMs(150_000)).toBe('2 min ago');
   });
 
   it('says how long until, or expired', () => {

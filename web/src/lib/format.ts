@@ -1,7 +1,12 @@
 /** "just now", "42 s ago", "2 min ago", "3 h ago", "5 d ago" - short enough for a table cell. */
 export function ago(iso: string | null | undefined, now: number): string {
   if (!iso) return 'never';
-  const sec = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  return agoMs(now - Date.parse(iso));
+}
+
+/** An age in milliseconds the same way: 40916 -> "41 s ago". */
+export function agoMs(ms: number): string {
+  const sec = Math.max(0, Math.round(ms / 1000));
   if (sec < 5) return 'just now';
   if (sec < 60) return `${sec} s ago`;
   const min = Math.floor(sec / 60);

@@ -17,6 +17,7 @@ export class VirtualDevice {
   #access = '';
   battery = 80;
   appRunning = true;
+  lastFrameAgeMs = 16;
   constructor(
     readonly base: string,
     readonly serial: string,
@@ -69,7 +70,7 @@ export class VirtualDevice {
           foreground: this.appRunning,
           versionName: '2.3.0',
           versionCode: 230,
-          lastFrameAgeMs: 16,
+          lastFrameAgeMs: this.lastFrameAgeMs,
         },
         uptimeSec: 3600,
         agentVersion: '1.0.0',
