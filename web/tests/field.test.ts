@@ -59,6 +59,7 @@ describe('day two for an operator (issue 18)', () => {
   let quiet: VirtualDevice;
   let crashed: VirtualDevice;
 
+  const nav = (p: Page, name: string) => p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
   const row = (p: Page, name: string) => p.getByTestId('device-row').filter({ hasText: name });
 
   beforeAll(async () => {
@@ -147,7 +148,7 @@ describe('day two for an operator (issue 18)', () => {
   }, 120_000);
 
   it('checks forms before sending, in plain words, with the field highlighted, and clears stale errors', async () => {
-    await page.getByRole('link', { name: 'Enrollment' }).click();
+    await nav(page, 'Enrollment').click();
     const group = page.getByTestId('token-group');
     await group.fill('Store #12');
     const before = await page.getByTestId('token-row').count();
@@ -165,7 +166,7 @@ describe('day two for an operator (issue 18)', () => {
     expect(await page.getByTestId('field-error').textContent()).toContain('Enter a number');
     expect((await page.locator('main').textContent()) ?? '').not.toMatch(/invalid body|received null/);
 
-    await page.getByRole('link', { name: 'Settings' }).click();
+    await nav(page, 'Settings').click();
     const offline = page.getByTestId('threshold-offlineAfterSec');
     await offline.fill('0');
     await page.getByRole('button', { name: 'Save settings' }).click();
@@ -178,13 +179,13 @@ describe('day two for an operator (issue 18)', () => {
   });
 
   it('has text contrast of at least 4.5:1 on primary buttons, the active menu item and the red "Down" badge', async () => {
-    await page.getByRole('link', { name: 'Enrollment' }).click();
+    await nav(page, 'Enrollment').click();
     const measured = {
       primaryButton: await contrast(page.getByTestId('create-token')),
       activeNav: await contrast(page.getByRole('navigation', { name: 'Main' }).locator('[aria-current="page"]')),
       downBadge: 0,
     };
-    await page.getByRole('link', { name: 'Fleet', exact: true }).click();
+    await nav(page, 'Fleet').click();
     measured.downBadge = await contrast(row(page, 'CRASH-0003').locator('[data-app="down"]'));
     console.log('contrast', measured);
     for (const ratio of Object.values(measured)) expect(ratio).toBeGreaterThanOrEqual(4.5);

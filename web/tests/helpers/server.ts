@@ -50,7 +50,8 @@ export class StandaloneServer {
       ADMIN_PASSWORD: ADMIN.password,
       ADMIN_BCRYPT_ROUNDS: '4',
       DEVICE_SECRET_BCRYPT_ROUNDS: '4',
-      CONSOLE_DIR: join(ROOT, 'web/build'),
+      // E2E_CONSOLE_DIR: another console build (e.g. an older one, to see a test fail first).
+      CONSOLE_DIR: process.env.E2E_CONSOLE_DIR ?? join(ROOT, 'web/build'),
       LOG_LEVEL: 'warn',
       ...this.env,
     };
