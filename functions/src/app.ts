@@ -1,55 +1,34 @@
 import { readFileSync } from 'node:fs';
-import { adminRoutes } from './admin/admin.routes.js';
-import { apkRoutes } from './apk/apk.routes.js';
-import { ApkService } from './apk/apk.service.js';
-import { AdminService } from './admin/admin.service.js';
-import { userRoutes } from './admin/users.routes.js';
-import { UserService } from './admin/users.service.js';
-import { auditRoutes } from './audit/audit.routes.js';
-import { AuditService } from './audit/audit.service.js';
+import { createAdmin } from './admin/index.js';
+import { createAlerts, createAlertSettings } from './alerts/index.js';
+import { createApk } from './apk/index.js';
+import { createAudit } from './audit/index.js';
+import { createCommands } from './commands/index.js';
 import type { Config } from './config/config.js';
-import { AlertSettingsService, defaultSettings } from './alerts/alert-settings.js';
-import { alertRoutes } from './alerts/alerts.routes.js';
-import { AlertService } from './alerts/alerts.service.js';
-import { AlertDelivery } from './alerts/delivery.js';
-import { SelfHealing } from './alerts/self-healing.js';
-import { consoleRoutes } from './console/console.routes.js';
-import { ConsoleService } from './console/console.service.js';
-import { commandRoutes } from './commands/commands.routes.js';
-import { CommandService } from './commands/commands.service.js';
-import { CommandDispatcher } from './commands/dispatcher.js';
-import { deviceRoutes } from './devices/devices.routes.js';
-import { DeviceMirror } from './devices/device-mirror.js';
-import { ensureHeartbeatPartitions } from './devices/devices.repository.js';
-import { DeviceService } from './devices/devices.service.js';
-import { HeartbeatWriter } from './devices/heartbeat-writer.js';
-import { enrollmentRoutes } from './enrollment/enrollment.routes.js';
-import { EnrollmentService } from './enrollment/enrollment.service.js';
+import { ConsoleService, consoleRoutes, type LiveSource } from './console/index.js';
+import { systemClock, type Clock } from './core/clock.js';
+import { tokenDigestMatcher } from './core/crypto.js';
+import type { Route } from './core/route.js';
+import { SessionTokens } from './core/session-tokens.js';
+import { createDevices } from './devices/index.js';
+import { createEnrollment } from './enrollment/index.js';
+import { createFleetView } from './fleet-view/index.js';
 import { buildOpenApi } from './http/openapi.js';
-import type { Route } from './http/route.js';
 import { createRouter } from './http/router.js';
 import { streamRoutes, systemRoutes } from './http/system.routes.js';
-import { systemClock, type Clock } from './platform/clock.js';
-import type { Db } from './platform/db/connect.js';
-import type { Logger } from './platform/logger.js';
-import type { Notifier } from './platform/notifier.js';
-import { ChannelNotifier } from './platform/notifiers/channels.js';
-import { DiscordNotifier } from './platform/notifiers/discord.js';
-import { EmailNotifier } from './platform/notifiers/email.js';
-import type { ConsoleTokens } from './platform/console-tokens.js';
-import type { Mirror } from './platform/mirror.js';
-import { noPush, type Push } from './platform/push.js';
-import { SseMirror } from './platform/sse-mirror.js';
-import { InProcessQueue, type Queue } from './platform/queue.js';
-import { PgFailureLimiter } from './platform/rate-limit.js';
-import { WorkerSecretHasher } from './platform/secret-hasher.js';
-import { SessionTokens } from './platform/session-tokens.js';
-import { tokenDigestMatcher } from './platform/crypto.js';
-import type { PoolStats } from './platform/metrics.js';
-import { PrometheusMetrics } from './platform/prometheus.js';
-import { fleetCounts } from './observability/fleet-counts.repository.js';
-import { metricsRoutes } from './observability/metrics.routes.js';
-import { RetentionService } from './retention/retention.service.js';
+import { fleetCounts, metricsRoutes } from './observability/index.js';
+import type { ConsoleTokens } from './ports/console-tokens.js';
+import type { Db } from './ports/db.js';
+import type { FailureLimiter } from './ports/failure-limiter.js';
+import type { LiveStream } from './ports/live-stream.js';
+import type { Logger } from './ports/logger.js';
+import type { MetricsRegistry, PoolStats } from './ports/metrics.js';
+import type { Mirror } from './ports/mirror.js';
+import type { Notifier } from './ports/notifier.js';
+import type { Push } from './ports/push.js';
+import type { Queue } from './ports/queue.js';
+import type { SecretHasher } from './ports/secret-hasher.js';
+import { createRetention } from './retention/index.js';
 
 /** Secrets come from a secret store (Firebase) or DATA_DIR (standalone), never from the database. */
 export interface AppSecrets {
@@ -58,24 +37,38 @@ export interface AppSecrets {
   encryptionKey: Buffer;
 }
 
+/**
+ * What a host wires in: one adapter per port. Which host it is, is said, not guessed from what is
+ * missing: standalone/adapters.ts builds the standalone set (PGlite or PostgreSQL, event stream,
+ * in-process queue), firebase/runtime.ts the Firebase one (Firestore, Pub/Sub, FCM).
+ */
+export interface HostAdapters {
+  host: 'standalone' | 'firebase';
+  /** How the console gets live updates: the event stream (standalone) or Firestore documents. */
+  liveSource: LiveSource;
+  /** The live view's store. */
+  mirror: Mirror;
+  /** Where GET /api/v1/admin/stream attaches (standalone only). */
+  liveStream?: LiveStream;
+  /** Where new command batches go to be pushed. */
+  queue: Queue;
+  push: Push;
+  notifier: Notifier;
+  consoleTokens: ConsoleTokens;
+  hasher: SecretHasher;
+  limiter: FailureLimiter;
+  metrics: MetricsRegistry;
+  /** The database pool's counters, for the pool gauges of /metrics (PostgreSQL only). */
+  dbPool?: PoolStats | undefined;
+}
+
 export interface AppDeps {
   config: Config;
   secrets: AppSecrets;
   db: Db;
   logger: Logger;
   clock?: Clock;
-  /** Push adapter (FCM); without one, commands are delivered in heartbeat responses only. */
-  push?: Push;
-  /** Where new command batches go to be pushed; standalone runs them in-process. */
-  queue?: Queue;
-  /** Alert channels; Discord webhooks and SMTP e-mail by default. */
-  notifier?: Notifier;
-  /** The live view's store (Firestore in Firebase); standalone streams it as Server-Sent Events. */
-  mirror?: Mirror;
-  /** Firebase custom tokens for the console (Firebase deployments). */
-  consoleTokens?: ConsoleTokens;
-  /** The database pool's counters, for the pool gauges of /metrics (PostgreSQL only). */
-  dbPool?: PoolStats | undefined;
+  adapters: HostAdapters;
   /** Google Cloud project, so log lines link to Cloud Trace. */
   traceProject?: string | undefined;
 }
@@ -84,41 +77,126 @@ export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json
   .version;
 
 /**
- * The composition root shared by the standalone server and the Firebase functions: services over
- * the ports, the route table and the request handler. No code below this branches on how it runs.
+ * The composition root shared by both hosts: each context built by its own create<Context>(deps)
+ * over the host's adapters, the route table, the request handler and the jobs. Settings cross from
+ * the config to a context here and nowhere else.
  */
 export function createApp(deps: AppDeps) {
-  const { config, secrets, db, logger, clock = systemClock, push = noPush, queue, notifier, mirror } = deps;
-  const audit = new AuditService(db, clock);
-  const alertSettings = new AlertSettingsService(db, clock, audit, defaultSettings(config), secrets.encryptionKey);
-  const sse = mirror ? undefined : new SseMirror();
-  const deviceMirror = new DeviceMirror(
+  const { config, secrets, db, logger, clock = systemClock, adapters: a } = deps;
+  const { encryptionKey } = secrets;
+  const tokens = new SessionTokens(secrets.jwtSecret);
+
+  const { audit, routes: auditRoutes } = createAudit({ db, clock });
+  const alertSettings = createAlertSettings({
     db,
-    mirror ?? sse!,
     clock,
-    async () => {
+    audit,
+    encryptionKey,
+    defaults: { offlineAfterSec: config.offlineAfterSec, ...config.alertDefaults },
+  });
+  const fleetView = createFleetView({
+    db,
+    mirror: a.mirror,
+    clock,
+    logger,
+    refreshSec: config.mirrorRefreshSec,
+    thresholds: async () => {
       const t = (await alertSettings.current()).thresholds;
       return { offlineAfterSec: t.offlineAfterSec, frozenAfterMs: t.frameAgeMs };
     },
-    config.mirrorRefreshSec,
+  });
+  const liveView = fleetView.fleetView;
+  const commands = createCommands({
+    db,
+    clock,
+    audit,
     logger,
-  );
-  const localQueue = queue ? undefined : new InProcessQueue(logger);
-  const commands = new CommandService(db, clock, audit, queue ?? localQueue!, logger, {
-    encryptionKey: secrets.encryptionKey,
-    defaultTtlSec: config.commandTtlSec,
-    maxPerHeartbeat: 20,
+    queue: a.queue,
+    push: a.push,
+    encryptionKey,
+    settings: { defaultTtlSec: config.commandTtlSec, maxPerHeartbeat: 20, push: config.push },
   });
-  const dispatcher = new CommandDispatcher(db, push, clock, logger, {
-    encryptionKey: secrets.encryptionKey,
-    maxAttempts: config.push.maxAttempts,
-    backoffMs: config.push.backoffMs,
-    concurrency: config.push.concurrency,
+  const admin = createAdmin({
+    db,
+    clock,
+    tokens,
+    hasher: a.hasher,
+    audit,
+    limiter: a.limiter,
+    consoleTokens: a.consoleTokens,
+    settings: {
+      sessionTtlSec: config.adminSessionTtlSec,
+      bcryptRounds: config.adminBcryptRounds,
+      secureCookie: config.publicUrl.startsWith('https:'),
+    },
   });
-  const metrics = new PrometheusMetrics({ version: VERSION });
+  const enrollment = createEnrollment({
+    db,
+    clock,
+    audit,
+    hasher: a.hasher,
+    liveView,
+    settings: {
+      publicUrl: config.publicUrl,
+      defaultTtlSec: config.enrollmentTokenTtlSec,
+      heartbeatIntervalSec: config.heartbeatIntervalSec,
+      deviceSecretBcryptRounds: config.deviceSecretBcryptRounds,
+      encryptionKey,
+      agentPackage: config.agentPackage,
+      agentAdminReceiver: config.agentAdminReceiver,
+    },
+  });
+  const devices = createDevices({
+    db,
+    clock,
+    logger,
+    tokens,
+    hasher: a.hasher,
+    audit,
+    outbox: commands.commands,
+    liveView,
+    settings: {
+      sessionTtlSec: config.deviceSessionTtlSec,
+      heartbeatIntervalSec: config.heartbeatIntervalSec,
+      bcryptRounds: config.deviceSecretBcryptRounds,
+      rawRetentionDays: config.retention.heartbeatDays,
+      heartbeatBatchMax: config.heartbeatBatchMax,
+      heartbeatWriteConcurrency: config.heartbeatWriteConcurrency,
+      partitionsAheadDays: config.partitionsAheadDays,
+    },
+  });
+  const alerts = createAlerts({
+    db,
+    clock,
+    logger,
+    audit,
+    settings: alertSettings,
+    commands: commands.commands,
+    liveView,
+    notifier: a.notifier,
+    publicUrl: config.publicUrl,
+  });
+  const apk = createApk({
+    db,
+    clock,
+    audit,
+    settings: {
+      publicUrl: config.publicUrl,
+      agentPackage: config.agentPackage,
+      agentAdminReceiver: config.agentAdminReceiver,
+      maxBytes: config.apkMaxBytes,
+    },
+  });
+  const { retention } = createRetention({ db, clock, logger, settings: config.retention });
+  const consoleService = new ConsoleService({
+    liveSource: a.liveSource,
+    ...(config.firebaseWeb ? { firebase: config.firebaseWeb } : {}),
+  });
+
+  const { metrics } = a;
   /** Signs and pushes a command batch (the queue's consumer, in-process or Pub/Sub), counting the outcomes. */
   const dispatch = async (batchId: string) => {
-    const r = await dispatcher.dispatchBatch(batchId);
+    const r = await commands.dispatcher.dispatchBatch(batchId);
     metrics.pushed({
       sent: r.sent,
       unregistered: r.unregistered,
@@ -128,106 +206,39 @@ export function createApp(deps: AppDeps) {
     });
     return r;
   };
-  localQueue?.subscribe((m) => dispatch(m.batchId));
-  const tokens = new SessionTokens(secrets.jwtSecret);
-  const hasher = new WorkerSecretHasher(config.bcryptWorkers);
-  const limiter = new PgFailureLimiter(db, clock, config.rateLimit.windowSec, {
-    login: config.rateLimit.loginFailures,
-    enroll: config.rateLimit.enrollFailures,
-    session: config.rateLimit.sessionFailures,
-    login_account: config.loginAccountFailures,
-  });
-  const admins = new AdminService(
-    db,
-    clock,
-    tokens,
-    hasher,
-    audit,
-    { sessionTtlSec: config.adminSessionTtlSec, bcryptRounds: config.adminBcryptRounds },
-    deps.consoleTokens,
-    limiter,
-  );
-  const enrollment = new EnrollmentService(db, clock, audit, hasher, {
-    publicUrl: config.publicUrl,
-    defaultTtlSec: config.enrollmentTokenTtlSec,
-    heartbeatIntervalSec: config.heartbeatIntervalSec,
-    deviceSecretBcryptRounds: config.deviceSecretBcryptRounds,
-    encryptionKey: secrets.encryptionKey,
-    agentPackage: config.agentPackage,
-    agentAdminReceiver: config.agentAdminReceiver,
-    afterEnroll: (id) => deviceMirror.tryPublish([id]),
-  });
-  const writer = new HeartbeatWriter(db, logger, {
-    maxBatch: config.heartbeatBatchMax,
-    maxInFlight: config.heartbeatWriteConcurrency,
-    mirrorPolicy: (now) => deviceMirror.policy(now),
-    onMirrorDue: (ids) => deviceMirror.publish(ids),
-  });
-  const devices = new DeviceService(db, clock, tokens, hasher, writer, commands, audit, deviceMirror, {
-    sessionTtlSec: config.deviceSessionTtlSec,
-    heartbeatIntervalSec: config.heartbeatIntervalSec,
-    offlineAfterSec: async () => (await alertSettings.current()).thresholds.offlineAfterSec,
-    bcryptRounds: config.deviceSecretBcryptRounds,
-    rawRetentionDays: config.retention.heartbeatDays,
-  });
-  const retention = new RetentionService(db, clock, logger, config.retention);
-  const email = new EmailNotifier();
-  const channels = notifier ?? new ChannelNotifier({ discord: new DiscordNotifier(), email });
-  const alerts = new AlertService(
-    db,
-    clock,
-    audit,
-    alertSettings,
-    new SelfHealing(db, commands, audit, clock, logger),
-    new AlertDelivery(db, channels, clock, logger, config.publicUrl),
-    channels,
-    deviceMirror,
-    logger,
-  );
-  const apk = new ApkService(db, clock, audit, {
-    publicUrl: config.publicUrl,
-    agentPackage: config.agentPackage,
-    agentAdminReceiver: config.agentAdminReceiver,
-    maxBytes: config.apkMaxBytes,
-  });
-  const users = new UserService(db, clock, hasher, audit, config.adminBcryptRounds);
-  const consoleService = new ConsoleService(db, clock, alertSettings, {
-    liveSource: sse ? 'sse' : 'firestore',
-    ...(config.firebaseWeb ? { firebase: config.firebaseWeb } : {}),
-  });
+
   let openapi: unknown;
   const routes: Route[] = [
     ...systemRoutes(db, () => (openapi ??= buildOpenApi(routes, { version: VERSION, serverUrl: config.publicUrl }))),
-    ...adminRoutes(admins, { secureCookie: config.publicUrl.startsWith('https:') }),
-    ...enrollmentRoutes(enrollment),
-    ...deviceRoutes(devices),
-    ...commandRoutes(commands),
-    ...alertRoutes(alerts),
-    ...auditRoutes(audit),
-    ...userRoutes(users),
+    ...admin.routes,
+    ...enrollment.routes,
+    ...devices.routes,
+    ...commands.routes,
+    ...alerts.routes,
+    ...auditRoutes,
     ...consoleRoutes(consoleService),
-    ...apkRoutes(apk),
-    ...streamRoutes(sse),
+    ...fleetView.routes,
+    ...apk.routes,
+    ...streamRoutes(a.liveStream),
     ...metricsRoutes(() => metrics.render()),
   ];
   metrics.attach({
-    heartbeats: () => writer.stats,
-    pool: () => deps.dbPool,
+    heartbeats: () => devices.heartbeats.stats,
+    pool: () => a.dbPool,
     fleet: async () => {
       const now = clock.now();
-      const offlineAfterSec = (await alertSettings.current()).thresholds.offlineAfterSec;
+      const { offlineAfterSec } = await liveView.thresholds();
       return fleetCounts(db, new Date(now.getTime() - offlineAfterSec * 1000), now);
     },
   });
-  const metricsToken = tokenDigestMatcher(config.metricsTokenSha256);
 
   const handle = createRouter(routes, {
     auth: {
-      admin: (t) => admins.authenticate(t),
-      device: (t) => devices.authenticate(t),
-      metrics: metricsToken,
+      admin: (t) => admin.admins.authenticate(t),
+      device: (t) => devices.devices.authenticate(t),
+      metrics: tokenDigestMatcher(config.metricsTokenSha256),
     },
-    limiter,
+    limiter: a.limiter,
     logger,
     metrics,
     accessLog: config.logRequests,
@@ -239,8 +250,8 @@ export function createApp(deps: AppDeps) {
    * then retention - rollups caught up, old heartbeat partitions dropped, old rows pruned.
    */
   const maintenance = async () => {
-    const created = await ensureHeartbeatPartitions(db, new Date(clock.now().getTime() - 86_400_000), config.partitionsAheadDays + 1);
-    const pruned = await limiter.prune();
+    const created = await devices.ensurePartitions();
+    const pruned = await a.limiter.prune();
     const retained = await retention.run();
     logger.info('maintenance done', { partitionsCreated: created, rateLimitRowsPruned: pruned, ...retained });
     return retained;
@@ -262,13 +273,6 @@ export function createApp(deps: AppDeps) {
     return { ...result, rolledUp };
   };
 
-  /** Lets queued dispatches finish and stops the worker threads; the database is the caller's to close. */
-  const close = async () => {
-    await localQueue?.drain();
-    await hasher.close();
-    email.close();
-  };
-
   return {
     handle,
     routes,
@@ -276,23 +280,22 @@ export function createApp(deps: AppDeps) {
     maintenance,
     tick,
     dispatch,
-    close,
     metrics,
+    /** The contexts' services, for the hosts' start-up work and for tests. */
     services: {
-      admins,
-      enrollment,
-      devices,
+      admins: admin.admins,
+      users: admin.users,
+      enrollment: enrollment.enrollment,
+      devices: devices.devices,
+      heartbeats: devices.heartbeats,
       audit,
-      limiter,
-      heartbeats: writer,
-      commands,
-      dispatcher,
-      retention,
-      queue: localQueue,
-      alerts,
+      commands: commands.commands,
+      dispatcher: commands.dispatcher,
+      alerts: alerts.alerts,
       alertSettings,
-      mirror: deviceMirror,
-      sse,
+      fleetView: liveView,
+      retention,
+      apk: apk.apk,
     },
   };
 }

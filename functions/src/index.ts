@@ -6,8 +6,8 @@
  */
 import { setGlobalOptions } from 'firebase-functions/v2';
 import { onRequest } from 'firebase-functions/v2/https';
-import { alertSweepTrigger, maintenanceTrigger } from './alerts/alerts.trigger.js';
-import { commandDispatchTrigger } from './commands/commands.trigger.js';
+import { alertSweepTrigger, maintenanceTrigger } from './firebase/alerts.trigger.js';
+import { commandDispatchTrigger } from './firebase/commands.trigger.js';
 import { handleWith } from './firebase/http.js';
 import { ALL_SECRETS, REGION } from './firebase/params.js';
 import { PLAN, type FunctionName } from './firebase/plan.js';

@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { openDatabase } from '../src/platform/db/connect.js';
-import { DEFAULT_MIGRATIONS_DIR, migrateToLatest } from '../src/platform/db/migrate.js';
+import { openDatabase } from '../src/adapters/postgres/connect.js';
+import { DEFAULT_MIGRATIONS_DIR, migrateToLatest } from '../src/adapters/postgres/migrate.js';
 import { databaseUrl, TEST_DATABASE_URL, TEST_DB_PREFIX } from './helpers/env.js';
 
 const functionsDir = fileURLToPath(new URL('..', import.meta.url));

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { Db } from '../platform/db/connect.js';
-import type { Database, NewAdmin } from '../platform/db/schema.generated.js';
+import type { Db } from '../ports/db.js';
+import type { Database, NewAdmin } from '../ports/schema.generated.js';
 
 export const findAdminByEmail = (db: Db, email: string) =>
   db.selectFrom('admins').selectAll().where('email', '=', email).executeTakeFirst();

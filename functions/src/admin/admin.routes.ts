@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { json, noContent, route } from '../http/route.js';
-import { SESSION_COOKIE } from '../http/router.js';
+import { json, noContent, route } from '../core/route.js';
+import { SESSION_COOKIE } from '../core/route.js';
 import { adminView, loginBody, loginResponse } from './admin.schemas.js';
 import { view, type AdminService } from './admin.service.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { text } from '../http/schemas.js';
-import { ROLES } from '../http/route.js';
+import { text } from '../core/schemas.js';
+import { ROLES } from '../core/route.js';
 
 export const loginBody = z.object({
   email: text(254).regex(/^[^@\s]+@[^@\s]+$/, 'must be an e-mail address'),

@@ -1,26 +1,18 @@
-import type { AuditService } from '../audit/audit.service.js';
-import { unauthorized } from '../http/errors.js';
-import type { AdminActor, Role } from '../http/route.js';
-import type { Clock } from '../platform/clock.js';
-import { randomSecret } from '../platform/crypto.js';
-import type { Db } from '../platform/db/connect.js';
-import { noConsoleTokens, type ConsoleTokens } from '../platform/console-tokens.js';
-import type { SecretHasher } from '../platform/secret-hasher.js';
-import type { SessionTokens } from '../platform/session-tokens.js';
-import type { RateLimitScope } from '../http/route.js';
+import type { AuditService } from '../audit/index.js';
+import { tooManyRequests, unauthorized } from '../core/errors.js';
+import type { AdminActor, Role } from '../core/route.js';
+import type { Clock } from '../core/clock.js';
+import { randomSecret } from '../core/crypto.js';
+import type { Db } from '../ports/db.js';
+import { noConsoleTokens, type ConsoleTokens } from '../ports/console-tokens.js';
+import type { SecretHasher } from '../ports/secret-hasher.js';
+import type { SessionTokens } from '../core/session-tokens.js';
+import type { FailureLimiter } from '../ports/failure-limiter.js';
 import { countAdmins, findAdminByEmail, findAdminById, insertAdmin, lockAdminBootstrap, touchLastLogin } from './admin.repository.js';
 
 export interface AdminServiceOptions {
   sessionTtlSec: number;
   bcryptRounds: number;
-}
-
-/** Failed logins per account and client address (platform/rate-limit.ts). */
-export interface LoginLimiter {
-  check(scope: RateLimitScope, key: string, what?: string): Promise<void>;
-  recordFailure(scope: RateLimitScope, key: string): Promise<number>;
-  clear(scope: RateLimitScope, key: string): Promise<void>;
-  limitOf(scope: RateLimitScope): { failures: number; windowSec: number };
 }
 
 export type BootstrapResult = { created: false } | { created: true; email: string; generatedPassword: string | undefined };
@@ -36,7 +28,7 @@ export class AdminService {
     private readonly audit: AuditService,
     private readonly options: AdminServiceOptions,
     private readonly consoleTokens: ConsoleTokens = noConsoleTokens,
-    private readonly limiter?: LoginLimiter,
+    private readonly limiter?: FailureLimiter,
   ) {}
 
   /**
@@ -85,7 +77,9 @@ export class AdminService {
   async login(email: string, password: string, ip: string) {
     const account = email.trim().toLowerCase();
     const key = `${ip}|${account}`;
-    await this.limiter?.check('login_account', key, 'too many failed sign-ins for this account from your address');
+    const verdict = await this.limiter?.check('login_account', key);
+    if (verdict && !verdict.allowed)
+      throw tooManyRequests(verdict.retryAfterSec, 'too many failed sign-ins for this account from your address');
     const admin = await findAdminByEmail(this.db, account);
     // An unknown or disabled admin costs the same time as a wrong password.
     const usable = admin && !admin.disabled_at ? admin.password_hash : undefined;

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Db } from '../platform/db/connect.js';
-import type { AdminUpdate, Database, NewAdmin } from '../platform/db/schema.generated.js';
+import type { Db } from '../ports/db.js';
+import type { AdminUpdate, Database, NewAdmin } from '../ports/schema.generated.js';
 
 const COLUMNS = ['id', 'email', 'name', 'role', 'disabled_at', 'created_at', 'last_login_at'] as const;
 

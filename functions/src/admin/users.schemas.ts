@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ROLES } from '../http/route.js';
-import { isoDateTime, text } from '../http/schemas.js';
+import { ROLES } from '../core/route.js';
+import { isoDateTime, text } from '../core/schemas.js';
 
 const password = text(72).min(10, 'at least 10 characters').describe('10-72 characters (bcrypt reads at most 72 bytes)');
 

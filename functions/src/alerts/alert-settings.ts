@@ -1,106 +1,17 @@
-import { z } from 'zod';
-import type { AuditService } from '../audit/audit.service.js';
-import type { Config } from '../config/config.js';
-import type { AdminActor } from '../http/route.js';
-import type { Clock } from '../platform/clock.js';
-import { decrypt, encrypt } from '../platform/crypto.js';
-import type { Db } from '../platform/db/connect.js';
-import { forgetLastSweep } from './sweep.js';
+import type { AuditService } from '../audit/index.js';
+import type { AdminActor } from '../core/route.js';
+import type { Clock } from '../core/clock.js';
+import { decrypt, encrypt } from '../core/crypto.js';
+import type { Db } from '../ports/db.js';
+import { ALERT_KINDS } from './alert-kinds.js';
+import { findSettings, saveSettings } from './alerts.repository.js';
+import { settingsSchema, type AlertSettings, type SettingsPatch } from './alerts.schemas.js';
+import { forgetLastSweep } from './sweep.repository.js';
 
 /**
- * Alert settings: thresholds, which kinds are on and self-heal, and the channels. They live in the
- * database (one row) so an admin changes them without a redeploy; until then the environment's
- * defaults apply. Channel URLs carry credentials, so they are stored sealed and never shown back.
+ * Alert settings (the schema is in alerts.schemas.ts): the row in the database once an admin changed
+ * them, the environment's defaults until then. Channel URLs are stored sealed and never shown back.
  */
-export const ALERT_KINDS = ['offline', 'low_battery', 'app_down', 'app_frozen'] as const;
-export type AlertKind = (typeof ALERT_KINDS)[number];
-export const SELF_HEALING_KINDS: readonly AlertKind[] = ['app_down', 'app_frozen'];
-
-const kindSettings = z.object({ enabled: z.boolean(), selfHeal: z.boolean() });
-const email = z
-  .string()
-  .regex(/^[^@\s<>]+@[^@\s<>]+$/, 'an e-mail address')
-  .max(254);
-
-export const settingsSchema = z.object({
-  thresholds: z.object({
-    offlineAfterSec: z
-      .number()
-      .int()
-      .min(30)
-      .max(7 * 86_400),
-    lowBatteryPct: z.number().int().min(1).max(50),
-    frameAgeMs: z.number().int().min(1000).max(3_600_000),
-    holdSec: z.number().int().min(0).max(86_400),
-    cooldownSec: z.number().int().min(0).max(86_400),
-    digestWindowSec: z.number().int().min(0).max(3600),
-  }),
-  kinds: z.object({ offline: kindSettings, low_battery: kindSettings, app_down: kindSettings, app_frozen: kindSettings }),
-  selfHealing: z.object({
-    dailyBudget: z.number().int().min(0).max(100),
-    stepTimeoutSec: z.number().int().min(60).max(86_400),
-  }),
-  channels: z.object({
-    maxMessagesPerMinute: z.number().int().min(1).max(600),
-    discord: z.object({ enabled: z.boolean(), webhookUrl: z.string().nullable(), kinds: z.array(z.enum(ALERT_KINDS)) }),
-    email: z.object({
-      enabled: z.boolean(),
-      smtpUrl: z.string().nullable(),
-      from: z.string().min(3).max(200),
-      to: z.array(email).max(50),
-      kinds: z.array(z.enum(ALERT_KINDS)),
-    }),
-  }),
-});
-/** The settings with channel URLs in clear: only for the sweep and the delivery, never for the API. */
-export type AlertSettings = z.output<typeof settingsSchema>;
-
-const shape = settingsSchema.shape;
-const kindPatch = kindSettings.partial().strict().optional();
-const channels = shape.channels.shape;
-/** PUT body: any part of the settings; a channel URL given as a string is set, null clears it, absent keeps it. */
-export const settingsPatch = z
-  .object({
-    thresholds: shape.thresholds.partial().strict().optional(),
-    kinds: z
-      .object({
-        offline: kindPatch,
-        low_battery: kindPatch,
-        app_down: kindPatch,
-        app_frozen: kindPatch,
-      })
-      .strict()
-      .optional(),
-    selfHealing: shape.selfHealing.partial().strict().optional(),
-    channels: z
-      .object({
-        maxMessagesPerMinute: channels.maxMessagesPerMinute.optional(),
-        discord: channels.discord
-          .extend({
-            webhookUrl: z
-              .url({ protocol: /^https?$/ })
-              .max(2048)
-              .nullable(),
-          })
-          .partial()
-          .strict()
-          .optional(),
-        email: channels.email
-          .extend({
-            smtpUrl: z
-              .url({ protocol: /^smtps?$/ })
-              .max(2048)
-              .nullable(),
-          })
-          .partial()
-          .strict()
-          .optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
-export type SettingsPatch = z.output<typeof settingsPatch>;
 
 /** What GET shows: everything but the channel URLs, which only say whether they are set. */
 export function publicView(s: AlertSettings) {
@@ -116,11 +27,30 @@ export function publicView(s: AlertSettings) {
   };
 }
 
-export function defaultSettings(config: Config): AlertSettings {
-  const d = config.alertDefaults;
+/**
+ * The environment's defaults, in force until an admin changes the settings (the server's config:
+ * ALERT_OFFLINE_AFTER_SEC and its alertDefaults).
+ */
+export interface AlertDefaults {
+  offlineAfterSec: number;
+  lowBatteryPct: number;
+  frameAgeMs: number;
+  holdSec: number;
+  cooldownSec: number;
+  digestWindowSec: number;
+  maxMessagesPerMinute: number;
+  dailyBudget: number;
+  stepTimeoutSec: number;
+  discordWebhookUrl: string | undefined;
+  smtpUrl: string | undefined;
+  emailTo: string[];
+  emailFrom: string;
+}
+
+export function defaultSettings(d: AlertDefaults): AlertSettings {
   return {
     thresholds: {
-      offlineAfterSec: config.offlineAfterSec,
+      offlineAfterSec: d.offlineAfterSec,
       lowBatteryPct: d.lowBatteryPct,
       frameAgeMs: d.frameAgeMs,
       holdSec: d.holdSec,
@@ -165,7 +95,7 @@ export class AlertSettingsService {
   async current(): Promise<AlertSettings> {
     const now = Date.now();
     if (this.#cached && now - this.#cached.at < CACHE_MS) return this.#cached.value;
-    const row = await this.db.selectFrom('alert_settings').select('settings').where('id', '=', 1).executeTakeFirst();
+    const row = await findSettings(this.db);
     const value = row ? this.#unseal(row.settings) : this.defaults;
     this.#cached = { at: now, value };
     return value;
@@ -175,17 +105,7 @@ export class AlertSettingsService {
     const before = await this.current();
     const merged = settingsSchema.parse(merge(before, patch));
     await this.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('alert_settings')
-        .values({ id: 1, settings: JSON.stringify(this.#seal(merged)), updated_at: this.clock.now(), updated_by: actor.id })
-        .onConflict((oc) =>
-          oc.column('id').doUpdateSet((eb) => ({
-            settings: eb.ref('excluded.settings'),
-            updated_at: eb.ref('excluded.updated_at'),
-            updated_by: eb.ref('excluded.updated_by'),
-          })),
-        )
-        .execute();
+      await saveSettings(trx, { settings: JSON.stringify(this.#seal(merged)), updatedAt: this.clock.now(), updatedBy: actor.id });
       // what counts as an alert may have changed: the next sweep reads the whole fleet again
       await forgetLastSweep(trx);
       await this.audit.record(

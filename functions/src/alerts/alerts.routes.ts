@@ -1,12 +1,12 @@
-import { json, route } from '../http/route.js';
-import { idParams } from '../http/schemas.js';
-import { settingsPatch } from './alert-settings.js';
+import { json, route } from '../core/route.js';
+import { idParams } from '../core/schemas.js';
 import {
   alertPage,
   alertView,
   listAlertsQuery,
   listNotificationsQuery,
   notificationPage,
+  settingsPatch,
   testNotificationBody,
   testNotificationResult,
 } from './alerts.schemas.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { cursorQuery, isoDateTime, limitQuery, page, uuid } from '../http/schemas.js';
-import { ALERT_KINDS } from './alert-settings.js';
+import { cursorQuery, isoDateTime, limitQuery, page, uuid } from '../core/schemas.js';
+import { ALERT_KINDS } from './alert-kinds.js';
 
 export const listAlertsQuery = z.object({
   status: z.enum(['open', 'resolved']).optional(),
@@ -61,3 +61,94 @@ export const notificationView = z.object({
   title: z.string(),
 });
 export const notificationPage = page(notificationView);
+
+/**
+ * Alert settings: thresholds, which kinds are on and self-heal, and the channels. They live in the
+ * database (one row) so an admin changes them without a redeploy; until then the environment's
+ * defaults apply. Channel URLs carry credentials, so they are stored sealed and never shown back.
+ */
+const kindSettings = z.object({ enabled: z.boolean(), selfHeal: z.boolean() });
+const email = z
+  .string()
+  .regex(/^[^@\s<>]+@[^@\s<>]+$/, 'an e-mail address')
+  .max(254);
+
+export const settingsSchema = z.object({
+  thresholds: z.object({
+    offlineAfterSec: z
+      .number()
+      .int()
+      .min(30)
+      .max(7 * 86_400),
+    lowBatteryPct: z.number().int().min(1).max(50),
+    frameAgeMs: z.number().int().min(1000).max(3_600_000),
+    holdSec: z.number().int().min(0).max(86_400),
+    cooldownSec: z.number().int().min(0).max(86_400),
+    digestWindowSec: z.number().int().min(0).max(3600),
+  }),
+  kinds: z.object({ offline: kindSettings, low_battery: kindSettings, app_down: kindSettings, app_frozen: kindSettings }),
+  selfHealing: z.object({
+    dailyBudget: z.number().int().min(0).max(100),
+    stepTimeoutSec: z.number().int().min(60).max(86_400),
+  }),
+  channels: z.object({
+    maxMessagesPerMinute: z.number().int().min(1).max(600),
+    discord: z.object({ enabled: z.boolean(), webhookUrl: z.string().nullable(), kinds: z.array(z.enum(ALERT_KINDS)) }),
+    email: z.object({
+      enabled: z.boolean(),
+      smtpUrl: z.string().nullable(),
+      from: z.string().min(3).max(200),
+      to: z.array(email).max(50),
+      kinds: z.array(z.enum(ALERT_KINDS)),
+    }),
+  }),
+});
+/** The settings with channel URLs in clear: only for the sweep and the delivery, never for the API. */
+export type AlertSettings = z.output<typeof settingsSchema>;
+
+const shape = settingsSchema.shape;
+const kindPatch = kindSettings.partial().strict().optional();
+const channels = shape.channels.shape;
+/** PUT body: any part of the settings; a channel URL given as a string is set, null clears it, absent keeps it. */
+export const settingsPatch = z
+  .object({
+    thresholds: shape.thresholds.partial().strict().optional(),
+    kinds: z
+      .object({
+        offline: kindPatch,
+        low_battery: kindPatch,
+        app_down: kindPatch,
+        app_frozen: kindPatch,
+      })
+      .strict()
+      .optional(),
+    selfHealing: shape.selfHealing.partial().strict().optional(),
+    channels: z
+      .object({
+        maxMessagesPerMinute: channels.maxMessagesPerMinute.optional(),
+        discord: channels.discord
+          .extend({
+            webhookUrl: z
+              .url({ protocol: /^https?$/ })
+              .max(2048)
+              .nullable(),
+          })
+          .partial()
+          .strict()
+          .optional(),
+        email: channels.email
+          .extend({
+            smtpUrl: z
+              .url({ protocol: /^smtps?$/ })
+              .max(2048)
+              .nullable(),
+          })
+          .partial()
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type SettingsPatch = z.output<typeof settingsPatch>;

@@ -1,16 +1,17 @@
-import { sql } from 'kysely';
-import type { AuditService } from '../audit/audit.service.js';
-import { decodeCursor, decodeTimeCursor, encodeCursor, encodeTimeCursor } from '../http/cursor.js';
-import { notFound } from '../http/errors.js';
-import type { AdminActor } from '../http/route.js';
-import type { Clock } from '../platform/clock.js';
-import type { Db } from '../platform/db/connect.js';
-import type { Logger } from '../platform/logger.js';
-import type { Notifier } from '../platform/notifier.js';
-import type { DeviceMirror } from '../devices/device-mirror.js';
-import { publicView, type AlertSettingsService, type SettingsPatch } from './alert-settings.js';
-import type { ListAlertsQuery } from './alerts.schemas.js';
+import type { AuditService } from '../audit/index.js';
+import { decodeCursor, decodeTimeCursor, encodeCursor, encodeTimeCursor } from '../core/cursor.js';
+import { notFound } from '../core/errors.js';
+import type { AdminActor } from '../core/route.js';
+import type { Clock } from '../core/clock.js';
+import type { Db } from '../ports/db.js';
+import type { Logger } from '../ports/logger.js';
+import type { Notifier } from '../ports/notifier.js';
+import type { LiveView } from '../fleet-view/index.js';
+import { publicView, type AlertSettingsService } from './alert-settings.js';
+import { acknowledgeAlert, findAlert, listAlerts, lockAlert, type AlertRow } from './alerts.repository.js';
+import type { ListAlertsQuery, SettingsPatch } from './alerts.schemas.js';
 import { CHANNELS, targetOf, type AlertDelivery, type Channel } from './delivery.js';
+import { insertTestMessage, listMessages } from './notifications.repository.js';
 import type { SelfHealing } from './self-healing.js';
 import { sweep } from './sweep.js';
 
@@ -24,7 +25,7 @@ export class AlertService {
     private readonly healing: SelfHealing,
     private readonly delivery: AlertDelivery,
     private readonly notifier: Notifier,
-    private readonly mirror: DeviceMirror,
+    private readonly mirror: LiveView,
     private readonly logger: Logger,
   ) {}
 
@@ -49,15 +50,7 @@ export class AlertService {
 
   async list(q: ListAlertsQuery) {
     const after = decodeTimeCursor(q.cursor);
-    let query = this.base()
-      .orderBy('a.opened_at', 'desc')
-      .orderBy('a.id', 'desc')
-      .limit(q.limit + 1);
-    if (q.status) query = query.where('a.status', '=', q.status);
-    if (q.kind) query = query.where('a.kind', '=', q.kind);
-    if (q.deviceId) query = query.where('a.device_id', '=', q.deviceId);
-    if (after) query = query.where((eb) => eb(eb.refTuple('a.opened_at', 'a.id'), '<', eb.tuple(after.at, after.id)));
-    const rows = await query.execute();
+    const rows = await listAlerts(this.db, { status: q.status, kind: q.kind, deviceId: q.deviceId, after, limit: q.limit + 1 });
     const pageRows = rows.slice(0, q.limit);
     const last = pageRows.at(-1);
     return {
@@ -67,7 +60,7 @@ export class AlertService {
   }
 
   async get(id: string) {
-    const row = await this.base().where('a.id', '=', id).executeTakeFirst();
+    const row = await findAlert(this.db, id);
     if (!row) throw notFound('alert');
     return view(row);
   }
@@ -75,15 +68,10 @@ export class AlertService {
   /** A person has it: recorded once, and self-healing leaves the alert alone from now on. */
   async acknowledge(actor: AdminActor, id: string, ip: string) {
     await this.db.transaction().execute(async (trx) => {
-      const row = await trx
-        .selectFrom('alerts')
-        .select(['id', 'kind', 'device_id', 'acknowledged_at'])
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst();
+      const row = await lockAlert(trx, id);
       if (!row) throw notFound('alert');
       if (row.acknowledged_at) return;
-      await trx.updateTable('alerts').set({ acknowledged_at: this.clock.now(), acknowledged_by: actor.id }).where('id', '=', id).execute();
+      await acknowledgeAlert(trx, id, this.clock.now(), actor.id);
       await this.audit.record(
         trx,
         actor,
@@ -121,10 +109,13 @@ export class AlertService {
         at: now.toISOString(),
       };
       const result = await this.notifier.send(message, target);
-      await sql`
-        insert into notifications (channel, type, created_at, status, attempts, next_attempt_at, sent_at, last_error, payload)
-        values (${channel}, 'test', ${now}::timestamptz, ${result.ok ? 'sent' : 'dropped'}, 1, ${now}::timestamptz,
-          ${result.ok ? now : null}::timestamptz, ${result.ok ? null : result.error}, ${JSON.stringify(message)}::jsonb)`.execute(this.db);
+      await insertTestMessage(this.db, {
+        channel,
+        at: now,
+        sent: result.ok,
+        error: result.ok ? null : result.error,
+        payload: message,
+      });
       results.push(result.ok ? { channel, ok: true } : { channel, ok: false, error: result.error });
     }
     await this.audit.record(
@@ -147,15 +138,7 @@ export class AlertService {
     limit: number;
   }) {
     const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, (c) => (typeof c.id === 'number' ? c.id : null));
-    let query = this.db
-      .selectFrom('notifications')
-      .selectAll()
-      .orderBy('id', 'desc')
-      .limit(q.limit + 1);
-    if (q.channel) query = query.where('channel', '=', q.channel);
-    if (q.status) query = query.where('status', '=', q.status);
-    if (after !== undefined) query = query.where('id', '<', after);
-    const rows = await query.execute();
+    const rows = await listMessages(this.db, { channel: q.channel, status: q.status, beforeId: after, limit: q.limit + 1 });
     const pageRows = rows.slice(0, q.limit);
     return {
       items: pageRows.map((n) => ({
@@ -173,35 +156,7 @@ export class AlertService {
       nextCursor: rows.length > q.limit ? encodeCursor({ id: pageRows.at(-1)!.id }) : null,
     };
   }
-
-  private base() {
-    return this.db
-      .selectFrom('alerts as a')
-      .innerJoin('devices as d', 'd.id', 'a.device_id')
-      .leftJoin('device_groups as g', 'g.id', 'd.group_id')
-      .leftJoin('admins as ad', 'ad.id', 'a.acknowledged_by')
-      .selectAll('a')
-      .select(['g.name as group_name', 'ad.email as acknowledged_by_email'])
-      .select(sql<string>`coalesce(d.name, concat_ws(' ', d.model, d.serial))`.as('device_name'))
-      .select(
-        sql<RemediationJson[]>`coalesce((
-          select json_agg(json_build_object('step', m.step, 'action', m.action, 'commandId', m.command_id,
-            'commandStatus', c.status, 'takenAt', m.taken_at, 'outcome', m.outcome) order by m.step)
-          from alert_remediations m left join commands c on c.id = m.command_id where m.alert_id = a.id), '[]'::json)`.as('remediation'),
-      );
-  }
 }
-
-interface RemediationJson {
-  step: number;
-  action: string;
-  commandId: string | null;
-  commandStatus: string | null;
-  takenAt: string;
-  outcome: string | null;
-}
-
-type AlertRow = Awaited<ReturnType<ReturnType<AlertService['base']>['executeTakeFirstOrThrow']>>;
 
 function view(a: AlertRow) {
   return {

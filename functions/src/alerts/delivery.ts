@@ -1,10 +1,19 @@
-import { sql } from 'kysely';
-import type { Clock } from '../platform/clock.js';
-import type { Db } from '../platform/db/connect.js';
-import type { Logger } from '../platform/logger.js';
-import type { ChannelTarget, Notifier, OutgoingMessage } from '../platform/notifier.js';
-import type { AlertKind, AlertSettings } from './alert-settings.js';
+import type { Clock } from '../core/clock.js';
+import type { Db } from '../ports/db.js';
+import type { Logger } from '../ports/logger.js';
+import type { ChannelTarget, Notifier } from '../ports/notifier.js';
+import type { AlertSettings } from './alerts.schemas.js';
 import { compose, type NoticeFacts } from './messages.js';
+import {
+  attachNotices,
+  claimDueMessages,
+  countMessagesSince,
+  insertMessage,
+  lockPendingNotices,
+  markMessageSent,
+  markMessageUnsent,
+  type NoticeRow,
+} from './notifications.repository.js';
 
 export type Channel = 'discord' | 'email';
 export const CHANNELS: readonly Channel[] = ['discord', 'email'];
@@ -50,18 +59,7 @@ export class AlertDelivery {
     const now = this.clock.now();
     const windowStart = new Date(now.getTime() - settings.thresholds.digestWindowSec * 1000);
     return this.db.transaction().execute(async (trx) => {
-      const { rows } = await sql<NoticeRow>`
-        select n.id as notice_id, n.type, n.created_at, a.id as alert_id, a.kind, a.device_id, a.condition_since,
-          a.resolved_at, a.details, coalesce(d.name, concat_ws(' ', d.model, d.serial)) as device_name, g.name as group_name,
-          d.group_id,
-          array(select m.action from alert_remediations m where m.alert_id = a.id and m.action <> 'ESCALATE' order by m.step) as steps
-        from alert_notices n
-        join alerts a on a.id = n.alert_id
-        join devices d on d.id = a.device_id
-        left join device_groups g on g.id = d.group_id
-        where n.channel = ${channel} and n.notification_id is null
-        order by n.created_at, n.id
-        for update of n skip locked`.execute(trx);
+      const rows = await lockPendingNotices(trx, channel);
       if (rows.length === 0) return 0;
       const buckets = new Map<string, NoticeRow[]>();
       for (const r of rows) {
@@ -70,20 +68,18 @@ export class AlertDelivery {
       }
       const ready = [...buckets.values()].filter((b) => b[0]!.created_at <= windowStart);
       if (ready.length === 0) return 0;
-      const { rows: recent } = await sql<{ n: number }>`
-        select count(*)::int as n from notifications
-        where channel = ${channel} and type <> 'test' and created_at > ${new Date(now.getTime() - 60_000)}::timestamptz`.execute(trx);
-      const room = settings.channels.maxMessagesPerMinute - recent[0]!.n;
+      const recent = await countMessagesSince(trx, channel, new Date(now.getTime() - 60_000));
+      const room = settings.channels.maxMessagesPerMinute - recent;
       if (room <= 0) return 0;
       const groups = ready.length <= room ? ready : [...ready.slice(0, room - 1), ready.slice(room - 1).flat()];
       for (const group of groups) {
         const { type, message } = compose(group.map(toFacts), this.baseUrl, now);
-        const { rows: inserted } = await sql<{ id: number }>`
-          insert into notifications (channel, type, created_at, next_attempt_at, payload)
-          values (${channel}, ${type}, ${now}::timestamptz, ${now}::timestamptz, ${JSON.stringify(message)}::jsonb)
-          returning id`.execute(trx);
-        await sql`update alert_notices set notification_id = ${inserted[0]!.id}::bigint
-                  where id = any(${group.map((g) => g.notice_id)}::bigint[])`.execute(trx);
+        const id = await insertMessage(trx, { channel, type, at: now, payload: message });
+        await attachNotices(
+          trx,
+          group.map((g) => g.notice_id),
+          id,
+        );
       }
       return groups.length;
     });
@@ -92,16 +88,7 @@ export class AlertDelivery {
   /** Sends every message that is due, whichever process composed it; returns counts. */
   async sendDue(settings: AlertSettings): Promise<{ sent: number; failed: number }> {
     const now = this.clock.now();
-    const { rows: claimed } = await sql<{ id: number; channel: Channel; attempts: number; payload: OutgoingMessage }>`
-      update notifications set status = 'sending', attempts = attempts + 1,
-        locked_until = ${new Date(now.getTime() + SEND_LEASE_MS)}::timestamptz
-      where id in (
-        select id from notifications
-        where (status in ('pending', 'failed') and next_attempt_at <= ${now}::timestamptz)
-           or (status = 'sending' and locked_until < ${now}::timestamptz)
-        order by id limit 100
-        for update skip locked)
-      returning id, channel, attempts, payload`.execute(this.db);
+    const claimed = await claimDueMessages(this.db, now, new Date(now.getTime() + SEND_LEASE_MS));
     let sent = 0;
     let failed = 0;
     for (const n of claimed) {
@@ -112,8 +99,7 @@ export class AlertDelivery {
       const at = this.clock.now();
       if (result.ok) {
         sent++;
-        await sql`update notifications set status = 'sent', sent_at = ${at}::timestamptz, locked_until = null, last_error = null
-                  where id = ${n.id}::bigint`.execute(this.db);
+        await markMessageSent(this.db, n.id, at);
         continue;
       }
       failed++;
@@ -126,28 +112,14 @@ export class AlertDelivery {
         giveUp,
         error: result.error,
       });
-      await sql`update notifications set status = ${giveUp ? 'dropped' : 'failed'}, last_error = ${result.error}, locked_until = null,
-                  next_attempt_at = ${new Date(at.getTime() + backoffSec * 1000)}::timestamptz
-                where id = ${n.id}::bigint`.execute(this.db);
+      await markMessageUnsent(this.db, n.id, {
+        status: giveUp ? 'dropped' : 'failed',
+        error: result.error,
+        nextAttemptAt: new Date(at.getTime() + backoffSec * 1000),
+      });
     }
     return { sent, failed };
   }
-}
-
-interface NoticeRow {
-  notice_id: number;
-  type: 'opened' | 'resolved' | 'escalated';
-  created_at: Date;
-  alert_id: string;
-  kind: AlertKind;
-  device_id: string;
-  condition_since: Date;
-  resolved_at: Date | null;
-  details: Record<string, unknown>;
-  device_name: string;
-  group_name: string | null;
-  group_id: string | null;
-  steps: string[];
 }
 
 const toFacts = (r: NoticeRow): NoticeFacts => ({

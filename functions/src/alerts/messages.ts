@@ -1,5 +1,5 @@
-import type { MessageItem, OutgoingMessage, Severity } from '../platform/notifier.js';
-import type { AlertKind } from './alert-settings.js';
+import type { MessageItem, OutgoingMessage, Severity } from '../ports/notifier.js';
+import type { AlertKind } from './alert-kinds.js';
 
 /** One notice, with what a message needs to say about its alert and device. */
 export interface NoticeFacts {

@@ -1,11 +1,13 @@
-import { sql } from 'kysely';
-import type { AuditService } from '../audit/audit.service.js';
-import type { CommandService } from '../commands/commands.service.js';
-import type { Clock } from '../platform/clock.js';
-import type { Db } from '../platform/db/connect.js';
-import type { Logger } from '../platform/logger.js';
-import { SELF_HEALING_KINDS, type AlertSettings } from './alert-settings.js';
+import type { AuditService } from '../audit/index.js';
+import type { CommandService } from '../commands/index.js';
+import type { Clock } from '../core/clock.js';
+import type { Db } from '../ports/db.js';
+import type { Logger } from '../ports/logger.js';
+import { SELF_HEALING_KINDS } from './alert-kinds.js';
+import { claimStep, closeStep, healableAlerts, setStepCommand, stepsTaken, type HealableAlert } from './alerts.repository.js';
+import type { AlertSettings } from './alerts.schemas.js';
 import { CHANNELS, targetOf } from './delivery.js';
+import { insertNotices } from './notifications.repository.js';
 
 /** The ladder: each step is tried only after the one before it has been checked by a heartbeat. */
 export const LADDER = ['RELAUNCH_APP', 'CLEAR_APP_DATA', 'REBOOT'] as const;
@@ -14,21 +16,6 @@ type Outcome = 'not_fixed' | 'command_failed' | 'timed_out' | 'budget_exhausted'
 
 const SYSTEM = { kind: 'system' as const, name: 'self-healing' };
 const DAY_MS = 86_400_000;
-
-interface OpenAlert {
-  id: string;
-  device_id: string;
-  kind: string;
-  last_seen_at: Date;
-  step: number | null;
-  action: Action | null;
-  outcome: string | null;
-  taken_at: Date | null;
-  command_status: string | null;
-  command_completed_at: Date | null;
-  used_today: number;
-  breaker_open: boolean;
-}
 
 /**
  * Self-healing for open app alerts (kinds with selfHeal on, not acknowledged by a person): relaunch
@@ -54,20 +41,9 @@ export class SelfHealing {
     if (kinds.length === 0) return { commands: 0, escalations: 0 };
     const now = this.clock.now();
     const dayAgo = new Date(now.getTime() - DAY_MS);
-    const { rows } = await sql<OpenAlert>`
-      select a.id, a.device_id, a.kind, d.last_seen_at, m.step, m.action, m.outcome, m.taken_at,
-        c.status as command_status, c.completed_at as command_completed_at,
-        (select count(*)::int from alert_remediations r
-          where r.device_id = a.device_id and r.command_id is not null and r.taken_at > ${dayAgo}::timestamptz) as used_today,
-        exists (select 1 from alert_remediations r where r.device_id = a.device_id and r.action = 'ESCALATE'
-          and r.alert_id <> a.id and r.taken_at > ${dayAgo}::timestamptz) as breaker_open
-      from alerts a
-      join devices d on d.id = a.device_id
-      left join lateral (select * from alert_remediations r where r.alert_id = a.id order by r.step desc limit 1) m on true
-      left join commands c on c.id = m.command_id
-      where a.status = 'open' and a.acknowledged_at is null and a.kind = any(${kinds}::text[])
-        -- an offline device can do nothing: its ladder waits until it is back
-        and d.last_seen_at >= ${new Date(now.getTime() - settings.thresholds.offlineAfterSec * 1000)}::timestamptz`.execute(this.db);
+    // an offline device can do nothing: its ladder waits until it is back
+    const onlineSince = new Date(now.getTime() - settings.thresholds.offlineAfterSec * 1000);
+    const rows = await healableAlerts(this.db, kinds, dayAgo, onlineSince);
 
     let issued = 0;
     let escalations = 0;
@@ -84,7 +60,7 @@ export class SelfHealing {
   }
 
   /** What to do next for one alert, or nothing while its current step is still running. */
-  decide(a: OpenAlert, settings: AlertSettings, now: Date): { action: Action; outcomeOfLast: Outcome; reason: Outcome } | null {
+  decide(a: HealableAlert, settings: AlertSettings, now: Date): { action: Action; outcomeOfLast: Outcome; reason: Outcome } | null {
     if (a.action === 'ESCALATE') return null;
     let outcomeOfLast: Outcome = 'not_fixed';
     if (a.step !== null && a.outcome === null) {
@@ -105,18 +81,12 @@ export class SelfHealing {
   }
 
   private async close(alertId: string, step: number, outcome: Outcome, now: Date): Promise<void> {
-    await this.db
-      .updateTable('alert_remediations')
-      .set({ outcome, outcome_at: now })
-      .where('alert_id', '=', alertId)
-      .where('step', '=', step)
-      .where('outcome', 'is', null)
-      .execute();
+    await closeStep(this.db, alertId, step, outcome, now);
   }
 
   /** Claims the step, then sends its signed command as the system; false when another run had it. */
   private async issue(
-    a: OpenAlert,
+    a: HealableAlert,
     step: number,
     action: Exclude<Action, 'ESCALATE'>,
     settings: AlertSettings,
@@ -128,34 +98,18 @@ export class SelfHealing {
       deviceIds: [a.device_id],
       expiresInSec: settings.selfHealing.stepTimeoutSec,
     });
-    await this.db
-      .updateTable('alert_remediations')
-      .set({ command_id: created.commands[0]!.id })
-      .where('alert_id', '=', a.id)
-      .where('step', '=', step)
-      .execute();
+    await setStepCommand(this.db, a.id, step, created.commands[0]!.id);
     this.logger.info('self-healing step sent', { alert: a.id, device: a.device_id, step, action });
     return true;
   }
 
   /** The ladder ends: a person is told (a notice per channel), and the device's breaker opens. */
-  private async escalate(a: OpenAlert, step: number, reason: Outcome, settings: AlertSettings, now: Date): Promise<boolean> {
+  private async escalate(a: HealableAlert, step: number, reason: Outcome, settings: AlertSettings, now: Date): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       if (!(await this.claim(a, step, 'ESCALATE', now, reason, trx))) return false;
       const channels = CHANNELS.filter((c) => targetOf(settings, c) && settings.channels[c].kinds.includes(a.kind as never));
-      if (channels.length) {
-        await trx
-          .insertInto('alert_notices')
-          .values(channels.map((channel) => ({ alert_id: a.id, channel, type: 'escalated', created_at: now })))
-          .execute();
-      }
-      const steps = await trx
-        .selectFrom('alert_remediations')
-        .select('action')
-        .where('alert_id', '=', a.id)
-        .where('action', '!=', 'ESCALATE')
-        .orderBy('step')
-        .execute();
+      await insertNotices(trx, a.id, channels, 'escalated', now);
+      const steps = await stepsTaken(trx, a.id);
       await this.audit.record(trx, SYSTEM, {
         action: 'escalated_alert',
         target: { type: 'alert', id: a.id },
@@ -166,13 +120,15 @@ export class SelfHealing {
     });
   }
 
-  private async claim(a: OpenAlert, step: number, action: Action, now: Date, outcome: Outcome | null, trx: Db = this.db): Promise<boolean> {
-    const row = await trx
-      .insertInto('alert_remediations')
-      .values({ alert_id: a.id, device_id: a.device_id, step, action, taken_at: now, outcome, outcome_at: outcome ? now : null })
-      .onConflict((oc) => oc.columns(['alert_id', 'step']).doNothing())
-      .returning('id')
-      .executeTakeFirst();
+  private async claim(
+    a: HealableAlert,
+    step: number,
+    action: Action,
+    now: Date,
+    outcome: Outcome | null,
+    trx: Db = this.db,
+  ): Promise<boolean> {
+    const row = await claimStep(trx, { alertId: a.id, deviceId: a.device_id, step, action, at: now, outcome });
     return row !== undefined;
   }
 }

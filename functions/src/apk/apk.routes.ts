@@ -1,4 +1,4 @@
-import { json, route } from '../http/route.js';
+import { json, route } from '../core/route.js';
 import { agentRelease, createReleaseBody, listReleasesQuery, release, releasePage, uploadQuery } from './apk.schemas.js';
 import type { ApkService } from './apk.service.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoDateTime, limitQuery, nonEmptyText, page, text, uuid } from '../http/schemas.js';
+import { isoDateTime, limitQuery, nonEmptyText, page, text, uuid } from '../core/schemas.js';
 
 const httpsUrl = text(2048).refine((s) => {
   try {

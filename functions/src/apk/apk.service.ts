@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import { AppError } from '../http/errors.js';
-import type { AdminActor } from '../http/route.js';
-import type { AuditService } from '../audit/audit.service.js';
-import type { Clock } from '../platform/clock.js';
-import type { Db } from '../platform/db/connect.js';
+import { AppError } from '../core/errors.js';
+import type { AdminActor } from '../core/route.js';
+import type { AuditService } from '../audit/index.js';
+import type { Clock } from '../core/clock.js';
+import type { Db } from '../ports/db.js';
 
 export interface ApkOptions {
   publicUrl: string;

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Database, NewAuditLog } from '../platform/db/schema.generated.js';
-import type { Db } from '../platform/db/connect.js';
+import type { Database, NewAuditLog } from '../ports/schema.generated.js';
+import type { Db } from '../ports/db.js';
 
 export async function insertAuditEntry(db: Kysely<Database>, entry: NewAuditLog): Promise<void> {
   await db.insertInto('audit_log').values(entry).execute();

@@ -1,4 +1,4 @@
-import { json, route } from '../http/route.js';
+import { json, route } from '../core/route.js';
 import { auditPage, auditQuery } from './audit.schemas.js';
 import type { AuditService } from './audit.service.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorQuery, limitQuery, page, text, uuid } from '../http/schemas.js';
+import { cursorQuery, limitQuery, page, text, uuid } from '../core/schemas.js';
 import { AUDIT_ACTIONS } from './audit.types.js';
 
 export const auditQuery = z.object({

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
-import type { Clock } from '../platform/clock.js';
-import type { Db } from '../platform/db/connect.js';
-import type { AuditLog, Database } from '../platform/db/schema.generated.js';
-import { decodeCursor, encodeCursor } from '../http/cursor.js';
+import type { Clock } from '../core/clock.js';
+import type { Db } from '../ports/db.js';
+import type { AuditLog, Database } from '../ports/schema.generated.js';
+import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { insertAuditEntry, listAuditEntries } from './audit.repository.js';
 import type { AuditActor, AuditEvent } from './audit.types.js';
 

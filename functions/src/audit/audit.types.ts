@@ -1,4 +1,4 @@
-import type { AdminActor, DeviceActor, Role } from '../http/route.js';
+import type { AdminActor, DeviceActor, Role } from '../core/route.js';
 
 /**
  * Every audited activity, named in the past tense, with its own typed details. Add a member here to

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { Db } from '../platform/db/connect.js';
-import type { Database, NewCommandDispatch } from '../platform/db/schema.generated.js';
+import type { Db } from '../ports/db.js';
+import type { Database, NewCommandDispatch } from '../ports/schema.generated.js';
 import { OPEN_STATUSES, type CommandStatus, type CommandType, type ListCommandsQuery } from './commands.schemas.js';
 
 type Conn = Kysely<Database>;

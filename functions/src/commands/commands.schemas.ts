@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { cursorQuery, isoDateTime, limitQuery, page, text, uuid } from '../http/schemas.js';
-import { groupName, tagName } from '../enrollment/enrollment.schemas.js';
+import { cursorQuery, isoDateTime, limitQuery, page, text, uuid } from '../core/schemas.js';
+import { groupName, tagName } from '../core/schemas.js';
 
 export const COMMAND_TYPES = ['REBOOT', 'RELAUNCH_APP', 'PING', 'LOCK', 'CLEAR_APP_DATA', 'INSTALL_APK', 'SET_CONFIG', 'WIPE'] as const;
 export type CommandType = (typeof COMMAND_TYPES)[number];

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditService } from '../audit/audit.service.js';
-import { decodeTimeCursor, encodeTimeCursor } from '../http/cursor.js';
-import { AppError, badRequest, forbidden, notFound } from '../http/errors.js';
-import type { AdminActor, DeviceActor } from '../http/route.js';
-import type { Clock } from '../platform/clock.js';
-import { decrypt } from '../platform/crypto.js';
-import type { Db } from '../platform/db/connect.js';
-import type { Command } from '../platform/db/schema.generated.js';
-import type { Logger } from '../platform/logger.js';
-import type { Queue } from '../platform/queue.js';
+import type { AuditService } from '../audit/index.js';
+import { decodeTimeCursor, encodeTimeCursor } from '../core/cursor.js';
+import { AppError, badRequest, forbidden, notFound } from '../core/errors.js';
+import type { AdminActor, DeviceActor } from '../core/route.js';
+import type { Clock } from '../core/clock.js';
+import { decrypt } from '../core/crypto.js';
+import type { Db } from '../ports/db.js';
+import type { Command } from '../ports/schema.generated.js';
+import type { Logger } from '../ports/logger.js';
+import type { Queue } from '../ports/queue.js';
 import {
   applyResult,
   commandStatusOfDevice,

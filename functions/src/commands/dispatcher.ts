@@ -1,9 +1,9 @@
-import type { Clock } from '../platform/clock.js';
-import { decrypt } from '../platform/crypto.js';
-import type { Db } from '../platform/db/connect.js';
-import type { NewCommandDispatch } from '../platform/db/schema.generated.js';
-import type { Logger } from '../platform/logger.js';
-import { MAX_PUSH_BATCH, type Push, type PushMessage, type PushOutcome } from '../platform/push.js';
+import type { Clock } from '../core/clock.js';
+import { decrypt } from '../core/crypto.js';
+import type { Db } from '../ports/db.js';
+import type { NewCommandDispatch } from '../ports/schema.generated.js';
+import type { Logger } from '../ports/logger.js';
+import { MAX_PUSH_BATCH, type Push, type PushMessage, type PushOutcome } from '../ports/push.js';
 import { claimForPush, insertDispatches, markPushed, markTokensInvalid, type ClaimedCommand } from './commands.repository.js';
 import { signEnvelope, unixSeconds } from './envelope.js';
 

@@ -1,8 +1,9 @@
 import { sql, type Kysely } from 'kysely';
-import type { Db } from '../platform/db/connect.js';
-import { preparedAs } from '../platform/db/prepared.js';
-import type { Database, HeartbeatRollup } from '../platform/db/schema.generated.js';
+import type { Db } from '../ports/db.js';
+import { preparedAs } from '../ports/db.js';
+import type { Database, HeartbeatRollup } from '../ports/schema.generated.js';
 import type { HeartbeatInput, ListDevicesQuery } from './devices.schemas.js';
+import { mirrorDue, visibleFingerprint, type MirrorPolicy } from '../fleet-view/index.js';
 
 type Conn = Kysely<Database>;
 
@@ -33,27 +34,6 @@ const newer = (column: string) => sql`${sql.ref(column)} = case when ${fresh} th
  * whether it has commands to pick up - so the common heartbeat needs no second query.
  * The statement has the same shape whatever the batch size.
  */
-export interface MirrorPolicy {
-  /** The batch's time: written into mirror_at for the devices whose mirror document is due. */
-  now: Date;
-  /** Last contact before this: the device was offline, so its document changes (it is back). */
-  offlineCutoff: Date;
-  /** A document written before this is refreshed even if nothing changed. */
-  refreshBefore: Date;
-  frozenAfterMs: number;
-}
-
-/** What the console sees of the kiosk app, from a row's columns (the same words everywhere). */
-export const appState = (p: string, frozenAfterMs: number) =>
-  sql<string>`case when ${sql.raw(p)}app_package is null then 'unknown'
-    when ${sql.raw(p)}app_running and ${sql.raw(p)}app_foreground
-      and coalesce(${sql.raw(p)}app_last_frame_age_ms, 0) <= ${frozenAfterMs}::int then 'running'
-    when ${sql.raw(p)}app_running and ${sql.raw(p)}app_foreground then 'frozen' else 'down' end`;
-
-/** The visible state a mirror document shows: battery in 5% steps, charging, app state. */
-const visible = (p: string, frozenAfterMs: number) =>
-  sql<string>`concat_ws('|', floor(${sql.raw(p)}battery_level / 5), ${sql.raw(p)}battery_charging, ${appState(p, frozenAfterMs)})`;
-
 export interface StoredDevice {
   hasCommands: boolean;
   mirrorDue: boolean;
@@ -69,9 +49,7 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
   const events = rows.flatMap((r, i) =>
     (r.hb.events ?? []).map((e) => ({ ...e, ord: i + 1, deviceId: r.deviceId, receivedAt: r.receivedAt })),
   );
-  const due = sql`(d.mirror_at is null or d.mirror_at < ${mirror.refreshBefore}::timestamptz
-    or d.last_seen_at < ${mirror.offlineCutoff}::timestamptz
-    or (${fresh} and ${visible('l.', mirror.frozenAfterMs)} is distinct from d.mirror_fp))`;
+  const due = mirrorDue(mirror, fresh);
   // The device rows are locked first (in id order, found by primary key: `= any(array)` keeps the
   // planner on the index whatever the fleet size) so the duplicate check below reads the window as
   // the last committed batch left it, even when a retry races its original through two statements.
@@ -143,7 +121,7 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
         fcm_token_invalid_at = case when l.fcm_token is not null and l.fcm_token is distinct from d.fcm_token
           then null else d.fcm_token_invalid_at end,
         state_sent_at = case when ${fresh} then l.sent_at else d.state_sent_at end,
-        mirror_fp = case when ${fresh} then ${visible('l.', mirror.frozenAfterMs)} else d.mirror_fp end,
+        mirror_fp = case when ${fresh} then ${visibleFingerprint('l.', mirror.frozenAfterMs)} else d.mirror_fp end,
         mirror_at = case when ${due} then ${mirror.now}::timestamptz else d.mirror_at end,
         hb_boot_id = case when ws.device_id is null then d.hb_boot_id else ws.boot_id end,
         hb_seq = case when ws.device_id is null then d.hb_seq else ws.new_seq end,

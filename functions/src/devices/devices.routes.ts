@@ -1,5 +1,5 @@
-import { json, route } from '../http/route.js';
-import { idParams } from '../http/schemas.js';
+import { json, route } from '../core/route.js';
+import { idParams } from '../core/schemas.js';
 import {
   deviceView,
   devicePage,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { groupName, tagName } from '../enrollment/enrollment.schemas.js';
-import { count, cursorQuery, isoDateTime, limitQuery, nonEmptyText, page, text, uuid } from '../http/schemas.js';
+import { groupName, tagName } from '../core/schemas.js';
+import { count, cursorQuery, isoDateTime, limitQuery, nonEmptyText, page, text, uuid } from '../core/schemas.js';
 
 export const sessionBody = z.object({
   deviceId: uuid,

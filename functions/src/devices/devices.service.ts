@@ -1,11 +1,11 @@
-import { decodeTimeCursor, encodeTimeCursor } from '../http/cursor.js';
-import { notFound, unauthorized } from '../http/errors.js';
-import type { AuditService } from '../audit/audit.service.js';
-import type { AdminActor, DeviceActor } from '../http/route.js';
-import type { Clock } from '../platform/clock.js';
-import type { Db } from '../platform/db/connect.js';
-import type { SecretHasher } from '../platform/secret-hasher.js';
-import type { SessionTokens } from '../platform/session-tokens.js';
+import { decodeTimeCursor, encodeTimeCursor } from '../core/cursor.js';
+import { notFound, unauthorized } from '../core/errors.js';
+import type { AuditService } from '../audit/index.js';
+import type { AdminActor, DeviceActor } from '../core/route.js';
+import type { Clock } from '../core/clock.js';
+import type { Db } from '../ports/db.js';
+import type { SecretHasher } from '../ports/secret-hasher.js';
+import type { SessionTokens } from '../core/session-tokens.js';
 import {
   findDevice,
   findDeviceSecretHash,
@@ -15,12 +15,12 @@ import {
   listHourly,
   rolledUpTo,
   updateDevice,
-  type HourlyRow,
   upsertGroup,
+  type HourlyRow,
   type DeviceRow,
 } from './devices.repository.js';
 import type { HeartbeatInput, ListDevicesQuery, UpdateDeviceInput } from './devices.schemas.js';
-import type { DeviceMirror } from './device-mirror.js';
+import type { LiveView } from '../fleet-view/index.js';
 import type { HeartbeatWriter } from './heartbeat-writer.js';
 
 /** Where heartbeat responses get the device's commands from (the commands context). */
@@ -31,8 +31,6 @@ export interface CommandOutbox {
 export interface DeviceServiceOptions {
   sessionTtlSec: number;
   heartbeatIntervalSec: number;
-  /** The offline threshold in force (an alert setting an admin may change). */
-  offlineAfterSec: () => Promise<number>;
   bcryptRounds: number;
   /** HEARTBEAT_RETENTION_DAYS: ranges older than this are answered from the hourly rollups. */
   rawRetentionDays: number;
@@ -52,7 +50,7 @@ export class DeviceService {
     private readonly writer: HeartbeatWriter,
     private readonly outbox: CommandOutbox,
     private readonly audit: AuditService,
-    private readonly mirror: DeviceMirror,
+    private readonly mirror: LiveView,
     private readonly options: DeviceServiceOptions,
   ) {}
 
@@ -182,7 +180,7 @@ export class DeviceService {
   }
 
   private async onlineCutoff(now: Date): Promise<Date> {
-    return new Date(now.getTime() - (await this.options.offlineAfterSec()) * 1000);
+    return new Date(now.getTime() - (await this.mirror.thresholds()).offlineAfterSec * 1000);
   }
 
   private view(d: DeviceRow, onlineCutoff: Date) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Db } from '../platform/db/connect.js';
-import { memoryLogger } from '../platform/logger.js';
+import type { Db } from '../ports/db.js';
+import { memoryLogger } from '../adapters/logging/logger.js';
 import type { HeartbeatInput } from './devices.schemas.js';
 import type { HeartbeatRow } from './devices.repository.js';
 import { HeartbeatWriter, type InsertHeartbeats } from './heartbeat-writer.js';

@@ -1,7 +1,8 @@
-import type { Db } from '../platform/db/connect.js';
-import { isDatabaseUnavailable, isMissingPartition, isRetryableConflict } from '../platform/db/errors.js';
-import type { Logger } from '../platform/logger.js';
-import { ensureHeartbeatPartitions, insertHeartbeats, type HeartbeatRow, type MirrorPolicy } from './devices.repository.js';
+import type { Db } from '../ports/db.js';
+import { isDatabaseUnavailable, isMissingPartition, isRetryableConflict } from '../ports/db-errors.js';
+import type { Logger } from '../ports/logger.js';
+import { NEVER_DUE, type LiveView, type MirrorPolicy } from '../fleet-view/index.js';
+import { ensureHeartbeatPartitions, insertHeartbeats, type HeartbeatRow } from './devices.repository.js';
 
 export type Stored = Map<string, { hasCommands: boolean; mirrorDue: boolean; duplicates?: number }>;
 export type InsertHeartbeats = (db: Db, rows: HeartbeatRow[], mirror: MirrorPolicy) => Promise<Stored>;
@@ -14,14 +15,12 @@ export interface HeartbeatWriterOptions {
   maxBatch: number;
   /** Most batch statements in flight at once (keep it below the pool size). */
   maxInFlight: number;
-  /** When a device's mirror document is due, as of a time. */
-  mirrorPolicy?: (now: Date) => Promise<MirrorPolicy>;
-  /** Called after a batch commits with the devices whose mirror document is due (before anyone is answered). */
-  onMirrorDue?: (deviceIds: string[]) => Promise<void>;
+  /**
+   * The live view: when a device's document is due, as of a time, and where the documents of the
+   * devices that are due go after a batch commits (before anyone is answered). Without one, none is.
+   */
+  liveView?: Pick<LiveView, 'policy' | 'publish'>;
 }
-
-const NO_MIRROR = (now: Date): Promise<MirrorPolicy> =>
-  Promise.resolve({ now, offlineCutoff: new Date(0), refreshBefore: new Date(0), frozenAfterMs: 30_000 });
 
 interface Pending extends HeartbeatRow {
   resolve(result: WriteResult): void;
@@ -82,9 +81,11 @@ export class HeartbeatWriter {
     try {
       const found = await this.#writeWithRetry(batch);
       const due = [...found].filter(([, r]) => r.mirrorDue).map(([id]) => id);
-      if (due.length && this.options.onMirrorDue) {
+      if (due.length && this.options.liveView) {
         // the live view is a courtesy: its failure must not fail stored heartbeats
-        await this.options.onMirrorDue(due).catch((err: unknown) => this.logger.warn('mirror update failed', { count: due.length, err }));
+        await this.options.liveView
+          .publish(due)
+          .catch((err: unknown) => this.logger.warn('mirror update failed', { count: due.length, err }));
       }
       for (const p of batch) {
         const r = found.get(p.deviceId);
@@ -106,7 +107,11 @@ export class HeartbeatWriter {
     try {
       this.stats.statements++;
       const latest = new Date(Math.max(...batch.map((p) => p.receivedAt.getTime())));
-      const found = await this.insert(this.db, batch, await (this.options.mirrorPolicy ?? NO_MIRROR)(latest));
+      const found = await this.insert(
+        this.db,
+        batch,
+        this.options.liveView ? await this.options.liveView.policy(latest) : NEVER_DUE(latest),
+      );
       let duplicates = 0;
       for (const r of found.values()) duplicates += r.duplicates ?? 0;
       this.stats.rows += batch.length - duplicates;

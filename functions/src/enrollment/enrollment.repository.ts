@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Db } from '../platform/db/connect.js';
-import type { Database, NewDevice, NewEnrollmentToken } from '../platform/db/schema.generated.js';
+import type { Db } from '../ports/db.js';
+import type { Database, NewDevice, NewEnrollmentToken } from '../ports/schema.generated.js';
 import type { TokenStatus } from './enrollment.schemas.js';
 
 type Conn = Kysely<Database>;

@@ -1,5 +1,5 @@
-import { json, noContent, route } from '../http/route.js';
-import { idParams } from '../http/schemas.js';
+import { json, noContent, route } from '../core/route.js';
+import { idParams } from '../core/schemas.js';
 import {
   adbScriptQuery,
   createdToken,

@@ -1,12 +1,8 @@
 import { z } from 'zod';
-import { cursorQuery, isoDateTime, limitQuery, nonEmptyText, page, text } from '../http/schemas.js';
+import { cursorQuery, groupName, isoDateTime, limitQuery, nonEmptyText, page, tagName, text } from '../core/schemas.js';
 
 export const TOKEN_PREFIX = 'mdmet_';
 export const TOKEN_PATTERN = /^mdmet_[A-Za-z0-9_-]{43}$/;
-
-export const groupName = z.string().regex(/^[\p{L}\p{N}_][\p{L}\p{N} _.:-]{0,63}$/u, 'letters, digits, space, _ . : - (1-64 characters)');
-
-export const tagName = z.string().regex(/^[\p{L}\p{N}_][\p{L}\p{N}_.:-]{0,63}$/u, 'letters, digits, _ . : - (1-64 characters, no spaces)');
 
 export const createTokenBody = z.object({
   label: text(100).optional(),

@@ -1,13 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { AuditService } from '../audit/audit.service.js';
-import { decodeTimeCursor, encodeTimeCursor } from '../http/cursor.js';
-import { conflict, gone, notFound, unauthorized } from '../http/errors.js';
-import type { AdminActor } from '../http/route.js';
-import type { Clock } from '../platform/clock.js';
-import { encrypt, randomSecret, sha256Hex } from '../platform/crypto.js';
-import type { Db } from '../platform/db/connect.js';
-import type { SecretHasher } from '../platform/secret-hasher.js';
-import { upsertGroup } from '../devices/devices.repository.js';
+import type { AuditService } from '../audit/index.js';
+import { decodeTimeCursor, encodeTimeCursor } from '../core/cursor.js';
+import { conflict, gone, notFound, unauthorized } from '../core/errors.js';
+import type { AdminActor } from '../core/route.js';
+import type { Clock } from '../core/clock.js';
+import { encrypt, randomSecret, sha256Hex } from '../core/crypto.js';
+import type { Db } from '../ports/db.js';
+import type { SecretHasher } from '../ports/secret-hasher.js';
+import { upsertGroup } from '../devices/index.js';
 import { ps1Script, shScript } from './adb-script.js';
 import {
   claimToken,

@@ -1,11 +1,11 @@
 import type { Request } from 'firebase-functions/v2/https';
 import type { Response } from 'express';
 import { randomUUID } from 'node:crypto';
-import type { HttpRequest } from '../http/route.js';
-import { AppError } from '../http/errors.js';
+import type { HttpRequest } from '../core/route.js';
+import { AppError } from '../core/errors.js';
 import { errorResponse } from '../http/router.js';
 import { withSecurityHeaders } from '../http/security-headers.js';
-import { createLogger } from '../platform/logger.js';
+import { createLogger } from '../adapters/logging/logger.js';
 import { getRuntime } from './runtime.js';
 import type { FunctionName } from './plan.js';
 

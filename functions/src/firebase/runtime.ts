@@ -1,20 +1,32 @@
-import { getApps, initializeApp } from 'firebase-admin/app';
-import { createApp, type App } from '../app.js';
+import { getApps, initializeApp, type App as FirebaseApp } from 'firebase-admin/app';
+import type { Auth } from 'firebase-admin/auth';
+import { InProcessQueue } from '../adapters/local/in-process-queue.js';
+import { ChannelNotifier } from '../adapters/notifiers/channels.js';
+import { DiscordNotifier } from '../adapters/notifiers/discord.js';
+import { EmailNotifier } from '../adapters/notifiers/email.js';
+import { PgFailureLimiter } from '../adapters/postgres/failure-limiter.js';
+import { PrometheusMetrics } from '../adapters/prometheus/prometheus.js';
+import { WorkerSecretHasher } from '../adapters/workers/secret-hasher.js';
+import { createApp, VERSION, type HostAdapters } from '../app.js';
+import { systemClock } from '../core/clock.js';
+import { noPush, type Push } from '../ports/push.js';
 import { loadConfig } from '../config/config.js';
-import { FirebaseConsoleTokens } from '../platform/console-tokens.js';
-import { openDatabase, type DatabaseHandle } from '../platform/db/connect.js';
-import { FcmPush } from '../platform/fcm-push.js';
-import { FirestoreMirror } from '../platform/firestore-mirror.js';
-import { createLogger } from '../platform/logger.js';
-import { noMirror } from '../platform/mirror.js';
-import { createPubSubQueue } from '../platform/pubsub-queue.js';
+import { FirebaseConsoleTokens } from '../adapters/firestore/console-tokens.js';
+import { openDatabase, type DatabaseHandle } from '../adapters/postgres/connect.js';
+import { FcmPush } from '../adapters/fcm/fcm-push.js';
+import { FirestoreMirror } from '../adapters/firestore/firestore-mirror.js';
+import { createLogger } from '../adapters/logging/logger.js';
+import { noMirror } from '../ports/mirror.js';
+import { createPubSubQueue } from '../adapters/pubsub/pubsub-queue.js';
 import * as params from './params.js';
 import { PLAN, type FunctionName } from './plan.js';
 
 export interface Runtime {
-  app: App;
+  app: FirebaseHostApp;
   database: DatabaseHandle;
 }
+
+export type FirebaseHostApp = Awaited<ReturnType<typeof build>>['app'];
 
 let runtime: Promise<Runtime> | undefined;
 
@@ -31,7 +43,7 @@ export function getRuntime(fn: FunctionName): Promise<Runtime> {
   return runtime;
 }
 
-async function build(fn: FunctionName): Promise<Runtime> {
+async function build(fn: FunctionName) {
   const plan = PLAN[fn];
   // PORT belongs to the functions framework (a number deployed, something else in the emulator);
   // the app does not listen itself here, so it is left out rather than validated.
@@ -69,27 +81,76 @@ async function build(fn: FunctionName): Promise<Runtime> {
 
   const firebase = getApps()[0] ?? initializeApp();
   // In the local emulator only Google services that are emulated are used: Firestore and Pub/Sub
-  // only with their emulators, FCM never. Deployed, all are real.
+  // only with their emulators, FCM never. Deployed, all are real. Each client is loaded when first
+  // used, so a function builds only what it serves: the heartbeat function never loads FCM, Auth or
+  // Pub/Sub, nor starts bcrypt workers (adapters/workers/secret-hasher.ts starts them on first use).
   const emulated = process.env.FUNCTIONS_EMULATOR === 'true';
-  const [{ getMessaging }, { getFirestore }, { getAuth }] = await Promise.all([
-    import('firebase-admin/messaging'),
-    import('firebase-admin/firestore'),
-    import('firebase-admin/auth'),
-  ]);
-  const app = createApp({
+  const firestore =
+    emulated && !process.env.FIRESTORE_EMULATOR_HOST ? undefined : (await import('firebase-admin/firestore')).getFirestore(firebase);
+  const localQueue = emulated && !process.env.PUBSUB_EMULATOR_HOST ? new InProcessQueue(logger) : undefined;
+  const hasher = new WorkerSecretHasher(config.bcryptWorkers);
+  const email = new EmailNotifier();
+  const adapters = {
+    host: 'firebase',
+    liveSource: 'firestore',
+    mirror: firestore ? new FirestoreMirror(firestore) : noMirror,
+    queue: localQueue ?? createPubSubQueue(),
+    push: emulated ? noPush : lazyFcmPush(firebase),
+    notifier: new ChannelNotifier({ discord: new DiscordNotifier(), email }),
+    consoleTokens: new FirebaseConsoleTokens(lazyAuth(firebase), logger),
+    hasher,
+    limiter: new PgFailureLimiter(database.db, systemClock, config.rateLimit.windowSec, {
+      login: config.rateLimit.loginFailures,
+      enroll: config.rateLimit.enrollFailures,
+      session: config.rateLimit.sessionFailures,
+      login_account: config.loginAccountFailures,
+    }),
+    metrics: new PrometheusMetrics({ version: VERSION }),
+    dbPool: database.pool,
+  } satisfies HostAdapters;
+  const core = createApp({
     config,
     secrets: { jwtSecret: required(config.jwtSecret), encryptionKey: Buffer.from(required(config.encryptionKey), 'base64') },
     db: database.db,
     logger,
-    ...(emulated ? {} : { push: new FcmPush(getMessaging(firebase)) }),
-    ...(emulated && !process.env.PUBSUB_EMULATOR_HOST ? {} : { queue: createPubSubQueue() }),
-    mirror: emulated && !process.env.FIRESTORE_EMULATOR_HOST ? noMirror : new FirestoreMirror(getFirestore(firebase)),
-    consoleTokens: new FirebaseConsoleTokens(getAuth(firebase), logger),
-    dbPool: database.pool,
+    adapters,
     // log lines link to Cloud Trace under the project the functions run in
     traceProject: process.env.GCLOUD_PROJECT ?? process.env.GOOGLE_CLOUD_PROJECT,
   });
+  localQueue?.subscribe((m) => core.dispatch(m.batchId));
+  const app = {
+    ...core,
+    adapters,
+    close: async () => {
+      await localQueue?.drain();
+      await hasher.close();
+      email.close();
+    },
+  };
   return { app, database };
+}
+
+/** FCM, loaded on the first push (only the dispatch and tick functions push). */
+function lazyFcmPush(firebase: FirebaseApp): Push {
+  let push: Promise<FcmPush> | undefined;
+  return {
+    available: true,
+    send: async (messages) => {
+      push ??= import('firebase-admin/messaging').then(({ getMessaging }) => new FcmPush(getMessaging(firebase)));
+      return (await push).send(messages);
+    },
+  };
+}
+
+/** Firebase Auth, loaded on the first custom token (only the api function signs admins in). */
+function lazyAuth(firebase: FirebaseApp): Pick<Auth, 'createCustomToken'> {
+  let auth: Promise<Auth> | undefined;
+  return {
+    createCustomToken: async (uid, claims) => {
+      auth ??= import('firebase-admin/auth').then(({ getAuth }) => getAuth(firebase));
+      return (await auth).createCustomToken(uid, claims);
+    },
+  };
 }
 
 function required(value: string | undefined): string {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Logger } from '../platform/logger.js';
-import type { HttpRequest } from './route.js';
+import type { Logger } from '../ports/logger.js';
+import type { HttpRequest } from '../core/route.js';
 import { BODY_LIMIT_BYTES, errorResponse, type Handler } from './router.js';
-import { AppError } from './errors.js';
+import { AppError } from '../core/errors.js';
 import { secureServerResponse } from './security-headers.js';
 
 /** Past this a too-large body is cut off rather than drained, so the 413 is still read by polite clients. */

@@ -1,9 +1,11 @@
+import { noFailureLimiter } from '../ports/failure-limiter.js';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { LABELS_KEY, memoryLogger, SAMPLED_KEY, SPAN_KEY, TRACE_KEY } from '../platform/logger.js';
-import { PrometheusMetrics } from '../platform/prometheus.js';
+import { LABELS_KEY, SAMPLED_KEY, SPAN_KEY, TRACE_KEY } from '../core/log-context.js';
+import { memoryLogger } from '../adapters/logging/logger.js';
+import { PrometheusMetrics } from '../adapters/prometheus/prometheus.js';
 import { parseTrace } from './request-context.js';
-import { json, route, type HttpRequest } from './route.js';
+import { json, route, type HttpRequest } from '../core/route.js';
 import { createRouter, type AccessLog } from './router.js';
 
 /** Structured logs and metrics of the router: a request's id and trace on every line, httpRequest, counts. */
@@ -39,7 +41,7 @@ function setup(accessLog: AccessLog = 'all', traceProject?: string) {
   ];
   const handle = createRouter(routes, {
     auth: { admin: async () => null, device: async () => null, metrics: (t) => t === 'm'.repeat(32) },
-    limiter: { check: async () => {}, recordFailure: async () => {} },
+    limiter: noFailureLimiter,
     logger,
     metrics,
     accessLog,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Route } from './route.js';
-import { errorBody } from './schemas.js';
+import type { Route } from '../core/route.js';
+import { errorBody } from '../core/schemas.js';
 
 /** OpenAPI 3.1 document generated from the route table and its zod schemas. */
 export function buildOpenApi(routes: Route[], info: { version: string; serverUrl: string }) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { LABELS_KEY, SAMPLED_KEY, SPAN_KEY, TRACE_KEY, type LogFields } from '../platform/logger.js';
-import type { HttpRequest } from './route.js';
+import { LABELS_KEY, SAMPLED_KEY, SPAN_KEY, TRACE_KEY } from '../core/log-context.js';
+import { type LogFields } from '../ports/logger.js';
+import type { HttpRequest } from '../core/route.js';
 
 /** What ties the log lines of one request together: its id and, behind Google's front ends, its trace. */
 export interface RequestContext {

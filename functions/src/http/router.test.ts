@@ -1,9 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { memoryLogger } from '../platform/logger.js';
-import { badRequest, tooManyRequests, unauthorized } from './errors.js';
-import { json, noContent, route, type AdminActor, type DeviceActor, type HttpRequest, type RateLimitScope } from './route.js';
-import { createRouter, type Authenticator, type FailureLimiter, type Handler } from './router.js';
+import { memoryLogger } from '../adapters/logging/logger.js';
+import { badRequest, unauthorized } from '../core/errors.js';
+import { json, noContent, route, type AdminActor, type DeviceActor, type HttpRequest, type RateLimitScope } from '../core/route.js';
+import { createRouter, type Authenticator, type Handler } from './router.js';
+import type { FailureLimiter, LimitVerdict } from '../ports/failure-limiter.js';
 
 const ID = '6f1c2b9e-4d3a-4e5f-8a7b-1c2d3e4f5a6b';
 const admins: Record<string, AdminActor> = Object.fromEntries(
@@ -21,13 +22,21 @@ class FakeLimiter implements FailureLimiter {
   failRecording = false; // recordFailure() throws
   checks: string[] = [];
   failures: string[] = [];
-  async check(scope: RateLimitScope, ip: string) {
+  async check(scope: RateLimitScope, ip: string): Promise<LimitVerdict> {
     this.checks.push(`${scope}:${ip}`);
-    if (this.blocked) throw tooManyRequests(42);
+    return this.blocked ? { allowed: false, retryAfterSec: 42 } : { allowed: true };
   }
   async recordFailure(scope: RateLimitScope, ip: string) {
     if (this.failRecording) throw new Error('limiter store down');
     this.failures.push(`${scope}:${ip}`);
+    return this.failures.length;
+  }
+  async clear() {}
+  limitOf() {
+    return { failures: 10, windowSec: 900 };
+  }
+  async prune() {
+    return 0;
   }
 }
 

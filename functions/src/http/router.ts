@@ -1,35 +1,30 @@
 import { z } from 'zod';
-import { withLogContext, type Logger } from '../platform/logger.js';
-import type { Metrics } from '../platform/metrics.js';
-import { isDatabaseUnavailable, isRetryableConflict } from '../platform/db/errors.js';
-import { AppError, forbidden, serviceUnavailable, unauthorized } from './errors.js';
+import { withLogContext } from '../core/log-context.js';
+import { type Logger } from '../ports/logger.js';
+import type { Metrics } from '../ports/metrics.js';
+import { isDatabaseUnavailable, isRetryableConflict } from '../ports/db-errors.js';
+import { AppError, forbidden, serviceUnavailable, tooManyRequests, unauthorized } from '../core/errors.js';
+import type { FailureLimiter } from '../ports/failure-limiter.js';
 import { header, requestContext, requestLogFields } from './request-context.js';
 import { API_CSP } from './security-headers.js';
 import {
   ROLE_RANK,
+  SESSION_COOKIE,
   type AdminActor,
   type DeviceActor,
   type HttpRequest,
   type HttpResponse,
-  type RateLimitScope,
   type Reply,
   type Route,
-} from './route.js';
+} from '../core/route.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
-export const SESSION_COOKIE = 'mdm_session';
 
 export interface Authenticator {
   admin(token: string): Promise<AdminActor | null>;
   device(token: string): Promise<DeviceActor | null>;
   /** True for the metrics scraper's token (METRICS_TOKEN); absent or false: nobody may scrape. */
   metrics?(token: string): boolean;
-}
-
-export interface FailureLimiter {
-  /** Throws a 429 AppError when the address has used up its failures in this window. */
-  check(scope: RateLimitScope, ip: string): Promise<void>;
-  recordFailure(scope: RateLimitScope, ip: string): Promise<unknown>;
 }
 
 /** Which requests get an access-log line (with `httpRequest`): every one, failed and slow ones, or none. */
@@ -153,7 +148,10 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
       if (req.body && req.body.length > limit) {
         throw new AppError(413, 'payload_too_large', `request bodies are limited to ${limit} bytes`);
       }
-      if (route.rateLimit) await deps.limiter.check(route.rateLimit, req.ip);
+      if (route.rateLimit) {
+        const verdict = await deps.limiter.check(route.rateLimit, req.ip);
+        if (!verdict.allowed) throw tooManyRequests(verdict.retryAfterSec);
+      }
       const actor = await authenticate(route, req, deps.auth);
       const params = parse(route.params, found.params, 'path');
       const query = parse(route.query, Object.fromEntries(req.query), 'query');

@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { memoryLogger } from '../platform/logger.js';
+import { memoryLogger } from '../adapters/logging/logger.js';
 import { createNodeServer } from './node-server.js';
-import type { HttpResponse } from './route.js';
+import type { HttpResponse } from '../core/route.js';
 import { API_CSP, PAGE_CSP, secureServerResponse, withSecurityHeaders } from './security-headers.js';
 import { loadStaticSite, withStaticSite } from './static-files.js';
 

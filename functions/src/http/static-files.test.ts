@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, brotliDecompressSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { HttpRequest, HttpResponse } from './route.js';
+import type { HttpRequest, HttpResponse } from '../core/route.js';
 import { loadStaticSite, withStaticSite, type StaticSite } from './static-files.js';
 
 const req = (path: string, headers: Record<string, string> = {}, method = 'GET'): HttpRequest => ({

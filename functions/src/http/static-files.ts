@@ -3,7 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { brotliCompress, constants as zlib, gzip } from 'node:zlib';
-import type { HttpRequest, HttpResponse } from './route.js';
+import type { HttpRequest, HttpResponse } from '../core/route.js';
 import type { Handler } from './router.js';
 
 /**

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import type { Db } from '../platform/db/connect.js';
-import type { SseMirror } from '../platform/sse-mirror.js';
-import { AppError } from './errors.js';
-import { json, route, type Route } from './route.js';
+import type { Db } from '../ports/db.js';
+import type { LiveStream } from '../ports/live-stream.js';
+import { AppError } from '../core/errors.js';
+import { json, route, type Route } from '../core/route.js';
 
 export const systemRoutes = (db: Db, openapi: () => unknown): Route[] => [
   route({
@@ -31,7 +31,7 @@ export const systemRoutes = (db: Db, openapi: () => unknown): Route[] => [
 ];
 
 /** The live view for the standalone console; in Firebase mode the console reads Firestore instead. */
-export const streamRoutes = (sse: SseMirror | undefined): Route[] => [
+export const streamRoutes = (sse: LiveStream | undefined): Route[] => [
   route({
     method: 'GET',
     path: '/api/v1/admin/stream',

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import type { Db } from '../platform/db/connect.js';
-import type { FleetCounts } from '../platform/metrics.js';
+import type { Db } from '../ports/db.js';
+import type { FleetCounts } from '../ports/metrics.js';
 
 /**
  * The fleet gauges of /metrics, read from the database in one statement so every instance reports

@@ -1,4 +1,4 @@
-import { route, type Route } from '../http/route.js';
+import { route, type Route } from '../core/route.js';
 
 /** GET /metrics: Prometheus text format, for the scraper holding METRICS_TOKEN (the router checks it). */
 export const metricsRoutes = (render: () => Promise<{ contentType: string; text: string }>): Route[] => [

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
-import { HOURLY_AGGREGATES, ROLLUP_COLUMNS } from '../devices/devices.repository.js';
-import type { Db } from '../platform/db/connect.js';
-import type { Database } from '../platform/db/schema.generated.js';
+import { HOURLY_AGGREGATES, ROLLUP_COLUMNS } from '../devices/index.js';
+import type { Db } from '../ports/db.js';
+import type { Database } from '../ports/schema.generated.js';
 
 type Conn = Kysely<Database>;
 const HOUR_MS = 3600_000;

@@ -1,7 +1,7 @@
-import type { Clock } from '../platform/clock.js';
-import type { Db } from '../platform/db/connect.js';
-import type { Logger } from '../platform/logger.js';
-import { rolledUpTo } from '../devices/devices.repository.js';
+import type { Clock } from '../core/clock.js';
+import type { Db } from '../ports/db.js';
+import type { Logger } from '../ports/logger.js';
+import { rolledUpTo } from '../devices/index.js';
 import {
   dropPartition,
   heartbeatPartitions,

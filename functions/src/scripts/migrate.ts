@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { AdminService } from '../admin/admin.service.js';
-import { AuditService } from '../audit/audit.service.js';
-import { systemClock } from '../platform/clock.js';
+import { AdminService } from '../admin/index.js';
+import { AuditService } from '../audit/index.js';
+import { systemClock } from '../core/clock.js';
 import { ConfigError, loadConfig } from '../config/config.js';
-import { openDatabase } from '../platform/db/connect.js';
-import { migrateToLatest } from '../platform/db/migrate.js';
-import { WorkerSecretHasher } from '../platform/secret-hasher.js';
-import { SessionTokens } from '../platform/session-tokens.js';
+import { openDatabase } from '../adapters/postgres/connect.js';
+import { migrateToLatest } from '../adapters/postgres/migrate.js';
+import { WorkerSecretHasher } from '../adapters/workers/secret-hasher.js';
+import { SessionTokens } from '../core/session-tokens.js';
 
 // `npm run migrate`: applies pending migrations to Cloud SQL (INSTANCE_CONNECTION_NAME, with DB_USER,
 // DB_NAME, DB_IAM_AUTH or DB_PASSWORD), to DATABASE_URL, or to the embedded database under DATA_DIR.

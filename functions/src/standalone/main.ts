@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApp } from '../app.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { createNodeServer } from '../http/node-server.js';
 import { loadStaticSite, withStaticSite } from '../http/static-files.js';
-import { openDatabase } from '../platform/db/connect.js';
-import { migrateToLatest } from '../platform/db/migrate.js';
-import { createLogger } from '../platform/logger.js';
+import { openDatabase } from '../adapters/postgres/connect.js';
+import { migrateToLatest } from '../adapters/postgres/migrate.js';
+import { createLogger } from '../adapters/logging/logger.js';
+import { createStandaloneApp } from './adapters.js';
 import { lockDataDir } from './data-lock.js';
 import { resolveStandaloneSecrets } from './secrets.js';
 
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   // firebase-admin is only loaded when push is configured
   const push = config.fcmServiceAccount ? await (await import('./push.js')).fcmPush(config.fcmServiceAccount) : undefined;
   if (!push) logger.info('push is not configured (FCM_SERVICE_ACCOUNT); commands go out with heartbeats');
-  const app = createApp({ config, secrets, db: database.db, logger, dbPool: database.pool, ...(push ? { push } : {}) });
+  const app = createStandaloneApp({ config, secrets, db: database.db, logger, dbPool: database.pool, overrides: push ? { push } : {} });
   await app.maintenance();
 
   const first = await app.services.admins.ensureFirstAdmin({

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { cert, initializeApp } from 'firebase-admin/app';
 import { getMessaging } from 'firebase-admin/messaging';
-import { FcmPush } from '../platform/fcm-push.js';
+import { FcmPush } from '../adapters/fcm/fcm-push.js';
 
 /** FCM for the standalone server, from a service-account file (FCM_SERVICE_ACCOUNT). */
 export async function fcmPush(serviceAccountPath: string): Promise<FcmPush> {

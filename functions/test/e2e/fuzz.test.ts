@@ -6,7 +6,7 @@ import { clonePostgresDatabase, dropPostgresDatabase } from '../helpers/db.js';
 import { sampleDevice } from '../helpers/app.js';
 import { hostileCases } from '../helpers/hostile.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
-import type { Route } from '../../src/http/route.js';
+import type { Route } from '../../src/core/route.js';
 
 /**
  * Generated hostile input against every device and admin route of a running server on the real

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.js';
+import { createStandaloneApp, type StandaloneApp } from '../../src/standalone/adapters.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createNodeServer, type RunningServer } from '../../src/http/node-server.js';
-import { openDatabase, type DatabaseHandle } from '../../src/platform/db/connect.js';
-import { memoryLogger } from '../../src/platform/logger.js';
+import { openDatabase, type DatabaseHandle } from '../../src/adapters/postgres/connect.js';
+import { memoryLogger } from '../../src/adapters/logging/logger.js';
 import { sampleDevice, sampleHeartbeat, testEnv } from '../helpers/app.js';
 import { clonePostgresDatabase, dropPostgresDatabase } from '../helpers/db.js';
 import { postJson } from '../helpers/server.js';
@@ -22,7 +22,7 @@ describe('the database going away under load (PostgreSQL behind a proxy)', () =>
   let url: string;
   let proxy: TcpProxy;
   let database: DatabaseHandle;
-  let app: App;
+  let app: StandaloneApp;
   let http: RunningServer;
   let base: string;
   let admin: string;
@@ -39,7 +39,7 @@ describe('the database going away under load (PostgreSQL behind a proxy)', () =>
     viaProxy.hostname = '127.0.0.1';
     viaProxy.port = String(proxy.port);
     database = await openDatabase({ kind: 'postgres', url: viaProxy.toString(), poolMax: 6 });
-    app = createApp({
+    app = createStandaloneApp({
       config: loadConfig(testEnv()),
       secrets: { jwtSecret: randomBytes(32).toString('hex'), encryptionKey: randomBytes(32) },
       db: database.db,

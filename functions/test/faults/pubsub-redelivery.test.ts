@@ -1,9 +1,9 @@
 import functionsTest from 'firebase-functions-test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMMAND_BATCH_TOPIC, commandDispatchTrigger } from '../../src/commands/commands.trigger.js';
-import { memoryLogger } from '../../src/platform/logger.js';
-import type { Push, PushMessage, PushOutcome } from '../../src/platform/push.js';
-import type { CommandBatchMessage, Queue } from '../../src/platform/queue.js';
+import { COMMAND_BATCH_TOPIC, commandDispatchTrigger } from '../../src/firebase/commands.trigger.js';
+import { memoryLogger } from '../../src/adapters/logging/logger.js';
+import type { Push, PushMessage, PushOutcome } from '../../src/ports/push.js';
+import type { CommandBatchMessage, Queue } from '../../src/ports/queue.js';
 import { createTestApp, sampleDevice, type TestApp } from '../helpers/app.js';
 
 const ft = functionsTest({ projectId: 'demo-mdm' });

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createApp, type App, type AppDeps, type AppSecrets } from '../../src/app.js';
+import type { AppSecrets } from '../../src/app.js';
+import { createStandaloneApp, type StandaloneApp, type StandaloneOverrides } from '../../src/standalone/adapters.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
-import type { HttpResponse } from '../../src/http/route.js';
-import { FakeClock } from '../../src/platform/clock.js';
-import { memoryLogger } from '../../src/platform/logger.js';
+import type { HttpResponse } from '../../src/core/route.js';
+import { FakeClock } from '../../src/core/clock.js';
+import { memoryLogger } from '../../src/adapters/logging/logger.js';
 import { createTestDatabase, type DbKind, type TestDatabase } from './db.js';
 
 export const ADMIN_EMAIL = 'admin@example.com';
@@ -17,7 +18,7 @@ export const testEnv = (overrides: Record<string, string> = {}): Record<string, 
 });
 
 export interface TestApp {
-  app: App;
+  app: StandaloneApp;
   db: TestDatabase;
   clock: FakeClock;
   config: Config;
@@ -81,24 +82,20 @@ export const sampleHeartbeat = (sentAt: Date, overrides: Record<string, unknown>
   ...overrides,
 });
 
-export async function createTestApp(
-  kind: DbKind,
-  env: Record<string, string> = {},
-  adapters: Pick<AppDeps, 'push' | 'queue' | 'mirror' | 'notifier'> = {},
-): Promise<TestApp> {
+export async function createTestApp(kind: DbKind, env: Record<string, string> = {}, adapters: StandaloneOverrides = {}): Promise<TestApp> {
   const db = await createTestDatabase(kind);
   const config = loadConfig(testEnv(env));
   const clock = new FakeClock('2026-03-10T12:00:00Z');
   const logs = memoryLogger();
   const secrets: AppSecrets = { jwtSecret: randomBytes(32).toString('hex'), encryptionKey: randomBytes(32) };
-  const app = createApp({
+  const app = createStandaloneApp({
     config,
     secrets,
     db: db.db,
     dbPool: db.pool,
     logger: logs,
     clock,
-    ...adapters,
+    overrides: adapters,
   });
   await app.maintenance();
   await app.services.admins.ensureFirstAdmin({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD, allowGenerated: false });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { openDatabase, type DatabaseHandle } from '../../src/platform/db/connect.js';
+import { openDatabase, type DatabaseHandle } from '../../src/adapters/postgres/connect.js';
 import { databaseUrl, TEST_DB_PREFIX } from './env.js';
 
 export type DbKind = 'pglite' | 'postgres';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Route } from '../../src/http/route.js';
+import type { Route } from '../../src/core/route.js';
 import { sampleDevice, sampleHeartbeat } from './app.js';
 
 /**

@@ -62,7 +62,7 @@ describe.each(DB_KINDS)('admin identity on %s', (kind) => {
     expect((await login(ADMIN_EMAIL, ADMIN_PASSWORD, '203.0.113.100')).status).toBe(200);
     t.clock.advance(900_000);
     expect((await login(ADMIN_EMAIL, ADMIN_PASSWORD, ip)).status).toBe(200);
-    expect(await t.app.services.limiter.prune()).toBeGreaterThan(0);
+    expect(await t.app.adapters.limiter.prune()).toBeGreaterThan(0);
   });
 
   it('refuses to start without an admin password when it may not generate one', async () => {

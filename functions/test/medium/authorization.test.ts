@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deriveKey } from '../../src/platform/crypto.js';
-import { ROLE_RANK, ROLES, type Auth, type Route } from '../../src/http/route.js';
+import { deriveKey } from '../../src/core/crypto.js';
+import { ROLE_RANK, ROLES, type Auth, type Route } from '../../src/core/route.js';
 import { DB_KINDS } from '../helpers/db.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 

@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { openDatabase, type CloudSqlConnector } from '../../src/platform/db/connect.js';
+import { openDatabase, type CloudSqlConnector } from '../../src/adapters/postgres/connect.js';
 import { clonePostgresDatabase, dropPostgresDatabase } from '../helpers/db.js';
 
 /**

@@ -48,7 +48,7 @@ describe.each(DB_KINDS)('commands on %s', (kind) => {
     expect(res.status).toBe(201);
     expect(res.json).toMatchObject({ count: 1, commands: [{ deviceId: fleet[0]!.deviceId, type: 'RELAUNCH_APP', status: 'queued' }] });
     const id = res.json.commands[0].id;
-    await t.app.services.queue?.drain(); // the in-process queue has run the dispatcher
+    await t.app.adapters.localQueue?.drain(); // the in-process queue has run the dispatcher
 
     const hb = await beat(fleet[0]!);
     expect(hb.json.commands).toHaveLength(1);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
-import { noMirror } from '../../src/platform/mirror.js';
+import { noMirror } from '../../src/ports/mirror.js';
 import { DB_KINDS } from '../helpers/db.js';
 import { createTestApp, sampleHeartbeat, testEnv, type TestApp } from '../helpers/app.js';
 

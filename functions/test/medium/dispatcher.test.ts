@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Push, PushMessage, PushOutcome } from '../../src/platform/push.js';
+import type { Push, PushMessage, PushOutcome } from '../../src/ports/push.js';
 import { DB_KINDS } from '../helpers/db.js';
 import { createTestApp, sampleDevice, sampleHeartbeat, type EnrolledDevice, type TestApp } from '../helpers/app.js';
 
@@ -60,7 +60,7 @@ describe.each(DB_KINDS)('command dispatch through the Push port on %s', (kind) =
   const send = async (deviceIds: string[], type = 'PING') => {
     const res = await t.request('POST', '/api/v1/admin/commands', { token: operator, body: { type, deviceIds } });
     expect(res.status).toBe(201);
-    await t.app.services.queue!.drain();
+    await t.app.adapters.localQueue!.drain();
     return res.json as { batchId: string; commands: { id: string; deviceId: string }[] };
   };
   const detail = async (id: string) => (await t.request('GET', `/api/v1/admin/commands/${id}`, { token: operator })).json;
@@ -106,7 +106,7 @@ describe.each(DB_KINDS)('command dispatch through the Push port on %s', (kind) =
     await Promise.all([
       t.app.services.dispatcher.dispatchBatch(res.json.batchId),
       t.app.services.dispatcher.dispatchBatch(res.json.batchId),
-      t.app.services.queue!.drain(),
+      t.app.adapters.localQueue!.drain(),
     ]);
     expect(push.accepted.filter((m) => (m.data as Record<string, string>).cid === res.json.commands[0].id)).toHaveLength(1);
   });

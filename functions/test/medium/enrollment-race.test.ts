@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimToken } from '../../src/enrollment/enrollment.repository.js';
-import { sha256Hex } from '../../src/platform/crypto.js';
+import { sha256Hex } from '../../src/core/crypto.js';
 import { DB_KINDS } from '../helpers/db.js';
 import { createTestApp, sampleDevice, type TestApp } from '../helpers/app.js';
 

@@ -2,7 +2,7 @@ import { FirestoreServer } from '@firestore-emulator/server';
 import { deleteApp, initializeApp, type App } from 'firebase-admin/app';
 import { getFirestore, type Firestore } from 'firebase-admin/firestore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FirestoreMirror } from '../../src/platform/firestore-mirror.js';
+import { FirestoreMirror } from '../../src/adapters/firestore/firestore-mirror.js';
 import { freePort } from '../helpers/server.js';
 import { createTestApp, sampleHeartbeat, type TestApp } from '../helpers/app.js';
 

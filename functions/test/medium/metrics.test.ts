@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.js';
+import { createStandaloneApp } from '../../src/standalone/adapters.js';
 import { loadConfig } from '../../src/config/config.js';
-import { memoryLogger } from '../../src/platform/logger.js';
+import { memoryLogger } from '../../src/adapters/logging/logger.js';
 import { DB_KINDS } from '../helpers/db.js';
 import { createTestApp, sampleHeartbeat, testEnv, type TestApp } from '../helpers/app.js';
 
@@ -78,7 +78,7 @@ describe.each(DB_KINDS)('metrics on %s', (kind) => {
   });
 
   it('gives the same fleet gauges from another instance on the same database', async () => {
-    const other = createApp({
+    const other = createStandaloneApp({
       config: loadConfig(testEnv({ METRICS_TOKEN: TOKEN })),
       secrets: { jwtSecret: randomBytes(32).toString('hex'), encryptionKey: randomBytes(32) },
       db: t.db.db,

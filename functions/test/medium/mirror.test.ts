@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DeviceDoc, FleetSummary, Mirror } from '../../src/platform/mirror.js';
+import type { DeviceDoc, FleetSummary, Mirror } from '../../src/ports/mirror.js';
 import { DB_KINDS } from '../helpers/db.js';
 import { createTestApp, sampleHeartbeat, type EnrolledDevice, type TestApp } from '../helpers/app.js';
 

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertHeartbeats } from '../../src/devices/devices.repository.js';
-import { openDatabase, type DatabaseHandle } from '../../src/platform/db/connect.js';
+import { openDatabase, type DatabaseHandle } from '../../src/adapters/postgres/connect.js';
 import { createTestApp, sampleHeartbeat, type TestApp } from '../helpers/app.js';
 import { TEST_DATABASE_URL } from '../helpers/env.js';
 

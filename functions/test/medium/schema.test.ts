@@ -2,11 +2,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { introspectColumns, renderSchema } from '../../src/platform/db/codegen.js';
-import { migrateToLatest } from '../../src/platform/db/migrate.js';
+import { introspectColumns, renderSchema } from '../../src/adapters/postgres/codegen.js';
+import { migrateToLatest } from '../../src/adapters/postgres/migrate.js';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from '../helpers/db.js';
 
-const GENERATED = fileURLToPath(new URL('../../src/platform/db/schema.generated.ts', import.meta.url));
+const GENERATED = fileURLToPath(new URL('../../src/ports/schema.generated.ts', import.meta.url));
 
 describe.each(DB_KINDS)('schema on %s', (kind) => {
   let db: TestDatabase;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { backend, BENCH_ADMIN, benchArgs, type InProcessBackend, machine, openMigrated, printResult, startBackend } from './harness.js';
+import { encrypt, FcmPush } from '@fleet-mdm/functions/in-process';
+import { BENCH_ADMIN, benchArgs, type InProcessBackend, machine, openMigrated, printResult, startBackend } from './harness.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
 
 /**
@@ -8,7 +9,7 @@ import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.
  * HMAC keys) on the real PostgreSQL, runs the backend in this process with the FCM adapter over a fake
  * Messaging whose sendEach answers after a fixed delay, then times (1) creating and enqueueing the
  * fleet-wide command through the HTTP API and (2) the dispatcher claiming, signing and pushing every
- * message. The backend is imported from its build (functions/lib).
+ * message. The backend runs in-process through its typed entry (@fleet-mdm/functions/in-process).
  */
 const args = benchArgs(
   'npm run bench:commands -- [options]\nA fleet-wide REBOOT: creating it through the API, then signing and pushing every message (to a fake FCM).',
@@ -20,8 +21,6 @@ const args = benchArgs(
     json: { type: 'string' },
   },
 );
-
-const [{ FcmPush }, { encrypt }] = await Promise.all(['platform/fcm-push.js', 'platform/crypto.js'].map(backend));
 
 const devices = Number(args.devices);
 const sinkLatencyMs = Number(args['sink-latency-ms']);
@@ -59,7 +58,7 @@ try {
     config: { ADMIN_BCRYPT_ROUNDS: '4', PUSH_CONCURRENCY: '4' },
     logLevel: 'warn',
     encryptionKey,
-    deps: { push: new FcmPush(fakeMessaging) },
+    overrides: { push: new FcmPush(fakeMessaging) },
   });
   const { app, url } = server;
   const login = await fetch(`${url}/api/v1/admin/login`, {
@@ -81,7 +80,7 @@ try {
     const body = (await res.json()) as { count: number };
     const t1 = performance.now();
     if (res.status !== 201 || body.count !== devices) throw new Error(`create: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
-    await app.services.queue.drain();
+    await app.adapters.localQueue?.drain();
     const t2 = performance.now();
     if (pushed !== devices) throw new Error(`pushed ${pushed} of ${devices}`);
     runs.push({

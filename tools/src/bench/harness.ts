@@ -5,6 +5,18 @@ import { createServer, type AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import {
+  createLogger,
+  createNodeServer,
+  createStandaloneApp,
+  loadConfig,
+  migrateToLatest,
+  openDatabase,
+  type Clock,
+  type DatabaseHandle,
+  type StandaloneApp,
+  type StandaloneOverrides,
+} from '@fleet-mdm/functions/in-process';
 
 /** What the benchmarks share: the machine line, the bench admin, and the backend run in-process. */
 
@@ -22,13 +34,8 @@ export async function printResult(result: unknown, jsonPath: string | undefined)
 /** The first admin of every bench server. */
 export const BENCH_ADMIN = { email: 'bench@example.com', password: 'benchmark password' } as const;
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- the backend's build has no type declarations */
-/** A module of the backend's build (functions/lib): the benchmarks measure the backend as built. */
-export const backend = (path: string): Promise<any> => import(new URL(`../../../functions/lib/${path}`, import.meta.url).href);
-
 /** A pool on the scratch database, migrated to the latest schema. */
-export async function openMigrated(databaseUrl: string): Promise<any> {
-  const [{ openDatabase }, { migrateToLatest }] = await Promise.all([backend('platform/db/connect.js'), backend('platform/db/migrate.js')]);
+export async function openMigrated(databaseUrl: string): Promise<DatabaseHandle> {
   const database = await openDatabase({ kind: 'postgres', url: databaseUrl, poolMax: 10 });
   try {
     await migrateToLatest(database.db);
@@ -40,31 +47,29 @@ export async function openMigrated(databaseUrl: string): Promise<any> {
 }
 
 export interface InProcessBackend {
-  app: any;
+  app: StandaloneApp;
   url: string;
   /** Stops listening, then closes the app (its queues and timers); the database stays open. */
   close(): Promise<void>;
 }
 
 /**
- * The backend in this process on `database` - its config from `config` (environment-style keys),
- * `deps` handed to createApp as they are (a clock, a counting mirror, a push adapter) - with the bench
- * admin created, listening on a loopback port.
+ * The backend in this process on `database`, wired as the standalone server wires it - its config
+ * from `config` (environment-style keys), a clock and adapters swapped in by `overrides` (a counting
+ * mirror, a push adapter) - with the bench admin created, listening on a loopback port.
  */
 export async function startBackend(
-  database: any,
-  o: { config: Record<string, string>; logLevel: 'error' | 'warn'; encryptionKey?: Buffer; deps?: Record<string, unknown> },
+  database: DatabaseHandle,
+  o: { config: Record<string, string>; logLevel: 'error' | 'warn'; encryptionKey?: Buffer; clock?: Clock; overrides?: StandaloneOverrides },
 ): Promise<InProcessBackend> {
-  const [{ createApp }, { loadConfig }, { createNodeServer }, { createLogger }] = await Promise.all(
-    ['app.js', 'config/config.js', 'http/node-server.js', 'platform/logger.js'].map(backend),
-  );
   const logger = createLogger({ level: o.logLevel });
-  const app = createApp({
+  const app = createStandaloneApp({
     config: loadConfig(o.config),
     secrets: { jwtSecret: randomBytes(32).toString('hex'), encryptionKey: o.encryptionKey ?? randomBytes(32) },
     db: database.db,
     logger,
-    ...o.deps,
+    ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.overrides ? { overrides: o.overrides } : {}),
   });
   await app.services.admins.ensureFirstAdmin({ ...BENCH_ADMIN, allowGenerated: false });
   const http = createNodeServer(app.handle, { trustProxy: false, logger });

@@ -24,7 +24,6 @@ const args = benchArgs(
   },
 );
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- the backend's build has no type declarations */
 const devices = Number(args.devices);
 const intervalSec = Number(args['interval-sec']);
 const scale = Number(args['time-scale']);
@@ -72,7 +71,8 @@ try {
   server = await startBackend(database, {
     config: { ADMIN_BCRYPT_ROUNDS: '4', DEVICE_SECRET_BCRYPT_ROUNDS: '4', BCRYPT_WORKERS: '2' },
     logLevel: 'error',
-    deps: { clock, mirror },
+    clock,
+    overrides: { mirror },
   });
   const { app, url } = server;
 
@@ -94,7 +94,7 @@ try {
       (
         await database.db
           .selectFrom('heartbeats')
-          .select((eb: any) => eb.fn.countAll().as('n'))
+          .select((eb) => eb.fn.countAll().as('n'))
           .executeTakeFirstOrThrow()
       ).n,
     );
@@ -131,7 +131,7 @@ try {
   const alerts = await database.db
     .selectFrom('alerts')
     .select(['kind'])
-    .select((eb: any) => eb.fn.countAll().as('n'))
+    .select((eb) => eb.fn.countAll().as('n'))
     .groupBy('kind')
     .execute();
   const result = {
@@ -152,7 +152,7 @@ try {
         .map(([k, n]) => [k, Math.round((n / beats) * 1000) / 1000]),
     ),
     summaryWrites: end.summaries - steadyFrom.summaries,
-    alertsOpened: Object.fromEntries(alerts.map((a: any) => [a.kind, Number(a.n)])),
+    alertsOpened: Object.fromEntries(alerts.map((a) => [a.kind, Number(a.n)])),
     simulator: { errors: summary.errors.total, commandsExecuted: summary.commands.executed },
   };
   await printResult(result, args.json);

@@ -1,3 +1,4 @@
+import { defaultSettings, loadConfig, migrateToLatest, openDatabase, sweep } from '@fleet-mdm/functions/in-process';
 import pg from 'pg';
 import { benchArgs, machine, printResult } from './harness.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
@@ -7,7 +8,7 @@ import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.
  * Seeds devices with a realistic spread of trouble (offline, low battery, app down, frozen app), then
  * times sweeps: the first one (remembers every condition, opens every offline alert), a quiet one
  * (nothing changed), one after the hold time (opens the app and battery alerts), and one after a
- * thousand devices recovered. The backend's sweep is imported from its build (functions/lib).
+ * thousand devices recovered. The backend's sweep comes through its typed entry (@fleet-mdm/functions/in-process).
  */
 const args = benchArgs('npm run bench:sweep -- [options]\nThe alert sweep over a million devices on PostgreSQL.', {
   devices: { type: 'string', default: '1000000' },
@@ -15,12 +16,6 @@ const args = benchArgs('npm run bench:sweep -- [options]\nThe alert sweep over a
   json: { type: 'string' },
   keep: { type: 'boolean', default: false },
 });
-
-/* eslint-disable @typescript-eslint/no-explicit-any -- the backend's build has no type declarations */
-const lib = (path: string): Promise<any> => import(new URL(`../../../functions/lib/${path}`, import.meta.url).href);
-const [{ sweep }, { defaultSettings }, { loadConfig }, { openDatabase }, { migrateToLatest }] = await Promise.all(
-  ['alerts/sweep.js', 'alerts/alert-settings.js', 'config/config.js', 'platform/db/connect.js', 'platform/db/migrate.js'].map(lib),
-);
 
 const devices = Number(args.devices);
 const databaseUrl = await createScratchDatabase(args.pg, 'fmdm_sweep_bench');
@@ -44,7 +39,8 @@ try {
   await client.query('vacuum analyze devices');
   await client.query('checkpoint');
 
-  const settings = defaultSettings(loadConfig({}));
+  const config = loadConfig({});
+  const settings = defaultSettings({ offlineAfterSec: config.offlineAfterSec, ...config.alertDefaults });
   const time = async (label: string, at: number) => {
     const t0 = performance.now();
     const r = await sweep(database.db, settings, new Date(at));

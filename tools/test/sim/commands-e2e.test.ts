@@ -1,15 +1,15 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../../functions/src/app.js';
+import { createStandaloneApp } from '../../../functions/src/standalone/adapters.js';
 import { loadConfig } from '../../../functions/src/config/config.js';
 import { createNodeServer, type RunningServer } from '../../../functions/src/http/node-server.js';
-import type { HttpRequest, HttpResponse } from '../../../functions/src/http/route.js';
-import { openDatabase, type DatabaseHandle } from '../../../functions/src/platform/db/connect.js';
-import { migrateToLatest } from '../../../functions/src/platform/db/migrate.js';
-import { decrypt } from '../../../functions/src/platform/crypto.js';
-import { createLogger } from '../../../functions/src/platform/logger.js';
-import type { Push, PushMessage, PushOutcome } from '../../../functions/src/platform/push.js';
+import type { HttpRequest, HttpResponse } from '../../../functions/src/core/route.js';
+import { openDatabase, type DatabaseHandle } from '../../../functions/src/adapters/postgres/connect.js';
+import { migrateToLatest } from '../../../functions/src/adapters/postgres/migrate.js';
+import { decrypt } from '../../../functions/src/core/crypto.js';
+import { createLogger } from '../../../functions/src/adapters/logging/logger.js';
+import type { Push, PushMessage, PushOutcome } from '../../../functions/src/ports/push.js';
 import type { CommandSink } from '../../src/sim/command-handler.js';
 import { runFleet } from '../../src/sim/fleet.js';
 import type { FleetSummary } from '../../src/sim/summary.js';
@@ -85,12 +85,12 @@ describe('commands end to end with the simulator', () => {
     database = await openDatabase({ kind: 'pglite' });
     await migrateToLatest(database.db);
     const config = loadConfig({ ADMIN_BCRYPT_ROUNDS: '4', DEVICE_SECRET_BCRYPT_ROUNDS: '4' });
-    const app = createApp({
+    const app = createStandaloneApp({
       config,
       secrets: { jwtSecret: randomBytes(32).toString('hex'), encryptionKey },
       db: database.db,
       logger: createLogger({ level: 'warn' }),
-      push,
+      overrides: { push },
     });
     await app.maintenance();
     await app.services.admins.ensureFirstAdmin({ email: 'ops@example.com', password: 'command test password', allowGenerated: false });

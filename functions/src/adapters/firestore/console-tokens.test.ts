@@ -1,0 +1,54 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { cert, deleteApp, initializeApp } from 'firebase-admin/app';
+import { getAuth } from 'firebase-admin/auth';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FirebaseConsoleTokens } from './console-tokens.js';
+import { noConsoleTokens } from '../../ports/console-tokens.js';
+import { memoryLogger } from '../logging/logger.js';
+
+/** A throwaway service account: firebase-admin signs custom tokens locally with its key, no network. */
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const app = initializeApp(
+  {
+    credential: cert({
+      projectId: 'demo-mdm',
+      clientEmail: 'mdm-test@demo-mdm.iam.gserviceaccount.com',
+      privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    }),
+    projectId: 'demo-mdm',
+  },
+  'console-tokens-test',
+);
+afterAll(() => deleteApp(app));
+
+describe('console tokens', () => {
+  it('mints a Firebase custom token for the admin with the role as a claim', async () => {
+    const token = (await new FirebaseConsoleTokens(getAuth(app), memoryLogger()).mint({ id: 'admin-42', role: 'operator' }))!;
+    const [header, payload] = token
+      .split('.')
+      .slice(0, 2)
+      .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+    expect(header.alg).toBe('RS256');
+    expect(payload).toMatchObject({
+      uid: 'admin-42',
+      claims: { role: 'operator' },
+      iss: 'mdm-test@demo-mdm.iam.gserviceaccount.com',
+      aud: 'https://identitytoolkit.googleapis.com/google.identity.identitytoolkit.v1.IdentityToolkit',
+    });
+    // signed with the service account's key
+    const { createVerify } = await import('node:crypto');
+    const [h, p, s] = token.split('.');
+    expect(createVerify('RSA-SHA256').update(`${h}.${p}`).verify(publicKey, Buffer.from(s!, 'base64url'))).toBe(true);
+  });
+
+  it('answers null instead of failing the sign-in when it cannot mint', async () => {
+    const logs = memoryLogger();
+    const broken = new FirebaseConsoleTokens({ createCustomToken: async () => Promise.reject(new Error('no credentials')) }, logs);
+    expect(await broken.mint({ id: 'a', role: 'viewer' })).toBeNull();
+    expect(logs.lines.some((l) => l.message === 'could not mint a Firebase token for the console')).toBe(true);
+  });
+
+  it('mints nothing standalone', async () => {
+    expect(await noConsoleTokens.mint({ id: 'a', role: 'admin' })).toBeNull();
+  });
+});

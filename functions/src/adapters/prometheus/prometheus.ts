@@ -1,0 +1,188 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { FleetCounts, HeartbeatStats, MetricSources, MetricsRegistry } from '../../ports/metrics.js';
+
+const COMMAND_STATES = ['queued', 'dispatched', 'delivered', 'succeeded', 'failed', 'rejected', 'expired'];
+const ALERT_KINDS = ['offline', 'low_battery', 'app_down', 'app_frozen'];
+const NOTIFICATION_STATES = ['pending', 'sending', 'sent', 'failed', 'dropped'];
+/** Fleet counts are read at most this often, however often Prometheus (or several) scrapes. */
+const FLEET_CACHE_MS = 10_000;
+
+/**
+ * The Metrics port on prom-client, in a registry of its own (never the global one: tests build many
+ * apps in one process). Request counters use cached label children, so the hot path does no label
+ * hashing; the heartbeat counters are read from the writer's own counters when scraped.
+ */
+export class PrometheusMetrics implements MetricsRegistry {
+  readonly registry = new Registry();
+  readonly #requests: Counter<'method' | 'route' | 'status'>;
+  readonly #latency: Histogram<'method' | 'route'>;
+  readonly #push: Counter<'outcome'>;
+  readonly #notified: Counter<'result'>;
+  readonly #children = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
+  #fleet: { at: number; value: Promise<FleetCounts> } | undefined;
+
+  constructor(options: { version: string; defaultMetrics?: boolean }) {
+    const registers = [this.registry];
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    new Gauge({ name: 'mdm_build_info', help: 'Always 1; the version of the running backend.', labelNames: ['version'], registers }).set(
+      { version: options.version },
+      1,
+    );
+    this.#requests = new Counter({
+      name: 'mdm_http_requests_total',
+      help: 'HTTP requests answered, by method, route template and status.',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.#latency = new Histogram({
+      name: 'mdm_http_request_duration_seconds',
+      help: 'Time from routing a request to its response, by method and route template.',
+      labelNames: ['method', 'route'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.#push = new Counter({ name: 'mdm_push_results_total', help: 'FCM push attempts by outcome.', labelNames: ['outcome'], registers });
+    this.#notified = new Counter({
+      name: 'mdm_notifications_delivered_total',
+      help: 'Alert messages (Discord, e-mail) sent or failed by this process.',
+      labelNames: ['result'],
+      registers,
+    });
+  }
+
+  httpRequest(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${route} ${status}`;
+    let child = this.#children.get(key);
+    if (!child) {
+      child = {
+        count: this.#requests.labels({ method, route, status: String(status) }),
+        latency: this.#latency.labels({ method, route }),
+      };
+      this.#children.set(key, child);
+    }
+    child.count.inc();
+    child.latency.observe(seconds);
+  }
+
+  pushed(outcomes: Readonly<Record<string, number>>): void {
+    for (const [outcome, n] of Object.entries(outcomes)) if (n > 0) this.#push.inc({ outcome }, n);
+  }
+
+  notified(sent: number, failed: number): void {
+    if (sent) this.#notified.inc({ result: 'sent' }, sent);
+    if (failed) this.#notified.inc({ result: 'failed' }, failed);
+  }
+
+  /** Registers the gauges read when scraped: fleet counts from the database, the pool, the heartbeat writer. */
+  attach(sources: MetricSources): this {
+    const registers = [this.registry];
+    if (sources.heartbeats) {
+      const read = sources.heartbeats;
+      const counter = (name: string, help: string, pick: (s: HeartbeatStats) => number) =>
+        new Counter({
+          name,
+          help,
+          registers,
+          collect() {
+            this.reset();
+            this.inc(pick(read()));
+          },
+        });
+      counter('mdm_heartbeats_ingested_total', 'Heartbeats stored (committed) by this process.', (s) => s.rows);
+      counter(
+        'mdm_heartbeats_duplicate_total',
+        'Heartbeats answered but not stored again: a retry of one already stored (same bootId and seq).',
+        (s) => s.duplicates,
+      );
+      counter('mdm_heartbeat_statements_total', 'Group-commit statements that stored heartbeats.', (s) => s.statements);
+    }
+    if (sources.pool) {
+      const pool = sources.pool;
+      new Gauge({
+        name: 'mdm_db_pool_connections',
+        help: 'Database connections of this process, in use or idle.',
+        labelNames: ['state'],
+        registers,
+        collect() {
+          const p = pool();
+          if (!p) return;
+          this.set({ state: 'in_use' }, p.totalCount - p.idleCount);
+          this.set({ state: 'idle' }, p.idleCount);
+        },
+      });
+      new Gauge({
+        name: 'mdm_db_pool_waiting',
+        help: 'Queries waiting for a free database connection in this process.',
+        registers,
+        collect() {
+          const p = pool();
+          if (p) this.set(p.waitingCount);
+        },
+      });
+    }
+    if (sources.fleet) {
+      const fleet = () => this.#fleetCounts(sources.fleet!);
+      const gauge = (name: string, help: string, label: string, keys: string[], pick: (f: FleetCounts) => Record<string, number>) =>
+        new Gauge({
+          name,
+          help,
+          labelNames: [label],
+          registers,
+          async collect() {
+            const counts = pick(await fleet());
+            for (const k of new Set([...keys, ...Object.keys(counts)])) this.set({ [label]: k }, counts[k] ?? 0);
+          },
+        });
+      gauge(
+        'mdm_devices',
+        'Enrolled devices by status (online: seen within the offline threshold).',
+        'status',
+        ['online', 'offline'],
+        (f) => f.devices,
+      );
+      gauge(
+        'mdm_commands',
+        'Commands by state (finished ones until pruned by COMMAND_RETENTION_DAYS).',
+        'state',
+        COMMAND_STATES,
+        (f) => f.commands,
+      );
+      gauge('mdm_alerts_open', 'Open alerts by kind.', 'kind', ALERT_KINDS, (f) => f.alertsOpen);
+      gauge(
+        'mdm_notifications_stored',
+        'Alert messages by state (until pruned by NOTIFICATION_RETENTION_DAYS).',
+        'status',
+        NOTIFICATION_STATES,
+        (f) => f.notifications,
+      );
+      new Gauge({
+        name: 'mdm_rollup_lag_seconds',
+        help: 'Seconds since the end of the newest hour rolled up into heartbeat_rollups (about 1 h when healthy).',
+        registers,
+        async collect() {
+          const lag = (await fleet()).rollupLagSec;
+          if (lag !== null) this.set(lag);
+        },
+      });
+    }
+    return this;
+  }
+
+  /** The exposition text and its content type. */
+  async render(): Promise<{ contentType: string; text: string }> {
+    return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+  }
+
+  #fleetCounts(read: () => Promise<FleetCounts>): Promise<FleetCounts> {
+    const now = Date.now();
+    if (!this.#fleet || now - this.#fleet.at > FLEET_CACHE_MS) {
+      const value = read();
+      this.#fleet = { at: now, value };
+      // a failed read is not cached: the next scrape tries again
+      value.catch(() => {
+        if (this.#fleet?.value === value) this.#fleet = undefined;
+      });
+    }
+    return this.#fleet.value;
+  }
+}

@@ -1,0 +1,186 @@
+import { sql } from 'kysely';
+import type { Db } from '../ports/db.js';
+import { ALERT_KINDS } from './alert-kinds.js';
+import type { AlertSettings } from './alerts.schemas.js';
+
+/**
+ * The sweep's tables: sweep_state, and the one statement that raises and resolves alerts (alerts,
+ * alert_conditions, alert_notices, alert_remediations). Plain functions over `db` or a transaction;
+ * the sweep's transaction begins in sweep.ts.
+ */
+
+/** Serialises sweeps across instances; a second one at the same time skips instead of waiting. */
+const SWEEP_LOCK = 727300010;
+/** How far before the last sweep the next one looks for devices that went offline (clock skew, slow sweeps). */
+const LOOKBACK_MARGIN_MS = 10 * 60_000;
+const NEVER = new Date('1970-01-01T00:00:00Z');
+
+/** Takes the sweep's transaction-scoped advisory lock; false when another sweep holds it. */
+export async function tryLockSweep(trx: Db): Promise<boolean> {
+  const { rows: lock } = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(${SWEEP_LOCK}) as ok`.execute(trx);
+  return Boolean(lock[0]?.ok);
+}
+
+/** The anti-joins over a large fleet's alerts want to hash in memory (for the rest of the transaction). */
+export async function raiseSweepWorkMem(trx: Db): Promise<void> {
+  await sql`set local work_mem = '64MB'`.execute(trx);
+}
+
+export async function lastSweptAt(db: Db): Promise<Date | null> {
+  const last = await db.selectFrom('sweep_state').select('last_swept_at').executeTakeFirst();
+  return last?.last_swept_at ?? null;
+}
+
+export async function recordSweep(db: Db, at: Date): Promise<void> {
+  await db
+    .insertInto('sweep_state')
+    .values({ id: 1, last_swept_at: at })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ last_swept_at: at }))
+    .execute();
+}
+
+/** The next sweep reads the whole fleet again (after settings change what counts). */
+export async function forgetLastSweep(db: Db): Promise<void> {
+  await db.deleteFrom('sweep_state').execute();
+}
+
+/** Runs the sweep's one statement: counts, and the devices whose live document changed. */
+export async function runSweepStatement(trx: Db, settings: AlertSettings, now: Date, lastSwept: Date | null) {
+  const { rows } = await sweepStatement(settings, now, lastSwept).execute(trx);
+  return rows[0]!;
+}
+
+/**
+ * The sweep's one statement (exported so it can be EXPLAINed at scale):
+ *
+ * - `hit`/`cur`: the app and battery conditions of devices that are online - one pass over devices;
+ * - `went_offline`: devices whose last contact crossed the offline threshold since the last sweep
+ *   (an index range on last_seen_at, not every offline device again), and offline devices whose
+ *   cooldown ended since;
+ * - app and battery conditions first seen are remembered with their time, ended ones forgotten; a
+ *   device that is offline keeps them as they were until it is back;
+ * - open alerts resolve when their condition ended (offline: the device is back);
+ * - conditions held for the hold time open an alert (offline: at once), unless one is open (a unique
+ *   index) or one of that kind resolved within the cooldown (flap suppression);
+ * - what to tell people goes to the notice outbox per channel: openings, and resolutions of alerts
+ *   whose opening was told; an alert resolved before anyone heard of it is dropped silently.
+ */
+export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Date | null) {
+  const t = settings.thresholds;
+  const enabled = ALERT_KINDS.filter((k) => settings.kinds[k].enabled);
+  const routes = (['discord', 'email'] as const).flatMap((channel) => {
+    const c = settings.channels[channel];
+    const configured =
+      channel === 'discord'
+        ? c.enabled && settings.channels.discord.webhookUrl !== null
+        : c.enabled && settings.channels.email.smtpUrl !== null && settings.channels.email.to.length > 0;
+    return configured ? c.kinds.map((kind) => ({ channel, kind })) : [];
+  });
+  const ms = now.getTime();
+  const cutoff = new Date(ms - t.offlineAfterSec * 1000);
+  const holdCutoff = new Date(ms - t.holdSec * 1000);
+  const cooldownCutoff = new Date(ms - t.cooldownSec * 1000);
+  const since = lastSwept ? lastSwept.getTime() - LOOKBACK_MARGIN_MS : null;
+  const offlineFrom = since === null ? NEVER : new Date(since - t.offlineAfterSec * 1000);
+  const cooldownEndedFrom = since === null ? NEVER : new Date(since - t.cooldownSec * 1000);
+  const offlineOn = enabled.includes('offline');
+  return sql<{ opened: number; resolved: number; notices: number; changed: string[] | null }>`
+    with hit as materialized (
+      select d.id,
+        d.battery_level < ${t.lowBatteryPct}::int and not d.battery_charging as is_low,
+        not d.app_running or not d.app_foreground as is_down,
+        d.app_running and d.app_foreground and d.app_last_frame_age_ms > ${t.frameAgeMs}::int as is_frozen
+      from devices d
+      where d.last_seen_at >= ${cutoff}::timestamptz
+        and ((d.battery_level < ${t.lowBatteryPct}::int and not d.battery_charging)
+          or not d.app_running or not d.app_foreground or d.app_last_frame_age_ms > ${t.frameAgeMs}::int)
+    ),
+    cur as materialized (
+      select id as device_id, 'low_battery'::text as kind from hit where is_low and 'low_battery' = any(${enabled}::text[])
+      union all select id, 'app_down' from hit where is_down and 'app_down' = any(${enabled}::text[])
+      union all select id, 'app_frozen' from hit where is_frozen and 'app_frozen' = any(${enabled}::text[])
+    ),
+    went_offline as materialized (
+      select d.id as device_id, d.last_seen_at as since from devices d
+      where ${offlineOn}::boolean and d.last_seen_at < ${cutoff}::timestamptz and d.last_seen_at >= ${offlineFrom}::timestamptz
+      union
+      select d.id, d.last_seen_at from alerts a join devices d on d.id = a.device_id
+      where ${offlineOn}::boolean and a.kind = 'offline' and a.status = 'resolved'
+        and a.resolved_at >= ${cooldownEndedFrom}::timestamptz and d.last_seen_at < ${cutoff}::timestamptz
+    ),
+    waiting as (
+      select c.device_id, c.kind from alert_conditions c join devices d on d.id = c.device_id
+      where d.last_seen_at < ${cutoff}::timestamptz
+    ),
+    remembered as (
+      insert into alert_conditions (device_id, kind, since)
+      select device_id, kind, ${now}::timestamptz from cur
+      on conflict (device_id, kind) do nothing
+    ),
+    forgotten as (
+      delete from alert_conditions c
+      where not exists (select 1 from cur where cur.device_id = c.device_id and cur.kind = c.kind)
+        and not exists (select 1 from waiting w where w.device_id = c.device_id and w.kind = c.kind)
+    ),
+    resolved as (
+      update alerts a set status = 'resolved', resolved_at = ${now}::timestamptz
+      where a.status = 'open'
+        and case when a.kind = 'offline'
+          then not ${offlineOn}::boolean
+            or exists (select 1 from devices d where d.id = a.device_id and d.last_seen_at >= ${cutoff}::timestamptz)
+          else not exists (select 1 from cur where cur.device_id = a.device_id and cur.kind = a.kind)
+            and not exists (select 1 from waiting w where w.device_id = a.device_id and w.kind = a.kind)
+        end
+      returning a.id, a.device_id
+    ),
+    candidates as (
+      select device_id, 'offline'::text as kind, since from went_offline
+      union all
+      select cur.device_id, cur.kind, coalesce(c.since, ${now}::timestamptz)
+      from cur left join alert_conditions c on c.device_id = cur.device_id and c.kind = cur.kind
+      where coalesce(c.since, ${now}::timestamptz) <= ${holdCutoff}::timestamptz
+    ),
+    opened as (
+      insert into alerts (device_id, kind, condition_since, opened_at, details)
+      select x.device_id, x.kind, x.since, ${now}::timestamptz,
+        -- what raised it, read only for the alerts that open
+        (select case x.kind
+            when 'offline' then jsonb_build_object('lastSeenAt', d.last_seen_at)
+            when 'low_battery' then jsonb_build_object('batteryLevel', d.battery_level)
+            when 'app_down' then jsonb_build_object('package', d.app_package, 'running', d.app_running, 'foreground', d.app_foreground)
+            else jsonb_build_object('lastFrameAgeMs', d.app_last_frame_age_ms) end
+         from devices d where d.id = x.device_id)
+      from candidates x
+      where not exists (
+        select 1 from alerts a where a.device_id = x.device_id and a.kind = x.kind
+          and (a.status = 'open' or a.resolved_at > ${cooldownCutoff}::timestamptz))
+      on conflict (device_id, kind) where status = 'open' do nothing
+      returning id, kind, device_id
+    ),
+    untold as (
+      delete from alert_notices n using resolved r
+      where n.alert_id = r.id and n.type = 'opened' and n.notification_id is null
+    ),
+    told_resolved as (
+      insert into alert_notices (alert_id, channel, type, created_at)
+      select distinct r.id, n.channel, 'resolved', ${now}::timestamptz
+      from resolved r join alert_notices n on n.alert_id = r.id and n.type = 'opened' and n.notification_id is not null
+      returning id
+    ),
+    fixed as (
+      update alert_remediations m set outcome = 'fixed', outcome_at = ${now}::timestamptz
+      from resolved r where m.alert_id = r.id and m.outcome is null
+    ),
+    told_opened as (
+      insert into alert_notices (alert_id, channel, type, created_at)
+      select o.id, ch.channel, 'opened', ${now}::timestamptz
+      from opened o
+      join unnest(${routes.map((r) => r.kind)}::text[], ${routes.map((r) => r.channel)}::text[]) as ch(kind, channel)
+        on ch.kind = o.kind
+      returning id
+    )
+    select (select count(*) from opened)::int as opened, (select count(*) from resolved)::int as resolved,
+      ((select count(*) from told_opened) + (select count(*) from told_resolved))::int as notices,
+      array(select device_id from opened union select device_id from resolved
+        union select device_id from went_offline where since >= ${offlineFrom}::timestamptz) as changed`;
+}

@@ -1,0 +1,43 @@
+import type { AuditService } from '../audit/index.js';
+import type { Clock } from '../core/clock.js';
+import type { Db } from '../ports/db.js';
+import type { Logger } from '../ports/logger.js';
+import type { Push } from '../ports/push.js';
+import type { Queue } from '../ports/queue.js';
+import { commandRoutes } from './commands.routes.js';
+import { CommandService } from './commands.service.js';
+import { CommandDispatcher, type DispatcherOptions } from './dispatcher.js';
+
+/** The commands context: signed commands, their batches, push dispatch and results (its public surface). */
+export { CommandService };
+export type { CommandActor } from './commands.service.js';
+export { CommandDispatcher, type DispatchReport } from './dispatcher.js';
+export { signEnvelope, signingInput, type UnsignedEnvelope } from './envelope.js';
+
+export interface CommandsDeps {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  logger: Logger;
+  queue: Queue;
+  push: Push;
+  encryptionKey: Buffer;
+  settings: { defaultTtlSec: number; maxPerHeartbeat: number; push: Omit<DispatcherOptions, 'encryptionKey'> };
+}
+
+export function createCommands(d: CommandsDeps) {
+  const { encryptionKey } = d;
+  const commands = new CommandService(d.db, d.clock, d.audit, d.queue, d.logger, {
+    encryptionKey,
+    defaultTtlSec: d.settings.defaultTtlSec,
+    maxPerHeartbeat: d.settings.maxPerHeartbeat,
+  });
+  const dispatcher = new CommandDispatcher(d.db, d.push, d.clock, d.logger, { encryptionKey, ...d.settings.push });
+  return {
+    commands,
+    dispatcher,
+    routes: commandRoutes(commands),
+    /** The minute's job: commands nobody picked up in time expire. */
+    expire: () => commands.expire(),
+  };
+}

@@ -1,0 +1,129 @@
+import type { z } from 'zod';
+
+/**
+ * A route is one row of the API table: method, path, who may call it, the schemas of what it takes
+ * and returns, and a handler that calls one service method. The router enforces `auth` before any
+ * input is read, so the table is the authorization policy; the OpenAPI document is generated from it.
+ */
+/** Where a stream's events go: one open Server-Sent Events response. */
+export interface StreamSink {
+  write(chunk: string): void;
+  onClose(listener: () => void): void;
+}
+
+/** The cookie the console's session travels in (set by the admin routes, read by the router). */
+export const SESSION_COOKIE = 'mdm_session';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type Role = 'viewer' | 'operator' | 'admin';
+export const ROLES: readonly Role[] = ['viewer', 'operator', 'admin'];
+export const ROLE_RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
+
+/**
+ * `public`: anyone; `device`: a device access token; `metrics`: the metrics scraper's token
+ * (METRICS_TOKEN); a role: an admin session of at least that role.
+ */
+export type Auth = 'public' | 'device' | 'metrics' | Role;
+/** login/enroll/session: failures per client address; login_account: failed logins per account and address. */
+export type RateLimitScope = 'login' | 'enroll' | 'session' | 'login_account';
+
+export interface AdminActor {
+  kind: 'admin';
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+}
+export interface DeviceActor {
+  kind: 'device';
+  deviceId: string;
+}
+export type ActorFor<A extends Auth> = A extends 'public' | 'metrics' ? null : A extends 'device' ? DeviceActor : AdminActor;
+
+export interface HttpRequest {
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  query: URLSearchParams;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer | undefined;
+  ip: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: string | Buffer;
+  /** A response that stays open (Server-Sent Events); hosts that cannot stream answer 404 instead. */
+  stream?: (sink: StreamSink) => void;
+}
+
+export interface Reply {
+  status: number;
+  /** Keeps the response open and hands it to this function (text/event-stream). */
+  stream?: (sink: StreamSink) => void;
+  /** Serialized as JSON unless `text` is given. */
+  body?: unknown;
+  text?: string;
+  /** Raw bytes (a file download); sent with `contentType`. */
+  bytes?: Buffer;
+  contentType?: string;
+  headers?: Record<string, string | string[]>;
+}
+
+export interface RouteContext<A extends Auth, B, Q, P> {
+  actor: ActorFor<A>;
+  body: B;
+  query: Q;
+  params: P;
+  ip: string;
+  requestId: string;
+  req: HttpRequest;
+}
+
+type Schema = z.ZodType;
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface ResponseSpec {
+  status: number;
+  description: string;
+  schema?: Schema;
+  /** Defaults to application/json. */
+  contentType?: string;
+}
+
+export interface RouteSpec<A extends Auth, B extends Schema | undefined, Q extends Schema | undefined, P extends Schema | undefined> {
+  method: Method;
+  path: `/${string}`;
+  auth: A;
+  summary: string;
+  tag: string;
+  body?: B;
+  query?: Q;
+  params?: P;
+  rateLimit?: RateLimitScope;
+  /** The body is a file, not JSON: these content types, up to maxBytes; the handler reads `req.body`. */
+  upload?: { contentTypes: string[]; maxBytes: number };
+  response: ResponseSpec;
+  /** Error statuses worth documenting beyond the ones every route can return. */
+  errors?: number[];
+  handler: (ctx: RouteContext<A, Out<B>, Out<Q>, Out<P>>) => Promise<Reply>;
+}
+
+export interface Route extends Omit<RouteSpec<Auth, Schema | undefined, Schema | undefined, Schema | undefined>, 'handler'> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  handler: (ctx: RouteContext<Auth, any, any, any>) => Promise<Reply>;
+}
+
+export function route<
+  A extends Auth,
+  B extends Schema | undefined = undefined,
+  Q extends Schema | undefined = undefined,
+  P extends Schema | undefined = undefined,
+>(spec: RouteSpec<A, B, Q, P>): Route {
+  return spec as unknown as Route;
+}
+
+export const json = (status: number, body: unknown, headers?: Record<string, string | string[]>): Reply =>
+  headers ? { status, body, headers } : { status, body };
+export const noContent = (): Reply => ({ status: 204 });

@@ -1,0 +1,16 @@
+import { json, route } from '../core/route.js';
+import { fleetPage, fleetQuery } from './fleet-view.schemas.js';
+import type { FleetViewService } from './fleet-view.service.js';
+
+export const fleetViewRoutes = (fleetView: FleetViewService) => [
+  route({
+    method: 'GET',
+    path: '/api/v1/admin/fleet',
+    auth: 'viewer',
+    tag: 'console',
+    summary: "Every device as the live mirror's document, a page at a time (the console's snapshot before live updates)",
+    query: fleetQuery,
+    response: { status: 200, description: 'A page of device documents in id order', schema: fleetPage },
+    handler: async ({ query }) => json(200, await fleetView.fleet(query)),
+  }),
+];

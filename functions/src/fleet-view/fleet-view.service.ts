@@ -1,0 +1,121 @@
+import type { Clock } from '../core/clock.js';
+import { decodeCursor, encodeCursor } from '../core/cursor.js';
+import type { Db } from '../ports/db.js';
+import type { Logger } from '../ports/logger.js';
+import type { DeviceDoc, Mirror } from '../ports/mirror.js';
+import { docRowsOf, fleetPage, summaryCounts, type DocRow } from './fleet-view.repository.js';
+import type { FleetQuery } from './fleet-view.schemas.js';
+import type { MirrorPolicy } from './live-document.js';
+
+export interface MirrorThresholds {
+  offlineAfterSec: number;
+  frozenAfterMs: number;
+}
+
+/** What other contexts ask of the live view: the due rule for a time, and publishing. */
+export interface LiveView {
+  /** The rule heartbeats apply in SQL (live-document.ts), as of a time. */
+  policy(now: Date): Promise<MirrorPolicy>;
+  /** Writes the current documents of these devices. */
+  publish(deviceIds: readonly string[]): Promise<void>;
+  /** publish(), logging instead of failing. */
+  tryPublish(deviceIds: readonly string[]): Promise<void>;
+  /** The fleet summary (counts for the header). */
+  publishSummary(): Promise<void>;
+  /** When a device counts as offline and its app as frozen (alert settings an admin may change). */
+  thresholds(): Promise<MirrorThresholds>;
+}
+
+/**
+ * The live view's read model: keeps the mirror (Firestore, or the standalone event stream) in step
+ * with PostgreSQL, and answers the console's fleet snapshot with the same documents, so a snapshot
+ * and live updates merge as one. Heartbeats decide in SQL whether a device's document is due
+ * (live-document.ts); the sweep publishes devices whose alerts or status changed, and the summary.
+ */
+export class FleetViewService implements LiveView {
+  constructor(
+    private readonly db: Db,
+    private readonly mirror: Mirror,
+    private readonly clock: Clock,
+    readonly thresholds: () => Promise<MirrorThresholds>,
+    private readonly refreshSec: number,
+    private readonly logger: Logger,
+  ) {}
+
+  async policy(now: Date): Promise<MirrorPolicy> {
+    const t = await this.thresholds();
+    return {
+      now,
+      offlineCutoff: new Date(now.getTime() - t.offlineAfterSec * 1000),
+      refreshBefore: new Date(now.getTime() - this.refreshSec * 1000),
+      frozenAfterMs: t.frozenAfterMs,
+    };
+  }
+
+  async publish(deviceIds: readonly string[]): Promise<void> {
+    if (deviceIds.length === 0) return;
+    const t = await this.thresholds();
+    const now = this.clock.now();
+    const cutoff = new Date(now.getTime() - t.offlineAfterSec * 1000);
+    for (let i = 0; i < deviceIds.length; i += 500) {
+      const rows = await docRowsOf(this.db, deviceIds.slice(i, i + 500), t.frozenAfterMs);
+      await this.mirror.writeDevices(rows.map((r) => toDoc(r, cutoff, now)));
+    }
+  }
+
+  async publishSummary(): Promise<void> {
+    const t = await this.thresholds();
+    const now = this.clock.now();
+    const r = await summaryCounts(this.db, new Date(now.getTime() - t.offlineAfterSec * 1000));
+    await this.mirror.writeSummary({
+      total: r.total,
+      online: r.online,
+      offline: r.total - r.online,
+      alerting: r.alerting,
+      appDown: r.app_down,
+      updatedAt: now.toISOString(),
+    });
+  }
+
+  async tryPublish(deviceIds: readonly string[]): Promise<void> {
+    await this.publish(deviceIds).catch((err: unknown) => this.logger.warn('mirror update failed', { count: deviceIds.length, err }));
+  }
+
+  /** The fleet as device documents, a page at a time (the console's snapshot before live updates). */
+  async fleet(q: FleetQuery) {
+    const afterId = q.cursor === undefined ? undefined : decodeCursor(q.cursor, (c) => (typeof c.id === 'string' ? c.id : null));
+    const t = await this.thresholds();
+    const now = this.clock.now();
+    const rows = await fleetPage(this.db, {
+      afterId,
+      seenSince: q.seenSince === undefined ? undefined : new Date(q.seenSince),
+      limit: q.limit + 1,
+      frozenAfterMs: t.frozenAfterMs,
+    });
+    const items = rows.slice(0, q.limit);
+    const cutoff = new Date(now.getTime() - t.offlineAfterSec * 1000);
+    return {
+      items: items.map((r) => toDoc(r, cutoff, now)),
+      nextCursor: rows.length > q.limit ? encodeCursor({ id: items.at(-1)!.id }) : null,
+    };
+  }
+}
+
+/** The live document of a device, for the mirror and the fleet snapshot alike. */
+export function toDoc(r: DocRow, onlineCutoff: Date, now: Date): DeviceDoc {
+  return {
+    id: r.id,
+    name: r.name,
+    model: r.model,
+    serial: r.serial,
+    group: r.group_name,
+    tags: r.tags,
+    status: r.last_seen_at >= onlineCutoff ? 'online' : 'offline',
+    lastSeenAt: r.last_seen_at.toISOString(),
+    battery: r.battery_level === null ? null : Math.floor(r.battery_level / 5) * 5,
+    charging: r.battery_charging,
+    app: r.app,
+    openAlerts: r.open_alerts,
+    updatedAt: now.toISOString(),
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * The Mirror port: what the admin console watches live. One document per device with the fields the
+ * fleet view needs, and one fleet summary. Firebase keeps them in Firestore (the console listens with
+ * onSnapshot); standalone sends them as Server-Sent Events. Writers decide when a document is worth
+ * writing (see fleet-view/live-document.ts); adapters only deliver.
+ */
+export interface DeviceDoc {
+  id: string;
+  /** The name, or model and serial until renamed. */
+  name: string;
+  model: string;
+  serial: string | null;
+  group: string | null;
+  tags: string[];
+  status: 'online' | 'offline';
+  /** Last contact when the document was written (documents are not rewritten on every heartbeat). */
+  lastSeenAt: string;
+  /** Battery level in whole 5% steps, or null before the first heartbeat. */
+  battery: number | null;
+  charging: boolean | null;
+  app: 'running' | 'down' | 'frozen' | 'unknown';
+  openAlerts: string[];
+  updatedAt: string;
+}
+
+export interface FleetSummary {
+  total: number;
+  online: number;
+  offline: number;
+  /** Devices with at least one open alert. */
+  alerting: number;
+  appDown: number;
+  updatedAt: string;
+}
+
+export interface Mirror {
+  writeDevices(docs: DeviceDoc[]): Promise<void>;
+  writeSummary(summary: FleetSummary): Promise<void>;
+}
+
+export const noMirror: Mirror = { writeDevices: async () => {}, writeSummary: async () => {} };

@@ -1,0 +1,75 @@
+import { InProcessQueue } from '../adapters/local/in-process-queue.js';
+import { ChannelNotifier } from '../adapters/notifiers/channels.js';
+import { DiscordNotifier } from '../adapters/notifiers/discord.js';
+import { EmailNotifier } from '../adapters/notifiers/email.js';
+import { PgFailureLimiter } from '../adapters/postgres/failure-limiter.js';
+import { PrometheusMetrics } from '../adapters/prometheus/prometheus.js';
+import { SseMirror } from '../adapters/sse/sse-mirror.js';
+import { WorkerSecretHasher } from '../adapters/workers/secret-hasher.js';
+import { createApp, VERSION, type AppDeps, type HostAdapters } from '../app.js';
+import { systemClock } from '../core/clock.js';
+import { noConsoleTokens } from '../ports/console-tokens.js';
+import type { PoolStats } from '../ports/metrics.js';
+import type { Mirror } from '../ports/mirror.js';
+import type { Notifier } from '../ports/notifier.js';
+import { noPush, type Push } from '../ports/push.js';
+import type { Queue } from '../ports/queue.js';
+
+/** Adapters a caller may swap for its own (FCM when configured; recording fakes in tests). */
+export interface StandaloneOverrides {
+  push?: Push;
+  queue?: Queue;
+  mirror?: Mirror;
+  notifier?: Notifier;
+}
+
+export interface StandaloneDeps extends Omit<AppDeps, 'adapters'> {
+  dbPool?: PoolStats | undefined;
+  overrides?: StandaloneOverrides;
+}
+
+/**
+ * The standalone host's composition: the app over the standalone adapters - the console's live view
+ * as Server-Sent Events, command batches pushed by an in-process queue, failure limits in
+ * PostgreSQL, bcrypt in worker threads, Discord and e-mail channels, Prometheus metrics. The tests
+ * build their apps here too, so they run the wiring the server runs.
+ */
+export function createStandaloneApp(deps: StandaloneDeps) {
+  const { config, db, logger, clock = systemClock, overrides = {} } = deps;
+  const sse = new SseMirror();
+  const localQueue = overrides.queue ? undefined : new InProcessQueue(logger);
+  const email = new EmailNotifier();
+  const hasher = new WorkerSecretHasher(config.bcryptWorkers);
+  const limiter = new PgFailureLimiter(db, clock, config.rateLimit.windowSec, {
+    login: config.rateLimit.loginFailures,
+    enroll: config.rateLimit.enrollFailures,
+    session: config.rateLimit.sessionFailures,
+    login_account: config.loginAccountFailures,
+  });
+  const adapters = {
+    host: 'standalone',
+    liveSource: overrides.mirror ? 'firestore' : 'sse',
+    mirror: overrides.mirror ?? sse,
+    ...(overrides.mirror ? {} : { liveStream: sse }),
+    queue: overrides.queue ?? localQueue!,
+    push: overrides.push ?? noPush,
+    notifier: overrides.notifier ?? new ChannelNotifier({ discord: new DiscordNotifier(), email }),
+    consoleTokens: noConsoleTokens,
+    hasher,
+    limiter,
+    metrics: new PrometheusMetrics({ version: VERSION }),
+    dbPool: deps.dbPool,
+  } satisfies HostAdapters;
+  const app = createApp({ ...deps, clock, adapters });
+  localQueue?.subscribe((m) => app.dispatch(m.batchId));
+
+  /** Lets queued dispatches finish and stops the worker threads; the database is the caller's to close. */
+  const close = async () => {
+    await localQueue?.drain();
+    await hasher.close();
+    email.close();
+  };
+  return { ...app, adapters: { ...adapters, sse, localQueue }, close };
+}
+
+export type StandaloneApp = ReturnType<typeof createStandaloneApp>;
