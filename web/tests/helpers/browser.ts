@@ -36,6 +36,7 @@ export async function signIn(context: BrowserContext, base: string, email: strin
   await page.getByLabel('E-mail').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('whoami').waitFor();
+  // Attached, not visible: on a phone the e-mail is for screen readers only.
+  await page.getByTestId('whoami').waitFor({ state: 'attached' });
   return page;
 }
