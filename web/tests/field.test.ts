@@ -183,6 +183,25 @@ describe('day two for an operator (issue 18)', () => {
     expect(await page.getByTestId('error').count()).toBe(0);
   });
 
+  it('shows devices by name in the audit log and filters by a name picked from the suggestions', async () => {
+    await nav(page, 'Audit log').click();
+    await page.getByTestId('audit-row').first().waitFor();
+    const device = page.getByTestId('audit-device');
+    await device.fill('Tab A8 FINE-0001');
+    await until(
+      async () => {
+        const actions = await page.getByTestId('audit-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
+        return actions.length > 0 && actions.includes('enrolled_device') && !actions.includes('logged_in');
+      },
+      5000,
+      "the named device's entries",
+    );
+    expect(new Set(await page.getByTestId('audit-device-link').allTextContents())).toEqual(new Set(['Tab A8 FINE-0001']));
+    await device.fill('No such kiosk');
+    expect(await page.getByTestId('field-error').textContent()).toContain('No device is called');
+    await device.fill('');
+  });
+
   it('has text contrast of at least 4.5:1 on primary buttons, the active menu item and the red "Down" badge', async () => {
     await nav(page, 'Enrollment').click();
     const measured = {
