@@ -100,10 +100,7 @@ export function createApp(deps: AppDeps) {
     clock,
     logger,
     refreshSec: config.mirrorRefreshSec,
-    thresholds: async () => {
-      const t = (await alertSettings.current()).thresholds;
-      return { offlineAfterSec: t.offlineAfterSec, frozenAfterMs: t.frameAgeMs };
-    },
+    thresholds: alertSettings,
   });
   const liveView = fleetView.fleetView;
   const commands = createCommands({

@@ -1,17 +1,3 @@
-/**
- * The alerts context's public surface: other code imports only this. The sweep raises and resolves
- * alerts, self-healing steps through the ladder, the delivery tells people; the settings say how.
- */
-export { ALERT_KINDS, type AlertKind } from './alert-kinds.js';
-export { AlertSettingsService, defaultSettings, type AlertDefaults } from './alert-settings.js';
-export { alertRoutes } from './alerts.routes.js';
-export type { AlertSettings } from './alerts.schemas.js';
-export { AlertService } from './alerts.service.js';
-export { AlertDelivery } from './delivery.js';
-export { SelfHealing } from './self-healing.js';
-/** One sweep on its own (the sweep bench times it). */
-export { sweep, type SweepResult } from './sweep.js';
-
 import type { AuditService } from '../audit/index.js';
 import type { CommandService } from '../commands/index.js';
 import type { Clock } from '../core/clock.js';
@@ -19,30 +5,45 @@ import type { LiveView } from '../fleet-view/index.js';
 import type { Db } from '../ports/db.js';
 import type { Logger } from '../ports/logger.js';
 import type { Notifier } from '../ports/notifier.js';
-import { AlertSettingsService as Settings, defaultSettings as defaultsOf, type AlertDefaults as Defaults } from './alert-settings.js';
-import { alertRoutes as routesOf } from './alerts.routes.js';
-import { AlertService as Alerts } from './alerts.service.js';
-import { AlertDelivery as Delivery } from './delivery.js';
-import { SelfHealing as Healing } from './self-healing.js';
+import { AlertSettingsService, defaultSettings, type AlertDefaults } from './alert-settings.js';
+import { alertRoutes } from './alerts.routes.js';
+import { AlertService } from './alerts.service.js';
+import { AlertDelivery } from './delivery.js';
+import { SelfHealing } from './self-healing.js';
+
+/**
+ * The alerts context's public surface: other code imports only this. The sweep raises and resolves
+ * alerts, self-healing steps through the ladder, the delivery tells people; the settings say how.
+ */
+export { ALERT_KINDS, type AlertKind } from './alert-kinds.js';
+export { AlertSettingsService, defaultSettings, type AlertDefaults };
+export { alertRoutes };
+export type { AlertSettings } from './alerts.schemas.js';
+export { AlertService };
+export { AlertDelivery };
+export { SelfHealing };
+/** One sweep on its own (the sweep bench times it). */
+export { sweep, type SweepResult } from './sweep.js';
 
 export interface AlertSettingsDeps {
   db: Db;
   clock: Clock;
   audit: AuditService;
-  defaults: Defaults;
+  defaults: AlertDefaults;
   /** Seals the channel URLs (webhook, SMTP credentials) at rest. */
   encryptionKey: Buffer;
 }
 
 /** The settings alone: other contexts read thresholds from them before the rest of alerts exists. */
-export const createAlertSettings = (d: AlertSettingsDeps) => new Settings(d.db, d.clock, d.audit, defaultsOf(d.defaults), d.encryptionKey);
+export const createAlertSettings = (d: AlertSettingsDeps) =>
+  new AlertSettingsService(d.db, d.clock, d.audit, defaultSettings(d.defaults), d.encryptionKey);
 
 export interface AlertsDeps {
   db: Db;
   clock: Clock;
   logger: Logger;
   audit: AuditService;
-  settings: Settings;
+  settings: AlertSettingsService;
   commands: CommandService;
   liveView: LiveView;
   notifier: Notifier;
@@ -51,16 +52,16 @@ export interface AlertsDeps {
 }
 
 export function createAlerts(d: AlertsDeps) {
-  const alerts = new Alerts(
+  const alerts = new AlertService(
     d.db,
     d.clock,
     d.audit,
     d.settings,
-    new Healing(d.db, d.commands, d.audit, d.clock, d.logger),
-    new Delivery(d.db, d.notifier, d.clock, d.logger, d.publicUrl),
+    new SelfHealing(d.db, d.commands, d.audit, d.clock, d.logger),
+    new AlertDelivery(d.db, d.notifier, d.clock, d.logger, d.publicUrl),
     d.notifier,
     d.liveView,
     d.logger,
   );
-  return { alerts, routes: routesOf(alerts), tick: () => alerts.tick() };
+  return { alerts, routes: alertRoutes(alerts), tick: () => alerts.tick() };
 }

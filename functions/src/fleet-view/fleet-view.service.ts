@@ -5,16 +5,21 @@ import type { Logger } from '../ports/logger.js';
 import type { DeviceDoc, Mirror } from '../ports/mirror.js';
 import { docRowsOf, fleetPage, summaryCounts, type DocRow } from './fleet-view.repository.js';
 import type { FleetQuery } from './fleet-view.schemas.js';
-import type { MirrorPolicy } from './live-document.js';
+import type { MirrorPolicy } from './fleet-view.repository.js';
 
 export interface MirrorThresholds {
   offlineAfterSec: number;
   frozenAfterMs: number;
 }
 
+/** Where the thresholds in force come from: the alert settings (an admin may change them), read as they are. */
+export interface ThresholdSource {
+  current(): Promise<{ thresholds: { offlineAfterSec: number; frameAgeMs: number } }>;
+}
+
 /** What other contexts ask of the live view: the due rule for a time, and publishing. */
 export interface LiveView {
-  /** The rule heartbeats apply in SQL (live-document.ts), as of a time. */
+  /** The rule heartbeats apply in SQL (fleet-view.repository.ts), as of a time. */
   policy(now: Date): Promise<MirrorPolicy>;
   /** Writes the current documents of these devices. */
   publish(deviceIds: readonly string[]): Promise<void>;
@@ -30,17 +35,22 @@ export interface LiveView {
  * The live view's read model: keeps the mirror (Firestore, or the standalone event stream) in step
  * with PostgreSQL, and answers the console's fleet snapshot with the same documents, so a snapshot
  * and live updates merge as one. Heartbeats decide in SQL whether a device's document is due
- * (live-document.ts); the sweep publishes devices whose alerts or status changed, and the summary.
+ * (fleet-view.repository.ts); the sweep publishes devices whose alerts or status changed, and the summary.
  */
 export class FleetViewService implements LiveView {
   constructor(
     private readonly db: Db,
     private readonly mirror: Mirror,
     private readonly clock: Clock,
-    readonly thresholds: () => Promise<MirrorThresholds>,
+    private readonly source: ThresholdSource,
     private readonly refreshSec: number,
     private readonly logger: Logger,
   ) {}
+
+  async thresholds(): Promise<MirrorThresholds> {
+    const t = (await this.source.current()).thresholds;
+    return { offlineAfterSec: t.offlineAfterSec, frozenAfterMs: t.frameAgeMs };
+  }
 
   async policy(now: Date): Promise<MirrorPolicy> {
     const t = await this.thresholds();

@@ -2,7 +2,7 @@
  * The Mirror port: what the admin console watches live. One document per device with the fields the
  * fleet view needs, and one fleet summary. Firebase keeps them in Firestore (the console listens with
  * onSnapshot); standalone sends them as Server-Sent Events. Writers decide when a document is worth
- * writing (see fleet-view/live-document.ts); adapters only deliver.
+ * writing (see fleet-view/fleet-view.repository.ts); adapters only deliver.
  */
 export interface DeviceDoc {
   id: string;
