@@ -23,6 +23,9 @@ const server = spawn(process.execPath, [join(ROOT, 'functions/lib/standalone/mai
     ADMIN_PASSWORD: ADMIN.password,
     SWEEP_INTERVAL_SEC: '10',
     ALERT_HOLD_SEC: '30',
+    // The simulator's outages last 1-6 beats of 15 s: with the default 12 minutes none would ever
+    // show as offline; at 45 s the longer ones do, within a few minutes of starting.
+    ALERT_OFFLINE_AFTER_SEC: '45',
     LOG_LEVEL: 'warn',
   },
   stdio: 'inherit',
@@ -38,7 +41,7 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 200));
 }
 process.stdout.write(
-  `\n  Console: http://localhost:${PORT}  (sign in as ${ADMIN.email} / ${ADMIN.password})\n  ${DEVICES} simulated kiosks beat every 15 s, with the odd crash, freeze and outage.\n\n`,
+  `\n  Console: http://localhost:${PORT}  (sign in as ${ADMIN.email} / ${ADMIN.password})\n  ${DEVICES} simulated kiosks beat every 15 s, with the odd crash, freeze and outage (offline after 45 s of silence).\n\n`,
 );
 
 const sim = spawn(
