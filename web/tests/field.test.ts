@@ -119,6 +119,8 @@ describe('day two for an operator (issue 18)', () => {
     expect(await page.getByTestId('count-offline').getAttribute('class')).toContain('preset-tonal-surface');
     expect(await page.getByTestId('count-online').getAttribute('class')).toContain('preset-tonal-success');
 
+    fine.lastFrameAgeMs = 16; // its frame age of 41 s opened app_frozen: healthy again, the alert resolves
+    await fine.heartbeat();
     await quiet.enroll(await enrollmentToken(server.url, admin));
     await quiet.heartbeat(); // ... and then silence: offline after 30 s
     await crashed.enroll(await enrollmentToken(server.url, admin));
@@ -132,6 +134,11 @@ describe('day two for an operator (issue 18)', () => {
         'the quiet device to go offline',
       );
       await until(async () => ((await row(page, 'CRASH-0003').textContent()) ?? '').includes('App down'), 15_000, 'the app_down alert');
+      await until(
+        async () => (await row(page, 'FINE-0001').locator('.badge', { hasText: 'App frozen' }).count()) === 0,
+        15_000,
+        'app_frozen to resolve',
+      );
     } finally {
       clearInterval(keepBeating);
     }
