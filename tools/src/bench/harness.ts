@@ -129,7 +129,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-const STANDALONE = fileURLToPath(new URL('../../../functions/lib/standalone/main.js', import.meta.url));
+/** The server the benches start; BENCH_SERVER_MAIN names another build's main.js for an A/B run on the same machine. */
+const STANDALONE = process.env.BENCH_SERVER_MAIN ?? fileURLToPath(new URL('../../../functions/lib/standalone/main.js', import.meta.url));
 
 /**
  * The standalone server as its own process (as operators run it) on `databaseUrl`, with the bench
