@@ -9,11 +9,16 @@ import { onRequest } from 'firebase-functions/v2/https';
 import { alertSweepTrigger, maintenanceTrigger } from './firebase/alerts.trigger.js';
 import { commandDispatchTrigger } from './firebase/commands.trigger.js';
 import { handleWith } from './firebase/http.js';
-import { ALL_SECRETS, REGION } from './firebase/params.js';
-import { PLAN, type FunctionName } from './firebase/plan.js';
+import { ALL_SECRETS, DB_CONNECTION_LIMIT, REGION, VPC_CONNECTOR } from './firebase/params.js';
+import { FULL_SCALE_LIMIT, PLAN, type FunctionName } from './firebase/plan.js';
 import { getRuntime } from './firebase/runtime.js';
 
-setGlobalOptions({ region: REGION, secrets: ALL_SECRETS });
+// A VPC connector (empty: none) carries only private ranges, so Cloud SQL's private IP is reachable
+// and everything else (FCM, webhooks) keeps the default route.
+setGlobalOptions({ region: REGION, secrets: ALL_SECRETS, vpcConnector: VPC_CONNECTOR, vpcConnectorEgressSettings: 'PRIVATE_RANGES_ONLY' });
+
+/** Under a small DB_CONNECTION_LIMIT every function runs on one instance (plan.ts, FULL_SCALE_LIMIT). */
+const maxInstances = (fn: FunctionName) => DB_CONNECTION_LIMIT.lessThan(FULL_SCALE_LIMIT).thenElse(1, PLAN[fn].maxInstances);
 
 const http = (fn: FunctionName, accepts: (path: string) => boolean) => {
   const p = PLAN[fn];
@@ -21,7 +26,7 @@ const http = (fn: FunctionName, accepts: (path: string) => boolean) => {
     {
       concurrency: p.concurrency,
       minInstances: p.minInstances,
-      maxInstances: p.maxInstances,
+      maxInstances: maxInstances(fn),
       memory: p.memory,
       cpu: p.cpu,
       timeoutSeconds: p.timeoutSeconds,
@@ -39,7 +44,7 @@ export const api = http('api', (path) => isAdmin(path) || path === '/api/v1/open
 
 const { dispatch: d } = PLAN;
 export const dispatch = commandDispatchTrigger(
-  { maxInstances: d.maxInstances, concurrency: d.concurrency, timeoutSeconds: d.timeoutSeconds },
+  { maxInstances: maxInstances('dispatch'), concurrency: d.concurrency, timeoutSeconds: d.timeoutSeconds },
   async () => {
     const { app } = await getRuntime('dispatch');
     return { dispatch: (batchId: string) => app.dispatch(batchId), logger: app.logger };

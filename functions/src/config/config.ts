@@ -144,20 +144,22 @@ export const configSchema = z.object({
     .min(1)
     .optional()
     .describe('Directory of the built admin console the standalone server serves at / (default: web/build in this repository).'),
-  FIREBASE_WEB_API_KEY: z
+  CONSOLE_FIREBASE_API_KEY: z
     .string()
     .min(1)
     .max(200)
     .optional()
-    .describe("Firebase web app's apiKey, for the console's live view from Firestore (Firebase deployments)."),
-  FIREBASE_WEB_AUTH_DOMAIN: z
+    .describe(
+      "Firebase web app's apiKey, for the console's live view from Firestore (Firebase deployments). Standalone still reads the former FIREBASE_WEB_* names, which a Firebase deploy refuses (reserved prefix).",
+    ),
+  CONSOLE_FIREBASE_AUTH_DOMAIN: z
     .string()
     .min(1)
     .max(200)
     .optional()
     .describe("Firebase web app's authDomain (e.g. my-project.firebaseapp.com)."),
-  FIREBASE_WEB_PROJECT_ID: z.string().min(1).max(200).optional().describe("Firebase web app's projectId."),
-  FIREBASE_WEB_APP_ID: z.string().min(1).max(200).optional().describe("Firebase web app's appId."),
+  CONSOLE_FIREBASE_PROJECT_ID: z.string().min(1).max(200).optional().describe("Firebase web app's projectId."),
+  CONSOLE_FIREBASE_APP_ID: z.string().min(1).max(200).optional().describe("Firebase web app's appId."),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Least severe log level written.'),
 });
 
@@ -215,7 +217,7 @@ export interface Config {
   agentAdminReceiver: string;
   apkMaxBytes: number;
   consoleDir: string | undefined;
-  /** The Firebase web app the console signs in to (all four FIREBASE_WEB_* keys), or undefined. */
+  /** The Firebase web app the console signs in to (all four CONSOLE_FIREBASE_* keys), or undefined. */
   firebaseWeb: { apiKey: string; authDomain: string; projectId: string; appId: string } | undefined;
   logLevel: Parsed['LOG_LEVEL'];
 }
@@ -228,7 +230,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const input: Record<string, string> = {};
   for (const key of Object.keys(configSchema.shape)) {
-    const value = env[key];
+    const value = env[key] ?? env[FORMER_NAMES[key] ?? ''];
     if (value !== undefined && value !== '') input[key] = value;
   }
   const result = configSchema.safeParse(input);
@@ -303,18 +305,31 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   };
 }
 
-const FIREBASE_WEB_KEYS = ['FIREBASE_WEB_API_KEY', 'FIREBASE_WEB_AUTH_DOMAIN', 'FIREBASE_WEB_PROJECT_ID', 'FIREBASE_WEB_APP_ID'] as const;
+const CONSOLE_FIREBASE_KEYS = [
+  'CONSOLE_FIREBASE_API_KEY',
+  'CONSOLE_FIREBASE_AUTH_DOMAIN',
+  'CONSOLE_FIREBASE_PROJECT_ID',
+  'CONSOLE_FIREBASE_APP_ID',
+] as const;
+
+/**
+ * Keys read under a former name when the current one is unset. FIREBASE_WEB_* became
+ * CONSOLE_FIREBASE_*: Firebase refuses environment variables starting with FIREBASE_.
+ */
+const FORMER_NAMES: Record<string, string> = Object.fromEntries(
+  CONSOLE_FIREBASE_KEYS.map((k) => [k, k.replace('CONSOLE_FIREBASE_', 'FIREBASE_WEB_')]),
+);
 
 function firebaseWeb(c: Parsed): Config['firebaseWeb'] {
-  const missing = FIREBASE_WEB_KEYS.filter((k) => c[k] === undefined);
-  if (missing.length === FIREBASE_WEB_KEYS.length) return undefined;
+  const missing = CONSOLE_FIREBASE_KEYS.filter((k) => c[k] === undefined);
+  if (missing.length === CONSOLE_FIREBASE_KEYS.length) return undefined;
   if (missing.length > 0)
-    throw new ConfigError(`invalid configuration - set all FIREBASE_WEB_* keys or none; missing ${missing.join(', ')}`);
+    throw new ConfigError(`invalid configuration - set all CONSOLE_FIREBASE_* keys or none; missing ${missing.join(', ')}`);
   return {
-    apiKey: c.FIREBASE_WEB_API_KEY!,
-    authDomain: c.FIREBASE_WEB_AUTH_DOMAIN!,
-    projectId: c.FIREBASE_WEB_PROJECT_ID!,
-    appId: c.FIREBASE_WEB_APP_ID!,
+    apiKey: c.CONSOLE_FIREBASE_API_KEY!,
+    authDomain: c.CONSOLE_FIREBASE_AUTH_DOMAIN!,
+    projectId: c.CONSOLE_FIREBASE_PROJECT_ID!,
+    appId: c.CONSOLE_FIREBASE_APP_ID!,
   };
 }
 

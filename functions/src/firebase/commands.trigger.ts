@@ -1,3 +1,4 @@
+import type { Expression } from 'firebase-functions/params';
 import { onMessagePublished } from 'firebase-functions/v2/pubsub';
 import { z } from 'zod';
 import type { Logger } from '../ports/logger.js';
@@ -13,7 +14,7 @@ const message = z.object({ batchId: z.uuid() });
  * push nothing twice. A message that is not a batch is acknowledged and logged, never retried.
  */
 export function commandDispatchTrigger(
-  options: { region?: string; topic?: string; maxInstances?: number; concurrency?: number; timeoutSeconds?: number },
+  options: { region?: string; topic?: string; maxInstances?: number | Expression<number>; concurrency?: number; timeoutSeconds?: number },
   deps: () => Promise<{ dispatch(batchId: string): Promise<unknown>; logger: Logger }>,
 ) {
   return onMessagePublished(

@@ -34,7 +34,12 @@ export const DB_IAM_AUTH = defineBoolean('DB_IAM_AUTH', {
 export const DB_IP_TYPE = defineString('DB_IP_TYPE', { default: 'PUBLIC', description: 'How to reach Cloud SQL: PUBLIC, PRIVATE or PSC.' });
 export const DB_CONNECTION_LIMIT = defineInt('DB_CONNECTION_LIMIT', {
   default: 100,
-  description: "The database's max_connections; the functions' pools stay under it (see firebase/plan.ts).",
+  description: "The database's max_connections (at least 10); the functions' pools stay under it (see firebase/plan.ts).",
+});
+export const VPC_CONNECTOR = defineString('VPC_CONNECTOR', {
+  default: '',
+  description:
+    'Serverless VPC Access connector (name or projects/.../connectors/NAME) for DB_IP_TYPE PRIVATE or PSC; empty: none. Only private ranges go through it.',
 });
 
 export const JWT_SECRET = defineSecret('JWT_SECRET');

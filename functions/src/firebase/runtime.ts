@@ -19,7 +19,7 @@ import { createLogger } from '../adapters/logging/logger.js';
 import { noMirror } from '../ports/mirror.js';
 import { createPubSubQueue } from '../adapters/pubsub/pubsub-queue.js';
 import * as params from './params.js';
-import { PLAN, type FunctionName } from './plan.js';
+import { poolMaxUnder, type FunctionName } from './plan.js';
 
 export interface Runtime {
   app: FirebaseHostApp;
@@ -44,7 +44,8 @@ export function getRuntime(fn: FunctionName): Promise<Runtime> {
 }
 
 async function build(fn: FunctionName) {
-  const plan = PLAN[fn];
+  // each instance's share of the database's connections (DB_CONNECTION_LIMIT), see plan.ts
+  const plan = { poolMax: poolMaxUnder(fn, params.DB_CONNECTION_LIMIT.value()) };
   // PORT belongs to the functions framework (a number deployed, something else in the emulator);
   // the app does not listen itself here, so it is left out rather than validated.
   const { PORT: _port, ...env } = process.env;

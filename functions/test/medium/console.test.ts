@@ -79,10 +79,10 @@ describe.each(DB_KINDS)('console support on %s', (kind) => {
 describe('console config in a Firebase deployment', () => {
   it('names Firestore and the web app when the mirror is not the event stream', async () => {
     const firebase = {
-      FIREBASE_WEB_API_KEY: 'AIzaSyExample',
-      FIREBASE_WEB_AUTH_DOMAIN: 'fleet.firebaseapp.com',
-      FIREBASE_WEB_PROJECT_ID: 'fleet',
-      FIREBASE_WEB_APP_ID: '1:123:web:abc',
+      CONSOLE_FIREBASE_API_KEY: 'AIzaSyExample',
+      CONSOLE_FIREBASE_AUTH_DOMAIN: 'fleet.firebaseapp.com',
+      CONSOLE_FIREBASE_PROJECT_ID: 'fleet',
+      CONSOLE_FIREBASE_APP_ID: '1:123:web:abc',
     };
     const t = await createTestApp('pglite', firebase, { mirror: noMirror });
     try {
@@ -94,8 +94,16 @@ describe('console config in a Firebase deployment', () => {
     } finally {
       await t.close();
     }
-    expect(() => loadConfig(testEnv({ FIREBASE_WEB_API_KEY: 'x' }))).toThrow(
-      /missing FIREBASE_WEB_AUTH_DOMAIN, FIREBASE_WEB_PROJECT_ID, FIREBASE_WEB_APP_ID/,
+    expect(() => loadConfig(testEnv({ CONSOLE_FIREBASE_API_KEY: 'x' }))).toThrow(
+      /missing CONSOLE_FIREBASE_AUTH_DOMAIN, CONSOLE_FIREBASE_PROJECT_ID, CONSOLE_FIREBASE_APP_ID/,
     );
+    // a standalone .env written before the rename still works
+    const former = Object.fromEntries(Object.entries(firebase).map(([k, v]) => [k.replace('CONSOLE_FIREBASE_', 'FIREBASE_WEB_'), v]));
+    expect(loadConfig(testEnv(former)).firebaseWeb).toEqual({
+      apiKey: 'AIzaSyExample',
+      authDomain: 'fleet.firebaseapp.com',
+      projectId: 'fleet',
+      appId: '1:123:web:abc',
+    });
   });
 });
