@@ -90,7 +90,7 @@ describe('day two for an operator (issue 18)', () => {
     fine.battery = 36;
     fine.lastFrameAgeMs = 40_916;
     await fine.heartbeat();
-    await until(async () => (await row(page, 'FINE-0001').count()) === 1, 3000, 'the first device to appear');
+    await until(async () => (await row(page, 'FINE-0001').count()) === 1, 5000, 'the first device to appear');
     expect(await page.getByTestId('empty-state').count()).toBe(0);
     expect(errors).toEqual([]);
   });
@@ -158,6 +158,23 @@ describe('day two for an operator (issue 18)', () => {
     }
     await page.screenshot({ path: join(SHOTS, 'fleet-trouble-first.png') });
   }, 120_000);
+
+  it('moves through the fleet with the arrow keys and opens a device with Enter', async () => {
+    const links = page.getByTestId('device-link');
+    const focused = () => page.evaluate(() => document.activeElement?.textContent?.trim() ?? '');
+    const names = (await links.allTextContents()).map((t) => t.trim());
+    await links.first().focus();
+    await page.keyboard.press('ArrowDown');
+    expect(await focused()).toBe(names[1]);
+    await page.keyboard.press('End');
+    expect(await focused()).toBe(names.at(-1));
+    await page.keyboard.press('Home');
+    expect(await focused()).toBe(names[0]);
+    await page.keyboard.press('Enter');
+    await page.getByTestId('device-name').waitFor();
+    expect(await page.getByTestId('device-name').textContent()).toBe(names[0]);
+    await page.goBack();
+  });
 
   it('checks forms before sending, in plain words, with the field highlighted, and clears stale errors', async () => {
     await nav(page, 'Enrollment').click();

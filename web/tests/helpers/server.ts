@@ -63,7 +63,7 @@ export class StandaloneServer {
     proc.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (this.out += d.toString()));
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server not listening after 30 s:\n${this.out}`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`server not listening after 90 s:\n${this.out}`)), 90_000);
       const check = setInterval(() => {
         if (this.out.slice(seen).includes('"message":"listening"')) {
           clearInterval(check);
