@@ -84,6 +84,10 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
   const offlineFrom = since === null ? NEVER : new Date(since - t.offlineAfterSec * 1000);
   const cooldownEndedFrom = since === null ? NEVER : new Date(since - t.cooldownSec * 1000);
   const offlineOn = enabled.includes('offline');
+  // A device's live document changes once, when it crosses the threshold: after the last sweep's own
+  // cutoff. The lookback above is for alerts (idempotent); it would rewrite the document on every
+  // sweep for LOOKBACK_MARGIN_MS.
+  const newlyOfflineFrom = lastSwept ? new Date(lastSwept.getTime() - t.offlineAfterSec * 1000) : NEVER;
   return sql<{ opened: number; resolved: number; notices: number; changed: string[] | null }>`
     with hit as materialized (
       select d.id,
@@ -182,5 +186,5 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
     select (select count(*) from opened)::int as opened, (select count(*) from resolved)::int as resolved,
       ((select count(*) from told_opened) + (select count(*) from told_resolved))::int as notices,
       array(select device_id from opened union select device_id from resolved
-        union select device_id from went_offline where since >= ${offlineFrom}::timestamptz) as changed`;
+        union select device_id from went_offline where since >= ${newlyOfflineFrom}::timestamptz) as changed`;
 }

@@ -75,6 +75,22 @@ describe.each(DB_KINDS)('the live mirror on %s', (kind) => {
     expect(steady / 36).toBeLessThanOrEqual(0.1);
   });
 
+  it('writes a device that goes offline once, not on each of the next sweeps', async () => {
+    await beat();
+    const online = writes().length;
+    // a sweep a minute, 10 of them after the device crossed the offline threshold
+    const sweeps = Math.ceil(t.config.offlineAfterSec / 60) + 10;
+    for (let i = 0; i < sweeps; i++) {
+      minutes(1);
+      await t.app.tick();
+    }
+    expect(
+      writes()
+        .slice(online)
+        .map((d) => d.status),
+    ).toEqual(['offline']);
+  });
+
   it('writes when the device goes offline (sweep), opens an alert, comes back, is renamed', async () => {
     await beat();
     minutes(13);
