@@ -3,7 +3,7 @@ import { createAdmin } from './admin/index.js';
 import { createAlerts, createAlertSettings } from './alerts/index.js';
 import { createApk } from './apk/index.js';
 import { createAudit } from './audit/index.js';
-import { createCommands } from './commands/index.js';
+import { createCommands, type DispatchReport } from './commands/index.js';
 import type { Config } from './config/config.js';
 import { ConsoleService, consoleRoutes, type LiveSource } from './console/index.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -20,6 +20,7 @@ import { fleetCounts, metricsRoutes } from './observability/index.js';
 import type { ConsoleTokens } from './ports/console-tokens.js';
 import type { Db } from './ports/db.js';
 import type { FailureLimiter } from './ports/failure-limiter.js';
+import { noJobLeases, type JobLeases } from './ports/job-leases.js';
 import type { LiveStream } from './ports/live-stream.js';
 import type { Logger } from './ports/logger.js';
 import type { MetricsRegistry, PoolStats } from './ports/metrics.js';
@@ -28,7 +29,7 @@ import type { Notifier } from './ports/notifier.js';
 import type { Push } from './ports/push.js';
 import type { Queue } from './ports/queue.js';
 import type { SecretHasher } from './ports/secret-hasher.js';
-import { createRetention } from './retention/index.js';
+import { createRetention, type RetentionReport } from './retention/index.js';
 
 /** Secrets come from a secret store (Firebase) or DATA_DIR (standalone), never from the database. */
 export interface AppSecrets {
@@ -60,6 +61,11 @@ export interface HostAdapters {
   metrics: MetricsRegistry;
   /** The database pool's counters, for the pool gauges of /metrics (PostgreSQL only). */
   dbPool?: PoolStats | undefined;
+  /**
+   * Which instance runs the tick and maintenance when several share the database (adapters/postgres/
+   * job-leases.ts); without it every call runs.
+   */
+  leases?: JobLeases | undefined;
 }
 
 export interface AppDeps {
@@ -72,6 +78,19 @@ export interface AppDeps {
   /** Google Cloud project, so log lines link to Cloud Trace. */
   traceProject?: string | undefined;
 }
+
+/** Maintenance runs hourly (standalone) or daily (Firebase); its lease outlives the hour. */
+const MAINTENANCE_LEASE_SEC = 3600;
+
+const NO_RETENTION: RetentionReport = {
+  hoursRolledUp: 0,
+  heartbeatPartitionsDropped: [],
+  rollupPartitionsDropped: [],
+  commandsPruned: 0,
+  notificationsPruned: 0,
+  downloadsPruned: 0,
+  deviceEventsPruned: 0,
+};
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -192,8 +211,8 @@ export function createApp(deps: AppDeps) {
 
   const { metrics } = a;
   /** Signs and pushes a command batch (the queue's consumer, in-process or Pub/Sub), counting the outcomes. */
-  const dispatch = async (batchId: string) => {
-    const r = await commands.dispatcher.dispatchBatch(batchId);
+  const dispatch = async (batchId: string) => countPushed(await commands.dispatcher.dispatchBatch(batchId));
+  const countPushed = (r: DispatchReport) => {
     metrics.pushed({
       sent: r.sent,
       unregistered: r.unregistered,
@@ -243,20 +262,47 @@ export function createApp(deps: AppDeps) {
   });
 
   /**
-   * Periodic upkeep (hourly in standalone, daily in Firebase): partitions ahead, stale rate-limit rows,
-   * then retention - rollups caught up, old heartbeat partitions dropped, old rows pruned.
+   * One run per interval fleet-wide: a job runs only on the instance that holds (or takes) its lease.
+   * The lease lasts 1.5 intervals and its holder renews it each run, so another instance takes over
+   * only once the holder missed a run; a run that fails lets go so the next one, anywhere, retries.
    */
-  const maintenance = async () => {
-    const created = await devices.ensurePartitions();
-    const pruned = await a.limiter.prune();
-    const retained = await retention.run();
-    logger.info('maintenance done', { partitionsCreated: created, rateLimitRowsPruned: pruned, ...retained });
-    return retained;
+  const leases = a.leases ?? noJobLeases;
+  const leased = async <T>(job: string, everySec: number, run: () => Promise<T>): Promise<T | undefined> => {
+    if (!(await leases.acquire(job, everySec * 1500))) return undefined;
+    try {
+      return await run();
+    } catch (err) {
+      await leases.release(job).catch(() => {});
+      throw err;
+    }
   };
 
-  /** The minute's work: expire commands nobody picked up, then sweep, self-heal and notify. */
-  const tick = async () => {
+  /**
+   * Periodic upkeep (hourly in standalone, daily in Firebase): partitions ahead, stale rate-limit rows,
+   * then retention - rollups caught up, old heartbeat partitions dropped, old rows pruned. Skipped
+   * (an empty report, ran false) while another instance holds the maintenance lease.
+   */
+  const maintenance = async () => {
+    const retained = await leased('maintenance', MAINTENANCE_LEASE_SEC, async () => {
+      const created = await devices.ensurePartitions();
+      const pruned = await a.limiter.prune();
+      const report = await retention.run();
+      logger.info('maintenance done', { partitionsCreated: created, rateLimitRowsPruned: pruned, ...report });
+      return report;
+    });
+    return retained ? { ...retained, ran: true } : { ...NO_RETENTION, ran: false };
+  };
+
+  /**
+   * The minute's work, on the instance holding the tick lease (undefined elsewhere): expire commands
+   * nobody picked up, push batches whose claim went stale, then sweep, self-heal and notify.
+   */
+  const tick = () => leased('tick', config.sweepIntervalSec, runTick);
+  const runTick = async () => {
+    logger.debug('tick ran', { owner: leases.owner });
     const expired = await commands.expire();
+    const stale = await commands.dispatcher.dispatchStale();
+    if (stale.claimed) countPushed(stale);
     const result = await alerts.tick();
     if (result.delivered) metrics.notified(result.delivered.sent, result.delivered.failed);
     if (expired || result.swept.opened || result.swept.resolved || result.healed?.commands || result.delivered?.composed) {

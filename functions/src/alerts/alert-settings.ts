@@ -4,7 +4,7 @@ import type { Clock } from '../core/clock.js';
 import { decrypt, encrypt } from '../core/crypto.js';
 import type { Db } from '../ports/db.js';
 import { ALERT_KINDS } from './alert-kinds.js';
-import { findSettings, saveSettings } from './alerts.repository.js';
+import { findSettings, patchSettings } from './alerts.repository.js';
 import { settingsSchema, type AlertSettings, type SettingsPatch } from './alerts.schemas.js';
 import { forgetLastSweep } from './sweep.repository.js';
 
@@ -78,7 +78,8 @@ export function defaultSettings(d: AlertDefaults): AlertSettings {
   };
 }
 
-const CACHE_MS = 5000;
+/** How long an instance keeps the settings: a change made on another instance shows within this. */
+const CACHE_MS = 1000;
 
 export class AlertSettingsService {
   #cached: { at: number; value: AlertSettings } | undefined;
@@ -91,7 +92,7 @@ export class AlertSettingsService {
     private readonly encryptionKey: Buffer,
   ) {}
 
-  /** The settings in force (cached for a few seconds: the sweep and the device list read them often). */
+  /** The settings in force (cached for a second: the sweep and the device list read them often). */
   async current(): Promise<AlertSettings> {
     const now = Date.now();
     if (this.#cached && now - this.#cached.at < CACHE_MS) return this.#cached.value;
@@ -101,11 +102,21 @@ export class AlertSettingsService {
     return value;
   }
 
+  /**
+   * Applies a patch: only the paths it names are written, in one SQL statement, so changes made at
+   * the same time elsewhere are kept. The result is checked against the schema before it commits.
+   */
   async update(actor: AdminActor, patch: SettingsPatch, ip: string): Promise<AlertSettings> {
-    const before = await this.current();
-    const merged = settingsSchema.parse(merge(before, patch));
-    await this.db.transaction().execute(async (trx) => {
-      await saveSettings(trx, { settings: JSON.stringify(this.#seal(merged)), updatedAt: this.clock.now(), updatedBy: actor.id });
+    this.#cached = undefined;
+    settingsSchema.parse(merge(await this.current(), patch)); // refuses a bad patch before writing
+    const merged = await this.db.transaction().execute(async (trx) => {
+      const stored = await patchSettings(trx, {
+        initial: JSON.stringify(this.#seal(this.defaults)),
+        sets: leaves(this.#sealPatch(patch)),
+        updatedAt: this.clock.now(),
+        updatedBy: actor.id,
+      });
+      const result = this.#unseal(stored);
       // what counts as an alert may have changed: the next sweep reads the whole fleet again
       await forgetLastSweep(trx);
       await this.audit.record(
@@ -114,9 +125,25 @@ export class AlertSettingsService {
         { action: 'updated_alert_settings', target: { type: 'settings', id: 'alerts' }, details: { changed: changedPaths(patch) } },
         ip,
       );
+      return result;
     });
     this.#cached = undefined;
     return merged;
+  }
+
+  /** The patch with channel URLs sealed, as they are stored. */
+  #sealPatch(p: SettingsPatch): SettingsPatch {
+    const seal = (v: string | null | undefined) => (v === null || v === undefined ? v : encrypt(this.encryptionKey, Buffer.from(v)));
+    const { discord, email } = p.channels ?? {};
+    if (!discord?.webhookUrl && !email?.smtpUrl) return p;
+    return {
+      ...p,
+      channels: {
+        ...p.channels,
+        ...(discord ? { discord: { ...discord, webhookUrl: seal(discord.webhookUrl) } } : {}),
+        ...(email ? { email: { ...email, smtpUrl: seal(email.smtpUrl) } } : {}),
+      },
+    };
   }
 
   #seal(s: AlertSettings) {
@@ -151,6 +178,12 @@ function merge(base: unknown, patch: unknown): unknown {
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
   for (const [k, v] of Object.entries(patch)) out[k] = merge(out[k], v);
   return out;
+}
+
+/** Each value a patch sets, with its path (objects are walked into; arrays and scalars are values). */
+function leaves(patch: unknown, path: string[] = []): { path: string[]; value: unknown }[] {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return [{ path, value: patch }];
+  return Object.entries(patch).flatMap(([k, v]) => (v === undefined ? [] : leaves(v, [...path, k])));
 }
 
 /** Dotted paths of what a patch changes, for the audit log (values left out: some are secrets). */

@@ -85,19 +85,27 @@ export async function findSettings(db: Db) {
   return db.selectFrom('alert_settings').select('settings').where('id', '=', 1).executeTakeFirst();
 }
 
-/** Writes the one settings row (`settings`: JSON text, channel URLs already sealed). */
-export async function saveSettings(db: Db, s: { settings: string; updatedAt: Date; updatedBy: string }): Promise<void> {
+/**
+ * Changes the given paths of the stored settings in one UPDATE (nested jsonb_set on the stored
+ * document), so two admins changing different settings at once on different instances both keep
+ * their change: no read-modify-write in between. The row is created from `initial` first when there is
+ * none. Returns the settings as stored.
+ */
+export async function patchSettings(
+  db: Db,
+  s: { initial: string; sets: { path: string[]; value: unknown }[]; updatedAt: Date; updatedBy: string },
+): Promise<unknown> {
   await db
     .insertInto('alert_settings')
-    .values({ id: 1, settings: s.settings, updated_at: s.updatedAt, updated_by: s.updatedBy })
-    .onConflict((oc) =>
-      oc.column('id').doUpdateSet((eb) => ({
-        settings: eb.ref('excluded.settings'),
-        updated_at: eb.ref('excluded.updated_at'),
-        updated_by: eb.ref('excluded.updated_by'),
-      })),
-    )
+    .values({ id: 1, settings: s.initial, updated_at: s.updatedAt, updated_by: s.updatedBy })
+    .onConflict((oc) => oc.column('id').doNothing())
     .execute();
+  let doc = sql`settings`;
+  for (const { path, value } of s.sets) doc = sql`jsonb_set(${doc}, ${path}::text[], ${JSON.stringify(value)}::jsonb)`;
+  const { rows } = await sql<{ settings: unknown }>`
+    update alert_settings set settings = ${doc}, updated_at = ${s.updatedAt}::timestamptz, updated_by = ${s.updatedBy}::uuid
+    where id = 1 returning settings`.execute(db);
+  return rows[0]!.settings;
 }
 
 // --- self-healing steps (alert_remediations)

@@ -199,6 +199,32 @@ export const claimForPush = (db: Conn, batchId: string, now: Date, staleBefore: 
 
 export type ClaimedCommand = Awaited<ReturnType<typeof claimForPush>>[number];
 
+/**
+ * Batches with commands still to push whose claim went stale (the dispatcher that claimed them died
+ * before recording any outcome) or that nobody claimed in time (the queue message was lost with its
+ * instance).
+ */
+export async function staleBatches(db: Conn, now: Date, staleBefore: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('commands')
+    .select('batch_id')
+    .distinct()
+    .where('status', '=', 'queued')
+    .where('pushed_at', 'is', null)
+    .where('not_before', '<=', now)
+    .where('expires_at', '>', now)
+    .where((eb) =>
+      eb.or([eb('push_claimed_at', '<', staleBefore), eb.and([eb('push_claimed_at', 'is', null), eb('created_at', '<', staleBefore)])]),
+    )
+    // a claim that ended in an outcome (no token, failed, unregistered) is not taken over
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('command_dispatches as x').select('x.command_id').whereRef('x.command_id', '=', 'commands.id'))),
+    )
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.batch_id);
+}
+
 /** FCM accepted these: remember it (never pushed again) and move them to dispatched. */
 export async function markPushed(db: Conn, ids: string[], now: Date): Promise<void> {
   if (ids.length === 0) return;

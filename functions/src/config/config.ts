@@ -49,7 +49,7 @@ export const configSchema = z.object({
   MIRROR_REFRESH_SEC: int(60, 86_400, 3600).describe(
     "A device's live document is rewritten at least this often even when nothing visible changed.",
   ),
-  SWEEP_INTERVAL_SEC: int(5, 3600, 60).describe('Seconds between alert sweeps in standalone mode (Firebase runs it every minute).'),
+  SWEEP_INTERVAL_SEC: int(1, 3600, 60).describe('Seconds between alert sweeps in standalone mode (Firebase runs it every minute).'),
   ALERT_LOW_BATTERY_PCT: int(1, 50, 15).describe('Default: a discharging device under this battery level alerts.'),
   ALERT_FRAME_AGE_MS: int(1000, 3_600_000, 30_000).describe('Default: a running kiosk app whose last frame is older than this is frozen.'),
   ALERT_HOLD_SEC: int(0, 86_400, 120).describe(

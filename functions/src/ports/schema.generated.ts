@@ -321,6 +321,16 @@ export type Heartbeat = Selectable<HeartbeatsTable>;
 export type NewHeartbeat = Insertable<HeartbeatsTable>;
 export type HeartbeatUpdate = Updateable<HeartbeatsTable>;
 
+export interface JobLeasesTable {
+  name: string;
+  owner: string;
+  expires_at: Date;
+}
+
+export type JobLease = Selectable<JobLeasesTable>;
+export type NewJobLease = Insertable<JobLeasesTable>;
+export type JobLeaseUpdate = Updateable<JobLeasesTable>;
+
 export interface NotificationsTable {
   id: GeneratedAlways<number>;
   channel: 'discord' | 'email';
@@ -386,6 +396,7 @@ export interface Database {
   enrollment_tokens: EnrollmentTokensTable;
   heartbeat_rollups: HeartbeatRollupsTable;
   heartbeats: HeartbeatsTable;
+  job_leases: JobLeasesTable;
   notifications: NotificationsTable;
   rate_limits: RateLimitsTable;
   rollup_state: RollupStateTable;

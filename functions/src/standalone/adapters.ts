@@ -3,6 +3,7 @@ import { ChannelNotifier } from '../adapters/notifiers/channels.js';
 import { DiscordNotifier } from '../adapters/notifiers/discord.js';
 import { EmailNotifier } from '../adapters/notifiers/email.js';
 import { PgFailureLimiter } from '../adapters/postgres/failure-limiter.js';
+import { PgJobLeases } from '../adapters/postgres/job-leases.js';
 import { PrometheusMetrics } from '../adapters/prometheus/prometheus.js';
 import { SseMirror } from '../adapters/sse/sse-mirror.js';
 import { WorkerSecretHasher } from '../adapters/workers/secret-hasher.js';
@@ -59,6 +60,7 @@ export function createStandaloneApp(deps: StandaloneDeps) {
     limiter,
     metrics: new PrometheusMetrics({ version: VERSION }),
     dbPool: deps.dbPool,
+    leases: new PgJobLeases(db, clock),
   } satisfies HostAdapters;
   const app = createApp({ ...deps, clock, adapters });
   localQueue?.subscribe((m) => app.dispatch(m.batchId));
