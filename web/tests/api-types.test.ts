@@ -24,7 +24,7 @@ describe('generated API types', () => {
   let doc: Doc;
   beforeAll(async () => {
     doc = (await fetchOpenApiDocument()) as unknown as Doc;
-  }, 60_000);
+  }, 120_000);
 
   it('match a fresh generation from the server OpenAPI document', async () => {
     const fresh = await typesFromDocument(doc as unknown as Record<string, unknown>);
