@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -35,7 +36,8 @@ case "$1" in
       'dpm set-device-owner')
         if [ -n "\${FAKE_DPM_ERROR:-}" ]; then echo "$FAKE_DPM_ERROR" >&2; exit 255; fi
         printf 'Success: Device owner set to package %s\\r\\n' "$4" ;;
-      'am broadcast') echo 'Broadcast completed: result=0' ;;
+      'am broadcast') echo "Broadcast completed: result=\${FAKE_BROADCAST_RESULT:--1}" ;;
+      'appops set') [ -z "\${FAKE_APPOPS_FAIL:-}" ] || { echo 'Error: unknown package' >&2; exit 1; } ;;
     esac ;;
 esac
 `;
@@ -44,7 +46,23 @@ let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'adb-script-test-'));
   await writeFile(join(dir, 'adb'), FAKE_ADB);
-  await writeFile(join(dir, 'curl'), '#!/bin/sh\necho curl >> "$FAKE_LOG"\nexit 7\n');
+  // A stand-in for curl: writes FAKE_APK_BODY to -o and an x-apk-sha256 header (FAKE_APK_SHA256) to -D; exits 7 unless FAKE_CURL_OK.
+  await writeFile(
+    join(dir, 'curl'),
+    `#!/bin/sh
+echo curl >> "$FAKE_LOG"
+[ -n "\${FAKE_CURL_OK:-}" ] || exit 7
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -o) out=$2; shift ;;
+    -D) hdr=$2; shift ;;
+  esac
+  shift
+done
+printf '%s' "$FAKE_APK_BODY" > "$out"
+printf 'HTTP/1.1 200 OK\\r\\nx-apk-sha256: %s\\r\\n\\r\\n' "$FAKE_APK_SHA256" > "$hdr"
+`,
+  );
   await chmod(join(dir, 'adb'), 0o755);
   await chmod(join(dir, 'curl'), 0o755);
   await writeFile(join(dir, 'agent.apk'), 'not really an apk');
@@ -109,11 +127,14 @@ describe('shScript, run with sh against a fake adb', () => {
       'shell dumpsys account',
       'install -r -g',
       'shell dpm set-device-owner',
+      'shell appops set',
+      'shell appops set',
       'shell am broadcast',
     ]);
     expect(r.calls[2]).toEqual(['install', '-r', '-g', join(dir, 'agent.apk')]);
     expect(r.calls[3]).toEqual(['shell', 'dpm', 'set-device-owner', 'dev.fleetmdm.agent/.AdminReceiver']);
-    expect(r.calls[4]).toEqual([
+    expect(r.calls[4]).toEqual(['shell', 'appops', 'set', 'dev.fleetmdm.agent', 'GET_USAGE_STATS', 'allow']);
+    expect(r.calls[6]).toEqual([
       'shell',
       'am',
       'broadcast',
@@ -233,6 +254,56 @@ describe('adminComponent', () => {
 });
 
 // ps1Script is checked as text only: PowerShell (pwsh) is not installed here, so it is not executed.
+describe('shScript, the checks a real enrollment needs', () => {
+  const APK_BODY = 'the agent apk bytes';
+  const APK_SHA = createHash('sha256').update(APK_BODY).digest('hex');
+  const download = { MDM_AGENT_APK: '', FAKE_CURL_OK: '1', FAKE_APK_BODY: APK_BODY, FAKE_APK_SHA256: APK_SHA };
+
+  it('fails when the agent does not accept the enrollment broadcast', async () => {
+    const r = await run([TOKEN], { FAKE_BROADCAST_RESULT: '0' });
+    expectFailure(r, /the agent did not accept the enrollment/);
+  });
+
+  it('grants the agent usage access, and fails clearly when it cannot', async () => {
+    const r = await run([TOKEN], { FAKE_APPOPS_FAIL: '1' });
+    expectFailure(r, /usage access/);
+    expect(didBroadcast(r)).toBe(false);
+  });
+
+  it('installs a downloaded agent only when its sha256 is the one the server announced', async () => {
+    const ok = await run([TOKEN], download);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(didInstall(ok)).toBe(true);
+    const bad = await run([TOKEN], { ...download, FAKE_APK_SHA256: 'f'.repeat(64) });
+    expectFailure(bad, /sha256/);
+    expect(didInstall(bad)).toBe(false);
+  });
+
+  it('checks a local agent APK against MDM_AGENT_APK_SHA256 when given', async () => {
+    const r = await run([TOKEN], { MDM_AGENT_APK_SHA256: 'e'.repeat(64) });
+    expectFailure(r, /sha256/);
+    expect(didInstall(r)).toBe(false);
+  });
+
+  it('refuses an http:// server unless MDM_ALLOW_CLEARTEXT=1, and then tells the agent it is allowed', async () => {
+    const script = shScript(input({ serverUrl: 'http://192.168.1.20:8080' }));
+    const refused = await run([TOKEN], {}, script);
+    expectFailure(refused, /http:\/\//);
+    expect(didInstall(refused)).toBe(false);
+    const allowed = await run([TOKEN], { MDM_ALLOW_CLEARTEXT: '1' }, script);
+    expect(allowed.code).toBe(0);
+    expect(allowed.calls.at(-1)).toEqual(expect.arrayContaining(['--ez', 'allow_cleartext', 'true']));
+  });
+
+  it('warns that a device cannot reach a localhost server URL', async () => {
+    const script = shScript(input({ serverUrl: 'http://localhost:8080' }));
+    expect(script).toMatch(/PUBLIC_URL/);
+    const r = await run([TOKEN], { MDM_ALLOW_CLEARTEXT: '1' }, script);
+    expect(r.stderr).toMatch(/warning: .*localhost.*PUBLIC_URL/);
+  });
+});
+
 describe('ps1Script', () => {
   const ps1 = ps1Script(input({ serverUrl: "https://mdm.example.com/o'brien", label: "x\n'; Remove-Item -Recurse C:\\" }));
 
@@ -250,7 +321,13 @@ describe('ps1Script', () => {
     expect(ps1).toContain(
       `adb shell am broadcast -a "$AgentPackage.action.ENROLL" -n "$AgentPackage/.EnrollReceiver" --es server_url "'$ServerUrl'" --es enrollment_token $Token`,
     );
-    const order = ['dumpsys account', 'adb install', 'set-device-owner $AdminComponent', 'am broadcast'].map((s) => ps1.indexOf(s));
+    expect(ps1).toContain('adb shell appops set $AgentPackage GET_USAGE_STATS allow');
+    expect(ps1).toContain("-notmatch 'result=-1'");
+    expect(ps1).toContain('Get-FileHash -Algorithm SHA256');
+    expect(ps1).toContain('MDM_ALLOW_CLEARTEXT');
+    const order = ['dumpsys account', 'Get-FileHash', 'adb install', 'set-device-owner $AdminComponent', 'appops set', 'am broadcast'].map(
+      (s) => ps1.indexOf(s),
+    );
     expect(order).toEqual([...order].sort((a, b) => a - b));
   });
 
