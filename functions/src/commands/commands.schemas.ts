@@ -22,11 +22,19 @@ export const PARAMS: Record<CommandType, z.ZodType> = {
   LOCK: none,
   CLEAR_APP_DATA: none,
   WIPE: none,
+  // The agent verifies the download's sha256 and its signing certificate's SHA-256 digest, and that it
+  // is the package named, before installing; it refuses a lower versionCode unless allowDowngrade.
   INSTALL_APK: z
     .object({
       url: z.url({ protocol: /^https$/ }).max(2048),
       sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits'),
+      signerSha256: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits')
+        .describe("SHA-256 of the APK's signing certificate (apksigner's certificate SHA-256 digest)"),
+      packageName,
       versionCode: z.number().int().min(1).max(2_100_000_000),
+      allowDowngrade: z.boolean().optional(),
     })
     .strict(),
   SET_CONFIG: z

@@ -140,7 +140,13 @@ export function template(r: Route, deviceId: string): unknown {
     case '/api/v1/admin/commands':
       return {
         type: 'INSTALL_APK',
-        params: { url: 'https://x.example/a.apk', sha256: 'a'.repeat(64), versionCode: 2 },
+        params: {
+          url: 'https://x.example/a.apk',
+          sha256: 'a'.repeat(64),
+          signerSha256: 'b'.repeat(64),
+          packageName: 'com.example.kiosk',
+          versionCode: 2,
+        },
         deviceIds: [deviceId],
         expiresInSec: 600,
       };

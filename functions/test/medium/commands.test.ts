@@ -131,6 +131,21 @@ describe.each(DB_KINDS)('commands on %s', (kind) => {
     const cases: [Record<string, unknown>, string][] = [
       [{ type: 'INSTALL_APK', params: { url: 'https://x.example/a.apk', versionCode: 3 } }, 'sha256'],
       [{ type: 'INSTALL_APK', params: { url: 'http://x.example/a.apk', sha256: 'a'.repeat(64), versionCode: 3 } }, 'url'],
+      // the agent verifies the signer and the package before it installs: a command without them would only fail there
+      [
+        {
+          type: 'INSTALL_APK',
+          params: { url: 'https://x.example/a.apk', sha256: 'a'.repeat(64), packageName: 'com.example.kiosk', versionCode: 3 },
+        },
+        'signerSha256',
+      ],
+      [
+        {
+          type: 'INSTALL_APK',
+          params: { url: 'https://x.example/a.apk', sha256: 'a'.repeat(64), signerSha256: 'b'.repeat(64), versionCode: 3 },
+        },
+        'packageName',
+      ],
       [{ type: 'REBOOT', params: { force: true } }, 'REBOOT'],
       [{ type: 'SET_CONFIG', params: {} }, 'at least one'],
       [{ type: 'SET_CONFIG', params: { heartbeatIntervalSec: 1 } }, 'heartbeatIntervalSec'],

@@ -60,8 +60,16 @@ const EXECUTORS: Readonly<Record<string, Executor>> = {
     if (typeof url !== 'string' || !isHttpUrl(url)) return failed('params.url must be an http(s) URL');
     if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) return failed('params.sha256 must be 64 hex digits');
     if (!isInt(versionCode, 1, 2_100_000_000)) return failed('params.versionCode must be a positive integer');
-    // As Android's package manager does (INSTALL_FAILED_VERSION_DOWNGRADE).
-    if (versionCode < device.app.versionCode) return failed(`version downgrade: ${device.app.versionCode} -> ${versionCode}`);
+    // As the agent does: it checks the signer's digest and the package before it installs anything.
+    if (typeof params.signerSha256 !== 'string' || !SHA256_HEX.test(params.signerSha256)) {
+      return failed('params.signerSha256 must be 64 hex digits');
+    }
+    if (params.packageName !== device.app.package)
+      return failed(`the APK is package ${String(params.packageName)}, not ${device.app.package}`);
+    // As Android's package manager does (INSTALL_FAILED_VERSION_DOWNGRADE), unless explicitly allowed.
+    if (versionCode < device.app.versionCode && params.allowDowngrade !== true) {
+      return failed(`version downgrade: ${device.app.versionCode} -> ${versionCode}`);
+    }
     device.app.versionCode = versionCode;
     device.app.versionName = typeof params.versionName === 'string' ? params.versionName : versionNameOf(versionCode);
     device.relaunchApp();

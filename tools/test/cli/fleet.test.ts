@@ -134,7 +134,7 @@ describe('commands', () => {
     const apk = await mdm(['command', 'INSTALL_APK', '--device', 'CLI1', '--params', '{"url":"http://x.example/a.apk","versionCode":0}']);
     expect(apk.code).toBe(1);
     expect(apk.err).toBe(
-      'mdm: INSTALL_APK param url must be a URL starting with https://; INSTALL_APK param sha256 is required; INSTALL_APK param versionCode must be at least 1',
+      'mdm: INSTALL_APK param url must be a URL starting with https://; INSTALL_APK param sha256 is required; INSTALL_APK param signerSha256 is required; INSTALL_APK param packageName is required; INSTALL_APK param versionCode must be at least 1',
     );
   });
 });

@@ -91,14 +91,27 @@ describe('commands on the virtual device', () => {
   });
 
   it('INSTALL_APK changes the app version, and refuses a downgrade or bad params', () => {
-    send('INSTALL_APK', { url: 'https://example.com/kiosk.apk', sha256: SHA, versionCode: 241 });
+    const apk = { url: 'https://example.com/kiosk.apk', sha256: SHA, signerSha256: SHA, packageName: device.app.package };
+    send('INSTALL_APK', { ...apk, versionCode: 241 });
     expect(device.app).toMatchObject({ versionCode: 241, versionName: '2.4.1', running: true });
-    send('INSTALL_APK', { url: 'https://example.com/kiosk.apk', sha256: SHA, versionCode: 200 });
-    send('INSTALL_APK', { url: 'ftp://example.com/kiosk.apk', sha256: SHA, versionCode: 300 });
-    send('INSTALL_APK', { url: 'https://example.com/kiosk.apk', sha256: 'abc', versionCode: 300 });
+    send('INSTALL_APK', { ...apk, versionCode: 200 });
+    send('INSTALL_APK', { ...apk, url: 'ftp://example.com/kiosk.apk', versionCode: 300 });
+    send('INSTALL_APK', { ...apk, sha256: 'abc', versionCode: 300 });
     expect(device.app.versionCode).toBe(241);
     expect(reports.map((r) => r.result.status)).toEqual(['succeeded', 'failed', 'failed', 'failed']);
     expect(reports[1]?.result.error).toMatch(/downgrade/);
+  });
+
+  it('INSTALL_APK needs the signer digest and the package, as the agent does, and downgrades only when allowed', () => {
+    const apk = { url: 'https://example.com/kiosk.apk', sha256: SHA, packageName: device.app.package, versionCode: 300 };
+    send('INSTALL_APK', apk);
+    send('INSTALL_APK', { ...apk, signerSha256: SHA, packageName: 'com.attacker.app' });
+    expect(reports.map((r) => r.result.status)).toEqual(['failed', 'failed']);
+    expect(reports[0]?.result.error).toMatch(/signerSha256/);
+    expect(reports[1]?.result.error).toMatch(/package/);
+    send('INSTALL_APK', { ...apk, signerSha256: SHA, versionCode: 1, allowDowngrade: true });
+    expect(reports.at(-1)?.result.status).toBe('succeeded');
+    expect(device.app.versionCode).toBe(1);
   });
 
   it('SET_CONFIG changes the heartbeat interval and the kiosk package', () => {
