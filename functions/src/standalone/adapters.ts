@@ -4,6 +4,7 @@ import { DiscordNotifier } from '../adapters/notifiers/discord.js';
 import { EmailNotifier } from '../adapters/notifiers/email.js';
 import { PgFailureLimiter } from '../adapters/postgres/failure-limiter.js';
 import { PgJobLeases } from '../adapters/postgres/job-leases.js';
+import { PgNotifyMirror } from '../adapters/postgres/pg-notify-mirror.js';
 import { PrometheusMetrics } from '../adapters/prometheus/prometheus.js';
 import { SseMirror } from '../adapters/sse/sse-mirror.js';
 import { WorkerSecretHasher } from '../adapters/workers/secret-hasher.js';
@@ -38,6 +39,9 @@ export interface StandaloneDeps extends Omit<AppDeps, 'adapters'> {
 export function createStandaloneApp(deps: StandaloneDeps) {
   const { config, db, logger, clock = systemClock, overrides = {} } = deps;
   const sse = new SseMirror();
+  // several instances on one PostgreSQL: each one's live events reach the consoles of all (PGlite is one process)
+  const shared = config.databaseUrl && !overrides.mirror ? new PgNotifyMirror(sse, { db, url: config.databaseUrl, logger }) : undefined;
+  void shared?.start();
   const localQueue = overrides.queue ? undefined : new InProcessQueue(logger);
   const email = new EmailNotifier();
   const hasher = new WorkerSecretHasher(config.bcryptWorkers);
@@ -50,7 +54,7 @@ export function createStandaloneApp(deps: StandaloneDeps) {
   const adapters = {
     host: 'standalone',
     liveSource: overrides.mirror ? 'firestore' : 'sse',
-    mirror: overrides.mirror ?? sse,
+    mirror: overrides.mirror ?? shared ?? sse,
     ...(overrides.mirror ? {} : { liveStream: sse }),
     queue: overrides.queue ?? localQueue!,
     push: overrides.push ?? noPush,
@@ -69,6 +73,7 @@ export function createStandaloneApp(deps: StandaloneDeps) {
   const close = async () => {
     await localQueue?.drain();
     await hasher.close();
+    await shared?.close();
     email.close();
   };
   return { ...app, adapters: { ...adapters, sse, localQueue }, close };
