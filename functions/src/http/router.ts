@@ -15,6 +15,7 @@ import {
   type HttpRequest,
   type HttpResponse,
   type Reply,
+  type RateLimitScope,
   type Route,
 } from '../core/route.js';
 
@@ -148,8 +149,13 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
       if (req.body && req.body.length > limit) {
         throw new AppError(413, 'payload_too_large', `request bodies are limited to ${limit} bytes`);
       }
+  async function forgive(scope: RateLimitScope, ip: string, requestId: string): Promise<void> {
+    await deps.limiter.forgive(scope, ip).catch((e: unknown) => deps.logger.warn('could not un-count an attempt', { requestId, err: e }));
+  }
+
       if (route.rateLimit) {
-        const verdict = await deps.limiter.check(route.rateLimit, req.ip);
+        // count, then work: the attempt is counted before anything checks it (ports/failure-limiter.ts)
+        const verdict = await deps.limiter.attempt(route.rateLimit, req.ip);
         if (!verdict.allowed) throw tooManyRequests(verdict.retryAfterSec);
       }
       const actor = await authenticate(route, req, deps.auth);
@@ -160,11 +166,9 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
       const reply = await route.handler({ actor, body, query, params, ip: req.ip, requestId, req });
       return toResponse(reply, requestId);
     } catch (err) {
-      if (err instanceof AppError && err.status === 401 && route?.rateLimit) {
-        await deps.limiter
-          .recordFailure(route.rateLimit, req.ip)
-          .catch((e: unknown) => deps.logger.warn('could not record a failed attempt', { requestId, err: e }));
-      }
+      // only failures stay counted: a 401, or a 429 from a service's own limit
+      const failed = err instanceof AppError && (err.status === 401 || err.status === 429);
+      if (counted && !failed) await forgive(counted, req.ip, requestId);
       return errorResponse(err, requestId, route, deps.logger);
     }
   }
@@ -172,6 +176,7 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
 
 function matchSegments(pattern: string[], parts: string[]): Record<string, string> | null {
   if (pattern.length !== parts.length) return null;
+      if (counted) await forgive(counted, req.ip, requestId);
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {
     const p = pattern[i]!;

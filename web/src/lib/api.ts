@@ -15,6 +15,9 @@ export class ApiError extends Error {
 /** Called when any request finds the session gone, so the app can send the operator to sign in. */
 let onUnauthenticated: (() => void) | undefined;
 export const setUnauthenticatedHandler = (fn: () => void) => (onUnauthenticated = fn);
+/** Called when the server wants a generated password changed before anything else. */
+let onPasswordChange: (() => void) | undefined;
+export const setPasswordChangeHandler = (fn: () => void) => (onPasswordChange = fn);
 
 export async function api<T>(method: string, path: string, body?: unknown, opts: { signal?: AbortSignal } = {}): Promise<T> {
   let res: Response;
@@ -36,6 +39,7 @@ export async function api<T>(method: string, path: string, body?: unknown, opts:
   if (!res.ok) {
     const error = (payload as { error?: { code?: string; message?: string } } | null)?.error;
     if (res.status === 401 && !path.startsWith('/admin/login')) onUnauthenticated?.();
+    if (res.status === 403 && error?.code === 'password_change_required') onPasswordChange?.();
     throw new ApiError(res.status, error?.code ?? `http_${res.status}`, error?.message ?? `The server answered ${res.status}.`);
   }
   return payload as T;

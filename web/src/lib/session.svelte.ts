@@ -2,9 +2,22 @@ import { get, post } from './api.js';
 import { rememberFirebaseToken } from './live/firestore-source.js';
 import { ROLE_RANK, type Admin, type ConsoleConfig, type Role } from './types.js';
 
+/**
+ * A server that makes an admin signed in with a generated password choose their own first says so
+ * with `mustChangePassword` (and answers other admin routes 403 password_change_required). Optional:
+ * servers before that feature never send it.
+ */
+type SignedIn = Admin & { mustChangePassword?: boolean };
+interface LoginResponse {
+  admin: SignedIn;
+  firebaseToken: string | null;
+}
+
 /** Who is signed in, and the deployment's console configuration. The session itself is the HttpOnly cookie. */
 class Session {
-  admin = $state<Admin | null>(null);
+  admin = $state<SignedIn | null>(null);
+  /** Signed in with a generated password: the console asks for a new one before anything else. */
+  readonly mustChangePassword = $derived(this.admin?.mustChangePassword === true);
   /** True once the cookie was checked after a (re)load. */
   checked = $state(false);
   config = $state.raw<ConsoleConfig>({ liveSource: 'sse' });
@@ -15,7 +28,7 @@ class Session {
 
   async restore(): Promise<void> {
     try {
-      const [config, me] = await Promise.all([get<ConsoleConfig>('/console-config'), get<{ admin: Admin }>('/admin/me').catch(() => null)]);
+      const [config, me] = await Promise.all([get<ConsoleConfig>('/console-config'), get<{ admin: SignedIn }>('/admin/me').catch(() => null)]);
       this.config = config;
       this.admin = me?.admin ?? null;
     } catch {
@@ -26,9 +39,21 @@ class Session {
   }
 
   async login(email: string, password: string): Promise<void> {
-    const res = await post<{ admin: Admin; firebaseToken: string | null }>('/admin/login', { email, password });
+    const res = await post<LoginResponse>('/admin/login', { email, password });
     rememberFirebaseToken(res.firebaseToken);
     this.admin = res.admin;
+  }
+
+  /** POST /admin/me/password: the server ends the other sessions and returns a new one. */
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    const res = await post<LoginResponse>('/admin/me/password', { currentPassword, newPassword });
+    rememberFirebaseToken(res.firebaseToken);
+    this.admin = res.admin;
+  }
+
+  /** A request was refused with password_change_required: show the form. */
+  passwordChangeRequired(): void {
+    if (this.admin) this.admin = { ...this.admin, mustChangePassword: true };
   }
 
   async logout(): Promise<void> {
