@@ -36,6 +36,8 @@ export const DB_CONNECTION_LIMIT = defineInt('DB_CONNECTION_LIMIT', {
   default: 100,
   description: "The database's max_connections (at least 10); the functions' pools stay under it (see firebase/plan.ts).",
 });
+/** The limit the pools are sized under: DB_CONNECTION_LIMIT, or its default where no deploy set it (tests). */
+export const connectionLimit = (): number => (process.env.DB_CONNECTION_LIMIT ? DB_CONNECTION_LIMIT.value() : 100);
 export const VPC_CONNECTOR = defineString('VPC_CONNECTOR', {
   default: '',
   description:

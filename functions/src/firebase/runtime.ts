@@ -45,7 +45,7 @@ export function getRuntime(fn: FunctionName): Promise<Runtime> {
 
 async function build(fn: FunctionName) {
   // each instance's share of the database's connections (DB_CONNECTION_LIMIT), see plan.ts
-  const plan = { poolMax: poolMaxUnder(fn, params.DB_CONNECTION_LIMIT.value()) };
+  const plan = { poolMax: poolMaxUnder(fn, params.connectionLimit()) };
   // PORT belongs to the functions framework (a number deployed, something else in the emulator);
   // the app does not listen itself here, so it is left out rather than validated.
   const { PORT: _port, ...env } = process.env;

@@ -105,7 +105,12 @@ describe('the Firebase functions', () => {
   });
 
   it('declares each function with its plan, the secrets, and a connection budget the database can take', () => {
-    expect(fns.heartbeat!.__endpoint).toMatchObject({ concurrency: 80, minInstances: 1, maxInstances: 15, availableMemoryMb: 512 });
+    expect(fns.heartbeat!.__endpoint).toMatchObject({ concurrency: 80, minInstances: 1, availableMemoryMb: 512 });
+    // the planned instances, or one under a small DB_CONNECTION_LIMIT (plan.ts); the deploy resolves it
+    expect(String(fns.heartbeat!.__endpoint.maxInstances)).toBe('params.DB_CONNECTION_LIMIT < 32 ? 1 : 15');
+    // a VPC connector for private IP when VPC_CONNECTOR names one, for private ranges only
+    expect(fns.heartbeat!.__endpoint.vpc).toMatchObject({ egressSettings: 'PRIVATE_RANGES_ONLY' });
+    expect(String(fns.heartbeat!.__endpoint.vpc.connector)).toBe('params.VPC_CONNECTOR');
     expect(fns.heartbeat!.__endpoint.secretEnvironmentVariables.map((s: { key: string }) => s.key).sort()).toEqual([
       'DB_PASSWORD',
       'DISCORD_WEBHOOK_URL',
