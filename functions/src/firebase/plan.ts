@@ -65,7 +65,7 @@ export const instancesUnder = (fn: FunctionName, limit: number): number => (limi
  * What the limit leaves beyond the reserve is shared in proportion to the plan's own maxInstances x
  * poolMax (at 100, exactly the plan); when that would leave an instance without a connection, every
  * instance gets one and the rest is shared the same way. Never more than the requests an instance
- * serves at once. So sum(instances x poolMax) <= limit - reserve for any limit from MIN_CONNECTION_LIMIT.
+ * serves at once (or the plan's own pool, for the sweep's parallel work). So sum(instances x poolMax) <= limit - reserve for any limit from MIN_CONNECTION_LIMIT.
  */
 export function poolMaxUnder(fn: FunctionName, limit: number): number {
   if (!Number.isInteger(limit) || limit < MIN_CONNECTION_LIMIT) {
@@ -79,7 +79,7 @@ export function poolMaxUnder(fn: FunctionName, limit: number): number {
   const pool = names.every((f) => share(f, budget) >= 1)
     ? share(fn, budget)
     : 1 + share(fn, budget - names.reduce((s, f) => s + instancesUnder(f, limit), 0));
-  return Math.min(pool, PLAN[fn].concurrency);
+  return Math.min(pool, Math.max(PLAN[fn].poolMax, PLAN[fn].concurrency));
 }
 
 /** The most connections all functions together open under a connection limit. */
