@@ -144,13 +144,14 @@ export function createApp(deps: AppDeps) {
       sessionTtlSec: config.adminSessionTtlSec,
       bcryptRounds: config.adminBcryptRounds,
       secureCookie: config.publicUrl.startsWith('https:'),
+      accountFailuresAnyAddress: config.loginAccountAnyFailures,
     },
   });
   const enrollment = createEnrollment({
     db,
     clock,
     audit,
-    hasher: a.hasher,
+    hasher: a.hasher.lane('enrollment'),
     liveView,
     settings: {
       publicUrl: config.publicUrl,
@@ -167,7 +168,7 @@ export function createApp(deps: AppDeps) {
     clock,
     logger,
     tokens,
-    hasher: a.hasher,
+    hasher: a.hasher.lane('device'),
     audit,
     outbox: commands.commands,
     liveView,
@@ -224,7 +225,8 @@ export function createApp(deps: AppDeps) {
   };
 
   let openapi: unknown;
-  const routes: Route[] = [
+  // an admin signed in with a generated password may only change it (403 password_change_required)
+  const routes: Route[] = admin.requirePasswordChange([
     ...systemRoutes(db, () => (openapi ??= buildOpenApi(routes, { version: VERSION, serverUrl: config.publicUrl }))),
     ...admin.routes,
     ...enrollment.routes,
@@ -237,7 +239,7 @@ export function createApp(deps: AppDeps) {
     ...apk.routes,
     ...streamRoutes(a.liveStream),
     ...metricsRoutes(() => metrics.render()),
-  ];
+  ]);
   metrics.attach({
     heartbeats: () => devices.heartbeats.stats,
     pool: () => a.dbPool,

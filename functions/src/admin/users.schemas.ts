@@ -1,8 +1,14 @@
 import { z } from 'zod';
 import { ROLES } from '../core/route.js';
 import { isoDateTime, text } from '../core/schemas.js';
+import { passwordProblem } from './password-policy.js';
 
-const password = text(72).min(10, 'at least 10 characters').describe('10-72 characters (bcrypt reads at most 72 bytes)');
+export const password = text(72)
+  .superRefine((p, ctx) => {
+    const problem = passwordProblem(p);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .describe('At least 10 characters and at most 72 bytes in UTF-8 (bcrypt reads 72 bytes); not a common password');
 
 export const userView = z.object({
   id: z.uuid(),

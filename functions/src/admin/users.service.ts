@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { noConsoleTokens, type ConsoleTokens } from '../ports/console-tokens.js';
 import type { AuditService } from '../audit/index.js';
 import { AppError, conflict, notFound } from '../core/errors.js';
 import type { AdminActor } from '../core/route.js';
@@ -8,7 +9,7 @@ import type { Db } from '../ports/db.js';
 import { isUniqueViolation } from '../ports/db-errors.js';
 import type { AdminUpdate, Database } from '../ports/schema.generated.js';
 import type { SecretHasher } from '../ports/secret-hasher.js';
-import { lockAdminBootstrap } from './admin.repository.js';
+import { bumpSessionVersion, lockAdminBootstrap } from './admin.repository.js';
 import type { CreateUserInput, UpdateUserInput } from './users.schemas.js';
 import { countActiveAdmins, deleteUser, findUser, insertUser, listUsers, updateUser } from './users.repository.js';
 
@@ -21,7 +22,8 @@ type UserRow = NonNullable<Awaited<ReturnType<typeof findUser>>>;
  * change role, disable, reset the password, delete. Every change is audited in its transaction, and
  * the last enabled admin can be neither demoted, disabled nor deleted - checked under the same
  * advisory lock as first-admin creation, so two admins demoting each other at once cannot both win.
- * Sessions re-read the admin's row on every request, so a change takes effect at once.
+ * Sessions re-read the admin's row on every request, so a change takes effect at once; a new password,
+ * a role change or disabling also bumps the user's session version, ending every session they have.
  */
 export class UserService {
   constructor(
@@ -30,6 +32,7 @@ export class UserService {
     private readonly hasher: SecretHasher,
     private readonly audit: AuditService,
     private readonly bcryptRounds: number,
+    private readonly consoleTokens: ConsoleTokens = noConsoleTokens,
   ) {}
 
   async list() {
@@ -42,7 +45,13 @@ export class UserService {
     const hash = await this.hasher.hash(input.password ?? generated!, this.bcryptRounds);
     try {
       const row = await this.db.transaction().execute(async (trx) => {
-        const user = await insertUser(trx, { email, name: input.name?.trim() ?? '', role: input.role, password_hash: hash });
+        const user = await insertUser(trx, {
+          email,
+          name: input.name?.trim() ?? '',
+          role: input.role,
+          password_hash: hash,
+          must_change_password: generated !== undefined,
+        });
         await this.audit.record(
           trx,
           actor,
@@ -59,6 +68,7 @@ export class UserService {
   }
 
   async update(actor: AdminActor, id: string, input: UpdateUserInput, ip: string) {
+    let revoke = false;
     const generated = input.resetPassword ? randomSecret(18) : undefined;
     const newPassword = input.password ?? generated;
     const hash = newPassword === undefined ? undefined : await this.hasher.hash(newPassword, this.bcryptRounds);
@@ -74,11 +84,15 @@ export class UserService {
       if (hash !== undefined) patch.password_hash = hash;
       const changed: string[] = Object.keys(patch).map((k) => CHANGE_NAMES[k as keyof typeof CHANGE_NAMES]);
       if (changed.length === 0) return user;
+      if (hash !== undefined) patch.must_change_password = generated !== undefined;
+      // a new password, a role change or disabling ends every session the user has (re-enabling does not revive them)
+      revoke = patch.password_hash !== undefined || patch.role !== undefined || patch.disabled_at !== undefined;
       const losesAdmin =
         user.role === 'admin' && user.disabled_at === null && (patch.role !== undefined || patch.disabled_at !== undefined);
       if (losesAdmin) await this.#keepOneAdmin(trx);
       patch.updated_at = this.clock.now();
       const updated = await updateUser(trx, id, patch);
+      if (revoke) await bumpSessionVersion(trx, id);
       await this.audit.record(
         trx,
         actor,
@@ -96,6 +110,7 @@ export class UserService {
       );
       return updated;
     });
+    if (revoke) await this.consoleTokens.revoke(id);
     return { ...toApi(row), generatedPassword: generated ?? null };
   }
 
@@ -113,6 +128,7 @@ export class UserService {
           ip,
         );
       });
+      await this.consoleTokens.revoke(id);
     } catch (err) {
       if ((err as { code?: unknown }).code === '23503') {
         throw conflict('admin_has_history', 'this user created tokens, acknowledged alerts or changed settings; disable them instead');

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { parseTrustedCidrs, type Cidr } from '../http/client-address.js';
 
 /**
  * Every setting the backend reads, declared once: the environment variable, its default and a
@@ -83,6 +84,9 @@ export const configSchema = z.object({
   ADMIN_SESSION_TTL_SEC: int(300, 30 * 86_400, 12 * 3600).describe('Lifetime of an admin session token and cookie.'),
   ADMIN_BCRYPT_ROUNDS: int(4, 15, 11).describe('bcrypt cost for admin passwords.'),
   BCRYPT_WORKERS: int(1, 64, 1).describe('Worker threads that run bcrypt, off the event loop that serves heartbeats.'),
+  BCRYPT_QUEUE_PER_LANE: int(1, 10_000, 32).describe(
+    'bcrypt jobs that may wait per lane (device sessions, enrollments, admin sign-ins); more answer 503 with Retry-After.',
+  ),
   COMMAND_TTL_SEC: int(60, 30 * 86_400, 86_400).describe('Default lifetime of a command; undelivered ones expire after it.'),
   FCM_SERVICE_ACCOUNT: z
     .string()
@@ -101,7 +105,30 @@ export const configSchema = z.object({
   RATE_LIMIT_SESSION_FAILURES: int(1, 100_000, 30).describe(
     'Device session attempts with a wrong secret per address and window before 429.',
   ),
-  TRUST_PROXY: bool(false).describe('Take the client address from X-Forwarded-For (only behind a proxy you run).'),
+  TRUST_PROXY: bool(false).describe('Former switch, kept for compatibility: true is TRUST_PROXY_HOPS=1 (one proxy you run).'),
+  TRUST_PROXY_HOPS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(16)
+    .optional()
+    .describe(
+      'Proxies in front of the server that append to X-Forwarded-For; the client address is the entry that many from the right (0: the socket peer; unset: 1 when TRUST_PROXY is true, else 0; Firebase: 2).',
+    ),
+  TRUSTED_PROXY_CIDRS: z
+    .string()
+    .max(4096)
+    .optional()
+    .describe('Comma-separated addresses or CIDR ranges of proxies you run; X-Forwarded-For entries from them are skipped too.'),
+  HOST: z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .describe('Address the standalone server listens on (e.g. 127.0.0.1 behind a local proxy); unset: every interface, as before.'),
+  HEARTBEAT_DEVICE_MAX_PER_MIN: int(1, 600, 10).describe(
+    'Heartbeats one device may send per minute (per server instance); more answer 429 with Retry-After and are not stored.',
+  ),
   HEARTBEAT_PARTITIONS_AHEAD_DAYS: int(1, 60, 7).describe('Daily heartbeat partitions created ahead of today.'),
   HEARTBEAT_RETENTION_DAYS: int(2, 3650, 30).describe(
     'Days of raw heartbeats kept; older daily partitions are dropped once rolled up into hourly rollups.',
@@ -125,6 +152,9 @@ export const configSchema = z.object({
     .describe('Access-log lines (with httpRequest): every request, only failed (4xx/5xx) and slow (1 s+) ones, or none.'),
   RATE_LIMIT_LOGIN_ACCOUNT_FAILURES: int(1, 100_000, 5).describe(
     'Failed logins for one account from one address per window before 429 (audited).',
+  ),
+  RATE_LIMIT_LOGIN_ACCOUNT_ANY_FAILURES: int(1, 100_000, 50).describe(
+    'Sign-in attempts on one account from all addresses together per window before 429; the last 5 addresses the admin signed in from are exempt.',
   ),
   AGENT_PACKAGE: z
     .string()
@@ -201,6 +231,7 @@ export interface Config {
   adminSessionTtlSec: number;
   adminBcryptRounds: number;
   bcryptWorkers: number;
+  bcryptQueuePerLane: number;
   enrollmentTokenTtlSec: number;
   commandTtlSec: number;
   retention: { heartbeatDays: number; rollupDays: number; commandDays: number; notificationDays: number; downloadDays: number };
@@ -208,10 +239,16 @@ export interface Config {
   metricsTokenSha256: Buffer | undefined;
   logRequests: Parsed['LOG_REQUESTS'];
   loginAccountFailures: number;
+  loginAccountAnyFailures: number;
   fcmServiceAccount: string | undefined;
   push: { maxAttempts: number; backoffMs: number; concurrency: number };
   rateLimit: { windowSec: number; loginFailures: number; enrollFailures: number; sessionFailures: number };
   trustProxy: boolean;
+  /** Proxies trusted to append to X-Forwarded-For (TRUST_PROXY_HOPS, or 1 for TRUST_PROXY=true) and their ranges. */
+  proxy: { hops: number; cidrs: Cidr[] };
+  /** Listen address of the standalone server; undefined: every interface. */
+  host: string | undefined;
+  heartbeatDeviceMaxPerMin: number;
   partitionsAheadDays: number;
   agentPackage: string;
   agentAdminReceiver: string;
@@ -274,6 +311,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     adminSessionTtlSec: c.ADMIN_SESSION_TTL_SEC,
     adminBcryptRounds: c.ADMIN_BCRYPT_ROUNDS,
     bcryptWorkers: c.BCRYPT_WORKERS,
+    bcryptQueuePerLane: c.BCRYPT_QUEUE_PER_LANE,
     enrollmentTokenTtlSec: c.ENROLLMENT_TOKEN_TTL_SEC,
     commandTtlSec: c.COMMAND_TTL_SEC,
     retention: {
@@ -286,6 +324,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     metricsTokenSha256: c.METRICS_TOKEN === undefined ? undefined : createHash('sha256').update(c.METRICS_TOKEN).digest(),
     logRequests: c.LOG_REQUESTS,
     loginAccountFailures: c.RATE_LIMIT_LOGIN_ACCOUNT_FAILURES,
+    loginAccountAnyFailures: c.RATE_LIMIT_LOGIN_ACCOUNT_ANY_FAILURES,
     fcmServiceAccount: c.FCM_SERVICE_ACCOUNT,
     push: { maxAttempts: c.PUSH_MAX_ATTEMPTS, backoffMs: c.PUSH_BACKOFF_MS, concurrency: c.PUSH_CONCURRENCY },
     rateLimit: {
@@ -295,6 +334,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       sessionFailures: c.RATE_LIMIT_SESSION_FAILURES,
     },
     trustProxy: c.TRUST_PROXY,
+    proxy: { hops: c.TRUST_PROXY_HOPS ?? (c.TRUST_PROXY ? 1 : 0), cidrs: trustedCidrs(c.TRUSTED_PROXY_CIDRS) },
+    host: c.HOST,
+    heartbeatDeviceMaxPerMin: c.HEARTBEAT_DEVICE_MAX_PER_MIN,
     partitionsAheadDays: c.HEARTBEAT_PARTITIONS_AHEAD_DAYS,
     agentPackage: c.AGENT_PACKAGE,
     agentAdminReceiver: c.AGENT_ADMIN_RECEIVER,
@@ -331,6 +373,14 @@ function firebaseWeb(c: Parsed): Config['firebaseWeb'] {
     projectId: c.CONSOLE_FIREBASE_PROJECT_ID!,
     appId: c.CONSOLE_FIREBASE_APP_ID!,
   };
+}
+
+function trustedCidrs(list: string | undefined): Cidr[] {
+  try {
+    return parseTrustedCidrs(list ?? '');
+  } catch (err) {
+    throw new ConfigError(`invalid configuration - TRUSTED_PROXY_CIDRS: ${(err as Error).message}`);
+  }
 }
 
 /** `KEY  default  description` rows, for docs and `--help`. */

@@ -9,6 +9,8 @@ import type { z } from 'zod';
 export interface StreamSink {
   write(chunk: string): void;
   onClose(listener: () => void): void;
+  /** Ends the stream from the server's side (a revoked session); a host without it keeps the stream open. */
+  end?(): void;
 }
 
 /** The cookie the console's session travels in (set by the admin routes, read by the router). */

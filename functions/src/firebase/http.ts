@@ -4,12 +4,15 @@ import { randomUUID } from 'node:crypto';
 import type { HttpRequest } from '../core/route.js';
 import { AppError } from '../core/errors.js';
 import { errorResponse } from '../http/router.js';
+import { clientAddress, proxyTrust, type ProxyTrust } from '../http/client-address.js';
 import { withSecurityHeaders } from '../http/security-headers.js';
 import { createLogger } from '../adapters/logging/logger.js';
 import { getRuntime } from './runtime.js';
 import type { FunctionName } from './plan.js';
+import { proxyHops } from './params.js';
 
 const fallbackLogger = createLogger();
+let proxy: ProxyTrust | undefined;
 
 /**
  * The same request handler as the standalone server, behind an HTTPS function. The functions
@@ -34,7 +37,8 @@ export function handleWith(fn: FunctionName, accepts: (path: string) => boolean)
           query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
           headers: req.headers,
           body: req.rawBody && req.rawBody.length ? req.rawBody : undefined,
-          ip: req.ip ?? 'unknown',
+          // not req.ip: with Express's `trust proxy` that is the left-most entry, which the client writes
+          ip: clientAddress((proxy ??= proxyTrust({ hops: proxyHops() })), req.socket?.remoteAddress, req.headers['x-forwarded-for']),
         };
         response = await app.handle(request);
         if (response.stream) {

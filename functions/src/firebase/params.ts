@@ -44,6 +44,19 @@ export const VPC_CONNECTOR = defineString('VPC_CONNECTOR', {
     'Serverless VPC Access connector (name or projects/.../connectors/NAME) for DB_IP_TYPE PRIVATE or PSC; empty: none. Only private ranges go through it.',
 });
 
+/**
+ * Behind Firebase Hosting the function sees `X-Forwarded-For: <anything the client sent>, <client>,
+ * <Google front end>`: Hosting's edge appends the client it accepted and Google's front end appends
+ * one more hop, so the client is the second entry from the right (docs/operations.md, Security model).
+ */
+export const FIREBASE_PROXY_HOPS = 2;
+export const TRUST_PROXY_HOPS = defineInt('TRUST_PROXY_HOPS', {
+  default: FIREBASE_PROXY_HOPS,
+  description: 'Proxies that append to X-Forwarded-For in front of the functions (Hosting and the Google front end: 2).',
+});
+/** The hop count in effect: the parameter, or the Firebase default where none was written (the emulator, tests). */
+export const proxyHops = (): number => (process.env.TRUST_PROXY_HOPS ? TRUST_PROXY_HOPS.value() : FIREBASE_PROXY_HOPS);
+
 export const JWT_SECRET = defineSecret('JWT_SECRET');
 export const ENCRYPTION_KEY = defineSecret('ENCRYPTION_KEY');
 /** Only with DB_IAM_AUTH=false; otherwise set it to "none". */

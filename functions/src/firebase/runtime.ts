@@ -89,7 +89,7 @@ async function build(fn: FunctionName) {
   const firestore =
     emulated && !process.env.FIRESTORE_EMULATOR_HOST ? undefined : (await import('firebase-admin/firestore')).getFirestore(firebase);
   const localQueue = emulated && !process.env.PUBSUB_EMULATOR_HOST ? new InProcessQueue(logger) : undefined;
-  const hasher = new WorkerSecretHasher(config.bcryptWorkers);
+  const hasher = new WorkerSecretHasher(config.bcryptWorkers, config.bcryptQueuePerLane);
   const email = new EmailNotifier();
   const adapters = {
     host: 'firebase',
@@ -144,13 +144,12 @@ function lazyFcmPush(firebase: FirebaseApp): Push {
 }
 
 /** Firebase Auth, loaded on the first custom token (only the api function signs admins in). */
-function lazyAuth(firebase: FirebaseApp): Pick<Auth, 'createCustomToken'> {
+function lazyAuth(firebase: FirebaseApp): Pick<Auth, 'createCustomToken' | 'revokeRefreshTokens'> {
   let auth: Promise<Auth> | undefined;
+  const get = () => (auth ??= import('firebase-admin/auth').then(({ getAuth }) => getAuth(firebase)));
   return {
-    createCustomToken: async (uid, claims) => {
-      auth ??= import('firebase-admin/auth').then(({ getAuth }) => getAuth(firebase));
-      return (await auth).createCustomToken(uid, claims);
-    },
+    createCustomToken: async (uid, claims) => (await get()).createCustomToken(uid, claims),
+    revokeRefreshTokens: async (uid) => (await get()).revokeRefreshTokens(uid),
   };
 }
 

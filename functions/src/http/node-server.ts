@@ -5,12 +5,16 @@ import type { HttpRequest } from '../core/route.js';
 import { BODY_LIMIT_BYTES, errorResponse, type Handler } from './router.js';
 import { AppError } from '../core/errors.js';
 import { secureServerResponse } from './security-headers.js';
+import { clientAddress, proxyTrust, type ProxyTrust } from './client-address.js';
 
 /** Past this a too-large body is cut off rather than drained, so the 413 is still read by polite clients. */
 const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
 
 export interface NodeServerOptions {
-  trustProxy: boolean;
+  /** Proxies trusted to append to X-Forwarded-For (client-address.ts); default none. */
+  proxy?: ProxyTrust;
+  /** Former switch: true is one trusted hop (`proxy` wins when both are given). */
+  trustProxy?: boolean;
   logger: Logger;
   /** Send Strict-Transport-Security (the public URL is https). */
   hsts?: boolean;
@@ -25,6 +29,7 @@ export interface RunningServer {
 /** Serves the app's handler over node:http: reads the body within the limit and writes the reply. */
 export function createNodeServer(handle: Handler, opts: NodeServerOptions): RunningServer {
   let closing = false;
+  const proxy = opts.proxy ?? proxyTrust({ hops: opts.trustProxy ? 1 : 0 });
   /** Open event streams: ended on shutdown, or the server would wait on them forever. */
   const streams = new Set<ServerResponse>();
   // Every response, whoever writes it, gets the security headers (security-headers.ts).
@@ -44,7 +49,7 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
       path: q === -1 ? url : url.slice(0, q),
       query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
       headers: req.headers,
-      ip: clientIp(req, opts.trustProxy),
+      ip: clientAddress(proxy, req.socket.remoteAddress, req.headers['x-forwarded-for']),
     };
     let response;
     try {
@@ -68,7 +73,11 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
     if (response.stream) {
       streams.add(res);
       res.on('close', () => streams.delete(res));
-      response.stream({ write: (chunk) => void res.write(chunk), onClose: (listener) => res.on('close', listener) });
+      response.stream({
+        write: (chunk) => void res.write(chunk),
+        onClose: (listener) => res.on('close', listener),
+        end: () => res.end(),
+      });
       return;
     }
     // the router logs and counts each request (router.ts)
@@ -118,14 +127,4 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
     req.on('end', () => resolve(tooLarge ? 'too_large' : size === 0 ? undefined : Buffer.concat(chunks, size)));
     req.on('error', reject);
   });
-}
-
-function clientIp(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-    if (first) return first;
-  }
-  const addr = req.socket.remoteAddress ?? 'unknown';
-  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
 }

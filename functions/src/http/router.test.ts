@@ -18,18 +18,20 @@ const devices: Record<string, DeviceActor> = { 'device-tok': { kind: 'device', d
 const auth: Authenticator = { admin: async (t) => admins[t] ?? null, device: async (t) => devices[t] ?? null };
 
 class FakeLimiter implements FailureLimiter {
-  blocked = false; // check() throws 429
-  failRecording = false; // recordFailure() throws
+  blocked = false; // attempt() refuses
+  failRecording = false; // forgive() throws
   checks: string[] = [];
+  /** Attempts counted and not forgiven: the failures. */
   failures: string[] = [];
-  async check(scope: RateLimitScope, ip: string): Promise<LimitVerdict> {
+  async attempt(scope: RateLimitScope, ip: string): Promise<LimitVerdict> {
     this.checks.push(`${scope}:${ip}`);
-    return this.blocked ? { allowed: false, retryAfterSec: 42 } : { allowed: true };
-  }
-  async recordFailure(scope: RateLimitScope, ip: string) {
-    if (this.failRecording) throw new Error('limiter store down');
+    if (this.blocked) return { allowed: false, retryAfterSec: 42 };
     this.failures.push(`${scope}:${ip}`);
-    return this.failures.length;
+    return { allowed: true };
+  }
+  async forgive(scope: RateLimitScope, ip: string) {
+    if (this.failRecording) throw new Error('limiter store down');
+    this.failures.splice(this.failures.indexOf(`${scope}:${ip}`), 1);
   }
   async clear() {}
   limitOf() {
@@ -306,7 +308,7 @@ describe('rate-limited routes', () => {
     expect(limiter.failures).toEqual([]);
   });
 
-  it('records a failure for a 401 only', async () => {
+  it('counts every attempt before the handler, and keeps the count for a 401 only', async () => {
     expect((await login('ok')).status).toBe(200);
     expect((await login('invalid')).status).toBe(400);
     expect(limiter.failures).toEqual([]);
@@ -315,10 +317,10 @@ describe('rate-limited routes', () => {
     expect(limiter.checks).toHaveLength(3);
   });
 
-  it('still answers 401 when recording the failure fails, and logs it', async () => {
+  it('still answers when un-counting a success fails, and logs it', async () => {
     limiter.failRecording = true;
-    expect((await login('bad')).status).toBe(401);
-    expect(logger.lines.some((l) => l.message === 'could not record a failed attempt')).toBe(true);
+    expect((await login('ok')).status).toBe(200);
+    expect(logger.lines.some((l) => l.message === 'could not un-count an attempt')).toBe(true);
   });
 
   it('does not consult the limiter on other routes', async () => {

@@ -66,6 +66,12 @@ interface CompiledRoute {
 export type Handler = ((req: HttpRequest) => Promise<HttpResponse>) & {
   /** The largest body a request to this method and path may carry (uploads allow more than JSON). */
   bodyLimit?: (method: string, path: string) => number;
+  /**
+   * True when the path is the server's, whatever the method: a route's path, or under a namespace
+   * of the route table (the first segment of a route with more than one, e.g. `/api`). The console's
+   * files and pages are served only where this is false (static-files.ts).
+   */
+  owns?: (path: string) => boolean;
 };
 
 export function createRouter(routes: Route[], deps: RouterDeps): Handler {
@@ -130,14 +136,26 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
       return response;
     });
   };
+  const namespaces = new Set(routes.filter((r) => r.path.split('/').length > 2).map((r) => r.path.split('/')[1]!));
+  handle.owns = (path) => {
+    if (namespaces.has(path.split('/')[1]!)) return true;
+    if ([...exact.values()].some((r) => r.path === path)) return true;
+    const parts = path.split('/');
+    return patterns.some((p) => matchSegments(p.segments, parts) !== null);
+  };
   handle.bodyLimit = (method, path) => {
     const found = match(method, path);
     return 'route' in found && found.route.upload ? found.route.upload.maxBytes : BODY_LIMIT_BYTES;
   };
   return handle;
 
+  async function forgive(scope: RateLimitScope, ip: string, requestId: string): Promise<void> {
+    await deps.limiter.forgive(scope, ip).catch((e: unknown) => deps.logger.warn('could not un-count an attempt', { requestId, err: e }));
+  }
+
   async function respond(req: HttpRequest, requestId: string, out: { route?: Route }): Promise<HttpResponse> {
     let route: Route | undefined;
+    let counted: RateLimitScope | undefined;
     try {
       const found = match(req.method, req.path);
       if (!('route' in found)) {
@@ -149,14 +167,11 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
       if (req.body && req.body.length > limit) {
         throw new AppError(413, 'payload_too_large', `request bodies are limited to ${limit} bytes`);
       }
-  async function forgive(scope: RateLimitScope, ip: string, requestId: string): Promise<void> {
-    await deps.limiter.forgive(scope, ip).catch((e: unknown) => deps.logger.warn('could not un-count an attempt', { requestId, err: e }));
-  }
-
       if (route.rateLimit) {
         // count, then work: the attempt is counted before anything checks it (ports/failure-limiter.ts)
         const verdict = await deps.limiter.attempt(route.rateLimit, req.ip);
         if (!verdict.allowed) throw tooManyRequests(verdict.retryAfterSec);
+        counted = route.rateLimit;
       }
       const actor = await authenticate(route, req, deps.auth);
       const params = parse(route.params, found.params, 'path');
@@ -164,6 +179,7 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
       if (route.upload) checkUpload(req, route.upload.contentTypes);
       const body = route.body ? parse(route.body, readJson(req), 'body') : undefined;
       const reply = await route.handler({ actor, body, query, params, ip: req.ip, requestId, req });
+      if (counted) await forgive(counted, req.ip, requestId);
       return toResponse(reply, requestId);
     } catch (err) {
       // only failures stay counted: a 401, or a 429 from a service's own limit
@@ -176,7 +192,6 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
 
 function matchSegments(pattern: string[], parts: string[]): Record<string, string> | null {
   if (pattern.length !== parts.length) return null;
-      if (counted) await forgive(counted, req.ip, requestId);
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {
     const p = pattern[i]!;

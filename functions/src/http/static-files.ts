@@ -96,11 +96,16 @@ export async function loadStaticSite(dir: string): Promise<StaticSite> {
 
 /** A handler that serves the console's files and hands everything else to `next`. */
 export function withStaticSite(site: StaticSite, next: Handler): Handler {
-  const handle: Handler = async (req) => (await site.handler(req)) ?? next(req);
+  // The route table decides: a path the server owns (GET /metrics, /healthz, anything under /api)
+  // is never answered with a file or the app's page, whether or not the console is built.
+  const owns = next.owns ?? isApiPath;
+  const handle: Handler = async (req) => (owns(req.path) ? undefined : await site.handler(req)) ?? next(req);
   if (next.bodyLimit) handle.bodyLimit = next.bodyLimit; // uploads keep their larger limit
+  handle.owns = owns;
   return handle;
 }
 
+/** Without a route table (a bare handler in tests): the API's namespace and the health check. */
 const isApiPath = (path: string) => path === '/api' || path.startsWith('/api/') || path === '/healthz';
 
 /** A client-side route: not an asset (no extension) and not under the build's asset folder. */

@@ -7,6 +7,12 @@ import type { Role } from '../core/route.js';
  */
 export interface ConsoleTokens {
   mint(admin: { id: string; role: Role }): Promise<string | null>;
+  /**
+   * Ends the admin's Firebase sign-ins (refresh tokens revoked): called on sign-out, password change,
+   * disable and role change, so a demoted or disabled admin stops reading the mirror within the hour
+   * an ID token lives (the rules can also check auth_time). Never throws.
+   */
+  revoke(adminId: string): Promise<void>;
 }
 
-export const noConsoleTokens: ConsoleTokens = { mint: async () => null };
+export const noConsoleTokens: ConsoleTokens = { mint: async () => null, revoke: async () => {} };

@@ -15,6 +15,9 @@ export interface AdminsTable {
   updated_at: Generated<Date>;
   last_login_at: Date | null;
   disabled_at: Date | null;
+  session_version: Generated<number>;
+  must_change_password: Generated<boolean>;
+  known_addresses: Generated<string[]>;
 }
 
 export type Admin = Selectable<AdminsTable>;

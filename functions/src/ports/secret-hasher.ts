@@ -13,5 +13,15 @@ export interface SecretHasher {
    * false - so a caller cannot tell an unknown account from a wrong secret by the time it takes.
    */
   verify(secret: string, hash: string | undefined, dummyRounds: number): Promise<boolean>;
+  /**
+   * The same hasher with its jobs in a lane of their own: each lane has a bounded queue (a full one
+   * fails the job with 503 and Retry-After) and device sessions go first, so a flood of admin sign-ins
+   * cannot starve device sessions or enrollments.
+   */
+  lane(name: HashLane): SecretHasher;
   close(): Promise<void>;
 }
+
+/** Served in this order when a worker frees up. */
+export const HASH_LANES = ['device', 'enrollment', 'other', 'admin'] as const;
+export type HashLane = (typeof HASH_LANES)[number];

@@ -49,6 +49,7 @@ try {
           {
             sessionTtlSec: config.adminSessionTtlSec,
             bcryptRounds: config.adminBcryptRounds,
+            accountFailuresAnyAddress: config.loginAccountAnyFailures,
           },
         );
         const first = await admins.ensureFirstAdmin({ email: config.adminEmail, password: config.adminPassword, allowGenerated: false });

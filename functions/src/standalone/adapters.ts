@@ -8,6 +8,7 @@ import { PgNotifyMirror } from '../adapters/postgres/pg-notify-mirror.js';
 import { PrometheusMetrics } from '../adapters/prometheus/prometheus.js';
 import { SseMirror } from '../adapters/sse/sse-mirror.js';
 import { WorkerSecretHasher } from '../adapters/workers/secret-hasher.js';
+import type { SecretHasher } from '../ports/secret-hasher.js';
 import { createApp, VERSION, type AppDeps, type HostAdapters } from '../app.js';
 import { systemClock } from '../core/clock.js';
 import { noConsoleTokens } from '../ports/console-tokens.js';
@@ -23,6 +24,8 @@ export interface StandaloneOverrides {
   queue?: Queue;
   mirror?: Mirror;
   notifier?: Notifier;
+  /** bcrypt (tests count or slow the checks). */
+  hasher?: SecretHasher;
 }
 
 export interface StandaloneDeps extends Omit<AppDeps, 'adapters'> {
@@ -44,7 +47,7 @@ export function createStandaloneApp(deps: StandaloneDeps) {
   void shared?.start();
   const localQueue = overrides.queue ? undefined : new InProcessQueue(logger);
   const email = new EmailNotifier();
-  const hasher = new WorkerSecretHasher(config.bcryptWorkers);
+  const hasher = overrides.hasher ?? new WorkerSecretHasher(config.bcryptWorkers, config.bcryptQueuePerLane);
   const limiter = new PgFailureLimiter(db, clock, config.rateLimit.windowSec, {
     login: config.rateLimit.loginFailures,
     enroll: config.rateLimit.enrollFailures,

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -7,7 +7,7 @@ import { join } from 'node:path';
  * left by a process that no longer runs (kill -9, power loss) is taken over.
  */
 export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, 'server.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -34,4 +34,26 @@ function isRunning(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * DATA_DIR holds password hashes, sealed device keys and the signing secrets: only the server's user
+ * may read it. New files get that from the process umask (main.ts); this tightens what an earlier
+ * version left behind - directories to 0700, files to 0600 - and returns how many it changed.
+ * Symbolic links are left alone (never followed); a missing DATA_DIR is nothing to do.
+ */
+export async function restrictDataDir(dataDir: string): Promise<number> {
+  let changed = 0;
+  const walk = async (path: string): Promise<void> => {
+    const info = await lstat(path).catch(() => undefined);
+    if (!info || info.isSymbolicLink()) return;
+    const wanted = info.isDirectory() ? 0o700 : 0o600;
+    if ((info.mode & 0o777) !== wanted && (info.isDirectory() || info.isFile())) {
+      await chmod(path, wanted);
+      changed++;
+    }
+    if (info.isDirectory()) for (const name of await readdir(path)) await walk(join(path, name));
+  };
+  await walk(dataDir);
+  return changed;
 }

@@ -7,7 +7,8 @@ import { openDatabase } from '../adapters/postgres/connect.js';
 import { migrateToLatest } from '../adapters/postgres/migrate.js';
 import { createLogger } from '../adapters/logging/logger.js';
 import { createStandaloneApp } from './adapters.js';
-import { lockDataDir } from './data-lock.js';
+import { lockDataDir, restrictDataDir } from './data-lock.js';
+import { proxyTrust } from '../http/client-address.js';
 import { resolveStandaloneSecrets } from './secrets.js';
 
 const MAINTENANCE_INTERVAL_MS = 3600_000;
@@ -15,6 +16,9 @@ const MAINTENANCE_INTERVAL_MS = 3600_000;
 /** The single-process host: embedded PGlite (or DATABASE_URL), migrations, the HTTP server, timers. */
 async function main(): Promise<void> {
   const startedAt = performance.now();
+  // Everything this process creates (PGlite's files, secrets, the lock) is its user's alone: 0700
+  // directories, 0600 files. Set before anything touches DATA_DIR.
+  process.umask(0o077);
   let config: Config;
   try {
     config = loadConfig(process.env);
@@ -40,6 +44,14 @@ async function main(): Promise<void> {
   );
   const applied = await migrateToLatest(database.db);
   if (applied.length) logger.info('migrations applied', { migrations: applied });
+  // PGlite (emscripten's file system) sets its files' modes itself, 0666, whatever the umask: what it
+  // wrote so far, and a DATA_DIR left by an earlier version, are tightened to owner-only here and
+  // after each hourly maintenance. DATA_DIR itself is 0700, so nobody else can reach them meanwhile.
+  const tighten = async () => {
+    const changed = await restrictDataDir(config.dataDir);
+    if (changed) logger.info('DATA_DIR permissions tightened to owner-only', { dataDir: config.dataDir, entries: changed });
+  };
+  await tighten();
 
   // firebase-admin is only loaded when push is configured
   const push = config.fcmServiceAccount ? await (await import('./push.js')).fcmPush(config.fcmServiceAccount) : undefined;
@@ -71,23 +83,29 @@ async function main(): Promise<void> {
   const site = await loadStaticSite(consoleDir);
   if (site.files === 0) logger.warn('the admin console is not built; run npm run build -w web', { consoleDir });
   const http = createNodeServer(withStaticSite(site, app.handle), {
-    trustProxy: config.trustProxy,
+    proxy: proxyTrust(config.proxy),
     logger,
     hsts: config.publicUrl.startsWith('https:'),
   });
   await new Promise<void>((resolve, reject) => {
     http.server.once('error', reject);
-    http.server.listen(config.port, resolve);
+    // HOST unset: every interface (as before); 127.0.0.1 keeps it to a proxy on the same machine
+    if (config.host) http.server.listen(config.port, config.host, resolve);
+    else http.server.listen(config.port, resolve);
   });
   logger.info('listening', {
     url: `http://localhost:${config.port}`,
+    host: config.host ?? '(all interfaces)',
     publicUrl: config.publicUrl,
     database: database.kind,
     startupMs: Math.round(performance.now() - startedAt),
   });
 
   const timer = setInterval(() => {
-    app.maintenance().catch((err: unknown) => logger.error('maintenance failed', { err }));
+    app
+      .maintenance()
+      .then(tighten)
+      .catch((err: unknown) => logger.error('maintenance failed', { err }));
   }, MAINTENANCE_INTERVAL_MS);
   timer.unref();
   const ticker = setInterval(() => {

@@ -43,9 +43,32 @@ describe('console tokens', () => {
 
   it('answers null instead of failing the sign-in when it cannot mint', async () => {
     const logs = memoryLogger();
-    const broken = new FirebaseConsoleTokens({ createCustomToken: async () => Promise.reject(new Error('no credentials')) }, logs);
+    const broken = new FirebaseConsoleTokens(
+      { createCustomToken: async () => Promise.reject(new Error('no credentials')), revokeRefreshTokens: async () => {} },
+      logs,
+    );
     expect(await broken.mint({ id: 'a', role: 'viewer' })).toBeNull();
     expect(logs.lines.some((l) => l.message === 'could not mint a Firebase token for the console')).toBe(true);
+  });
+
+  it('revokes the refresh tokens of an admin, ignores a user that never signed in to Firebase, and never throws', async () => {
+    const revoked: string[] = [];
+    const logs = memoryLogger();
+    const fake = {
+      createCustomToken: async () => 'unused',
+      revokeRefreshTokens: async (uid: string) => {
+        if (uid === 'never-signed-in') throw Object.assign(new Error('no user'), { code: 'auth/user-not-found' });
+        if (uid === 'broken') throw new Error('network down');
+        revoked.push(uid);
+      },
+    };
+    const tokens = new FirebaseConsoleTokens(fake, logs);
+    await tokens.revoke('admin-42');
+    await tokens.revoke('never-signed-in');
+    await tokens.revoke('broken');
+    expect(revoked).toEqual(['admin-42']);
+    expect(logs.lines.filter((l) => l.message === 'could not revoke the Firebase sessions of an admin')).toHaveLength(1);
+    await noConsoleTokens.revoke('a');
   });
 
   it('mints nothing standalone', async () => {

@@ -1,13 +1,16 @@
 import { sql } from 'kysely';
-import { ALLOWED, type FailureLimiter, type LimitVerdict } from '../../ports/failure-limiter.js';
+import type { FailureLimiter, LimitVerdict } from '../../ports/failure-limiter.js';
 import type { RateLimitScope } from '../../core/route.js';
 import type { Clock } from '../../core/clock.js';
 import type { Db } from '../../ports/db.js';
 
 /**
- * Counts failed attempts (wrong password, unknown enrollment token, wrong device secret) per scope and
- * client address in a fixed window, in PostgreSQL so the limit holds across instances. Successes are
- * not counted, so one provisioning station can enroll thousands of devices a minute from one address.
+ * Counts attempts that can fail (a password, an enrollment token, a device secret) per scope and key
+ * in a fixed window, in PostgreSQL so the limit holds across instances. Count, then work: attempt()
+ * is one INSERT ... ON CONFLICT DO UPDATE ... RETURNING that increments the bucket (or starts a new
+ * window) and returns the new count, so concurrent attempts are serialised on the row and exactly the
+ * first `limit` of them are allowed. A success is un-counted (forgive) or its key cleared, so one
+ * provisioning station can still enroll thousands of devices a minute from one address.
  */
 export class PgFailureLimiter implements FailureLimiter {
   constructor(
@@ -17,20 +20,7 @@ export class PgFailureLimiter implements FailureLimiter {
     private readonly limits: Record<RateLimitScope, number>,
   ) {}
 
-  async check(scope: RateLimitScope, key: string): Promise<LimitVerdict> {
-    const row = await this.db
-      .selectFrom('rate_limits')
-      .select(['failures', 'window_started_at'])
-      .where('bucket', '=', bucket(scope, key))
-      .executeTakeFirst();
-    if (!row || row.failures < this.limits[scope]) return ALLOWED;
-    const endsMs = row.window_started_at.getTime() + this.windowSec * 1000;
-    const leftMs = endsMs - this.clock.now().getTime();
-    return leftMs > 0 ? { allowed: false, retryAfterSec: Math.ceil(leftMs / 1000) } : ALLOWED;
-  }
-
-  /** Counts a failure; returns the failures in the current window (this one included). */
-  async recordFailure(scope: RateLimitScope, key: string): Promise<number> {
+  async attempt(scope: RateLimitScope, key: string, limit = this.limits[scope]): Promise<LimitVerdict> {
     const now = this.clock.now();
     const windowStart = new Date(now.getTime() - this.windowSec * 1000);
     const row = await this.db
@@ -42,9 +32,20 @@ export class PgFailureLimiter implements FailureLimiter {
           window_started_at: sql`case when rate_limits.window_started_at <= ${windowStart} then ${now} else rate_limits.window_started_at end`,
         }),
       )
-      .returning('failures')
+      .returning(['failures', 'window_started_at'])
       .executeTakeFirstOrThrow();
-    return row.failures;
+    const count = row.failures;
+    if (count <= limit) return { allowed: true, count };
+    const leftMs = row.window_started_at.getTime() + this.windowSec * 1000 - now.getTime();
+    return { allowed: false, retryAfterSec: Math.max(1, Math.ceil(leftMs / 1000)), count };
+  }
+
+  async forgive(scope: RateLimitScope, key: string): Promise<void> {
+    await this.db
+      .updateTable('rate_limits')
+      .set({ failures: sql`greatest(failures - 1, 0)` })
+      .where('bucket', '=', bucket(scope, key))
+      .execute();
   }
 
   /** Forgets the failures of a key (a successful login clears its account's count). */
@@ -65,4 +66,4 @@ export class PgFailureLimiter implements FailureLimiter {
   }
 }
 
-const bucket = (scope: RateLimitScope, ip: string) => `${scope}:${ip}`;
+const bucket = (scope: RateLimitScope, key: string) => `${scope}:${key}`;

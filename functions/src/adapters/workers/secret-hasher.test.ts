@@ -30,4 +30,53 @@ describe('WorkerSecretHasher', () => {
     // and keeps working afterwards
     expect(await hasher.compare('x', bcrypt.hashSync('x', 4))).toBe(true);
   });
+
+  it('still starts its workers lazily, on the first job', async () => {
+    const lazy = new WorkerSecretHasher(1);
+    expect(lazy.threads).toBe(0);
+    lazy.lane('admin');
+    expect(lazy.threads).toBe(0);
+    await lazy.lane('admin').compare('x', bcrypt.hashSync('x', 4));
+    expect(lazy.threads).toBe(1);
+    await lazy.close();
+  });
+});
+
+describe('WorkerSecretHasher lanes', () => {
+  it('refuses a job with 503 and Retry-After when its lane is full, without touching the other lanes', async () => {
+    const one = new WorkerSecretHasher(1, 3);
+    const slow = bcrypt.hashSync('x', 8);
+    const admin = one.lane('admin');
+    const jobs = Array.from({ length: 10 }, () =>
+      admin.compare('wrong', slow).then(
+        () => 'checked',
+        (err: { status?: number; headers?: Record<string, string> }) => `${err.status} ${err.headers?.['retry-after']}`,
+      ),
+    );
+    const device = await one.lane('device').compare('x', bcrypt.hashSync('x', 4));
+    expect(device).toBe(true);
+    const outcomes = await Promise.all(jobs);
+    // one running, three queued, the other six refused at once
+    expect(outcomes.filter((o) => o === 'checked')).toHaveLength(4);
+    expect(outcomes.filter((o) => o === '503 2')).toHaveLength(6);
+    await one.close();
+  });
+
+  it('serves the device lane before a backlog of admin sign-ins', async () => {
+    const one = new WorkerSecretHasher(1, 64);
+    const slow = bcrypt.hashSync('x', 8);
+    const order: string[] = [];
+    const admins = Array.from({ length: 8 }, (_, i) =>
+      one
+        .lane('admin')
+        .compare('wrong', slow)
+        .then(() => order.push(`admin${i}`)),
+    );
+    await one.lane('device').compare('x', bcrypt.hashSync('x', 4));
+    order.push('device');
+    await Promise.all(admins);
+    // the device job ran right after the admin job that was already running
+    expect(order.indexOf('device')).toBeLessThanOrEqual(1);
+    await one.close();
+  });
 });
