@@ -151,6 +151,7 @@ export function createApp(deps: AppDeps) {
     db,
     clock,
     audit,
+    metrics: a.metrics,
     hasher: a.hasher.lane('enrollment'),
     liveView,
     settings: {
@@ -307,6 +308,9 @@ export function createApp(deps: AppDeps) {
     if (stale.claimed) countPushed(stale);
     const result = await alerts.tick();
     if (result.delivered) metrics.notified(result.delivered.sent, result.delivered.failed);
+    metrics.commandsExpired(expired);
+    metrics.alertsChanged(result.swept.opened, result.swept.resolved);
+    if (result.healed) metrics.selfHealed(result.healed.commands, result.healed.escalations);
     if (expired || result.swept.opened || result.swept.resolved || result.healed?.commands || result.delivered?.composed) {
       logger.info('tick', { commandsExpired: expired, ...result });
     }

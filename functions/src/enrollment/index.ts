@@ -2,6 +2,7 @@ import type { AuditService } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
 import type { LiveView } from '../fleet-view/index.js';
 import type { Db } from '../ports/db.js';
+import type { Metrics } from '../ports/metrics.js';
 import type { SecretHasher } from '../ports/secret-hasher.js';
 import { enrollmentRoutes } from './enrollment.routes.js';
 import { EnrollmentService, type EnrollmentOptions } from './enrollment.service.js';
@@ -15,13 +16,17 @@ export interface EnrollmentDeps {
   audit: AuditService;
   hasher: SecretHasher;
   liveView: Pick<LiveView, 'tryPublish'>;
+  metrics: Pick<Metrics, 'enrolled'>;
   settings: Omit<EnrollmentOptions, 'afterEnroll'>;
 }
 
 export function createEnrollment(d: EnrollmentDeps) {
   const enrollment = new EnrollmentService(d.db, d.clock, d.audit, d.hasher, {
     ...d.settings,
-    afterEnroll: (id) => d.liveView.tryPublish([id]),
+    afterEnroll: async (id) => {
+      d.metrics.enrolled();
+      await d.liveView.tryPublish([id]);
+    },
   });
   return { enrollment, routes: enrollmentRoutes(enrollment) };
 }

@@ -107,7 +107,7 @@ async function build(fn: FunctionName) {
       login_account: config.loginAccountFailures,
     }),
     metrics: new PrometheusMetrics({ version: VERSION }),
-    dbPool: database.pool,
+    dbPool: database.stats,
   } satisfies HostAdapters;
   const core = createApp({
     config,

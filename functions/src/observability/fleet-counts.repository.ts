@@ -13,6 +13,7 @@ export async function fleetCounts(db: Db, onlineCutoff: Date, now: Date): Promis
     online: number;
     commands: Record<string, number> | null;
     alerts: Record<string, number> | null;
+    groups: Record<string, number> | null;
     notifications: Record<string, number> | null;
     rolled_up_to: Date | null;
   }>`
@@ -21,6 +22,8 @@ export async function fleetCounts(db: Db, onlineCutoff: Date, now: Date): Promis
       (select count(*)::int from devices where last_seen_at >= ${onlineCutoff}::timestamptz) as online,
       (select jsonb_object_agg(status, n) from (select status, count(*)::int as n from commands group by status) c) as commands,
       (select jsonb_object_agg(kind, n) from (select kind, count(*)::int as n from alerts where status = 'open' group by kind) a) as alerts,
+      (select jsonb_object_agg(coalesce(g.name, ''), n) from (select group_id, count(*)::int as n from devices group by group_id) d
+        left join device_groups g on g.id = d.group_id) as groups,
       (select jsonb_object_agg(status, n) from (select status, count(*)::int as n from notifications group by status) x) as notifications,
       (select rolled_up_to from rollup_state) as rolled_up_to`.execute(db);
   const r = rows[0]!;
@@ -28,6 +31,7 @@ export async function fleetCounts(db: Db, onlineCutoff: Date, now: Date): Promis
     devices: { online: r.online, offline: r.total - r.online },
     commands: r.commands ?? {},
     alertsOpen: r.alerts ?? {},
+    byGroup: r.groups ?? {},
     notifications: r.notifications ?? {},
     rollupLagSec: r.rolled_up_to ? Math.max(0, Math.round((now.getTime() - r.rolled_up_to.getTime()) / 1000)) : null,
   };

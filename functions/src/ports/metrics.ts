@@ -10,12 +10,24 @@ export interface Metrics {
   pushed(outcomes: Readonly<Record<string, number>>): void;
   /** Alert messages sent or failed by one delivery run. */
   notified(sent: number, failed: number): void;
+  /** A device enrolled. */
+  enrolled(): void;
+  /** Alerts one sweep opened and resolved. */
+  alertsChanged(opened: number, resolved: number): void;
+  /** Self-healing steps one tick took: commands sent, alerts escalated to people. */
+  selfHealed(commands: number, escalations: number): void;
+  /** Commands that expired before the device reported. */
+  commandsExpired(n: number): void;
 }
 
 export const noMetrics: Metrics = {
   httpRequest: () => {},
   pushed: () => {},
   notified: () => {},
+  enrolled: () => {},
+  alertsChanged: () => {},
+  selfHealed: () => {},
+  commandsExpired: () => {},
 };
 
 /** Counts the fleet gauges are made of, read from the database. */
@@ -23,6 +35,8 @@ export interface FleetCounts {
   devices: { online: number; offline: number };
   commands: Record<string, number>;
   alertsOpen: Record<string, number>;
+  /** Enrolled devices per group name ('' for devices without a group). */
+  byGroup: Record<string, number>;
   notifications: Record<string, number>;
   /** Seconds since the newest hour that is rolled up ended; null before the first rollup. */
   rollupLagSec: number | null;

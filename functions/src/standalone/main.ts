@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   // firebase-admin is only loaded when push is configured
   const push = config.fcmServiceAccount ? await (await import('./push.js')).fcmPush(config.fcmServiceAccount) : undefined;
   if (!push) logger.info('push is not configured (FCM_SERVICE_ACCOUNT); commands go out with heartbeats');
-  const app = createStandaloneApp({ config, secrets, db: database.db, logger, dbPool: database.pool, overrides: push ? { push } : {} });
+  const app = createStandaloneApp({ config, secrets, db: database.db, logger, dbPool: database.stats, overrides: push ? { push } : {} });
   await app.maintenance();
 
   const first = await app.services.admins.ensureFirstAdmin({

@@ -43,7 +43,7 @@ describe('the database going away under load (PostgreSQL behind a proxy)', () =>
       config: loadConfig(testEnv()),
       secrets: { jwtSecret: randomBytes(32).toString('hex'), encryptionKey: randomBytes(32) },
       db: database.db,
-      dbPool: database.pool,
+      dbPool: database.stats,
       logger: appLog,
     });
     await app.maintenance();

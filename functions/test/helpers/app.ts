@@ -92,7 +92,7 @@ export async function createTestApp(kind: DbKind, env: Record<string, string> = 
     config,
     secrets,
     db: db.db,
-    dbPool: db.pool,
+    dbPool: db.stats,
     logger: logs,
     clock,
     overrides: adapters,

@@ -71,10 +71,9 @@ describe.each(DB_KINDS)('metrics on %s', (kind) => {
     expect(text).toContain('# TYPE mdm_http_request_duration_seconds histogram');
     expect(text).toContain('mdm_push_results_total');
     expect(text).toMatch(/^process_cpu_user_seconds_total /m);
-    if (kind === 'postgres') {
-      expect(text).toContain('mdm_db_pool_connections{state="in_use"}');
-      expect(text).toContain('mdm_db_pool_waiting');
-    }
+    // the embedded database has one connection, reported like a pool of one
+    expect(text).toContain('mdm_db_pool_connections{state="in_use"}');
+    expect(value(text, 'mdm_db_pool_waiting')).toBe(0);
   });
 
   it('gives the same fleet gauges from another instance on the same database', async () => {
@@ -96,5 +95,48 @@ describe.each(DB_KINDS)('metrics on %s', (kind) => {
     } finally {
       await other.close();
     }
+  });
+  it('reports what on-call needs: enrollments, alerts opened and resolved, self-healing, expired commands, devices per group', async () => {
+    const before = await scrape();
+    const grouped = await t.enrollDevice();
+    const token = await t.deviceToken(grouped);
+    const admin = await t.loginAs('admin');
+    expect(
+      (await t.request('PATCH', `/api/v1/admin/devices/${grouped.deviceId}`, { token: admin, body: { group: 'Store 12' } })).status,
+    ).toBe(200);
+    // the kiosk app is down long enough for an alert, which self-healing answers with a relaunch
+    await t.request('POST', '/api/v1/heartbeat', {
+      token,
+      body: sampleHeartbeat(t.clock.now(), { app: { package: 'com.example.kiosk', running: false, foreground: false } }),
+    });
+    await t.app.tick();
+    t.clock.advance(10 * 60_000);
+    await t.request('POST', '/api/v1/heartbeat', {
+      token,
+      body: sampleHeartbeat(t.clock.now(), { app: { package: 'com.example.kiosk', running: false, foreground: false } }),
+    });
+    await t.app.tick();
+    const text = await scrape();
+    const delta = (series: string) => (value(text, series) ?? 0) - (value(before, series) ?? 0);
+    expect(delta('mdm_enrollments_total')).toBe(1);
+    expect(delta('mdm_alerts_opened_total')).toBeGreaterThanOrEqual(1); // app_down (and the older devices' offline)
+    expect(value(text, 'mdm_self_healing_steps_total{step="command"}')).toBeGreaterThanOrEqual(1);
+    // the fleet gauges are cached for 10 s per process: a fresh instance reads them now
+    const other = createStandaloneApp({
+      config: loadConfig(testEnv({ METRICS_TOKEN: TOKEN })),
+      secrets: { jwtSecret: randomBytes(32).toString('hex'), encryptionKey: randomBytes(32) },
+      db: t.db.db,
+      logger: memoryLogger(),
+      clock: t.clock,
+    });
+    try {
+      const fresh = await scrape(other.handle);
+      expect(value(fresh, 'mdm_devices_by_group{group="Store 12"}')).toBe(1);
+      expect(value(fresh, 'mdm_alerts_open{kind="app_down"}')).toBe(1);
+    } finally {
+      await other.close();
+    }
+    expect(text).toContain('# HELP mdm_alerts_resolved_total');
+    expect(text).toContain('# HELP mdm_commands_expired_total');
   });
 });

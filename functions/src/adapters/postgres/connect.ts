@@ -5,6 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database, Db } from '../../ports/db.js';
+import type { PoolStats } from '../../ports/metrics.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { PreparingClient } from './prepared.js';
 
@@ -38,8 +39,10 @@ export interface CloudSqlConnector {
 export interface DatabaseHandle {
   db: Db;
   kind: DatabaseTarget['kind'];
-  /** The pg pool behind `db` (PostgreSQL only), for pool metrics. */
+  /** The pg pool behind `db` (PostgreSQL only). */
   pool?: pg.Pool;
+  /** The connections' counters for the pool gauges of /metrics: the pg pool, or PGlite's one session. */
+  stats: PoolStats;
   /** The PGlite instance behind `db` (PGlite only). */
   pglite?: PGlite;
   close(): Promise<void>;
@@ -86,6 +89,7 @@ export async function openDatabase(
       db,
       kind: 'postgres',
       pool,
+      stats: pool,
       close: async () => {
         await db.destroy();
         cloudSql.close();
@@ -105,18 +109,20 @@ export async function openDatabase(
     });
     watchConnections(pool, onPoolError);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', pool, close: () => db.destroy() };
+    return { db, kind: 'postgres', pool, stats: pool, close: () => db.destroy() };
   }
   if (target.dataDir) await mkdir(target.dataDir, { recursive: true });
   const pglite = await PGlite.create({
     ...(target.dataDir ? { dataDir: target.dataDir } : {}),
     ...(target.loadDataDir ? { loadDataDir: target.loadDataDir } : {}),
   });
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  const dialect = new PGliteDialect(pglite);
+  const db = new Kysely<Database>({ dialect });
   return {
     db,
     kind: 'pglite',
     pglite,
+    stats: dialect.stats,
     close: async () => {
       await db.destroy();
       await pglite.close();

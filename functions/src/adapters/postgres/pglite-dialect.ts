@@ -20,12 +20,15 @@ import {
  * session between concurrent callers would interleave statements of different transactions.
  */
 export class PGliteDialect implements Dialect {
+  /** The one session, counted like a pool of one: in use or idle, and the callers waiting for it. */
+  readonly stats = { totalCount: 1, idleCount: 1, waitingCount: 0 };
+
   constructor(private readonly pglite: PGlite) {}
   createAdapter() {
     return new PostgresAdapter();
   }
   createDriver(): Driver {
-    return new PGliteDriver(this.pglite);
+    return new PGliteDriver(this.pglite, this.stats);
   }
   createIntrospector(db: Kysely<unknown>) {
     return new PostgresIntrospector(db);
@@ -40,7 +43,10 @@ class PGliteDriver implements Driver {
   #tail: Promise<void> = Promise.resolve();
   #release: (() => void) | undefined;
 
-  constructor(pglite: PGlite) {
+  constructor(
+    pglite: PGlite,
+    private readonly stats: { idleCount: number; waitingCount: number },
+  ) {
     this.#connection = new PGliteConnection(pglite);
   }
 
@@ -50,7 +56,13 @@ class PGliteDriver implements Driver {
     const previous = this.#tail;
     let release!: () => void;
     this.#tail = new Promise<void>((resolve) => (release = resolve));
-    await previous;
+    this.stats.waitingCount++;
+    try {
+      await previous;
+    } finally {
+      this.stats.waitingCount--;
+    }
+    this.stats.idleCount = 0;
     this.#release = release;
     return this.#connection;
   }
@@ -73,6 +85,7 @@ class PGliteDriver implements Driver {
   async releaseConnection(): Promise<void> {
     const release = this.#release;
     this.#release = undefined;
+    this.stats.idleCount = 1;
     release?.();
   }
 

@@ -18,6 +18,11 @@ export class PrometheusMetrics implements MetricsRegistry {
   readonly #latency: Histogram<'method' | 'route'>;
   readonly #push: Counter<'outcome'>;
   readonly #notified: Counter<'result'>;
+  readonly #enrollments: Counter;
+  readonly #alertsOpened: Counter;
+  readonly #alertsResolved: Counter;
+  readonly #healing: Counter<'step'>;
+  readonly #expired: Counter;
   readonly #children = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
   #fleet: { at: number; value: Promise<FleetCounts> } | undefined;
 
@@ -48,6 +53,25 @@ export class PrometheusMetrics implements MetricsRegistry {
       labelNames: ['result'],
       registers,
     });
+    this.#enrollments = new Counter({ name: 'mdm_enrollments_total', help: 'Devices enrolled through this process.', registers });
+    this.#alertsOpened = new Counter({ name: 'mdm_alerts_opened_total', help: 'Alerts opened by the sweeps this process ran.', registers });
+    this.#alertsResolved = new Counter({
+      name: 'mdm_alerts_resolved_total',
+      help: 'Alerts resolved by the sweeps this process ran.',
+      registers,
+    });
+    this.#healing = new Counter({
+      name: 'mdm_self_healing_steps_total',
+      help: 'Self-healing steps taken by this process: command (a remedy sent to the device) or escalation (told people).',
+      labelNames: ['step'],
+      registers,
+    });
+    this.#expired = new Counter({
+      name: 'mdm_commands_expired_total',
+      help: 'Commands that expired before their device reported, found by this process.',
+      registers,
+    });
+    for (const step of ['command', 'escalation']) this.#healing.inc({ step }, 0);
   }
 
   httpRequest(method: string, route: string, status: number, seconds: number): void {
@@ -71,6 +95,24 @@ export class PrometheusMetrics implements MetricsRegistry {
   notified(sent: number, failed: number): void {
     if (sent) this.#notified.inc({ result: 'sent' }, sent);
     if (failed) this.#notified.inc({ result: 'failed' }, failed);
+  }
+
+  enrolled(): void {
+    this.#enrollments.inc();
+  }
+
+  alertsChanged(opened: number, resolved: number): void {
+    if (opened) this.#alertsOpened.inc(opened);
+    if (resolved) this.#alertsResolved.inc(resolved);
+  }
+
+  selfHealed(commands: number, escalations: number): void {
+    if (commands) this.#healing.inc({ step: 'command' }, commands);
+    if (escalations) this.#healing.inc({ step: 'escalation' }, escalations);
+  }
+
+  commandsExpired(n: number): void {
+    if (n) this.#expired.inc(n);
   }
 
   /** Registers the gauges read when scraped: fleet counts from the database, the pool, the heartbeat writer. */
@@ -148,6 +190,13 @@ export class PrometheusMetrics implements MetricsRegistry {
         (f) => f.commands,
       );
       gauge('mdm_alerts_open', 'Open alerts by kind.', 'kind', ALERT_KINDS, (f) => f.alertsOpen);
+      gauge(
+        'mdm_devices_by_group',
+        'Enrolled devices by group (group="" for devices without one). One series per group: mind the cardinality of thousands of groups.',
+        'group',
+        [],
+        (f) => f.byGroup,
+      );
       gauge(
         'mdm_notifications_stored',
         'Alert messages by state (until pruned by NOTIFICATION_RETENTION_DAYS).',
