@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Db } from '../ports/db.js';
 import type { Database, NewAdmin } from '../ports/schema.generated.js';
 
-export const findAdminByEmail = (db: Db, email: string) =>
+export const findAdminByEmail = (db: Kysely<Database>, email: string) =>
   db.selectFrom('admins').selectAll().where('email', '=', email).executeTakeFirst();
 
 export const findAdminById = (db: Db, id: string) =>
@@ -67,4 +67,12 @@ export async function setPassword(db: Kysely<Database>, id: string, hash: string
 /** Serialises first-admin creation across instances for the rest of the transaction. */
 export async function lockAdminBootstrap(trx: Kysely<Database>): Promise<void> {
   await sql`select pg_advisory_xact_lock(727300002)`.execute(trx);
+}
+
+/** Forgets the failed sign-ins counted against an account, from every address (the recovery path). */
+export async function clearLoginLimits(db: Kysely<Database>, account: string): Promise<void> {
+  await db
+    .deleteFrom('rate_limits')
+    .where('bucket', 'like', `login_account:%|${account.replace(/[\\%_]/g, (c) => `\\${c}`)}`)
+    .execute();
 }

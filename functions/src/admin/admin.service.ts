@@ -15,6 +15,7 @@ import {
   findAdminById,
   insertAdmin,
   lockAdminBootstrap,
+  clearLoginLimits,
   setPassword,
   touchLastLogin,
 } from './admin.repository.js';
@@ -186,6 +187,39 @@ export class AdminService {
     });
     await this.consoleTokens.revoke(actor.id);
     return this.#session(actor, version, false);
+  }
+
+  /**
+   * The recovery path (npm run reset-password, on the database directly): gives the admin a new
+   * generated password they must change at their next sign-in, ends all their sessions, lifts the
+   * sign-in limits on the account, re-enables it, and audits it as done by the recovery script.
+   */
+  async recoverAccount(email: string): Promise<{ email: string; password: string }> {
+    const account = email.trim().toLowerCase();
+    const password = randomSecret(18);
+    const hash = await this.hasher.hash(password, this.options.bcryptRounds);
+    await this.db.transaction().execute(async (trx) => {
+      const admin = await findAdminByEmail(trx, account);
+      if (!admin) throw new Error(`no admin has the e-mail ${account}`);
+      await setPassword(trx, admin.id, hash, true, this.clock.now());
+      const changed = ['password'];
+      if (admin.disabled_at) {
+        await trx.updateTable('admins').set({ disabled_at: null }).where('id', '=', admin.id).execute();
+        changed.push('disabled');
+      }
+      await clearLoginLimits(trx, account);
+      await this.audit.record(
+        trx,
+        { kind: 'system', name: 'reset-password script' },
+        {
+          action: 'updated_admin',
+          target: { type: 'admin', id: admin.id },
+          details: { email: account, changed, ...(admin.disabled_at ? { disabled: false } : {}) },
+        },
+      );
+    });
+    await this.consoleTokens.revoke((await findAdminByEmail(this.db, account))!.id);
+    return { email: account, password };
   }
 
   /**

@@ -170,3 +170,27 @@ describe.each(DB_KINDS)('generated passwords on %s', (kind) => {
     }
   });
 });
+
+/** The recovery path for a lost password (before: none was documented or existed). */
+describe.each(DB_KINDS)('npm run reset-password on %s', (kind) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(kind);
+  });
+  afterAll(() => t.close());
+
+  it('gives a new password that must be changed, ends the sessions, lifts the limits and is audited', async () => {
+    const { resetPassword } = await import('../../src/scripts/reset-password.js');
+    const old = (await t.request('POST', '/api/v1/admin/login', { body: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } })).json.token;
+    for (let i = 0; i < 5; i++)
+      await t.request('POST', '/api/v1/admin/login', { body: { email: ADMIN_EMAIL, password: `x${i}` }, ip: '203.0.113.5' });
+    const { password } = await resetPassword(t.db.db, ADMIN_EMAIL.toUpperCase(), 4);
+    expect((await t.request('GET', '/api/v1/admin/me', { token: old })).status).toBe(401);
+    const res = await t.request('POST', '/api/v1/admin/login', { body: { email: ADMIN_EMAIL, password }, ip: '203.0.113.5' });
+    expect(res.status).toBe(200);
+    expect(res.json.admin.mustChangePassword).toBe(true);
+    const audited = await t.db.db.selectFrom('audit_log').selectAll().where('action', '=', 'updated_admin').execute();
+    expect(audited.at(-1)).toMatchObject({ actor_type: 'system', actor_name: 'reset-password script', details: { changed: ['password'] } });
+    await expect(resetPassword(t.db.db, 'nobody@example.com', 4)).rejects.toThrow(/no admin has the e-mail/);
+  });
+});
