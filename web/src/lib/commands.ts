@@ -38,13 +38,26 @@ export async function sendCommand(type: CommandType, params: Record<string, unkn
 }
 
 /** Params from the form fields of INSTALL_APK and SET_CONFIG; an error message when they do not make sense. */
-export function commandParams(type: CommandType, f: { url: string; sha256: string; versionCode: string; interval: string; kioskPackage: string }): Record<string, unknown> | string {
+export interface CommandFields {
+  url: string;
+  sha256: string;
+  signerSha256: string;
+  packageName: string;
+  versionCode: string;
+  interval: string;
+  kioskPackage: string;
+}
+
+export function commandParams(type: CommandType, f: CommandFields): Record<string, unknown> | string {
   if (type === 'INSTALL_APK') {
     if (!/^https:\/\//.test(f.url.trim())) return 'The APK URL must start with https://';
     if (!/^[0-9a-f]{64}$/.test(f.sha256.trim().toLowerCase())) return 'The SHA-256 must be 64 hexadecimal digits';
+    const signer = f.signerSha256.trim().toLowerCase().replace(/:/g, '');
+    if (!/^[0-9a-f]{64}$/.test(signer)) return "The signing certificate's SHA-256 must be 64 hexadecimal digits (apksigner verify --print-certs shows it)";
+    if (!/^[a-zA-Z]\w*(\.[a-zA-Z]\w*)+$/.test(f.packageName.trim())) return 'The package name must look like com.example.kiosk';
     const versionCode = Number(f.versionCode);
     if (!Number.isInteger(versionCode) || versionCode < 1) return 'The version code must be a positive whole number';
-    return { url: f.url.trim(), sha256: f.sha256.trim().toLowerCase(), versionCode };
+    return { url: f.url.trim(), sha256: f.sha256.trim().toLowerCase(), signerSha256: signer, packageName: f.packageName.trim(), versionCode };
   }
   if (type === 'SET_CONFIG') {
     const p: Record<string, unknown> = {};
