@@ -17,6 +17,10 @@ export function decodeCursor<T>(cursor: string, read: (value: Record<string, unk
   return decoded;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** True for a row id (a UUID): anything else in a cursor would reach the database as a bad uuid (a 500). */
+export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
+
 /** The cursor of a list ordered by (a time, id) descending: where the next page starts. */
 export const encodeTimeCursor = (at: Date, id: string): string => encodeCursor({ t: at.toISOString(), id });
 
@@ -24,6 +28,6 @@ export const encodeTimeCursor = (at: Date, id: string): string => encodeCursor({
 export function decodeTimeCursor(cursor: string | undefined): { at: Date; id: string } | undefined {
   if (cursor === undefined) return undefined;
   return decodeCursor(cursor, (c) =>
-    typeof c.t === 'string' && typeof c.id === 'string' && !Number.isNaN(Date.parse(c.t)) ? { at: new Date(c.t), id: c.id } : null,
+    typeof c.t === 'string' && isUuid(c.id) && !Number.isNaN(Date.parse(c.t)) ? { at: new Date(c.t), id: c.id } : null,
   );
 }

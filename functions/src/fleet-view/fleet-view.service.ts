@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.js';
-import { decodeCursor, encodeCursor } from '../core/cursor.js';
+import { decodeCursor, encodeCursor, isUuid } from '../core/cursor.js';
 import type { Db } from '../ports/db.js';
 import type { Logger } from '../ports/logger.js';
 import type { DeviceDoc, Mirror } from '../ports/mirror.js';
@@ -93,7 +93,7 @@ export class FleetViewService implements LiveView {
 
   /** The fleet as device documents, a page at a time (the console's snapshot before live updates). */
   async fleet(q: FleetQuery) {
-    const afterId = q.cursor === undefined ? undefined : decodeCursor(q.cursor, (c) => (typeof c.id === 'string' ? c.id : null));
+    const afterId = q.cursor === undefined ? undefined : decodeCursor(q.cursor, (c) => (isUuid(c.id) ? c.id : null));
     const t = await this.thresholds();
     const now = this.clock.now();
     const rows = await fleetPage(this.db, {
