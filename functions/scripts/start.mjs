@@ -33,4 +33,7 @@ if (built < sources) {
   const now = new Date();
   utimesSync(buildInfo, now, now);
 }
+// The embedded database goes under ./data of the directory `npm start` ran in (npm sets INIT_CWD to
+// it), not under functions/, where npm runs the workspace's script.
+process.env.DATA_DIR ??= join(process.env.INIT_CWD ?? process.cwd(), 'data');
 await import(pathToFileURL(join(root, 'lib/standalone/main.js')).href);
