@@ -169,6 +169,13 @@ try {
       generator: Math.round((http.generatorCpuSec / wallSec) * 100) / 100,
       postgres: Math.round((pgCpu / wallSec) * 100) / 100,
     },
+    // Cost per heartbeat: process CPU time over heartbeats stored during the HTTP run (warm-up
+    // included), in microseconds - the server process, and every PostgreSQL process of the cluster.
+    cpuMicrosecondsPerHeartbeat: {
+      stored,
+      server: cpuBefore !== null && cpuAfter !== null ? Math.round(((cpuAfter - cpuBefore) / Math.max(1, stored)) * 1e6) : null,
+      postgres: Math.round((pgCpu / Math.max(1, stored)) * 1e6),
+    },
     serverRssMb: memory,
     // PostgreSQL's write-ahead log during the HTTP run (warm-up included), per heartbeat stored: full
     // page images are what a checkpoint costs every page written after it; checkpoints that start
