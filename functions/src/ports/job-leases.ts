@@ -10,7 +10,9 @@ export interface JobLeases {
   readonly owner: string;
   acquire(job: string, ttlMs: number): Promise<boolean>;
   release(job: string): Promise<void>;
+  /** Lets go of every lease this instance holds (on shutdown, so another takes over at its next run). */
+  releaseAll(): Promise<void>;
 }
 
 /** Every job runs every time (one process, nothing shared). */
-export const noJobLeases: JobLeases = { owner: 'local', acquire: async () => true, release: async () => {} };
+export const noJobLeases: JobLeases = { owner: 'local', acquire: async () => true, release: async () => {}, releaseAll: async () => {} };

@@ -48,6 +48,7 @@ export function createStandaloneApp(deps: StandaloneDeps) {
   const localQueue = overrides.queue ? undefined : new InProcessQueue(logger);
   const email = new EmailNotifier();
   const hasher = overrides.hasher ?? new WorkerSecretHasher(config.bcryptWorkers, config.bcryptQueuePerLane);
+  const leases = new PgJobLeases(db, clock);
   const limiter = new PgFailureLimiter(db, clock, config.rateLimit.windowSec, {
     login: config.rateLimit.loginFailures,
     enroll: config.rateLimit.enrollFailures,
@@ -67,7 +68,7 @@ export function createStandaloneApp(deps: StandaloneDeps) {
     limiter,
     metrics: new PrometheusMetrics({ version: VERSION }),
     dbPool: deps.dbPool,
-    leases: new PgJobLeases(db, clock),
+    leases,
   } satisfies HostAdapters;
   const app = createApp({ ...deps, clock, adapters });
   localQueue?.subscribe((m) => app.dispatch(m.batchId));
@@ -77,6 +78,7 @@ export function createStandaloneApp(deps: StandaloneDeps) {
     await localQueue?.drain();
     await hasher.close();
     await shared?.close();
+    await leases.releaseAll().catch(() => {}); // another instance runs the jobs from its next tick
     email.close();
   };
   return { ...app, adapters: { ...adapters, sse, localQueue }, close };

@@ -80,6 +80,15 @@ describe.each(DB_KINDS)('two instances on one %s database', (kind) => {
     expect(await t.app.tick()).toBeUndefined();
   });
 
+  it('let go of the jobs when an instance stops, so another runs the next tick', async () => {
+    const c = createStandaloneApp({ config: t.config, secrets: t.secrets, db: t.db.db, logger: memoryLogger(), clock: t.clock });
+    t.clock.advance(10_000); // every lease has expired
+    expect(await c.tick()).toBeDefined();
+    expect(await t.app.tick()).toBeUndefined();
+    await c.close();
+    expect(await t.app.tick()).toBeDefined(); // at once, not 1.5 intervals later
+  });
+
   it('run maintenance on one instance per interval', async () => {
     const first = await t.app.maintenance();
     const second = await b.maintenance();

@@ -31,4 +31,8 @@ export class PgJobLeases implements JobLeases {
   async release(job: string): Promise<void> {
     await this.db.deleteFrom('job_leases').where('name', '=', job).where('owner', '=', this.owner).execute();
   }
+
+  async releaseAll(): Promise<void> {
+    await this.db.deleteFrom('job_leases').where('owner', '=', this.owner).execute();
+  }
 }
