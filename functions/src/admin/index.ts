@@ -15,6 +15,7 @@ import { UserService } from './users.service.js';
 /** The admin context: sign-in, sessions and the admin users (its public surface). */
 export { AdminService, DEFAULT_ADMIN_EMAIL, type BootstrapResult } from './admin.service.js';
 export { UserService } from './users.service.js';
+export { checkSecrets, SecretMismatchError } from './secret-check.js';
 
 export interface AdminDeps {
   db: Db;

@@ -8,6 +8,7 @@ import { PgFailureLimiter } from '../adapters/postgres/failure-limiter.js';
 import { PrometheusMetrics } from '../adapters/prometheus/prometheus.js';
 import { WorkerSecretHasher } from '../adapters/workers/secret-hasher.js';
 import { createApp, VERSION, type HostAdapters } from '../app.js';
+import { checkSecrets } from '../admin/index.js';
 import { systemClock } from '../core/clock.js';
 import { noPush, type Push } from '../ports/push.js';
 import { loadConfig } from '../config/config.js';
@@ -109,9 +110,12 @@ async function build(fn: FunctionName) {
     metrics: new PrometheusMetrics({ version: VERSION }),
     dbPool: database.stats,
   } satisfies HostAdapters;
+  const secrets = { jwtSecret: required(config.jwtSecret), encryptionKey: Buffer.from(required(config.encryptionKey), 'base64') };
+  // secrets other than the ones the database was written with: the function refuses to start (admin/secret-check.ts)
+  await checkSecrets(database.db, secrets);
   const core = createApp({
     config,
-    secrets: { jwtSecret: required(config.jwtSecret), encryptionKey: Buffer.from(required(config.encryptionKey), 'base64') },
+    secrets,
     db: database.db,
     logger,
     adapters,

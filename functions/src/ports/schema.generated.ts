@@ -371,6 +371,17 @@ export type RollupState = Selectable<RollupStateTable>;
 export type NewRollupState = Insertable<RollupStateTable>;
 export type RollupStateUpdate = Updateable<RollupStateTable>;
 
+export interface SecretCheckTable {
+  id: Generated<boolean>;
+  sealed: string;
+  jwt_fingerprint: string;
+  created_at: Generated<Date>;
+}
+
+export type SecretCheck = Selectable<SecretCheckTable>;
+export type NewSecretCheck = Insertable<SecretCheckTable>;
+export type SecretCheckUpdate = Updateable<SecretCheckTable>;
+
 export interface SweepStateTable {
   id: Generated<number>;
   last_swept_at: Date;
@@ -403,5 +414,6 @@ export interface Database {
   notifications: NotificationsTable;
   rate_limits: RateLimitsTable;
   rollup_state: RollupStateTable;
+  secret_check: SecretCheckTable;
   sweep_state: SweepStateTable;
 }

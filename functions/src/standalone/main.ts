@@ -10,6 +10,7 @@ import { createStandaloneApp } from './adapters.js';
 import { lockDataDir, restrictDataDir } from './data-lock.js';
 import { proxyTrust } from '../http/client-address.js';
 import { resolveStandaloneSecrets } from './secrets.js';
+import { checkSecrets, SecretMismatchError } from '../admin/index.js';
 
 const MAINTENANCE_INTERVAL_MS = 3600_000;
 
@@ -44,6 +45,16 @@ async function main(): Promise<void> {
   );
   const applied = await migrateToLatest(database.db);
   if (applied.length) logger.info('migrations applied', { migrations: applied });
+  // secrets other than the ones the database was written with: refuse to start (admin/secret-check.ts)
+  try {
+    await checkSecrets(database.db, secrets);
+  } catch (err) {
+    if (!(err instanceof SecretMismatchError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    await database.close();
+    await unlock();
+    process.exit(3);
+  }
   // PGlite (emscripten's file system) sets its files' modes itself, 0666, whatever the umask: what it
   // wrote so far, and a DATA_DIR left by an earlier version, are tightened to owner-only here and
   // after each hourly maintenance. DATA_DIR itself is 0700, so nobody else can reach them meanwhile.
