@@ -246,11 +246,12 @@ describe('bodies', () => {
     });
   });
 
-  it('treats an empty body as {}', async () => {
+  it('treats an empty body without a content type as {}, and refuses an empty one of another type (a CSRF form post)', async () => {
     expect((await call('POST', '/api/notes')).json).toEqual({ note: 'none' });
-    expect((await call('POST', '/api/notes', { body: Buffer.alloc(0), headers: { 'content-type': 'text/plain' } })).json).toEqual({
+    expect((await call('POST', '/api/notes', { body: Buffer.alloc(0), headers: { 'content-type': 'application/json' } })).json).toEqual({
       note: 'none',
     });
+    expect((await call('POST', '/api/notes', { body: Buffer.alloc(0), headers: { 'content-type': 'text/plain' } })).status).toBe(415);
     const required = await call('POST', '/api/things', { headers: op });
     expect(required.status).toBe(400);
     expect(required.json.error.message).toContain('name');

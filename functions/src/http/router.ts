@@ -241,12 +241,37 @@ async function authenticate(route: Route, req: HttpRequest, auth: Authenticator)
     if (!device) throw unauthorized('invalid_token', 'the access token is invalid or expired');
     return device;
   }
-  const token = bearer(req) ?? cookie(req, SESSION_COOKIE);
+  const fromHeader = bearer(req);
+  const token = fromHeader ?? cookie(req, SESSION_COOKIE);
   if (!token) throw unauthorized('unauthenticated', 'sign in first');
+  if (!fromHeader && !SAFE_METHODS.has(req.method)) checkSameOrigin(req);
   const admin = await auth.admin(token);
   if (!admin) throw unauthorized('invalid_token', 'the session is invalid or expired; sign in again');
   if (ROLE_RANK[admin.role] < ROLE_RANK[route.auth]) throw forbidden(`this needs the ${route.auth} role`);
   return admin;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * CSRF: a state-changing request authenticated by the session cookie must come from the console's own
+ * origin - `Sec-Fetch-Site: same-origin`, or an `Origin` whose host is the request's Host. SameSite=Strict
+ * keeps other sites' cookies out, not sibling subdomains or other ports of the same host. Bearer-token
+ * callers (the CLI, scripts) carry no ambient credential and are not affected.
+ */
+function checkSameOrigin(req: HttpRequest): void {
+  const site = header(req, 'sec-fetch-site');
+  if (site === 'same-origin') return;
+  const origin = header(req, 'origin');
+  const host = header(req, 'host');
+  if (!site && origin && host) {
+    try {
+      if (new URL(origin).host === host.toLowerCase()) return;
+    } catch {
+      // not a URL: refused below
+    }
+  }
+  throw new AppError(403, 'cross_origin', 'a cookie-authenticated change must come from the console itself (same origin)');
 }
 
 function checkUpload(req: HttpRequest, types: string[]): void {
@@ -256,11 +281,13 @@ function checkUpload(req: HttpRequest, types: string[]): void {
 }
 
 function readJson(req: HttpRequest): unknown {
-  if (!req.body || req.body.length === 0) return {};
   const type = header(req, 'content-type') ?? '';
+  // an empty body is {} only without a content type: a form or text/plain post is refused even empty
+  if ((!req.body || req.body.length === 0) && type === '') return {};
   if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
     throw new AppError(415, 'unsupported_media_type', 'send the body as application/json');
   }
+  if (!req.body || req.body.length === 0) return {};
   try {
     return JSON.parse(req.body.toString('utf8'));
   } catch {
