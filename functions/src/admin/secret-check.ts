@@ -24,11 +24,11 @@ export async function checkSecrets(db: Db, secrets: { jwtSecret: string; encrypt
     .executeTakeFirst();
   if (inserted) return 'stored';
   const row = await db.selectFrom('secret_check').select(['sealed', 'jwt_fingerprint']).executeTakeFirstOrThrow();
-  let opened = '';
+  let opened: string;
   try {
     opened = decrypt(key, row.sealed).toString();
   } catch {
-    opened = '';
+    opened = ''; // another key: the tag does not verify
   }
   const wrong = [opened !== CHECK_TEXT && 'ENCRYPTION_KEY', row.jwt_fingerprint !== fingerprint && 'JWT_SECRET'].filter(Boolean);
   if (wrong.length) {

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, NewAuditLog } from '../ports/schema.generated.js';
 import type { Db } from '../ports/db.js';
 
@@ -21,4 +21,16 @@ export async function listAuditEntries(db: Db, f: AuditFilter) {
   if (f.deviceId) q = q.where('device_id', '=', f.deviceId);
   if (f.beforeId !== undefined) q = q.where('id', '<', f.beforeId);
   return q.execute();
+}
+
+/**
+ * The one way audit rows are removed: the audit log is append-only in the database (migration 0013's
+ * trigger) except in a transaction that sets mdm.audit_retention, which this does. For retention only.
+ */
+export async function pruneAuditBefore(db: Db, before: Date): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select set_config('mdm.audit_retention', 'on', true)`.execute(trx);
+    const result = await trx.deleteFrom('audit_log').where('at', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  });
 }

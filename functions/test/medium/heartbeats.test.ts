@@ -183,7 +183,7 @@ describe.each(DB_KINDS)('sessions and heartbeats on %s', (kind) => {
   it('refuses a heartbeat from a device that no longer exists, and an expired token', async () => {
     const other = await t.enrollDevice();
     const otherToken = await t.deviceToken(other);
-    await t.db.db.deleteFrom('audit_log').where('device_id', '=', other.deviceId).execute();
+    await pruneAuditForDevice(t, other.deviceId); // the audit log is append-only: only the retention path deletes
     await t.db.db.deleteFrom('devices').where('id', '=', other.deviceId).execute();
     const gone = await beat(sampleHeartbeat(t.clock.now()), otherToken);
     expect([gone.status, gone.json.error.code]).toEqual([401, 'unknown_device']);
@@ -192,3 +192,10 @@ describe.each(DB_KINDS)('sessions and heartbeats on %s', (kind) => {
     expect((await beat(sampleHeartbeat(t.clock.now()), fresh)).status).toBe(401);
   });
 });
+
+async function pruneAuditForDevice(t: TestApp, deviceId: string): Promise<void> {
+  await t.db.db.transaction().execute(async (trx) => {
+    await sql`select set_config('mdm.audit_retention', 'on', true)`.execute(trx);
+    await trx.deleteFrom('audit_log').where('device_id', '=', deviceId).execute();
+  });
+}
