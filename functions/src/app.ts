@@ -178,6 +178,7 @@ export function createApp(deps: AppDeps) {
       heartbeatIntervalSec: config.heartbeatIntervalSec,
       bcryptRounds: config.deviceSecretBcryptRounds,
       rawRetentionDays: config.retention.heartbeatDays,
+      heartbeatMaxPerMinute: config.heartbeatDeviceMaxPerMin,
       heartbeatBatchMax: config.heartbeatBatchMax,
       heartbeatWriteConcurrency: config.heartbeatWriteConcurrency,
       partitionsAheadDays: config.partitionsAheadDays,

@@ -1,5 +1,5 @@
 import { decodeTimeCursor, encodeTimeCursor } from '../core/cursor.js';
-import { notFound, unauthorized } from '../core/errors.js';
+import { notFound, tooManyRequests, unauthorized } from '../core/errors.js';
 import type { AuditService } from '../audit/index.js';
 import type { AdminActor, DeviceActor } from '../core/route.js';
 import type { Clock } from '../core/clock.js';
@@ -22,6 +22,7 @@ import {
 import type { HeartbeatInput, ListDevicesQuery, UpdateDeviceInput } from './devices.schemas.js';
 import type { LiveView } from '../fleet-view/index.js';
 import type { HeartbeatWriter } from './heartbeat-writer.js';
+import { HeartbeatQuota } from './heartbeat-quota.js';
 
 /** Where heartbeat responses get the device's commands from (the commands context). */
 export interface CommandOutbox {
@@ -34,6 +35,8 @@ export interface DeviceServiceOptions {
   bcryptRounds: number;
   /** HEARTBEAT_RETENTION_DAYS: ranges older than this are answered from the hourly rollups. */
   rawRetentionDays: number;
+  /** HEARTBEAT_DEVICE_MAX_PER_MIN: more from one device answer 429 and are not stored (default 10). */
+  heartbeatMaxPerMinute?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -52,7 +55,11 @@ export class DeviceService {
     private readonly audit: AuditService,
     private readonly mirror: LiveView,
     private readonly options: DeviceServiceOptions,
-  ) {}
+  ) {
+    this.#quota = new HeartbeatQuota(clock, options.heartbeatMaxPerMinute ?? 10);
+  }
+
+  readonly #quota: HeartbeatQuota;
 
   /** bcrypt runs here, once per session, so heartbeats only verify a JWT. */
   async openSession(deviceId: string, deviceSecret: string) {
@@ -74,6 +81,8 @@ export class DeviceService {
    * even when a push is lost.
    */
   async heartbeat(device: DeviceActor, hb: HeartbeatInput) {
+    const retryAfterSec = this.#quota.take(device.deviceId);
+    if (retryAfterSec > 0) throw tooManyRequests(retryAfterSec, 'too many heartbeats from this device');
     const receivedAt = this.clock.now();
     const stored = await this.writer.write({ deviceId: device.deviceId, hb, receivedAt });
     if (!stored) throw unauthorized('unknown_device', 'this device is not enrolled; enroll it again');

@@ -14,6 +14,8 @@ export const testEnv = (overrides: Record<string, string> = {}): Record<string, 
   ADMIN_BCRYPT_ROUNDS: '4',
   DEVICE_SECRET_BCRYPT_ROUNDS: '4',
   PUBLIC_URL: 'https://mdm.example.com',
+  // tests send many heartbeats per device on a frozen clock; the quota has its own test
+  HEARTBEAT_DEVICE_MAX_PER_MIN: '600',
   ...overrides,
 });
 
