@@ -53,6 +53,13 @@ export type AuditEvent =
       details: { versionCode: number; versionName: string; sha256: string; uploaded: boolean };
     }
   | {
+      /** A device's final report on a command (a WIPE that succeeded, a REBOOT it rejected). */
+      action: 'finished_command';
+      target: { type: 'command'; id: string };
+      deviceId: string;
+      details: { type: string; status: 'succeeded' | 'failed' | 'rejected'; error?: string | undefined };
+    }
+  | {
       action: 'enrolled_device';
       target: { type: 'device'; id: string };
       details: { enrollmentTokenId: string; model: string; manufacturer: string; serial: string | null; group: string | null };
@@ -71,6 +78,7 @@ export const AUDIT_ACTIONS = [
   'revoked_enrollment_token',
   'enrolled_device',
   'sent_command',
+  'finished_command',
   'updated_device',
   'updated_alert_settings',
   'sent_test_notification',

@@ -54,6 +54,6 @@ export const commandRoutes = (commands: CommandService) => [
     body: resultBody,
     response: { status: 200, description: 'The command state now', schema: resultResponse },
     errors: [404, 409],
-    handler: async ({ actor, params, body }) => json(200, await commands.reportResult(actor, params.id, body)),
+    handler: async ({ actor, params, body, ip }) => json(200, await commands.reportResult(actor, params.id, body, ip)),
   }),
 ];

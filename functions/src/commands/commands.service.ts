@@ -172,7 +172,7 @@ export class CommandService {
    * a final state is never replaced by another (409), and a report on another device's command is
    * answered as if the command did not exist.
    */
-  async reportResult(device: DeviceActor, id: string, input: ResultInput) {
+  async reportResult(device: DeviceActor, id: string, input: ResultInput, ip?: string) {
     const now = this.clock.now();
     const { previous, updated } = await applyResult(this.db, {
       id,
@@ -182,7 +182,28 @@ export class CommandService {
       output: input.status === 'delivered' ? null : (input.output ?? null),
       error: input.status === 'delivered' ? null : (input.error ?? null),
     });
-    if (updated) return { id, status: input.status };
+    if (updated) {
+      if (input.status === 'succeeded' || input.status === 'failed' || input.status === 'rejected') {
+        // the outcome is audited, with the command's type: a WIPE that succeeded is on the record
+        const command = await this.db.selectFrom('commands').select('type').where('id', '=', id).executeTakeFirst();
+        await this.audit.record(
+          this.db,
+          device,
+          {
+            action: 'finished_command',
+            target: { type: 'command', id },
+            deviceId: device.deviceId,
+            details: {
+              type: command?.type ?? 'unknown',
+              status: input.status,
+              ...(input.error ? { error: input.error.slice(0, 200) } : {}),
+            },
+          },
+          ip,
+        );
+      }
+      return { id, status: input.status };
+    }
     // Nothing changed: the command ended before (a repeated report is answered as the first was;
     // another outcome is a conflict), or `delivered` came after it moved past that. `previous` is
     // the statement's snapshot: when it still looks open, a concurrent report may have moved it - read

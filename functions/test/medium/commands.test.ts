@@ -43,6 +43,27 @@ describe.each(DB_KINDS)('commands on %s', (kind) => {
   const report = async (device: EnrolledDevice, id: string, body: Record<string, unknown>) =>
     t.request('POST', `/api/v1/commands/${id}/result`, { token: await t.deviceToken(device), body });
 
+  it("audits a device's final report with the command's type (before: a WIPE that succeeded left no audit entry)", async () => {
+    const res = await send({ type: 'RELAUNCH_APP', deviceIds: [fleet[1]!.deviceId] });
+    const id = res.json.commands[0].id as string;
+    expect((await report(fleet[1]!, id, { status: 'delivered' })).status).toBe(200);
+    expect((await report(fleet[1]!, id, { status: 'failed', error: 'app not installed' })).status).toBe(200);
+    expect((await report(fleet[1]!, id, { status: 'failed', error: 'app not installed' })).status).toBe(200); // repeated: once
+    const rows = await t.db.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'finished_command')
+      .where('target_id', '=', id)
+      .execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      actor_type: 'device',
+      device_id: fleet[1]!.deviceId,
+      ip: '192.0.2.10',
+      details: { type: 'RELAUNCH_APP', status: 'failed', error: 'app not installed' },
+    });
+  });
+
   it('creates one queued command per device, audited, and hands it out signed in the next heartbeat', async () => {
     const res = await send({ type: 'RELAUNCH_APP', deviceIds: [fleet[0]!.deviceId] });
     expect(res.status).toBe(201);
