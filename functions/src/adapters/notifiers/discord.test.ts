@@ -185,6 +185,18 @@ describe('DiscordNotifier', () => {
     expect(requests).toHaveLength(3);
   });
 
+  it('does not follow a redirect (it could lead to an internal address), and reports it as final', async () => {
+    script = [(res) => res.writeHead(302, { location: `${webhookUrl}?followed=1` }).end()];
+    const { discord } = notifier();
+    const result = await discord.send(message(), target());
+    expect(result).toMatchObject({
+      ok: false,
+      retryable: false,
+      error: 'Discord answered with a redirect (HTTP 302), which is not followed',
+    });
+    expect(requests).toHaveLength(1);
+  });
+
   it('reports a deleted webhook as final, without the URL or its token', async () => {
     // A body that echoes the path, as some proxies do, must not leak the token either.
     script = [(res, req) => res.writeHead(404).end(`{"message": "Unknown Webhook", "code": 10015, "path": "${req.url}"}`)];

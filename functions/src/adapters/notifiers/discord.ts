@@ -131,6 +131,8 @@ export class DiscordNotifier implements Notifier {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body,
+        // a redirect is never followed: it could lead to an address the webhook host was not
+        redirect: 'manual',
         signal: AbortSignal.timeout(this.opts.timeoutMs),
       });
       text = await res.text();
@@ -144,6 +146,11 @@ export class DiscordNotifier implements Notifier {
       return { retry: { ok: false, retryable: true, error: `network error: ${detail}` } };
     }
     if (res.ok) return { final: { ok: true, detail: `HTTP ${res.status}` } };
+    if (res.status >= 300 && res.status < 400) {
+      return {
+        final: { ok: false, retryable: false, error: `Discord answered with a redirect (HTTP ${res.status}), which is not followed` },
+      };
+    }
     const error = `Discord answered HTTP ${res.status}: ${truncate(scrub(text.trim(), webhookUrl), 200)}`;
     const waitSec = retryAfterSec(res, text);
     if (res.status === 429 || res.status >= 500) {
