@@ -53,6 +53,16 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
     };
     let response;
     try {
+      // Authenticate from the headers before reading a byte of the body: a refused request is answered
+      // now and its connection closed, so an unauthenticated upload never fills memory.
+      const refused = await handle.preflight?.(base);
+      if (refused) {
+        if (res.destroyed) return;
+        res.setHeader('connection', 'close');
+        res.writeHead(refused.status, refused.headers);
+        res.end(refused.body, () => req.destroy());
+        return;
+      }
       const limit = handle.bodyLimit?.(base.method, base.path) ?? BODY_LIMIT_BYTES;
       const body = await readBody(req, limit);
       response =

@@ -72,6 +72,12 @@ export type Handler = ((req: HttpRequest) => Promise<HttpResponse>) & {
    * files and pages are served only where this is false (static-files.ts).
    */
   owns?: (path: string) => boolean;
+  /**
+   * Checks what the headers alone can decide - the route, the caller's credentials, CSRF - before a
+   * host reads the body: a refusal (404/405/401/403) comes back as the response, so an unauthenticated
+   * upload is answered at once and its body is never buffered. Undefined: go on and read the body.
+   */
+  preflight?: (req: Omit<HttpRequest, 'body'>) => Promise<HttpResponse | undefined>;
 };
 
 export function createRouter(routes: Route[], deps: RouterDeps): Handler {
@@ -142,6 +148,22 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
     if ([...exact.values()].some((r) => r.path === path)) return true;
     const parts = path.split('/');
     return patterns.some((p) => matchSegments(p.segments, parts) !== null);
+  };
+  handle.preflight = async (head) => {
+    const found = match(head.method, head.path);
+    if (!('route' in found) || found.route.auth === 'public') return undefined; // the full request says why
+    const req = { ...head, body: undefined };
+    try {
+      await authenticate(found.route, req, deps.auth);
+      return undefined;
+    } catch (err) {
+      if (err instanceof AppError && (err.status === 401 || err.status === 403)) {
+        const response = errorResponse(err, requestContext(req).requestId, found.route, deps.logger);
+        observe(req, response, found.route, performance.now());
+        return response;
+      }
+      return undefined; // anything else (the database away) is answered by the full request
+    }
   };
   handle.bodyLimit = (method, path) => {
     const found = match(method, path);

@@ -102,6 +102,7 @@ export function withStaticSite(site: StaticSite, next: Handler): Handler {
   const handle: Handler = async (req) => (owns(req.path) ? undefined : await site.handler(req)) ?? next(req);
   if (next.bodyLimit) handle.bodyLimit = next.bodyLimit; // uploads keep their larger limit
   handle.owns = owns;
+  if (next.preflight) handle.preflight = next.preflight;
   return handle;
 }
 
