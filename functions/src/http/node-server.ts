@@ -7,6 +7,10 @@ import { AppError } from '../core/errors.js';
 import { secureServerResponse } from './security-headers.js';
 import { clientAddress, proxyTrust, type ProxyTrust } from './client-address.js';
 
+/** Uploads (bodies past the JSON limit) read at once: by the whole server, and by one caller. */
+const UPLOADS_AT_ONCE = 4;
+const UPLOADS_PER_CALLER = 1;
+
 /** Past this a too-large body is cut off rather than drained, so the 413 is still read by polite clients. */
 const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
 
@@ -30,6 +34,9 @@ export interface RunningServer {
 export function createNodeServer(handle: Handler, opts: NodeServerOptions): RunningServer {
   let closing = false;
   const proxy = opts.proxy ?? proxyTrust({ hops: opts.trustProxy ? 1 : 0 });
+  /** Uploads being read, by caller: a large body is buffered, so how many at once is capped. */
+  const uploading = new Map<string, number>();
+  let uploads = 0;
   /** Open event streams: ended on shutdown, or the server would wait on them forever. */
   const streams = new Set<ServerResponse>();
   // Every response, whoever writes it, gets the security headers (security-headers.ts).
@@ -55,7 +62,8 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
     try {
       // Authenticate from the headers before reading a byte of the body: a refused request is answered
       // now and its connection closed, so an unauthenticated upload never fills memory.
-      const refused = await handle.preflight?.(base);
+      const checked = await handle.preflight?.(base);
+      const refused = checked && 'status' in checked ? checked : undefined;
       if (refused) {
         if (res.destroyed) return;
         res.setHeader('connection', 'close');
@@ -64,7 +72,31 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
         return;
       }
       const limit = handle.bodyLimit?.(base.method, base.path) ?? BODY_LIMIT_BYTES;
-      const body = await readBody(req, limit);
+      const caller = (checked && 'caller' in checked ? checked.caller : undefined) ?? base.ip;
+      const upload = limit > BODY_LIMIT_BYTES;
+      if (upload && (uploads >= UPLOADS_AT_ONCE || (uploading.get(caller) ?? 0) >= UPLOADS_PER_CALLER)) {
+        res.setHeader('connection', 'close');
+        const busy = errorResponse(
+          new AppError(503, 'uploads_busy', 'other uploads are in progress; retry shortly', { 'retry-after': '5' }),
+          randomUUID(),
+          undefined,
+          opts.logger,
+        );
+        res.writeHead(busy.status, busy.headers);
+        res.end(busy.body, () => req.destroy());
+        return;
+      }
+      if (upload) {
+        uploads++;
+        uploading.set(caller, (uploading.get(caller) ?? 0) + 1);
+      }
+      const body = await readBody(req, limit).finally(() => {
+        if (!upload) return;
+        uploads--;
+        const left = (uploading.get(caller) ?? 1) - 1;
+        if (left > 0) uploading.set(caller, left);
+        else uploading.delete(caller);
+      });
       response =
         body === 'too_large'
           ? errorResponse(

@@ -77,7 +77,7 @@ export type Handler = ((req: HttpRequest) => Promise<HttpResponse>) & {
    * host reads the body: a refusal (404/405/401/403) comes back as the response, so an unauthenticated
    * upload is answered at once and its body is never buffered. Undefined: go on and read the body.
    */
-  preflight?: (req: Omit<HttpRequest, 'body'>) => Promise<HttpResponse | undefined>;
+  preflight?: (req: Omit<HttpRequest, 'body'>) => Promise<HttpResponse | { caller?: string } | undefined>;
 };
 
 export function createRouter(routes: Route[], deps: RouterDeps): Handler {
@@ -154,8 +154,9 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
     if (!('route' in found) || found.route.auth === 'public') return undefined; // the full request says why
     const req = { ...head, body: undefined };
     try {
-      await authenticate(found.route, req, deps.auth);
-      return undefined;
+      const actor = await authenticate(found.route, req, deps.auth);
+      // who is calling, for the hosts' per-caller caps (uploads)
+      return { caller: actor?.kind === 'admin' ? `admin:${actor.id}` : actor?.kind === 'device' ? `device:${actor.deviceId}` : undefined };
     } catch (err) {
       if (err instanceof AppError && (err.status === 401 || err.status === 403)) {
         const response = errorResponse(err, requestContext(req).requestId, found.route, deps.logger);

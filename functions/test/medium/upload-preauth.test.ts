@@ -62,6 +62,16 @@ describe('authentication before the body', () => {
     expect(grown).toBeLessThan(50 * 1024 * 1024);
   });
 
+  it('reads one upload per admin at a time: a second one while the first is held answers 503', async () => {
+    const token = await t.loginAs('admin');
+    const auth = `authorization: Bearer ${token}\r\n`;
+    const first = slowUpload(auth, 1024); // held open, never answered while it stalls
+    await new Promise((r) => setTimeout(r, 300));
+    const second = await slowUpload(auth, 16);
+    expect(second.status).toBe('HTTP/1.1 503 Service Unavailable');
+    void first;
+  });
+
   it('still takes the 64 KiB JSON limit on other routes', async () => {
     const token = await t.loginAs('admin');
     const res = await fetch(`http://127.0.0.1:${port}/api/v1/admin/enrollment-tokens`, {
