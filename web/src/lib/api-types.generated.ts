@@ -323,7 +323,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign out: clears the session cookie */
+        /** Sign out: ends every session of this admin (all their tokens) and clears the cookie */
         post: operations["postAdminLogout"];
         delete?: never;
         options?: never;
@@ -342,6 +342,23 @@ export interface paths {
         get: operations["getAdminMe"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change the signed-in admin's password; ends their other sessions and returns a new one */
+        post: operations["postAdminMePassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1286,7 +1303,7 @@ export interface operations {
         parameters: {
             query?: {
                 actorId?: string;
-                action?: "created_admin" | "updated_admin" | "deleted_admin" | "logged_in" | "logged_out" | "locked_out_login" | "created_enrollment_token" | "revoked_enrollment_token" | "enrolled_device" | "sent_command" | "updated_device" | "updated_alert_settings" | "sent_test_notification" | "acknowledged_alert" | "escalated_alert" | "registered_apk_release";
+                action?: "created_admin" | "updated_admin" | "deleted_admin" | "logged_in" | "logged_out" | "locked_out_login" | "created_enrollment_token" | "revoked_enrollment_token" | "enrolled_device" | "sent_command" | "finished_command" | "updated_device" | "updated_alert_settings" | "sent_test_notification" | "acknowledged_alert" | "escalated_alert" | "registered_apk_release";
                 deviceId?: string;
                 cursor?: string;
                 limit?: number;
@@ -2755,6 +2772,8 @@ export interface operations {
                             name: string;
                             /** @enum {string} */
                             role: "viewer" | "operator" | "admin";
+                            /** @description Signed in with a generated password: every other admin route answers 403 password_change_required until it is changed */
+                            mustChangePassword: boolean;
                         };
                         /** @description Firebase custom token with the role claim (Firebase deployments), for reading the live mirror; null standalone */
                         firebaseToken: string | null;
@@ -2894,6 +2913,8 @@ export interface operations {
                             name: string;
                             /** @enum {string} */
                             role: "viewer" | "operator" | "admin";
+                            /** @description Signed in with a generated password: every other admin route answers 403 password_change_required until it is changed */
+                            mustChangePassword: boolean;
                         };
                     };
                 };
@@ -2918,6 +2939,105 @@ export interface operations {
             };
             /** @description Role not allowed */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminMePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    currentPassword: string;
+                    /** @description At least 10 characters and at most 72 bytes in UTF-8 (bcrypt reads 72 bytes); not a common password */
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Changed; a new session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Admin session JWT; also set as the HttpOnly mdm_session cookie */
+                        token: string;
+                        /** Format: date-time */
+                        expiresAt: string;
+                        admin: {
+                            /** Format: uuid */
+                            id: string;
+                            email: string;
+                            name: string;
+                            /** @enum {string} */
+                            role: "viewer" | "operator" | "admin";
+                            /** @description Signed in with a generated password: every other admin route answers 403 password_change_required until it is changed */
+                            mustChangePassword: boolean;
+                        };
+                        /** @description Firebase custom token with the role claim (Firebase deployments), for reading the live mirror; null standalone */
+                        firebaseToken: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3609,7 +3729,7 @@ export interface operations {
                     /** @enum {string} */
                     role?: "viewer" | "operator" | "admin";
                     disabled?: boolean;
-                    /** @description 10-72 characters (bcrypt reads at most 72 bytes) */
+                    /** @description At least 10 characters and at most 72 bytes in UTF-8 (bcrypt reads 72 bytes); not a common password */
                     password?: string;
                     /**
                      * @description Generate a new password, shown once in the response
