@@ -2,7 +2,7 @@ import type { AuditService } from '../audit/index.js';
 import { AppError, tooManyRequests, unauthorized } from '../core/errors.js';
 import type { AdminActor, Role } from '../core/route.js';
 import type { Clock } from '../core/clock.js';
-import { randomSecret } from '../core/crypto.js';
+import { constantTimeEqual, randomSecret } from '../core/crypto.js';
 import type { Db } from '../ports/db.js';
 import { noConsoleTokens, type ConsoleTokens } from '../ports/console-tokens.js';
 import type { SecretHasher } from '../ports/secret-hasher.js';
@@ -173,7 +173,8 @@ export class AdminService {
     const admin = await findAdminByEmail(this.db, actor.email);
     const ok = !!admin && withinBcryptLimit(currentPassword) && (await this.hasher.compare(currentPassword, admin.password_hash));
     if (!admin || !ok) throw new AppError(403, 'wrong_password', 'the current password is wrong');
-    if (newPassword === currentPassword) throw new AppError(400, 'same_password', 'choose a password different from the current one');
+    if (constantTimeEqual(newPassword, currentPassword))
+      throw new AppError(400, 'same_password', 'choose a password different from the current one');
     const hash = await this.hasher.hash(newPassword, this.options.bcryptRounds);
     const version = await this.db.transaction().execute(async (trx) => {
       const v = await setPassword(trx, admin.id, hash, false, this.clock.now());

@@ -17,7 +17,7 @@ const source = (file: string) => readFile(join(root, file), 'utf8');
  */
 describe('constant-time compares', () => {
   it('checks the session-token MAC with timingSafeEqual before parsing any part of the token', async () => {
-    const text = await source('platform/session-tokens.ts');
+    const text = await source('core/session-tokens.ts');
     const verify = text.slice(text.indexOf('verify(audience'));
     const mac = verify.indexOf('timingSafeEqual(given, expected)');
     expect(mac).toBeGreaterThan(0);
@@ -37,7 +37,7 @@ describe('constant-time compares', () => {
     expect(matches('m'.repeat(40))).toBe(true);
     for (const wrong of ['m'.repeat(39) + 'n', 'm', 'm'.repeat(5000), '']) expect(matches(wrong)).toBe(false);
     expect(tokenDigestMatcher(undefined)('anything')).toBe(false);
-    expect(await source('platform/crypto.ts')).toMatch(/timingSafeEqual\(createHash\('sha256'\)\.update\(token\)\.digest\(\), sha256\)/);
+    expect(await source('core/crypto.ts')).toMatch(/timingSafeEqual\(createHash\('sha256'\)\.update\(token\)\.digest\(\), sha256\)/);
     expect(await source('app.ts')).toContain('tokenDigestMatcher(config.metricsTokenSha256)');
   });
 
@@ -45,7 +45,7 @@ describe('constant-time compares', () => {
     expect(constantTimeEqual('secret', 'secret')).toBe(true);
     expect(constantTimeEqual('secret', 'secreT')).toBe(false);
     expect(constantTimeEqual('secret', 'a much longer guess')).toBe(false);
-    const text = await source('platform/crypto.ts');
+    const text = await source('core/crypto.ts');
     const fn = text.slice(text.indexOf('export function constantTimeEqual'), text.indexOf('export function tokenDigestMatcher'));
     expect(fn.match(/timingSafeEqual\(/g)).toHaveLength(2);
   });
