@@ -126,8 +126,8 @@ export const configSchema = z.object({
     .max(255)
     .optional()
     .describe('Address the standalone server listens on (e.g. 127.0.0.1 behind a local proxy); unset: every interface, as before.'),
-  HEARTBEAT_DEVICE_MAX_PER_MIN: int(1, 600, 10).describe(
-    'Heartbeats one device may send per minute (per server instance); more answer 429 with Retry-After and are not stored.',
+  HEARTBEAT_DEVICE_MAX_PER_MIN: int(1, 600, 30).describe(
+    'Heartbeats one device may send per minute (per server instance); more answer 429 with Retry-After and are not stored. The default leaves room for the shortest interval SET_CONFIG allows (5 s: 12 a minute), PINGs and a buffered backlog.',
   ),
   HEARTBEAT_PARTITIONS_AHEAD_DAYS: int(1, 60, 7).describe('Daily heartbeat partitions created ahead of today.'),
   HEARTBEAT_RETENTION_DAYS: int(2, 3650, 30).describe(

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PARAMS } from '../../src/commands/commands.schemas.js';
+import { loadConfig } from '../../src/config/config.js';
 import { createTestApp, sampleHeartbeat, type EnrolledDevice, type TestApp } from '../helpers/app.js';
 
 /** One device token flooding heartbeats: beyond HEARTBEAT_DEVICE_MAX_PER_MIN a minute, 429 and nothing stored. */
@@ -25,6 +27,12 @@ describe('per-device heartbeat quota', () => {
           .executeTakeFirstOrThrow()
       ).n,
     );
+
+  it('by default leaves a device at the shortest interval SET_CONFIG allows room for PINGs and retries', () => {
+    const shortest = PARAMS.SET_CONFIG.safeParse({ heartbeatIntervalSec: 4 }).success ? 4 : 5;
+    expect(PARAMS.SET_CONFIG.safeParse({ heartbeatIntervalSec: 5 }).success).toBe(true);
+    expect(loadConfig({}).heartbeatDeviceMaxPerMin).toBeGreaterThanOrEqual(2 * (60 / shortest));
+  });
 
   it('stores 10 in a minute, answers the rest 429 with Retry-After and stores none of them', async () => {
     const statuses: number[] = [];

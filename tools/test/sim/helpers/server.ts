@@ -35,6 +35,8 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
     ADMIN_PASSWORD: ADMIN.password,
     DEVICE_SECRET_BCRYPT_ROUNDS: '4',
     ADMIN_BCRYPT_ROUNDS: '4',
+    // simulated devices beat every second or so: the per-device quota at its highest
+    HEARTBEAT_DEVICE_MAX_PER_MIN: '600',
     ...env,
   };
   delete childEnv.NODE_OPTIONS; // vitest's loader hooks must not leak into the server
