@@ -84,8 +84,8 @@ export const configSchema = z.object({
   ADMIN_SESSION_TTL_SEC: int(300, 30 * 86_400, 12 * 3600).describe('Lifetime of an admin session token and cookie.'),
   ADMIN_BCRYPT_ROUNDS: int(4, 15, 11).describe('bcrypt cost for admin passwords.'),
   BCRYPT_WORKERS: int(1, 64, 1).describe('Worker threads that run bcrypt, off the event loop that serves heartbeats.'),
-  BCRYPT_QUEUE_PER_LANE: int(1, 10_000, 32).describe(
-    'bcrypt jobs that may wait per lane (device sessions, enrollments, admin sign-ins); more answer 503 with Retry-After.',
+  BCRYPT_QUEUE_PER_LANE: int(1, 10_000, 256).describe(
+    'bcrypt jobs that may wait per lane (device sessions, enrollments, admin sign-ins); more answer 503 with Retry-After. Device and enrollment lanes go first, so a full admin lane never delays them; 256 lets a provisioning burst or a fleet reconnecting at once wait instead of failing.',
   ),
   COMMAND_TTL_SEC: int(60, 30 * 86_400, 86_400).describe('Default lifetime of a command; undelivered ones expire after it.'),
   FCM_SERVICE_ACCOUNT: z
