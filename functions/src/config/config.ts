@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { parseTrustedCidrs, type Cidr } from '../http/client-address.js';
+import type { AlertDefaults } from '../alerts/index.js';
 
 /**
  * Every setting the backend reads, declared once: the environment variable, its default and a
@@ -212,20 +213,8 @@ export interface Config {
   offlineAfterSec: number;
   sweepIntervalSec: number;
   mirrorRefreshSec: number;
-  alertDefaults: {
-    lowBatteryPct: number;
-    frameAgeMs: number;
-    holdSec: number;
-    cooldownSec: number;
-    digestWindowSec: number;
-    maxMessagesPerMinute: number;
-    dailyBudget: number;
-    stepTimeoutSec: number;
-    discordWebhookUrl: string | undefined;
-    smtpUrl: string | undefined;
-    emailTo: string[];
-    emailFrom: string;
-  };
+  /** The alerts context's defaults (its AlertDefaults, apart from the offline threshold above). */
+  alertDefaults: Omit<AlertDefaults, 'offlineAfterSec'>;
   deviceSessionTtlSec: number;
   deviceSecretBcryptRounds: number;
   adminSessionTtlSec: number;
