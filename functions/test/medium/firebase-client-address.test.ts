@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { firebaseFunctionsEnv } from '../helpers/firebase.js';
 import { clonePostgresDatabase, dropPostgresDatabase } from '../helpers/db.js';
 
 type Fn = (req: unknown, res: unknown) => unknown;
@@ -17,21 +17,7 @@ describe('client address on the Firebase functions', () => {
 
   beforeAll(async () => {
     databaseUrl = await clonePostgresDatabase();
-    Object.assign(process.env, {
-      FUNCTIONS_EMULATOR: 'true',
-      FIREBASE_AUTH_EMULATOR_HOST: '127.0.0.1:9099',
-      GCLOUD_PROJECT: 'demo-mdm',
-      DATABASE_URL: databaseUrl,
-      PUBLIC_URL: 'https://demo-mdm.web.app',
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      DB_PASSWORD: 'none',
-      DISCORD_WEBHOOK_URL: 'none',
-      SMTP_URL: 'none',
-      METRICS_TOKEN: 'none',
-      ADMIN_BCRYPT_ROUNDS: '4',
-      DB_CONNECTION_LIMIT: '100',
-    });
+    Object.assign(process.env, firebaseFunctionsEnv(databaseUrl, { DB_CONNECTION_LIMIT: '100' }));
     delete process.env.TRUST_PROXY_HOPS;
     fns = (await import('../../src/index.js')) as unknown as typeof fns;
     const { getRuntime } = await import('../../src/firebase/runtime.js');

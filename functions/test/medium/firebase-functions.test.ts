@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maxConnections, PLAN } from '../../src/firebase/plan.js';
+import { firebaseFunctionsEnv } from '../helpers/firebase.js';
 import { clonePostgresDatabase, dropPostgresDatabase } from '../helpers/db.js';
 import { sampleDevice, sampleHeartbeat } from '../helpers/app.js';
 
@@ -18,22 +18,7 @@ describe('the Firebase functions', () => {
 
   beforeAll(async () => {
     databaseUrl = await clonePostgresDatabase();
-    Object.assign(process.env, {
-      FUNCTIONS_EMULATOR: 'true',
-      // with the Auth emulator, firebase-admin mints unsigned custom tokens locally
-      FIREBASE_AUTH_EMULATOR_HOST: '127.0.0.1:9099',
-      GCLOUD_PROJECT: 'demo-mdm',
-      DATABASE_URL: databaseUrl,
-      PUBLIC_URL: 'https://demo-mdm.web.app',
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      DB_PASSWORD: 'none',
-      DISCORD_WEBHOOK_URL: 'none',
-      SMTP_URL: 'none',
-      METRICS_TOKEN: 'none',
-      ADMIN_BCRYPT_ROUNDS: '4',
-      DEVICE_SECRET_BCRYPT_ROUNDS: '4',
-    });
+    Object.assign(process.env, firebaseFunctionsEnv(databaseUrl));
     fns = (await import('../../src/index.js')) as unknown as typeof fns;
     const { getRuntime } = await import('../../src/firebase/runtime.js');
     const { app } = await getRuntime('api');
