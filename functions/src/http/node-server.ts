@@ -71,8 +71,9 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
         res.end(refused.body, () => req.destroy());
         return;
       }
-      const limit = handle.bodyLimit?.(base.method, base.path) ?? BODY_LIMIT_BYTES;
-      const caller = (checked && 'caller' in checked ? checked.caller : undefined) ?? base.ip;
+      const passed = checked && 'bodyLimit' in checked ? checked : undefined;
+      const limit = passed?.bodyLimit ?? handle.bodyLimit?.(base.method, base.path) ?? BODY_LIMIT_BYTES;
+      const caller = passed?.caller ?? base.ip;
       const upload = limit > BODY_LIMIT_BYTES;
       if (upload && (uploads >= UPLOADS_AT_ONCE || (uploading.get(caller) ?? 0) >= UPLOADS_PER_CALLER)) {
         res.setHeader('connection', 'close');
@@ -105,7 +106,7 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
               undefined,
               opts.logger,
             )
-          : await handle({ ...base, body });
+          : await handle({ ...base, body }, passed);
       if (body === 'too_large') res.setHeader('connection', 'close');
     } catch (err) {
       response = errorResponse(err, randomUUID(), undefined, opts.logger);

@@ -58,12 +58,33 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const SLOW_REQUEST_SEC = 1;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
+/** A preflight's findings, kept by the router that issued it. */
+interface Found {
+  route: Route;
+  params: Record<string, string>;
+  actor: AdminActor | DeviceActor | null;
+  method: string;
+  path: string;
+}
+
 interface CompiledRoute {
   route: Route;
   segments: string[];
 }
 
-export type Handler = ((req: HttpRequest) => Promise<HttpResponse>) & {
+/**
+ * What a preflight found from the headers alone: the route, its path parameters and the authenticated
+ * caller. Handing it back to the handler with the full request saves matching and authenticating twice;
+ * a handler trusts only the ones its own preflight issued.
+ */
+export interface Checked {
+  /** Who is calling, for the hosts' per-caller caps (uploads); undefined for public routes. */
+  caller?: string | undefined;
+  /** The largest body this request may carry (uploads allow more than JSON). */
+  bodyLimit: number;
+}
+
+export type Handler = ((req: HttpRequest, checked?: Checked) => Promise<HttpResponse>) & {
   /** The largest body a request to this method and path may carry (uploads allow more than JSON). */
   bodyLimit?: (method: string, path: string) => number;
   /**
@@ -75,9 +96,10 @@ export type Handler = ((req: HttpRequest) => Promise<HttpResponse>) & {
   /**
    * Checks what the headers alone can decide - the route, the caller's credentials, CSRF - before a
    * host reads the body: a refusal (404/405/401/403) comes back as the response, so an unauthenticated
-   * upload is answered at once and its body is never buffered. Undefined: go on and read the body.
+   * upload is answered at once and its body is never buffered. Otherwise what it found, to pass on with
+   * the full request; undefined: nothing decided (no route, the database away) - the full request says.
    */
-  preflight?: (req: Omit<HttpRequest, 'body'>) => Promise<HttpResponse | { caller?: string } | undefined>;
+  preflight?: (req: Omit<HttpRequest, 'body'>) => Promise<HttpResponse | Checked | undefined>;
 };
 
 export function createRouter(routes: Route[], deps: RouterDeps): Handler {
@@ -132,12 +154,16 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
     else deps.logger.info(message, fields);
   };
 
-  const handle: Handler = async function handle(req: HttpRequest): Promise<HttpResponse> {
+  /** The preflights this router issued, with what they found (a caller cannot hand in its own). */
+  const issued = new WeakMap<Checked, Found>();
+
+  const handle: Handler = async function handle(req: HttpRequest, checked?: Checked): Promise<HttpResponse> {
     const ctx = requestContext(req);
+    const pre = checked && issued.get(checked);
     return withLogContext(requestLogFields(ctx, deps.traceProject), async () => {
       const started = performance.now();
       const found: { route?: Route } = {};
-      const response = await respond(req, ctx.requestId, found);
+      const response = await respond(req, ctx.requestId, found, pre?.method === req.method && pre.path === req.path ? pre : undefined);
       observe(req, response, found.route, started);
       return response;
     });
@@ -151,12 +177,16 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
   };
   handle.preflight = async (head) => {
     const found = match(head.method, head.path);
-    if (!('route' in found) || found.route.auth === 'public') return undefined; // the full request says why
+    if (!('route' in found)) return undefined; // the full request says why (404, 405)
     const req = { ...head, body: undefined };
     try {
       const actor = await authenticate(found.route, req, deps.auth);
-      // who is calling, for the hosts' per-caller caps (uploads)
-      return { caller: actor?.kind === 'admin' ? `admin:${actor.id}` : actor?.kind === 'device' ? `device:${actor.deviceId}` : undefined };
+      const checked: Checked = {
+        caller: actor?.kind === 'admin' ? `admin:${actor.id}` : actor?.kind === 'device' ? `device:${actor.deviceId}` : undefined,
+        bodyLimit: found.route.upload?.maxBytes ?? BODY_LIMIT_BYTES,
+      };
+      issued.set(checked, { ...found, actor, method: head.method, path: head.path });
+      return checked;
     } catch (err) {
       if (err instanceof AppError && (err.status === 401 || err.status === 403)) {
         const response = errorResponse(err, requestContext(req).requestId, found.route, deps.logger);
@@ -176,11 +206,11 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
     await deps.limiter.forgive(scope, ip).catch((e: unknown) => deps.logger.warn('could not un-count an attempt', { requestId, err: e }));
   }
 
-  async function respond(req: HttpRequest, requestId: string, out: { route?: Route }): Promise<HttpResponse> {
+  async function respond(req: HttpRequest, requestId: string, out: { route?: Route }, pre: Found | undefined): Promise<HttpResponse> {
     let route: Route | undefined;
     let counted: RateLimitScope | undefined;
     try {
-      const found = match(req.method, req.path);
+      const found = pre ?? match(req.method, req.path);
       if (!('route' in found)) {
         if (found.allow.length === 0) throw new AppError(404, 'not_found', `no route for ${req.path}`);
         throw new AppError(405, 'method_not_allowed', `use ${found.allow.join(', ')}`, { allow: found.allow.join(', ') });
@@ -196,7 +226,8 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
         if (!verdict.allowed) throw tooManyRequests(verdict.retryAfterSec);
         counted = route.rateLimit;
       }
-      const actor = await authenticate(route, req, deps.auth);
+      // authenticated once: by the preflight from the same headers, or here
+      const actor = pre ? pre.actor : await authenticate(route, req, deps.auth);
       const params = parse(route.params, found.params, 'path');
       const query = parse(route.query, Object.fromEntries(req.query), 'query');
       if (route.upload) checkUpload(req, route.upload.contentTypes);

@@ -99,7 +99,7 @@ export function withStaticSite(site: StaticSite, next: Handler): Handler {
   // The route table decides: a path the server owns (GET /metrics, /healthz, anything under /api)
   // is never answered with a file or the app's page, whether or not the console is built.
   const owns = next.owns ?? isApiPath;
-  const handle: Handler = async (req) => (owns(req.path) ? undefined : await site.handler(req)) ?? next(req);
+  const handle: Handler = async (req, checked) => (owns(req.path) ? undefined : await site.handler(req)) ?? next(req, checked);
   if (next.bodyLimit) handle.bodyLimit = next.bodyLimit; // uploads keep their larger limit
   handle.owns = owns;
   if (next.preflight) handle.preflight = next.preflight;

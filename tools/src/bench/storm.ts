@@ -42,6 +42,8 @@ try {
   });
   const { url } = server;
   const cpuBefore = await cpuSeconds(server.proc.pid!);
+  let allStarted!: () => void;
+  const started = new Promise<void>((resolve) => (allStarted = resolve));
   const fleet = runFleet({
     url,
     devices,
@@ -55,9 +57,11 @@ try {
     enrollment: { kind: 'admin', ...BENCH_ADMIN },
     durationSec: Number(args.duration),
     progress: 'off',
+    onAllStarted: allStarted,
   });
 
-  await sleep(Number(args['start-after-sec']) * 1000);
+  // The storm starts once every device is enrolled (a loaded machine enrolls slowly) and not before --start-after-sec.
+  await Promise.race([Promise.all([started, sleep(Number(args['start-after-sec']) * 1000)]), fleet]);
   const login = await fetch(`${url}/api/v1/admin/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

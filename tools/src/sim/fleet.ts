@@ -38,6 +38,8 @@ export interface FleetOptions {
   signal?: AbortSignal;
   /** A push channel to wire in (FCM on real devices; a test's in-process channel here). */
   push?: PushChannel;
+  /** Called once every device has enrolled (or come from --state) and started beating. */
+  onAllStarted?: () => void;
 }
 
 /** How long a stop waits for requests in flight before cutting them. */
@@ -73,6 +75,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
     const token = missing > 0 ? await obtainEnrollmentToken(client, o.enrollment, missing) : '';
     beatingFromMs = Date.now();
     await pool(devices, o.concurrency, (d) => enrollAndStart(d, client, stats, runner, token, stop.reached), stop.reached);
+    o.onAllStarted?.();
     // The last devices' first beats are spread over one more interval; after that the rate is flat.
     steadyTimer = setTimeout(() => stats.markSteady(), o.intervalSec * 1000);
     await stop.promise;
