@@ -297,6 +297,58 @@ describe('authentication and authorization', () => {
   });
 });
 
+describe('preflight', () => {
+  const head = (method: string, path: string, headers: Record<string, string>) => ({
+    method,
+    path,
+    query: new URLSearchParams(),
+    headers,
+    ip: '198.51.100.7',
+  });
+
+  it('authenticates once: the full request reuses what the preflight found', async () => {
+    let calls = 0;
+    const counting: Authenticator = { ...auth, admin: async (t) => (calls++, admins[t] ?? null) };
+    const h = createRouter(routes, { auth: counting, limiter, logger });
+    const checked = await h.preflight!(head('POST', '/api/things', bearer('operator-tok')));
+    expect(checked).toEqual({ caller: 'admin:operator', bodyLimit: 64 * 1024 });
+    expect(calls).toBe(1);
+    const req = {
+      ...head('POST', '/api/things', { ...bearer('operator-tok'), 'content-type': 'application/json' }),
+      body: Buffer.from('{"name":"a"}'),
+    };
+    const res = await h(req, checked as never);
+    expect(res.status).toBe(201);
+    expect(JSON.parse(res.body.toString())).toMatchObject({ by: 'operator' });
+    expect(calls).toBe(1);
+  });
+
+  it('trusts only its own findings, for the same method and path', async () => {
+    let calls = 0;
+    const counting: Authenticator = { ...auth, admin: async (t) => (calls++, admins[t] ?? null) };
+    const h = createRouter(routes, { auth: counting, limiter, logger });
+    // a made-up one is ignored: the request is authenticated and refused
+    const forged = { caller: 'admin:admin', bodyLimit: 64 * 1024 };
+    const body = Buffer.from('{"name":"a"}');
+    const refused = await h({ ...head('POST', '/api/things', { 'content-type': 'application/json' }), body }, forged);
+    expect(refused.status).toBe(401);
+    // one issued for another path is not reused either
+    const other = await h.preflight!(head('GET', `/api/things/${ID}`, bearer('viewer-tok')));
+    const moved = await h(
+      { ...head('POST', '/api/things', { ...bearer('viewer-tok'), 'content-type': 'application/json' }), body },
+      other as never,
+    );
+    expect(moved.status).toBe(403);
+    expect(calls).toBe(2);
+  });
+
+  it('answers a refused caller from the headers and leaves unknown paths to the full request', async () => {
+    const refused = await handle.preflight!(head('POST', '/api/things', bearer('nope')));
+    expect(refused).toMatchObject({ status: 401 });
+    expect(await handle.preflight!(head('GET', '/api/nowhere', {}))).toBeUndefined();
+  });
+});
+
 describe('rate-limited routes', () => {
   const login = (outcome: string) => call('POST', '/api/login', { body: { outcome }, ip: '203.0.113.9' });
   it('429 with retry-after when the limiter refuses, without calling the handler', async () => {
