@@ -23,6 +23,8 @@ const args = benchArgs(
     'every-sec': { type: 'string', default: '2' },
     'start-after-sec': { type: 'string', default: '25' },
     duration: { type: 'string', default: '150' },
+    /** After the last command, the fleet beats this much longer (at least) so every device runs and reports it. */
+    'settle-sec': { type: 'string' },
     chaos: { type: 'string', default: '3' },
     pg: { type: 'string', default: process.env.BENCH_PG_URL ?? DEFAULT_PG_URL },
     json: { type: 'string' },
@@ -44,6 +46,8 @@ try {
   const cpuBefore = await cpuSeconds(server.proc.pid!);
   let allStarted!: () => void;
   const started = new Promise<void>((resolve) => (allStarted = resolve));
+  const startedAt = performance.now();
+  const stop = new AbortController();
   const fleet = runFleet({
     url,
     devices,
@@ -55,13 +59,17 @@ try {
     seed: 1,
     appPackage: 'com.example.kiosk',
     enrollment: { kind: 'admin', ...BENCH_ADMIN },
-    durationSec: Number(args.duration),
+    signal: stop.signal,
     progress: 'off',
     onAllStarted: allStarted,
   });
 
   // The storm starts once every device is enrolled (a loaded machine enrolls slowly) and not before --start-after-sec.
-  await Promise.race([Promise.all([started, sleep(Number(args['start-after-sec']) * 1000)]), fleet]);
+  // (enrolling ends either way - each device enrolls or gives up - but never wait more than 5 minutes)
+  await Promise.race([
+    Promise.all([started, sleep(Number(args['start-after-sec']) * 1000)]),
+    new Promise((r) => setTimeout(r, 300_000).unref()),
+  ]);
   const login = await fetch(`${url}/api/v1/admin/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -80,6 +88,12 @@ try {
     created.push({ status: res.status, count: body.count ?? 0, ms: Math.round(performance.now() - t0) });
     await sleep(Math.max(0, Number(args['every-sec']) * 1000 - (performance.now() - t0)));
   }
+  // The fleet runs for --duration from its start, and in any case --settle-sec (three intervals unless
+  // given) past the last command: on a slow machine enrolling eats into the run, not into the storm.
+  const settleSec = Number(args['settle-sec'] ?? 3 * Number(args['interval-sec']));
+  const untilDuration = Number(args.duration) * 1000 - (performance.now() - startedAt);
+  await Promise.race([sleep(Math.max(settleSec * 1000, untilDuration)), fleet]);
+  stop.abort();
   const summary = await fleet;
   const cpuAfter = await cpuSeconds(server.proc.pid!);
   const memory = await rss(server.proc.pid!);
@@ -96,6 +110,7 @@ try {
       deviceCommands: created.reduce((n, c) => n + c.count, 0),
       createMs: { p50: createMs[Math.floor(createMs.length / 2)] ?? null, max: createMs.at(-1) ?? null },
     },
+    fleet: summary.devices,
     heartbeats: summary.heartbeats,
     errors: summary.errors,
     latencyMs: { heartbeat: summary.latencyMs.heartbeat, result: summary.latencyMs.result },
