@@ -32,13 +32,14 @@ build agent-1 dev.fleetmdm.agent 1 1.0.0 a v2v3
 build agent-2 dev.fleetmdm.agent 2 1.1.0 a v2v3
 build agent-2-other-signer dev.fleetmdm.agent 2 1.1.0 b v2v3
 build kiosk-10 com.example.kiosk 10 2.0.0 b v2
+build agent-3-other-signer dev.fleetmdm.agent 3 1.2.0 b v2v3
 build agent-3-v1-only dev.fleetmdm.agent 3 1.2.0 a v1
 
 # what apksigner itself reads from each (the tests compare the server's parser with this)
 {
   echo '{'
   first=1
-  for f in agent-1 agent-2 agent-2-other-signer kiosk-10; do
+  for f in agent-1 agent-2 agent-2-other-signer agent-3-other-signer kiosk-10; do
     digest=$(apksigner verify --print-certs "$f.apk" | sed -n 's/^Signer #1 certificate SHA-256 digest: //p')
     sha=$(sha256sum "$f.apk" | cut -d' ' -f1)
     [ $first = 1 ] || echo ','

@@ -56,12 +56,9 @@ describe('parseApk on APKs signed by apksigner', () => {
     const entry = Buffer.from(apk);
     entry[40] = entry[40]! ^ 1; // inside the manifest's compressed bytes or name
     expect(['invalid_signature', 'not_an_apk', 'invalid_manifest']).toContain(code(() => parseApk(entry)));
-    const about = Buffer.from(apk);
-    const at = about.indexOf('dev.fleetmdm.agent 1\n');
-    if (at > 0) {
-      about[at] = 'x'.charCodeAt(0);
-      expect(code(() => parseApk(about))).toBe('invalid_signature');
-    }
+    const time = Buffer.from(apk);
+    time[10] = time[10]! ^ 1; // the first entry's modification time: read by nobody, covered by the signature
+    expect(code(() => parseApk(time))).toBe('invalid_signature');
     const cd = Buffer.from(apk);
     const cdAt = cd.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
     cd[cdAt + 12] = cd[cdAt + 12]! ^ 1; // the last entry's time

@@ -84,7 +84,7 @@ export function readSigners(apk: Buffer, zip: ZipLayout): SigningInfo {
   const scheme = v3 ? 'v3' : 'v2';
   const signers = sequence(field((v3 ?? v2)!, 0)[0]);
   if (signers.length === 0) throw new ApkError('invalid_signature', 'the APK signature block names no signer');
-  const digests = new Map<string, Buffer>();
+  const digests = new Map<'sha256' | 'sha512', Buffer>();
   const signerSha256 = signers.map((s) => {
     const [signedData, afterSignedData] = field(s, 0);
     let at = afterSignedData;
@@ -133,11 +133,11 @@ function checkSignatures(signatures: Buffer[], signedData: Buffer, key: KeyObjec
     if (!how) continue;
     const [signature] = field(s, 4);
     const padding = how.pss ? { padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: how.hash === 'sha256' ? 32 : 64 } : {};
-    let valid = false;
+    let valid: boolean;
     try {
       valid = verify(how.hash, signedData, { key, ...padding }, signature);
     } catch {
-      valid = false;
+      valid = false; // a key that does not fit the algorithm
     }
     if (!valid) throw new ApkError('invalid_signature', 'an APK signer signature does not verify');
     ok.add(algorithm);
