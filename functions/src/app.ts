@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createAdmin } from './admin/index.js';
 import { createAlerts, createAlertSettings } from './alerts/index.js';
-import { createApk } from './apk/index.js';
 import { createAudit } from './audit/index.js';
+import { createCatalog } from './catalog/index.js';
 import { createCommands, type DispatchReport } from './commands/index.js';
 import type { Config } from './config/config.js';
 import { ConsoleService, consoleRoutes, type LiveSource } from './console/index.js';
@@ -17,6 +17,7 @@ import { buildOpenApi } from './http/openapi.js';
 import { createRouter } from './http/router.js';
 import { streamRoutes, systemRoutes } from './http/system.routes.js';
 import { fleetCounts, metricsRoutes } from './observability/index.js';
+import type { BlobStore } from './ports/blob-store.js';
 import type { ConsoleTokens } from './ports/console-tokens.js';
 import type { Db } from './ports/db.js';
 import type { FailureLimiter } from './ports/failure-limiter.js';
@@ -51,6 +52,8 @@ export interface HostAdapters {
   mirror: Mirror;
   /** Where GET /api/v1/admin/stream attaches (standalone only). */
   liveStream?: LiveStream;
+  /** Where the catalog keeps APK files (DATA_DIR on disk, or Cloud Storage). */
+  blobs: BlobStore;
   /** Where new command batches go to be pushed. */
   queue: Queue;
   push: Push;
@@ -122,6 +125,19 @@ export function createApp(deps: AppDeps) {
     thresholds: alertSettings,
   });
   const liveView = fleetView.fleetView;
+  const catalog = createCatalog({
+    db,
+    clock,
+    audit,
+    blobs: a.blobs,
+    logger,
+    settings: {
+      publicUrl: config.publicUrl,
+      agentPackage: config.agentPackage,
+      agentAdminReceiver: config.agentAdminReceiver,
+      maxBytes: config.apkMaxBytes,
+    },
+  });
   const commands = createCommands({
     db,
     clock,
@@ -130,6 +146,7 @@ export function createApp(deps: AppDeps) {
     queue: a.queue,
     push: a.push,
     encryptionKey,
+    releases: catalog.catalog,
     settings: { defaultTtlSec: config.commandTtlSec, maxPerHeartbeat: 20, push: config.push },
   });
   const admin = createAdmin({
@@ -195,17 +212,6 @@ export function createApp(deps: AppDeps) {
     notifier: a.notifier,
     publicUrl: config.publicUrl,
   });
-  const apk = createApk({
-    db,
-    clock,
-    audit,
-    settings: {
-      publicUrl: config.publicUrl,
-      agentPackage: config.agentPackage,
-      agentAdminReceiver: config.agentAdminReceiver,
-      maxBytes: config.apkMaxBytes,
-    },
-  });
   const { retention } = createRetention({ db, clock, logger, settings: config.retention });
   const consoleService = new ConsoleService({
     liveSource: a.liveSource,
@@ -238,7 +244,7 @@ export function createApp(deps: AppDeps) {
     ...auditRoutes,
     ...consoleRoutes(consoleService),
     ...fleetView.routes,
-    ...apk.routes,
+    ...catalog.routes,
     ...streamRoutes(a.liveStream),
     ...metricsRoutes(() => metrics.render()),
   ]);
@@ -345,7 +351,7 @@ export function createApp(deps: AppDeps) {
       alertSettings,
       fleetView: liveView,
       retention,
-      apk: apk.apk,
+      catalog: catalog.catalog,
     },
   };
 }

@@ -48,10 +48,31 @@ export type AuditEvent =
       details: { kind: string; reason: string; steps: string[] };
     }
   | {
+      /** Agent releases registered before the catalog (kept for the entries already written). */
       action: 'registered_apk_release';
       target: { type: 'apk_release'; id: string };
       details: { versionCode: number; versionName: string; sha256: string; uploaded: boolean };
     }
+  | {
+      action: 'uploaded_release';
+      target: { type: 'release'; id: string };
+      details: {
+        packageName: string;
+        versionCode: number;
+        versionName: string;
+        sha256: string;
+        signerSha256: string;
+        /** The package's first release: its signer is now pinned. */
+        pinnedSigner: boolean;
+        downgrade: boolean;
+      };
+    }
+  | {
+      action: 'marked_release_bad';
+      target: { type: 'release'; id: string };
+      details: { packageName: string; versionCode: number; reason: string };
+    }
+  | { action: 'rotated_signer'; target: { type: 'package'; id: string }; details: { from: string; to: string; reason: string } }
   | {
       /** A device's final report on a command (a WIPE that succeeded, a REBOOT it rejected). */
       action: 'finished_command';
@@ -85,6 +106,9 @@ export const AUDIT_ACTIONS = [
   'acknowledged_alert',
   'escalated_alert',
   'registered_apk_release',
+  'uploaded_release',
+  'marked_release_bad',
+  'rotated_signer',
 ] as const satisfies readonly AuditAction[];
 
 /** Who did it: an admin, a device (its own enrollment), or the system itself. */

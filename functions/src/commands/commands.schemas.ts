@@ -22,19 +22,12 @@ export const PARAMS: Record<CommandType, z.ZodType> = {
   LOCK: none,
   CLEAR_APP_DATA: none,
   WIPE: none,
-  // The agent verifies the download's sha256 and its signing certificate's SHA-256 digest, and that it
-  // is the package named, before installing; it refuses a lower versionCode unless allowDowngrade.
+  // INSTALL_APK names a catalog release; the server fills in what the agent checks (commands.service.ts):
+  // {releaseId, packageName, versionCode, versionName, url, sha256, signerSha256, allowDowngrade?}.
   INSTALL_APK: z
     .object({
-      url: z.url({ protocol: /^https$/ }).max(2048),
-      sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits'),
-      signerSha256: z
-        .string()
-        .regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits')
-        .describe("SHA-256 of the APK's signing certificate (apksigner's certificate SHA-256 digest)"),
-      packageName,
-      versionCode: z.number().int().min(1).max(2_100_000_000),
-      allowDowngrade: z.boolean().optional(),
+      releaseId: uuid.describe('A release of the app catalog (GET /api/v1/admin/releases)'),
+      allowDowngrade: z.boolean().optional().describe('Let the agent install a lower versionCode than the device has'),
     })
     .strict(),
   SET_CONFIG: z

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditService } from '../audit/index.js';
+import type { CatalogService } from '../catalog/index.js';
 import { decodeTimeCursor, encodeTimeCursor } from '../core/cursor.js';
 import { AppError, badRequest, forbidden, notFound } from '../core/errors.js';
 import type { AdminActor, DeviceActor } from '../core/route.js';
@@ -38,9 +39,16 @@ export interface CommandServiceOptions {
   defaultTtlSec: number;
   /** Most envelopes one heartbeat response carries. */
   maxPerHeartbeat: number;
+  /** Where INSTALL_APK finds the release it names. */
+  releases?: Pick<CatalogService, 'installable'> | undefined;
 }
 
 export type CommandActor = AdminActor | { kind: 'system'; name: string };
+
+interface InstallApkParams {
+  releaseId: string;
+  allowDowngrade?: boolean;
+}
 
 const FINAL: ReadonlySet<CommandStatus> = new Set(['succeeded', 'failed', 'rejected']);
 
@@ -53,6 +61,16 @@ export class CommandService {
     private readonly logger: Logger,
     private readonly options: CommandServiceOptions,
   ) {}
+
+  /**
+   * The signed params of an INSTALL_APK: the release's package, versions, download URL, SHA-256 and
+   * signer digest, which the agent verifies before installing. A bad or unknown release is refused.
+   */
+  private async installParams(p: InstallApkParams) {
+    if (!this.options.releases) throw badRequest('install_needs_release', 'this server has no app catalog');
+    const r = await this.options.releases.installable(p.releaseId);
+    return { ...r, ...(p.allowDowngrade === undefined ? {} : { allowDowngrade: p.allowDowngrade }) };
+  }
 
   /** Creates one command per targeted device (one batch), audits it, and queues the batch for push. */
   async create(actor: CommandActor, input: CreateCommandInput, ip?: string) {
@@ -71,11 +89,18 @@ export class CommandService {
         `${input.type} for ${'all' in target ? 'the whole fleet' : 'group' in target ? `group "${target.group}"` : `tag "${target.tag}"`} needs "confirm": "${input.type}"`,
       );
     }
+    if (input.type === 'INSTALL_APK' && input.params && ['url', 'sha256', 'signerSha256'].some((k) => k in input.params!)) {
+      throw badRequest(
+        'install_needs_release',
+        'INSTALL_APK installs only from the app catalog: send params {"releaseId": "<id>"}; the server fills in the URL, SHA-256 and signer',
+      );
+    }
     const parsed = PARAMS[input.type].safeParse(input.params ?? {});
     if (!parsed.success) {
       const why = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
       throw badRequest('invalid_params', `invalid params for ${input.type} - ${why}`);
     }
+    const params = input.type === 'INSTALL_APK' ? await this.installParams(parsed.data as InstallApkParams) : parsed.data;
     const now = this.clock.now();
     const notBefore = input.notBefore ? new Date(input.notBefore) : now;
     const expiresAt = new Date(now.getTime() + (input.expiresInSec ?? this.options.defaultTtlSec) * 1000);
@@ -88,7 +113,7 @@ export class CommandService {
         {
           batchId,
           type: input.type,
-          params: JSON.stringify(parsed.data),
+          params: JSON.stringify(params),
           createdAt: now,
           createdByType: actor.kind,
           createdBy: actor.kind === 'admin' ? actor.id : null,
@@ -118,7 +143,7 @@ export class CommandService {
           deviceId: rows.length === 1 ? rows[0]!.device_id : undefined,
           details: {
             type: input.type,
-            params: parsed.data as Record<string, unknown>,
+            params: params as Record<string, unknown>,
             target: describe(target),
             count: rows.length,
             expiresAt: expiresAt.toISOString(),

@@ -1,4 +1,5 @@
 import type { AuditService } from '../audit/index.js';
+import type { CatalogService } from '../catalog/index.js';
 import type { Clock } from '../core/clock.js';
 import type { Db } from '../ports/db.js';
 import type { Logger } from '../ports/logger.js';
@@ -22,6 +23,8 @@ export interface CommandsDeps {
   queue: Queue;
   push: Push;
   encryptionKey: Buffer;
+  /** The app catalog INSTALL_APK names releases of. */
+  releases: Pick<CatalogService, 'installable'>;
   settings: { defaultTtlSec: number; maxPerHeartbeat: number; push: Omit<DispatcherOptions, 'encryptionKey'> };
 }
 
@@ -31,6 +34,7 @@ export function createCommands(d: CommandsDeps) {
     encryptionKey,
     defaultTtlSec: d.settings.defaultTtlSec,
     maxPerHeartbeat: d.settings.maxPerHeartbeat,
+    releases: d.releases,
   });
   const dispatcher = new CommandDispatcher(d.db, d.push, d.clock, d.logger, { encryptionKey, ...d.settings.push });
   return {

@@ -15,6 +15,7 @@ import { loadConfig } from '../config/config.js';
 import { FirebaseConsoleTokens } from '../adapters/firestore/console-tokens.js';
 import { openDatabase, type DatabaseHandle } from '../adapters/postgres/connect.js';
 import { FcmPush } from '../adapters/fcm/fcm-push.js';
+import { GcsBlobStore, type GcsBucket } from '../adapters/gcs/gcs-blob-store.js';
 import { FirestoreMirror } from '../adapters/firestore/firestore-mirror.js';
 import { createLogger } from '../adapters/logging/logger.js';
 import { noMirror } from '../ports/mirror.js';
@@ -96,6 +97,8 @@ async function build(fn: FunctionName) {
     host: 'firebase',
     liveSource: 'firestore',
     mirror: firestore ? new FirestoreMirror(firestore) : noMirror,
+    // the project's default Cloud Storage bucket, opened on the first catalog upload or download
+    blobs: new GcsBlobStore(async () => (await import('firebase-admin/storage')).getStorage(firebase).bucket() as unknown as GcsBucket),
     queue: localQueue ?? createPubSubQueue(),
     push: emulated ? noPush : lazyFcmPush(firebase),
     notifier: new ChannelNotifier({ discord: new DiscordNotifier(), email }),

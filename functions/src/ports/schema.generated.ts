@@ -115,6 +115,15 @@ export interface ApkReleasesTable {
   created_by: string | null;
   content: Buffer | null;
   size_bytes: number | null;
+  package_name: string | null;
+  min_sdk: number | null;
+  target_sdk: number | null;
+  signer_sha256: string | null;
+  signature_scheme: 'v2' | 'v3' | null;
+  blob_key: string | null;
+  bad_at: Date | null;
+  bad_reason: string | null;
+  bad_by: string | null;
 }
 
 export type ApkRelease = Selectable<ApkReleasesTable>;
@@ -138,6 +147,17 @@ export interface AuditLogTable {
 export type AuditLog = Selectable<AuditLogTable>;
 export type NewAuditLog = Insertable<AuditLogTable>;
 export type AuditLogUpdate = Updateable<AuditLogTable>;
+
+export interface CatalogPackagesTable {
+  package_name: string;
+  signer_sha256: string;
+  pinned_at: Date;
+  pinned_by: string | null;
+}
+
+export type CatalogPackage = Selectable<CatalogPackagesTable>;
+export type NewCatalogPackage = Insertable<CatalogPackagesTable>;
+export type CatalogPackageUpdate = Updateable<CatalogPackagesTable>;
 
 export interface CommandDispatchesTable {
   id: GeneratedAlways<number>;
@@ -401,6 +421,7 @@ export interface Database {
   apk_downloads: ApkDownloadsTable;
   apk_releases: ApkReleasesTable;
   audit_log: AuditLogTable;
+  catalog_packages: CatalogPackagesTable;
   command_dispatches: CommandDispatchesTable;
   commands: CommandsTable;
   device_events: DeviceEventsTable;

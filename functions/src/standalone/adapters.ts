@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { DiskBlobStore } from '../adapters/local/disk-blob-store.js';
 import { InProcessQueue } from '../adapters/local/in-process-queue.js';
 import { ChannelNotifier } from '../adapters/notifiers/channels.js';
 import { DiscordNotifier } from '../adapters/notifiers/discord.js';
@@ -11,6 +13,7 @@ import { WorkerSecretHasher } from '../adapters/workers/secret-hasher.js';
 import type { SecretHasher } from '../ports/secret-hasher.js';
 import { createApp, VERSION, type AppDeps, type HostAdapters } from '../app.js';
 import { systemClock } from '../core/clock.js';
+import type { BlobStore } from '../ports/blob-store.js';
 import { noConsoleTokens } from '../ports/console-tokens.js';
 import type { PoolStats } from '../ports/metrics.js';
 import type { Mirror } from '../ports/mirror.js';
@@ -24,6 +27,8 @@ export interface StandaloneOverrides {
   queue?: Queue;
   mirror?: Mirror;
   notifier?: Notifier;
+  /** Where APK files go (tests use a temporary directory); DATA_DIR/blobs otherwise. */
+  blobs?: BlobStore;
   /** bcrypt (tests count or slow the checks). */
   hasher?: SecretHasher;
 }
@@ -60,6 +65,7 @@ export function createStandaloneApp(deps: StandaloneDeps) {
     liveSource: overrides.mirror ? 'firestore' : 'sse',
     mirror: overrides.mirror ?? shared ?? sse,
     ...(overrides.mirror ? {} : { liveStream: sse }),
+    blobs: overrides.blobs ?? new DiskBlobStore(join(config.dataDir, 'blobs')),
     queue: overrides.queue ?? localQueue!,
     push: overrides.push ?? noPush,
     notifier: overrides.notifier ?? new ChannelNotifier({ discord: new DiscordNotifier(), email }),

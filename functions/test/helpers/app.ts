@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DiskBlobStore } from '../../src/adapters/local/disk-blob-store.js';
 import type { AppSecrets } from '../../src/app.js';
 import { createStandaloneApp, type StandaloneApp, type StandaloneOverrides } from '../../src/standalone/adapters.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
@@ -97,7 +101,8 @@ export async function createTestApp(kind: DbKind, env: Record<string, string> = 
     dbPool: db.stats,
     logger: logs,
     clock,
-    overrides: adapters,
+    // APK files in a directory of the test's own
+    overrides: { blobs: new DiskBlobStore(await mkdtemp(join(tmpdir(), 'fleet-mdm-blobs-'))), ...adapters },
   });
   await app.maintenance();
   await app.services.admins.ensureFirstAdmin({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD, allowGenerated: false });

@@ -139,14 +139,8 @@ export function template(r: Route, deviceId: string): unknown {
       };
     case '/api/v1/admin/commands':
       return {
-        type: 'INSTALL_APK',
-        params: {
-          url: 'https://x.example/a.apk',
-          sha256: 'a'.repeat(64),
-          signerSha256: 'b'.repeat(64),
-          packageName: 'com.example.kiosk',
-          versionCode: 2,
-        },
+        type: 'SET_CONFIG',
+        params: { heartbeatIntervalSec: 120, kioskPackage: 'com.example.kiosk' },
         deviceIds: [deviceId],
         expiresInSec: 600,
       };
@@ -166,8 +160,10 @@ export function template(r: Route, deviceId: string): unknown {
       return { email: 'new.user@example.com', name: 'New', role: 'viewer', password: 'a long enough password' };
     case '/api/v1/admin/users/{id}':
       return { name: 'Renamed', role: 'operator', disabled: false };
-    case '/api/v1/admin/apk-releases':
-      return { versionCode: 9, versionName: '1.0.9', url: 'https://x.example/a.apk', sha256: 'b'.repeat(64) };
+    case '/api/v1/admin/releases/{id}/bad':
+      return { reason: 'crashes on start' };
+    case '/api/v1/admin/packages/{packageName}/signer':
+      return { signerSha256: 'b'.repeat(64), reason: 'key rotation' };
     default:
       return { label: 'fuzz', expiresInSec: 3600, group: 'Fuzz', tags: ['t'], maxUses: 2 };
   }

@@ -150,23 +150,10 @@ describe.each(DB_KINDS)('commands on %s', (kind) => {
 
   it('validates params per type', async () => {
     const cases: [Record<string, unknown>, string][] = [
-      [{ type: 'INSTALL_APK', params: { url: 'https://x.example/a.apk', versionCode: 3 } }, 'sha256'],
-      [{ type: 'INSTALL_APK', params: { url: 'http://x.example/a.apk', sha256: 'a'.repeat(64), versionCode: 3 } }, 'url'],
-      // the agent verifies the signer and the package before it installs: a command without them would only fail there
-      [
-        {
-          type: 'INSTALL_APK',
-          params: { url: 'https://x.example/a.apk', sha256: 'a'.repeat(64), packageName: 'com.example.kiosk', versionCode: 3 },
-        },
-        'signerSha256',
-      ],
-      [
-        {
-          type: 'INSTALL_APK',
-          params: { url: 'https://x.example/a.apk', sha256: 'a'.repeat(64), signerSha256: 'b'.repeat(64), versionCode: 3 },
-        },
-        'packageName',
-      ],
+      // installs name a catalog release; the free-URL form is gone (the catalog's own test covers the rest)
+      [{ type: 'INSTALL_APK', params: { url: 'https://x.example/a.apk', sha256: 'a'.repeat(64), versionCode: 3 } }, 'releaseId'],
+      [{ type: 'INSTALL_APK', params: { releaseId: 'not-a-uuid' } }, 'releaseId'],
+      [{ type: 'INSTALL_APK', params: {} }, 'releaseId'],
       [{ type: 'REBOOT', params: { force: true } }, 'REBOOT'],
       [{ type: 'SET_CONFIG', params: {} }, 'at least one'],
       [{ type: 'SET_CONFIG', params: { heartbeatIntervalSec: 1 } }, 'heartbeatIntervalSec'],

@@ -36,6 +36,9 @@ export type CreatedCommands = Ok<'postAdminCommands'>;
 
 export type AlertView = Ok<'getAdminAlertsById'>;
 
+export type ReleaseView = Ok<'getAdminReleasesById'>;
+export type PackageView = Ok<'postAdminPackagesSigner'>;
+
 export type TokenView = Item<Ok<'getAdminEnrollmentTokens'>>;
 export type CreateTokenBody = Body<'postAdminEnrollmentTokens'>;
 export type CreatedToken = Ok<'postAdminEnrollmentTokens'>;

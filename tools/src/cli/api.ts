@@ -40,17 +40,23 @@ export class AdminApi {
     return { items, complete: !cursor };
   }
 
-  async requestText(method: string, path: string, body?: unknown): Promise<string> {
+  /** Sends a file as the body (an APK upload); the answer is JSON. */
+  async upload<T>(path: string, file: Buffer, contentType: string): Promise<T> {
+    return JSON.parse(await this.requestText('POST', path, file, contentType)) as T;
+  }
+
+  async requestText(method: string, path: string, body?: unknown, fileType?: string): Promise<string> {
     let res: Response;
+    const raw = fileType !== undefined && Buffer.isBuffer(body);
     try {
       res = await fetch(this.url + path, {
         method,
         headers: {
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(body === undefined ? {} : { 'content-type': raw ? fileType : 'application/json' }),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(30_000),
+        body: body === undefined ? undefined : raw ? new Uint8Array(body as Buffer) : JSON.stringify(body),
+        signal: AbortSignal.timeout(raw ? 600_000 : 30_000),
       });
     } catch (err) {
       throw new ApiError(0, 'unreachable', `cannot reach ${this.url}: ${(err as Error).message}`);

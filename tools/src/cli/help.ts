@@ -9,8 +9,8 @@ export const COMMAND_TYPES = [
   { type: 'CLEAR_APP_DATA', does: "clears the kiosk app's data" },
   {
     type: 'INSTALL_APK',
-    does: 'installs or updates an app from an https URL',
-    params: `{"url": "https://...", "sha256": "<64 lower-case hex>", "versionCode": N}`,
+    does: 'installs or updates an app from the catalog (mdm releases)',
+    params: `{"releaseId": "<release id>", "allowDowngrade": false}`,
   },
   {
     type: 'SET_CONFIG',
@@ -51,6 +51,14 @@ Devices and commands (an ID may be a unique prefix of it; a device also by its n
   command watch ID [--timeout SEC]       follow a command to its end (default 300 s)
   commands [--device DEVICE] [--status S] [--limit N]
                                          recent commands, newest first
+
+App catalog (the agent and the kiosk apps)
+  releases [list] [--package P]          releases, newest first: version, signer, downloads, devices
+  releases upload FILE [--notes TEXT] [--allow-downgrade]
+                                         upload an APK; the first release of a package pins its signer
+  releases bad ID --reason TEXT          never install or serve this release again
+  releases rotate-signer PACKAGE --signer SHA256 --reason TEXT
+                                         accept another signing certificate for the package from now on
 
 Enrollment, users, alerts, settings
   token create [--label L] [--group G] [--expires-in SEC] [--max-uses N] [--script FILE] [--shell sh|ps1]

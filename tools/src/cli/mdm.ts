@@ -6,6 +6,7 @@ import { loadStore, selectedContext, storePath } from './store.js';
 import { ackAlerts, listAlerts, tailAlerts } from './verbs/alerts.js';
 import { COMMAND_FIELDS, listCommands, sendCommand, watch } from './verbs/commands.js';
 import { listDevices, showDevice } from './verbs/devices.js';
+import { listReleases, markReleaseBad, rotateSigner, uploadRelease } from './verbs/releases.js';
 import { parse, type Run } from './verbs/verb.js';
 import { context, login, logout } from './verbs/session.js';
 import { getSettings, setSettings } from './verbs/settings.js';
@@ -32,6 +33,11 @@ const VERBS: Record<string, (r: Run) => Promise<number>> = {
   alerts: listAlerts,
   'alerts ack': ackAlerts,
   'alerts tail': tailAlerts,
+  releases: listReleases,
+  'releases list': listReleases,
+  'releases upload': uploadRelease,
+  'releases bad': markReleaseBad,
+  'releases rotate-signer': rotateSigner,
   'settings get': getSettings,
   'settings set': setSettings,
 };

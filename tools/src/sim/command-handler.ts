@@ -1,3 +1,4 @@
+import { verifyApk } from './apk-verify.js';
 import { execute, type DeviceControl } from './commands.js';
 import type { EnvelopeVerifier } from './envelope.js';
 import type { CommandResult } from './protocol.js';
@@ -28,6 +29,9 @@ export interface PushChannel {
 /** Sends `POST /api/v1/commands/{cid}/result`; fire and forget, failures are counted by the sender. */
 export type ResultReporter = (cid: string, result: CommandResult) => void;
 
+/** Fetches an APK for INSTALL_APK (the release URL in the envelope). */
+export type ApkDownloader = (url: string) => Promise<Buffer>;
+
 export class CommandHandler implements CommandSink {
   constructor(
     private readonly verifier: EnvelopeVerifier,
@@ -36,6 +40,8 @@ export class CommandHandler implements CommandSink {
     private readonly report: ResultReporter,
     private readonly stats: CommandStats,
     private readonly now: () => number = Date.now,
+    /** When set, INSTALL_APK downloads the release and checks its sha256 and signer first, as the agent does. */
+    private readonly download?: ApkDownloader,
   ) {}
 
   receive(raw: unknown, channel: DeliveryChannel): void {
@@ -53,15 +59,49 @@ export class CommandHandler implements CommandSink {
       return;
     }
     const { envelope, params } = verdict;
-    const result = execute(envelope.type, { device: this.device, control: this.control, params, nowMs });
-    if (!result) {
-      this.stats.reject('unknown_type');
-      this.report(envelope.cid, { status: 'rejected', error: `unknown command type ${envelope.type}` });
+    if (envelope.type === 'INSTALL_APK' && this.download) {
+      void this.#install(envelope.cid, params, nowMs);
       return;
     }
+    this.#run(envelope.type, envelope.cid, params, nowMs);
+  }
+
+  /** Downloads the release and verifies it against the envelope before installing; a mismatch is a failed install. */
+  async #install(cid: string, params: Record<string, unknown>, nowMs: number): Promise<void> {
+    const { url, sha256, signerSha256 } = params;
+    if (typeof url !== 'string' || typeof sha256 !== 'string' || typeof signerSha256 !== 'string') {
+      this.#run('INSTALL_APK', cid, params, nowMs); // the executor names what is missing
+      return;
+    }
+    let apk: Buffer;
+    try {
+      apk = await this.download!(url);
+    } catch (err) {
+      this.#finish(cid, { status: 'failed', error: `download failed: ${err instanceof Error ? err.message : String(err)}` });
+      return;
+    }
+    const check = verifyApk(apk, { sha256, signerSha256 });
+    if (!check.ok) {
+      this.#finish(cid, { status: 'failed', error: check.reason });
+      return;
+    }
+    this.#run('INSTALL_APK', cid, params, nowMs);
+  }
+
+  #run(type: string, cid: string, params: Record<string, unknown>, nowMs: number): void {
+    const result = execute(type, { device: this.device, control: this.control, params, nowMs });
+    if (!result) {
+      this.stats.reject('unknown_type');
+      this.report(cid, { status: 'rejected', error: `unknown command type ${type}` });
+      return;
+    }
+    this.#finish(cid, result);
+  }
+
+  #finish(cid: string, result: CommandResult): void {
     this.stats.executed++;
     if (result.status === 'succeeded') this.stats.succeeded++;
     else this.stats.failed++;
-    this.report(envelope.cid, result);
+    this.report(cid, result);
   }
 }

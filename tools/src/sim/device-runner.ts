@@ -52,6 +52,13 @@ export const simulatedFcmToken = (d: Pick<SimDevice, 'index'>, seed: number) => 
 const RESULT_ATTEMPTS = 8;
 /** Renew sessions this long before they expire (at most a tenth of their lifetime). */
 const SESSION_RENEW_EARLY_MS = 300_000;
+/** INSTALL_APK's download: the release URL the server put in the envelope (public, like the agent's). */
+const downloadApk = async (url: string): Promise<Buffer> => {
+  const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return Buffer.from(await res.arrayBuffer());
+};
+
 /** Heartbeat intervals vary by ±10%, as real devices' timers do, so beats never synchronize. */
 const JITTER = 0.1;
 
@@ -78,6 +85,8 @@ export class DeviceRunner {
       this.#control(d),
       (cid, result) => this.#report(d, cid, result),
       this.stats.commands,
+      Date.now,
+      downloadApk,
     );
     if (d.fcmToken) this.options.push?.register(d.fcmToken, d.commands);
     d.state = 'active';

@@ -129,6 +129,35 @@ describe('users and enrollment tokens', () => {
   });
 });
 
+describe('the app catalog', () => {
+  const fixture = (name: string) => join(import.meta.dirname, `../../../docs/vectors/apk/${name}.apk`);
+
+  it('uploads APKs, lists them, refuses another signer until the pin is rotated, and marks a release bad', async () => {
+    const up = await mdm(['releases', 'upload', fixture('agent-2'), '--notes', 'from the CLI', '--json']);
+    expect(up.code, up.err).toBe(0);
+    const release = JSON.parse(up.out);
+    expect(release).toMatchObject({ packageName: 'dev.fleetmdm.agent', versionCode: 2, notes: 'from the CLI' });
+    const down = await mdm(['releases', 'upload', fixture('agent-1')]);
+    expect(down).toMatchObject({ code: 1, err: expect.stringContaining('allowDowngrade') });
+    expect((await mdm(['releases', 'upload', fixture('agent-1'), '--allow-downgrade'])).code).toBe(0);
+    const other = await mdm(['releases', 'upload', fixture('agent-3-other-signer')]);
+    expect(other).toMatchObject({ code: 1, err: expect.stringContaining('pinned') });
+    const signer = JSON.parse(await readFile(join(import.meta.dirname, '../../../docs/vectors/apk/expected.json'), 'utf8'))[
+      'agent-3-other-signer'
+    ].signerSha256 as string;
+    expect((await mdm(['releases', 'rotate-signer', 'dev.fleetmdm.agent', '--signer', signer])).code).toBe(2); // a reason is required
+    const rotated = await mdm(['releases', 'rotate-signer', 'dev.fleetmdm.agent', '--signer', signer, '--reason', 'new key']);
+    expect(rotated).toMatchObject({ code: 0, out: `dev.fleetmdm.agent now accepts releases signed by ${signer}` });
+    expect((await mdm(['releases', 'upload', fixture('agent-3-other-signer')])).code).toBe(0);
+    const bad = await mdm(['releases', 'bad', release.id.slice(0, 8), '--reason', 'crashes']);
+    expect(bad).toMatchObject({ code: 0, out: expect.stringContaining('marked dev.fleetmdm.agent 1.1.0 (2) bad') });
+    const list = await mdm(['releases']);
+    expect(list.out.split('\n')).toHaveLength(3);
+    expect(list.out).toContain('BAD: crashes');
+    expect((await mdm(['releases', 'upload', join(import.meta.dirname, 'helpers.ts')])).err).toContain('not a ZIP');
+  });
+});
+
 describe('help and usage', () => {
   it('lists every command type the server takes, with the params of those that have any', async () => {
     const doc = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as any;
@@ -137,7 +166,7 @@ describe('help and usage', () => {
     const help = await mdm(['help']);
     expect(help.code).toBe(0);
     for (const type of types) expect(help.out).toMatch(new RegExp(`^  ${type}\\s+\\S`, 'm'));
-    expect(help.out).toContain(`--params '{"url": "https://...", "sha256": "<64 lower-case hex>", "versionCode": N}'`);
+    expect(help.out).toContain(`--params '{"releaseId": "<release id>", "allowDowngrade": false}'`);
     expect((await mdm(['--help'])).out).toBe(help.out);
   });
 

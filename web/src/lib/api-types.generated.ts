@@ -72,24 +72,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/admin/apk-releases": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List agent releases, newest version first, with download counts */
-        get: operations["getAdminApkReleases"];
-        put?: never;
-        /** Register an agent release: where its APK is hosted, its SHA-256 and signing-certificate checksum */
-        post: operations["postAdminApkReleases"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/admin/apk-releases/upload": {
         parameters: {
             query?: never;
@@ -99,7 +81,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Upload an agent APK to this server (the body is the file; version in the query); its SHA-256 is computed here */
+        /** The agent pipeline's upload path: the same as POST /api/v1/admin/releases */
         post: operations["postAdminApkReleasesUpload"];
         delete?: never;
         options?: never;
@@ -382,6 +364,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/packages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Packages in the catalog with their pinned signer */
+        get: operations["getAdminPackages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/packages/{packageName}/signer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rotate a package's pinned signer to another certificate digest (audited with the reason) */
+        post: operations["postAdminPackagesSigner"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/releases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Catalog releases, newest first, with downloads and the devices running each */
+        get: operations["getAdminReleases"];
+        put?: never;
+        /** Upload an APK (the body is the file): parsed here, its signer pinned per package, stored and served from here */
+        post: operations["postAdminReleases"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/releases/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One release */
+        get: operations["getAdminReleasesById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/releases/{id}/bad": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark a release bad: never installed or served again (audited with the reason) */
+        post: operations["postAdminReleasesBad"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/settings/alerts": {
         parameters: {
             query?: never;
@@ -477,7 +545,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download the newest agent APK (recorded; served from here, or redirected to where it is hosted) */
+        /** Download the newest good agent APK (recorded; X-Apk-Sha256 carries its hash) */
         get: operations["getApkLatest"];
         put?: never;
         post?: never;
@@ -581,6 +649,23 @@ export interface paths {
         };
         /** This OpenAPI 3.1 document */
         get: operations["getOpenapi.json"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/releases/{id}/apk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download a release's APK, as INSTALL_APK names it (recorded; 410 once marked bad) */
+        get: operations["getReleasesApk"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1011,198 +1096,24 @@ export interface operations {
             };
         };
     };
-    getAdminApkReleases: {
-        parameters: {
-            query?: {
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Releases */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        items: {
-                            /** Format: uuid */
-                            id: string;
-                            versionCode: number;
-                            versionName: string;
-                            url: string | null;
-                            stored: boolean;
-                            sizeBytes: number | null;
-                            sha256: string;
-                            signatureChecksum: string | null;
-                            notes: string | null;
-                            /** Format: date-time */
-                            createdAt: string;
-                            createdBy: string | null;
-                            downloads: number;
-                        }[];
-                        nextCursor: string | null;
-                    };
-                };
-            };
-            /** @description Invalid request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not authenticated, or wrong credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Role not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    postAdminApkReleases: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    versionCode: number;
-                    versionName: string;
-                    url: string;
-                    sha256: string;
-                    signatureChecksum?: string;
-                    notes?: string;
-                };
-            };
-        };
-        responses: {
-            /** @description Registered */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        id: string;
-                        versionCode: number;
-                        versionName: string;
-                        url: string | null;
-                        stored: boolean;
-                        sizeBytes: number | null;
-                        sha256: string;
-                        signatureChecksum: string | null;
-                        notes: string | null;
-                        /** Format: date-time */
-                        createdAt: string;
-                        createdBy: string | null;
-                        downloads: number;
-                    };
-                };
-            };
-            /** @description Invalid request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not authenticated, or wrong credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Role not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body over 64 KiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
     postAdminApkReleasesUpload: {
         parameters: {
-            query: {
-                versionCode: number;
-                versionName: string;
-                signatureChecksum?: string;
+            query?: {
                 notes?: string;
+                /** @description Accept a versionCode lower than the package already has */
+                allowDowngrade?: "true" | "false";
+                /** @description Expected SHA-256 of the file */
+                sha256?: string;
+                /** @description Expected SHA-256 of the signing certificate (apksigner's digest) */
+                signerSha256?: string;
+                /** @description Expected package */
+                packageName?: string;
+                /** @description Expected versionCode */
+                versionCode?: number;
+                /** @description Expected versionName */
+                versionName?: string;
+                /** @description Expected signer digest in base64url (the QR provisioning checksum) */
+                signatureChecksum?: string;
             };
             header?: never;
             path?: never;
@@ -1219,18 +1130,29 @@ export interface operations {
                     "application/json": {
                         /** Format: uuid */
                         id: string;
+                        packageName: string;
                         versionCode: number;
                         versionName: string;
-                        url: string | null;
-                        stored: boolean;
-                        sizeBytes: number | null;
+                        minSdk: number | null;
+                        targetSdk: number | null;
+                        signerSha256: string;
+                        signatureChecksum: string;
+                        /** @enum {string} */
+                        signatureScheme: "v2" | "v3";
                         sha256: string;
-                        signatureChecksum: string | null;
+                        sizeBytes: number | null;
                         notes: string | null;
                         /** Format: date-time */
                         createdAt: string;
                         createdBy: string | null;
+                        bad: {
+                            /** Format: date-time */
+                            at: string;
+                            reason: string;
+                            by: string | null;
+                        } | null;
                         downloads: number;
+                        devices: number;
                     };
                 };
             };
@@ -1303,7 +1225,7 @@ export interface operations {
         parameters: {
             query?: {
                 actorId?: string;
-                action?: "created_admin" | "updated_admin" | "deleted_admin" | "logged_in" | "logged_out" | "locked_out_login" | "created_enrollment_token" | "revoked_enrollment_token" | "enrolled_device" | "sent_command" | "finished_command" | "updated_device" | "updated_alert_settings" | "sent_test_notification" | "acknowledged_alert" | "escalated_alert" | "registered_apk_release";
+                action?: "created_admin" | "updated_admin" | "deleted_admin" | "logged_in" | "logged_out" | "locked_out_login" | "created_enrollment_token" | "revoked_enrollment_token" | "enrolled_device" | "sent_command" | "finished_command" | "updated_device" | "updated_alert_settings" | "sent_test_notification" | "acknowledged_alert" | "escalated_alert" | "registered_apk_release" | "uploaded_release" | "marked_release_bad" | "rotated_signer";
                 deviceId?: string;
                 cursor?: string;
                 limit?: number;
@@ -3134,6 +3056,604 @@ export interface operations {
             };
         };
     };
+    getAdminPackages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Packages */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            packageName: string;
+                            signerSha256: string;
+                            /** Format: date-time */
+                            pinnedAt: string;
+                            pinnedBy: string | null;
+                            releases: number;
+                            latestVersionCode: number | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminPackagesSigner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                packageName: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    signerSha256: string;
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The package */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        packageName: string;
+                        signerSha256: string;
+                        /** Format: date-time */
+                        pinnedAt: string;
+                        pinnedBy: string | null;
+                        releases: number;
+                        latestVersionCode: number | null;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminReleases: {
+        parameters: {
+            query?: {
+                package?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Releases */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            packageName: string;
+                            versionCode: number;
+                            versionName: string;
+                            minSdk: number | null;
+                            targetSdk: number | null;
+                            signerSha256: string;
+                            signatureChecksum: string;
+                            /** @enum {string} */
+                            signatureScheme: "v2" | "v3";
+                            sha256: string;
+                            sizeBytes: number | null;
+                            notes: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            createdBy: string | null;
+                            bad: {
+                                /** Format: date-time */
+                                at: string;
+                                reason: string;
+                                by: string | null;
+                            } | null;
+                            downloads: number;
+                            devices: number;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminReleases: {
+        parameters: {
+            query?: {
+                notes?: string;
+                /** @description Accept a versionCode lower than the package already has */
+                allowDowngrade?: "true" | "false";
+                /** @description Expected SHA-256 of the file */
+                sha256?: string;
+                /** @description Expected SHA-256 of the signing certificate (apksigner's digest) */
+                signerSha256?: string;
+                /** @description Expected package */
+                packageName?: string;
+                /** @description Expected versionCode */
+                versionCode?: number;
+                /** @description Expected versionName */
+                versionName?: string;
+                /** @description Expected signer digest in base64url (the QR provisioning checksum) */
+                signatureChecksum?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Stored */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        packageName: string;
+                        versionCode: number;
+                        versionName: string;
+                        minSdk: number | null;
+                        targetSdk: number | null;
+                        signerSha256: string;
+                        signatureChecksum: string;
+                        /** @enum {string} */
+                        signatureScheme: "v2" | "v3";
+                        sha256: string;
+                        sizeBytes: number | null;
+                        notes: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        bad: {
+                            /** Format: date-time */
+                            at: string;
+                            reason: string;
+                            by: string | null;
+                        } | null;
+                        downloads: number;
+                        devices: number;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminReleasesById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The release */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        packageName: string;
+                        versionCode: number;
+                        versionName: string;
+                        minSdk: number | null;
+                        targetSdk: number | null;
+                        signerSha256: string;
+                        signatureChecksum: string;
+                        /** @enum {string} */
+                        signatureScheme: "v2" | "v3";
+                        sha256: string;
+                        sizeBytes: number | null;
+                        notes: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        bad: {
+                            /** Format: date-time */
+                            at: string;
+                            reason: string;
+                            by: string | null;
+                        } | null;
+                        downloads: number;
+                        devices: number;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminReleasesBad: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The release */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        packageName: string;
+                        versionCode: number;
+                        versionName: string;
+                        minSdk: number | null;
+                        targetSdk: number | null;
+                        signerSha256: string;
+                        signatureChecksum: string;
+                        /** @enum {string} */
+                        signatureScheme: "v2" | "v3";
+                        sha256: string;
+                        sizeBytes: number | null;
+                        notes: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        bad: {
+                            /** Format: date-time */
+                            at: string;
+                            reason: string;
+                            by: string | null;
+                        } | null;
+                        downloads: number;
+                        devices: number;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getAdminSettingsAlerts: {
         parameters: {
             query?: never;
@@ -3845,22 +4365,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The APK (or 302 to where it is hosted) */
+            /** @description The APK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/vnd.android.package-archive": string;
-                };
-            };
-            /** @description Error */
-            302: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Invalid request */
@@ -4386,6 +4897,64 @@ export interface operations {
             };
             /** @description Invalid request */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getReleasesApk: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The APK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.android.package-archive": string;
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Gone (revoked or expired) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };

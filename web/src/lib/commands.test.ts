@@ -1,30 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { commandParams } from './commands.js';
 
-const fields = {
-  url: 'https://cdn.example.com/kiosk.apk',
-  sha256: 'A'.repeat(64),
-  signerSha256: 'b'.repeat(64),
-  packageName: 'com.example.kiosk',
-  versionCode: '241',
-  interval: '',
-  kioskPackage: '',
-};
+const fields = { releaseId: '', allowDowngrade: false, interval: '', kioskPackage: '' };
 
 describe('INSTALL_APK params from the form', () => {
-  it('carries what the agent verifies before installing: the sha256, the signer digest and the package', () => {
-    expect(commandParams('INSTALL_APK', fields)).toEqual({
-      url: 'https://cdn.example.com/kiosk.apk',
-      sha256: 'a'.repeat(64),
-      signerSha256: 'b'.repeat(64),
-      packageName: 'com.example.kiosk',
-      versionCode: 241,
+  it('names a catalog release; the server fills in the URL, hashes and package', () => {
+    const id = '1f3a9c2e-0000-4000-8000-000000000000';
+    expect(commandParams('INSTALL_APK', { ...fields, releaseId: id })).toEqual({ releaseId: id });
+    expect(commandParams('INSTALL_APK', { ...fields, releaseId: id, allowDowngrade: true })).toEqual({
+      releaseId: id,
+      allowDowngrade: true,
     });
   });
 
   it('says in plain words what is missing', () => {
-    expect(commandParams('INSTALL_APK', { ...fields, signerSha256: '' })).toMatch(/signing certificate/);
-    expect(commandParams('INSTALL_APK', { ...fields, packageName: 'kiosk' })).toMatch(/package name/);
-    expect(commandParams('INSTALL_APK', { ...fields, url: 'http://x/a.apk' })).toMatch(/https/);
+    expect(commandParams('INSTALL_APK', fields)).toMatch(/Pick a release/);
   });
 });

@@ -7,7 +7,12 @@ export const COMMAND_INFO: Record<CommandType, { label: string; help: string; de
   LOCK: { label: 'Lock screen', help: 'Lock the screen.', destructive: false, role: 'operator' },
   REBOOT: { label: 'Reboot', help: 'Restart the device; it is offline for a minute or two.', destructive: true, role: 'operator' },
   CLEAR_APP_DATA: { label: 'Clear app data', help: "Erase the kiosk app's data and settings.", destructive: true, role: 'operator' },
-  INSTALL_APK: { label: 'Install APK', help: 'Download, verify and install an APK.', destructive: false, role: 'operator' },
+  INSTALL_APK: {
+    label: 'Install APK',
+    help: 'Install a release from the app catalog; the device checks its hash and signer first.',
+    destructive: false,
+    role: 'operator',
+  },
   SET_CONFIG: { label: 'Change agent settings', help: 'Heartbeat interval or kiosk package.', destructive: false, role: 'operator' },
   WIPE: { label: 'Factory reset', help: 'Erase the device completely. It must be enrolled again.', destructive: true, role: 'admin' },
 };
@@ -39,25 +44,17 @@ export async function sendCommand(type: CommandType, params: Record<string, unkn
 
 /** Params from the form fields of INSTALL_APK and SET_CONFIG; an error message when they do not make sense. */
 export interface CommandFields {
-  url: string;
-  sha256: string;
-  signerSha256: string;
-  packageName: string;
-  versionCode: string;
+  /** The catalog release INSTALL_APK installs (the server fills in its URL, hashes and package). */
+  releaseId: string;
+  allowDowngrade: boolean;
   interval: string;
   kioskPackage: string;
 }
 
 export function commandParams(type: CommandType, f: CommandFields): Record<string, unknown> | string {
   if (type === 'INSTALL_APK') {
-    if (!/^https:\/\//.test(f.url.trim())) return 'The APK URL must start with https://';
-    if (!/^[0-9a-f]{64}$/.test(f.sha256.trim().toLowerCase())) return 'The SHA-256 must be 64 hexadecimal digits';
-    const signer = f.signerSha256.trim().toLowerCase().replace(/:/g, '');
-    if (!/^[0-9a-f]{64}$/.test(signer)) return "The signing certificate's SHA-256 must be 64 hexadecimal digits (apksigner verify --print-certs shows it)";
-    if (!/^[a-zA-Z]\w*(\.[a-zA-Z]\w*)+$/.test(f.packageName.trim())) return 'The package name must look like com.example.kiosk';
-    const versionCode = Number(f.versionCode);
-    if (!Number.isInteger(versionCode) || versionCode < 1) return 'The version code must be a positive whole number';
-    return { url: f.url.trim(), sha256: f.sha256.trim().toLowerCase(), signerSha256: signer, packageName: f.packageName.trim(), versionCode };
+    if (!f.releaseId) return 'Pick a release from the catalog (Releases page: upload the APK first)';
+    return f.allowDowngrade ? { releaseId: f.releaseId, allowDowngrade: true } : { releaseId: f.releaseId };
   }
   if (type === 'SET_CONFIG') {
     const p: Record<string, unknown> = {};

@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { unsignedApk, zip, binaryManifest } from '../../../docs/vectors/apk/build-apk.mjs';
+import { ApkError, parseApk } from './apk-parser.js';
+
+const dir = new URL('../../../docs/vectors/apk/', import.meta.url);
+const fixture = (name: string) => readFileSync(new URL(`${name}.apk`, dir));
+/** What apksigner printed for each fixture when it was made (make-fixtures.sh). */
+const expected = JSON.parse(readFileSync(new URL('expected.json', dir), 'utf8')) as Record<
+  string,
+  { sha256: string; signerSha256: string }
+>;
+
+const code = (f: () => unknown) => {
+  try {
+    f();
+  } catch (err) {
+    if (err instanceof ApkError) return err.code;
+    throw err;
+  }
+  return 'parsed';
+};
+
+describe('parseApk on APKs signed by apksigner', () => {
+  it('reads the manifest and the v3 signer of a v2+v3 APK, as apksigner does', () => {
+    expect(parseApk(fixture('agent-1'))).toEqual({
+      packageName: 'dev.fleetmdm.agent',
+      versionCode: 1,
+      versionName: '1.0.0',
+      minSdk: 24,
+      targetSdk: 34,
+      scheme: 'v3',
+      signerSha256: [expected['agent-1']!.signerSha256],
+      sha256: expected['agent-1']!.sha256,
+      sizeBytes: fixture('agent-1').length,
+    });
+  });
+
+  it.each(['agent-2', 'agent-2-other-signer', 'kiosk-10'])('agrees with apksigner on %s (RSA and ECDSA, v2 and v3)', (name) => {
+    const info = parseApk(fixture(name));
+    expect(info.signerSha256).toEqual([expected[name]!.signerSha256]);
+    expect(info.sha256).toBe(expected[name]!.sha256);
+  });
+
+  it('reads a v2-only APK through its v2 block', () => {
+    expect(parseApk(fixture('kiosk-10'))).toMatchObject({ packageName: 'com.example.kiosk', versionCode: 10, scheme: 'v2' });
+  });
+
+  it('refuses v1-only (JAR-signed) and unsigned APKs as unsigned_apk', () => {
+    expect(code(() => parseApk(fixture('agent-3-v1-only')))).toBe('unsigned_apk');
+    expect(code(() => parseApk(unsignedApk({ packageName: 'a.b', versionCode: 1, versionName: '1' })))).toBe('unsigned_apk');
+  });
+
+  it('refuses an APK changed after signing: a byte of an entry, of the central directory, or the certificate', () => {
+    const apk = fixture('agent-1');
+    const entry = Buffer.from(apk);
+    entry[40] = entry[40]! ^ 1; // inside the manifest's compressed bytes or name
+    expect(['invalid_signature', 'not_an_apk', 'invalid_manifest']).toContain(code(() => parseApk(entry)));
+    const time = Buffer.from(apk);
+    time[10] = time[10]! ^ 1; // the first entry's modification time: read by nobody, covered by the signature
+    expect(code(() => parseApk(time))).toBe('invalid_signature');
+    const cd = Buffer.from(apk);
+    const cdAt = cd.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    cd[cdAt + 12] = cd[cdAt + 12]! ^ 1; // the last entry's time
+    expect(code(() => parseApk(cd))).toBe('invalid_signature');
+    const cert = Buffer.from(apk);
+    // every copy of the certificate (the v2 and the v3 signer each carry one)
+    for (let at = cert.indexOf('fleet-mdm-test-a'); at >= 0; at = cert.indexOf('fleet-mdm-test-a', at + 1)) cert[at] = 'F'.charCodeAt(0);
+    expect(code(() => parseApk(cert))).toBe('invalid_signature');
+  });
+
+  it('refuses what is not an APK with a 4xx code and never throws anything else', () => {
+    const apk = fixture('agent-1');
+    const cases: [string, Buffer][] = [
+      ['empty', Buffer.alloc(0)],
+      ['text', Buffer.from('hello, not a zip at all, really not')],
+      ['zip header only', Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(300, 7)])],
+      ['zip of hello.txt', zip([{ name: 'hello.txt', data: Buffer.from('hello') }])],
+      ['text manifest', zip([{ name: 'AndroidManifest.xml', data: Buffer.from('<manifest package="a.b"/>') }])],
+      ['no package', zip([{ name: 'AndroidManifest.xml', data: binaryManifest({ packageName: 'nodots', versionCode: 1 }) }])],
+      ['versionCode 0', zip([{ name: 'AndroidManifest.xml', data: binaryManifest({ packageName: 'a.b', versionCode: 0 }) }])],
+      ['truncated', apk.subarray(0, apk.length - 30)],
+      ['cut in half', apk.subarray(0, apk.length >> 1)],
+    ];
+    for (const [name, bytes] of cases) {
+      expect(['not_an_apk', 'invalid_manifest', 'unsigned_apk', 'invalid_signature'], name).toContain(code(() => parseApk(bytes)));
+    }
+    // random corruption anywhere: always an ApkError, never a crash
+    for (let i = 0; i < 300; i++) {
+      const bad = Buffer.from(apk);
+      bad[Math.floor(Math.random() * bad.length)] = Math.floor(Math.random() * 256);
+      const c = code(() => parseApk(bad));
+      expect(typeof c).toBe('string');
+    }
+  });
+
+  it('reads a manifest without versionName or uses-sdk defaults', () => {
+    const xml = binaryManifest({ packageName: 'com.example.x', versionCode: 7 });
+    const apk = zip([{ name: 'AndroidManifest.xml', data: xml, store: true }]);
+    expect(code(() => parseApk(apk))).toBe('unsigned_apk'); // parsed as far as the signature
+  });
+});

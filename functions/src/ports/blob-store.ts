@@ -1,0 +1,23 @@
+/**
+ * The BlobStore port: where the catalog keeps APK files. Standalone writes them under DATA_DIR
+ * (adapters/local/disk-blob-store.ts); Firebase puts them in the project's Cloud Storage bucket
+ * (adapters/gcs/gcs-blob-store.ts). Keys are chosen by the caller, never reused, and made of
+ * `[A-Za-z0-9._/-]` only.
+ */
+export interface BlobStore {
+  /** Stores the bytes under the key, replacing nothing: a key is written once. */
+  put(key: string, bytes: Buffer, contentType: string): Promise<void>;
+  /** The bytes, or null when nothing is stored under the key. */
+  get(key: string): Promise<Buffer | null>;
+  /** Removes the key's bytes; nothing when absent. */
+  delete(key: string): Promise<void>;
+}
+
+/** A store that keeps nothing: uploads fail, downloads find nothing (hosts without storage). */
+export const noBlobStore: BlobStore = {
+  put: () => Promise.reject(new Error('no blob store is configured on this host')),
+  get: () => Promise.resolve(null),
+  delete: () => Promise.resolve(),
+};
+
+export const BLOB_KEY = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
