@@ -115,6 +115,7 @@ export function createApp(deps: AppDeps) {
     audit,
     encryptionKey,
     defaults: { offlineAfterSec: config.offlineAfterSec, ...config.alertDefaults },
+    webhookHosts: config.egress.discordHosts,
   });
   const fleetView = createFleetView({
     db,
@@ -211,6 +212,7 @@ export function createApp(deps: AppDeps) {
     liveView,
     notifier: a.notifier,
     publicUrl: config.publicUrl,
+    limiter: a.limiter,
   });
   const { retention } = createRetention({ db, clock, logger, settings: config.retention });
   const consoleService = new ConsoleService({

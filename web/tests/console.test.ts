@@ -47,7 +47,16 @@ describe('the admin console in a real browser', () => {
       });
     });
     await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
-    [server, browser] = await Promise.all([StandaloneServer.start({ SWEEP_INTERVAL_SEC: '5', ALERT_HOLD_SEC: '0' }), launch()]);
+    [server, browser] = await Promise.all([
+      StandaloneServer.start({
+        SWEEP_INTERVAL_SEC: '5',
+        ALERT_HOLD_SEC: '0',
+        // the webhook below is on loopback: alert channels may reach it only when allowed
+        EGRESS_ALLOW_CIDRS: '127.0.0.1',
+        DISCORD_WEBHOOK_HOSTS: '127.0.0.1',
+      }),
+      launch(),
+    ]);
     await mkdir(SHOTS, { recursive: true });
     admin = await adminToken(server.url, ADMIN.email, ADMIN.password);
     checkout = await new VirtualDevice(server.url, 'CHK-0001', 'Tab A8').enroll(

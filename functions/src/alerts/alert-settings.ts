@@ -2,6 +2,7 @@ import type { AuditService } from '../audit/index.js';
 import type { AdminActor } from '../core/route.js';
 import type { Clock } from '../core/clock.js';
 import { decrypt, encrypt } from '../core/crypto.js';
+import { badRequest } from '../core/errors.js';
 import type { Db } from '../ports/db.js';
 import { ALERT_KINDS } from './alert-kinds.js';
 import { findSettings, patchSettings } from './alerts.repository.js';
@@ -90,6 +91,7 @@ export class AlertSettingsService {
     private readonly audit: AuditService,
     private readonly defaults: AlertSettings,
     private readonly encryptionKey: Buffer,
+    private readonly webhookHosts: readonly string[] = [],
   ) {}
 
   /** The settings in force (cached for a second: the sweep and the device list read them often). */
@@ -109,6 +111,16 @@ export class AlertSettingsService {
   async update(actor: AdminActor, patch: SettingsPatch, ip: string): Promise<AlertSettings> {
     this.#cached = undefined;
     settingsSchema.parse(merge(await this.current(), patch)); // refuses a bad patch before writing
+    const webhook = patch.channels?.discord?.webhookUrl;
+    if (webhook) {
+      const host = new URL(webhook).hostname.toLowerCase();
+      if (!this.webhookHosts.includes(host)) {
+        throw badRequest(
+          'webhook_host_not_allowed',
+          `a Discord webhook URL must point at ${this.webhookHosts.join(', ')} (DISCORD_WEBHOOK_HOSTS), not ${host}`,
+        );
+      }
+    }
     const merged = await this.db.transaction().execute(async (trx) => {
       const stored = await patchSettings(trx, {
         initial: JSON.stringify(this.#seal(this.defaults)),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FAILURE_CLASSES } from '../ports/notifier.js';
 import { cursorQuery, isoDateTime, limitQuery, page, uuid } from '../core/schemas.js';
 import { ALERT_KINDS } from './alert-kinds.js';
 
@@ -38,7 +39,15 @@ export const alertPage = page(alertView);
 
 export const testNotificationBody = z.object({ channel: z.enum(['discord', 'email']).optional() });
 export const testNotificationResult = z.object({
-  results: z.array(z.object({ channel: z.enum(['discord', 'email']), ok: z.boolean(), error: z.string().optional() })),
+  results: z.array(
+    z.object({
+      channel: z.enum(['discord', 'email']),
+      ok: z.boolean(),
+      /** What kind of failure: never the remote's own words (see ports/notifier.ts). */
+      failure: z.enum(FAILURE_CLASSES).optional(),
+      error: z.string().optional(),
+    }),
+  ),
 });
 
 export const listNotificationsQuery = z.object({

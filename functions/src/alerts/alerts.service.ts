@@ -1,11 +1,12 @@
 import type { AuditService } from '../audit/index.js';
 import { decodeCursor, decodeTimeCursor, encodeCursor, encodeTimeCursor } from '../core/cursor.js';
-import { notFound } from '../core/errors.js';
+import { notFound, tooManyRequests } from '../core/errors.js';
 import type { AdminActor } from '../core/route.js';
 import type { Clock } from '../core/clock.js';
 import type { Db } from '../ports/db.js';
 import type { Logger } from '../ports/logger.js';
-import type { Notifier } from '../ports/notifier.js';
+import type { FailureClass, Notifier } from '../ports/notifier.js';
+import { noFailureLimiter, type FailureLimiter } from '../ports/failure-limiter.js';
 import type { LiveView } from '../fleet-view/index.js';
 import { publicView, type AlertSettingsService } from './alert-settings.js';
 import { acknowledgeAlert, findAlert, listAlerts, lockAlert, type AlertRow } from './alerts.repository.js';
@@ -16,6 +17,20 @@ import type { SelfHealing } from './self-healing.js';
 import { sweep } from './sweep.js';
 
 /** The alerts context: the minute's work (sweep, self-healing, delivery) and the admin API. */
+/** Test messages an admin may send per rate-limit window. */
+export const CHANNEL_TESTS_PER_WINDOW = 10;
+
+/** What the channel test says about each kind of failure. */
+const FAILURE_TEXT: Record<FailureClass, string> = {
+  invalid_target: 'the URL is not one this channel may send to',
+  destination_refused: 'the destination is a loopback, private or link-local address, which alert channels may not reach',
+  unreachable: 'could not connect (the name did not resolve, or the connection was refused)',
+  timeout: 'no answer in time',
+  rejected: 'the service refused the message (check the webhook URL, the credentials or the recipients)',
+  rate_limited: 'the service asked to slow down; try again later',
+  remote_error: 'the service failed to take the message; try again later',
+};
+
 export class AlertService {
   constructor(
     private readonly db: Db,
@@ -27,6 +42,7 @@ export class AlertService {
     private readonly notifier: Notifier,
     private readonly mirror: LiveView,
     private readonly logger: Logger,
+    private readonly limiter: FailureLimiter = noFailureLimiter,
   ) {}
 
   /** One round: raise and resolve, take self-healing steps, tell people. A failure in one part does not stop the others. */
@@ -92,9 +108,12 @@ export class AlertService {
 
   /** Sends a test message now through each configured channel (or the one asked for), recording each. */
   async sendTest(actor: AdminActor, only: Channel | undefined, ip: string) {
+    // every test reaches out of the network: a few per admin per window, counted before sending
+    const verdict = await this.limiter.attempt('channel_test', actor.id, CHANNEL_TESTS_PER_WINDOW);
+    if (!verdict.allowed) throw tooManyRequests(verdict.retryAfterSec);
     const settings = await this.settings.current();
     const now = this.clock.now();
-    const results: { channel: Channel; ok: boolean; error?: string }[] = [];
+    const results: { channel: Channel; ok: boolean; failure?: FailureClass; error?: string }[] = [];
     for (const channel of CHANNELS.filter((c) => !only || c === only)) {
       const target = targetOf(settings, channel);
       if (!target) {
@@ -109,14 +128,12 @@ export class AlertService {
         at: now.toISOString(),
       };
       const result = await this.notifier.send(message, target);
-      await insertTestMessage(this.db, {
-        channel,
-        at: now,
-        sent: result.ok,
-        error: result.ok ? null : result.error,
-        payload: message,
-      });
-      results.push(result.ok ? { channel, ok: true } : { channel, ok: false, error: result.error });
+      // the answer is told by its kind only, in our words: a test must not read or map what answers
+      const failure = result.ok ? undefined : (result.failure ?? 'remote_error');
+      const error = failure && FAILURE_TEXT[failure];
+      await insertTestMessage(this.db, { channel, at: now, sent: result.ok, error: error ?? null, payload: message });
+      if (!result.ok) this.logger.warn('a test message was not sent', { channel, failure, err: result.error });
+      results.push(failure ? { channel, ok: false, failure, error } : { channel, ok: true });
     }
     await this.audit.record(
       this.db,

@@ -5,6 +5,7 @@ import type { LiveView } from '../fleet-view/index.js';
 import type { Db } from '../ports/db.js';
 import type { Logger } from '../ports/logger.js';
 import type { Notifier } from '../ports/notifier.js';
+import type { FailureLimiter } from '../ports/failure-limiter.js';
 import { AlertSettingsService, defaultSettings, type AlertDefaults } from './alert-settings.js';
 import { alertRoutes } from './alerts.routes.js';
 import { AlertService } from './alerts.service.js';
@@ -20,6 +21,7 @@ export { AlertSettingsService, defaultSettings, type AlertDefaults };
 export { alertRoutes };
 export type { AlertSettings } from './alerts.schemas.js';
 export { AlertService };
+export { CHANNEL_TESTS_PER_WINDOW } from './alerts.service.js';
 export { AlertDelivery };
 export { SelfHealing };
 /** One sweep on its own (the sweep bench times it). */
@@ -32,11 +34,13 @@ export interface AlertSettingsDeps {
   defaults: AlertDefaults;
   /** Seals the channel URLs (webhook, SMTP credentials) at rest. */
   encryptionKey: Buffer;
+  /** Hosts a saved Discord webhook may point at (DISCORD_WEBHOOK_HOSTS). */
+  webhookHosts: readonly string[];
 }
 
 /** The settings alone: other contexts read thresholds from them before the rest of alerts exists. */
 export const createAlertSettings = (d: AlertSettingsDeps) =>
-  new AlertSettingsService(d.db, d.clock, d.audit, defaultSettings(d.defaults), d.encryptionKey);
+  new AlertSettingsService(d.db, d.clock, d.audit, defaultSettings(d.defaults), d.encryptionKey, d.webhookHosts);
 
 export interface AlertsDeps {
   db: Db;
@@ -49,6 +53,8 @@ export interface AlertsDeps {
   notifier: Notifier;
   /** PUBLIC_URL: links in messages point at the console here. */
   publicUrl: string;
+  /** Counts channel tests per admin (CHANNEL_TESTS_PER_WINDOW). */
+  limiter: FailureLimiter;
 }
 
 export function createAlerts(d: AlertsDeps) {
@@ -62,6 +68,7 @@ export function createAlerts(d: AlertsDeps) {
     d.notifier,
     d.liveView,
     d.logger,
+    d.limiter,
   );
   return { alerts, routes: alertRoutes(alerts), tick: () => alerts.tick() };
 }

@@ -78,6 +78,18 @@ export const configSchema = z.object({
     .optional()
     .describe('Default recipients of alert e-mail, comma-separated.'),
   ALERT_EMAIL_FROM: z.string().min(3).max(200).default('Fleet MDM <mdm@localhost>').describe('Sender of alert e-mail.'),
+  DISCORD_WEBHOOK_HOSTS: z
+    .string()
+    .regex(/^[a-z0-9.-]+(\s*,\s*[a-z0-9.-]+)*$/i, 'comma-separated host names')
+    .default('discord.com,discordapp.com,canary.discord.com,ptb.discord.com')
+    .describe('Hosts a Discord webhook URL may point at; anything else is refused when saved and when sent.'),
+  EGRESS_ALLOW_CIDRS: z
+    .string()
+    .max(4096)
+    .optional()
+    .describe(
+      'Comma-separated addresses or CIDR ranges that webhooks and SMTP may connect to although they are loopback, private or link-local (an on-premises SMTP relay); every other such address is refused at connect time.',
+    ),
   DEVICE_SESSION_TTL_SEC: int(300, 7 * 86_400, 6 * 3600).describe(
     'Lifetime of a device access token; the device opens a new session after it.',
   ),
@@ -235,6 +247,8 @@ export interface Config {
   trustProxy: boolean;
   /** Proxies trusted to append to X-Forwarded-For (TRUST_PROXY_HOPS, or 1 for TRUST_PROXY=true) and their ranges. */
   proxy: { hops: number; cidrs: Cidr[] };
+  /** Where alert channels may connect: Discord's hosts, and the internal ranges opened on purpose. */
+  egress: { discordHosts: string[]; allow: Cidr[] };
   /** Listen address of the standalone server; undefined: every interface. */
   host: string | undefined;
   heartbeatDeviceMaxPerMin: number;
@@ -325,6 +339,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     trustProxy: c.TRUST_PROXY,
     proxy: { hops: c.TRUST_PROXY_HOPS ?? (c.TRUST_PROXY ? 1 : 0), cidrs: trustedCidrs(c.TRUSTED_PROXY_CIDRS) },
     host: c.HOST,
+    egress: egressPolicy(c),
     heartbeatDeviceMaxPerMin: c.HEARTBEAT_DEVICE_MAX_PER_MIN,
     partitionsAheadDays: c.HEARTBEAT_PARTITIONS_AHEAD_DAYS,
     agentPackage: c.AGENT_PACKAGE,
@@ -362,6 +377,20 @@ function firebaseWeb(c: Parsed): Config['firebaseWeb'] {
     projectId: c.CONSOLE_FIREBASE_PROJECT_ID!,
     appId: c.CONSOLE_FIREBASE_APP_ID!,
   };
+}
+
+function egressPolicy(c: { DISCORD_WEBHOOK_HOSTS: string; EGRESS_ALLOW_CIDRS?: string | undefined; DISCORD_WEBHOOK_URL?: string | undefined }) {
+  const discordHosts = c.DISCORD_WEBHOOK_HOSTS.split(',').map((h) => h.trim().toLowerCase());
+  if (c.DISCORD_WEBHOOK_URL && !discordHosts.includes(new URL(c.DISCORD_WEBHOOK_URL).hostname.toLowerCase())) {
+    throw new ConfigError(`invalid configuration - DISCORD_WEBHOOK_URL: its host is not one of DISCORD_WEBHOOK_HOSTS (${discordHosts.join(', ')})`);
+  }
+  let allow: Cidr[];
+  try {
+    allow = parseTrustedCidrs(c.EGRESS_ALLOW_CIDRS ?? '');
+  } catch (err) {
+    throw new ConfigError(`invalid configuration - EGRESS_ALLOW_CIDRS: ${(err as Error).message}`);
+  }
+  return { discordHosts, allow };
 }
 
 function trustedCidrs(list: string | undefined): Cidr[] {

@@ -27,7 +27,7 @@ export const ROLE_RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 
  */
 export type Auth = 'public' | 'device' | 'metrics' | Role;
 /** login/enroll/session: failures per client address; login_account: failed logins per account and address. */
-export type RateLimitScope = 'login' | 'enroll' | 'session' | 'login_account';
+export type RateLimitScope = 'login' | 'enroll' | 'session' | 'login_account' | 'channel_test';
 
 export interface AdminActor {
   kind: 'admin';

@@ -3,6 +3,8 @@ import type { Auth } from 'firebase-admin/auth';
 import { InProcessQueue } from '../adapters/local/in-process-queue.js';
 import { ChannelNotifier } from '../adapters/notifiers/channels.js';
 import { DiscordNotifier } from '../adapters/notifiers/discord.js';
+import { createEgressGuard } from '../adapters/egress/egress-guard.js';
+import { CHANNEL_TESTS_PER_WINDOW } from '../alerts/index.js';
 import { EmailNotifier } from '../adapters/notifiers/email.js';
 import { PgFailureLimiter } from '../adapters/postgres/failure-limiter.js';
 import { PrometheusMetrics } from '../adapters/prometheus/prometheus.js';
@@ -92,7 +94,9 @@ async function build(fn: FunctionName) {
     emulated && !process.env.FIRESTORE_EMULATOR_HOST ? undefined : (await import('firebase-admin/firestore')).getFirestore(firebase);
   const localQueue = emulated && !process.env.PUBSUB_EMULATOR_HOST ? new InProcessQueue(logger) : undefined;
   const hasher = new WorkerSecretHasher(config.bcryptWorkers, config.bcryptQueuePerLane);
-  const email = new EmailNotifier();
+  // alert channels connect only to Discord's hosts and public addresses, unless configured otherwise
+  const egress = createEgressGuard({ allow: config.egress.allow });
+  const email = new EmailNotifier({ guard: egress });
   const adapters = {
     host: 'firebase',
     liveSource: 'firestore',
@@ -101,7 +105,7 @@ async function build(fn: FunctionName) {
     blobs: new GcsBlobStore(async () => (await import('firebase-admin/storage')).getStorage(firebase).bucket() as unknown as GcsBucket),
     queue: localQueue ?? createPubSubQueue(),
     push: emulated ? noPush : lazyFcmPush(firebase),
-    notifier: new ChannelNotifier({ discord: new DiscordNotifier(), email }),
+    notifier: new ChannelNotifier({ discord: new DiscordNotifier({ allowedHosts: config.egress.discordHosts, guard: egress }), email }),
     consoleTokens: new FirebaseConsoleTokens(lazyAuth(firebase), logger),
     hasher,
     limiter: new PgFailureLimiter(database.db, systemClock, config.rateLimit.windowSec, {
@@ -109,6 +113,8 @@ async function build(fn: FunctionName) {
       enroll: config.rateLimit.enrollFailures,
       session: config.rateLimit.sessionFailures,
       login_account: config.loginAccountFailures,
+      // test messages an admin may send per window (each one reaches out of the network)
+      channel_test: CHANNEL_TESTS_PER_WINDOW,
     }),
     metrics: new PrometheusMetrics({ version: VERSION }),
     dbPool: database.stats,

@@ -30,10 +30,30 @@ export interface OutgoingMessage {
 
 export type ChannelTarget = { channel: 'discord'; webhookUrl: string } | { channel: 'email'; smtpUrl: string; from: string; to: string[] };
 
+/**
+ * What kind of failure, in words that carry nothing of the remote's answer: what the channel test
+ * shows an admin, so a test message cannot be used to read or map what sits behind the server.
+ */
+export const FAILURE_CLASSES = [
+  /** The URL is not one this channel may send to (not a Discord host, a bad URL). */
+  'invalid_target',
+  /** The destination resolved to an address outbound connections may not reach (loopback, private, metadata). */
+  'destination_refused',
+  /** No connection: the name did not resolve, or the host refused or dropped it. */
+  'unreachable',
+  'timeout',
+  /** The service answered and refused the message (a bad webhook token, a rejected recipient, a redirect). */
+  'rejected',
+  'rate_limited',
+  /** The service failed (5xx, a broken answer). */
+  'remote_error',
+] as const;
+export type FailureClass = (typeof FAILURE_CLASSES)[number];
+
 export type SendResult =
   | { ok: true; detail?: string }
   /** retryable: try again later (after retryAfterSec when the channel said so); otherwise give up. */
-  | { ok: false; retryable: boolean; retryAfterSec?: number; error: string };
+  | { ok: false; retryable: boolean; retryAfterSec?: number; error: string; failure?: FailureClass };
 
 export interface Notifier {
   /** Never throws: every failure is a SendResult. */

@@ -3,6 +3,8 @@ import { DiskBlobStore } from '../adapters/local/disk-blob-store.js';
 import { InProcessQueue } from '../adapters/local/in-process-queue.js';
 import { ChannelNotifier } from '../adapters/notifiers/channels.js';
 import { DiscordNotifier } from '../adapters/notifiers/discord.js';
+import { createEgressGuard } from '../adapters/egress/egress-guard.js';
+import { CHANNEL_TESTS_PER_WINDOW } from '../alerts/index.js';
 import { EmailNotifier } from '../adapters/notifiers/email.js';
 import { PgFailureLimiter } from '../adapters/postgres/failure-limiter.js';
 import { PgJobLeases } from '../adapters/postgres/job-leases.js';
@@ -51,7 +53,9 @@ export function createStandaloneApp(deps: StandaloneDeps) {
   const shared = config.databaseUrl && !overrides.mirror ? new PgNotifyMirror(sse, { db, url: config.databaseUrl, logger }) : undefined;
   void shared?.start();
   const localQueue = overrides.queue ? undefined : new InProcessQueue(logger);
-  const email = new EmailNotifier();
+  // alert channels connect only to Discord's hosts and public addresses, unless configured otherwise
+  const egress = createEgressGuard({ allow: config.egress.allow });
+  const email = new EmailNotifier({ guard: egress });
   const hasher = overrides.hasher ?? new WorkerSecretHasher(config.bcryptWorkers, config.bcryptQueuePerLane);
   const leases = new PgJobLeases(db, clock);
   const limiter = new PgFailureLimiter(db, clock, config.rateLimit.windowSec, {
@@ -59,6 +63,8 @@ export function createStandaloneApp(deps: StandaloneDeps) {
     enroll: config.rateLimit.enrollFailures,
     session: config.rateLimit.sessionFailures,
     login_account: config.loginAccountFailures,
+    // test messages an admin may send per window (each one reaches out of the network)
+    channel_test: CHANNEL_TESTS_PER_WINDOW,
   });
   const adapters = {
     host: 'standalone',
@@ -68,7 +74,7 @@ export function createStandaloneApp(deps: StandaloneDeps) {
     blobs: overrides.blobs ?? new DiskBlobStore(join(config.dataDir, 'blobs')),
     queue: overrides.queue ?? localQueue!,
     push: overrides.push ?? noPush,
-    notifier: overrides.notifier ?? new ChannelNotifier({ discord: new DiscordNotifier(), email }),
+    notifier: overrides.notifier ?? new ChannelNotifier({ discord: new DiscordNotifier({ allowedHosts: config.egress.discordHosts, guard: egress }), email }),
     consoleTokens: noConsoleTokens,
     hasher,
     limiter,

@@ -3,6 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
+/**
+ * The receivers below listen on loopback, which alert channels may reach only when configured to:
+ * an app that sends to them needs this in its environment.
+ */
+export const LOOPBACK_CHANNELS = { EGRESS_ALLOW_CIDRS: '127.0.0.1', DISCORD_WEBHOOK_HOSTS: '127.0.0.1' } as const;
+
 /** A real HTTP endpoint on loopback that stands in for a Discord webhook. */
 export class WebhookReceiver {
   readonly received: { body: any; headers: IncomingHttpHeaders }[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, sampleHeartbeat, type EnrolledDevice, type TestApp } from '../helpers/app.js';
-import { MailReceiver, WebhookReceiver } from '../helpers/receivers.js';
+import { LOOPBACK_CHANNELS, MailReceiver, WebhookReceiver } from '../helpers/receivers.js';
 
 /** Two instances sweeping at the same moment (a scheduler firing twice, two standalone servers): on the real PostgreSQL. */
 describe('concurrent sweeps on PostgreSQL', () => {
@@ -12,7 +12,7 @@ describe('concurrent sweeps on PostgreSQL', () => {
   beforeAll(async () => {
     discord = await new WebhookReceiver().start();
     mail = await new MailReceiver().start();
-    t = await createTestApp('postgres', { ALERT_DIGEST_WINDOW_SEC: '0' });
+    t = await createTestApp('postgres', { ALERT_DIGEST_WINDOW_SEC: '0', ...LOOPBACK_CHANNELS });
     const admin = await t.loginAs('admin');
     await t.request('PUT', '/api/v1/admin/settings/alerts', {
       token: admin,

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DB_KINDS } from '../helpers/db.js';
 import { createTestApp, sampleHeartbeat, type EnrolledDevice, type TestApp } from '../helpers/app.js';
-import { MailReceiver, WebhookReceiver } from '../helpers/receivers.js';
+import { LOOPBACK_CHANNELS, MailReceiver, WebhookReceiver } from '../helpers/receivers.js';
 
 describe.each(DB_KINDS)('alerts and notifications on %s', (kind) => {
   let t: TestApp;
@@ -19,7 +19,7 @@ describe.each(DB_KINDS)('alerts and notifications on %s', (kind) => {
   });
 
   beforeEach(async () => {
-    t = await createTestApp(kind);
+    t = await createTestApp(kind, { ...LOOPBACK_CHANNELS });
     admin = await t.loginAs('admin');
     discord.received.length = 0;
     discord.attempts = 0;

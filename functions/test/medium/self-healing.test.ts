@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DB_KINDS } from '../helpers/db.js';
 import { createTestApp, sampleHeartbeat, type EnrolledDevice, type TestApp } from '../helpers/app.js';
-import { WebhookReceiver } from '../helpers/receivers.js';
+import { LOOPBACK_CHANNELS, WebhookReceiver } from '../helpers/receivers.js';
 
 const DOWN = { app: { package: 'com.example.kiosk', running: false, foreground: false } };
 
@@ -16,7 +16,7 @@ describe.each(DB_KINDS)('self-healing on %s', (kind) => {
   });
   afterAll(() => discord.stop());
   beforeEach(async () => {
-    t = await createTestApp(kind);
+    t = await createTestApp(kind, { ...LOOPBACK_CHANNELS });
     admin = await t.loginAs('admin');
     discord.received.length = 0;
     await t.request('PUT', '/api/v1/admin/settings/alerts', {

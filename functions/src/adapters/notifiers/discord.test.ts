@@ -2,7 +2,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { OutgoingMessage, Severity } from '../../ports/notifier.js';
+import { parseCidrs } from '../../core/cidr.js';
+import { createEgressGuard } from '../egress/egress-guard.js';
 import { DiscordNotifier } from './discord.js';
+
+/** The receiver here is on loopback, which alert channels may reach only when allowed. */
+const loopback = { allowedHosts: ['127.0.0.1'], guard: createEgressGuard({ allow: parseCidrs('127.0.0.0/8') }) };
 
 type Answer = (res: ServerResponse, req: IncomingMessage) => void;
 interface Recorded {
@@ -71,7 +76,7 @@ function message(over: Partial<OutgoingMessage> = {}): OutgoingMessage {
 /** Records the waits asked for instead of waiting, so retry tests are not timed. */
 function notifier(options: ConstructorParameters<typeof DiscordNotifier>[0] = {}) {
   const sleeps: number[] = [];
-  return { sleeps, discord: new DiscordNotifier(options, async (ms) => void sleeps.push(ms)) };
+  return { sleeps, discord: new DiscordNotifier({ ...loopback, ...options }, async (ms) => void sleeps.push(ms)) };
 }
 const target = () => ({ channel: 'discord' as const, webhookUrl });
 const embedChars = (embeds: any[]) =>
@@ -238,5 +243,44 @@ describe('DiscordNotifier', () => {
     expect(await discord.send(message(), email)).toMatchObject({ ok: false, retryable: false });
     expect(await discord.send(message(), { channel: 'discord', webhookUrl: 'not a url' })).toMatchObject({ ok: false, retryable: false });
     expect(requests).toHaveLength(0);
+  });
+});
+
+describe('egress', () => {
+  const send = (discord: DiscordNotifier, url = webhookUrl) => discord.send(message(), { channel: 'discord', webhookUrl: url });
+  const stub = (address: string) => createEgressGuard({ resolve: (_host, cb) => cb(null, [{ address, family: 4 }]) });
+
+  it("sends only to Discord's hosts by default", async () => {
+    const result = await send(new DiscordNotifier({ guard: loopback.guard }));
+    expect(result).toMatchObject({ ok: false, retryable: false, failure: 'invalid_target' });
+    expect((result as { error: string }).error).toContain('discord.com');
+    expect(requests).toHaveLength(0);
+  });
+
+  it('refuses loopback, private and metadata addresses at connect time unless allowed', async () => {
+    // the host is allowed, the address is not
+    expect(await send(new DiscordNotifier({ allowedHosts: ['127.0.0.1'] }))).toMatchObject({ ok: false, failure: 'destination_refused' });
+    const port = (server.address() as AddressInfo).port;
+    const path = `/api/webhooks/${WEBHOOK_ID}/${TOKEN}`;
+    for (const address of ['127.0.0.1', '10.0.0.7', '169.254.169.254', '192.168.1.1']) {
+      const discord = new DiscordNotifier({ allowedHosts: ['hooks.example.test'], guard: stub(address) });
+      const result = await send(discord, `http://hooks.example.test:${port}${path}`);
+      expect(result, address).toMatchObject({ ok: false, retryable: false, failure: 'destination_refused' });
+    }
+    expect(requests).toHaveLength(0);
+    // the same name, allowed on purpose: the connection goes to the address the guard checked
+    const allowed = new DiscordNotifier({
+      allowedHosts: ['hooks.example.test'],
+      guard: createEgressGuard({ allow: parseCidrs('127.0.0.1'), resolve: (_h, cb) => cb(null, [{ address: '127.0.0.1', family: 4 }]) }),
+    });
+    expect(await send(allowed, `http://hooks.example.test:${port}${path}`)).toMatchObject({ ok: true });
+    expect(requests).toHaveLength(1);
+  });
+
+  it('never puts a non-Discord answer into the error (an internal page stays unread)', async () => {
+    script = [(res) => res.writeHead(400, { 'content-type': 'text/html' }).end('<h1>internal admin page: db password hunter2</h1>')];
+    const { discord } = notifier();
+    const result = await discord.send(message(), target());
+    expect(result).toMatchObject({ ok: false, failure: 'rejected', error: 'Discord answered HTTP 400' });
   });
 });

@@ -1,4 +1,9 @@
 import type { ChannelTarget, MessageItem, Notifier, OutgoingMessage, SendResult, Severity } from '../../ports/notifier.js';
+import { createEgressGuard, type EgressGuard } from '../egress/egress-guard.js';
+import { guardedPost, type PostAnswer } from '../egress/post.js';
+
+/** Discord's webhook hosts: the only ones a webhook goes to unless DISCORD_WEBHOOK_HOSTS says otherwise. */
+export const DISCORD_WEBHOOK_HOSTS = ['discord.com', 'discordapp.com', 'canary.discord.com', 'ptb.discord.com'] as const;
 
 /** Discord's documented limits; a payload over any of them is rejected whole with a 400. */
 const LIMIT = { embeds: 10, chars: 6000, title: 256, description: 4096, fields: 25, fieldName: 256, fieldValue: 1024 };
@@ -13,6 +18,10 @@ export interface DiscordNotifierOptions {
   maxInlineWaitSec?: number;
   /** First back-off after a 5xx or a network error; doubles on each further attempt. */
   backoffMs?: number;
+  /** Hosts a webhook may point at (DISCORD_WEBHOOK_HOSTS); Discord's own by default. */
+  allowedHosts?: readonly string[];
+  /** Where connections may go; by default nothing loopback, private, link-local or reserved. */
+  guard?: EgressGuard;
 }
 
 type Embed = {
@@ -97,7 +106,14 @@ export class DiscordNotifier implements Notifier {
     private readonly sleep: (ms: number) => Promise<void> = defaultSleep,
   ) {
     const { timeoutMs = 10_000, maxAttempts = 3, maxInlineWaitSec = 10, backoffMs = 500 } = options;
-    this.opts = { timeoutMs, maxAttempts: Math.max(1, maxAttempts), maxInlineWaitSec, backoffMs };
+    this.opts = {
+      timeoutMs,
+      maxAttempts: Math.max(1, maxAttempts),
+      maxInlineWaitSec,
+      backoffMs,
+      allowedHosts: (options.allowedHosts ?? DISCORD_WEBHOOK_HOSTS).map((h) => h.toLowerCase()),
+      guard: options.guard ?? createEgressGuard(),
+    };
   }
 
   async send(message: OutgoingMessage, target: ChannelTarget): Promise<SendResult> {
@@ -105,7 +121,16 @@ export class DiscordNotifier implements Notifier {
       return { ok: false, retryable: false, error: `DiscordNotifier cannot send to a ${target.channel} target` };
     }
     if (!/^https?:\/\//i.test(target.webhookUrl) || !URL.canParse(target.webhookUrl)) {
-      return { ok: false, retryable: false, error: 'invalid Discord webhook URL' };
+      return { ok: false, retryable: false, error: 'invalid Discord webhook URL', failure: 'invalid_target' };
+    }
+    const host = new URL(target.webhookUrl).hostname.toLowerCase();
+    if (!this.opts.allowedHosts.includes(host)) {
+      return {
+        ok: false,
+        retryable: false,
+        error: `Discord webhooks go to ${this.opts.allowedHosts.join(', ')} (DISCORD_WEBHOOK_HOSTS); not to ${host}`,
+        failure: 'invalid_target',
+      };
     }
     try {
       const body = JSON.stringify(discordPayload(message));
@@ -119,51 +144,79 @@ export class DiscordNotifier implements Notifier {
       }
     } catch (err) {
       // Only a malformed message gets here; sending it again would fail the same way.
-      return { ok: false, retryable: false, error: scrub(`cannot send to Discord: ${String(err)}`, target.webhookUrl) };
+      return {
+        ok: false,
+        retryable: false,
+        error: scrub(`cannot send to Discord: ${String(err)}`, target.webhookUrl),
+        failure: 'invalid_target',
+      };
     }
   }
 
   private async attempt(webhookUrl: string, body: string): Promise<Attempt> {
-    let res: Response;
-    let text: string;
+    let res: PostAnswer;
     try {
-      res = await fetch(webhookUrl, {
-        method: 'POST',
+      // connects only where the egress guard allows, and never follows a redirect: either could lead
+      // to an address the webhook host was not
+      res = await guardedPost(webhookUrl, body, {
+        guard: this.opts.guard,
+        timeoutMs: this.opts.timeoutMs,
         headers: { 'content-type': 'application/json' },
-        body,
-        // a redirect is never followed: it could lead to an address the webhook host was not
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
       });
-      text = await res.text();
     } catch (err) {
-      const e = err as { name?: string; message?: string; cause?: { code?: string } };
+      const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string } };
       if (e.name === 'TimeoutError') {
         // The post may have gone through; trying again at once could show the alert twice.
-        return { final: { ok: false, retryable: true, error: `Discord did not answer within ${this.opts.timeoutMs} ms` } };
+        return {
+          final: { ok: false, retryable: true, error: `Discord did not answer within ${this.opts.timeoutMs} ms`, failure: 'timeout' },
+        };
       }
-      const detail = scrub(`${e.message ?? String(err)}${e.cause?.code ? ` (${e.cause.code})` : ''}`, webhookUrl);
-      return { retry: { ok: false, retryable: true, error: `network error: ${detail}` } };
+      if (e.code === 'EGRESS_REFUSED') {
+        return {
+          final: { ok: false, retryable: false, error: scrub(e.message ?? String(err), webhookUrl), failure: 'destination_refused' },
+        };
+      }
+      const detail = scrub(`${e.message ?? String(err)}${e.code ? ` (${e.code})` : ''}`, webhookUrl);
+      return { retry: { ok: false, retryable: true, error: `network error: ${detail}`, failure: 'unreachable' } };
     }
-    if (res.ok) return { final: { ok: true, detail: `HTTP ${res.status}` } };
+    if (res.status >= 200 && res.status < 300) return { final: { ok: true, detail: `HTTP ${res.status}` } };
     if (res.status >= 300 && res.status < 400) {
       return {
-        final: { ok: false, retryable: false, error: `Discord answered with a redirect (HTTP ${res.status}), which is not followed` },
+        final: {
+          ok: false,
+          retryable: false,
+          error: `Discord answered with a redirect (HTTP ${res.status}), which is not followed`,
+          failure: 'rejected',
+        },
       };
     }
-    const error = `Discord answered HTTP ${res.status}: ${truncate(scrub(text.trim(), webhookUrl), 200)}`;
-    const waitSec = retryAfterSec(res, text);
+    // only Discord's own error code and message (JSON) are kept: never another server's page
+    const error = `Discord answered HTTP ${res.status}${discordError(res.text, webhookUrl)}`;
+    const waitSec = retryAfterSec(res, res.text);
     if (res.status === 429 || res.status >= 500) {
       const retryAfter = waitSec !== undefined ? { retryAfterSec: Math.ceil(waitSec) } : {};
-      return { retry: { ok: false, retryable: true, error, ...retryAfter }, waitSec };
+      const failure = res.status === 429 ? ('rate_limited' as const) : ('remote_error' as const);
+      return { retry: { ok: false, retryable: true, error, failure, ...retryAfter }, waitSec };
     }
     // 400 (payload), 401/403 (bad token), 404 (webhook deleted): the same request will fail again.
-    return { final: { ok: false, retryable: false, error } };
+    return { final: { ok: false, retryable: false, error, failure: 'rejected' } };
+  }
+}
+
+/** `: <message> (code <n>)` from a Discord error body (`{"message": ..., "code": ...}`), else nothing. */
+function discordError(body: string, webhookUrl: string): string {
+  try {
+    const json = JSON.parse(body) as { message?: unknown; code?: unknown };
+    if (typeof json.message !== 'string') return '';
+    const code = typeof json.code === 'number' ? ` (code ${json.code})` : '';
+    return `: ${truncate(scrub(json.message, webhookUrl), 120)}${code}`;
+  } catch {
+    return '';
   }
 }
 
 /** The longer of the Retry-After header and the body's retry_after (seconds, may be fractional). */
-function retryAfterSec(res: Response, body: string): number | undefined {
+function retryAfterSec(res: PostAnswer, body: string): number | undefined {
   const candidates: number[] = [];
   const header = res.headers.get('retry-after');
   if (header) {

@@ -4,7 +4,12 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { OutgoingMessage } from '../../ports/notifier.js';
+import { parseCidrs } from '../../core/cidr.js';
+import { createEgressGuard } from '../egress/egress-guard.js';
 import { EmailNotifier } from './email.js';
+
+/** The receivers here are on loopback, which alert channels may reach only when allowed. */
+const loopback = createEgressGuard({ allow: parseCidrs('127.0.0.0/8') });
 
 const PASSWORD = 'S3cret:p@ss/word';
 const ENCODED_PASSWORD = encodeURIComponent(PASSWORD);
@@ -49,7 +54,7 @@ const server = new SMTPServer({
     );
   },
 });
-const notifier = new EmailNotifier({ timeoutMs: 2000 });
+const notifier = new EmailNotifier({ timeoutMs: 2000, guard: loopback });
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -182,7 +187,7 @@ describe('EmailNotifier', () => {
   it('retries when the server accepts the connection but never greets', async () => {
     const silent = createServer(() => {});
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const quick = new EmailNotifier({ timeoutMs: 300 });
+    const quick = new EmailNotifier({ timeoutMs: 300, guard: loopback });
     const smtpUrl = `smtp://127.0.0.1:${(silent.address() as AddressInfo).port}`;
     try {
       expect(await quick.send(message(), target({ smtpUrl }))).toMatchObject({
@@ -204,7 +209,7 @@ describe('EmailNotifier', () => {
   });
 
   it('close() releases pooled connections and later sends open new ones', async () => {
-    const own = new EmailNotifier({ timeoutMs: 2000 });
+    const own = new EmailNotifier({ timeoutMs: 2000, guard: loopback });
     await vi.waitFor(() => expect(open).toBe(0));
     expect(await own.send(message(), target({ smtpUrl: `smtp://127.0.0.1:${port}/?pool=true` }))).toMatchObject({ ok: true });
     // A pooled connection stays open after the message, until the transport is closed.
@@ -216,5 +221,31 @@ describe('EmailNotifier', () => {
     expect(await own.send(message(), target())).toMatchObject({ ok: true });
     own.close();
     expect(received).toHaveLength(2);
+  });
+});
+
+describe('egress', () => {
+  it('refuses a loopback SMTP server unless allowed, without connecting, as destination_refused', async () => {
+    const strict = new EmailNotifier({ timeoutMs: 2000 });
+    const before = received.length;
+    const result = await strict.send(message(), target());
+    expect(result).toMatchObject({ ok: false, retryable: false, failure: 'destination_refused' });
+    expect(received.length).toBe(before);
+    strict.close();
+  });
+
+  it('checks the address a name resolves to when connecting (a name pointing at loopback is refused)', async () => {
+    const resolveTo = (address: string) => createEgressGuard({ resolve: (_host, cb) => cb(null, [{ address, family: 4 }]) });
+    const strict = new EmailNotifier({ timeoutMs: 2000, guard: resolveTo('127.0.0.1') });
+    const result = await strict.send(message(), target({ smtpUrl: `smtp://relay.example.test:${port}` }));
+    expect(result).toMatchObject({ ok: false, failure: 'destination_refused' });
+    strict.close();
+    // the same name allowed: the connection goes to the resolved address
+    const allowed = new EmailNotifier({
+      timeoutMs: 2000,
+      guard: createEgressGuard({ allow: parseCidrs('127.0.0.1'), resolve: (_h, cb) => cb(null, [{ address: '127.0.0.1', family: 4 }]) }),
+    });
+    expect(await allowed.send(message(), target({ smtpUrl: `smtp://relay.example.test:${port}` }))).toMatchObject({ ok: true });
+    allowed.close();
   });
 });

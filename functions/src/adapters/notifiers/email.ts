@@ -1,9 +1,13 @@
 import { createTransport, type NodemailerError, type Transporter } from 'nodemailer';
-import type { ChannelTarget, Notifier, OutgoingMessage, SendResult, Severity } from '../../ports/notifier.js';
+import { connect, isIP, type Socket } from 'node:net';
+import type { ChannelTarget, FailureClass, Notifier, OutgoingMessage, SendResult, Severity } from '../../ports/notifier.js';
+import { createEgressGuard, EgressRefusedError, type EgressGuard } from '../egress/egress-guard.js';
 
 export interface EmailNotifierOptions {
   /** Applies to connecting, the server's greeting and each quiet stretch on the socket. */
   timeoutMs?: number;
+  /** Where connections may go; by default nothing loopback, private, link-local or reserved. */
+  guard?: EgressGuard;
 }
 
 const COLORS: Record<Severity, string> = { critical: '#E74C3C', warning: '#E67E22', info: '#3498DB', resolved: '#2ECC71' };
@@ -25,16 +29,18 @@ const safeUrl = (url?: string) => (url && /^https?:\/\//i.test(url) ? url : unde
 export class EmailNotifier implements Notifier {
   private readonly transports = new Map<string, Transporter>();
   private readonly timeoutMs: number;
+  private readonly guard: EgressGuard;
 
   constructor(options: EmailNotifierOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.guard = options.guard ?? createEgressGuard();
   }
 
   async send(message: OutgoingMessage, target: ChannelTarget): Promise<SendResult> {
     if (target.channel !== 'email') {
       return { ok: false, retryable: false, error: `EmailNotifier cannot send to a ${target.channel} target` };
     }
-    if (!/^smtps?:\/\//i.test(target.smtpUrl)) return { ok: false, retryable: false, error: 'invalid SMTP URL' };
+    if (!/^smtps?:\/\//i.test(target.smtpUrl)) return { ok: false, retryable: false, error: 'invalid SMTP URL', failure: 'invalid_target' };
     try {
       const info = await this.transport(target.smtpUrl).sendMail({
         from: target.from,
@@ -57,19 +63,68 @@ export class EmailNotifier implements Notifier {
     this.transports.clear();
   }
 
+  /** A plain TCP connection to the SMTP server, made only to an address the egress guard allows. */
+  private connect(host: string, port: number, callback: (err: Error | null, socket?: { connection: Socket }) => void): void {
+    const literal = host.replace(/^\[|\]$/g, '');
+    if (isIP(literal) && !this.guard.allows(literal)) return callback(new EgressRefusedError(literal));
+    const socket = connect({ host: literal, port, lookup: this.guard.lookup });
+    let settled = false;
+    const settle = (err: Error | null) => {
+      if (settled) return;
+      settled = true;
+      socket.setTimeout(0);
+      if (err) {
+        socket.destroy();
+        callback(err);
+      } else callback(null, { connection: socket });
+    };
+    socket.setTimeout(this.timeoutMs, () =>
+      settle(Object.assign(new Error(`connection to ${host}:${port} timed out`), { code: 'ETIMEDOUT' })),
+    );
+    socket.once('connect', () => settle(null));
+    // named the way nodemailer names its own connection failures (a transient ECONNECTION)
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      settle(err instanceof EgressRefusedError ? err : Object.assign(err, { originalCode: err.code, code: 'ECONNECTION' })),
+    );
+  }
+
   private transport(smtpUrl: string): Transporter {
     let transport = this.transports.get(smtpUrl);
     if (!transport) {
       const t = this.timeoutMs;
       // The URL's own query parameters still win over these, as nodemailer merges them.
-      transport = createTransport({ url: smtpUrl, connectionTimeout: t, greetingTimeout: t, socketTimeout: t, dnsTimeout: t });
+      transport = createTransport({
+        url: smtpUrl,
+        connectionTimeout: t,
+        greetingTimeout: t,
+        socketTimeout: t,
+        dnsTimeout: t,
+        // nodemailer opens (and, for smtps, upgrades) the socket this gives it: connected only where the
+        // egress guard allows, the name resolved and checked at connect time
+        getSocket: (options, callback) =>
+          this.connect(options.host ?? 'localhost', Number(options.port) || (options.secure ? 465 : 587), callback),
+      });
       this.transports.set(smtpUrl, transport);
     }
     return transport;
   }
 }
 
+/** The kind of an SMTP failure, from the server's reply code or nodemailer's error code. */
+function failureClass(err: NodemailerError): FailureClass {
+  const code = err.responseCode;
+  if (code === 421 || code === 450 || code === 451 || code === 452) return 'remote_error';
+  if (code) return 'rejected';
+  if (err.code === 'ETIMEDOUT' || err.timeoutType) return 'timeout';
+  if (err.code === 'EAUTH' || err.code === 'EENVELOPE' || err.code === 'EMESSAGE') return 'rejected';
+  if (err.code === 'ECONNECTION' || err.code === 'ESOCKET' || err.code === 'EDNS') return 'unreachable';
+  return 'remote_error';
+}
+
 function failure(err: NodemailerError, smtpUrl: string): SendResult & { ok: false } {
+  if (err.code === 'EGRESS_REFUSED' || err instanceof EgressRefusedError) {
+    return { ok: false, retryable: false, error: scrub(err.message, smtpUrl), failure: 'destination_refused' };
+  }
   // RFC 5321: 4xx is transient, 5xx permanent, except 503 (bad sequence), which a new session clears.
   const code = err.responseCode;
   const retryable = code ? code < 500 || code === 503 : TRANSIENT.has(err.code ?? '');
@@ -77,7 +132,7 @@ function failure(err: NodemailerError, smtpUrl: string): SendResult & { ok: fals
   const why = err.originalCode ?? err.timeoutType;
   const where = err.command && !['CONN', 'API'].includes(err.command) ? ` at ${err.command}` : '';
   const kind = `${err.code ?? 'Error'}${why ? ` (${why})` : ''}${where}`;
-  return { ok: false, retryable, error: scrub(`${kind}: ${err.message ?? String(err)}`, smtpUrl) };
+  return { ok: false, retryable, error: scrub(`${kind}: ${err.message ?? String(err)}`, smtpUrl), failure: failureClass(err) };
 }
 
 /** Removes the SMTP URL and its password from an error text, in case a library message ever echoes them. */
