@@ -206,8 +206,9 @@ export class LifecycleService {
   async move(actor: AdminActor, input: MoveDevicesInput, ip: string) {
     const ids = [...new Set(input.deviceIds)];
     const result = await this.bulk(input.dryRun ?? false, async (trx) => {
-      await this.lockEditable(trx, ids);
+      // the group first, then the devices: the order a single device's edit takes them in
       const groupId = input.group === null ? null : await upsertGroup(trx, input.group);
+      await this.lockEditable(trx, ids);
       const changed = await moveDevices(trx, ids, groupId);
       await this.audit.record(
         trx,
