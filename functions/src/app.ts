@@ -191,6 +191,13 @@ export function createApp(deps: AppDeps) {
     audit,
     outbox: commands.commands,
     liveView,
+    // alerts is built below; these run only when a request comes
+    lifecycle: {
+      sendWipe: async (actor, deviceId, ip) =>
+        (await commands.commands.create(actor, { type: 'WIPE', deviceIds: [deviceId] }, ip)).commands[0]!.id,
+      cancelCommands: (ids) => commands.commands.cancelForDevices(ids),
+      closeAlerts: (ids) => alerts.alerts.closeForDevices(ids),
+    },
     settings: {
       sessionTtlSec: config.deviceSessionTtlSec,
       heartbeatIntervalSec: config.heartbeatIntervalSec,
@@ -313,6 +320,8 @@ export function createApp(deps: AppDeps) {
   const runTick = async () => {
     logger.debug('tick ran', { owner: leases.owner });
     const expired = await commands.expire();
+    // after expiry: a retiring device whose WIPE just expired is retired in the same minute
+    const retired = await devices.lifecycle.finishRetiring();
     const stale = await commands.dispatcher.dispatchStale();
     if (stale.claimed) countPushed(stale);
     const result = await alerts.tick();
@@ -320,8 +329,8 @@ export function createApp(deps: AppDeps) {
     metrics.commandsExpired(expired);
     metrics.alertsChanged(result.swept.opened, result.swept.resolved);
     if (result.healed) metrics.selfHealed(result.healed.commands, result.healed.escalations);
-    if (expired || result.swept.opened || result.swept.resolved || result.healed?.commands || result.delivered?.composed) {
-      logger.info('tick', { commandsExpired: expired, ...result });
+    if (expired || retired || result.swept.opened || result.swept.resolved || result.healed?.commands || result.delivered?.composed) {
+      logger.info('tick', { commandsExpired: expired, devicesRetired: retired, ...result });
     }
     // the hour that just ended, so long charts are never more than an hour behind (maintenance catches up on more)
     const rolledUp = await retention.rollUp(1).catch((err: unknown) => {
@@ -346,6 +355,7 @@ export function createApp(deps: AppDeps) {
       enrollment: enrollment.enrollment,
       devices: devices.devices,
       heartbeats: devices.heartbeats,
+      lifecycle: devices.lifecycle,
       audit,
       commands: commands.commands,
       dispatcher: commands.dispatcher,

@@ -201,3 +201,30 @@ export async function stepsTaken(db: Db, alertId: string) {
     .orderBy('step')
     .execute();
 }
+
+// --- retired devices
+
+/**
+ * Ends the open alerts of devices that were retired, in one statement: their conditions are
+ * forgotten, the alerts resolve, openings nobody was told yet are not told, and self-healing steps
+ * still waiting for an outcome end as not fixed. No resolution is told: the device was retired, not
+ * repaired. Returns how many alerts resolved.
+ */
+export async function closeAlertsOfDevices(db: Db, deviceIds: string[], now: Date): Promise<number> {
+  if (deviceIds.length === 0) return 0;
+  const { rows } = await sql<{ n: number }>`
+    with forgotten as (
+      delete from alert_conditions where device_id = any(${deviceIds}::uuid[])
+    ), resolved as (
+      update alerts set status = 'resolved', resolved_at = ${now}::timestamptz
+      where device_id = any(${deviceIds}::uuid[]) and status = 'open'
+      returning id
+    ), untold as (
+      delete from alert_notices n using resolved r where n.alert_id = r.id and n.type = 'opened' and n.notification_id is null
+    ), steps as (
+      update alert_remediations m set outcome = 'not_fixed', outcome_at = ${now}::timestamptz
+      from resolved r where m.alert_id = r.id and m.outcome is null
+    )
+    select count(*)::int as n from resolved`.execute(db);
+  return rows[0]?.n ?? 0;
+}

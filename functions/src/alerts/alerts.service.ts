@@ -9,7 +9,7 @@ import type { FailureClass, Notifier } from '../ports/notifier.js';
 import { noFailureLimiter, type FailureLimiter } from '../ports/failure-limiter.js';
 import type { LiveView } from '../fleet-view/index.js';
 import { publicView, type AlertSettingsService } from './alert-settings.js';
-import { acknowledgeAlert, findAlert, listAlerts, lockAlert, type AlertRow } from './alerts.repository.js';
+import { acknowledgeAlert, closeAlertsOfDevices, findAlert, listAlerts, lockAlert, type AlertRow } from './alerts.repository.js';
 import type { ListAlertsQuery, SettingsPatch } from './alerts.schemas.js';
 import { CHANNELS, targetOf, type AlertDelivery, type Channel } from './delivery.js';
 import { insertTestMessage, listMessages } from './notifications.repository.js';
@@ -62,6 +62,11 @@ export class AlertService {
       return null;
     });
     return { swept: { opened: swept.opened, resolved: swept.resolved, notices: swept.notices, ran: swept.ran }, healed, delivered };
+  }
+
+  /** Retiring devices: their open alerts resolve and their conditions are forgotten (the sweep skips them from now on). */
+  closeForDevices(deviceIds: string[]): Promise<number> {
+    return closeAlertsOfDevices(this.db, deviceIds, this.clock.now());
   }
 
   async list(q: ListAlertsQuery) {

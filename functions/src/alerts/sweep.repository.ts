@@ -54,6 +54,7 @@ export async function runSweepStatement(trx: Db, settings: AlertSettings, now: D
  * The sweep's one statement (exported so it can be EXPLAINed at scale):
  *
  * - `hit`/`cur`: the app and battery conditions of devices that are online - one pass over devices;
+ *   retiring and retired devices are never candidates, and their open alerts resolve;
  * - `went_offline`: devices whose last contact crossed the offline threshold since the last sweep
  *   (an index range on last_seen_at, not every offline device again), and offline devices whose
  *   cooldown ended since;
@@ -95,7 +96,7 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
         not d.app_running or not d.app_foreground as is_down,
         d.app_running and d.app_foreground and d.app_last_frame_age_ms > ${t.frameAgeMs}::int as is_frozen
       from devices d
-      where d.last_seen_at >= ${cutoff}::timestamptz
+      where d.last_seen_at >= ${cutoff}::timestamptz and d.lifecycle = 'active'
         and ((d.battery_level < ${t.lowBatteryPct}::int and not d.battery_charging)
           or not d.app_running or not d.app_foreground or d.app_last_frame_age_ms > ${t.frameAgeMs}::int)
     ),
@@ -107,14 +108,16 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
     went_offline as materialized (
       select d.id as device_id, d.last_seen_at as since from devices d
       where ${offlineOn}::boolean and d.last_seen_at < ${cutoff}::timestamptz and d.last_seen_at >= ${offlineFrom}::timestamptz
+        and d.lifecycle = 'active'
       union
       select d.id, d.last_seen_at from alerts a join devices d on d.id = a.device_id
       where ${offlineOn}::boolean and a.kind = 'offline' and a.status = 'resolved'
         and a.resolved_at >= ${cooldownEndedFrom}::timestamptz and d.last_seen_at < ${cutoff}::timestamptz
+        and d.lifecycle = 'active'
     ),
     waiting as (
       select c.device_id, c.kind from alert_conditions c join devices d on d.id = c.device_id
-      where d.last_seen_at < ${cutoff}::timestamptz
+      where d.last_seen_at < ${cutoff}::timestamptz and d.lifecycle = 'active'
     ),
     remembered as (
       insert into alert_conditions (device_id, kind, since)
@@ -129,12 +132,14 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
     resolved as (
       update alerts a set status = 'resolved', resolved_at = ${now}::timestamptz
       where a.status = 'open'
-        and case when a.kind = 'offline'
+        -- a retired device's alerts end (retiring closes them; this catches any left behind)
+        and (exists (select 1 from devices d where d.id = a.device_id and d.lifecycle <> 'active')
+        or case when a.kind = 'offline'
           then not ${offlineOn}::boolean
             or exists (select 1 from devices d where d.id = a.device_id and d.last_seen_at >= ${cutoff}::timestamptz)
           else not exists (select 1 from cur where cur.device_id = a.device_id and cur.kind = a.kind)
             and not exists (select 1 from waiting w where w.device_id = a.device_id and w.kind = a.kind)
-        end
+        end)
       returning a.id, a.device_id
     ),
     candidates as (

@@ -38,6 +38,41 @@ export type AuditEvent =
       target: { type: 'device'; id: string };
       details: { name?: string | null; group?: string | null; tags?: string[] };
     }
+  | {
+      /** Retired at once, or retiring until the device has taken its WIPE (then again by the system, lifecycle "retired"). */
+      action: 'retired_device';
+      target: { type: 'device'; id: string };
+      details: {
+        lifecycle: 'retiring' | 'retired';
+        wipe: boolean;
+        wipeCommandId?: string | undefined;
+        replacedBy?: string | undefined;
+        name: string | null;
+        serial: string | null;
+      };
+    }
+  | {
+      /** A copy of what identified it, since the device row is gone; the audit log keeps every entry about it. */
+      action: 'deleted_device';
+      target: { type: 'device'; id: string };
+      details: { name: string | null; model: string; serial: string | null; heartbeats: number; commands: number; alerts: number };
+    }
+  | {
+      /** On the new device: it took over the old one's name, group and tags. */
+      action: 'replaced_device';
+      target: { type: 'device'; id: string };
+      details: { replacedDeviceId: string; name: string | null; group: string | null; tags: string[] };
+    }
+  | {
+      action: 'moved_devices';
+      target: { type: 'device_batch'; id: string };
+      details: { group: string | null; deviceIds: string[]; matched: number; changed: number };
+    }
+  | {
+      action: 'tagged_devices';
+      target: { type: 'device_batch'; id: string };
+      details: { add: string[]; remove: string[]; deviceIds: string[]; matched: number; changed: number };
+    }
   | { action: 'updated_alert_settings'; target: { type: 'settings'; id: 'alerts' }; details: { changed: string[] } }
   | { action: 'sent_test_notification'; target: { type: 'settings'; id: 'alerts' }; details: { channels: string[] } }
   | { action: 'acknowledged_alert'; target: { type: 'alert'; id: string }; deviceId?: string | undefined; details: { kind: string } }
@@ -101,6 +136,11 @@ export const AUDIT_ACTIONS = [
   'sent_command',
   'finished_command',
   'updated_device',
+  'retired_device',
+  'deleted_device',
+  'replaced_device',
+  'moved_devices',
+  'tagged_devices',
   'updated_alert_settings',
   'sent_test_notification',
   'acknowledged_alert',

@@ -19,11 +19,12 @@ export interface NewBatch {
 }
 
 /**
- * One command per targeted device, in one set-based INSERT ... SELECT: a fleet-wide command for
- * 10,000 devices is one statement, not 10,000.
+ * One command per targeted active device, in one set-based INSERT ... SELECT: a fleet-wide command
+ * for 10,000 devices is one statement, not 10,000.
  */
 export async function insertBatch(db: Conn, b: NewBatch, target: Target) {
-  let devices = db.selectFrom('devices as d');
+  // retiring and retired devices take no new commands (a retiring one has its WIPE already)
+  let devices = db.selectFrom('devices as d').where('d.lifecycle', '=', 'active');
   if ('deviceIds' in target) devices = devices.where('d.id', 'in', target.deviceIds);
   if ('group' in target) {
     devices = devices.innerJoin('device_groups as g', 'g.id', 'd.group_id').where('g.name', '=', target.group);
@@ -126,14 +127,15 @@ const FINAL_STATUSES = ['succeeded', 'failed', 'rejected'] as const;
  * A device's report on one of its commands, applied in one statement: `delivered` moves a queued or
  * dispatched command on; a final status ends any command that has not ended (it wins over expiry: the
  * device did act on it). The row lock of the UPDATE serializes two reports of the same command.
- * Returns the status before (null: no such command of this device) and whether it changed.
+ * Returns the status before (null: no such command of this device), whether it changed, and whether
+ * the device is retired (its token no longer counts: nothing changes).
  */
 export async function applyResult(
   db: Conn,
   r: { id: string; deviceId: string; status: CommandStatus; now: Date; output: string | null; error: string | null },
-): Promise<{ previous: CommandStatus | null; updated: boolean }> {
+): Promise<{ previous: CommandStatus | null; updated: boolean; retired: boolean }> {
   const delivered = r.status === 'delivered';
-  const { rows } = await sql<{ previous: CommandStatus | null; updated: boolean }>`
+  const { rows } = await sql<{ previous: CommandStatus | null; updated: boolean; retired: boolean }>`
     with upd as (
       update commands c set
         status = ${r.status}::text,
@@ -142,19 +144,33 @@ export async function applyResult(
         output = case when ${delivered}::boolean then c.output else ${r.output}::text end,
         error = case when ${delivered}::boolean then c.error else ${r.error}::text end
       where c.id = ${r.id}::uuid and c.device_id = ${r.deviceId}::uuid
+        and not exists (select 1 from devices d where d.id = ${r.deviceId}::uuid and d.lifecycle = 'retired')
         and c.status <> all(${[...FINAL_STATUSES]}::text[])
         and (not ${delivered}::boolean or c.status in ('queued', 'dispatched'))
       returning c.id
     )
     select (select status from commands where id = ${r.id}::uuid and device_id = ${r.deviceId}::uuid) as previous,
-      exists (select 1 from upd) as updated`.execute(db);
-  return rows[0] ?? { previous: null, updated: false };
+      exists (select 1 from upd) as updated,
+      exists (select 1 from devices d where d.id = ${r.deviceId}::uuid and d.lifecycle = 'retired') as retired`.execute(db);
+  return rows[0] ?? { previous: null, updated: false, retired: false };
 }
 
 /** The status of one command of one device now (null: none). */
 export const commandStatusOfDevice = async (db: Conn, id: string, deviceId: string): Promise<CommandStatus | null> =>
   ((await db.selectFrom('commands').select('status').where('id', '=', id).where('device_id', '=', deviceId).executeTakeFirst())?.status as
     CommandStatus | undefined) ?? null;
+
+/** The open commands of devices being retired end as expired ("device retired"); returns how many. */
+export async function cancelOpenCommands(db: Conn, deviceIds: string[], now: Date): Promise<number> {
+  if (deviceIds.length === 0) return 0;
+  const result = await db
+    .updateTable('commands')
+    .set({ status: 'expired', completed_at: now, error: 'device retired' })
+    .where('device_id', '=', sql<string>`any(${deviceIds}::uuid[])`)
+    .where('status', 'in', [...OPEN_STATUSES])
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
 
 /** Open commands past their expiry become expired; returns how many. */
 export async function expireCommands(db: Conn, now: Date): Promise<number> {
@@ -178,6 +194,7 @@ export const claimForPush = (db: Conn, batchId: string, now: Date, staleBefore: 
     .from('devices as d')
     .set({ push_claimed_at: now })
     .whereRef('d.id', '=', 'c.device_id')
+    .where('d.lifecycle', '<>', 'retired')
     .where('c.batch_id', '=', batchId)
     .where('c.status', '=', 'queued')
     .where('c.pushed_at', 'is', null)

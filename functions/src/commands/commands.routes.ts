@@ -53,7 +53,7 @@ export const commandRoutes = (commands: CommandService) => [
     params: idParams,
     body: resultBody,
     response: { status: 200, description: 'The command state now', schema: resultResponse },
-    errors: [404, 409],
+    errors: [403, 404, 409],
     handler: async ({ actor, params, body, ip }) => json(200, await commands.reportResult(actor, params.id, body, ip)),
   }),
 ];

@@ -12,6 +12,7 @@ import type { Logger } from '../ports/logger.js';
 import type { Queue } from '../ports/queue.js';
 import {
   applyResult,
+  cancelOpenCommands,
   commandStatusOfDevice,
   expireCommands,
   findCommand,
@@ -127,7 +128,7 @@ export class CommandService {
         throw new AppError(
           404,
           'not_found',
-          `unknown devices: ${target.deviceIds
+          `unknown or retired devices: ${target.deviceIds
             .filter((id) => !found.has(id))
             .slice(0, 10)
             .join(', ')}`,
@@ -199,7 +200,7 @@ export class CommandService {
    */
   async reportResult(device: DeviceActor, id: string, input: ResultInput, ip?: string) {
     const now = this.clock.now();
-    const { previous, updated } = await applyResult(this.db, {
+    const { previous, updated, retired } = await applyResult(this.db, {
       id,
       deviceId: device.deviceId,
       status: input.status,
@@ -207,6 +208,7 @@ export class CommandService {
       output: input.status === 'delivered' ? null : (input.output ?? null),
       error: input.status === 'delivered' ? null : (input.error ?? null),
     });
+    if (retired) throw new AppError(403, 'device_retired', 'this device was retired; enroll it again to use it');
     if (updated) {
       if (input.status === 'succeeded' || input.status === 'failed' || input.status === 'rejected') {
         // the outcome is audited, with the command's type: a WIPE that succeeded is on the record
@@ -263,6 +265,11 @@ export class CommandService {
       now,
     );
     return envelopes;
+  }
+
+  /** A retired (or retiring) device's open commands end as expired: they will not be delivered. */
+  cancelForDevices(deviceIds: string[]): Promise<number> {
+    return cancelOpenCommands(this.db, deviceIds, this.clock.now());
   }
 
   /** Open commands past expiry become expired (run every minute). */

@@ -4,11 +4,12 @@ import { preparedAs } from '../ports/db.js';
 import type { Database, HeartbeatRollup } from '../ports/schema.generated.js';
 import type { HeartbeatInput, ListDevicesQuery } from './devices.schemas.js';
 import { mirrorDue, visibleFingerprint, type MirrorPolicy } from '../fleet-view/index.js';
+import { MEANINGFUL_SERIAL } from './lifecycle.repository.js';
 
 type Conn = Kysely<Database>;
 
-export const findDeviceSecretHash = async (db: Db, id: string) =>
-  (await db.selectFrom('devices').select('secret_hash').where('id', '=', id).executeTakeFirst())?.secret_hash;
+export const findDeviceSecret = (db: Db, id: string) =>
+  db.selectFrom('devices').select(['secret_hash', 'lifecycle']).where('id', '=', id).executeTakeFirst();
 
 export interface HeartbeatRow {
   deviceId: string;
@@ -30,7 +31,8 @@ const newer = (column: string) => sql`${sql.ref(column)} = case when ${fresh} th
  * Stores a batch of heartbeats as ONE statement, atomic without a transaction round trip: `unnest`
  * turns the column arrays into rows; the newest heartbeat per device updates that device's latest
  * state; every heartbeat of an existing device becomes a heartbeat row; their events go to
- * device_events. Returns, for each device that exists (heartbeats of any other are not stored),
+ * device_events. Returns, for each device that exists and is not retired (heartbeats of any other
+ * are not stored: a retired device's token stops working at once, at no extra cost),
  * whether it has commands to pick up - so the common heartbeat needs no second query.
  * The statement has the same shape whatever the batch size.
  */
@@ -83,7 +85,8 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
         app_last_frame_age_ms, uptime_sec, boot_id, seq, ord)
     ), dv as materialized (
       select id, hb_boot_id, hb_seq, hb_seen, state_sent_at from devices
-      where id = any(${[...new Set(rows.map((r) => r.deviceId))]}::uuid[]) order by id for no key update
+      where id = any(${[...new Set(rows.map((r) => r.deviceId))]}::uuid[]) and lifecycle <> 'retired'
+      order by id for no key update
     ), k as (
       -- a duplicate: the same (bootId, seq) earlier in this batch, or already in the device's window
       select i.*, i.boot_id is not null and (
@@ -188,7 +191,22 @@ const deviceColumns = (db: Db) =>
         .select(sql<string[]>`coalesce(array_agg(t.tag order by t.tag), '{}')`.as('tags'))
         .whereRef('t.device_id', '=', 'd.id')
         .as('tags'),
+    )
+    // other devices, not retired, enrolled with the same hardware serial: a duplicate to replace or retire
+    .select((eb) =>
+      eb
+        .selectFrom('devices as o')
+        .select(sql<string[]>`coalesce(array_agg(o.id order by o.enrolled_at, o.id), '{}')`.as('ids'))
+        .whereRef('o.serial', '=', 'd.serial')
+        .whereRef('o.id', '<>', 'd.id')
+        .where('o.lifecycle', '<>', 'retired')
+        .where(MEANINGFUL_SERIAL)
+        .as('duplicate_ids'),
     );
+
+/** Another device, not retired, has the same meaningful serial as `d` (devices_serial_idx). */
+const hasDuplicate = sql<boolean>`exists (select 1 from devices o
+  where o.serial = d.serial and o.id <> d.id and o.lifecycle <> 'retired' and ${MEANINGFUL_SERIAL})`;
 
 export type DeviceRow = NonNullable<Awaited<ReturnType<typeof findDevice>>>;
 
@@ -203,8 +221,11 @@ export function listDevices(
     .orderBy('d.last_seen_at', desc ? 'desc' : 'asc')
     .orderBy('d.id', desc ? 'desc' : 'asc')
     .limit(q.limit);
-  if (q.status === 'online') query = query.where('d.last_seen_at', '>=', q.onlineCutoff);
-  if (q.status === 'offline') query = query.where('d.last_seen_at', '<', q.onlineCutoff);
+  if (q.status === 'online' || q.status === 'offline') {
+    query = query.where('d.lifecycle', '=', 'active').where('d.last_seen_at', q.status === 'online' ? '>=' : '<', q.onlineCutoff);
+  } else if (q.status === 'retiring' || q.status === 'retired') query = query.where('d.lifecycle', '=', q.status);
+  else if (q.status !== 'any') query = query.where('d.lifecycle', '<>', 'retired');
+  if (q.duplicates) query = query.where(hasDuplicate);
   if (q.groupId) query = query.where('d.group_id', '=', q.groupId);
   if (q.tag) {
     const tag = q.tag;
@@ -272,7 +293,12 @@ export const listGroups = (db: Db) =>
     .selectFrom('device_groups as g')
     .select(['g.id', 'g.name', 'g.created_at'])
     .select((eb) =>
-      eb.selectFrom('devices as d').select(eb.fn.countAll<number>().as('n')).whereRef('d.group_id', '=', 'g.id').as('device_count'),
+      eb
+        .selectFrom('devices as d')
+        .select(eb.fn.countAll<number>().as('n'))
+        .whereRef('d.group_id', '=', 'g.id')
+        .where('d.lifecycle', '<>', 'retired')
+        .as('device_count'),
     )
     .orderBy('g.name')
     .execute();

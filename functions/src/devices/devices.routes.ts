@@ -25,7 +25,7 @@ export const deviceRoutes = (devices: DeviceService) => [
     body: sessionBody,
     rateLimit: 'session',
     response: { status: 200, description: 'A new session', schema: sessionResponse },
-    errors: [401, 429],
+    errors: [401, 403, 429],
     handler: async ({ body }) => json(200, await devices.openSession(body.deviceId, body.deviceSecret)),
   }),
   route({
@@ -36,7 +36,7 @@ export const deviceRoutes = (devices: DeviceService) => [
     summary: "Report the device's state; the response carries commands due for it",
     body: heartbeatBody,
     response: { status: 200, description: 'Stored', schema: heartbeatResponse },
-    errors: [401],
+    errors: [401, 403],
     handler: async ({ actor, body }) => json(200, await devices.heartbeat(actor, body)),
   }),
   route({
@@ -69,7 +69,7 @@ export const deviceRoutes = (devices: DeviceService) => [
     params: idParams,
     body: updateDeviceBody,
     response: { status: 200, description: 'The device', schema: deviceView },
-    errors: [404],
+    errors: [404, 409],
     handler: async ({ actor, params, body, ip }) => json(200, await devices.update(actor, params.id, body, ip)),
   }),
   route({

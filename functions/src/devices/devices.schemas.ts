@@ -69,10 +69,18 @@ export const heartbeatResponse = z.object({
   commands: z.array(z.record(z.string(), z.string())).describe('Signed command envelopes due for this device'),
 });
 
-export const DEVICE_STATUSES = ['online', 'offline'] as const;
+export const DEVICE_STATUSES = ['online', 'offline', 'retiring', 'retired'] as const;
 
 export const listDevicesQuery = z.object({
-  status: z.enum(DEVICE_STATUSES).optional(),
+  status: z
+    .enum([...DEVICE_STATUSES, 'any'])
+    .optional()
+    .describe('Default: every device but the retired ones; any: all of them'),
+  duplicates: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .describe('true: only devices whose serial another device (not retired) shares'),
   q: text(100).optional().describe('Matches name, model, manufacturer, serial or the device id'),
   groupId: uuid.optional(),
   tag: text(64).optional(),
@@ -88,7 +96,7 @@ export const deviceView = z.object({
   id: uuid,
   name: z.string().nullable(),
   displayName: z.string().describe('The name, or model and serial until renamed'),
-  status: z.enum(DEVICE_STATUSES),
+  status: z.enum(DEVICE_STATUSES).describe('online/offline for active devices; retiring (a WIPE is on its way) or retired'),
   model: z.string(),
   manufacturer: z.string(),
   serial: z.string().nullable(),
@@ -116,6 +124,9 @@ export const deviceView = z.object({
     .nullable(),
   uptimeSec: z.number().nullable(),
   hasPushToken: z.boolean(),
+  retiredAt: nullableTime,
+  replacedBy: uuid.nullable().describe('The device that took over its name, group and tags'),
+  duplicateSerialOf: z.array(uuid).describe('Other devices, not retired, enrolled with the same serial: replace or retire one'),
 });
 
 export const devicePage = page(deviceView);

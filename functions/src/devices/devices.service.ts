@@ -1,5 +1,5 @@
 import { decodeTimeCursor, encodeTimeCursor } from '../core/cursor.js';
-import { notFound, tooManyRequests, unauthorized } from '../core/errors.js';
+import { AppError, conflict, notFound, tooManyRequests, unauthorized } from '../core/errors.js';
 import type { AuditService } from '../audit/index.js';
 import type { AdminActor, DeviceActor } from '../core/route.js';
 import type { Clock } from '../core/clock.js';
@@ -8,7 +8,7 @@ import type { SecretHasher } from '../ports/secret-hasher.js';
 import type { SessionTokens } from '../core/session-tokens.js';
 import {
   findDevice,
-  findDeviceSecretHash,
+  findDeviceSecret,
   listDevices,
   listGroups,
   listHeartbeats,
@@ -23,6 +23,9 @@ import type { HeartbeatInput, ListDevicesQuery, UpdateDeviceInput } from './devi
 import type { LiveView } from '../fleet-view/index.js';
 import type { HeartbeatWriter } from './heartbeat-writer.js';
 import { HeartbeatQuota } from './heartbeat-quota.js';
+import { lifecycleOf } from './lifecycle.repository.js';
+
+const retired = () => new AppError(403, 'device_retired', 'this device was retired; enroll it again to use it');
 
 /** Where heartbeat responses get the device's commands from (the commands context). */
 export interface CommandOutbox {
@@ -63,9 +66,10 @@ export class DeviceService {
 
   /** bcrypt runs here, once per session, so heartbeats only verify a JWT. */
   async openSession(deviceId: string, deviceSecret: string) {
-    const hash = await findDeviceSecretHash(this.db, deviceId);
-    const ok = await this.hasher.verify(deviceSecret, hash, this.options.bcryptRounds);
-    if (!hash || !ok) throw unauthorized('invalid_credentials', 'unknown device or wrong secret');
+    const found = await findDeviceSecret(this.db, deviceId);
+    const ok = await this.hasher.verify(deviceSecret, found?.secret_hash, this.options.bcryptRounds);
+    if (!found || !ok) throw unauthorized('invalid_credentials', 'unknown device or wrong secret');
+    if (found.lifecycle === 'retired') throw retired();
     const { token, expiresAt } = await this.tokens.sign('device', deviceId, this.clock.now(), this.options.sessionTtlSec);
     return { accessToken: token, expiresAt };
   }
@@ -85,7 +89,11 @@ export class DeviceService {
     if (retryAfterSec > 0) throw tooManyRequests(retryAfterSec, 'too many heartbeats from this device');
     const receivedAt = this.clock.now();
     const stored = await this.writer.write({ deviceId: device.deviceId, hb, receivedAt });
-    if (!stored) throw unauthorized('unknown_device', 'this device is not enrolled; enroll it again');
+    if (!stored) {
+      // the failure path only: was it retired, or is it gone?
+      if ((await lifecycleOf(this.db, device.deviceId)) === 'retired') throw retired();
+      throw unauthorized('unknown_device', 'this device is not enrolled; enroll it again');
+    }
     const commands = stored.hasCommands ? await this.outbox.pendingEnvelopes(device.deviceId, receivedAt) : [];
     return { serverTime: receivedAt, nextHeartbeatSec: this.options.heartbeatIntervalSec, commands };
   }
@@ -110,10 +118,11 @@ export class DeviceService {
     return this.view(row, await this.onlineCutoff(this.clock.now()));
   }
 
-  /** Renames a device, moves it between groups, replaces its tags; audited. */
+  /** Renames a device, moves it between groups, replaces its tags; audited. A retired device is not edited (409). */
   async update(actor: AdminActor, id: string, input: UpdateDeviceInput, ip: string) {
     const tags = input.tags === undefined ? undefined : [...new Set(input.tags)].sort();
     await this.db.transaction().execute(async (trx) => {
+      if ((await lifecycleOf(trx, id)) === 'retired') throw conflict('device_retired', 'a retired device cannot be edited');
       const groupId = input.group === undefined ? undefined : input.group === null ? null : await upsertGroup(trx, input.group);
       if (!(await updateDevice(trx, id, { name: input.name, groupId, tags }))) throw notFound('device');
       await this.audit.record(
@@ -197,7 +206,7 @@ export class DeviceService {
       id: d.id,
       name: d.name,
       displayName: d.name ?? [d.model, d.serial].filter(Boolean).join(' '),
-      status: d.last_seen_at >= onlineCutoff ? ('online' as const) : ('offline' as const),
+      status: d.lifecycle !== 'active' ? d.lifecycle : d.last_seen_at >= onlineCutoff ? ('online' as const) : ('offline' as const),
       model: d.model,
       manufacturer: d.manufacturer,
       serial: d.serial,
@@ -227,6 +236,9 @@ export class DeviceService {
             },
       uptimeSec: d.uptime_sec,
       hasPushToken: d.fcm_token !== null,
+      retiredAt: d.retired_at,
+      replacedBy: d.replaced_by,
+      duplicateSerialOf: d.lifecycle === 'retired' ? [] : (d.duplicate_ids ?? []),
     };
   }
 }

@@ -9,14 +9,18 @@ import { ensureHeartbeatPartitions } from './devices.repository.js';
 import { deviceRoutes } from './devices.routes.js';
 import { DeviceService, type CommandOutbox, type DeviceServiceOptions } from './devices.service.js';
 import { HeartbeatWriter } from './heartbeat-writer.js';
+import { lifecycleRoutes } from './lifecycle.routes.js';
+import { LifecycleService, type LifecycleEffects } from './lifecycle.service.js';
 
 /**
  * The devices context: device sessions, heartbeats (the hot path), device reads and edits, groups,
- * telemetry (its public surface). Enrollment creates groups through `upsertGroup`; retention rolls
+ * telemetry, and the lifecycle: retire, delete, replace, bulk moves and tag edits (its public
+ * surface). Enrollment creates groups through `upsertGroup`; retention rolls
  * up heartbeats with the same hourly aggregates the telemetry reads use.
  */
 export { DeviceService, type CommandOutbox } from './devices.service.js';
 export { HeartbeatWriter } from './heartbeat-writer.js';
+export { LifecycleService, type LifecycleEffects } from './lifecycle.service.js';
 export { HOURLY_AGGREGATES, ROLLUP_COLUMNS, rolledUpTo, upsertGroup } from './devices.repository.js';
 
 export interface DevicesDeps {
@@ -29,6 +33,8 @@ export interface DevicesDeps {
   /** Where heartbeat answers get pending commands (the commands context). */
   outbox: CommandOutbox;
   liveView: LiveView;
+  /** What retiring asks of the commands and alerts contexts. */
+  lifecycle: LifecycleEffects;
   settings: DeviceServiceOptions & { heartbeatBatchMax: number; heartbeatWriteConcurrency: number; partitionsAheadDays: number };
 }
 
@@ -40,10 +46,12 @@ export function createDevices(d: DevicesDeps) {
     liveView: d.liveView,
   });
   const devices = new DeviceService(d.db, d.clock, d.tokens, d.hasher, heartbeats, d.outbox, d.audit, d.liveView, options);
+  const lifecycle = new LifecycleService(d.db, d.clock, d.audit, d.liveView, d.lifecycle, d.logger);
   return {
     devices,
     heartbeats,
-    routes: deviceRoutes(devices),
+    lifecycle,
+    routes: [...deviceRoutes(devices), ...lifecycleRoutes(lifecycle)],
     /** Maintenance: daily heartbeat partitions from yesterday to the days ahead; returns how many were created. */
     ensurePartitions: () => ensureHeartbeatPartitions(d.db, new Date(d.clock.now().getTime() - 86_400_000), partitionsAheadDays + 1),
   };

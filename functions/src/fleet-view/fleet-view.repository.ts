@@ -52,7 +52,7 @@ export const mirrorDue = (policy: MirrorPolicy, fresh: ReturnType<typeof sql>) =
 const selectDocRows = (frozenAfterMs: number) => sql`
   select d.id, coalesce(d.name, concat_ws(' ', d.model, d.serial)) as name, d.model, d.serial, g.name as group_name,
     coalesce((select array_agg(t.tag order by t.tag) from device_tags t where t.device_id = d.id), '{}') as tags,
-    d.last_seen_at, d.battery_level, d.battery_charging, ${appState('d.', frozenAfterMs)} as app,
+    d.last_seen_at, d.lifecycle, d.battery_level, d.battery_charging, ${appState('d.', frozenAfterMs)} as app,
     coalesce((select array_agg(a.kind order by a.kind) from alerts a where a.device_id = d.id and a.status = 'open'), '{}') as open_alerts
   from devices d left join device_groups g on g.id = d.group_id`;
 
@@ -64,6 +64,7 @@ export interface DocRow {
   group_name: string | null;
   tags: string[];
   last_seen_at: Date;
+  lifecycle: 'active' | 'retiring' | 'retired';
   battery_level: number | null;
   battery_charging: boolean | null;
   app: DeviceDoc['app'];
@@ -97,11 +98,12 @@ export async function fleetPage(db: Db, f: FleetPageFilter): Promise<DocRow[]> {
   return rows;
 }
 
-/** Counts for the fleet view's header; one query. */
+/** Counts for the fleet view's header; one query. Retiring and retired devices count apart. */
 export async function summaryCounts(db: Db, onlineSince: Date) {
-  const { rows } = await sql<{ total: number; online: number; alerting: number; app_down: number }>`
-    select (select count(*)::int from devices) as total,
-      (select count(*)::int from devices where last_seen_at >= ${onlineSince}::timestamptz) as online,
+  const { rows } = await sql<{ total: number; online: number; alerting: number; app_down: number; retired: number }>`
+    select (select count(*)::int from devices where lifecycle = 'active') as total,
+      (select count(*)::int from devices where last_seen_at >= ${onlineSince}::timestamptz and lifecycle = 'active') as online,
+      (select count(*)::int from devices where lifecycle <> 'active') as retired,
       (select count(distinct device_id)::int from alerts where status = 'open') as alerting,
       (select count(*)::int from alerts where status = 'open' and kind = 'app_down') as app_down`.execute(db);
   return rows[0]!;

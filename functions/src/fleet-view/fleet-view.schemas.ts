@@ -16,7 +16,7 @@ export const deviceDoc = z.object({
   serial: z.string().nullable(),
   group: z.string().nullable(),
   tags: z.array(z.string()),
-  status: z.enum(['online', 'offline']),
+  status: z.enum(['online', 'offline', 'retiring', 'retired']).describe('retiring: a WIPE is on its way; retired: kept for its history'),
   lastSeenAt: isoDateTime,
   battery: z.number().nullable().describe('Whole 5% steps'),
   charging: z.boolean().nullable(),

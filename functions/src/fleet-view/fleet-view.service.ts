@@ -25,6 +25,8 @@ export interface LiveView {
   publish(deviceIds: readonly string[]): Promise<void>;
   /** publish(), logging instead of failing. */
   tryPublish(deviceIds: readonly string[]): Promise<void>;
+  /** Deleted devices: their documents go. */
+  removeDevices(deviceIds: string[]): Promise<void>;
   /** The fleet summary (counts for the header). */
   publishSummary(): Promise<void>;
   /** When a device counts as offline and its app as frozen (alert settings an admin may change). */
@@ -73,6 +75,10 @@ export class FleetViewService implements LiveView {
     }
   }
 
+  async removeDevices(deviceIds: string[]): Promise<void> {
+    if (deviceIds.length) await this.mirror.removeDevices(deviceIds);
+  }
+
   async publishSummary(): Promise<void> {
     const t = await this.thresholds();
     const now = this.clock.now();
@@ -83,6 +89,7 @@ export class FleetViewService implements LiveView {
       offline: r.total - r.online,
       alerting: r.alerting,
       appDown: r.app_down,
+      retired: r.retired,
       updatedAt: now.toISOString(),
     });
   }
@@ -120,7 +127,7 @@ export function toDoc(r: DocRow, onlineCutoff: Date, now: Date): DeviceDoc {
     serial: r.serial,
     group: r.group_name,
     tags: r.tags,
-    status: r.last_seen_at >= onlineCutoff ? 'online' : 'offline',
+    status: r.lifecycle !== 'active' ? r.lifecycle : r.last_seen_at >= onlineCutoff ? 'online' : 'offline',
     lastSeenAt: r.last_seen_at.toISOString(),
     battery: r.battery_level === null ? null : Math.floor(r.battery_level / 5) * 5,
     charging: r.battery_charging,

@@ -12,7 +12,8 @@ export interface DeviceDoc {
   serial: string | null;
   group: string | null;
   tags: string[];
-  status: 'online' | 'offline';
+  /** retiring: a WIPE is on its way; retired: out of the counts and the sweep, kept for its history. */
+  status: 'online' | 'offline' | 'retiring' | 'retired';
   /** Last contact when the document was written (documents are not rewritten on every heartbeat). */
   lastSeenAt: string;
   /** Battery level in whole 5% steps, or null before the first heartbeat. */
@@ -30,12 +31,16 @@ export interface FleetSummary {
   /** Devices with at least one open alert. */
   alerting: number;
   appDown: number;
+  /** Retiring and retired devices: not in total, online or offline. */
+  retired: number;
   updatedAt: string;
 }
 
 export interface Mirror {
   writeDevices(docs: DeviceDoc[]): Promise<void>;
   writeSummary(summary: FleetSummary): Promise<void>;
+  /** Deleted devices: their documents go. */
+  removeDevices(ids: string[]): Promise<void>;
 }
 
-export const noMirror: Mirror = { writeDevices: async () => {}, writeSummary: async () => {} };
+export const noMirror: Mirror = { writeDevices: async () => {}, writeSummary: async () => {}, removeDevices: async () => {} };

@@ -272,6 +272,11 @@ export interface DevicesTable {
   hb_boot_id: string | null;
   hb_seq: number | null;
   hb_seen: number | null;
+  lifecycle: Generated<'active' | 'retiring' | 'retired'>;
+  retire_requested_at: Date | null;
+  retired_at: Date | null;
+  retire_command_id: string | null;
+  replaced_by: string | null;
 }
 
 export type Device = Selectable<DevicesTable>;

@@ -92,5 +92,10 @@ describe('the Firestore mirror', () => {
     await mirror.writeDevices(docs);
     const stored = await firestore.collection('devices').where('group', '==', 'Bulk').count().get();
     expect(stored.data().count).toBe(1200);
+    // deleted devices' documents go, in batches of 500 too
+    await mirror.removeDevices(docs.slice(0, 700).map((d) => d.id));
+    const left = await firestore.collection('devices').where('group', '==', 'Bulk').count().get();
+    expect(left.data().count).toBe(500);
+    expect(await docOf('bulk-0')).toBeUndefined();
   });
 });

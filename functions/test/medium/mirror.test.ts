@@ -7,11 +7,15 @@ import { createTestApp, sampleHeartbeat, type EnrolledDevice, type TestApp } fro
 class RecordingMirror implements Mirror {
   readonly devices: DeviceDoc[] = [];
   readonly summaries: FleetSummary[] = [];
+  readonly removed: string[] = [];
   async writeDevices(docs: DeviceDoc[]) {
     this.devices.push(...docs);
   }
   async writeSummary(summary: FleetSummary) {
     this.summaries.push(summary);
+  }
+  async removeDevices(ids: string[]) {
+    this.removed.push(...ids);
   }
 }
 
@@ -108,5 +112,17 @@ describe.each(DB_KINDS)('the live mirror on %s', (kind) => {
       body: { name: 'Front door', tags: ['entrance'] },
     });
     expect(writes().at(-1)).toMatchObject({ name: 'Front door', tags: ['entrance'] });
+  });
+
+  it('shows a retired device as retired, out of the summary counts, and removes a deleted one', async () => {
+    await beat();
+    const admin = await t.loginAs('admin');
+    const retired = await t.request('POST', `/api/v1/admin/devices/${device.deviceId}/retire`, { token: admin, body: { wipe: false } });
+    expect(retired.status).toBe(200);
+    expect(writes().at(-1)).toMatchObject({ status: 'retired' });
+    expect(mirror.summaries.at(-1)).toMatchObject({ total: 0, online: 0, offline: 0, retired: 1 });
+    expect((await t.request('DELETE', `/api/v1/admin/devices/${device.deviceId}`, { token: admin })).status).toBe(204);
+    expect(mirror.removed).toEqual([device.deviceId]);
+    expect(mirror.summaries.at(-1)).toMatchObject({ total: 0, retired: 0 });
   });
 });

@@ -9,11 +9,15 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 class Recorder implements Mirror {
   readonly devices: DeviceDoc[] = [];
   readonly summaries: FleetSummary[] = [];
+  readonly removed: string[] = [];
   async writeDevices(docs: DeviceDoc[]) {
     this.devices.push(...docs);
   }
   async writeSummary(s: FleetSummary) {
     this.summaries.push(s);
+  }
+  async removeDevices(ids: string[]) {
+    this.removed.push(...ids);
   }
 }
 
@@ -63,13 +67,21 @@ describe('live events across instances through LISTEN/NOTIFY (PostgreSQL)', () =
     const docs = Array.from({ length: 300 }, (_, i) => doc(i)); // about 100 kB: many NOTIFY payloads
     const sent = Date.now();
     await a.writeDevices(docs);
-    await a.writeSummary({ total: 300, online: 300, offline: 0, alerting: 0, appDown: 0, updatedAt: new Date().toISOString() });
+    await a.writeSummary({ total: 300, online: 300, offline: 0, alerting: 0, appDown: 0, retired: 0, updatedAt: new Date().toISOString() });
     await until(() => local.b.devices.length === 300 && local.b.summaries.length === 1);
     expect(Date.now() - sent).toBeLessThan(1000);
     expect(local.b.devices.map((d) => d.id)).toEqual(docs.map((d) => d.id));
     await new Promise((r) => setTimeout(r, 100));
     expect(local.a.devices).toHaveLength(300); // its own, not echoed back
     expect(local.a.summaries).toHaveLength(1);
+  });
+
+  it("tells the other instance's consoles that deleted devices are gone", async () => {
+    const ids = Array.from({ length: 200 }, (_, i) => doc(i).id); // more than one payload
+    await a.removeDevices(ids);
+    await until(() => local.b.removed.length === 200);
+    expect(local.b.removed).toEqual(ids);
+    expect(local.a.removed).toEqual(ids); // its own consoles too, not echoed back twice
   });
 
   it('listens again after its connection is cut', async () => {

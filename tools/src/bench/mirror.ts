@@ -61,6 +61,7 @@ const mirror = {
   async writeSummary() {
     counts.summaryDocs++;
   },
+  async removeDevices() {},
 };
 
 const databaseUrl = await createScratchDatabase(args.pg, 'fmdm_mirror_bench');

@@ -26,6 +26,11 @@ export type LoginResponse = Ok<'postAdminLogin'>;
 export type DeviceView = Ok<'getAdminDevicesById'>;
 export type DeviceListItem = Item<Ok<'getAdminDevices'>>;
 export type GroupList = Ok<'getAdminGroups'>;
+export type RetireResult = Ok<'postAdminDevicesRetire'>;
+export type ReplaceResult = Ok<'postAdminDevicesReplace'>;
+export type BulkResult = Ok<'postAdminDevicesMove'>;
+export type MoveDevicesBody = Body<'postAdminDevicesMove'>;
+export type TagDevicesBody = Body<'postAdminDevicesTags'>;
 
 export type CommandView = Item<Ok<'getAdminCommands'>>;
 export type CommandDetail = Ok<'getAdminCommandsById'>;

@@ -43,9 +43,18 @@ Servers and sessions
   logout                                 end the session
 
 Devices and commands (an ID may be a unique prefix of it; a device also by its name or serial)
-  devices [--status online|offline] [--group G] [--tag T] [--search Q] [--limit N]
-                                         list devices
+  devices [--status online|offline|retiring|retired|any] [--group G] [--tag T] [--search Q] [--limit N]
+                                         list devices (retired ones only with --status retired or any)
   device show DEVICE                     state, battery, app, open alerts and recent commands
+  device retire DEVICE [--wipe] [--yes]  retire: its credentials stop working, its history stays (admins;
+                                         --wipe: send a signed WIPE first, retired once the device took it)
+  device delete DEVICE [--yes]           delete a retired device with its history (the audit log keeps it)
+  device replace OLD NEW [--yes]         NEW takes over the name, group and tags of OLD (retired or offline),
+                                         which is retired (admins)
+  devices move --group G DEVICE ... [--yes]
+                                         move devices to group G (--group "": none), all or none
+  devices tag [--add T ...] [--remove T ...] DEVICE ... [--yes]
+                                         add and remove tags on devices, all or none
   command TYPE (--device DEVICE ... | --group G | --tag T | --all) [--params JSON] [--yes] [--watch]
                                          send a signed command; to many devices REBOOT and WIPE ask first
   command watch ID [--timeout SEC]       follow a command to its end (default 300 s)

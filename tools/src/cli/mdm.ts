@@ -7,6 +7,7 @@ import { ackAlerts, listAlerts, tailAlerts } from './verbs/alerts.js';
 import { COMMAND_FIELDS, listCommands, sendCommand, watch } from './verbs/commands.js';
 import { listDevices, showDevice } from './verbs/devices.js';
 import { listReleases, markReleaseBad, rotateSigner, uploadRelease } from './verbs/releases.js';
+import { BULK_FIELDS, deleteDevice, moveDevices, replaceDevice, retireDevice, tagDevices } from './verbs/lifecycle.js';
 import { parse, type Run } from './verbs/verb.js';
 import { context, login, logout } from './verbs/session.js';
 import { getSettings, setSettings } from './verbs/settings.js';
@@ -20,6 +21,11 @@ export { UsageError, type Io } from './output.js';
 const VERBS: Record<string, (r: Run) => Promise<number>> = {
   devices: listDevices,
   'device show': showDevice,
+  'device retire': retireDevice,
+  'device delete': deleteDevice,
+  'device replace': replaceDevice,
+  'devices move': moveDevices,
+  'devices tag': tagDevices,
   commands: listCommands,
   'command watch': (r) => {
     if (r.args.length !== 1) throw new UsageError('command watch takes one command id (or a prefix of it)');
@@ -68,7 +74,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (isSend && rest.length !== 1)
       throw new UsageError('command takes one TYPE, e.g. mdm command REBOOT --device ID (mdm help lists the types)');
     if (!verb) throw new UsageError(`unknown command: ${positionals.slice(0, 2).join(' ')} (mdm help)`);
-    fields = isSend ? COMMAND_FIELDS : key === 'token create' ? TOKEN_FIELDS : key === 'admin create' ? USER_FIELDS : {};
+    fields = isSend
+      ? COMMAND_FIELDS
+      : key === 'token create'
+        ? TOKEN_FIELDS
+        : key === 'admin create'
+          ? USER_FIELDS
+          : key.startsWith('devices ')
+            ? BULK_FIELDS
+            : {};
 
     const store = await loadStore(path);
     const name = selectedContext(store, o.context, io.env);

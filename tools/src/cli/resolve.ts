@@ -35,15 +35,32 @@ function checkPrefix(kind: string, typed: string): void {
 
 const byPrefix = <T extends { id: string }>(items: T[], typed: string) => items.filter((i) => i.id.startsWith(typed.toLowerCase()));
 
-export async function resolveDevice(api: AdminApi, typed: string): Promise<string> {
+/**
+ * A device from its id, a prefix of it, its name or serial. Retired devices are left out (a device
+ * that replaced one keeps its name) unless `retired`: then retired devices are matched first, and
+ * the others when none matches (`device delete` and the old device of `device replace`).
+ */
+export async function resolveDevice(api: AdminApi, typed: string, opts: { retired?: boolean } = {}): Promise<string> {
   if (UUID.test(typed)) return typed.toLowerCase();
+  if (opts.retired) {
+    try {
+      return await matchDevice(api, typed, 'status=retired&');
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 404)) throw err;
+    }
+  }
+  return matchDevice(api, typed, '');
+}
+
+async function matchDevice(api: AdminApi, typed: string, scope: string): Promise<string> {
   const lower = typed.toLowerCase();
   // names and serials through the server's search (a substring match of one column); the displayed name
   // ("Tab A8 CLI1" until renamed) and id prefixes only through the whole list
   const isName = (d: DeviceListItem) => [d.name, d.displayName, d.serial].some((n) => n?.toLowerCase() === lower);
-  const found = await api.all<DeviceListItem>(`/api/v1/admin/devices?q=${encodeURIComponent(typed.slice(0, 100))}`, SEARCH_LIMIT);
+  const found = await api.all<DeviceListItem>(`/api/v1/admin/devices?${scope}q=${encodeURIComponent(typed.slice(0, 100))}`, SEARCH_LIMIT);
   let named = found.items.filter(isName);
-  const every = named.length === 1 ? { items: [], complete: true } : await api.all<DeviceListItem>('/api/v1/admin/devices', SEARCH_LIMIT);
+  const every =
+    named.length === 1 ? { items: [], complete: true } : await api.all<DeviceListItem>(`/api/v1/admin/devices?${scope}`, SEARCH_LIMIT);
   if (named.length === 0) named = every.items.filter(isName);
   const prefixed = PREFIX.test(typed) ? byPrefix(every.items, typed) : [];
   const matches = [...named, ...prefixed];

@@ -158,6 +158,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/devices/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move devices to a group, all or none (dryRun: only count them) */
+        post: operations["postAdminDevicesMove"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/devices/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add and remove tags on devices, all or none (dryRun: only count them) */
+        post: operations["postAdminDevicesTags"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/devices/{id}": {
         parameters: {
             query?: never;
@@ -169,11 +203,46 @@ export interface paths {
         get: operations["getAdminDevicesById"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete a retired device with its heartbeats, commands and alerts (the audit log keeps its entries) */
+        delete: operations["deleteAdminDevicesById"];
         options?: never;
         head?: never;
         /** Rename a device, move it to a group, or replace its tags */
         patch: operations["patchAdminDevicesById"];
+        trace?: never;
+    };
+    "/api/v1/admin/devices/{id}/replace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new device takes over the name, group and tags of this retired or offline one, which is retired */
+        post: operations["postAdminDevicesReplace"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/devices/{id}/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Retire a device: its credentials stop working (after a signed WIPE reached it, with wipe: true); its history stays */
+        post: operations["postAdminDevicesRetire"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/admin/devices/{id}/telemetry": {
@@ -1225,7 +1294,7 @@ export interface operations {
         parameters: {
             query?: {
                 actorId?: string;
-                action?: "created_admin" | "updated_admin" | "deleted_admin" | "logged_in" | "logged_out" | "locked_out_login" | "created_enrollment_token" | "revoked_enrollment_token" | "enrolled_device" | "sent_command" | "finished_command" | "updated_device" | "updated_alert_settings" | "sent_test_notification" | "acknowledged_alert" | "escalated_alert" | "registered_apk_release" | "uploaded_release" | "marked_release_bad" | "rotated_signer";
+                action?: "created_admin" | "updated_admin" | "deleted_admin" | "logged_in" | "logged_out" | "locked_out_login" | "created_enrollment_token" | "revoked_enrollment_token" | "enrolled_device" | "sent_command" | "finished_command" | "updated_device" | "retired_device" | "deleted_device" | "replaced_device" | "moved_devices" | "tagged_devices" | "updated_alert_settings" | "sent_test_notification" | "acknowledged_alert" | "escalated_alert" | "registered_apk_release" | "uploaded_release" | "marked_release_bad" | "rotated_signer";
                 deviceId?: string;
                 cursor?: string;
                 limit?: number;
@@ -1641,7 +1710,10 @@ export interface operations {
     getAdminDevices: {
         parameters: {
             query?: {
-                status?: "online" | "offline";
+                /** @description Default: every device but the retired ones; any: all of them */
+                status?: "online" | "offline" | "retiring" | "retired" | "any";
+                /** @description true: only devices whose serial another device (not retired) shares */
+                duplicates?: "true" | "false";
                 /** @description Matches name, model, manufacturer, serial or the device id */
                 q?: string;
                 groupId?: string;
@@ -1670,8 +1742,11 @@ export interface operations {
                             name: string | null;
                             /** @description The name, or model and serial until renamed */
                             displayName: string;
-                            /** @enum {string} */
-                            status: "online" | "offline";
+                            /**
+                             * @description online/offline for active devices; retiring (a WIPE is on its way) or retired
+                             * @enum {string}
+                             */
+                            status: "online" | "offline" | "retiring" | "retired";
                             model: string;
                             manufacturer: string;
                             serial: string | null;
@@ -1717,6 +1792,11 @@ export interface operations {
                             } | null;
                             uptimeSec: number | null;
                             hasPushToken: boolean;
+                            retiredAt: string | null;
+                            /** @description The device that took over its name, group and tags */
+                            replacedBy: string | null;
+                            /** @description Other devices, not retired, enrolled with the same serial: replace or retire one */
+                            duplicateSerialOf: string[];
                         }[];
                         nextCursor: string | null;
                     };
@@ -1760,6 +1840,222 @@ export interface operations {
             };
         };
     };
+    postAdminDevicesMove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    deviceIds: string[];
+                    /** @description A group name (created if new); null: no group */
+                    group: string | null;
+                    /** @description true: only count the devices that would change */
+                    dryRun?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description How many devices were named and how many changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Devices named */
+                        matched: number;
+                        /** @description Devices whose group or tags changed (the blast radius) */
+                        changed: number;
+                        dryRun: boolean;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminDevicesTags: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    deviceIds: string[];
+                    add?: string[];
+                    remove?: string[];
+                    /** @description true: only count the devices that would change */
+                    dryRun?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description How many devices were named and how many changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Devices named */
+                        matched: number;
+                        /** @description Devices whose group or tags changed (the blast radius) */
+                        changed: number;
+                        dryRun: boolean;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getAdminDevicesById: {
         parameters: {
             query?: never;
@@ -1783,8 +2079,11 @@ export interface operations {
                         name: string | null;
                         /** @description The name, or model and serial until renamed */
                         displayName: string;
-                        /** @enum {string} */
-                        status: "online" | "offline";
+                        /**
+                         * @description online/offline for active devices; retiring (a WIPE is on its way) or retired
+                         * @enum {string}
+                         */
+                        status: "online" | "offline" | "retiring" | "retired";
                         model: string;
                         manufacturer: string;
                         serial: string | null;
@@ -1830,6 +2129,11 @@ export interface operations {
                         } | null;
                         uptimeSec: number | null;
                         hasPushToken: boolean;
+                        retiredAt: string | null;
+                        /** @description The device that took over its name, group and tags */
+                        replacedBy: string | null;
+                        /** @description Other devices, not retired, enrolled with the same serial: replace or retire one */
+                        duplicateSerialOf: string[];
                     };
                 };
             };
@@ -1862,6 +2166,80 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteAdminDevicesById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1914,8 +2292,11 @@ export interface operations {
                         name: string | null;
                         /** @description The name, or model and serial until renamed */
                         displayName: string;
-                        /** @enum {string} */
-                        status: "online" | "offline";
+                        /**
+                         * @description online/offline for active devices; retiring (a WIPE is on its way) or retired
+                         * @enum {string}
+                         */
+                        status: "online" | "offline" | "retiring" | "retired";
                         model: string;
                         manufacturer: string;
                         serial: string | null;
@@ -1961,6 +2342,11 @@ export interface operations {
                         } | null;
                         uptimeSec: number | null;
                         hasPushToken: boolean;
+                        retiredAt: string | null;
+                        /** @description The device that took over its name, group and tags */
+                        replacedBy: string | null;
+                        /** @description Other devices, not retired, enrolled with the same serial: replace or retire one */
+                        duplicateSerialOf: string[];
                     };
                 };
             };
@@ -1993,6 +2379,238 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminDevicesReplace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: uuid
+                     * @description The device that takes over the name, group and tags of the one in the path
+                     */
+                    newDeviceId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description What the new device took over */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        oldDeviceId: string;
+                        /** Format: uuid */
+                        newDeviceId: string;
+                        name: string | null;
+                        group: string | null;
+                        tags: string[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminDevicesRetire: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description true: send a signed WIPE first; the device stays "retiring" (its credentials work) until it has taken the WIPE or the WIPE expired. false: retired at once */
+                    wipe: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The device is retiring or retired */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** @enum {string} */
+                        lifecycle: "active" | "retiring" | "retired";
+                        /** @description The WIPE sent before retiring, if any */
+                        wipeCommandId: string | null;
+                        /** @description Open commands that will not be delivered (ended as expired) */
+                        commandsCancelled: number;
+                        alertsResolved: number;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2540,8 +3158,11 @@ export interface operations {
                             serial: string | null;
                             group: string | null;
                             tags: string[];
-                            /** @enum {string} */
-                            status: "online" | "offline";
+                            /**
+                             * @description retiring: a WIPE is on its way; retired: kept for its history
+                             * @enum {string}
+                             */
+                            status: "online" | "offline" | "retiring" | "retired";
                             /** Format: date-time */
                             lastSeenAt: string;
                             /** @description Whole 5% steps */
@@ -3857,6 +4478,8 @@ export interface operations {
                             /** @enum {string} */
                             channel: "discord" | "email";
                             ok: boolean;
+                            /** @enum {string} */
+                            failure?: "invalid_target" | "destination_refused" | "unreachable" | "timeout" | "rejected" | "rate_limited" | "remote_error";
                             error?: string;
                         }[];
                     };
@@ -4455,6 +5078,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -4595,6 +5227,15 @@ export interface operations {
             };
             /** @description Not authenticated, or wrong credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4843,6 +5484,15 @@ export interface operations {
             };
             /** @description Not authenticated, or wrong credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

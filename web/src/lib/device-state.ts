@@ -5,10 +5,11 @@ import type { DeviceDoc } from './types.js';
  * state are what it last reported, so they are shown greyed as "last known", never as a green
  * "Running"; an app whose down or frozen alert is still open shows "Recovering", not "Running".
  */
-export type Severity = 0 | 1 | 2 | 3;
+export type Severity = 0 | 1 | 2 | 3 | 4;
 
-/** 0 alerting, 1 offline, 2 app down or frozen, 3 the rest: the fleet view's default order. */
+/** 0 alerting, 1 offline, 2 app down or frozen, 3 the rest, 4 retiring or retired: the fleet view's default order. */
 export function severity(d: DeviceDoc): Severity {
+  if (d.status === 'retiring' || d.status === 'retired') return 4;
   if (d.openAlerts.length > 0) return 0;
   if (d.status === 'offline') return 1;
   if (d.app === 'down' || d.app === 'frozen') return 2;
@@ -31,7 +32,7 @@ const TONE: Record<DeviceDoc['app'], string> = {
 };
 
 export function appView(app: DeviceDoc['app'], status: DeviceDoc['status'], openAlerts: readonly string[] = []): AppView {
-  if (status === 'offline')
+  if (status !== 'online')
     return { label: app === 'unknown' ? 'No report' : `Last: ${LABEL[app]}`, tone: 'preset-tonal-surface', lastKnown: true };
   const appAlert = openAlerts.includes('app_down') || openAlerts.includes('app_frozen');
   if (app === 'running' && appAlert) return { label: 'Recovering', tone: 'preset-tonal-warning', lastKnown: false };

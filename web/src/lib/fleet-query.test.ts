@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { counts, emptyFilter, facets, newer, query } from './fleet-query.js';
+import { counts, duplicateSerials, emptyFilter, facets, newer, query } from './fleet-query.js';
 import type { DeviceDoc } from './types.js';
 
 const doc = (over: Partial<DeviceDoc>): DeviceDoc => ({
@@ -58,7 +58,7 @@ describe('the fleet view query', () => {
   });
 
   it('counts by status and lists the groups and tags present', () => {
-    expect(counts(fleet)).toEqual({ total: 4, online: 3, offline: 1, alerting: 3, appDown: 1 });
+    expect(counts(fleet)).toEqual({ total: 4, online: 3, offline: 1, alerting: 3, appDown: 1, retired: 0 });
     expect(facets(fleet)).toEqual({ groups: ['Store 7', 'Store 12'], tags: ['east', 'lobby'] });
   });
 
@@ -79,5 +79,29 @@ describe('the fleet view query', () => {
     expect(rows.length).toBeGreaterThan(100);
     expect(rows.every((r) => r.tags.includes('t3') && r.name.startsWith('Kiosk 1'))).toBe(true);
     expect(ms).toBeLessThan(500); // generous for a loaded CI machine; typically a few ms
+  });
+
+  it('keeps retired devices out of the counts and the default view, and shows them under "retired"', () => {
+    const withRetired = [...fleet, doc({ id: 'r', name: 'Old till', status: 'retired' }), doc({ id: 's', name: 'Wiping', status: 'retiring' })];
+    expect(counts(withRetired)).toEqual({ total: 4, online: 3, offline: 1, alerting: 3, appDown: 1, retired: 2 });
+    const sort = { key: 'name', dir: 'asc' } as const;
+    expect(ids(query(withRetired, emptyFilter(), sort))).toEqual(['c', 'd', 'a', 'b']);
+    expect(ids(query(withRetired, { ...emptyFilter(), status: 'retired' }, sort))).toEqual(['r', 's']);
+  });
+
+  it('flags serials shared by devices that are not retired, but not "unknown"', () => {
+    const devices = [
+      doc({ id: 'x1', serial: 'HW-1' }),
+      doc({ id: 'x2', serial: 'HW-1' }),
+      doc({ id: 'x3', serial: 'HW-2' }),
+      doc({ id: 'x4', serial: 'HW-2', status: 'retired' }),
+      doc({ id: 'u1', serial: 'unknown' }),
+      doc({ id: 'u2', serial: 'UNKNOWN' }),
+      doc({ id: 'n1', serial: null }),
+      doc({ id: 'n2', serial: null }),
+    ];
+    const dups = duplicateSerials(devices);
+    expect([...dups].sort()).toEqual(['x1', 'x2']);
+    expect(ids(query(devices, { ...emptyFilter(), status: 'duplicates' }, { key: 'name', dir: 'asc' }, dups)).sort()).toEqual(['x1', 'x2']);
   });
 });

@@ -7,7 +7,8 @@ import type { DeviceDoc } from './types.js';
  */
 export interface FleetFilter {
   q: string;
-  status: '' | 'online' | 'offline' | 'alerting' | 'app_down';
+  /** '': every device but the retired ones; retired: retiring and retired ones; duplicates: a serial shared with another device. */
+  status: '' | 'online' | 'offline' | 'alerting' | 'app_down' | 'retired' | 'duplicates';
   group: string;
   tag: string;
   alert: string;
@@ -21,7 +22,13 @@ export interface FleetSort {
 
 export const emptyFilter = (): FleetFilter => ({ q: '', status: '', group: '', tag: '', alert: '' });
 
-export function matches(d: DeviceDoc, f: FleetFilter, q: string): boolean {
+const isRetired = (d: DeviceDoc) => d.status === 'retiring' || d.status === 'retired';
+
+export function matches(d: DeviceDoc, f: FleetFilter, q: string, duplicates: ReadonlySet<string> = new Set()): boolean {
+  if (f.status === 'retired') {
+    if (!isRetired(d)) return false;
+  } else if (isRetired(d)) return false;
+  if (f.status === 'duplicates' && !duplicates.has(d.id)) return false;
   if (f.status === 'online' || f.status === 'offline') {
     if (d.status !== f.status) return false;
   } else if (f.status === 'alerting') {
@@ -53,10 +60,15 @@ const compare: Record<SortKey, (a: DeviceDoc, b: DeviceDoc) => number> = {
 };
 
 /** Filters and sorts; ties break by name, then id, so the order never jumps between updates. */
-export function query(devices: Iterable<DeviceDoc>, f: FleetFilter, sort: FleetSort): DeviceDoc[] {
+export function query(
+  devices: Iterable<DeviceDoc>,
+  f: FleetFilter,
+  sort: FleetSort,
+  duplicates: ReadonlySet<string> = new Set(),
+): DeviceDoc[] {
   const q = f.q.trim().toLowerCase();
   const out: DeviceDoc[] = [];
-  for (const d of devices) if (matches(d, f, q)) out.push(d);
+  for (const d of devices) if (matches(d, f, q, duplicates)) out.push(d);
   const cmp = compare[sort.key];
   const sign = sort.dir === 'asc' ? 1 : -1;
   out.sort((a, b) => sign * cmp(a, b) || compare.name(a, b) || (a.id < b.id ? -1 : 1));
@@ -69,11 +81,17 @@ export interface Counts {
   offline: number;
   alerting: number;
   appDown: number;
+  /** Retiring and retired devices: in none of the other counts. */
+  retired: number;
 }
 
 export function counts(devices: Iterable<DeviceDoc>): Counts {
-  const c: Counts = { total: 0, online: 0, offline: 0, alerting: 0, appDown: 0 };
+  const c: Counts = { total: 0, online: 0, offline: 0, alerting: 0, appDown: 0, retired: 0 };
   for (const d of devices) {
+    if (isRetired(d)) {
+      c.retired++;
+      continue;
+    }
     c.total++;
     if (d.status === 'online') c.online++;
     else c.offline++;
@@ -81,6 +99,23 @@ export function counts(devices: Iterable<DeviceDoc>): Counts {
     if (d.app === 'down') c.appDown++;
   }
   return c;
+}
+
+/**
+ * Devices whose serial another device shares (not counting retired ones, nor "unknown", which
+ * Android reports to apps that may not read the serial): the same hardware enrolled twice.
+ */
+export function duplicateSerials(devices: Iterable<DeviceDoc>): Set<string> {
+  const bySerial = new Map<string, string[]>();
+  for (const d of devices) {
+    if (isRetired(d) || !d.serial || d.serial.toLowerCase() === 'unknown') continue;
+    const ids = bySerial.get(d.serial);
+    if (ids) ids.push(d.id);
+    else bySerial.set(d.serial, [d.id]);
+  }
+  const out = new Set<string>();
+  for (const ids of bySerial.values()) if (ids.length > 1) for (const id of ids) out.add(id);
+  return out;
 }
 
 /** Distinct groups, tags and alert kinds present, for the filter menus. */

@@ -79,6 +79,7 @@ export class FleetStore {
         this.apply(docs);
       },
       summary: (s) => (this.summary = s),
+      removed: (ids) => this.remove(ids),
       status: (status, detail) => {
         this.live = status;
         this.liveDetail = detail ?? '';
@@ -128,6 +129,13 @@ export class FleetStore {
       },
       this.#docs.size > LARGE_FLEET ? LARGE_FLEET_BATCH_MS : 16,
     );
+  }
+
+  /** Deleted devices leave at once. */
+  remove(ids: readonly string[]): void {
+    let changed = false;
+    for (const id of ids) changed = this.#docs.delete(id) || changed;
+    if (changed) this.version++;
   }
 
   /** The whole snapshot again (first load, and after a reconnect that may have missed events). */

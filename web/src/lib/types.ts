@@ -35,6 +35,8 @@ export interface FleetSummary {
   offline: number;
   alerting: number;
   appDown: number;
+  /** Retiring and retired devices, in none of the other counts. */
+  retired: number;
   updatedAt: string;
 }
 

@@ -19,6 +19,14 @@ export class FirestoreMirror implements Mirror {
     }
   }
 
+  async removeDevices(ids: string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += BATCH_LIMIT) {
+      const batch = this.firestore.batch();
+      for (const id of ids.slice(i, i + BATCH_LIMIT)) batch.delete(this.firestore.collection(DEVICES_COLLECTION).doc(id));
+      await batch.commit();
+    }
+  }
+
   async writeSummary(summary: FleetSummary): Promise<void> {
     await this.firestore.collection(FLEET_COLLECTION).doc(SUMMARY_DOC).set(summary);
   }

@@ -11,7 +11,7 @@ export const LIVE_CHANNEL = 'fleet_live';
 /** NOTIFY payloads must stay under 8000 bytes; documents are sent in chunks below this. */
 const MAX_PAYLOAD_BYTES = 7500;
 
-type LiveMessage = { from: string; devices: DeviceDoc[] } | { from: string; summary: FleetSummary };
+type LiveMessage = { from: string; devices: DeviceDoc[] } | { from: string; summary: FleetSummary } | { from: string; removed: string[] };
 
 export interface PgNotifyMirrorOptions {
   db: Db;
@@ -75,6 +75,12 @@ export class PgNotifyMirror implements Mirror {
     await this.#notify({ from: this.instanceId, summary });
   }
 
+  async removeDevices(ids: string[]): Promise<void> {
+    await this.local.removeDevices(ids);
+    // 36-character ids: 150 of them stay well under the payload limit
+    for (let i = 0; i < ids.length; i += 150) await this.#notify({ from: this.instanceId, removed: ids.slice(i, i + 150) });
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
@@ -128,6 +134,7 @@ export class PgNotifyMirror implements Mirror {
     const message = JSON.parse(payload) as LiveMessage;
     if (message.from === this.instanceId) return;
     if ('devices' in message) await this.local.writeDevices(message.devices);
+    else if ('removed' in message) await this.local.removeDevices(message.removed);
     else await this.local.writeSummary(message.summary);
   }
 }

@@ -34,6 +34,11 @@ export class SseMirror implements Mirror, LiveStream {
     for (const doc of docs) this.#broadcast(event('device', doc));
   }
 
+  /** `event: removed`, data `{"id"}`: a deleted device. */
+  async removeDevices(ids: string[]): Promise<void> {
+    for (const id of ids) this.#broadcast(event('removed', { id }));
+  }
+
   async writeSummary(summary: FleetSummary): Promise<void> {
     this.#summary = summary;
     this.#broadcast(event('summary', summary));

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { devicesFromChanges, isFatalFirestoreError, listenSince, summaryFromSnapshot, type DocChangeLike } from './firestore-mapping.js';
+import {
+  devicesFromChanges,
+  isFatalFirestoreError,
+  listenSince,
+  removedFromChanges,
+  summaryFromSnapshot,
+  type DocChangeLike,
+} from './firestore-mapping.js';
 
 /** Documents as functions/src/platform/firestore-mirror.ts writes them (the DeviceDoc without transformation). */
 const written = {
@@ -26,6 +33,12 @@ describe('mapping Firestore mirror documents', () => {
     expect(docs).toEqual([written, { ...written, id: 'other-id', battery: 20, app: 'down' }]);
   });
 
+  it('keeps retired devices, and names the deleted ones apart', () => {
+    const changes = [change('modified', written.id, { ...written, status: 'retired' }), change('removed', 'gone', written)];
+    expect(devicesFromChanges(changes).map((d) => d.status)).toEqual(['retired']);
+    expect(removedFromChanges(changes)).toEqual(['gone']);
+  });
+
   it('ignores removals and documents that are not device documents', () => {
     const docs = devicesFromChanges([
       change('removed', written.id, written),
@@ -42,8 +55,12 @@ describe('mapping Firestore mirror documents', () => {
   });
 
   it('reads the fleet summary document', () => {
-    const summary = { total: 3, online: 2, offline: 1, alerting: 1, appDown: 0, updatedAt: '2026-03-10T12:00:00.000Z' };
+    const summary = { total: 3, online: 2, offline: 1, alerting: 1, appDown: 0, retired: 2, updatedAt: '2026-03-10T12:00:00.000Z' };
     expect(summaryFromSnapshot({ exists: () => true, data: () => summary })).toEqual(summary);
+    // written before retired devices were counted apart
+    const { retired, ...older } = summary;
+    expect(retired).toBe(2);
+    expect(summaryFromSnapshot({ exists: () => true, data: () => older })).toEqual({ ...older, retired: 0 });
     expect(summaryFromSnapshot({ exists: () => false, data: () => undefined })).toBeNull();
     expect(summaryFromSnapshot({ exists: () => true, data: () => ({ total: '3' }) })).toBeNull();
   });

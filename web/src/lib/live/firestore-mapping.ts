@@ -16,7 +16,7 @@ export interface DocChangeLike {
   doc: { id: string; data(): unknown };
 }
 
-/** Added and modified documents become device updates; removed ones are ignored (a device is never deleted from the mirror by the console). */
+/** Added and modified documents become device updates; removed ones (deleted devices) are in removedFromChanges. */
 export function devicesFromChanges(changes: readonly DocChangeLike[]): DeviceDoc[] {
   const out: DeviceDoc[] = [];
   for (const c of changes) {
@@ -27,6 +27,10 @@ export function devicesFromChanges(changes: readonly DocChangeLike[]): DeviceDoc
   }
   return out;
 }
+
+/** The ids of deleted devices' documents. */
+export const removedFromChanges = (changes: readonly DocChangeLike[]): string[] =>
+  changes.filter((c) => c.type === 'removed').map((c) => c.doc.id);
 
 export const summaryFromSnapshot = (snap: { exists(): boolean; data(): unknown }): FleetSummary | null =>
   snap.exists() ? toSummary(snap.data()) : null;

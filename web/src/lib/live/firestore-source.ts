@@ -5,6 +5,7 @@ import {
   FLEET_COLLECTION,
   SUMMARY_DOC,
   devicesFromChanges,
+  removedFromChanges,
   isFatalFirestoreError,
   listenSince,
   summaryFromSnapshot,
@@ -69,6 +70,8 @@ export class FirestoreSource implements LiveSource {
         h.status(snap.metadata.fromCache ? 'reconnecting' : 'live');
         const docs = devicesFromChanges(snap.docChanges());
         if (docs.length) h.devices(docs);
+        const gone = removedFromChanges(snap.docChanges());
+        if (gone.length) h.removed(gone);
       }, fail),
       fs.onSnapshot(fs.doc(db, FLEET_COLLECTION, SUMMARY_DOC), (snap) => {
         const summary = summaryFromSnapshot(snap);

@@ -19,6 +19,8 @@ export type LiveStatus =
 export interface LiveHandlers {
   devices(docs: DeviceDoc[]): void;
   summary(summary: FleetSummary): void;
+  /** Devices deleted on the server: their rows go. */
+  removed(ids: string[]): void;
   status(status: LiveStatus, detail?: string): void;
   /** After a reconnect: events may have been missed, reload the snapshot. */
   resync(): void;
@@ -37,7 +39,7 @@ export function toDeviceDoc(value: unknown): DeviceDoc | null {
   const str = (x: unknown) => typeof x === 'string';
   const strOrNull = (x: unknown) => x === null || x === undefined || typeof x === 'string';
   if (!str(v.id) || !str(v.name) || !str(v.lastSeenAt) || !str(v.updatedAt)) return null;
-  if (v.status !== 'online' && v.status !== 'offline') return null;
+  if (v.status !== 'online' && v.status !== 'offline' && v.status !== 'retiring' && v.status !== 'retired') return null;
   const app = v.app === 'running' || v.app === 'down' || v.app === 'frozen' ? v.app : 'unknown';
   const list = (x: unknown) => (Array.isArray(x) ? x.filter((t): t is string => typeof t === 'string') : []);
   return {
@@ -62,5 +64,13 @@ export function toSummary(value: unknown): FleetSummary | null {
   const v = value as Record<string, unknown>;
   const keys = ['total', 'online', 'offline', 'alerting', 'appDown'] as const;
   if (!keys.every((k) => typeof v[k] === 'number') || typeof v.updatedAt !== 'string') return null;
-  return { total: v.total, online: v.online, offline: v.offline, alerting: v.alerting, appDown: v.appDown, updatedAt: v.updatedAt } as FleetSummary;
+  return {
+    total: v.total,
+    online: v.online,
+    offline: v.offline,
+    alerting: v.alerting,
+    appDown: v.appDown,
+    retired: typeof v.retired === 'number' ? v.retired : 0,
+    updatedAt: v.updatedAt,
+  } as FleetSummary;
 }

@@ -39,12 +39,14 @@ describe('the event-stream live source', () => {
     const statuses: LiveStatus[] = [];
     const batches: number[] = [];
     let resyncs = 0;
+    const removed: string[] = [];
     const source = new SseSource({ EventSource: FakeEventSource as unknown as typeof EventSource, backoffMs: 100 });
     source.start({
       devices: (docs) => batches.push(docs.length),
       summary: () => {},
       status: (s) => statuses.push(s),
       resync: () => resyncs++,
+      removed: (ids) => removed.push(...ids),
     });
     const first = FakeEventSource.instances[0]!;
     first.open();
@@ -55,6 +57,13 @@ describe('the event-stream live source', () => {
     await vi.advanceTimersByTimeAsync(20);
     expect(batches).toEqual([2]);
     expect(resyncs).toBe(0);
+    // a retired device is a device too; a deleted one leaves
+    first.emit('device', { ...doc, id: 'c', status: 'retired' });
+    first.emit('removed', { id: 'b' });
+    first.emit('removed', { nope: 1 });
+    await vi.advanceTimersByTimeAsync(20);
+    expect(batches).toEqual([2, 1]);
+    expect(removed).toEqual(['b']);
 
     // The server went away and the browser gave up: reopened after the backoff, then a resync.
     first.readyState = FakeEventSource.CLOSED;

@@ -10,8 +10,8 @@ export interface SseOptions {
 }
 
 /**
- * The standalone server's stream (GET /api/v1/admin/stream): `event: device` and `event: summary`,
- * JSON data. The browser reconnects a dropped stream by itself (the server asks for 3 s); when it
+ * The standalone server's stream (GET /api/v1/admin/stream): `event: device`, `event: summary` and
+ * `event: removed` (a deleted device, `{"id"}`), JSON data. The browser reconnects a dropped stream by itself (the server asks for 3 s); when it
  * gives up (the server answered an error, e.g. while restarting behind a proxy) this reopens it with
  * backoff. Every reconnect asks for a resync, because events sent while away are not replayed.
  */
@@ -77,6 +77,10 @@ export class SseSource implements LiveSource {
         this.#pending = [];
         h.devices(docs);
       }, 16);
+    });
+    es.addEventListener('removed', (e) => {
+      const id = (parse((e as MessageEvent<string>).data) as { id?: unknown } | null)?.id;
+      if (typeof id === 'string') h.removed([id]);
     });
     es.addEventListener('summary', (e) => {
       const summary = toSummary(parse((e as MessageEvent<string>).data));
