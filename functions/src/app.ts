@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createAdmin } from './admin/index.js';
 import { createAlerts, createAlertSettings } from './alerts/index.js';
-import { createAudit } from './audit/index.js';
+import { createAudit, flushAuthFailures } from './audit/index.js';
 import { createCatalog } from './catalog/index.js';
 import { createCommands, type DispatchReport } from './commands/index.js';
 import type { Config } from './config/config.js';
@@ -21,6 +21,7 @@ import type { BlobStore } from './ports/blob-store.js';
 import type { ConsoleTokens } from './ports/console-tokens.js';
 import type { Db } from './ports/db.js';
 import type { FailureLimiter } from './ports/failure-limiter.js';
+import type { AuthFailureLog } from './ports/auth-failures.js';
 import { noJobLeases, type JobLeases } from './ports/job-leases.js';
 import type { LiveStream } from './ports/live-stream.js';
 import type { Logger } from './ports/logger.js';
@@ -61,6 +62,8 @@ export interface HostAdapters {
   consoleTokens: ConsoleTokens;
   hasher: SecretHasher;
   limiter: FailureLimiter;
+  /** Counts authentication failures per scope, address and minute for the audit log. */
+  authFailures: AuthFailureLog;
   metrics: MetricsRegistry;
   /** The database pool's counters, for the pool gauges of /metrics (PostgreSQL only). */
   dbPool?: PoolStats | undefined;
@@ -274,6 +277,7 @@ export function createApp(deps: AppDeps) {
       metrics: tokenDigestMatcher(config.metricsTokenSha256),
     },
     limiter: a.limiter,
+    authFailures: a.authFailures,
     logger,
     metrics,
     accessLog: config.logRequests,
@@ -320,6 +324,11 @@ export function createApp(deps: AppDeps) {
   const runTick = async () => {
     logger.debug('tick ran', { owner: leases.owner });
     const expired = await commands.expire();
+    // authentication failures of the minutes that have ended, one audit entry per scope and address
+    const now = clock.now();
+    await flushAuthFailures(db, new Date(Math.floor(now.getTime() / 60_000) * 60_000)).catch((err: unknown) =>
+      logger.error('could not audit authentication failures', { err }),
+    );
     // after expiry: a retiring device whose WIPE just expired is retired in the same minute
     const retired = await devices.lifecycle.finishRetiring();
     const stale = await commands.dispatcher.dispatchStale();

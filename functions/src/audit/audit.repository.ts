@@ -34,3 +34,23 @@ export async function pruneAuditBefore(db: Db, before: Date): Promise<number> {
     return Number(result.numDeletedRows);
   });
 }
+
+/**
+ * Moves the authentication-failure buckets of minutes that ended before `before` into the audit log,
+ * one `failed_authentication` entry per scope, address and minute, in one statement (the delete and the
+ * inserts commit together, so a bucket is audited exactly once even if two instances run it at once).
+ */
+export async function flushAuthFailures(db: Db, before: Date): Promise<number> {
+  const result = await sql<{ n: number }>`
+    with moved as (
+      delete from auth_failures where minute < ${before} returning scope, address, minute, failures
+    ), written as (
+      insert into audit_log (at, actor_type, actor_id, actor_name, action, target_type, target_id, device_id, ip, details)
+      select minute + interval '1 minute', 'system', null, 'authentication', 'failed_authentication', 'auth_scope', scope, null, address,
+             jsonb_build_object('scope', scope, 'failures', failures, 'minute', to_char(minute at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+      from moved order by minute, scope, address
+      returning 1
+    )
+    select count(*)::int as n from written`.execute(db);
+  return result.rows[0]?.n ?? 0;
+}

@@ -119,6 +119,15 @@ export type AuditEvent =
       action: 'enrolled_device';
       target: { type: 'device'; id: string };
       details: { enrollmentTokenId: string; model: string; manufacturer: string; serial: string | null; group: string | null };
+    }
+  | {
+      /**
+       * Authentication failures of one scope from one address in one minute (written by the tick from
+       * the auth_failures buckets, flushAuthFailures - never per attempt); `ip` holds the address.
+       */
+      action: 'failed_authentication';
+      target: { type: 'auth_scope'; id: string };
+      details: { scope: string; failures: number; minute: string };
     };
 
 export type AuditAction = AuditEvent['action'];
@@ -149,6 +158,7 @@ export const AUDIT_ACTIONS = [
   'uploaded_release',
   'marked_release_bad',
   'rotated_signer',
+  'failed_authentication',
 ] as const satisfies readonly AuditAction[];
 
 /** Who did it: an admin, a device (its own enrollment), or the system itself. */

@@ -7,6 +7,7 @@ import { createEgressGuard } from '../adapters/egress/egress-guard.js';
 import { CHANNEL_TESTS_PER_WINDOW } from '../alerts/index.js';
 import { EmailNotifier } from '../adapters/notifiers/email.js';
 import { PgFailureLimiter } from '../adapters/postgres/failure-limiter.js';
+import { PgAuthFailureLog } from '../adapters/postgres/auth-failures.js';
 import { PrometheusMetrics } from '../adapters/prometheus/prometheus.js';
 import { WorkerSecretHasher } from '../adapters/workers/secret-hasher.js';
 import { createApp, VERSION, type HostAdapters } from '../app.js';
@@ -116,6 +117,7 @@ async function build(fn: FunctionName) {
       // test messages an admin may send per window (each one reaches out of the network)
       channel_test: CHANNEL_TESTS_PER_WINDOW,
     }),
+    authFailures: new PgAuthFailureLog(database.db, systemClock, logger),
     metrics: new PrometheusMetrics({ version: VERSION }),
     dbPool: database.stats,
   } satisfies HostAdapters;

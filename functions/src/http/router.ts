@@ -5,6 +5,7 @@ import type { Metrics } from '../ports/metrics.js';
 import { isDatabaseUnavailable, isRetryableConflict } from '../ports/db-errors.js';
 import { AppError, forbidden, serviceUnavailable, tooManyRequests, unauthorized } from '../core/errors.js';
 import type { FailureLimiter } from '../ports/failure-limiter.js';
+import type { AuthFailureLog, AuthFailureScope } from '../ports/auth-failures.js';
 import { header, requestContext, requestLogFields } from './request-context.js';
 import { API_CSP } from './security-headers.js';
 import {
@@ -34,6 +35,8 @@ export type AccessLog = 'all' | 'errors' | 'none';
 export interface RouterDeps {
   auth: Authenticator;
   limiter: FailureLimiter;
+  /** Counts each 401 per scope, address and minute for the audit log. */
+  authFailures?: AuthFailureLog;
   logger: Logger;
   metrics?: Metrics;
   accessLog?: AccessLog;
@@ -189,6 +192,7 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
       return checked;
     } catch (err) {
       if (err instanceof AppError && (err.status === 401 || err.status === 403)) {
+        if (err.status === 401) await deps.authFailures?.record(failureScope(found.route), head.ip);
         const response = errorResponse(err, requestContext(req).requestId, found.route, deps.logger);
         observe(req, response, found.route, performance.now());
         return response;
@@ -239,9 +243,16 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
       // only failures stay counted: a 401, or a 429 from a service's own limit
       const failed = err instanceof AppError && (err.status === 401 || err.status === 429);
       if (counted && !failed) await forgive(counted, req.ip, requestId);
+      if (route && err instanceof AppError && err.status === 401) await deps.authFailures?.record(failureScope(route), req.ip);
       return errorResponse(err, requestId, route, deps.logger);
     }
   }
+}
+
+/** The audit's name for what failed on a route: its sign-in scope, or the kind of token it needs. */
+function failureScope(route: Route): AuthFailureScope {
+  if (route.rateLimit === 'login' || route.rateLimit === 'enroll' || route.rateLimit === 'session') return route.rateLimit;
+  return route.auth === 'device' ? 'device_token' : route.auth === 'metrics' ? 'metrics_token' : 'admin_token';
 }
 
 function matchSegments(pattern: string[], parts: string[]): Record<string, string> | null {

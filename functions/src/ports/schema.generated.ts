@@ -148,6 +148,17 @@ export type AuditLog = Selectable<AuditLogTable>;
 export type NewAuditLog = Insertable<AuditLogTable>;
 export type AuditLogUpdate = Updateable<AuditLogTable>;
 
+export interface AuthFailuresTable {
+  scope: string;
+  address: string;
+  minute: Date;
+  failures: number;
+}
+
+export type AuthFailure = Selectable<AuthFailuresTable>;
+export type NewAuthFailure = Insertable<AuthFailuresTable>;
+export type AuthFailureUpdate = Updateable<AuthFailuresTable>;
+
 export interface CatalogPackagesTable {
   package_name: string;
   signer_sha256: string;
@@ -426,6 +437,7 @@ export interface Database {
   apk_downloads: ApkDownloadsTable;
   apk_releases: ApkReleasesTable;
   audit_log: AuditLogTable;
+  auth_failures: AuthFailuresTable;
   catalog_packages: CatalogPackagesTable;
   command_dispatches: CommandDispatchesTable;
   commands: CommandsTable;

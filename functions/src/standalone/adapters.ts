@@ -7,6 +7,7 @@ import { createEgressGuard } from '../adapters/egress/egress-guard.js';
 import { CHANNEL_TESTS_PER_WINDOW } from '../alerts/index.js';
 import { EmailNotifier } from '../adapters/notifiers/email.js';
 import { PgFailureLimiter } from '../adapters/postgres/failure-limiter.js';
+import { PgAuthFailureLog } from '../adapters/postgres/auth-failures.js';
 import { PgJobLeases } from '../adapters/postgres/job-leases.js';
 import { PgNotifyMirror } from '../adapters/postgres/pg-notify-mirror.js';
 import { PrometheusMetrics } from '../adapters/prometheus/prometheus.js';
@@ -78,6 +79,7 @@ export function createStandaloneApp(deps: StandaloneDeps) {
     consoleTokens: noConsoleTokens,
     hasher,
     limiter,
+    authFailures: new PgAuthFailureLog(db, clock, logger),
     metrics: new PrometheusMetrics({ version: VERSION }),
     dbPool: deps.dbPool,
     leases,
