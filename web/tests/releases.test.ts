@@ -125,6 +125,30 @@ describe('the Releases page in a real browser', () => {
     await expect(page.getByTestId('upload-signer').textContent()).resolves.toBe(SIGNER_B);
   });
 
+  it('shows app, agent and Android versions in the fleet view on a wide screen, and filters by them', async () => {
+    const admin = await adminToken(server.url, ADMIN.email, ADMIN.password);
+    const other = new VirtualDevice(server.url, 'REL-0002');
+    await other.enroll(await enrollmentToken(server.url, admin));
+    const wide = await browser.newContext({ viewport: { width: 1600, height: 900 } });
+    const p = await signIn(wide, server.url, ADMIN.email, ADMIN.password);
+    const device = (serial: string) => p.getByTestId('device-row').filter({ hasText: serial });
+    await device('REL-0001').waitFor();
+    await expect(device('REL-0001').getByTestId('app-version').textContent()).resolves.toBe('2.3.0 (230)');
+    await expect(device('REL-0001').getByTestId('agent-version').textContent()).resolves.toBe('1.0.0');
+    await expect(device('REL-0001').getByTestId('android-version').textContent()).resolves.toBe('14');
+    // REL-0002 has enrolled but not beaten: no app version yet
+    await expect(device('REL-0002').getByTestId('app-version').textContent()).resolves.toBe('');
+    expect(await p.getByTestId('device-row').count()).toBe(2);
+    await p.getByTestId('filter-app-version').selectOption('2.3.0 (230)');
+    await p.waitForFunction(() => document.querySelectorAll('[data-testid="device-row"]').length === 1);
+    await expect(p.getByTestId('device-row').textContent()).resolves.toContain('REL-0001');
+    await p.getByTestId('filter-app-version').selectOption('');
+    await p.getByTestId('filter-android-version').selectOption('14');
+    await p.getByTestId('filter-agent-version').selectOption('1.0.0');
+    await p.waitForFunction(() => document.querySelectorAll('[data-testid="device-row"]').length === 2);
+    await wide.close();
+  });
+
   it('fits a 390 px wide phone', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     const p = await signIn(phone, server.url, ADMIN.email, ADMIN.password);

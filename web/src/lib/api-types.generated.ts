@@ -2549,6 +2549,11 @@ export interface operations {
                             charging: boolean | null;
                             /** @enum {string} */
                             app: "running" | "down" | "frozen" | "unknown";
+                            /** @description The kiosk app's versionName from the last heartbeat */
+                            appVersionName: string | null;
+                            appVersionCode: number | null;
+                            agentVersion: string;
+                            androidVersion: string;
                             openAlerts: string[];
                             /** Format: date-time */
                             updatedAt: string;
