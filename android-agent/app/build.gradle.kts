@@ -8,11 +8,16 @@ plugins {
 fun setting(name: String): String = (findProperty(name) as String?)?.trim().orEmpty()
 
 /**
- * The versionCode: gradle.properties, or -Pfleetmdm.versionCode=... (CI passes the base plus the
- * workflow's run number, so every CI build is higher than the one before).
+ * The version: AGENT_VERSION_CODE / AGENT_VERSION_NAME from the environment (CI sets them from the
+ * run number and the tag), else -Pfleetmdm.versionCode / -Pfleetmdm.versionName, else
+ * gradle.properties (the defaults for local builds).
  */
-val agentVersionCode: Int = setting("fleetmdm.versionCode").toIntOrNull()?.takeIf { it in 1..2_100_000_000 }
-    ?: throw GradleException("fleetmdm.versionCode must be a whole number from 1 to 2100000000, got '${setting("fleetmdm.versionCode")}'")
+fun versionSetting(env: String, property: String): String = System.getenv(env)?.trim()?.ifEmpty { null } ?: setting(property)
+val agentVersionCode: Int = versionSetting("AGENT_VERSION_CODE", "fleetmdm.versionCode").let { raw ->
+    raw.toIntOrNull()?.takeIf { it in 1..2_100_000_000 }
+        ?: throw GradleException("the versionCode (AGENT_VERSION_CODE or fleetmdm.versionCode) must be a whole number from 1 to 2100000000, got '$raw'")
+}
+val agentVersionName: String = versionSetting("AGENT_VERSION_NAME", "fleetmdm.versionName").ifEmpty { "0.0.0" }
 
 /** Release signing from the environment (CI secrets) or keystore.properties; unsigned when absent. */
 val keystoreProperties = Properties().apply {
@@ -32,7 +37,7 @@ android {
         minSdk = 26
         targetSdk = 36
         versionCode = agentVersionCode
-        versionName = setting("fleetmdm.versionName")
+        versionName = agentVersionName
         buildConfigField("String", "FCM_PROJECT_ID", "\"${setting("fleetmdm.fcm.projectId")}\"")
         buildConfigField("String", "FCM_APPLICATION_ID", "\"${setting("fleetmdm.fcm.applicationId")}\"")
         buildConfigField("String", "FCM_API_KEY", "\"${setting("fleetmdm.fcm.apiKey")}\"")

@@ -1,16 +1,18 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as chromeLauncher from 'chrome-launcher';
 import lighthouse from 'lighthouse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, CHROMIUM_ARGS } from './helpers/browser.js';
 import { adminToken, enrollmentToken, VirtualDevice } from './helpers/device.js';
-import { ADMIN, StandaloneServer } from './helpers/server.js';
+import { ADMIN, ROOT, StandaloneServer } from './helpers/server.js';
 
 /**
  * Lighthouse's accessibility audit (the registry's `lighthouse` package driving Debian's Chromium
  * through chrome-launcher) on the pages an operator lives in. Lighthouse's default mobile emulation
  * (412 px wide), so the phone layout is the one judged. The scores are printed; every page must score 100.
  */
-const PAGES = ['login', 'fleet', 'device', 'enrollment', 'alerts'] as const;
+const PAGES = ['login', 'fleet', 'device', 'enrollment', 'alerts', 'releases'] as const;
 
 describe('Lighthouse accessibility', () => {
   let server: StandaloneServer;
@@ -31,6 +33,13 @@ describe('Lighthouse accessibility', () => {
     down.appRunning = false;
     await down.heartbeat();
     deviceId = ok.deviceId;
+    // A catalog with something to show: the agent, one release of it.
+    const uploaded = await fetch(`${server.url}/api/v1/admin/releases?notes=lighthouse`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.android.package-archive', authorization: `Bearer ${admin}` },
+      body: await readFile(join(ROOT, 'docs/vectors/apk/agent-1.apk')),
+    });
+    if (uploaded.status !== 201) throw new Error(`upload: ${uploaded.status} ${await uploaded.text()}`);
     const res = await fetch(`${server.url}/api/v1/admin/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -43,11 +52,18 @@ describe('Lighthouse accessibility', () => {
     await server?.stop();
   });
 
-  it('scores 100 on login, fleet, device, enrollment and alerts', async () => {
+  it('scores 100 on login, fleet, device, enrollment, alerts and releases', async () => {
     const scores: Record<string, number> = {};
     const failing: Record<string, string[]> = {};
     for (const name of PAGES) {
-      const path = { login: '/login', fleet: '/', device: `/devices/${deviceId}`, enrollment: '/enrollment', alerts: '/alerts' }[name];
+      const path = {
+        login: '/login',
+        fleet: '/',
+        device: `/devices/${deviceId}`,
+        enrollment: '/enrollment',
+        alerts: '/alerts',
+        releases: '/releases',
+      }[name];
       const result = await lighthouse(`${server.url}${path}`, {
         port: chrome.port,
         onlyCategories: ['accessibility'],

@@ -175,7 +175,7 @@ export const configSchema = z.object({
     .default('dev.fleetmdm.agent')
     .describe('Android package name of the agent, used in ADB scripts.'),
   APK_MAX_BYTES: int(1024 * 1024, 512 * 1024 * 1024, 32 * 1024 * 1024).describe(
-    'Largest agent APK an admin may upload to the server (Firebase functions take at most 32 MiB).',
+    'Largest APK the app catalog accepts in one upload - every release, the agent and the kiosk apps alike (Firebase functions take at most 32 MiB).',
   ),
   AGENT_ADMIN_RECEIVER: z
     .string()

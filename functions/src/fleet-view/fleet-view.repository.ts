@@ -35,9 +35,15 @@ export const appState = (p: string, frozenAfterMs: number) =>
       and coalesce(${sql.raw(p)}app_last_frame_age_ms, 0) <= ${frozenAfterMs}::int then 'running'
     when ${sql.raw(p)}app_running and ${sql.raw(p)}app_foreground then 'frozen' else 'down' end`;
 
-/** The visible state a mirror document shows: battery in 5% steps, charging, app state. */
+/**
+ * The visible state a mirror document shows that a heartbeat can change: battery in 5% steps,
+ * charging, app state, the agent's and the kiosk app's versions (the Android version comes with
+ * enrollment only, when the document is written anyway). Changing this expression makes every
+ * stored fingerprint differ once, so each device's document is rewritten at its next heartbeat.
+ */
 export const visibleFingerprint = (p: string, frozenAfterMs: number) =>
-  sql<string>`concat_ws('|', floor(${sql.raw(p)}battery_level / 5), ${sql.raw(p)}battery_charging, ${appState(p, frozenAfterMs)})`;
+  sql<string>`concat_ws('|', floor(${sql.raw(p)}battery_level / 5), ${sql.raw(p)}battery_charging, ${appState(p, frozenAfterMs)},
+    ${sql.raw(p)}agent_version, ${sql.raw(p)}app_version_name, ${sql.raw(p)}app_version_code)`;
 
 /**
  * The heartbeat statement's "is the document due" test, over the device row `d` as stored and the
@@ -53,6 +59,7 @@ const selectDocRows = (frozenAfterMs: number) => sql`
   select d.id, coalesce(d.name, concat_ws(' ', d.model, d.serial)) as name, d.model, d.serial, g.name as group_name,
     coalesce((select array_agg(t.tag order by t.tag) from device_tags t where t.device_id = d.id), '{}') as tags,
     d.last_seen_at, d.lifecycle, d.battery_level, d.battery_charging, ${appState('d.', frozenAfterMs)} as app,
+    d.agent_version, d.android_version, d.app_version_name, d.app_version_code,
     coalesce((select array_agg(a.kind order by a.kind) from alerts a where a.device_id = d.id and a.status = 'open'), '{}') as open_alerts
   from devices d left join device_groups g on g.id = d.group_id`;
 
@@ -68,6 +75,10 @@ export interface DocRow {
   battery_level: number | null;
   battery_charging: boolean | null;
   app: DeviceDoc['app'];
+  agent_version: string;
+  android_version: string;
+  app_version_name: string | null;
+  app_version_code: number | null;
   open_alerts: string[];
 }
 

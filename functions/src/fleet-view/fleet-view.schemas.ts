@@ -21,6 +21,10 @@ export const deviceDoc = z.object({
   battery: z.number().nullable().describe('Whole 5% steps'),
   charging: z.boolean().nullable(),
   app: z.enum(['running', 'down', 'frozen', 'unknown']),
+  appVersionName: z.string().nullable().describe("The kiosk app's versionName from the last heartbeat"),
+  appVersionCode: z.number().int().nullable(),
+  agentVersion: z.string(),
+  androidVersion: z.string(),
   openAlerts: z.array(z.string()),
   updatedAt: isoDateTime,
 });

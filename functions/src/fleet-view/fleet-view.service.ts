@@ -132,6 +132,10 @@ export function toDoc(r: DocRow, onlineCutoff: Date, now: Date): DeviceDoc {
     battery: r.battery_level === null ? null : Math.floor(r.battery_level / 5) * 5,
     charging: r.battery_charging,
     app: r.app,
+    appVersionName: r.app_version_name,
+    appVersionCode: r.app_version_code === null ? null : Number(r.app_version_code),
+    agentVersion: r.agent_version,
+    androidVersion: r.android_version,
     openAlerts: r.open_alerts,
     updatedAt: now.toISOString(),
   };

@@ -20,6 +20,11 @@ export interface DeviceDoc {
   battery: number | null;
   charging: boolean | null;
   app: 'running' | 'down' | 'frozen' | 'unknown';
+  /** The kiosk app's versionName and versionCode as the last heartbeat reported them. */
+  appVersionName: string | null;
+  appVersionCode: number | null;
+  agentVersion: string;
+  androidVersion: string;
   openAlerts: string[];
   updatedAt: string;
 }

@@ -55,6 +55,10 @@ describe.each(DB_KINDS)('console support on %s', (kind) => {
       battery: 45,
       charging: true,
       app: 'running',
+      appVersionName: '2.3.0',
+      appVersionCode: 230,
+      agentVersion: '1.0.0',
+      androidVersion: '14',
       openAlerts: [],
       updatedAt: t.clock.now().toISOString(),
     });

@@ -86,6 +86,10 @@ describe('the Firestore mirror', () => {
       battery: 50,
       charging: false,
       app: 'running' as const,
+      appVersionName: '2.3.0',
+      appVersionCode: 230,
+      agentVersion: '1.0.0',
+      androidVersion: '14',
       openAlerts: [],
       updatedAt: new Date().toISOString(),
     }));

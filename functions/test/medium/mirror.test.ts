@@ -66,6 +66,34 @@ describe.each(DB_KINDS)('the live mirror on %s', (kind) => {
     expect(writes()).toHaveLength(before + 3);
   });
 
+  it('carries the app, agent and Android versions, and writes the document when a heartbeat changes a version', async () => {
+    expect(writes()[0]).toMatchObject({ androidVersion: '14', agentVersion: '1.0.0', appVersionName: null, appVersionCode: null });
+    await beat();
+    expect(writes().at(-1)).toMatchObject({ appVersionName: '2.3.0', appVersionCode: 230, agentVersion: '1.0.0', androidVersion: '14' });
+    const before = writes().length;
+    minutes(5);
+    await beat(); // nothing visible changed
+    expect(writes()).toHaveLength(before);
+    minutes(5);
+    await beat({ app: { package: 'com.example.kiosk', running: true, foreground: true, versionName: '2.4.0', versionCode: 240 } });
+    expect(writes().at(-1)).toMatchObject({ appVersionName: '2.4.0', appVersionCode: 240 });
+    minutes(5);
+    await beat({
+      app: { package: 'com.example.kiosk', running: true, foreground: true, versionName: '2.4.0', versionCode: 240 },
+      agentVersion: '1.1.0',
+    });
+    expect(writes().at(-1)).toMatchObject({ agentVersion: '1.1.0' });
+    expect(writes()).toHaveLength(before + 2);
+    // the console's snapshot is the same document
+    const fleet = await t.request('GET', '/api/v1/admin/fleet', { token: await t.loginAs('viewer') });
+    expect(fleet.json.items[0]).toMatchObject({
+      appVersionName: '2.4.0',
+      appVersionCode: 240,
+      agentVersion: '1.1.0',
+      androidVersion: '14',
+    });
+  });
+
   it('refreshes a steady device once an hour: under 0.1 writes per heartbeat at a 5-minute interval', async () => {
     await beat();
     const start = writes().length;

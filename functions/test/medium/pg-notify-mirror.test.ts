@@ -33,6 +33,10 @@ const doc = (i: number): DeviceDoc => ({
   battery: 80,
   charging: false,
   app: 'running',
+  appVersionName: '2.3.0',
+  appVersionCode: 230,
+  agentVersion: '1.0.0',
+  androidVersion: '14',
   openAlerts: [],
   updatedAt: new Date().toISOString(),
 });

@@ -42,11 +42,13 @@ type Doc = {
   openAlerts: string[];
   name: string;
   group: string | null;
+  appVersionName: string | null;
+  agentVersion: string;
 };
 const counts = { deviceDocs: 0, summaryDocs: 0 };
 const last = new Map<string, Doc>();
 let causes: Record<string, number> = {};
-const FIELDS = ['status', 'battery', 'charging', 'app', 'openAlerts', 'name', 'group'] as const;
+const FIELDS = ['status', 'battery', 'charging', 'app', 'openAlerts', 'name', 'group', 'appVersionName', 'agentVersion'] as const;
 const mirror = {
   async writeDevices(docs: Doc[]) {
     counts.deviceDocs += docs.length;

@@ -1294,7 +1294,7 @@ export interface operations {
         parameters: {
             query?: {
                 actorId?: string;
-                action?: "created_admin" | "updated_admin" | "deleted_admin" | "logged_in" | "logged_out" | "locked_out_login" | "created_enrollment_token" | "revoked_enrollment_token" | "enrolled_device" | "sent_command" | "finished_command" | "updated_device" | "retired_device" | "deleted_device" | "replaced_device" | "moved_devices" | "tagged_devices" | "updated_alert_settings" | "sent_test_notification" | "acknowledged_alert" | "escalated_alert" | "registered_apk_release" | "uploaded_release" | "marked_release_bad" | "rotated_signer";
+                action?: "created_admin" | "updated_admin" | "deleted_admin" | "logged_in" | "logged_out" | "locked_out_login" | "created_enrollment_token" | "revoked_enrollment_token" | "enrolled_device" | "sent_command" | "finished_command" | "updated_device" | "retired_device" | "deleted_device" | "replaced_device" | "moved_devices" | "tagged_devices" | "updated_alert_settings" | "sent_test_notification" | "acknowledged_alert" | "escalated_alert" | "registered_apk_release" | "uploaded_release" | "marked_release_bad" | "rotated_signer" | "failed_authentication";
                 deviceId?: string;
                 cursor?: string;
                 limit?: number;
@@ -3170,6 +3170,11 @@ export interface operations {
                             charging: boolean | null;
                             /** @enum {string} */
                             app: "running" | "down" | "frozen" | "unknown";
+                            /** @description The kiosk app's versionName from the last heartbeat */
+                            appVersionName: string | null;
+                            appVersionCode: number | null;
+                            agentVersion: string;
+                            androidVersion: string;
                             openAlerts: string[];
                             /** Format: date-time */
                             updatedAt: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { counts, duplicateSerials, emptyFilter, facets, newer, query } from './fleet-query.js';
+import { appVersionLabel, counts, duplicateSerials, emptyFilter, facets, newer, query } from './fleet-query.js';
 import type { DeviceDoc } from './types.js';
 
 const doc = (over: Partial<DeviceDoc>): DeviceDoc => ({
@@ -14,6 +14,10 @@ const doc = (over: Partial<DeviceDoc>): DeviceDoc => ({
   battery: 80,
   charging: false,
   app: 'running',
+  appVersionName: '2.3.0',
+  appVersionCode: 230,
+  agentVersion: '1.0.0',
+  androidVersion: '14',
   openAlerts: [],
   updatedAt: '2026-03-10T12:00:00.000Z',
   ...over,
@@ -22,10 +26,35 @@ const doc = (over: Partial<DeviceDoc>): DeviceDoc => ({
 const fleet = [
   doc({ id: 'a', name: 'Lobby 2', group: 'Store 12', tags: ['lobby'], battery: 15, lastSeenAt: '2026-03-10T11:00:00.000Z', status: 'offline', openAlerts: ['offline'] }),
   doc({ id: 'b', name: 'Lobby 10', group: 'Store 12', tags: ['lobby', 'east'], battery: 90, app: 'down', openAlerts: ['app_down'] }),
-  doc({ id: 'c', name: 'Checkout', serial: 'R5CT99', group: 'Store 7', battery: null, app: 'unknown', lastSeenAt: '2026-03-10T11:59:00.000Z' }),
+  doc({
+    id: 'c',
+    name: 'Checkout',
+    serial: 'R5CT99',
+    group: 'Store 7',
+    battery: null,
+    app: 'unknown',
+    lastSeenAt: '2026-03-10T11:59:00.000Z',
+    appVersionName: null,
+    appVersionCode: null,
+    agentVersion: '1.1.0',
+    androidVersion: '13',
+  }),
   doc({ id: 'd', name: 'Entrance', group: null, battery: 55, app: 'frozen', openAlerts: ['app_frozen', 'low_battery'] }),
 ];
 const ids = (rows: DeviceDoc[]) => rows.map((r) => r.id);
+
+describe('version filters', () => {
+  it('filters by app, agent and Android version, and lists the versions present newest first', () => {
+    const f = emptyFilter();
+    const byName = { key: 'name', dir: 'asc' } as const;
+    expect(ids(query(fleet, { ...f, appVersion: '2.3.0 (230)' }, byName)).sort()).toEqual(['a', 'b', 'd']);
+    expect(ids(query(fleet, { ...f, agentVersion: '1.1.0' }, byName))).toEqual(['c']);
+    expect(ids(query(fleet, { ...f, androidVersion: '14', agentVersion: '1.0.0' }, byName)).sort()).toEqual(['a', 'b', 'd']);
+    expect(facets(fleet)).toMatchObject({ appVersions: ['2.3.0 (230)'], agentVersions: ['1.1.0', '1.0.0'], androidVersions: ['14', '13'] });
+    expect(appVersionLabel({ appVersionName: '2.4.0', appVersionCode: null })).toBe('2.4.0');
+    expect(appVersionLabel({ appVersionName: null, appVersionCode: null })).toBe('');
+  });
+});
 
 describe('the fleet view query', () => {
   it('searches name, serial, group and tags, case-insensitively', () => {
@@ -59,7 +88,7 @@ describe('the fleet view query', () => {
 
   it('counts by status and lists the groups and tags present', () => {
     expect(counts(fleet)).toEqual({ total: 4, online: 3, offline: 1, alerting: 3, appDown: 1, retired: 0 });
-    expect(facets(fleet)).toEqual({ groups: ['Store 7', 'Store 12'], tags: ['east', 'lobby'] });
+    expect(facets(fleet)).toMatchObject({ groups: ['Store 7', 'Store 12'], tags: ['east', 'lobby'] });
   });
 
   it('keeps the newer of two documents of a device', () => {

@@ -12,6 +12,10 @@ export interface FleetFilter {
   group: string;
   tag: string;
   alert: string;
+  /** The kiosk app's versionName, the agent's version, the Android version ('' for any). */
+  appVersion: string;
+  agentVersion: string;
+  androidVersion: string;
 }
 
 export type SortKey = 'name' | 'status' | 'battery' | 'app' | 'lastSeen';
@@ -20,7 +24,11 @@ export interface FleetSort {
   dir: 'asc' | 'desc';
 }
 
-export const emptyFilter = (): FleetFilter => ({ q: '', status: '', group: '', tag: '', alert: '' });
+export const emptyFilter = (): FleetFilter => ({ q: '', status: '', group: '', tag: '', alert: '', appVersion: '', agentVersion: '', androidVersion: '' });
+
+/** The kiosk app's version as the table shows it: "2.3.0 (230)", or '' before the app reported one. */
+export const appVersionLabel = (d: Pick<DeviceDoc, 'appVersionName' | 'appVersionCode'>) =>
+  d.appVersionName ? (d.appVersionCode === null ? d.appVersionName : `${d.appVersionName} (${d.appVersionCode})`) : '';
 
 const isRetired = (d: DeviceDoc) => d.status === 'retiring' || d.status === 'retired';
 
@@ -37,6 +45,9 @@ export function matches(d: DeviceDoc, f: FleetFilter, q: string, duplicates: Rea
   if (f.group && d.group !== f.group) return false;
   if (f.tag && !d.tags.includes(f.tag)) return false;
   if (f.alert && !d.openAlerts.includes(f.alert)) return false;
+  if (f.appVersion && appVersionLabel(d) !== f.appVersion) return false;
+  if (f.agentVersion && d.agentVersion !== f.agentVersion) return false;
+  if (f.androidVersion && d.androidVersion !== f.androidVersion) return false;
   if (q) {
     const hay = `${d.name}\u0000${d.model}\u0000${d.serial ?? ''}\u0000${d.id}\u0000${d.group ?? ''}\u0000${d.tags.join('\u0000')}`;
     if (!hay.toLowerCase().includes(q)) return false;
@@ -118,16 +129,30 @@ export function duplicateSerials(devices: Iterable<DeviceDoc>): Set<string> {
   return out;
 }
 
-/** Distinct groups, tags and alert kinds present, for the filter menus. */
+/** Distinct groups, tags and versions present, for the filter menus (versions newest first). */
 export function facets(devices: Iterable<DeviceDoc>) {
   const groups = new Set<string>();
   const tags = new Set<string>();
+  const appVersions = new Set<string>();
+  const agentVersions = new Set<string>();
+  const androidVersions = new Set<string>();
   for (const d of devices) {
     if (d.group) groups.add(d.group);
     for (const t of d.tags) tags.add(t);
+    const app = appVersionLabel(d);
+    if (app) appVersions.add(app);
+    if (d.agentVersion) agentVersions.add(d.agentVersion);
+    if (d.androidVersion) androidVersions.add(d.androidVersion);
   }
   const sorted = (s: Set<string>) => [...s].sort(collator.compare);
-  return { groups: sorted(groups), tags: sorted(tags) };
+  const newestFirst = (s: Set<string>) => sorted(s).reverse();
+  return {
+    groups: sorted(groups),
+    tags: sorted(tags),
+    appVersions: newestFirst(appVersions),
+    agentVersions: newestFirst(agentVersions),
+    androidVersions: newestFirst(androidVersions),
+  };
 }
 
 /** Keeps the newer of two documents of one device (documents carry the time they were written). */

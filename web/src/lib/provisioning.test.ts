@@ -36,7 +36,7 @@ describe('the QR provisioning payload', () => {
   it('says what is missing before a device would accept it', () => {
     const p = provisioningPayload(fallbackRelease('http://localhost:8080'), TOKEN);
     expect(p.missing).toHaveLength(2);
-    expect(p.missing.join(' ')).toMatch(/signature checksum.*https download URL/);
+    expect(p.missing.join(' ')).toMatch(/agent release in the catalog.*Releases page.*https download URL/);
     expect(JSON.parse(p.json)['android.app.extra.PROVISIONING_ADMIN_EXTRAS_BUNDLE'].server_url).toBe('http://localhost:8080');
   });
 });

@@ -33,7 +33,7 @@ export function provisioningPayload(release: AgentRelease, enrollmentToken: stri
   if (release.signatureChecksum) payload[`${EXTRA}PROVISIONING_DEVICE_ADMIN_SIGNATURE_CHECKSUM`] = release.signatureChecksum;
   else if (release.sha256 && /^[0-9a-f]{64}$/i.test(release.sha256)) {
     payload[`${EXTRA}PROVISIONING_DEVICE_ADMIN_PACKAGE_CHECKSUM`] = hexToBase64Url(release.sha256.toLowerCase());
-  } else missing.push('a registered agent release with its signature checksum (POST /api/v1/admin/apk-releases)');
+  } else missing.push('an agent release in the catalog (upload the agent APK on the Releases page)');
   if (!release.downloadUrl.startsWith('https://')) missing.push('an https download URL (set PUBLIC_URL to the https address devices reach)');
   payload[`${EXTRA}PROVISIONING_LEAVE_ALL_SYSTEM_APPS_ENABLED`] = true;
   payload[`${EXTRA}PROVISIONING_ADMIN_EXTRAS_BUNDLE`] = { server_url: release.serverUrl, enrollment_token: enrollmentToken };

@@ -21,6 +21,10 @@ const written = {
   battery: 75,
   charging: false,
   app: 'running',
+  appVersionName: '2.3.0',
+  appVersionCode: 230,
+  agentVersion: '1.0.0',
+  androidVersion: '14',
   openAlerts: [],
   updatedAt: '2026-03-10T12:00:01.000Z',
 };

@@ -54,6 +54,10 @@ export function toDeviceDoc(value: unknown): DeviceDoc | null {
     battery: typeof v.battery === 'number' ? v.battery : null,
     charging: typeof v.charging === 'boolean' ? v.charging : null,
     app,
+    appVersionName: str(v.appVersionName) ? (v.appVersionName as string) : null,
+    appVersionCode: typeof v.appVersionCode === 'number' ? v.appVersionCode : null,
+    agentVersion: str(v.agentVersion) ? (v.agentVersion as string) : '',
+    androidVersion: str(v.androidVersion) ? (v.androidVersion as string) : '',
     openAlerts: list(v.openAlerts),
     updatedAt: v.updatedAt as string,
   };
