@@ -4,6 +4,7 @@ import { FirestoreSource } from './live/firestore-source.js';
 import type { LiveSource, LiveStatus } from './live/live-source.js';
 import { SseSource } from './live/sse-source.js';
 import type { ConsoleConfig, DeviceDoc, FleetSummary, Page } from './types.js';
+import { session } from './session.svelte.js';
 
 /** The first page is small so the table shows at once; the rest come in big pages. */
 const FIRST_PAGE = 500;
@@ -68,7 +69,11 @@ export class FleetStore {
     this.stop();
     this.#source =
       config.liveSource === 'firestore' && config.firebase
-        ? new FirestoreSource(config.firebase, () => this.#snapshotAt)
+        ? new FirestoreSource(
+            config.firebase,
+            () => this.#snapshotAt,
+            () => session.admin?.id,
+          )
         : config.liveSource === 'sse'
           ? new SseSource()
           : undefined;

@@ -1,5 +1,5 @@
 import { get, post } from './api.js';
-import { rememberFirebaseToken } from './live/firestore-source.js';
+import { rememberFirebaseToken, signOutOfFirebase } from './live/firestore-source.js';
 import { ROLE_RANK, type Admin, type ConsoleConfig, type Role } from './types.js';
 
 /**
@@ -28,7 +28,10 @@ class Session {
 
   async restore(): Promise<void> {
     try {
-      const [config, me] = await Promise.all([get<ConsoleConfig>('/console-config'), get<{ admin: SignedIn }>('/admin/me').catch(() => null)]);
+      const [config, me] = await Promise.all([
+        get<ConsoleConfig>('/console-config'),
+        get<{ admin: SignedIn }>('/admin/me').catch(() => null),
+      ]);
       this.config = config;
       this.admin = me?.admin ?? null;
     } catch {
@@ -62,12 +65,14 @@ class Session {
     } finally {
       rememberFirebaseToken(null);
       this.admin = null;
+      await signOutOfFirebase(this.config).catch(() => undefined);
     }
   }
 
   /** The server said the session is gone (expired, disabled, signed out elsewhere). */
   expired(): void {
     this.admin = null;
+    void signOutOfFirebase(this.config).catch(() => undefined);
   }
 }
 
