@@ -28,7 +28,14 @@ export class PrometheusMetrics implements MetricsRegistry {
 
   constructor(options: { version: string; defaultMetrics?: boolean }) {
     const registers = [this.registry];
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (options.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry });
+      // prom-client names three gauges *_total, which Prometheus reserves for counters (promtool check
+      // metrics complains, and no option renames them); each is the sum of its per-type gauge, which stays
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+        this.registry.removeSingleMetric(name);
+      }
+    }
     new Gauge({ name: 'mdm_build_info', help: 'Always 1; the version of the running backend.', labelNames: ['version'], registers }).set(
       { version: options.version },
       1,
