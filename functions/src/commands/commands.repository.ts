@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Db } from '../ports/db.js';
-import type { Database, NewCommandDispatch } from '../ports/schema.generated.js';
+import type { Command, Database, NewCommandDispatch } from '../ports/schema.generated.js';
 import { OPEN_STATUSES, type CommandStatus, type CommandType, type ListCommandsQuery } from './commands.schemas.js';
 
 type Conn = Kysely<Database>;
@@ -12,7 +12,7 @@ export interface NewBatch {
   type: CommandType;
   params: string;
   createdAt: Date;
-  createdByType: 'admin' | 'system';
+  createdByType: 'admin' | 'system' | 'token';
   createdBy: string | null;
   notBefore: Date;
   expiresAt: Date;
@@ -22,7 +22,7 @@ export interface NewBatch {
  * One command per targeted device, in one set-based INSERT ... SELECT: a fleet-wide command for
  * 10,000 devices is one statement, not 10,000.
  */
-export async function insertBatch(db: Conn, b: NewBatch, target: Target) {
+function selectTarget(db: Conn, target: Target) {
   let devices = db.selectFrom('devices as d');
   if ('deviceIds' in target) devices = devices.where('d.id', 'in', target.deviceIds);
   if ('group' in target) {
@@ -35,6 +35,19 @@ export async function insertBatch(db: Conn, b: NewBatch, target: Target) {
       ),
     );
   }
+  return devices;
+}
+
+/** How many devices a target reaches now. */
+export async function countTarget(db: Conn, target: Target): Promise<number> {
+  const row = await selectTarget(db, target)
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function insertBatch(db: Conn, b: NewBatch, target: Target) {
+  const devices = selectTarget(db, target);
   return db
     .insertInto('commands')
     .columns(['id', 'batch_id', 'device_id', 'type', 'params', 'created_at', 'created_by_type', 'created_by', 'not_before', 'expires_at'])
@@ -101,8 +114,10 @@ export async function markDispatchedByHeartbeat(db: Conn, ids: string[], now: Da
   if (ids.length === 0) return;
   await sql`
     with moved as (
-      update commands set status = 'dispatched', dispatched_at = ${now}::timestamptz
-      where id = any(${ids}::uuid[]) and status = 'queued'
+      update commands set status = case when status = 'queued' then 'dispatched' else status end,
+        dispatched_at = coalesce(dispatched_at, ${now}::timestamptz)
+      -- cancelled between the read and now: it was handed out all the same, so the device must be told
+      where id = any(${ids}::uuid[]) and (status = 'queued' or (status = 'cancelled' and dispatched_at is null))
       returning id
     )
     insert into command_dispatches (command_id, at, channel, attempt, outcome)
@@ -120,7 +135,7 @@ export async function insertDispatches(db: Conn, rows: NewCommandDispatch[]): Pr
       ${col((r) => r.message_id ?? null, 'text')}, ${col((r) => r.error ?? null, 'text')})`.execute(db);
 }
 
-const FINAL_STATUSES = ['succeeded', 'failed', 'rejected'] as const;
+const FINAL_STATUSES = ['succeeded', 'failed', 'rejected', 'cancelled'] as const;
 
 /**
  * A device's report on one of its commands, applied in one statement: `delivered` moves a queued or
@@ -258,3 +273,80 @@ export async function markTokensInvalid(db: Conn, pairs: { deviceId: string; tok
     update devices d set fcm_token_invalid_at = ${now}::timestamptz
     from l where d.id = l.id`.execute(db);
 }
+
+/**
+ * Cancels the open, not yet started commands named (one id, or a batch): queued or dispatched become
+ * cancelled (final). Returns what moved, with whether each was handed out (the device must be told).
+ */
+export const cancelOpen = (db: Conn, which: { id: string } | { batchId: string }, now: Date, by: string) =>
+  db
+    .updateTable('commands')
+    .set({ status: 'cancelled', cancelled_at: now, cancelled_by: by, completed_at: now })
+    .where('id' in which ? 'id' : 'batch_id', '=', 'id' in which ? which.id : which.batchId)
+    .where('status', 'in', ['queued', 'dispatched'])
+    .returning(['id', 'device_id', 'type', 'dispatched_at', 'expires_at'])
+    .execute();
+
+export const batchExists = async (db: Conn, batchId: string) =>
+  (await db.selectFrom('commands').select('id').where('batch_id', '=', batchId).limit(1).executeTakeFirst()) !== undefined;
+
+/**
+ * Ids of the device's cancelled commands it may hold (handed out) and has not answered on since - what
+ * a heartbeat answer names in `cancelled` until the device reports (unexpired only).
+ */
+export const untoldCancels = async (db: Db, deviceId: string, now: Date, limit: number) =>
+  (
+    await db
+      .selectFrom('commands')
+      .select('id')
+      .where('device_id', '=', deviceId)
+      .where('status', '=', 'cancelled')
+      .where('dispatched_at', 'is not', null)
+      .where((eb) => eb.or([eb('device_report', 'is', null), eb('device_report', '=', 'delivered')]))
+      .where('expires_at', '>', now)
+      .orderBy('created_at')
+      .limit(limit)
+      .execute()
+  ).map((r) => r.id);
+
+/**
+ * What a device says about a command that was cancelled: kept (the last report, with its output and
+ * error), the status stays cancelled. A `delivered` never replaces a report that says more.
+ */
+export async function recordLateReport(
+  db: Conn,
+  r: {
+    id: string;
+    deviceId: string;
+    status: NonNullable<Command['device_report']>;
+    now: Date;
+    output: string | null;
+    error: string | null;
+  },
+): Promise<boolean> {
+  const res = await db
+    .updateTable('commands')
+    .set({
+      device_report: r.status,
+      device_report_at: r.now,
+      ...(r.status === 'delivered' || r.status === 'cancelled' ? {} : { output: r.output, error: r.error }),
+    })
+    .where('id', '=', r.id)
+    .where('device_id', '=', r.deviceId)
+    .where('status', '=', 'cancelled')
+    .where((eb) =>
+      r.status === 'delivered' ? eb.or([eb('device_report', 'is', null), eb('device_report', '=', 'delivered')]) : eb.lit(true),
+    )
+    .where((eb) => eb.or([eb('device_report', 'is', null), eb('device_report', '<>', r.status)]))
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+/** Signing material for telling devices about cancels by push: the command's device, key and token. */
+export const cancelPushTargets = (db: Db, ids: string[]) =>
+  db
+    .selectFrom('commands as c')
+    .innerJoin('devices as d', 'd.id', 'c.device_id')
+    .select(['c.id', 'c.device_id', 'c.expires_at', 'd.fcm_token', 'd.fcm_token_invalid_at', 'd.hmac_key_enc'])
+    .where('c.id', 'in', ids)
+    .execute();

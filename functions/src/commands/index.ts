@@ -8,9 +8,12 @@ import type { Queue } from '../ports/queue.js';
 import { commandRoutes } from './commands.routes.js';
 import { CommandService } from './commands.service.js';
 import { CommandDispatcher, type DispatcherOptions } from './dispatcher.js';
+import { ApprovalService } from './approvals.service.js';
+import { approvalRoutes } from './approvals.routes.js';
 
 /** The commands context: signed commands, their batches, push dispatch and results (its public surface). */
 export { CommandService };
+export { ApprovalService } from './approvals.service.js';
 export type { CommandActor } from './commands.service.js';
 export { CommandDispatcher, type DispatchReport } from './dispatcher.js';
 export { signEnvelope, signingInput, type UnsignedEnvelope } from './envelope.js';
@@ -37,10 +40,14 @@ export function createCommands(d: CommandsDeps) {
     releases: d.releases,
   });
   const dispatcher = new CommandDispatcher(d.db, d.push, d.clock, d.logger, { encryptionKey, ...d.settings.push });
+  const approvals = new ApprovalService(d.db, d.clock, d.audit, commands);
+  commands.approvals = approvals;
+  commands.cancels = dispatcher;
   return {
     commands,
     dispatcher,
-    routes: commandRoutes(commands),
+    approvals,
+    routes: [...commandRoutes(commands), ...approvalRoutes(approvals)],
     /** The minute's job: commands nobody picked up in time expire. */
     expire: () => commands.expire(),
   };
