@@ -12,9 +12,11 @@ import {
   resultBody,
   resultResponse,
 } from './commands.schemas.js';
+import type { CancelService } from './cancel.service.js';
 import type { CommandService } from './commands.service.js';
+import type { ResultService } from './results.service.js';
 
-export const commandRoutes = (commands: CommandService) => [
+export const commandRoutes = (commands: CommandService, cancels: CancelService, results: ResultService) => [
   route({
     method: 'POST',
     path: '/api/v1/admin/commands',
@@ -42,7 +44,7 @@ export const commandRoutes = (commands: CommandService) => [
     params: idParams,
     response: { status: 200, description: 'Cancelled (0 when it already was)', schema: cancelledCommands },
     errors: [404, 409],
-    handler: async ({ actor, params, ip }) => json(200, await commands.cancel(actor, params.id, ip)),
+    handler: async ({ actor, params, ip }) => json(200, await cancels.cancel(actor, params.id, ip)),
   }),
   route({
     method: 'POST',
@@ -54,7 +56,7 @@ export const commandRoutes = (commands: CommandService) => [
     params: batchParams,
     response: { status: 200, description: 'How many were cancelled', schema: cancelledCommands },
     errors: [404],
-    handler: async ({ actor, params, ip }) => json(200, await commands.cancelBatch(actor, params.batchId, ip)),
+    handler: async ({ actor, params, ip }) => json(200, await cancels.cancelBatch(actor, params.batchId, ip)),
   }),
   route({
     method: 'GET',
@@ -89,6 +91,6 @@ export const commandRoutes = (commands: CommandService) => [
     body: resultBody,
     response: { status: 200, description: 'The command state now', schema: resultResponse },
     errors: [404, 409],
-    handler: async ({ actor, params, body, ip }) => json(200, await commands.reportResult(actor, params.id, body, ip)),
+    handler: async ({ actor, params, body, ip }) => json(200, await results.reportResult(actor, params.id, body, ip)),
   }),
 ];

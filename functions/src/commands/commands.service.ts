@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { AuditService } from '../audit/index.js';
 import type { CatalogService } from '../catalog/index.js';
 import { decodeTimeCursor, encodeTimeCursor } from '../core/cursor.js';
-import { AppError, badRequest, forbidden, notFound } from '../core/errors.js';
+import { badRequest, forbidden, notFound } from '../core/errors.js';
 import type { Kysely } from 'kysely';
-import type { AdminActor, DeviceActor, TokenActor } from '../core/route.js';
+import type { AdminActor, TokenActor } from '../core/route.js';
 import type { Clock } from '../core/clock.js';
 import { decrypt } from '../core/crypto.js';
 import type { Db } from '../ports/db.js';
@@ -12,10 +12,6 @@ import type { Command, Database } from '../ports/schema.generated.js';
 import type { Logger } from '../ports/logger.js';
 import type { Queue } from '../ports/queue.js';
 import {
-  applyResult,
-  batchExists,
-  cancelOpen,
-  commandStatusOfDevice,
   countTarget,
   expireCommands,
   findCommand,
@@ -24,20 +20,11 @@ import {
   listDispatches,
   markDispatchedByHeartbeat,
   pendingForDevice,
-  recordLateReport,
-  untoldCancels,
 } from './commands.repository.js';
-import type { CommandDispatcher } from './dispatcher.js';
+import { untoldCancels } from './cancel.repository.js';
 import { checkFound, confirmationRequired, describeTarget, needsConfirmation, targetOf, type BatchSpec } from './blast-radius.js';
 import type { ApprovalService } from './approvals.service.js';
-import {
-  PARAMS,
-  type CommandStatus,
-  type CreateCommandInput,
-  type Envelope,
-  type ListCommandsQuery,
-  type ResultInput,
-} from './commands.schemas.js';
+import { PARAMS, type CreateCommandInput, type Envelope, type ListCommandsQuery } from './commands.schemas.js';
 import { signEnvelope, unixSeconds } from './envelope.js';
 
 export interface CommandServiceOptions {
@@ -62,8 +49,6 @@ interface InstallApkParams {
   allowDowngrade?: boolean;
 }
 
-const FINAL: ReadonlySet<CommandStatus> = new Set(['succeeded', 'failed', 'rejected']);
-
 export class CommandService {
   constructor(
     private readonly db: Db,
@@ -76,8 +61,6 @@ export class CommandService {
 
   /** Set by createCommands: the WIPE approvals (they create batches through writeBatch). */
   approvals!: ApprovalService;
-  /** Set by createCommands: pushes cancels to devices that may hold the command. */
-  cancels?: Pick<CommandDispatcher, 'pushCancels'>;
 
   /**
    * The signed params of an INSTALL_APK: the release's package, versions, download URL, SHA-256 and
@@ -253,138 +236,6 @@ export class CommandService {
   }
 
   /**
-   * A device reports on one of its own commands. Idempotent: the same report again changes nothing;
-   * a final state is never replaced by another (409), and a report on another device's command is
-   * answered as if the command did not exist.
-   */
-  async reportResult(device: DeviceActor, id: string, input: ResultInput, ip?: string): Promise<{ id: string; status: CommandStatus }> {
-    const now = this.clock.now();
-    const output = input.status === 'delivered' || input.status === 'cancelled' ? null : (input.output ?? null);
-    const error = input.status === 'delivered' ? null : (input.error ?? null);
-    const { previous, updated } =
-      input.status === 'cancelled'
-        ? { previous: await commandStatusOfDevice(this.db, id, device.deviceId), updated: false }
-        : await applyResult(this.db, { id, deviceId: device.deviceId, status: input.status, now, output, error });
-    if (updated) {
-      if (input.status === 'succeeded' || input.status === 'failed' || input.status === 'rejected') {
-        await this.auditOutcome(device, id, input, false, ip);
-      }
-      return { id, status: input.status };
-    }
-    if (previous === 'cancelled') {
-      // cancelled: the report is kept (the device may have run it before the cancel reached it), the status stays
-      const recorded = await recordLateReport(this.db, { id, deviceId: device.deviceId, status: input.status, now, output, error });
-      if (recorded && input.status !== 'delivered') await this.auditOutcome(device, id, input, true, ip);
-      return { id, status: 'cancelled' as const };
-    }
-    if (input.status === 'cancelled') {
-      if (previous === null) throw notFound('command');
-      throw new AppError(409, 'not_cancelled', `the command was not cancelled (it is ${previous})`);
-    }
-    // Nothing changed: the command ended before (a repeated report is answered as the first was;
-    // another outcome is a conflict), or `delivered` came after it moved past that. `previous` is
-    // the statement's snapshot: when it still looks open, a concurrent report may have moved it - read
-    // it again (rare: a late `delivered`, or two reports racing).
-    const current = previous !== null && !FINAL.has(previous) ? await commandStatusOfDevice(this.db, id, device.deviceId) : previous;
-    if (current === null) throw notFound('command');
-    if (current === 'cancelled') return this.reportResult(device, id, input, ip);
-    if (FINAL.has(current)) {
-      if (input.status === current || input.status === 'delivered') return { id, status: current };
-      throw new AppError(409, 'command_finished', `the command already ended as ${current}`);
-    }
-    return { id, status: current };
-  }
-
-  /** The device's final word on a command is audited with its type: a WIPE that succeeded is on the record. */
-  private async auditOutcome(device: DeviceActor, id: string, input: ResultInput, afterCancel: boolean, ip?: string) {
-    const command = await findCommand(this.db, id);
-    await this.audit.record(
-      this.db,
-      device,
-      {
-        action: 'finished_command',
-        target: { type: 'command', id },
-        deviceId: device.deviceId,
-        details: {
-          type: command?.type ?? 'unknown',
-          status: input.status as 'succeeded' | 'failed' | 'rejected' | 'cancelled',
-          ...(input.error ? { error: input.error.slice(0, 200) } : {}),
-          ...(afterCancel ? { afterCancel: true } : {}),
-        },
-      },
-      ip,
-    );
-  }
-
-  /**
-   * Cancels one command that has not started (queued or dispatched): it is never handed out again,
-   * the device is told (heartbeat answers, and a push where there is one) and refuses it. A command
-   * the device already started (delivered) or that ended is 409; cancelling twice answers the same.
-   */
-  async cancel(actor: AdminActor | TokenActor, id: string, ip?: string) {
-    const rows = await this.db.transaction().execute(async (trx) => {
-      const moved = await cancelOpen(trx, { id }, this.clock.now(), cancelledBy(actor));
-      if (moved.length === 0) {
-        const row = await findCommand(trx, id);
-        if (!row) throw notFound('command');
-        if (row.status === 'cancelled') return moved;
-        if (row.status === 'delivered')
-          throw new AppError(409, 'command_started', 'the device already started the command; it cannot be cancelled');
-        throw new AppError(409, 'command_finished', `the command already ended as ${row.status}`);
-      }
-      await this.audit.record(
-        trx,
-        actor,
-        {
-          action: 'cancelled_command',
-          target: { type: 'command', id },
-          deviceId: moved[0]!.device_id,
-          details: { type: moved[0]!.type, count: 1 },
-        },
-        ip,
-      );
-      return moved;
-    });
-    await this.tellCancelled(rows);
-    return { cancelled: rows.length, ids: rows.map((r) => r.id) };
-  }
-
-  /** Cancels every command of a batch that has not started; the others are left as they are. */
-  async cancelBatch(actor: AdminActor | TokenActor, batchId: string, ip?: string) {
-    const rows = await this.db.transaction().execute(async (trx) => {
-      const moved = await cancelOpen(trx, { batchId }, this.clock.now(), cancelledBy(actor));
-      if (moved.length === 0) {
-        if (!(await batchExists(trx, batchId))) throw notFound('command batch');
-        return moved;
-      }
-      await this.audit.record(
-        trx,
-        actor,
-        {
-          action: 'cancelled_command',
-          target: { type: 'command_batch', id: batchId },
-          deviceId: moved.length === 1 ? moved[0]!.device_id : undefined,
-          details: { type: moved[0]!.type, count: moved.length },
-        },
-        ip,
-      );
-      return moved;
-    });
-    await this.tellCancelled(rows);
-    return { cancelled: rows.length, ids: rows.map((r) => r.id) };
-  }
-
-  /** Pushes a signed CANCEL to devices that may hold a cancelled command (heartbeats tell them anyway). */
-  private async tellCancelled(rows: { id: string; dispatched_at: Date | null }[]) {
-    const told = rows.filter((r) => r.dispatched_at !== null).map((r) => r.id);
-    if (told.length && this.cancels) {
-      await this.cancels
-        .pushCancels(told)
-        .catch((err: unknown) => this.logger.warn('could not push a cancel; heartbeats will tell', { err }));
-    }
-  }
-
-  /**
    * What a heartbeat answer carries: the device's pending commands, signed (those handed out for the
    * first time become dispatched), and the ids of commands it may hold that were cancelled.
    */
@@ -423,8 +274,6 @@ export class CommandService {
     return expired;
   }
 }
-
-const cancelledBy = (actor: AdminActor | TokenActor) => `${actor.kind}:${actor.id}`;
 
 function view(c: Command) {
   return {

@@ -4,15 +4,8 @@ import type { Db } from '../ports/db.js';
 import type { NewCommandDispatch } from '../ports/schema.generated.js';
 import type { Logger } from '../ports/logger.js';
 import { MAX_PUSH_BATCH, type Push, type PushMessage, type PushOutcome } from '../ports/push.js';
-import {
-  cancelPushTargets,
-  claimForPush,
-  insertDispatches,
-  markPushed,
-  markTokensInvalid,
-  staleBatches,
-  type ClaimedCommand,
-} from './commands.repository.js';
+import { cancelPushTargets } from './cancel.repository.js';
+import { claimForPush, insertDispatches, markPushed, markTokensInvalid, staleBatches, type ClaimedCommand } from './commands.repository.js';
 import { signEnvelope, unixSeconds } from './envelope.js';
 
 export interface DispatcherOptions {

@@ -10,6 +10,8 @@ import { CommandService } from './commands.service.js';
 import { CommandDispatcher, type DispatcherOptions } from './dispatcher.js';
 import { ApprovalService } from './approvals.service.js';
 import { approvalRoutes } from './approvals.routes.js';
+import { CancelService } from './cancel.service.js';
+import { ResultService } from './results.service.js';
 
 /** The commands context: signed commands, their batches, push dispatch and results (its public surface). */
 export { CommandService };
@@ -42,12 +44,13 @@ export function createCommands(d: CommandsDeps) {
   const dispatcher = new CommandDispatcher(d.db, d.push, d.clock, d.logger, { encryptionKey, ...d.settings.push });
   const approvals = new ApprovalService(d.db, d.clock, d.audit, commands);
   commands.approvals = approvals;
-  commands.cancels = dispatcher;
+  const cancels = new CancelService(d.db, d.clock, d.audit, d.logger, dispatcher);
+  const results = new ResultService(d.db, d.clock, d.audit);
   return {
     commands,
     dispatcher,
     approvals,
-    routes: [...commandRoutes(commands), ...approvalRoutes(approvals)],
+    routes: [...commandRoutes(commands, cancels, results), ...approvalRoutes(approvals)],
     /** The minute's job: commands nobody picked up in time expire. */
     expire: () => commands.expire(),
   };
