@@ -6,10 +6,9 @@ import type { AdminActor } from '../core/route.js';
 import type { Db } from '../ports/db.js';
 import type { CommandApproval } from '../ports/schema.generated.js';
 import { decideApproval, expireApprovals, insertApproval, listApprovals, lockApproval } from './approvals.repository.js';
-import { confirmationRequired, describeTarget, type BatchSpec } from './blast-radius.js';
+import { confirmationRequired, describeTarget, type BatchSpec, type BatchWriter } from './blast-radius.js';
 import { countTarget, type Target } from './commands.repository.js';
 import type { CommandType } from './commands.schemas.js';
-import type { CommandService } from './commands.service.js';
 
 /** How long a WIPE request waits for a second admin. */
 export const APPROVAL_TTL_MS = 3600_000;
@@ -25,7 +24,7 @@ export class ApprovalService {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly audit: AuditService,
-    private readonly commands: CommandService,
+    private readonly commands: BatchWriter,
   ) {}
 
   /**

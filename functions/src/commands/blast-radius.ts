@@ -1,4 +1,7 @@
+import type { Kysely } from 'kysely';
 import { AppError, badRequest } from '../core/errors.js';
+import type { AdminActor } from '../core/route.js';
+import type { Database } from '../ports/schema.generated.js';
 import type { Target } from './commands.repository.js';
 import { UNCONFIRMED, type CommandType, type CreateCommandInput } from './commands.schemas.js';
 
@@ -12,6 +15,18 @@ export interface BatchSpec {
   ttlSec: number;
   /** The device count the caller confirmed (undefined: no confirmation was needed). */
   confirmed?: number | undefined;
+}
+
+/** How an approved request becomes a batch (CommandService), without the approvals importing it. */
+export interface BatchWriter {
+  writeBatch(
+    actor: AdminActor,
+    spec: BatchSpec,
+    ip: string | undefined,
+    outer: Kysely<Database>,
+    extra: { approvalId: string },
+  ): Promise<{ batchId: string; count: number }>;
+  queueBatch(batchId: string): Promise<void>;
 }
 
 export function targetOf(input: Pick<CreateCommandInput, 'deviceIds' | 'group' | 'tag'>): Target {
