@@ -98,7 +98,7 @@ echo "test.sh: server up at $MDM_TEST_URL after $(( $(date +%s) - started ))s"
 REPORT=$(mktemp)
 set +e
 java -XX:TieredStopAtLevel=1 -jar "$JUNIT" --disable-banner --fail-if-no-tests --details=tree --details-theme=ascii \
-  --class-path "$OUT:$CORE/src/test/resources:$GSON:$STDLIB" --scan-class-path 2>&1 | tee "$REPORT"
+  --class-path "$OUT:$CORE/src/test/resources:$ROOT/docs:$GSON:$STDLIB" --scan-class-path 2>&1 | tee "$REPORT"
 status=${PIPESTATUS[0]}
 set -e
 passed=$(grep -oE '\[ +[0-9]+ tests successful' "$REPORT" | grep -oE '[0-9]+' || echo 0)

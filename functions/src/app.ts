@@ -274,6 +274,7 @@ export function createApp(deps: AppDeps) {
     auth: {
       admin: (t) => admin.admins.authenticate(t),
       device: (t) => devices.devices.authenticate(t),
+      apiToken: (t) => admin.apiTokens.authenticate(t),
       metrics: tokenDigestMatcher(config.metricsTokenSha256),
     },
     limiter: a.limiter,
@@ -361,6 +362,7 @@ export function createApp(deps: AppDeps) {
     services: {
       admins: admin.admins,
       users: admin.users,
+      apiTokens: admin.apiTokens,
       enrollment: enrollment.enrollment,
       devices: devices.devices,
       heartbeats: devices.heartbeats,

@@ -9,12 +9,15 @@ import { adminRoutes, OPEN_WHILE_PASSWORD_CHANGE } from './admin.routes.js';
 import { AppError } from '../core/errors.js';
 import type { AdminActor, Route, StreamSink } from '../core/route.js';
 import { AdminService } from './admin.service.js';
+import { apiTokenRoutes } from './api-tokens.routes.js';
+import { ApiTokenService } from './api-tokens.service.js';
 import { userRoutes } from './users.routes.js';
 import { UserService } from './users.service.js';
 
 /** The admin context: sign-in, sessions and the admin users (its public surface). */
 export { AdminService, DEFAULT_ADMIN_EMAIL, type BootstrapResult } from './admin.service.js';
 export { UserService } from './users.service.js';
+export { ApiTokenService } from './api-tokens.service.js';
 export { checkSecrets, SecretMismatchError } from './secret-check.js';
 
 export interface AdminDeps {
@@ -41,10 +44,12 @@ export function createAdmin(d: AdminDeps) {
   const options = { sessionTtlSec, bcryptRounds, accountFailuresAnyAddress };
   const admins = new AdminService(d.db, d.clock, d.tokens, hasher, d.audit, options, d.consoleTokens, d.limiter);
   const users = new UserService(d.db, d.clock, hasher, d.audit, bcryptRounds, d.consoleTokens);
+  const apiTokens = new ApiTokenService(d.db, d.clock, d.audit);
   return {
     admins,
     users,
-    routes: [...adminRoutes(admins, { secureCookie }), ...userRoutes(users)],
+    apiTokens,
+    routes: [...adminRoutes(admins, { secureCookie }), ...userRoutes(users), ...apiTokenRoutes(apiTokens)],
     /**
      * Wraps every admin route: a generated password must be changed before anything else (403
      * password_change_required), and an open event stream ends when its session is revoked.
@@ -62,6 +67,7 @@ function guardPasswordChange(r: Route, admins: AdminService): Route {
   return {
     ...r,
     handler: async (ctx) => {
+      if ((ctx.actor as { kind?: string } | null)?.kind === 'token') return r.handler(ctx); // a token has no password to change
       const actor = ctx.actor as AdminActor;
       if (!open && actor && admins.mustChangePassword(actor)) {
         throw new AppError(403, 'password_change_required', 'change the generated password first (POST /api/v1/admin/me/password)');

@@ -7,6 +7,7 @@ export const auditRoutes = (audit: AuditService) => [
     method: 'GET',
     path: '/api/v1/admin/audit',
     auth: 'viewer',
+    scope: 'audit:read',
     tag: 'audit',
     summary: 'List audit log entries, newest first',
     query: auditQuery,

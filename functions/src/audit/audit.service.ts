@@ -25,7 +25,7 @@ export class AuditService {
     await insertAuditEntry(trx, {
       at: this.clock.now(),
       actor_type: actor.kind,
-      actor_id: actor.kind === 'admin' ? actor.id : actor.kind === 'device' ? actor.deviceId : null,
+      actor_id: actor.kind === 'admin' || actor.kind === 'token' ? actor.id : actor.kind === 'device' ? actor.deviceId : null,
       actor_name: actor.kind === 'admin' ? actor.email : actor.kind === 'device' ? actor.deviceId : actor.name,
       action: event.action,
       target_type: event.target.type,

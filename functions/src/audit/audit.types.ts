@@ -1,4 +1,4 @@
-import type { AdminActor, DeviceActor, Role } from '../core/route.js';
+import type { AdminActor, DeviceActor, Role, TokenActor } from '../core/route.js';
 
 /**
  * Every audited activity, named in the past tense, with its own typed details. Add a member here to
@@ -31,7 +31,15 @@ export type AuditEvent =
       target: { type: 'command_batch'; id: string };
       /** Set when the batch is for one device, so the device's audit trail shows it. */
       deviceId?: string | undefined;
-      details: { type: string; params: Record<string, unknown>; target: string; count: number; expiresAt: string };
+      details: {
+        type: string;
+        params: Record<string, unknown>;
+        target: string;
+        count: number;
+        expiresAt: string;
+        /** The WIPE approval request this batch was created from. */
+        approvalId?: string | undefined;
+      };
     }
   | {
       action: 'updated_device';
@@ -113,7 +121,46 @@ export type AuditEvent =
       action: 'finished_command';
       target: { type: 'command'; id: string };
       deviceId: string;
-      details: { type: string; status: 'succeeded' | 'failed' | 'rejected'; error?: string | undefined };
+      details: {
+        type: string;
+        status: 'succeeded' | 'failed' | 'rejected' | 'cancelled';
+        error?: string | undefined;
+        /** The report came after the command was cancelled: kept, the status stays cancelled. */
+        afterCancel?: boolean | undefined;
+      };
+    }
+  | {
+      action: 'created_api_token';
+      target: { type: 'api_token'; id: string };
+      details: { name: string; scopes: string[]; expiresAt: string };
+    }
+  | { action: 'revoked_api_token'; target: { type: 'api_token'; id: string }; details: { name: string } }
+  | {
+      action: 'cancelled_command';
+      /** One command, or every open command of a batch. */
+      target: { type: 'command' | 'command_batch'; id: string };
+      deviceId?: string | undefined;
+      details: { type: string; count: number };
+    }
+  | {
+      action: 'requested_command_approval';
+      target: { type: 'command_approval'; id: string };
+      details: { type: string; target: string; count: number; expiresAt: string };
+    }
+  | {
+      action: 'approved_command';
+      target: { type: 'command_approval'; id: string };
+      details: { type: string; target: string; count: number; batchId: string; requestedBy: string };
+    }
+  | {
+      action: 'rejected_command';
+      target: { type: 'command_approval'; id: string };
+      details: { type: string; target: string; count: number; requestedBy: string; reason?: string | undefined };
+    }
+  | {
+      action: 'expired_command_approval';
+      target: { type: 'command_approval'; id: string };
+      details: { type: string; target: string; count: number; requestedBy: string };
     }
   | {
       action: 'enrolled_device';
@@ -159,7 +206,14 @@ export const AUDIT_ACTIONS = [
   'marked_release_bad',
   'rotated_signer',
   'failed_authentication',
+  'created_api_token',
+  'revoked_api_token',
+  'cancelled_command',
+  'requested_command_approval',
+  'approved_command',
+  'rejected_command',
+  'expired_command_approval',
 ] as const satisfies readonly AuditAction[];
 
-/** Who did it: an admin, a device (its own enrollment), or the system itself. */
-export type AuditActor = AdminActor | DeviceActor | { kind: 'system'; name: string };
+/** Who did it: an admin, a device (its own enrollment), an API token (under its name), or the system itself. */
+export type AuditActor = AdminActor | DeviceActor | TokenActor | { kind: 'system'; name: string };

@@ -17,11 +17,11 @@ export interface NewReleaseRow {
   blobKey: string;
   notes: string | null;
   createdAt: Date;
-  createdBy: string;
+  createdBy: string | null;
 }
 
 /** The package's pin, locked for the transaction; created with `signer` when the package is new. */
-export async function lockPackage(trx: Transaction<Database>, packageName: string, signer: string, now: Date, by: string) {
+export async function lockPackage(trx: Transaction<Database>, packageName: string, signer: string, now: Date, by: string | null) {
   const created = await trx
     .insertInto('catalog_packages')
     .values({ package_name: packageName, signer_sha256: signer, pinned_at: now, pinned_by: by })
@@ -167,7 +167,7 @@ export function findRelease(db: Db, id: string) {
     .executeTakeFirst();
 }
 
-export async function markBad(trx: Transaction<Database>, id: string, reason: string, by: string, now: Date) {
+export async function markBad(trx: Transaction<Database>, id: string, reason: string, by: string | null, now: Date) {
   return trx
     .updateTable('apk_releases')
     .set({ bad_at: now, bad_reason: reason, bad_by: by })

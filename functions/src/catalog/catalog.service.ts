@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { AuditService } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
 import { AppError, badRequest, conflict, gone, notFound } from '../core/errors.js';
-import type { AdminActor } from '../core/route.js';
+import type { AdminActor, StaffActor } from '../core/route.js';
+
+/** The admin behind a change (a token's changes are audited under its name; the row names no admin). */
+const adminIdOf = (actor: StaffActor): string | null => (actor.kind === 'admin' ? actor.id : null);
 import type { BlobStore } from '../ports/blob-store.js';
 import type { Db } from '../ports/db.js';
 import type { Logger } from '../ports/logger.js';
@@ -53,7 +56,7 @@ export class CatalogService {
   }
 
   /** Parses, checks and stores an uploaded APK as a new release. Nothing is stored when any check fails. */
-  async upload(actor: AdminActor, q: UploadQuery, bytes: Buffer, ip: string) {
+  async upload(actor: StaffActor, q: UploadQuery, bytes: Buffer, ip: string) {
     const apk = this.parse(bytes);
     checkExpected(apk, q);
     if (apk.signerSha256.length !== 1) {
@@ -66,7 +69,7 @@ export class CatalogService {
     let stored = false;
     try {
       await this.db.transaction().execute(async (trx) => {
-        const pin = await repo.lockPackage(trx, apk.packageName, signer, now, actor.id);
+        const pin = await repo.lockPackage(trx, apk.packageName, signer, now, adminIdOf(actor));
         if (pin.signerSha256 !== signer) {
           throw conflict(
             'signer_mismatch',
@@ -100,7 +103,7 @@ export class CatalogService {
           blobKey,
           notes: q.notes ?? null,
           createdAt: now,
-          createdBy: actor.id,
+          createdBy: adminIdOf(actor),
         });
         await this.audit.record(
           trx,
@@ -178,9 +181,9 @@ export class CatalogService {
   }
 
   /** Marks a release bad: never served or installed again. Marking it again changes nothing. */
-  async markBad(actor: AdminActor, id: string, reason: string, ip: string) {
+  async markBad(actor: StaffActor, id: string, reason: string, ip: string) {
     await this.db.transaction().execute(async (trx) => {
-      const r = await repo.markBad(trx, id, reason, actor.id, this.clock.now());
+      const r = await repo.markBad(trx, id, reason, adminIdOf(actor), this.clock.now());
       if (!r) return;
       await this.audit.record(
         trx,

@@ -12,7 +12,7 @@ export interface NewBatch {
   type: CommandType;
   params: string;
   createdAt: Date;
-  createdByType: 'admin' | 'system';
+  createdByType: 'admin' | 'system' | 'token';
   createdBy: string | null;
   notBefore: Date;
   expiresAt: Date;
@@ -22,7 +22,7 @@ export interface NewBatch {
  * One command per targeted active device, in one set-based INSERT ... SELECT: a fleet-wide command
  * for 10,000 devices is one statement, not 10,000.
  */
-export async function insertBatch(db: Conn, b: NewBatch, target: Target) {
+function selectTarget(db: Conn, target: Target) {
   // retiring and retired devices take no new commands (a retiring one has its WIPE already)
   let devices = db.selectFrom('devices as d').where('d.lifecycle', '=', 'active');
   if ('deviceIds' in target) devices = devices.where('d.id', 'in', target.deviceIds);
@@ -36,6 +36,19 @@ export async function insertBatch(db: Conn, b: NewBatch, target: Target) {
       ),
     );
   }
+  return devices;
+}
+
+/** How many devices a target reaches now. */
+export async function countTarget(db: Conn, target: Target): Promise<number> {
+  const row = await selectTarget(db, target)
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function insertBatch(db: Conn, b: NewBatch, target: Target) {
+  const devices = selectTarget(db, target);
   return db
     .insertInto('commands')
     .columns(['id', 'batch_id', 'device_id', 'type', 'params', 'created_at', 'created_by_type', 'created_by', 'not_before', 'expires_at'])
@@ -102,8 +115,10 @@ export async function markDispatchedByHeartbeat(db: Conn, ids: string[], now: Da
   if (ids.length === 0) return;
   await sql`
     with moved as (
-      update commands set status = 'dispatched', dispatched_at = ${now}::timestamptz
-      where id = any(${ids}::uuid[]) and status = 'queued'
+      update commands set status = case when status = 'queued' then 'dispatched' else status end,
+        dispatched_at = coalesce(dispatched_at, ${now}::timestamptz)
+      -- cancelled between the read and now: it was handed out all the same, so the device must be told
+      where id = any(${ids}::uuid[]) and (status = 'queued' or (status = 'cancelled' and dispatched_at is null))
       returning id
     )
     insert into command_dispatches (command_id, at, channel, attempt, outcome)
@@ -121,7 +136,7 @@ export async function insertDispatches(db: Conn, rows: NewCommandDispatch[]): Pr
       ${col((r) => r.message_id ?? null, 'text')}, ${col((r) => r.error ?? null, 'text')})`.execute(db);
 }
 
-const FINAL_STATUSES = ['succeeded', 'failed', 'rejected'] as const;
+const FINAL_STATUSES = ['succeeded', 'failed', 'rejected', 'cancelled'] as const;
 
 /**
  * A device's report on one of its commands, applied in one statement: `delivered` moves a queued or

@@ -1,32 +1,68 @@
 import { json, route } from '../core/route.js';
 import { idParams } from '../core/schemas.js';
 import {
+  batchParams,
+  cancelledCommands,
   commandDetail,
   commandPage,
   createCommandBody,
   createdCommands,
   listCommandsQuery,
+  pendingApproval,
   resultBody,
   resultResponse,
 } from './commands.schemas.js';
+import type { CancelService } from './cancel.service.js';
 import type { CommandService } from './commands.service.js';
+import type { ResultService } from './results.service.js';
 
-export const commandRoutes = (commands: CommandService) => [
+export const commandRoutes = (commands: CommandService, cancels: CancelService, results: ResultService) => [
   route({
     method: 'POST',
     path: '/api/v1/admin/commands',
     auth: 'operator',
+    scope: 'commands:write',
     tag: 'commands',
-    summary: 'Send a signed command to devices, a group, a tag or the whole fleet (WIPE: admins only)',
+    summary:
+      'Send a signed command to devices, a group, a tag or the whole fleet. Beyond one device (PING aside) it needs confirm {type, count} (428 gives it); WIPE: admins only, and beyond one device a second admin approves (202)',
     body: createCommandBody,
     response: { status: 201, description: 'One command per targeted device', schema: createdCommands },
+    alternatives: [{ status: 202, description: 'A WIPE for more than one device, waiting for another admin', schema: pendingApproval }],
     errors: [403, 404, 428],
-    handler: async ({ actor, body, ip }) => json(201, await commands.create(actor, body, ip)),
+    handler: async ({ actor, body, ip }) => {
+      const sent = await commands.send(actor, body, ip);
+      return json(sent.status, sent.body);
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/api/v1/admin/commands/{id}/cancel',
+    auth: 'operator',
+    scope: 'commands:write',
+    tag: 'commands',
+    summary: 'Cancel a command the device has not started (queued or dispatched): it is never executed',
+    params: idParams,
+    response: { status: 200, description: 'Cancelled (0 when it already was)', schema: cancelledCommands },
+    errors: [404, 409],
+    handler: async ({ actor, params, ip }) => json(200, await cancels.cancel(actor, params.id, ip)),
+  }),
+  route({
+    method: 'POST',
+    path: '/api/v1/admin/command-batches/{batchId}/cancel',
+    auth: 'operator',
+    scope: 'commands:write',
+    tag: 'commands',
+    summary: 'Cancel every command of a batch the devices have not started; the others are left as they are',
+    params: batchParams,
+    response: { status: 200, description: 'How many were cancelled', schema: cancelledCommands },
+    errors: [404],
+    handler: async ({ actor, params, ip }) => json(200, await cancels.cancelBatch(actor, params.batchId, ip)),
   }),
   route({
     method: 'GET',
     path: '/api/v1/admin/commands',
     auth: 'viewer',
+    scope: 'commands:read',
     tag: 'commands',
     summary: 'List commands, newest first',
     query: listCommandsQuery,
@@ -37,6 +73,7 @@ export const commandRoutes = (commands: CommandService) => [
     method: 'GET',
     path: '/api/v1/admin/commands/{id}',
     auth: 'viewer',
+    scope: 'commands:read',
     tag: 'commands',
     summary: 'One command with its push attempts',
     params: idParams,
@@ -54,6 +91,6 @@ export const commandRoutes = (commands: CommandService) => [
     body: resultBody,
     response: { status: 200, description: 'The command state now', schema: resultResponse },
     errors: [403, 404, 409],
-    handler: async ({ actor, params, body, ip }) => json(200, await commands.reportResult(actor, params.id, body, ip)),
+    handler: async ({ actor, params, body, ip }) => json(200, await results.reportResult(actor, params.id, body, ip)),
   }),
 ];

@@ -4,12 +4,14 @@ import { groupName, tagName } from '../core/schemas.js';
 
 export const COMMAND_TYPES = ['REBOOT', 'RELAUNCH_APP', 'PING', 'LOCK', 'CLEAR_APP_DATA', 'INSTALL_APK', 'SET_CONFIG', 'WIPE'] as const;
 export type CommandType = (typeof COMMAND_TYPES)[number];
-/** Commands that need `confirm` when sent to a group, a tag or the whole fleet. */
-export const DESTRUCTIVE: ReadonlySet<CommandType> = new Set(['WIPE', 'REBOOT']);
+/** The one type that needs no confirmation however many devices it reaches: it only asks for a heartbeat. */
+export const UNCONFIRMED: ReadonlySet<CommandType> = new Set(['PING']);
 
-export const COMMAND_STATUSES = ['queued', 'dispatched', 'delivered', 'succeeded', 'failed', 'rejected', 'expired'] as const;
+export const COMMAND_STATUSES = ['queued', 'dispatched', 'delivered', 'succeeded', 'failed', 'rejected', 'expired', 'cancelled'] as const;
 export type CommandStatus = (typeof COMMAND_STATUSES)[number];
 export const OPEN_STATUSES = ['queued', 'dispatched', 'delivered'] as const satisfies readonly CommandStatus[];
+/** What a cancel can stop: the device has not said it started. */
+export const CANCELLABLE = ['queued', 'dispatched'] as const satisfies readonly CommandStatus[];
 
 const packageName = text(255).regex(/^[a-zA-Z][\w]*(\.[a-zA-Z][\w]*)+$/, 'must be an Android package name');
 const none = z.object({}).strict();
@@ -55,7 +57,13 @@ export const createCommandBody = z
       .optional()
       .describe('Default 24 hours'),
     notBefore: isoDateTime.optional().describe('Not delivered before this time'),
-    confirm: text(32).optional().describe('The command type again; required for REBOOT and WIPE sent to a group, a tag or all'),
+    confirm: z
+      .object({ type: z.enum(COMMAND_TYPES), count: z.number().int().min(0).max(10_000_000) })
+      .strict()
+      .optional()
+      .describe(
+        'The type and the number of devices the server counted (from a 428 confirmation_required); required for every type but PING sent to more than one device, a group, a tag or all',
+      ),
   })
   .refine((b) => [b.deviceIds, b.group, b.tag, b.all].filter((x) => x !== undefined).length === 1, {
     message: 'name exactly one target: deviceIds, group, tag or all',
@@ -70,6 +78,28 @@ export const createdCommands = z.object({
   commands: z.array(commandSummary),
 });
 
+export const approvalView = z.object({
+  id: uuid,
+  type: z.enum(COMMAND_TYPES),
+  params: z.record(z.string(), z.unknown()),
+  target: z.string().describe('What the request reaches, e.g. "group lobby"'),
+  count: z.number().int(),
+  status: z.enum(['pending', 'approved', 'rejected', 'expired']),
+  requestedBy: z.object({ id: uuid, email: z.string() }),
+  requestedAt: isoDateTime,
+  expiresAt: isoDateTime,
+  decidedBy: z.object({ id: uuid.nullable(), email: z.string() }).nullable(),
+  decidedAt: isoDateTime.nullable(),
+  reason: z.string().nullable(),
+  batchId: uuid.nullable(),
+});
+export const pendingApproval = z.object({ approval: approvalView });
+export const approvalList = z.object({ items: z.array(approvalView) });
+export const listApprovalsQuery = z.object({ status: z.enum(['pending', 'approved', 'rejected', 'expired']).optional() });
+export const rejectBody = z.object({ reason: text(500).optional() });
+export const cancelledCommands = z.object({ cancelled: z.number().int(), ids: z.array(uuid) });
+export const batchParams = z.object({ batchId: uuid });
+
 export const commandView = z.object({
   id: uuid,
   batchId: uuid,
@@ -78,7 +108,7 @@ export const commandView = z.object({
   params: z.record(z.string(), z.unknown()),
   status: z.enum(COMMAND_STATUSES),
   createdAt: isoDateTime,
-  createdBy: z.object({ type: z.enum(['admin', 'system']), id: z.string().nullable() }),
+  createdBy: z.object({ type: z.enum(['admin', 'system', 'token']), id: z.string().nullable() }),
   notBefore: isoDateTime,
   expiresAt: isoDateTime,
   dispatchedAt: isoDateTime.nullable(),
@@ -86,6 +116,11 @@ export const commandView = z.object({
   completedAt: isoDateTime.nullable(),
   output: z.string().nullable(),
   error: z.string().nullable(),
+  cancelledAt: isoDateTime.nullable(),
+  deviceReport: z
+    .string()
+    .nullable()
+    .describe('What the device reported after the command was cancelled (kept; the status stays cancelled)'),
 });
 
 export const commandDetail = commandView.extend({
@@ -113,7 +148,7 @@ export type ListCommandsQuery = z.output<typeof listCommandsQuery>;
 export const commandPage = page(commandView);
 
 export const resultBody = z.object({
-  status: z.enum(['delivered', 'succeeded', 'failed', 'rejected']),
+  status: z.enum(['delivered', 'succeeded', 'failed', 'rejected', 'cancelled']),
   output: text(4000).optional(),
   error: text(2000).optional(),
 });

@@ -2,18 +2,18 @@ import { randomUUID } from 'node:crypto';
 import type { AuditService } from '../audit/index.js';
 import type { CatalogService } from '../catalog/index.js';
 import { decodeTimeCursor, encodeTimeCursor } from '../core/cursor.js';
-import { AppError, badRequest, forbidden, notFound } from '../core/errors.js';
-import type { AdminActor, DeviceActor } from '../core/route.js';
+import { badRequest, forbidden, notFound } from '../core/errors.js';
+import type { Kysely } from 'kysely';
+import type { AdminActor, TokenActor } from '../core/route.js';
 import type { Clock } from '../core/clock.js';
 import { decrypt } from '../core/crypto.js';
 import type { Db } from '../ports/db.js';
-import type { Command } from '../ports/schema.generated.js';
+import type { Command, Database } from '../ports/schema.generated.js';
 import type { Logger } from '../ports/logger.js';
 import type { Queue } from '../ports/queue.js';
 import {
-  applyResult,
   cancelOpenCommands,
-  commandStatusOfDevice,
+  countTarget,
   expireCommands,
   findCommand,
   insertBatch,
@@ -21,17 +21,11 @@ import {
   listDispatches,
   markDispatchedByHeartbeat,
   pendingForDevice,
-  type Target,
 } from './commands.repository.js';
-import {
-  DESTRUCTIVE,
-  PARAMS,
-  type CommandStatus,
-  type CreateCommandInput,
-  type Envelope,
-  type ListCommandsQuery,
-  type ResultInput,
-} from './commands.schemas.js';
+import { untoldCancels } from './cancel.repository.js';
+import { checkFound, confirmationRequired, describeTarget, needsConfirmation, targetOf, type BatchSpec } from './blast-radius.js';
+import type { ApprovalService } from './approvals.service.js';
+import { PARAMS, type CreateCommandInput, type Envelope, type ListCommandsQuery } from './commands.schemas.js';
 import { signEnvelope, unixSeconds } from './envelope.js';
 
 export interface CommandServiceOptions {
@@ -44,14 +38,17 @@ export interface CommandServiceOptions {
   releases?: Pick<CatalogService, 'installable'> | undefined;
 }
 
-export type CommandActor = AdminActor | { kind: 'system'; name: string };
+export type CommandActor = AdminActor | TokenActor | { kind: 'system'; name: string };
+
+/** What sending answers: the batch (201), or a WIPE's approval request waiting for a second admin (202). */
+export type Sent =
+  | { status: 201; body: { batchId: string; count: number; commands: { id: string; deviceId: string; type: string; status: string }[] } }
+  | { status: 202; body: { approval: unknown } };
 
 interface InstallApkParams {
   releaseId: string;
   allowDowngrade?: boolean;
 }
-
-const FINAL: ReadonlySet<CommandStatus> = new Set(['succeeded', 'failed', 'rejected']);
 
 export class CommandService {
   constructor(
@@ -63,6 +60,9 @@ export class CommandService {
     private readonly options: CommandServiceOptions,
   ) {}
 
+  /** Set by createCommands: the WIPE approvals (they create batches through writeBatch). */
+  approvals!: ApprovalService;
+
   /**
    * The signed params of an INSTALL_APK: the release's package, versions, download URL, SHA-256 and
    * signer digest, which the agent verifies before installing. A bad or unknown release is refused.
@@ -73,23 +73,44 @@ export class CommandService {
     return { ...r, ...(p.allowDowngrade === undefined ? {} : { allowDowngrade: p.allowDowngrade }) };
   }
 
-  /** Creates one command per targeted device (one batch), audits it, and queues the batch for push. */
-  async create(actor: CommandActor, input: CreateCommandInput, ip?: string) {
-    if (input.type === 'WIPE' && actor.kind === 'admin' && actor.role !== 'admin') throw forbidden('only admins may wipe devices');
-    const target: Target = input.deviceIds
-      ? { deviceIds: [...new Set(input.deviceIds)] }
-      : input.group !== undefined
-        ? { group: input.group }
-        : input.tag !== undefined
-          ? { tag: input.tag }
-          : { all: true };
-    if (DESTRUCTIVE.has(input.type) && !('deviceIds' in target) && input.confirm !== input.type) {
-      throw new AppError(
-        428,
-        'confirmation_required',
-        `${input.type} for ${'all' in target ? 'the whole fleet' : 'group' in target ? `group "${target.group}"` : `tag "${target.tag}"`} needs "confirm": "${input.type}"`,
-      );
+  /**
+   * Sends a command. Every type but PING that reaches more than one device, or names a group, a tag or
+   * the fleet, needs `confirm: {type, count}` equal to what the server counts; otherwise 428
+   * confirmation_required carrying the computed `confirm`, and nothing is written. The count that is
+   * checked is the number of rows the INSERT wrote, in the transaction that writes them, so a device
+   * joining the group between the 428 and the resend makes it 428 again (rolled back). A WIPE that
+   * reaches more than one device becomes a pending approval request instead (approvals.service.ts).
+   */
+  async send(actor: CommandActor, input: CreateCommandInput, ip?: string): Promise<Sent> {
+    if (input.type === 'WIPE') {
+      if (actor.kind === 'token') throw forbidden('WIPE is not open to API tokens: an admin sends it');
+      if (actor.kind === 'admin' && actor.role !== 'admin') throw forbidden('only admins may wipe devices');
     }
+    const target = targetOf(input);
+    const prepared = await this.prepare(input);
+    const mustConfirm = needsConfirmation(input.type, target);
+    if (mustConfirm && (!input.confirm || input.confirm.type !== input.type)) {
+      const count = await countTarget(this.db, target);
+      checkFound(target, count);
+      throw confirmationRequired(input.type, count, target);
+    }
+    const confirmed = mustConfirm ? input.confirm!.count : undefined;
+    if (input.type === 'WIPE' && mustConfirm && actor.kind === 'admin') {
+      const approval = await this.approvals.requestIfMany(actor, { ...prepared, target, confirmed: confirmed! }, ip);
+      if (approval) return { status: 202, body: { approval } };
+    }
+    return { status: 201, body: await this.writeBatch(actor, { ...prepared, target, confirmed }, ip) };
+  }
+
+  /** Sends a command that cannot wait for an approval (the system's self-healing: one device). */
+  async create(actor: CommandActor, input: CreateCommandInput, ip?: string) {
+    const sent = await this.send(actor, input, ip);
+    if (sent.status !== 201) throw new Error('this command needs an approval');
+    return sent.body;
+  }
+
+  /** Checks the params and fills in what the server adds (INSTALL_APK's release); works out the times. */
+  private async prepare(input: CreateCommandInput): Promise<Omit<BatchSpec, 'target' | 'confirmed'>> {
     if (input.type === 'INSTALL_APK' && input.params && ['url', 'sha256', 'signerSha256'].some((k) => k in input.params!)) {
       throw badRequest(
         'install_needs_release',
@@ -104,37 +125,51 @@ export class CommandService {
     const params = input.type === 'INSTALL_APK' ? await this.installParams(parsed.data as InstallApkParams) : parsed.data;
     const now = this.clock.now();
     const notBefore = input.notBefore ? new Date(input.notBefore) : now;
-    const expiresAt = new Date(now.getTime() + (input.expiresInSec ?? this.options.defaultTtlSec) * 1000);
+    const ttlSec = input.expiresInSec ?? this.options.defaultTtlSec;
+    const expiresAt = new Date(now.getTime() + ttlSec * 1000);
     if (notBefore >= expiresAt) throw badRequest('invalid_request', 'notBefore must come before the command expires');
-    const batchId = randomUUID();
+    return {
+      type: input.type,
+      params: params as Record<string, unknown>,
+      notBefore: input.notBefore ? notBefore : null,
+      ttlSec,
+    };
+  }
 
-    const commands = await this.db.transaction().execute(async (trx) => {
+  /**
+   * One command per targeted device in one transaction (one batch), audited, then queued for push.
+   * `confirmed`: the count the caller confirmed; the batch is rolled back with a 428 when the INSERT
+   * wrote another number of rows. Also the approvals' way in, with the approver's transaction.
+   */
+  async writeBatch(
+    actor: CommandActor | AdminActor,
+    spec: BatchSpec,
+    ip?: string,
+    outer?: Kysely<Database>,
+    extra?: { approvalId: string },
+  ) {
+    const now = this.clock.now();
+    const batchId = randomUUID();
+    const expiresAt = new Date(now.getTime() + spec.ttlSec * 1000);
+    const run = async (trx: Kysely<Database>) => {
       const rows = await insertBatch(
         trx,
         {
           batchId,
-          type: input.type,
-          params: JSON.stringify(params),
+          type: spec.type,
+          params: JSON.stringify(spec.params),
           createdAt: now,
           createdByType: actor.kind,
-          createdBy: actor.kind === 'admin' ? actor.id : null,
-          notBefore,
+          createdBy: actor.kind === 'admin' || actor.kind === 'token' ? actor.id : null,
+          notBefore: spec.notBefore ?? now,
           expiresAt,
         },
-        target,
+        spec.target,
       );
-      if ('deviceIds' in target && rows.length < target.deviceIds.length) {
-        const found = new Set(rows.map((r) => r.device_id));
-        throw new AppError(
-          404,
-          'not_found',
-          `unknown or retired devices: ${target.deviceIds
-            .filter((id) => !found.has(id))
-            .slice(0, 10)
-            .join(', ')}`,
-        );
+      checkFound(spec.target, rows.length, rows);
+      if (spec.confirmed !== undefined && rows.length !== spec.confirmed) {
+        throw confirmationRequired(spec.type, rows.length, spec.target, spec.confirmed);
       }
-      if (rows.length === 0) throw badRequest('no_devices', 'the selection matches no device');
       await this.audit.record(
         trx,
         actor,
@@ -143,25 +178,33 @@ export class CommandService {
           target: { type: 'command_batch', id: batchId },
           deviceId: rows.length === 1 ? rows[0]!.device_id : undefined,
           details: {
-            type: input.type,
-            params: params as Record<string, unknown>,
-            target: describe(target),
+            type: spec.type,
+            params: spec.params,
+            target: describeTarget(spec.target),
             count: rows.length,
             expiresAt: expiresAt.toISOString(),
+            ...(extra ? { approvalId: extra.approvalId } : {}),
           },
         },
         ip,
       );
       return rows;
-    });
-    await this.queue
-      .publish({ batchId })
-      .catch((err: unknown) => this.logger.warn('could not queue a command batch for push; heartbeats will deliver it', { batchId, err }));
-    return {
+    };
+    const commands = outer ? await run(outer) : await this.db.transaction().execute(run);
+    const created = {
       batchId,
       count: commands.length,
       commands: commands.map((c) => ({ id: c.id, deviceId: c.device_id, type: c.type, status: c.status })),
     };
+    if (!outer) await this.queueBatch(batchId);
+    return created;
+  }
+
+  /** Hands a committed batch to the push queue; heartbeats deliver it if this fails. */
+  async queueBatch(batchId: string): Promise<void> {
+    await this.queue
+      .publish({ batchId })
+      .catch((err: unknown) => this.logger.warn('could not queue a command batch for push; heartbeats will deliver it', { batchId, err }));
   }
 
   async list(q: ListCommandsQuery) {
@@ -194,54 +237,12 @@ export class CommandService {
   }
 
   /**
-   * A device reports on one of its own commands. Idempotent: the same report again changes nothing;
-   * a final state is never replaced by another (409), and a report on another device's command is
-   * answered as if the command did not exist.
+   * What a heartbeat answer carries: the device's pending commands, signed (those handed out for the
+   * first time become dispatched), and the ids of commands it may hold that were cancelled.
    */
-  async reportResult(device: DeviceActor, id: string, input: ResultInput, ip?: string) {
-    const now = this.clock.now();
-    const { previous, updated, retired } = await applyResult(this.db, {
-      id,
-      deviceId: device.deviceId,
-      status: input.status,
-      now,
-      output: input.status === 'delivered' ? null : (input.output ?? null),
-      error: input.status === 'delivered' ? null : (input.error ?? null),
-    });
-    if (retired) throw new AppError(403, 'device_retired', 'this device was retired; enroll it again to use it');
-    if (updated) {
-      if (input.status === 'succeeded' || input.status === 'failed' || input.status === 'rejected') {
-        // the outcome is audited, with the command's type: a WIPE that succeeded is on the record
-        const command = await this.db.selectFrom('commands').select('type').where('id', '=', id).executeTakeFirst();
-        await this.audit.record(
-          this.db,
-          device,
-          {
-            action: 'finished_command',
-            target: { type: 'command', id },
-            deviceId: device.deviceId,
-            details: {
-              type: command?.type ?? 'unknown',
-              status: input.status,
-              ...(input.error ? { error: input.error.slice(0, 200) } : {}),
-            },
-          },
-          ip,
-        );
-      }
-      return { id, status: input.status };
-    }
-    // Nothing changed: the command ended before (a repeated report is answered as the first was;
-    // another outcome is a conflict), or `delivered` came after it moved past that. `previous` is
-    // the statement's snapshot: when it still looks open, a concurrent report may have moved it - read
-    // it again (rare: a late `delivered`, or two reports racing).
-    const current = previous !== null && !FINAL.has(previous) ? await commandStatusOfDevice(this.db, id, device.deviceId) : previous;
-    if (current === null) throw notFound('command');
-    if (FINAL.has(current)) {
-      if (input.status === current || input.status === 'delivered') return { id, status: current };
-      throw new AppError(409, 'command_finished', `the command already ended as ${current}`);
-    }
-    return { id, status: current };
+  async heartbeatOutbox(deviceId: string, now: Date): Promise<{ commands: Envelope[]; cancelled: string[] }> {
+    const [commands, cancelled] = [await this.pendingEnvelopes(deviceId, now), await untoldCancels(this.db, deviceId, now, 100)];
+    return { commands, cancelled };
   }
 
   /** The device's pending commands, signed; those handed out for the first time become dispatched. */
@@ -272,17 +273,12 @@ export class CommandService {
     return cancelOpenCommands(this.db, deviceIds, this.clock.now());
   }
 
-  /** Open commands past expiry become expired (run every minute). */
-  expire(): Promise<number> {
-    return expireCommands(this.db, this.clock.now());
+  /** Open commands past expiry become expired (run every minute); so do approval requests past their hour. */
+  async expire(): Promise<number> {
+    const expired = await expireCommands(this.db, this.clock.now());
+    await this.approvals?.expire();
+    return expired;
   }
-}
-
-function describe(target: Target): string {
-  if ('deviceIds' in target) return `${target.deviceIds.length} device(s)`;
-  if ('group' in target) return `group ${target.group}`;
-  if ('tag' in target) return `tag ${target.tag}`;
-  return 'all devices';
 }
 
 function view(c: Command) {
@@ -302,5 +298,7 @@ function view(c: Command) {
     completedAt: c.completed_at,
     output: c.output,
     error: c.error,
+    cancelledAt: c.cancelled_at,
+    deviceReport: c.device_report,
   };
 }

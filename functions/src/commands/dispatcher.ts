@@ -4,6 +4,7 @@ import type { Db } from '../ports/db.js';
 import type { NewCommandDispatch } from '../ports/schema.generated.js';
 import type { Logger } from '../ports/logger.js';
 import { MAX_PUSH_BATCH, type Push, type PushMessage, type PushOutcome } from '../ports/push.js';
+import { cancelPushTargets } from './cancel.repository.js';
 import { claimForPush, insertDispatches, markPushed, markTokensInvalid, staleBatches, type ClaimedCommand } from './commands.repository.js';
 import { signEnvelope, unixSeconds } from './envelope.js';
 
@@ -143,6 +144,32 @@ export class CommandDispatcher {
     }
     if (total.claimed) this.logger.info('stale push claims taken over', { batches: batches.length, ...total });
     return total;
+  }
+
+  /**
+   * Tells devices that may hold these commands that they were cancelled: a signed envelope of type
+   * CANCEL whose cid is the cancelled command (params "{}", iat now, exp the command's expiry), one
+   * attempt, no bookkeeping - heartbeat answers name the cancel until the device answers, so a lost
+   * push costs only time. Returns how many were accepted.
+   */
+  async pushCancels(commandIds: string[]): Promise<number> {
+    if (!this.push.available || commandIds.length === 0) return 0;
+    const now = this.clock.now();
+    const rows = (await cancelPushTargets(this.db, commandIds)).filter((r) => r.fcm_token && !r.fcm_token_invalid_at && r.expires_at > now);
+    const messages = rows.map((r) => {
+      const data = signEnvelope(decrypt(this.options.encryptionKey, r.hmac_key_enc), {
+        cid: r.id,
+        did: r.device_id,
+        type: 'CANCEL',
+        params: '{}',
+        iat: unixSeconds(now),
+        exp: unixSeconds(r.expires_at),
+      });
+      return { token: r.fcm_token!, data, ttlSec: unixSeconds(r.expires_at) - unixSeconds(now) };
+    });
+    if (messages.length === 0) return 0;
+    const outcomes = await this.sendAll(messages);
+    return outcomes.filter((o) => o.ok).length;
   }
 
   /** sendEach in chunks of 500, a few chunks in flight at once; outcomes in message order. */

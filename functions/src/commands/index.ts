@@ -8,9 +8,14 @@ import type { Queue } from '../ports/queue.js';
 import { commandRoutes } from './commands.routes.js';
 import { CommandService } from './commands.service.js';
 import { CommandDispatcher, type DispatcherOptions } from './dispatcher.js';
+import { ApprovalService } from './approvals.service.js';
+import { approvalRoutes } from './approvals.routes.js';
+import { CancelService } from './cancel.service.js';
+import { ResultService } from './results.service.js';
 
 /** The commands context: signed commands, their batches, push dispatch and results (its public surface). */
 export { CommandService };
+export { ApprovalService } from './approvals.service.js';
 export type { CommandActor } from './commands.service.js';
 export { CommandDispatcher, type DispatchReport } from './dispatcher.js';
 export { signEnvelope, signingInput, type UnsignedEnvelope } from './envelope.js';
@@ -37,10 +42,15 @@ export function createCommands(d: CommandsDeps) {
     releases: d.releases,
   });
   const dispatcher = new CommandDispatcher(d.db, d.push, d.clock, d.logger, { encryptionKey, ...d.settings.push });
+  const approvals = new ApprovalService(d.db, d.clock, d.audit, commands);
+  commands.approvals = approvals;
+  const cancels = new CancelService(d.db, d.clock, d.audit, d.logger, dispatcher);
+  const results = new ResultService(d.db, d.clock, d.audit);
   return {
     commands,
     dispatcher,
-    routes: commandRoutes(commands),
+    approvals,
+    routes: [...commandRoutes(commands, cancels, results), ...approvalRoutes(approvals)],
     /** The minute's job: commands nobody picked up in time expire. */
     expire: () => commands.expire(),
   };

@@ -9,6 +9,8 @@ export class AppError extends Error {
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** Extra fields of the error object a client acts on (e.g. the computed `confirm` of a 428). */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
   }

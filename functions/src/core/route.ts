@@ -36,11 +36,44 @@ export interface AdminActor {
   name: string;
   role: Role;
 }
+/**
+ * What an API token may do. A route that names a scope is open to tokens holding it (and to admin
+ * sessions of the route's role); a route without one is refused to every token.
+ */
+export const SCOPES = [
+  'releases:read',
+  'releases:write',
+  'devices:read',
+  'devices:write',
+  'commands:read',
+  'commands:write',
+  'audit:read',
+] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** Every API token starts with this, so the router tells it from a session JWT without a lookup. */
+export const API_TOKEN_PREFIX = 'mdmat_';
+
+/** A caller holding a scoped API token (automation): audited under the token's name. */
+export interface TokenActor {
+  kind: 'token';
+  id: string;
+  name: string;
+  scopes: readonly Scope[];
+}
 export interface DeviceActor {
   kind: 'device';
   deviceId: string;
 }
-export type ActorFor<A extends Auth> = A extends 'public' | 'metrics' ? null : A extends 'device' ? DeviceActor : AdminActor;
+export type ActorFor<A extends Auth, S extends Scope | undefined = undefined> = A extends 'public' | 'metrics'
+  ? null
+  : A extends 'device'
+    ? DeviceActor
+    : S extends Scope
+      ? AdminActor | TokenActor
+      : AdminActor;
+/** An admin or a token: who a route open to tokens may be called by. */
+export type StaffActor = AdminActor | TokenActor;
 
 export interface HttpRequest {
   method: string;
@@ -73,8 +106,8 @@ export interface Reply {
   headers?: Record<string, string | string[]>;
 }
 
-export interface RouteContext<A extends Auth, B, Q, P> {
-  actor: ActorFor<A>;
+export interface RouteContext<A extends Auth, B, Q, P, S extends Scope | undefined = undefined> {
+  actor: ActorFor<A, S>;
   body: B;
   query: Q;
   params: P;
@@ -94,10 +127,18 @@ export interface ResponseSpec {
   contentType?: string;
 }
 
-export interface RouteSpec<A extends Auth, B extends Schema | undefined, Q extends Schema | undefined, P extends Schema | undefined> {
+export interface RouteSpec<
+  A extends Auth,
+  B extends Schema | undefined,
+  Q extends Schema | undefined,
+  P extends Schema | undefined,
+  S extends Scope | undefined = undefined,
+> {
   method: Method;
   path: `/${string}`;
   auth: A;
+  /** The scope an API token needs for this route; without one the route is refused to tokens. */
+  scope?: S;
   summary: string;
   tag: string;
   body?: B;
@@ -107,12 +148,17 @@ export interface RouteSpec<A extends Auth, B extends Schema | undefined, Q exten
   /** The body is a file, not JSON: these content types, up to maxBytes; the handler reads `req.body`. */
   upload?: { contentTypes: string[]; maxBytes: number };
   response: ResponseSpec;
+  /** Other success answers the route may give (a WIPE waiting for approval: 202). */
+  alternatives?: ResponseSpec[];
   /** Error statuses worth documenting beyond the ones every route can return. */
   errors?: number[];
-  handler: (ctx: RouteContext<A, Out<B>, Out<Q>, Out<P>>) => Promise<Reply>;
+  handler: (ctx: RouteContext<A, Out<B>, Out<Q>, Out<P>, S>) => Promise<Reply>;
 }
 
-export interface Route extends Omit<RouteSpec<Auth, Schema | undefined, Schema | undefined, Schema | undefined>, 'handler'> {
+export interface Route extends Omit<
+  RouteSpec<Auth, Schema | undefined, Schema | undefined, Schema | undefined, Scope | undefined>,
+  'handler'
+> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   handler: (ctx: RouteContext<Auth, any, any, any>) => Promise<Reply>;
 }
@@ -122,7 +168,8 @@ export function route<
   B extends Schema | undefined = undefined,
   Q extends Schema | undefined = undefined,
   P extends Schema | undefined = undefined,
->(spec: RouteSpec<A, B, Q, P>): Route {
+  S extends Scope | undefined = undefined,
+>(spec: RouteSpec<A, B, Q, P, S>): Route {
   return spec as unknown as Route;
 }
 

@@ -23,7 +23,16 @@ export const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const limitQuery = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 export const cursorQuery = text(512).optional();
 
-export const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+export const errorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    confirm: z
+      .object({ type: z.string(), count: z.number().int() })
+      .optional()
+      .describe("428 confirmation_required: what the server computed; resend it as the body's confirm"),
+  }),
+});
 
 /** A page of items with the cursor of the next page, or null on the last page. */
 export const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });

@@ -163,6 +163,11 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
         select 1 from commands c
         where c.device_id = dv.id and c.status in ('queued', 'dispatched')
           and c.not_before <= ${mirror.now}::timestamptz and c.expires_at > ${mirror.now}::timestamptz
+      ) or exists (
+        -- a cancel the device has not answered (commands_cancel_untold_idx)
+        select 1 from commands c
+        where c.device_id = dv.id and c.status = 'cancelled' and c.dispatched_at is not null
+          and (c.device_report is null or c.device_report = 'delivered') and c.expires_at > ${mirror.now}::timestamptz
       ) as has_commands,
       coalesce(u.mirror_due, false) as mirror_due, coalesce(x.duplicates, 0) as duplicates
     from dv

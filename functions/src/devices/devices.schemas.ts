@@ -67,6 +67,9 @@ export const heartbeatResponse = z.object({
   serverTime: isoDateTime,
   nextHeartbeatSec: z.number().int(),
   commands: z.array(z.record(z.string(), z.string())).describe('Signed command envelopes due for this device'),
+  cancelled: z
+    .array(z.string())
+    .describe('Ids of commands this device may hold that were cancelled: never run them; report "cancelled" on each'),
 });
 
 export const DEVICE_STATUSES = ['online', 'offline', 'retiring', 'retired'] as const;

@@ -1,7 +1,7 @@
 import { decodeTimeCursor, encodeTimeCursor } from '../core/cursor.js';
 import { AppError, conflict, notFound, tooManyRequests, unauthorized } from '../core/errors.js';
 import type { AuditService } from '../audit/index.js';
-import type { AdminActor, DeviceActor } from '../core/route.js';
+import type { DeviceActor, StaffActor } from '../core/route.js';
 import type { Clock } from '../core/clock.js';
 import type { Db } from '../ports/db.js';
 import type { SecretHasher } from '../ports/secret-hasher.js';
@@ -29,7 +29,8 @@ const retired = () => new AppError(403, 'device_retired', 'this device was retir
 
 /** Where heartbeat responses get the device's commands from (the commands context). */
 export interface CommandOutbox {
-  pendingEnvelopes(deviceId: string, now: Date): Promise<Record<string, string>[]>;
+  /** Signed envelopes due for the device, and ids of commands it may hold that were cancelled. */
+  heartbeatOutbox(deviceId: string, now: Date): Promise<{ commands: Record<string, string>[]; cancelled: string[] }>;
 }
 
 export interface DeviceServiceOptions {
@@ -94,8 +95,10 @@ export class DeviceService {
       if ((await lifecycleOf(this.db, device.deviceId)) === 'retired') throw retired();
       throw unauthorized('unknown_device', 'this device is not enrolled; enroll it again');
     }
-    const commands = stored.hasCommands ? await this.outbox.pendingEnvelopes(device.deviceId, receivedAt) : [];
-    return { serverTime: receivedAt, nextHeartbeatSec: this.options.heartbeatIntervalSec, commands };
+    const { commands, cancelled } = stored.hasCommands
+      ? await this.outbox.heartbeatOutbox(device.deviceId, receivedAt)
+      : { commands: [], cancelled: [] };
+    return { serverTime: receivedAt, nextHeartbeatSec: this.options.heartbeatIntervalSec, commands, cancelled };
   }
 
   async list(q: ListDevicesQuery) {
@@ -119,7 +122,7 @@ export class DeviceService {
   }
 
   /** Renames a device, moves it between groups, replaces its tags; audited. A retired device is not edited (409). */
-  async update(actor: AdminActor, id: string, input: UpdateDeviceInput, ip: string) {
+  async update(actor: StaffActor, id: string, input: UpdateDeviceInput, ip: string) {
     const tags = input.tags === undefined ? undefined : [...new Set(input.tags)].sort();
     await this.db.transaction().execute(async (trx) => {
       if ((await lifecycleOf(trx, id)) === 'retired') throw conflict('device_retired', 'a retired device cannot be edited');

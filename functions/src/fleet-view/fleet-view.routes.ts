@@ -7,6 +7,7 @@ export const fleetViewRoutes = (fleetView: FleetViewService) => [
     method: 'GET',
     path: '/api/v1/admin/fleet',
     auth: 'viewer',
+    scope: 'devices:read',
     tag: 'console',
     summary: "Every device as the live mirror's document, a page at a time (the console's snapshot before live updates)",
     query: fleetQuery,

@@ -86,6 +86,12 @@ function responses(r: Route) {
       ? { [ok.contentType]: { schema: { type: 'string' } } }
       : undefined;
   const out: Record<string, unknown> = { [String(ok.status)]: { description: ok.description, ...(content ? { content } : {}) } };
+  for (const alt of r.alternatives ?? []) {
+    out[String(alt.status)] = {
+      description: alt.description,
+      ...(alt.schema ? { content: { 'application/json': { schema: jsonSchema(alt.schema, 'output') } } } : {}),
+    };
+  }
   const errors = new Set([400, 500, ...(r.errors ?? [])]);
   if (r.auth !== 'public') errors.add(401);
   if (r.auth !== 'public' && r.auth !== 'device' && r.auth !== 'metrics') errors.add(403);
@@ -108,6 +114,7 @@ const ERROR_TEXT: Record<number, string> = {
   410: 'Gone (revoked or expired)',
   413: 'Body over 64 KiB',
   415: 'Body is not application/json',
+  428: 'Confirmation required: resend with the computed confirm object from the error',
   429: 'Too many failed attempts; see Retry-After',
   500: 'Internal error',
 };

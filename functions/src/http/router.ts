@@ -9,9 +9,11 @@ import type { AuthFailureLog, AuthFailureScope } from '../ports/auth-failures.js
 import { header, requestContext, requestLogFields } from './request-context.js';
 import { API_CSP } from './security-headers.js';
 import {
+  API_TOKEN_PREFIX,
   ROLE_RANK,
   SESSION_COOKIE,
   type AdminActor,
+  type TokenActor,
   type DeviceActor,
   type HttpRequest,
   type HttpResponse,
@@ -25,6 +27,8 @@ export const BODY_LIMIT_BYTES = 64 * 1024;
 export interface Authenticator {
   admin(token: string): Promise<AdminActor | null>;
   device(token: string): Promise<DeviceActor | null>;
+  /** A scoped API token (`mdmat_...`): null when unknown, revoked or expired. */
+  apiToken?(token: string): Promise<TokenActor | null>;
   /** True for the metrics scraper's token (METRICS_TOKEN); absent or false: nobody may scrape. */
   metrics?(token: string): boolean;
 }
@@ -65,10 +69,12 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
 interface Found {
   route: Route;
   params: Record<string, string>;
-  actor: AdminActor | DeviceActor | null;
+  actor: Actor;
   method: string;
   path: string;
 }
+
+type Actor = AdminActor | DeviceActor | TokenActor | null;
 
 interface CompiledRoute {
   route: Route;
@@ -185,7 +191,14 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
     try {
       const actor = await authenticate(found.route, req, deps.auth);
       const checked: Checked = {
-        caller: actor?.kind === 'admin' ? `admin:${actor.id}` : actor?.kind === 'device' ? `device:${actor.deviceId}` : undefined,
+        caller:
+          actor?.kind === 'admin'
+            ? `admin:${actor.id}`
+            : actor?.kind === 'device'
+              ? `device:${actor.deviceId}`
+              : actor?.kind === 'token'
+                ? `token:${actor.id}`
+                : undefined,
         bodyLimit: found.route.upload?.maxBytes ?? BODY_LIMIT_BYTES,
       };
       issued.set(checked, { ...found, actor, method: head.method, path: head.path });
@@ -236,7 +249,8 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
       const query = parse(route.query, Object.fromEntries(req.query), 'query');
       if (route.upload) checkUpload(req, route.upload.contentTypes);
       const body = route.body ? parse(route.body, readJson(req), 'body') : undefined;
-      const reply = await route.handler({ actor, body, query, params, ip: req.ip, requestId, req });
+      // the actor's kind matches the route: a token only reaches routes that name a scope (authenticate)
+      const reply = await route.handler({ actor: actor as never, body, query, params, ip: req.ip, requestId, req });
       if (counted) await forgive(counted, req.ip, requestId);
       return toResponse(reply, requestId);
     } catch (err) {
@@ -291,7 +305,7 @@ function cookie(req: HttpRequest, name: string): string | undefined {
   return undefined;
 }
 
-async function authenticate(route: Route, req: HttpRequest, auth: Authenticator): Promise<AdminActor | DeviceActor | null> {
+async function authenticate(route: Route, req: HttpRequest, auth: Authenticator): Promise<Actor> {
   if (route.auth === 'public') return null;
   if (route.auth === 'metrics') {
     const token = bearer(req);
@@ -307,6 +321,14 @@ async function authenticate(route: Route, req: HttpRequest, auth: Authenticator)
     return device;
   }
   const fromHeader = bearer(req);
+  if (fromHeader?.startsWith(API_TOKEN_PREFIX)) {
+    // an API token: valid first (401), then the route's scope (403); a route without one is not for tokens
+    const apiToken = (await auth.apiToken?.(fromHeader)) ?? null;
+    if (!apiToken) throw unauthorized('invalid_token', 'the API token is unknown, revoked or expired');
+    if (!route.scope) throw forbidden('this route is not open to API tokens; sign in as an admin');
+    if (!apiToken.scopes.includes(route.scope)) throw forbidden(`this needs the ${route.scope} scope`);
+    return apiToken;
+  }
   const token = fromHeader ?? cookie(req, SESSION_COOKIE);
   if (!token) throw unauthorized('unauthenticated', 'sign in first');
   if (!fromHeader && !SAFE_METHODS.has(req.method)) checkSameOrigin(req);
@@ -404,7 +426,11 @@ export function errorResponse(err: unknown, requestId: string, route: Route | un
   }
   if (error instanceof AppError) {
     return toResponse(
-      { status: error.status, body: { error: { code: error.code, message: error.message } }, headers: error.headers },
+      {
+        status: error.status,
+        body: { error: { ...error.details, code: error.code, message: error.message } },
+        headers: error.headers,
+      },
       requestId,
     );
   }

@@ -91,6 +91,23 @@ export type Alert = Selectable<AlertsTable>;
 export type NewAlert = Insertable<AlertsTable>;
 export type AlertUpdate = Updateable<AlertsTable>;
 
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  token_hash: string;
+  scopes: string[];
+  created_by: string | null;
+  created_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
+  revoked_by: string | null;
+  last_used_at: Date | null;
+}
+
+export type ApiToken = Selectable<ApiTokensTable>;
+export type NewApiToken = Insertable<ApiTokensTable>;
+export type ApiTokenUpdate = Updateable<ApiTokensTable>;
+
 export interface ApkDownloadsTable {
   id: GeneratedAlways<number>;
   release_id: string;
@@ -133,7 +150,7 @@ export type ApkReleaseUpdate = Updateable<ApkReleasesTable>;
 export interface AuditLogTable {
   id: GeneratedAlways<number>;
   at: Date;
-  actor_type: 'admin' | 'device' | 'system';
+  actor_type: 'admin' | 'device' | 'system' | 'token';
   actor_id: string | null;
   actor_name: string;
   action: string;
@@ -170,6 +187,30 @@ export type CatalogPackage = Selectable<CatalogPackagesTable>;
 export type NewCatalogPackage = Insertable<CatalogPackagesTable>;
 export type CatalogPackageUpdate = Updateable<CatalogPackagesTable>;
 
+export interface CommandApprovalsTable {
+  id: string;
+  type: string;
+  params: Generated<string>;
+  target: ColumnType<JsonObject, string, string>;
+  device_count: number;
+  expires_in_sec: number;
+  not_before: Date | null;
+  status: Generated<'pending' | 'approved' | 'rejected' | 'expired'>;
+  requested_by: string;
+  requested_by_email: string;
+  requested_at: Date;
+  expires_at: Date;
+  decided_by: string | null;
+  decided_by_email: string | null;
+  decided_at: Date | null;
+  reason: string | null;
+  batch_id: string | null;
+}
+
+export type CommandApproval = Selectable<CommandApprovalsTable>;
+export type NewCommandApproval = Insertable<CommandApprovalsTable>;
+export type CommandApprovalUpdate = Updateable<CommandApprovalsTable>;
+
 export interface CommandDispatchesTable {
   id: GeneratedAlways<number>;
   command_id: string;
@@ -191,9 +232,9 @@ export interface CommandsTable {
   device_id: string;
   type: 'REBOOT' | 'RELAUNCH_APP' | 'PING' | 'LOCK' | 'CLEAR_APP_DATA' | 'INSTALL_APK' | 'SET_CONFIG' | 'WIPE';
   params: Generated<string>;
-  status: Generated<'queued' | 'dispatched' | 'delivered' | 'succeeded' | 'failed' | 'rejected' | 'expired'>;
+  status: Generated<'queued' | 'dispatched' | 'delivered' | 'succeeded' | 'failed' | 'rejected' | 'expired' | 'cancelled'>;
   created_at: Date;
-  created_by_type: 'admin' | 'system';
+  created_by_type: 'admin' | 'system' | 'token';
   created_by: string | null;
   not_before: Date;
   expires_at: Date;
@@ -204,6 +245,10 @@ export interface CommandsTable {
   error: string | null;
   push_claimed_at: Date | null;
   pushed_at: Date | null;
+  cancelled_at: Date | null;
+  cancelled_by: string | null;
+  device_report: 'delivered' | 'succeeded' | 'failed' | 'rejected' | 'cancelled' | null;
+  device_report_at: Date | null;
 }
 
 export type Command = Selectable<CommandsTable>;
@@ -434,11 +479,13 @@ export interface Database {
   alert_remediations: AlertRemediationsTable;
   alert_settings: AlertSettingsTable;
   alerts: AlertsTable;
+  api_tokens: ApiTokensTable;
   apk_downloads: ApkDownloadsTable;
   apk_releases: ApkReleasesTable;
   audit_log: AuditLogTable;
   auth_failures: AuthFailuresTable;
   catalog_packages: CatalogPackagesTable;
+  command_approvals: CommandApprovalsTable;
   command_dispatches: CommandDispatchesTable;
   commands: CommandsTable;
   device_events: DeviceEventsTable;

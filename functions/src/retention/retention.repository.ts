@@ -132,7 +132,7 @@ export const pruneCommands = (db: Db, cutoff: Date) =>
     count(
       await sql`delete from commands where id in (
           select id from commands
-          where created_at < ${cutoff}::timestamptz and status in ('succeeded', 'failed', 'rejected', 'expired')
+          where created_at < ${cutoff}::timestamptz and status in ('succeeded', 'failed', 'rejected', 'expired', 'cancelled')
             and coalesce(completed_at, created_at) < ${cutoff}::timestamptz
           limit ${BATCH})`.execute(db),
     ),

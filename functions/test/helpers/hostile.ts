@@ -162,6 +162,10 @@ export function template(r: Route, deviceId: string): unknown {
       return { name: 'Renamed', role: 'operator', disabled: false };
     case '/api/v1/admin/releases/{id}/bad':
       return { reason: 'crashes on start' };
+    case '/api/v1/admin/api-tokens':
+      return { name: 'fuzz-token', scopes: ['devices:read'], expiresInSec: 3600 };
+    case '/api/v1/admin/command-approvals/{id}/reject':
+      return { reason: 'not today' };
     case '/api/v1/admin/packages/{packageName}/signer':
       return { signerSha256: 'b'.repeat(64), reason: 'key rotation' };
     default:

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { SignJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveKey } from '../../src/core/crypto.js';
-import { ROLE_RANK, ROLES, type Auth, type Route } from '../../src/core/route.js';
+import { ROLE_RANK, ROLES, SCOPES, type Auth, type Route } from '../../src/core/route.js';
 import { DB_KINDS } from '../helpers/db.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
@@ -69,6 +69,72 @@ describe.each(DB_KINDS)('authorization over the route table on %s', (kind) => {
     }
     expect(wrong).toEqual([]);
     for (const role of ['viewer', 'operator', 'admin'] as const) tokens[role] = await t.loginAs(role);
+  });
+
+  describe('API tokens', () => {
+    let full: string;
+    let narrow: string;
+    beforeAll(async () => {
+      const admin = await t.loginAs('admin');
+      const create = async (name: string, scopes: readonly string[]) =>
+        (await t.request('POST', '/api/v1/admin/api-tokens', { token: admin, body: { name, scopes } })).json.token as string;
+      full = await create('matrix-full', SCOPES);
+      narrow = await create('matrix-audit', ['audit:read']);
+    });
+
+    /** A token: through where the route names one of its scopes, 403 on other admin routes, 401 on device and metrics routes. */
+    const forToken = (r: Route, scopes: readonly string[]): 'through' | 401 | 403 => {
+      if (r.auth === 'public') return 'through';
+      if (r.auth === 'device' || r.auth === 'metrics') return 401;
+      return r.scope && scopes.includes(r.scope) ? 'through' : 403;
+    };
+
+    it('has routes open to tokens and routes closed to them', () => {
+      const admin = t.app.routes.filter((r) => ROLES.includes(r.auth as never));
+      expect(new Set(admin.filter((r) => r.scope).map((r) => r.scope))).toEqual(new Set(SCOPES));
+      expect(admin.filter((r) => !r.scope).map((r) => r.path)).toEqual(
+        expect.arrayContaining(['/api/v1/admin/users', '/api/v1/admin/api-tokens', '/api/v1/admin/command-approvals']),
+      );
+    });
+
+    it('answers every route x token as the table says: the scope or 403, never an admin route without a scope', async () => {
+      const wrong: string[] = [];
+      for (const r of t.app.routes.filter((x) => x.path !== '/api/v1/admin/logout')) {
+        for (const [name, token, scopes] of [
+          ['full', full, SCOPES],
+          ['audit:read', narrow, ['audit:read']],
+        ] as const) {
+          const res = await call(r, bearer(token));
+          const want = forToken(r, scopes);
+          const ok = want === 'through' ? res.status !== 401 && res.status !== 403 && res.status < 500 : res.status === want;
+          if (!ok) wrong.push(`${name} ${r.method} ${r.path}: ${res.status}, expected ${want}`);
+        }
+      }
+      expect(wrong).toEqual([]);
+    });
+
+    it('answers 401 on every route once a token is revoked or expired', async () => {
+      const admin = await t.loginAs('admin');
+      const make = async (name: string, expiresInSec?: number) =>
+        (
+          await t.request('POST', '/api/v1/admin/api-tokens', {
+            token: admin,
+            body: { name, scopes: SCOPES, ...(expiresInSec ? { expiresInSec } : {}) },
+          })
+        ).json as { id: string; token: string };
+      const revoked = await make('matrix-revoked');
+      const expired = await make('matrix-expired', 60);
+      expect((await t.request('DELETE', `/api/v1/admin/api-tokens/${revoked.id}`, { token: admin })).status).toBe(204);
+      t.clock.advance(61_000);
+      const through: string[] = [];
+      for (const r of nonPublic()) {
+        for (const token of [revoked.token, expired.token]) {
+          const res = await call(r, bearer(token));
+          if (res.status !== 401) through.push(`${r.method} ${r.path}: ${res.status}`);
+        }
+      }
+      expect(through).toEqual([]);
+    });
   });
 
   it('gives a viewer 403 on every admin mutation', async () => {

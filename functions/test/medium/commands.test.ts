@@ -169,14 +169,14 @@ describe.each(DB_KINDS)('commands on %s', (kind) => {
     expect(envelope.params).toBe('{"heartbeatIntervalSec":60}');
   });
 
-  it('only admins wipe; fleet- or group-wide REBOOT and WIPE need confirm; viewers send nothing', async () => {
+  it('only admins wipe; beyond one device a command needs confirm {type, count}; viewers send nothing', async () => {
     expect((await send({ type: 'WIPE', deviceIds: [fleet[4]!.deviceId] })).status).toBe(403);
     expect((await send({ type: 'PING', deviceIds: [fleet[4]!.deviceId] }, viewer)).status).toBe(403);
     const unconfirmed = await send({ type: 'REBOOT', all: true });
     expect([unconfirmed.status, unconfirmed.json.error.code]).toEqual([428, 'confirmation_required']);
-    expect((await send({ type: 'REBOOT', group: 'Lobby', confirm: 'WIPE' })).status).toBe(428);
-    expect((await send({ type: 'WIPE', tag: 'unity', confirm: 'WIPE' }, admin)).json.count).toBe(3);
-    const all = await send({ type: 'REBOOT', all: true, confirm: 'REBOOT' });
+    expect(unconfirmed.json.error.confirm).toEqual({ type: 'REBOOT', count: 5 });
+    expect((await send({ type: 'REBOOT', group: 'Lobby', confirm: { type: 'WIPE', count: 3 } })).status).toBe(428);
+    const all = await send({ type: 'REBOOT', all: true, confirm: { type: 'REBOOT', count: 5 } });
     expect([all.status, all.json.count]).toEqual([201, 5]);
     expect((await send({ type: 'PING', deviceIds: [fleet[0]!.deviceId], group: 'Lobby' })).status).toBe(400);
   });

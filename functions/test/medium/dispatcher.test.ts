@@ -58,7 +58,10 @@ describe.each(DB_KINDS)('command dispatch through the Push port on %s', (kind) =
   afterAll(() => t.close());
 
   const send = async (deviceIds: string[], type = 'PING') => {
-    const res = await t.request('POST', '/api/v1/admin/commands', { token: operator, body: { type, deviceIds } });
+    // beyond one device, anything but PING carries the confirmed count (command-safety.test.ts)
+    const count = new Set(deviceIds).size;
+    const confirm = type !== 'PING' && count > 1 ? { confirm: { type, count } } : {};
+    const res = await t.request('POST', '/api/v1/admin/commands', { token: operator, body: { type, deviceIds, ...confirm } });
     expect(res.status).toBe(201);
     await t.app.adapters.localQueue!.drain();
     return res.json as { batchId: string; commands: { id: string; deviceId: string }[] };

@@ -43,7 +43,7 @@ describe.each(DB_KINDS)('sessions and heartbeats on %s', (kind) => {
       sampleHeartbeat(sentAt, { fcmToken: 'fcm-new', events: [{ type: 'app.crash', at: sentAt.toISOString(), data: { code: 7 } }] }),
     );
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ serverTime: t.clock.now().toISOString(), nextHeartbeatSec: 300, commands: [] });
+    expect(res.json).toEqual({ serverTime: t.clock.now().toISOString(), nextHeartbeatSec: 300, commands: [], cancelled: [] });
     const row = await t.db.db.selectFrom('devices').selectAll().where('id', '=', device.deviceId).executeTakeFirstOrThrow();
     expect(row).toMatchObject({
       last_seen_at: t.clock.now(),

@@ -75,7 +75,7 @@ try {
     const res = await fetch(`${url}/api/v1/admin/commands`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ type: 'REBOOT', all: true, confirm: 'REBOOT' }),
+      body: JSON.stringify({ type: 'REBOOT', all: true, confirm: { type: 'REBOOT', count: devices } }),
     });
     const body = (await res.json()) as { count: number };
     const t1 = performance.now();

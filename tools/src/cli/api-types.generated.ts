@@ -72,6 +72,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/api-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List API tokens (never their secrets) */
+        get: operations["getAdminApiTokens"];
+        put?: never;
+        /** Create a named API token with scopes and an expiry; the secret is shown once */
+        post: operations["postAdminApiTokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/api-tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an API token (takes effect on its next request) */
+        delete: operations["deleteAdminApiTokensById"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/apk-releases/upload": {
         parameters: {
             query?: never;
@@ -106,6 +141,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/command-approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Approval requests (WIPE to more than one device), newest first */
+        get: operations["getAdminCommandApprovals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/command-approvals/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve another admin's request: the commands are created now */
+        post: operations["postAdminCommandApprovalsApprove"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/command-approvals/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject a request (the requester may withdraw their own) */
+        post: operations["postAdminCommandApprovalsReject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/command-batches/{batchId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel every command of a batch the devices have not started; the others are left as they are */
+        post: operations["postAdminCommandBatchesCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/commands": {
         parameters: {
             query?: never;
@@ -116,7 +219,7 @@ export interface paths {
         /** List commands, newest first */
         get: operations["getAdminCommands"];
         put?: never;
-        /** Send a signed command to devices, a group, a tag or the whole fleet (WIPE: admins only) */
+        /** Send a signed command to devices, a group, a tag or the whole fleet. Beyond one device (PING aside) it needs confirm {type, count} (428 gives it); WIPE: admins only, and beyond one device a second admin approves (202) */
         post: operations["postAdminCommands"];
         delete?: never;
         options?: never;
@@ -135,6 +238,23 @@ export interface paths {
         get: operations["getAdminCommandsById"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/commands/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a command the device has not started (queued or dispatched): it is never executed */
+        post: operations["postAdminCommandsCancel"];
         delete?: never;
         options?: never;
         head?: never;
@@ -785,6 +905,11 @@ export interface components {
             error: {
                 code: string;
                 message: string;
+                /** @description 428 confirmation_required: what the server computed; resend it as the body's confirm */
+                confirm?: {
+                    type: string;
+                    count: number;
+                };
             };
         };
     };
@@ -1165,6 +1290,252 @@ export interface operations {
             };
         };
     };
+    getAdminApiTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every token */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            scopes: ("releases:read" | "releases:write" | "devices:read" | "devices:write" | "commands:read" | "commands:write" | "audit:read")[];
+                            /** @enum {string} */
+                            status: "active" | "expired" | "revoked";
+                            createdBy: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            expiresAt: string;
+                            revokedAt: string | null;
+                            lastUsedAt: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminApiTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Who uses it, e.g. "android-release-pipeline"; audit entries carry it */
+                    name: string;
+                    scopes: ("releases:read" | "releases:write" | "devices:read" | "devices:write" | "commands:read" | "commands:write" | "audit:read")[];
+                    /** @description Default 90 days; at most a year */
+                    expiresInSec?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Created, with the secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        scopes: ("releases:read" | "releases:write" | "devices:read" | "devices:write" | "commands:read" | "commands:write" | "audit:read")[];
+                        /** @enum {string} */
+                        status: "active" | "expired" | "revoked";
+                        createdBy: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        expiresAt: string;
+                        revokedAt: string | null;
+                        lastUsedAt: string | null;
+                        /** @description The secret, shown this once: only its hash is kept */
+                        token: string;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteAdminApiTokensById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     postAdminApkReleasesUpload: {
         parameters: {
             query?: {
@@ -1294,7 +1665,7 @@ export interface operations {
         parameters: {
             query?: {
                 actorId?: string;
-                action?: "created_admin" | "updated_admin" | "deleted_admin" | "logged_in" | "logged_out" | "locked_out_login" | "created_enrollment_token" | "revoked_enrollment_token" | "enrolled_device" | "sent_command" | "finished_command" | "updated_device" | "retired_device" | "deleted_device" | "replaced_device" | "moved_devices" | "tagged_devices" | "updated_alert_settings" | "sent_test_notification" | "acknowledged_alert" | "escalated_alert" | "registered_apk_release" | "uploaded_release" | "marked_release_bad" | "rotated_signer" | "failed_authentication";
+                action?: "created_admin" | "updated_admin" | "deleted_admin" | "logged_in" | "logged_out" | "locked_out_login" | "created_enrollment_token" | "revoked_enrollment_token" | "enrolled_device" | "sent_command" | "finished_command" | "updated_device" | "retired_device" | "deleted_device" | "replaced_device" | "moved_devices" | "tagged_devices" | "updated_alert_settings" | "sent_test_notification" | "acknowledged_alert" | "escalated_alert" | "registered_apk_release" | "uploaded_release" | "marked_release_bad" | "rotated_signer" | "failed_authentication" | "created_api_token" | "revoked_api_token" | "cancelled_command" | "requested_command_approval" | "approved_command" | "rejected_command" | "expired_command_approval";
                 deviceId?: string;
                 cursor?: string;
                 limit?: number;
@@ -1375,12 +1746,432 @@ export interface operations {
             };
         };
     };
+    getAdminCommandApprovals: {
+        parameters: {
+            query?: {
+                status?: "pending" | "approved" | "rejected" | "expired";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Requests */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @enum {string} */
+                            type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                            params: {
+                                [key: string]: unknown;
+                            };
+                            /** @description What the request reaches, e.g. "group lobby" */
+                            target: string;
+                            count: number;
+                            /** @enum {string} */
+                            status: "pending" | "approved" | "rejected" | "expired";
+                            requestedBy: {
+                                /** Format: uuid */
+                                id: string;
+                                email: string;
+                            };
+                            /** Format: date-time */
+                            requestedAt: string;
+                            /** Format: date-time */
+                            expiresAt: string;
+                            decidedBy: {
+                                id: string | null;
+                                email: string;
+                            } | null;
+                            decidedAt: string | null;
+                            reason: string | null;
+                            batchId: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminCommandApprovalsApprove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Approved, with the batch id */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** @enum {string} */
+                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                        params: {
+                            [key: string]: unknown;
+                        };
+                        /** @description What the request reaches, e.g. "group lobby" */
+                        target: string;
+                        count: number;
+                        /** @enum {string} */
+                        status: "pending" | "approved" | "rejected" | "expired";
+                        requestedBy: {
+                            /** Format: uuid */
+                            id: string;
+                            email: string;
+                        };
+                        /** Format: date-time */
+                        requestedAt: string;
+                        /** Format: date-time */
+                        expiresAt: string;
+                        decidedBy: {
+                            id: string | null;
+                            email: string;
+                        } | null;
+                        decidedAt: string | null;
+                        reason: string | null;
+                        batchId: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Gone (revoked or expired) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Confirmation required: resend with the computed confirm object from the error */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminCommandApprovalsReject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Rejected */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** @enum {string} */
+                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                        params: {
+                            [key: string]: unknown;
+                        };
+                        /** @description What the request reaches, e.g. "group lobby" */
+                        target: string;
+                        count: number;
+                        /** @enum {string} */
+                        status: "pending" | "approved" | "rejected" | "expired";
+                        requestedBy: {
+                            /** Format: uuid */
+                            id: string;
+                            email: string;
+                        };
+                        /** Format: date-time */
+                        requestedAt: string;
+                        /** Format: date-time */
+                        expiresAt: string;
+                        decidedBy: {
+                            id: string | null;
+                            email: string;
+                        } | null;
+                        decidedAt: string | null;
+                        reason: string | null;
+                        batchId: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Gone (revoked or expired) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminCommandBatchesCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                batchId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many were cancelled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        cancelled: number;
+                        ids: string[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getAdminCommands: {
         parameters: {
             query?: {
                 deviceId?: string;
                 batchId?: string;
-                status?: "queued" | "dispatched" | "delivered" | "succeeded" | "failed" | "rejected" | "expired";
+                status?: "queued" | "dispatched" | "delivered" | "succeeded" | "failed" | "rejected" | "expired" | "cancelled";
                 cursor?: string;
                 limit?: number;
             };
@@ -1410,12 +2201,12 @@ export interface operations {
                                 [key: string]: unknown;
                             };
                             /** @enum {string} */
-                            status: "queued" | "dispatched" | "delivered" | "succeeded" | "failed" | "rejected" | "expired";
+                            status: "queued" | "dispatched" | "delivered" | "succeeded" | "failed" | "rejected" | "expired" | "cancelled";
                             /** Format: date-time */
                             createdAt: string;
                             createdBy: {
                                 /** @enum {string} */
-                                type: "admin" | "system";
+                                type: "admin" | "system" | "token";
                                 id: string | null;
                             };
                             /** Format: date-time */
@@ -1427,6 +2218,9 @@ export interface operations {
                             completedAt: string | null;
                             output: string | null;
                             error: string | null;
+                            cancelledAt: string | null;
+                            /** @description What the device reported after the command was cancelled (kept; the status stays cancelled) */
+                            deviceReport: string | null;
                         }[];
                         nextCursor: string | null;
                     };
@@ -1497,8 +2291,12 @@ export interface operations {
                      * @description Not delivered before this time
                      */
                     notBefore?: string;
-                    /** @description The command type again; required for REBOOT and WIPE sent to a group, a tag or all */
-                    confirm?: string;
+                    /** @description The type and the number of devices the server counted (from a 428 confirmation_required); required for every type but PING sent to more than one device, a group, a tag or all */
+                    confirm?: {
+                        /** @enum {string} */
+                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                        count: number;
+                    };
                 };
             };
         };
@@ -1521,8 +2319,48 @@ export interface operations {
                             /** @enum {string} */
                             type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
                             /** @enum {string} */
-                            status: "queued" | "dispatched" | "delivered" | "succeeded" | "failed" | "rejected" | "expired";
+                            status: "queued" | "dispatched" | "delivered" | "succeeded" | "failed" | "rejected" | "expired" | "cancelled";
                         }[];
+                    };
+                };
+            };
+            /** @description A WIPE for more than one device, waiting for another admin */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        approval: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @enum {string} */
+                            type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                            params: {
+                                [key: string]: unknown;
+                            };
+                            /** @description What the request reaches, e.g. "group lobby" */
+                            target: string;
+                            count: number;
+                            /** @enum {string} */
+                            status: "pending" | "approved" | "rejected" | "expired";
+                            requestedBy: {
+                                /** Format: uuid */
+                                id: string;
+                                email: string;
+                            };
+                            /** Format: date-time */
+                            requestedAt: string;
+                            /** Format: date-time */
+                            expiresAt: string;
+                            decidedBy: {
+                                id: string | null;
+                                email: string;
+                            } | null;
+                            decidedAt: string | null;
+                            reason: string | null;
+                            batchId: string | null;
+                        };
                     };
                 };
             };
@@ -1580,7 +2418,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error */
+            /** @description Confirmation required: resend with the computed confirm object from the error */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -1630,12 +2468,12 @@ export interface operations {
                             [key: string]: unknown;
                         };
                         /** @enum {string} */
-                        status: "queued" | "dispatched" | "delivered" | "succeeded" | "failed" | "rejected" | "expired";
+                        status: "queued" | "dispatched" | "delivered" | "succeeded" | "failed" | "rejected" | "expired" | "cancelled";
                         /** Format: date-time */
                         createdAt: string;
                         createdBy: {
                             /** @enum {string} */
-                            type: "admin" | "system";
+                            type: "admin" | "system" | "token";
                             id: string | null;
                         };
                         /** Format: date-time */
@@ -1647,6 +2485,9 @@ export interface operations {
                         completedAt: string | null;
                         output: string | null;
                         error: string | null;
+                        cancelledAt: string | null;
+                        /** @description What the device reported after the command was cancelled (kept; the status stays cancelled) */
+                        deviceReport: string | null;
                         dispatches: {
                             /** Format: date-time */
                             at: string;
@@ -1689,6 +2530,85 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminCommandsCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled (0 when it already was) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        cancelled: number;
+                        ids: string[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5044,7 +5964,7 @@ export interface operations {
             content: {
                 "application/json": {
                     /** @enum {string} */
-                    status: "delivered" | "succeeded" | "failed" | "rejected";
+                    status: "delivered" | "succeeded" | "failed" | "rejected" | "cancelled";
                     output?: string;
                     error?: string;
                 };
@@ -5061,7 +5981,7 @@ export interface operations {
                         /** Format: uuid */
                         id: string;
                         /** @enum {string} */
-                        status: "queued" | "dispatched" | "delivered" | "succeeded" | "failed" | "rejected" | "expired";
+                        status: "queued" | "dispatched" | "delivered" | "succeeded" | "failed" | "rejected" | "expired" | "cancelled";
                     };
                 };
             };
@@ -5475,6 +6395,8 @@ export interface operations {
                         commands: {
                             [key: string]: string;
                         }[];
+                        /** @description Ids of commands this device may hold that were cancelled: never run them; report "cancelled" on each */
+                        cancelled: string[];
                     };
                 };
             };

@@ -38,6 +38,12 @@ export type CommandType = CommandView['type'];
 export type CommandStatus = CommandView['status'];
 export type CreateCommandBody = Body<'postAdminCommands'>;
 export type CreatedCommands = Ok<'postAdminCommands'>;
+/** A WIPE for more than one device answered 202: the request waits for another admin. */
+export type PendingApproval = Json<operations['postAdminCommands']['responses'][202]>;
+export type ApprovalView = Ok<'postAdminCommandApprovalsApprove'>;
+
+export type ApiTokenView = Item<Ok<'getAdminApiTokens'>>;
+export type CreatedApiToken = Ok<'postAdminApiTokens'>;
 
 export type AlertView = Ok<'getAdminAlertsById'>;
 

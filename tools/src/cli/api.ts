@@ -6,6 +6,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** What a 428 confirmation_required computed: resend it as the body's confirm. */
+    readonly confirm?: { type: string; count: number },
   ) {
     super(message);
   }
@@ -65,13 +67,15 @@ export class AdminApi {
     if (res.ok) return text;
     let code = 'http_' + res.status;
     let message = text.slice(0, 300) || res.statusText;
+    let confirm: { type: string; count: number } | undefined;
     try {
-      const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+      const e = (JSON.parse(text) as { error?: { code?: string; message?: string; confirm?: { type: string; count: number } } }).error;
       if (e?.code) code = e.code;
       if (e?.message) message = e.message;
+      if (e?.confirm && typeof e.confirm.count === 'number') confirm = e.confirm;
     } catch {
       // not JSON: keep the text
     }
-    throw new ApiError(res.status, code, message);
+    throw new ApiError(res.status, code, message, confirm);
   }
 }

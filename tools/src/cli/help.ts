@@ -4,7 +4,7 @@ import type { CommandType } from './api-types.js';
 export const COMMAND_TYPES = [
   { type: 'PING', does: 'asks the device to answer at once: is it reachable?' },
   { type: 'RELAUNCH_APP', does: 'restarts the kiosk app' },
-  { type: 'REBOOT', does: 'restarts the device (to a group, a tag or --all: needs --yes or a yes at the prompt)' },
+  { type: 'REBOOT', does: 'restarts the device' },
   { type: 'LOCK', does: 'locks the screen' },
   { type: 'CLEAR_APP_DATA', does: "clears the kiosk app's data" },
   {
@@ -17,7 +17,7 @@ export const COMMAND_TYPES = [
     does: "changes the agent's settings (at least one)",
     params: `{"heartbeatIntervalSec": 5-86400, "kioskPackage": "com.example.app"}`,
   },
-  { type: 'WIPE', does: 'factory-resets the device (admins only; to many: needs --yes or a yes at the prompt)' },
+  { type: 'WIPE', does: "factory-resets the device (admins only; to many: another admin's approval)" },
 ] as const satisfies readonly { type: CommandType; does: string; params?: string }[];
 
 // Fails to compile when the server takes a type that this list does not explain.
@@ -40,6 +40,7 @@ Servers and sessions
   context list                           the servers, and who is signed in to each
   context remove NAME                    forget a server and its session
   login [--url URL] [--email E]          sign in (password from --password, MDM_PASSWORD or the prompt)
+  login --token TOKEN [--url URL]        use a scoped API token instead (or MDM_TOKEN with MDM_URL, for one run)
   logout                                 end the session
 
 Devices and commands (an ID may be a unique prefix of it; a device also by its name or serial)
@@ -56,8 +57,14 @@ Devices and commands (an ID may be a unique prefix of it; a device also by its n
   devices tag [--add T ...] [--remove T ...] DEVICE ... [--yes]
                                          add and remove tags on devices, all or none
   command TYPE (--device DEVICE ... | --group G | --tag T | --all) [--params JSON] [--yes] [--watch]
-                                         send a signed command; to many devices REBOOT and WIPE ask first
+                                         send a signed command; beyond one device (PING aside) it shows the
+                                         count the server computed and asks (--yes: send to that count);
+                                         a WIPE to many waits for another admin's approval
   command watch ID [--timeout SEC]       follow a command to its end (default 300 s)
+  command cancel ID ... | --batch BATCH  cancel commands the devices have not started: never executed
+  approvals [--all]                      WIPE requests waiting for a second admin (--all: decided ones too)
+  approvals approve ID                   approve another admin's request: the commands are sent now
+  approvals reject ID [--reason TEXT]    reject a request (or withdraw your own)
   commands [--device DEVICE] [--status S] [--limit N]
                                          recent commands, newest first
 
@@ -74,6 +81,11 @@ Enrollment, users, alerts, settings
                                          an enrollment token and its ADB script
   token list                             enrollment tokens
   token revoke ID ...                    revoke unused enrollment tokens
+  api-token create --name N --scope S ... [--expires-in SEC]
+                                         a scoped API token for automation, printed once (scopes:
+                                         releases:read|write devices:read|write commands:read|write audit:read)
+  api-token list                         API tokens and their status
+  api-token revoke ID ...                revoke API tokens at once
   users                                  console users and their roles
   admin create --email E --role viewer|operator|admin [--name N] [--password P]
                                          add a console user; a generated password is printed once

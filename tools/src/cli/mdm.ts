@@ -4,7 +4,9 @@ import { HELP } from './help.js';
 import { UsageError, type Io } from './output.js';
 import { loadStore, selectedContext, storePath } from './store.js';
 import { ackAlerts, listAlerts, tailAlerts } from './verbs/alerts.js';
-import { COMMAND_FIELDS, listCommands, sendCommand, watch } from './verbs/commands.js';
+import { API_TOKEN_FIELDS, createApiToken, listApiTokens, revokeApiTokens } from './verbs/api-tokens.js';
+import { approve, listApprovals, reject } from './verbs/approvals.js';
+import { cancelCommands, COMMAND_FIELDS, listCommands, sendCommand, watch } from './verbs/commands.js';
 import { listDevices, showDevice } from './verbs/devices.js';
 import { listReleases, markReleaseBad, rotateSigner, uploadRelease } from './verbs/releases.js';
 import { BULK_FIELDS, deleteDevice, moveDevices, replaceDevice, retireDevice, tagDevices } from './verbs/lifecycle.js';
@@ -31,6 +33,14 @@ const VERBS: Record<string, (r: Run) => Promise<number>> = {
     if (r.args.length !== 1) throw new UsageError('command watch takes one command id (or a prefix of it)');
     return watch(r, r.args[0]!);
   },
+  'command cancel': cancelCommands,
+  approvals: listApprovals,
+  'approvals list': listApprovals,
+  'approvals approve': approve,
+  'approvals reject': reject,
+  'api-token create': createApiToken,
+  'api-token list': listApiTokens,
+  'api-token revoke': revokeApiTokens,
   'token create': createToken,
   'token list': listTokens,
   'token revoke': revokeTokens,
@@ -82,12 +92,21 @@ export async function main(argv: string[], io: Io): Promise<number> {
           ? USER_FIELDS
           : key.startsWith('devices ')
             ? BULK_FIELDS
-            : {};
+            : key === 'api-token create'
+              ? API_TOKEN_FIELDS
+              : {};
 
     const store = await loadStore(path);
     const name = selectedContext(store, o.context, io.env);
     const saved = name ? store.contexts[name] : undefined;
     if (name && !saved) throw new UsageError(`no context named ${name}: mdm context list`);
+    // an API token (automation) from the environment wins over the context's session
+    const envToken = io.env.MDM_TOKEN;
+    if (envToken) {
+      const url = o.url ?? io.env.MDM_URL ?? saved?.url;
+      if (!url) throw new UsageError('MDM_TOKEN needs a server: set MDM_URL, give --url or select a context');
+      return await verb({ o, args, io, api: new AdminApi(url.replace(/\/+$/, ''), envToken), print });
+    }
     if (!saved?.token)
       throw new ApiError(
         401,

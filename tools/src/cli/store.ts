@@ -8,6 +8,8 @@ export interface ServerContext {
   email?: string;
   token?: string;
   expiresAt?: string | null;
+  /** The token is a scoped API token (mdm login --token), not an admin session. */
+  apiToken?: boolean;
 }
 
 /** What the CLI keeps between runs: the named servers and which one commands go to. Readable by this user only. */

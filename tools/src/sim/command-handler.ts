@@ -15,6 +15,8 @@ export type DeliveryChannel = 'heartbeat' | 'push';
  */
 export interface CommandSink {
   receive(raw: unknown, channel: DeliveryChannel): void;
+  /** The `cancelled` ids of a heartbeat answer. */
+  cancel?(cids: string[]): void;
 }
 
 /**
@@ -59,11 +61,32 @@ export class CommandHandler implements CommandSink {
       return;
     }
     const { envelope, params } = verdict;
+    if (envelope.type === 'CANCEL') {
+      // a signed cancel (push): its cid is the cancelled command's, now in the replay store - so
+      // the command's own envelope is refused as a replay whenever it arrives
+      this.stats.cancelled++;
+      this.report(envelope.cid, { status: 'cancelled' });
+      return;
+    }
     if (envelope.type === 'INSTALL_APK' && this.download) {
       void this.#install(envelope.cid, params, nowMs);
       return;
     }
     this.#run(envelope.type, envelope.cid, params, nowMs);
+  }
+
+  /**
+   * Commands the server cancelled (a heartbeat answer's `cancelled`): one not yet run is never run -
+   * its cid goes into the replay store - and is reported `cancelled`. One that already ran (or was
+   * refused) has its result reported already; the server keeps that and stops naming it.
+   */
+  cancel(cids: string[]): void {
+    const nowSec = Math.floor(this.now() / 1000);
+    for (const cid of cids) {
+      if (this.verifier.forbid(cid, nowSec) !== 'new') continue;
+      this.stats.cancelled++;
+      this.report(cid, { status: 'cancelled' });
+    }
   }
 
   /** Downloads the release and verifies it against the envelope before installing; a mismatch is a failed install. */

@@ -130,6 +130,8 @@ export class DeviceRunner {
     const answer = parseHeartbeatAnswer(res.body);
     const next = answer.nextHeartbeatSec;
     if (this.options.obeyServerInterval && next !== undefined && next !== d.intervalSec) this.#setInterval(d, next);
+    // cancels first: a cancelled command is never run, even if an old envelope of it comes along
+    if (answer.cancelled.length) d.commands?.cancel?.(answer.cancelled);
     for (const envelope of answer.commands) d.commands?.receive(envelope, 'heartbeat');
   }
 

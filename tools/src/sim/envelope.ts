@@ -38,6 +38,9 @@ export function signingInput(e: Omit<Envelope, 'v' | 'sig'>): string {
   return [SIGNING_PREFIX, e.cid, e.did, e.type, e.params, e.iat, e.exp].join('\n');
 }
 
+/** How long a cancelled cid is remembered: the longest a command lives (30 days). */
+const CANCEL_MEMORY_SEC = 30 * 86_400;
+
 export class EnvelopeVerifier {
   readonly #key: Buffer;
 
@@ -73,6 +76,14 @@ export class EnvelopeVerifier {
     const remembered = this.replays.remember(envelope.cid, exp + CLOCK_SKEW_SEC, nowSec);
     if (remembered !== 'new') return reject(remembered === 'seen' ? 'replayed' : 'replay_store_full', mine);
     return { ok: true, envelope, params };
+  }
+
+  /**
+   * Marks a command the server cancelled as never to run: the cid goes into the replay store, so its
+   * envelope is refused as a replay whenever it arrives. 'new' when it had not run (nor been refused).
+   */
+  forbid(cid: string, nowSec: number): 'new' | 'seen' | 'full' {
+    return this.replays.remember(cid, nowSec + CANCEL_MEMORY_SEC, nowSec);
   }
 
   #signatureValid(e: Envelope): boolean {

@@ -49,9 +49,11 @@ export interface HeartbeatAnswer {
   nextHeartbeatSec: number | undefined;
   /** Envelopes, unchecked: the device's verifier decides what they are worth. */
   commands: unknown[];
+  /** Ids of commands the server cancelled: never run them, report `cancelled`. */
+  cancelled: string[];
 }
 
-export type CommandStatus = 'succeeded' | 'failed' | 'rejected';
+export type CommandStatus = 'succeeded' | 'failed' | 'rejected' | 'cancelled';
 
 export interface CommandResult {
   status: CommandStatus;
@@ -80,10 +82,13 @@ export function parseSession(body: unknown): Session | null {
 }
 
 export function parseHeartbeatAnswer(body: unknown): HeartbeatAnswer {
-  if (!isRecord(body)) return { nextHeartbeatSec: undefined, commands: [] };
+  if (!isRecord(body)) return { nextHeartbeatSec: undefined, commands: [], cancelled: [] };
   const next = body.nextHeartbeatSec;
   return {
     nextHeartbeatSec: typeof next === 'number' && Number.isInteger(next) && next > 0 ? next : undefined,
     commands: Array.isArray(body.commands) ? (body.commands as unknown[]) : [],
+    cancelled: Array.isArray(body.cancelled)
+      ? (body.cancelled as unknown[]).filter((c): c is string => typeof c === 'string' && c.length > 0 && c.length <= 128)
+      : [],
   };
 }

@@ -23,6 +23,8 @@ export class CommandStats {
   succeeded = 0;
   failed = 0;
   rejected = 0;
+  /** Commands the server cancelled before they ran (reported `cancelled`, never executed). */
+  cancelled = 0;
   readonly rejectedBy = new Map<RejectReason, number>();
   resultsReported = 0;
   /** POST /commands/{cid}/result answered 404: the server does not have the route yet. */

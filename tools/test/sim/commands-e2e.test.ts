@@ -159,7 +159,7 @@ describe('commands end to end with the simulator', () => {
   it('a REBOOT to 100 devices is reported succeeded by all within two heartbeat intervals, run once each', async () => {
     // a third of the pushes arrive at once, a third never (FCM accepted, the device missed it), a third an interval late
     push.mode = (token) => (['deliver', 'drop', 'delay'] as const)[Number(token.split('-').at(-1)) % 3]!;
-    const sent = await api('POST', '/api/v1/admin/commands', { type: 'REBOOT', all: true, confirm: 'REBOOT' });
+    const sent = await api('POST', '/api/v1/admin/commands', { type: 'REBOOT', all: true, confirm: { type: 'REBOOT', count: DEVICES } });
     expect([sent.status, sent.json.count]).toEqual([201, DEVICES]);
     const done = await waitFor(
       async () => (await batchCommands(sent.json.batchId)).every((c) => c.status === 'succeeded'),
@@ -178,7 +178,11 @@ describe('commands end to end with the simulator', () => {
 
   it('runs a command once when it arrives by push and then in two heartbeat answers because the acknowledgement got lost', async () => {
     push.mode = () => 'deliver';
-    const sent = await api('POST', '/api/v1/admin/commands', { type: 'RELAUNCH_APP', all: true });
+    const sent = await api('POST', '/api/v1/admin/commands', {
+      type: 'RELAUNCH_APP',
+      all: true,
+      confirm: { type: 'RELAUNCH_APP', count: DEVICES },
+    });
     // the first three reports of every command are refused: it stays open and keeps coming back
     for (const c of sent.json.commands as { id: string }[]) refuseResults.set(c.id, 3);
     const done = await waitFor(async () => (await batchCommands(sent.json.batchId)).every((c) => c.status === 'succeeded'), 30_000);

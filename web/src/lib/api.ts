@@ -7,6 +7,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** A 428 confirmation_required: the type and device count the server computed, to show and send back. */
+    readonly confirm?: { type: string; count: number },
   ) {
     super(message);
   }
@@ -37,10 +39,10 @@ export async function api<T>(method: string, path: string, body?: unknown, opts:
   const type = res.headers.get('content-type') ?? '';
   const payload: unknown = type.includes('json') ? await res.json().catch(() => null) : await res.text();
   if (!res.ok) {
-    const error = (payload as { error?: { code?: string; message?: string } } | null)?.error;
+    const error = (payload as { error?: { code?: string; message?: string; confirm?: { type: string; count: number } } } | null)?.error;
     if (res.status === 401 && !path.startsWith('/admin/login')) onUnauthenticated?.();
     if (res.status === 403 && error?.code === 'password_change_required') onPasswordChange?.();
-    throw new ApiError(res.status, error?.code ?? `http_${res.status}`, error?.message ?? `The server answered ${res.status}.`);
+    throw new ApiError(res.status, error?.code ?? `http_${res.status}`, error?.message ?? `The server answered ${res.status}.`, error?.confirm);
   }
   return payload as T;
 }

@@ -1,4 +1,4 @@
-import { post } from './api.js';
+import { ApiError, post } from './api.js';
 import type { CommandType, Role } from './types.js';
 
 export const COMMAND_INFO: Record<CommandType, { label: string; help: string; destructive: boolean; role: Role }> = {
@@ -24,22 +24,78 @@ export interface SentCommands {
   count: number;
   batchIds: string[];
   commands: { id: string; deviceId: string; type: CommandType; status: string }[];
+  /** WIPE requests for more than one device, waiting for a second admin. */
+  approvals: { id: string; count: number; expiresAt: string }[];
 }
 
-/** Sends one command to many devices, 1,000 ids per request. */
-export async function sendCommand(type: CommandType, params: Record<string, unknown>, deviceIds: readonly string[]): Promise<SentCommands> {
-  const out: SentCommands = { count: 0, batchIds: [], commands: [] };
-  for (let i = 0; i < deviceIds.length; i += MAX_IDS_PER_REQUEST) {
-    const res = await post<{ batchId: string; count: number; commands: SentCommands['commands'] }>('/admin/commands', {
-      type,
-      params,
-      deviceIds: deviceIds.slice(i, i + MAX_IDS_PER_REQUEST),
-    });
+/** Whether the server wants `confirm: {type, count}` for this send: beyond one device, PING aside. */
+export const needsConfirmation = (type: CommandType, deviceIds: readonly string[]) => type !== 'PING' && new Set(deviceIds).size > 1;
+
+/**
+ * The id list in requests of at most 1,000 ids, never one of a single id when there are more (a
+ * one-device request needs no confirmation, so a preview of it would send it).
+ */
+export function chunks(deviceIds: readonly string[]): string[][] {
+  const ids = [...new Set(deviceIds)];
+  const n = Math.ceil(ids.length / MAX_IDS_PER_REQUEST) || 1;
+  const size = Math.ceil(ids.length / n);
+  const out: string[][] = [];
+  for (let i = 0; i < ids.length; i += size) out.push(ids.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Asks the server how many devices a send reaches, without sending: each request goes without
+ * `confirm` and the server answers 428 with the count it computed (nothing is written). Returns the
+ * count per request, in order.
+ */
+export async function previewCommand(type: CommandType, params: Record<string, unknown>, deviceIds: readonly string[]): Promise<number[]> {
+  const counts: number[] = [];
+  for (const ids of chunks(deviceIds)) {
+    try {
+      await post('/admin/commands', { type, params, deviceIds: ids });
+      throw new Error('the server sent a command that should have needed a confirmation');
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 'confirmation_required' && err.confirm)) throw err;
+      counts.push(err.confirm.count);
+    }
+  }
+  return counts;
+}
+
+/**
+ * Sends one command to many devices, 1,000 ids per request, each with the count confirmed for it
+ * (`counts` from previewCommand; none for a send that needs no confirmation). A selection that changed
+ * since is a 428 with the new count (ApiError.confirm), for the dialog to show and ask again.
+ */
+export async function sendCommand(
+  type: CommandType,
+  params: Record<string, unknown>,
+  deviceIds: readonly string[],
+  counts?: readonly number[],
+): Promise<SentCommands> {
+  const out: SentCommands = { count: 0, batchIds: [], commands: [], approvals: [] };
+  const parts = chunks(deviceIds);
+  for (const [i, ids] of parts.entries()) {
+    const confirm = counts?.[i] === undefined ? {} : { confirm: { type, count: counts[i] } };
+    const res = await post<
+      | { batchId: string; count: number; commands: SentCommands['commands'] }
+      | { approval: { id: string; count: number; expiresAt: string } }
+    >('/admin/commands', { type, params, deviceIds: ids, ...confirm });
+    if ('approval' in res) {
+      out.approvals.push(res.approval);
+      continue;
+    }
     out.count += res.count;
     out.batchIds.push(res.batchId);
     out.commands.push(...res.commands);
   }
   return out;
+}
+
+/** Cancels a command the device has not started; true when it was cancelled now. */
+export async function cancelCommand(id: string): Promise<boolean> {
+  return (await post<{ cancelled: number }>(`/admin/commands/${id}/cancel`)).cancelled > 0;
 }
 
 /** Params from the form fields of INSTALL_APK and SET_CONFIG; an error message when they do not make sense. */

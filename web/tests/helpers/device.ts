@@ -18,6 +18,8 @@ export class VirtualDevice {
   battery = 80;
   appRunning = true;
   lastFrameAgeMs = 16;
+  /** The `cancelled` ids of the last heartbeat answer. */
+  cancelled: string[] = [];
   constructor(
     readonly base: string,
     readonly serial: string,
@@ -56,7 +58,7 @@ export class VirtualDevice {
   /** One heartbeat; returns the command envelopes the server handed back. */
   async heartbeat(): Promise<Envelope[]> {
     if (!this.#access) await this.session();
-    const res = await this.#post<{ commands: Envelope[] }>(
+    const res = await this.#post<{ commands: Envelope[]; cancelled?: string[] }>(
       '/api/v1/heartbeat',
       {
         sentAt: new Date().toISOString(),
@@ -78,6 +80,7 @@ export class VirtualDevice {
       this.#access,
     );
     if (res.status !== 200) throw new Error(`heartbeat: ${res.status} ${JSON.stringify(res.body)}`);
+    this.cancelled = res.body.cancelled ?? [];
     return res.body.commands;
   }
 

@@ -1,11 +1,13 @@
 import { ApiError } from '../api.js';
-import type { CommandDetail, CommandStatus, CommandView, CreateCommandBody, CreatedCommands, GroupList, Page } from '../api-types.js';
+import type { CommandDetail, CommandStatus, CommandView, CreateCommandBody, CreatedCommands, Page, PendingApproval } from '../api-types.js';
 import { COMMAND_TYPES } from '../help.js';
 import { ago, integer, sleep, table, UsageError } from '../output.js';
 import { resolveCommand, resolveDevice } from '../resolve.js';
 import type { Run } from './verb.js';
 
-const FINAL: readonly CommandStatus[] = ['succeeded', 'failed', 'rejected', 'expired'];
+type Cancelled = { cancelled: number; ids: string[] };
+
+const FINAL: readonly CommandStatus[] = ['succeeded', 'failed', 'rejected', 'expired', 'cancelled'];
 /** Exit code when `command watch` stops waiting before the command ended. */
 export const GAVE_UP = 3;
 /** Body fields as the operator names them, for the server's validation messages. */
@@ -32,23 +34,43 @@ export async function sendCommand(r: Run, typeArg: string): Promise<number> {
       : o.tag
         ? { tag: o.tag }
         : { all: true };
-  const body: CreateCommandBody = { type, ...(params === undefined ? {} : { params }), ...target, ...(o.yes ? { confirm: type } : {}) };
-  let res: CreatedCommands;
-  try {
-    res = await api.request<CreatedCommands>('POST', '/api/v1/admin/commands', body);
-  } catch (err) {
-    if (!(err instanceof ApiError && err.code === 'confirmation_required')) throw err;
-    // REBOOT and WIPE to a group, a tag or the fleet: say how many devices it reaches and ask
-    const count = await targetCount(r, target);
-    const where = target.group ? `in group "${target.group}"` : target.tag ? `tagged "${target.tag}"` : 'in the fleet';
-    const what = `${type} goes to ${count} device${count === 1 ? '' : 's'} ${where}`;
-    if (!io.confirm) throw new ApiError(428, err.code, `${what}: run it again with --yes to send it`);
-    if (!(await io.confirm(`${what}. Send it?`))) {
-      io.err('mdm: not sent');
-      return 1;
+  const body: CreateCommandBody = { type, ...(params === undefined ? {} : { params }), ...target };
+  const where = target.deviceIds
+    ? 'listed'
+    : target.group
+      ? `in group "${target.group}"`
+      : target.tag
+        ? `tagged "${target.tag}"`
+        : 'in the fleet';
+  let sent: CreatedCommands | PendingApproval | undefined;
+  let confirm: CreateCommandBody['confirm'];
+  // Beyond one device the server answers 428 with the count it computed; the count is shown (or taken
+  // with --yes) and sent back. A selection that changed in between is 428 again with the new count.
+  for (let attempt = 0; !sent; attempt++) {
+    try {
+      sent = await api.request<CreatedCommands | PendingApproval>('POST', '/api/v1/admin/commands', confirm ? { ...body, confirm } : body);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 'confirmation_required' && err.confirm) || attempt >= 3) throw err;
+      const { count } = err.confirm;
+      const what = `${type} goes to ${count} device${count === 1 ? '' : 's'} ${where}${attempt ? ' (the selection changed)' : ''}`;
+      if (!o.yes) {
+        if (!io.confirm) throw new ApiError(428, err.code, `${what}: run it again with --yes to send it`);
+        if (!(await io.confirm(`${what}. Send it?`))) {
+          io.err('mdm: not sent');
+          return 1;
+        }
+      }
+      confirm = { type, count };
     }
-    res = await api.request<CreatedCommands>('POST', '/api/v1/admin/commands', { ...body, confirm: type });
   }
+  if ('approval' in sent) {
+    const a = sent.approval;
+    print(sent, () =>
+      io.out(`${type} to ${a.count} devices waits for another admin until ${a.expiresAt}: mdm approvals approve ${a.id.slice(0, 8)}`),
+    );
+    return 0;
+  }
+  const res = sent;
   if (!o.watch || !o.json)
     print(res, () => {
       const ids = res.commands.slice(0, 5).map((c) => c.id);
@@ -58,12 +80,6 @@ export async function sendCommand(r: Run, typeArg: string): Promise<number> {
   if (!o.watch) return 0;
   if (res.commands.length === 1) return watch(r, res.commands[0]!.id);
   return watchBatch(r, res.batchId, res.count);
-}
-
-async function targetCount({ api }: Run, t: Pick<CreateCommandBody, 'group' | 'tag' | 'all'>): Promise<number> {
-  if (t.group) return (await api.get<GroupList>('/api/v1/admin/groups')).items.find((g) => g.name === t.group)?.deviceCount ?? 0;
-  const q = t.tag ? `?tag=${encodeURIComponent(t.tag)}` : '';
-  return (await api.all<{ id: string }>(`/api/v1/admin/devices${q}`, Infinity)).items.length;
 }
 
 function waitOptions({ o }: Run) {
@@ -146,6 +162,23 @@ export async function listCommands({ o, args, io, api, print }: Run): Promise<nu
       ['ID', 'TYPE', 'STATUS', 'DEVICE', 'SENT'],
       res.items.map((c) => [c.id, c.type, c.status, c.deviceId, ago(c.createdAt)]),
     ),
+  );
+  return 0;
+}
+
+/** Cancels commands that have not started, by id (or prefix), or every one of a batch (--batch). */
+export async function cancelCommands({ o, args, io, api, print }: Run): Promise<number> {
+  if (o.batch ? args.length : args.length === 0)
+    throw new UsageError('command cancel takes command ids (or prefixes), or --batch BATCH_ID');
+  const results: Cancelled[] = [];
+  if (o.batch) results.push(await api.request<Cancelled>('POST', `/api/v1/admin/command-batches/${encodeURIComponent(o.batch)}/cancel`));
+  for (const typed of args) {
+    const id = await resolveCommand(api, typed);
+    results.push(await api.request<Cancelled>('POST', `/api/v1/admin/commands/${id}/cancel`));
+  }
+  const ids = results.flatMap((r) => r.ids);
+  print({ cancelled: ids.length, ids }, () =>
+    io.out(ids.length ? `cancelled ${ids.length}: ${ids.join(', ')}` : 'nothing to cancel (already cancelled)'),
   );
   return 0;
 }

@@ -22,6 +22,15 @@ export async function login({ o, io, path, print }: SessionRun): Promise<number>
   const saved = store.contexts[name];
   if (!saved && o.context && !o.url) throw new UsageError(`no context named ${name}: mdm context add ${name} URL`);
   const url = trimUrl(o.url ?? io.env.MDM_URL ?? saved?.url ?? 'http://localhost:8080');
+  if (o.token) {
+    // a scoped API token instead of a session: kept as the context's token, used as is
+    if (!o.token.startsWith('mdmat_')) throw new UsageError('--token takes an API token (mdmat_...): mdm api-token create');
+    store.contexts[name] = { url, token: o.token, expiresAt: null, apiToken: true };
+    store.current ??= name;
+    await saveStore(path, store);
+    print({ context: name, url, apiToken: true }, () => io.out(`using an API token for ${url} (context ${name})`));
+    return 0;
+  }
   const email = o.email ?? io.env.MDM_EMAIL ?? saved?.email ?? 'admin@localhost';
   const password = o.password ?? io.env.MDM_PASSWORD ?? (await io.askPassword?.());
   if (!password) throw new UsageError('give the password with --password, MDM_PASSWORD or at the prompt');

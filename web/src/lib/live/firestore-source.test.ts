@@ -60,7 +60,13 @@ async function connect(adminId: string) {
     () => '2026-01-01T00:00:00.000Z',
     () => adminId,
   );
-  source.start({ devices: () => {}, removed: () => {}, summary: () => {}, status: (s, why) => statuses.push(why ? `${s}: ${why}` : s) });
+  source.start({
+    devices: () => {},
+    removed: () => {},
+    summary: () => {},
+    resync: () => {},
+    status: (s, why) => statuses.push(why ? `${s}: ${why}` : s),
+  });
   await vi.waitFor(() => expect(statuses.length).toBeGreaterThan(1));
   source.stop();
   return statuses;

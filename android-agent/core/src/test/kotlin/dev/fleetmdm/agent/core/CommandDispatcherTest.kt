@@ -98,4 +98,41 @@ class CommandDispatcherTest {
         assertEquals(listOf("report c10 delivered", "ping c10", "report c10 succeeded out=pong"), timeline)
         assertTrue(queued.isEmpty())
     }
+
+    @Test
+    fun `a command cancelled by the heartbeat answer is reported cancelled and never runs, whenever its envelope comes`() {
+        val d = dispatcher(mapOf("PING" to ping))
+        assertEquals(1, d.cancel(listOf("k1")))
+        val later = d.receive(signedEnvelope("k1"), Channel.PUSH)
+        assertEquals("replayed", (later as Verdict.Rejected).reason.code)
+        // named again in the next answer (the report may not have arrived yet): nothing new
+        assertEquals(0, d.cancel(listOf("k1")))
+        assertEquals(listOf("report k1 cancelled"), timeline)
+    }
+
+    @Test
+    fun `a cancel for a command that already ran sends nothing, its result is on its way`() {
+        val d = dispatcher(mapOf("PING" to ping))
+        d.receive(signedEnvelope("k2"), Channel.HEARTBEAT)
+        assertEquals(0, d.cancel(listOf("k2")))
+        assertEquals(listOf("report k2 delivered", "ping k2", "report k2 succeeded out=pong"), timeline)
+    }
+
+    @Test
+    fun `a signed CANCEL by push stops the command before its envelope arrives`() {
+        val d = dispatcher(mapOf("PING" to ping))
+        val cancel = d.receive(signedEnvelope("k3", type = CommandDispatcher.CANCEL), Channel.PUSH)
+        assertTrue(cancel is Verdict.Accepted)
+        val command = d.receive(signedEnvelope("k3"), Channel.HEARTBEAT)
+        assertEquals("replayed", (command as Verdict.Rejected).reason.code)
+        assertEquals(listOf("report k3 cancelled"), timeline)
+    }
+
+    @Test
+    fun `a forged CANCEL is refused like any envelope with a bad signature`() {
+        val d = dispatcher(mapOf("PING" to ping))
+        d.receive(signedEnvelope("k4", type = CommandDispatcher.CANCEL, key = "ZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmY="), Channel.PUSH)
+        d.receive(signedEnvelope("k4"), Channel.HEARTBEAT)
+        assertEquals(listOf("report k4 rejected err=bad_signature", "report k4 delivered", "ping k4", "report k4 succeeded out=pong"), timeline)
+    }
 }

@@ -161,6 +161,8 @@ class Agent(private val parts: AgentParts) : AgentControl {
         val next = answer.nextHeartbeatSec
         if (next != null && next != settings.serverIntervalSec) settings.serverIntervalSec = next
         val commands = dispatcher(creds)
+        // cancels first: a cancelled command never runs, even when its envelope is in this answer too
+        if (answer.cancelled.isNotEmpty()) commands.cancel(answer.cancelled)
         for (element in answer.commands) commands.receive(Envelope.fromJson(element), Channel.HEARTBEAT)
         val flushed = flush(api)
         parts.pendingOutcomes?.resolve(reporter)

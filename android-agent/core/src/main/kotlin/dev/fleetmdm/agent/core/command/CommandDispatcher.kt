@@ -41,6 +41,24 @@ class CommandDispatcher(
         return verdict
     }
 
+    /**
+     * The server cancelled these commands (a heartbeat answer's `cancelled`): one not yet run is never
+     * run - its cid goes into the replay store, so its envelope is refused whenever it arrives - and is
+     * reported `cancelled`. One that already ran (or was refused) has its result already; nothing is
+     * sent for it. Returns how many were newly cancelled.
+     */
+    fun cancel(cids: List<String>): Int {
+        var count = 0
+        for (cid in cids) {
+            val outcome = synchronized(this) { verifier.forbid(cid, nowMs() / 1000) }
+            if (outcome != RememberOutcome.NEW) continue
+            count++
+            log.info("command cancelled", "cid" to cid, "channel" to Channel.HEARTBEAT.code)
+            reporter.report(cid, CommandResult.cancelled())
+        }
+        return count
+    }
+
     private fun rejected(verdict: Verdict.Rejected, envelope: Envelope?, channel: Channel) {
         log.warn(
             "command refused",
@@ -54,6 +72,13 @@ class CommandDispatcher(
 
     private fun accepted(verdict: Verdict.Accepted, channel: Channel) {
         val envelope = verdict.envelope
+        if (envelope.type == CANCEL) {
+            // a signed cancel (push): its cid is the cancelled command's, now in the replay store, so
+            // the command's own envelope is refused as a replay whenever it comes
+            log.info("command cancelled", "cid" to envelope.cid, "channel" to channel.code)
+            reporter.report(envelope.cid, CommandResult.cancelled())
+            return
+        }
         val executor = executors[envelope.type]
         if (executor == null) {
             log.warn("unknown command type", "cid" to envelope.cid, "type" to envelope.type, "channel" to channel.code)
@@ -62,6 +87,11 @@ class CommandDispatcher(
         }
         val command = Command(envelope.cid, envelope.type, Params(verdict.params), verdict.issuedAtSec, verdict.expiresAtSec)
         runner.execute { run(executor, command, channel) }
+    }
+
+    companion object {
+        /** The envelope type of a pushed cancel: `cid` names the cancelled command, `params` is "{}". */
+        const val CANCEL = "CANCEL"
     }
 
     private fun run(executor: CommandExecutor, command: Command, channel: Channel) {

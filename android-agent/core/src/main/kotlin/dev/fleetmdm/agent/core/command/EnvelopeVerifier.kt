@@ -84,6 +84,12 @@ class EnvelopeVerifier(
         }
     }
 
+    /**
+     * Marks a command the server cancelled as never to run: its cid goes into the replay store, so
+     * its envelope is refused as a replay whenever it arrives. NEW when it had not run before.
+     */
+    fun forbid(cid: String, nowSec: Long): RememberOutcome = replays.remember(cid, nowSec + CANCEL_MEMORY_SEC, nowSec)
+
     private fun signatureValid(e: Envelope): Boolean {
         // Only the canonical form is accepted: 43 base64url characters. Comparing encodings rather
         // than decoded bytes also refuses a sig whose unused low bits were altered.
@@ -96,6 +102,8 @@ class EnvelopeVerifier(
     companion object {
         /** Device clocks drift: an envelope is honoured this long past `exp` and this early before `iat`. */
         const val CLOCK_SKEW_SEC = 60L
+        /** How long a cancelled cid is remembered: the longest a command lives (30 days). */
+        const val CANCEL_MEMORY_SEC = 30L * 86_400L
         private val SIG_PATTERN = Regex("^[A-Za-z0-9_-]{43}$")
         private val UNIX_SECONDS = Regex("^[0-9]{1,12}$")
 

@@ -59,7 +59,17 @@ class DeviceApi(baseUrl: String, private val http: HttpClient) {
             val commands = ArrayList<JsonElement>()
             val array = body.get("commands")
             if (array != null && array.isJsonArray) for (element in array.asJsonArray) commands.add(element)
-            HeartbeatAnswer(if (next != null && next > 0 && next <= Int.MAX_VALUE) next.toInt() else null, commands)
+            val cancelled = ArrayList<String>()
+            val ids = body.get("cancelled")
+            if (ids != null && ids.isJsonArray) {
+                for (element in ids.asJsonArray) {
+                    if (element.isJsonPrimitive && element.asJsonPrimitive.isString) {
+                        val cid = element.asString
+                        if (cid.isNotEmpty() && cid.length <= 128) cancelled.add(cid)
+                    }
+                }
+            }
+            HeartbeatAnswer(if (next != null && next > 0 && next <= Int.MAX_VALUE) next.toInt() else null, commands, cancelled)
         }
 
     /** Answers the command's status on the server after the report. */

@@ -66,14 +66,18 @@ class HeartbeatBody(
     val seq: Long?
 )
 
-/** What a heartbeat answer says; `commands` are unchecked: the verifier decides what they are worth. */
-class HeartbeatAnswer(val nextHeartbeatSec: Int?, val commands: List<JsonElement>)
+/**
+ * What a heartbeat answer says; `commands` are unchecked: the verifier decides what they are worth.
+ * `cancelled` names commands the server cancelled: never run them, report `cancelled`.
+ */
+class HeartbeatAnswer(val nextHeartbeatSec: Int?, val commands: List<JsonElement>, val cancelled: List<String> = emptyList())
 
 object ResultStatus {
     const val DELIVERED = "delivered"
     const val SUCCEEDED = "succeeded"
     const val FAILED = "failed"
     const val REJECTED = "rejected"
+    const val CANCELLED = "cancelled"
 }
 
 /** `POST /api/v1/commands/{cid}/result`. */
@@ -91,5 +95,6 @@ class CommandResult(val status: String, val output: String?, val error: String?)
         fun succeeded(output: String?) = CommandResult(ResultStatus.SUCCEEDED, output?.take(MAX_OUTPUT), null)
         fun failed(error: String) = CommandResult(ResultStatus.FAILED, null, error.take(MAX_ERROR))
         fun rejected(error: String) = CommandResult(ResultStatus.REJECTED, null, error.take(MAX_ERROR))
+        fun cancelled() = CommandResult(ResultStatus.CANCELLED, null, null)
     }
 }
