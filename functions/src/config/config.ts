@@ -379,10 +379,16 @@ function firebaseWeb(c: Parsed): Config['firebaseWeb'] {
   };
 }
 
-function egressPolicy(c: { DISCORD_WEBHOOK_HOSTS: string; EGRESS_ALLOW_CIDRS?: string | undefined; DISCORD_WEBHOOK_URL?: string | undefined }) {
+function egressPolicy(c: {
+  DISCORD_WEBHOOK_HOSTS: string;
+  EGRESS_ALLOW_CIDRS?: string | undefined;
+  DISCORD_WEBHOOK_URL?: string | undefined;
+}) {
   const discordHosts = c.DISCORD_WEBHOOK_HOSTS.split(',').map((h) => h.trim().toLowerCase());
   if (c.DISCORD_WEBHOOK_URL && !discordHosts.includes(new URL(c.DISCORD_WEBHOOK_URL).hostname.toLowerCase())) {
-    throw new ConfigError(`invalid configuration - DISCORD_WEBHOOK_URL: its host is not one of DISCORD_WEBHOOK_HOSTS (${discordHosts.join(', ')})`);
+    throw new ConfigError(
+      `invalid configuration - DISCORD_WEBHOOK_URL: its host is not one of DISCORD_WEBHOOK_HOSTS (${discordHosts.join(', ')})`,
+    );
   }
   let allow: Cidr[];
   try {

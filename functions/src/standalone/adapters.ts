@@ -75,7 +75,9 @@ export function createStandaloneApp(deps: StandaloneDeps) {
     blobs: overrides.blobs ?? new DiskBlobStore(join(config.dataDir, 'blobs')),
     queue: overrides.queue ?? localQueue!,
     push: overrides.push ?? noPush,
-    notifier: overrides.notifier ?? new ChannelNotifier({ discord: new DiscordNotifier({ allowedHosts: config.egress.discordHosts, guard: egress }), email }),
+    notifier:
+      overrides.notifier ??
+      new ChannelNotifier({ discord: new DiscordNotifier({ allowedHosts: config.egress.discordHosts, guard: egress }), email }),
     consoleTokens: noConsoleTokens,
     hasher,
     limiter,

@@ -151,9 +151,7 @@ describe('alerts and settings', () => {
     expect((await mdm(['settings', 'get', 'thresholds'])).out).toMatch(/^thresholds\.offlineAfterSec=\d+\nthresholds\.lowBatteryPct=15\n/);
     expect(await json(['settings', 'get', 'holdSec'])).toEqual({ 'thresholds.holdSec': 0 });
     expect((await json(['settings', 'get'])).channels.discord.webhookUrlSet).toBe(false);
-    expect((await mdm(['settings', 'set', 'webhookUrl=https://discord.com/api/webhooks/1/x'])).out).toBe(
-      'channels.discord.webhookUrl set',
-    );
+    expect((await mdm(['settings', 'set', 'webhookUrl=https://discord.com/api/webhooks/1/x'])).out).toBe('channels.discord.webhookUrl set');
 
     expect(await mdm(['settings', 'set', 'offlineAfterSec=0'])).toMatchObject({
       code: 1,
