@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { Logger } from '../ports/logger.js';
-import type { HttpRequest } from '../core/route.js';
+import type { HttpRequest, HttpResponse } from '../core/route.js';
 import { BODY_LIMIT_BYTES, errorResponse, type Handler } from './router.js';
 import { AppError } from '../core/errors.js';
 import { secureServerResponse } from './security-headers.js';
@@ -10,6 +12,11 @@ import { clientAddress, proxyTrust, type ProxyTrust } from './client-address.js'
 /** Uploads (bodies past the JSON limit) read at once: by the whole server, and by one caller. */
 const UPLOADS_AT_ONCE = 4;
 const UPLOADS_PER_CALLER = 1;
+
+/** Answers at least this large are gzipped for clients that accept it (a heartbeat answer stays plain). */
+const COMPRESS_FROM_BYTES = 1024;
+const COMPRESSIBLE = /^(application\/json|text\/|application\/(javascript|xml))/;
+const gzipAsync = promisify(gzip);
 
 /** Past this a too-large body is cut off rather than drained, so the 413 is still read by polite clients. */
 const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
@@ -112,6 +119,8 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
       response = errorResponse(err, randomUUID(), undefined, opts.logger);
     }
     if (res.destroyed) return;
+    if (req.method !== 'HEAD') response = await compressed(req, response);
+    if (res.destroyed) return;
     res.writeHead(response.status, response.headers);
     if (response.stream) {
       streams.add(res);
@@ -125,6 +134,27 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
     }
     // the router logs and counts each request (router.ts)
     res.end(response.body);
+  }
+
+  /**
+   * Gzips a large JSON or text answer when the client accepts it (the fleet snapshot, device lists,
+   * OpenAPI); compressed off the event loop, in libuv's thread pool. Small answers are sent as they are.
+   */
+  async function compressed(req: IncomingMessage, response: HttpResponse): Promise<HttpResponse> {
+    const size = typeof response.body === 'string' ? Buffer.byteLength(response.body) : response.body.length;
+    const type = String(response.headers['content-type'] ?? '');
+    if (
+      response.stream ||
+      size < COMPRESS_FROM_BYTES ||
+      !COMPRESSIBLE.test(type) ||
+      response.headers['content-encoding'] ||
+      response.headers['content-length']
+    )
+      return response;
+    const vary = { ...response.headers, vary: 'accept-encoding' };
+    if (!/\bgzip\b/i.test(String(req.headers['accept-encoding'] ?? ''))) return { ...response, headers: vary };
+    const body = await gzipAsync(response.body, { level: 6 });
+    return { ...response, headers: { ...vary, 'content-encoding': 'gzip' }, body };
   }
 
   return {
