@@ -29,6 +29,8 @@ export function parseApk(apk: Buffer): ApkInfo {
     if (err instanceof ApkError) throw err;
     // a read past the end of a truncated or hostile structure
     if (err instanceof RangeError) throw new ApkError('not_an_apk', 'the APK is truncated or corrupt');
-    throw err;
+    // anything else a hostile file can make a decoder throw (a key that does not parse, a bad inflate
+    // stream): a corrupt upload is the client's, never a 500
+    throw new ApkError('not_an_apk', 'the APK is corrupt or malformed');
   }
 }

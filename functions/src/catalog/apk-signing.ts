@@ -114,12 +114,13 @@ export function readSigners(apk: Buffer, zip: ZipLayout): SigningInfo {
 
 function checkSignerKey(certDer: Buffer, publicKeyDer: Buffer): KeyObject {
   let cert: X509Certificate;
+  let spki: Buffer;
   try {
     cert = new X509Certificate(certDer);
+    spki = cert.publicKey.export({ type: 'spki', format: 'der' });
   } catch {
-    throw new ApkError('invalid_signature', "an APK signer's certificate is not X.509");
+    throw new ApkError('invalid_signature', "an APK signer's certificate is not X.509 or its key cannot be read");
   }
-  const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
   if (!spki.equals(publicKeyDer)) throw new ApkError('invalid_signature', "an APK signer's public key is not its certificate's");
   return cert.publicKey;
 }

@@ -66,7 +66,9 @@ describe('constant-time compares', () => {
     const offenders: string[] = [];
     for (const f of files) {
       (await readFile(f, 'utf8')).split('\n').forEach((line, i) => {
-        if (eq.test(line) || bufferEquals.test(line)) offenders.push(`${f.slice(root.length)}:${i + 1}: ${line.trim()}`);
+        // an APK signer's certificate digest is public (apksigner prints it; the catalog serves it): not a secret
+        const publicDigest = /[\w.]*signer\w*\s*(?:===|!==)\s*[\w.]*signer\w*/i.test(line);
+        if ((eq.test(line) && !publicDigest) || bufferEquals.test(line)) offenders.push(`${f.slice(root.length)}:${i + 1}: ${line.trim()}`);
       });
     }
     expect(offenders).toEqual([]);

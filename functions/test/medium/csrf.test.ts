@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { WebhookReceiver } from '../helpers/receivers.js';
+import { LOOPBACK_CHANNELS, WebhookReceiver } from '../helpers/receivers.js';
 
 /**
  * Cross-site request forgery against the console's cookie: a page on a sibling subdomain or another
@@ -14,7 +14,7 @@ describe('CSRF on cookie-authenticated admin requests', () => {
   let bearer: string;
   beforeAll(async () => {
     discord = await new WebhookReceiver().start();
-    t = await createTestApp('pglite', { DISCORD_WEBHOOK_URL: discord.url });
+    t = await createTestApp('pglite', { DISCORD_WEBHOOK_URL: discord.url, ...LOOPBACK_CHANNELS });
     bearer = await t.loginAs('admin');
     cookie = `mdm_session=${bearer}`;
   });

@@ -47,6 +47,8 @@ describe('commands end to end with the simulator', () => {
   const heartbeatCarried = new Map<string, number>();
   /** Result reports to refuse with 503 per command id, to make acknowledgements go missing. */
   const refuseResults = new Map<string, number>();
+  /** While set, the first reports of every command not seen before are refused this many times. */
+  let refuseEachNewCommand = 0;
   /** Rewrites heartbeat answers per device (a man in the middle). */
   const rewrite = new Map<string, (envelope: Record<string, string>) => Record<string, string> | null>();
   const encryptionKey = randomBytes(32);
@@ -96,6 +98,7 @@ describe('commands end to end with the simulator', () => {
     await app.services.admins.ensureFirstAdmin({ email: 'ops@example.com', password: 'command test password', allowGenerated: false });
     const handle = async (req: HttpRequest): Promise<HttpResponse> => {
       const result = /^\/api\/v1\/commands\/([^/]+)\/result$/.exec(req.path);
+      if (result && refuseEachNewCommand > 0 && !refuseResults.has(result[1]!)) refuseResults.set(result[1]!, refuseEachNewCommand);
       const refuse = result ? (refuseResults.get(result[1]!) ?? 0) : 0;
       if (result && refuse > 0) {
         refuseResults.set(result[1]!, refuse - 1);
@@ -178,14 +181,16 @@ describe('commands end to end with the simulator', () => {
 
   it('runs a command once when it arrives by push and then in two heartbeat answers because the acknowledgement got lost', async () => {
     push.mode = () => 'deliver';
+    // the first three reports of every command are refused: it stays open and keeps coming back (set
+    // before sending: a pushed command can be run and reported before the create call has answered)
+    refuseEachNewCommand = 3;
     const sent = await api('POST', '/api/v1/admin/commands', {
       type: 'RELAUNCH_APP',
       all: true,
       confirm: { type: 'RELAUNCH_APP', count: DEVICES },
     });
-    // the first three reports of every command are refused: it stays open and keeps coming back
-    for (const c of sent.json.commands as { id: string }[]) refuseResults.set(c.id, 3);
     const done = await waitFor(async () => (await batchCommands(sent.json.batchId)).every((c) => c.status === 'succeeded'), 30_000);
+    refuseEachNewCommand = 0;
     expect(done).toBe(true);
     const twice = (sent.json.commands as { id: string }[]).filter((c) => (heartbeatCarried.get(c.id) ?? 0) >= 2).length;
     expect(twice).toBeGreaterThan(DEVICES / 2);
