@@ -326,6 +326,7 @@ export function createApp(deps: AppDeps) {
     logger.debug('tick ran', { owner: leases.owner });
     const expired = await commands.expire();
     // authentication failures of the minutes that have ended, one audit entry per scope and address
+    await a.authFailures.flush();
     const now = clock.now();
     await flushAuthFailures(db, new Date(Math.floor(now.getTime() / 60_000) * 60_000)).catch((err: unknown) =>
       logger.error('could not audit authentication failures', { err }),

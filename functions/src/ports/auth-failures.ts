@@ -13,6 +13,8 @@ export type AuthFailureScope = (typeof AUTH_FAILURE_SCOPES)[number];
 export interface AuthFailureLog {
   /** Counts one failure now; never throws (a failure to count is logged by the adapter). */
   record(scope: AuthFailureScope, address: string): Promise<void>;
+  /** Writes the counts an adapter holds in memory (before the audit takes ended minutes, and at shutdown). */
+  flush(): Promise<void>;
 }
 
-export const noAuthFailureLog: AuthFailureLog = { record: async () => {} };
+export const noAuthFailureLog: AuthFailureLog = { record: async () => {}, flush: async () => {} };

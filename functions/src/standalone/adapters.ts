@@ -59,6 +59,7 @@ export function createStandaloneApp(deps: StandaloneDeps) {
   const email = new EmailNotifier({ guard: egress });
   const hasher = overrides.hasher ?? new WorkerSecretHasher(config.bcryptWorkers, config.bcryptQueuePerLane);
   const leases = new PgJobLeases(db, clock);
+  const authFailures = new PgAuthFailureLog(db, clock, logger);
   const limiter = new PgFailureLimiter(db, clock, config.rateLimit.windowSec, {
     login: config.rateLimit.loginFailures,
     enroll: config.rateLimit.enrollFailures,
@@ -81,7 +82,7 @@ export function createStandaloneApp(deps: StandaloneDeps) {
     consoleTokens: noConsoleTokens,
     hasher,
     limiter,
-    authFailures: new PgAuthFailureLog(db, clock, logger),
+    authFailures,
     metrics: new PrometheusMetrics({ version: VERSION }),
     dbPool: deps.dbPool,
     leases,
@@ -92,6 +93,7 @@ export function createStandaloneApp(deps: StandaloneDeps) {
   /** Lets queued dispatches finish and stops the worker threads; the database is the caller's to close. */
   const close = async () => {
     await localQueue?.drain();
+    await authFailures.flush();
     await hasher.close();
     await shared?.close();
     await leases.releaseAll().catch(() => {}); // another instance runs the jobs from its next tick

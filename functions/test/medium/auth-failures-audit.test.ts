@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DB_KINDS } from '../helpers/db.js';
+import { PgAuthFailureLog } from '../../src/adapters/postgres/auth-failures.js';
 import { createTestApp, sampleDevice, type TestApp } from '../helpers/app.js';
 
 /**
@@ -82,5 +83,17 @@ describe.each(DB_KINDS)('authentication failures in the audit log on %s', (kind)
     const entries = (await failures(admin)).filter((e) => e.ip === '192.0.2.44');
     expect(entries.reduce((n, e) => n + e.details.failures, 0)).toBe(200);
     expect(entries.length).toBeLessThanOrEqual(2); // the flood may straddle a minute boundary
+  });
+
+  it('adds a flood up in memory and writes it once: one row, no statement per failure', async () => {
+    const log = new PgAuthFailureLog(t.db.db, t.clock, t.logs);
+    for (let i = 0; i < 500; i++) await log.record('device_token', '192.0.2.99');
+    const rows = () => t.db.db.selectFrom('auth_failures').selectAll().where('address', '=', '192.0.2.99').execute();
+    expect(await rows()).toEqual([]); // held for up to a second
+    await log.flush();
+    expect((await rows()).map((r) => [r.scope, r.failures])).toEqual([['device_token', 500]]);
+    await log.record('device_token', '192.0.2.99');
+    await log.flush();
+    expect((await rows()).map((r) => r.failures)).toEqual([501]);
   });
 });
