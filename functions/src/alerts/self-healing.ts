@@ -65,7 +65,11 @@ export class SelfHealing {
     let outcomeOfLast: Outcome = 'not_fixed';
     if (a.step !== null && a.outcome === null) {
       const finished = a.command_completed_at !== null && ['succeeded', 'failed', 'rejected'].includes(a.command_status ?? '');
-      const dead = a.command_status === 'expired' || a.command_status === null;
+      // No command yet is a step another run has just claimed and is still sending (claim, then send):
+      // it is waited for like a running one - taken as failed, it would be closed and the next step
+      // claimed at once (seen: two steps for one alert under concurrent sweeps). Never sent at all, it
+      // times out below.
+      const dead = a.command_status === 'expired';
       const timedOut = a.taken_at!.getTime() + settings.selfHealing.stepTimeoutSec * 1000 <= now.getTime();
       if (finished && a.command_status !== 'succeeded') outcomeOfLast = 'command_failed';
       else if (finished && a.last_seen_at > a.command_completed_at!) outcomeOfLast = 'not_fixed';

@@ -47,6 +47,36 @@ describe.each(DB_KINDS)('self-healing on %s', (kind) => {
     return delivered;
   };
 
+  it('waits for a step another sweep has claimed but not sent yet, instead of taking the next one', async () => {
+    const selfHeal = (on: boolean) =>
+      t.request('PUT', '/api/v1/admin/settings/alerts', { token: admin, body: { kinds: { app_down: { selfHeal: on } } } });
+    expect((await selfHeal(false)).status).toBe(200);
+    await beat(DOWN);
+    await t.app.tick();
+    minutes(3);
+    await beat(DOWN);
+    await t.app.tick(); // the alert opens; no step while self-healing is off
+    // another sweep claims the first step and has not attached its command yet
+    const { id: alertId } = await t.db.db.selectFrom('alerts').select('id').where('kind', '=', 'app_down').executeTakeFirstOrThrow();
+    await t.db.db
+      .insertInto('alert_remediations')
+      .values({ alert_id: alertId, device_id: device.deviceId, step: 1, action: 'RELAUNCH_APP', taken_at: t.clock.now() })
+      .execute();
+    expect((await selfHeal(true)).status).toBe(200);
+    await t.app.tick();
+    const steps = () =>
+      t.db.db.selectFrom('alert_remediations').select(['step', 'outcome']).where('alert_id', '=', alertId).orderBy('step').execute();
+    expect(await steps()).toEqual([{ step: 1, outcome: null }]);
+    // a step that was never sent times out like one that never answered, and the ladder goes on
+    minutes(11);
+    await beat(DOWN);
+    await t.app.tick();
+    expect(await steps()).toEqual([
+      { step: 1, outcome: 'timed_out' },
+      { step: 2, outcome: null },
+    ]);
+  });
+
   it('relaunches, clears data, reboots, then tells a person, each step after a heartbeat checked the last', async () => {
     await beat(DOWN);
     await t.app.tick();
