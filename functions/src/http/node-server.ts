@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import type { Logger } from '../ports/logger.js';
 import type { HttpRequest, HttpResponse } from '../core/route.js';
 import { BODY_LIMIT_BYTES, errorResponse, type Handler } from './router.js';
 import { AppError } from '../core/errors.js';
 import { secureServerResponse } from './security-headers.js';
+import { COMPRESSIBLE, gzipAsync } from './static-files.js';
 import { clientAddress, proxyTrust, type ProxyTrust } from './client-address.js';
 
 /** Uploads (bodies past the JSON limit) read at once: by the whole server, and by one caller. */
@@ -15,8 +14,6 @@ const UPLOADS_PER_CALLER = 1;
 
 /** Answers at least this large are gzipped for clients that accept it (a heartbeat answer stays plain). */
 const COMPRESS_FROM_BYTES = 1024;
-const COMPRESSIBLE = /^(application\/json|text\/|application\/(javascript|xml))/;
-const gzipAsync = promisify(gzip);
 
 /** Past this a too-large body is cut off rather than drained, so the 413 is still read by polite clients. */
 const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;

@@ -33,7 +33,8 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
   '.ttf': 'font/ttf',
 };
-const COMPRESSIBLE = /^(text\/|application\/(json|manifest\+json)|image\/svg)/;
+/** Content types worth compressing: the static files' and the API answers' (node-server.ts). */
+export const COMPRESSIBLE = /^(text\/|application\/(json|manifest\+json)|image\/svg)/;
 const IMMUTABLE_PREFIX = '/_app/immutable/';
 const FALLBACK = '/index.html';
 const MAX_FILES = 5000;
@@ -54,7 +55,7 @@ interface StaticFile {
   encoded: Map<'br' | 'gzip', Promise<Buffer>>;
 }
 
-const gzipAsync = promisify(gzip);
+export const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
 
 export interface StaticSite {

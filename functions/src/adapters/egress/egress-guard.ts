@@ -16,6 +16,11 @@ export interface EgressGuard {
   lookup: LookupFunction;
   /** Whether a literal address may be connected to. */
   allows(address: string): boolean;
+  /**
+   * The refusal for a host that is a refused literal address (Node connects to a literal without
+   * calling `lookup`, so a caller checks it before connecting); undefined for names and allowed addresses.
+   */
+  refusal(host: string): EgressRefusedError | undefined;
 }
 
 /** The ranges no outbound alert connection may reach unless allowed. */
@@ -95,5 +100,10 @@ export function createEgressGuard(options: { allow?: Cidr[]; resolve?: Resolve }
     else resolve(hostname, done);
   };
 
-  return { lookup, allows };
+  const refusal = (host: string) => {
+    const literal = host.replace(/^\[|\]$/g, '');
+    return isIP(literal) && !allows(literal) ? new EgressRefusedError(literal) : undefined;
+  };
+
+  return { lookup, allows, refusal };
 }

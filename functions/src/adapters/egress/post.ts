@@ -1,7 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { isIP } from 'node:net';
-import { EgressRefusedError, type EgressGuard } from './egress-guard.js';
+import type { EgressGuard } from './egress-guard.js';
 
 export interface PostAnswer {
   status: number;
@@ -24,8 +23,8 @@ export function guardedPost(
   opts: { guard: EgressGuard; timeoutMs: number; headers: Record<string, string> },
 ): Promise<PostAnswer> {
   const target = new URL(url);
-  const host = target.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host) && !opts.guard.allows(host)) return Promise.reject(new EgressRefusedError(host));
+  const refused = opts.guard.refusal(target.hostname);
+  if (refused) return Promise.reject(refused);
   const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<PostAnswer>((resolve, reject) => {
     const req = request(

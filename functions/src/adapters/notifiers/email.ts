@@ -1,5 +1,5 @@
 import { createTransport, type NodemailerError, type Transporter } from 'nodemailer';
-import { connect, isIP, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { ChannelTarget, FailureClass, Notifier, OutgoingMessage, SendResult, Severity } from '../../ports/notifier.js';
 import { createEgressGuard, EgressRefusedError, type EgressGuard } from '../egress/egress-guard.js';
 
@@ -66,7 +66,8 @@ export class EmailNotifier implements Notifier {
   /** A plain TCP connection to the SMTP server, made only to an address the egress guard allows. */
   private connect(host: string, port: number, callback: (err: Error | null, socket?: { connection: Socket }) => void): void {
     const literal = host.replace(/^\[|\]$/g, '');
-    if (isIP(literal) && !this.guard.allows(literal)) return callback(new EgressRefusedError(literal));
+    const refused = this.guard.refusal(literal);
+    if (refused) return callback(refused);
     const socket = connect({ host: literal, port, lookup: this.guard.lookup });
     let settled = false;
     const settle = (err: Error | null) => {
