@@ -177,6 +177,42 @@ describe.each(DB_KINDS)('device lifecycle on %s', (kind) => {
     });
   });
 
+  describe('retire after a signed RELEASE_OWNER', () => {
+    it('refuses wipe and releaseOwner together without changing anything', async () => {
+      const d = await t.enrollDevice();
+      const both = await retire(d.deviceId, { wipe: true, releaseOwner: true });
+      expect([both.status, both.json.error.code]).toEqual([400, 'retire_one_command']);
+      expect((await retire(d.deviceId, { releaseOwner: 'yes' })).status).toBe(400);
+      expect((await device(d.deviceId)).status).not.toMatch(/retir/);
+      const open = await t.db.db.selectFrom('commands').select('id').where('device_id', '=', d.deviceId).execute();
+      expect(open).toEqual([]);
+    });
+
+    it('keeps the credentials until the device took it, then retires it on the tick, audited as a release', async () => {
+      const d = await t.enrollDevice();
+      await beat(d);
+      const res = await retire(d.deviceId, { releaseOwner: true });
+      expect(res.status).toBe(200);
+      expect(res.json).toMatchObject({ lifecycle: 'retiring', wipeCommandId: null });
+      const releaseId = res.json.releaseOwnerCommandId as string;
+      expect((await retire(d.deviceId, { releaseOwner: true })).json.error.code).toBe('device_retiring');
+      const token = await t.deviceToken(d);
+      const hb = await beat(d, token);
+      expect(hb.json.commands.map((c: Record<string, string>) => [c.cid, c.type])).toEqual([[releaseId, 'RELEASE_OWNER']]);
+      await t.app.tick();
+      expect((await device(d.deviceId)).status).toBe('retiring');
+      const done = await t.request('POST', `/api/v1/commands/${releaseId}/result`, { token, body: { status: 'succeeded' } });
+      expect(done.status).toBe(200);
+      await t.app.tick();
+      expect((await device(d.deviceId)).status).toBe('retired');
+      const trail = (await audit(d.deviceId)).filter((a) => a.action === 'retired_device');
+      expect(trail.map((a) => [a.actor_type, a.details])).toEqual([
+        ['admin', expect.objectContaining({ lifecycle: 'retiring', wipe: false, releaseOwner: true, releaseOwnerCommandId: releaseId })],
+        ['system', expect.objectContaining({ lifecycle: 'retired', wipe: false, releaseOwner: true })],
+      ]);
+    });
+  });
+
   describe('delete', () => {
     it('needs a retired device (409 otherwise, nothing deleted) and an admin', async () => {
       const d = await t.enrollDevice();

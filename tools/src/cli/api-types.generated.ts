@@ -219,7 +219,7 @@ export interface paths {
         /** List commands, newest first */
         get: operations["getAdminCommands"];
         put?: never;
-        /** Send a signed command to devices, a group, a tag or the whole fleet. Beyond one device (PING aside) it needs confirm {type, count} (428 gives it); WIPE: admins only, and beyond one device a second admin approves (202) */
+        /** Send a signed command to devices, a group, a tag or the whole fleet. Beyond one device (PING aside) it needs confirm {type, count} (428 gives it); WIPE and RELEASE_OWNER: admins only, and beyond one device a second admin approves (202) */
         post: operations["postAdminCommands"];
         delete?: never;
         options?: never;
@@ -357,7 +357,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Retire a device: its credentials stop working (after a signed WIPE reached it, with wipe: true); its history stays */
+        /** Retire a device: its credentials stop working (after a signed WIPE or RELEASE_OWNER reached it, with wipe: true or releaseOwner: true); its history stays */
         post: operations["postAdminDevicesRetire"];
         delete?: never;
         options?: never;
@@ -1768,7 +1768,7 @@ export interface operations {
                             /** Format: uuid */
                             id: string;
                             /** @enum {string} */
-                            type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                            type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE" | "RELEASE_OWNER";
                             params: {
                                 [key: string]: unknown;
                             };
@@ -1856,7 +1856,7 @@ export interface operations {
                         /** Format: uuid */
                         id: string;
                         /** @enum {string} */
-                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE" | "RELEASE_OWNER";
                         params: {
                             [key: string]: unknown;
                         };
@@ -1985,7 +1985,7 @@ export interface operations {
                         /** Format: uuid */
                         id: string;
                         /** @enum {string} */
-                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE" | "RELEASE_OWNER";
                         params: {
                             [key: string]: unknown;
                         };
@@ -2196,7 +2196,7 @@ export interface operations {
                             /** Format: uuid */
                             deviceId: string;
                             /** @enum {string} */
-                            type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                            type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE" | "RELEASE_OWNER";
                             params: {
                                 [key: string]: unknown;
                             };
@@ -2275,7 +2275,7 @@ export interface operations {
             content: {
                 "application/json": {
                     /** @enum {string} */
-                    type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                    type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE" | "RELEASE_OWNER";
                     params?: {
                         [key: string]: unknown;
                     };
@@ -2294,7 +2294,7 @@ export interface operations {
                     /** @description The type and the number of devices the server counted (from a 428 confirmation_required); required for every type but PING sent to more than one device, a group, a tag or all */
                     confirm?: {
                         /** @enum {string} */
-                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE" | "RELEASE_OWNER";
                         count: number;
                     };
                 };
@@ -2317,14 +2317,14 @@ export interface operations {
                             /** Format: uuid */
                             deviceId: string;
                             /** @enum {string} */
-                            type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                            type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE" | "RELEASE_OWNER";
                             /** @enum {string} */
                             status: "queued" | "dispatched" | "delivered" | "succeeded" | "failed" | "rejected" | "expired" | "cancelled";
                         }[];
                     };
                 };
             };
-            /** @description A WIPE for more than one device, waiting for another admin */
+            /** @description A WIPE or RELEASE_OWNER for more than one device, waiting for another admin */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -2335,7 +2335,7 @@ export interface operations {
                             /** Format: uuid */
                             id: string;
                             /** @enum {string} */
-                            type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                            type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE" | "RELEASE_OWNER";
                             params: {
                                 [key: string]: unknown;
                             };
@@ -2463,7 +2463,7 @@ export interface operations {
                         /** Format: uuid */
                         deviceId: string;
                         /** @enum {string} */
-                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE" | "RELEASE_OWNER";
                         params: {
                             [key: string]: unknown;
                         };
@@ -3469,7 +3469,9 @@ export interface operations {
             content: {
                 "application/json": {
                     /** @description true: send a signed WIPE first; the device stays "retiring" (its credentials work) until it has taken the WIPE or the WIPE expired. false: retired at once */
-                    wipe: boolean;
+                    wipe?: boolean;
+                    /** @description true: send a signed RELEASE_OWNER first (the agent gives up Device Owner, the device keeps its data and becomes an ordinary phone); "retiring" until the device took it, like wipe. Not with wipe: true */
+                    releaseOwner?: boolean;
                 };
             };
         };
@@ -3487,6 +3489,8 @@ export interface operations {
                         lifecycle: "active" | "retiring" | "retired";
                         /** @description The WIPE sent before retiring, if any */
                         wipeCommandId: string | null;
+                        /** @description The RELEASE_OWNER sent before retiring, if any */
+                        releaseOwnerCommandId: string | null;
                         /** @description Open commands that will not be delivered (ended as expired) */
                         commandsCancelled: number;
                         alertsResolved: number;

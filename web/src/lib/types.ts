@@ -56,6 +56,7 @@ export const COMMAND_TYPES = [
   'INSTALL_APK',
   'SET_CONFIG',
   'WIPE',
+  'RELEASE_OWNER',
 ] as const satisfies readonly CommandType[];
 
 export type AlertView = Ok<'getAdminAlertsById'>;
