@@ -1689,9 +1689,12 @@ export interface operations {
                             at: string;
                             actor: {
                                 /** @enum {string} */
-                                type: "admin" | "device" | "system";
+                                type: "admin" | "device" | "system" | "token";
                                 id: string | null;
+                                /** @description The name recorded with the entry (a copy: it does not follow renames) */
                                 name: string;
+                                /** @description An admin actor's current email (null for other actors or a deleted admin) */
+                                email: string | null;
                             };
                             action: string;
                             target: {
@@ -1699,6 +1702,8 @@ export interface operations {
                                 id: string | null;
                             } | null;
                             deviceId: string | null;
+                            /** @description The device's current display name; once deleted, the name its deletion recorded, else its id. Null: no device */
+                            deviceName: string | null;
                             ip: string | null;
                             details: {
                                 [key: string]: unknown;
