@@ -6,7 +6,8 @@ import { ADMIN, StandaloneServer } from './helpers/server.js';
 
 /**
  * Day-two pages in headless Chromium against the real standalone server: the audit log names devices
- * and admins as they are now and filters by a device picked by name.
+ * and admins as they are now and filters by a device picked by name; the fleet page's health chart
+ * follows its 24 h / 7 d toggle and fits a 390 px phone.
  */
 async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
   const started = performance.now();
@@ -89,5 +90,49 @@ describe('day two in the console', () => {
       "the admin's entries on Till 7",
     );
     expect(errors).toEqual([]);
+  });
+
+  it('draws the fleet health chart for 24 h and 7 d, sized to a 390 px screen', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const phone = await signIn(context, server.url, ADMIN.email, ADMIN.password);
+    const phoneErrors = watchErrors(phone);
+    // The live server has no complete hour rolled up yet: answer it first as it is, then with hours.
+    const real = await api('GET', '/fleet/health?range=24h');
+    expect(real.status).toBe(200);
+    const asked: string[] = [];
+    await phone.route('**/api/v1/admin/fleet/health?*', async (route) => {
+      const range = new URL(route.request().url()).searchParams.get('range') ?? '24h';
+      asked.push(range);
+      const n = range === '7d' ? 168 : 24;
+      const to = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+      const hours = Array.from({ length: n }, (_, i) => ({
+        hour: new Date(to - (n - i) * 3_600_000).toISOString(),
+        online: 10 + (i % 5),
+        offline: 2,
+        alerting: i % 3,
+      }));
+      await route.fulfill({
+        json: { range, from: hours[0]!.hour, to: new Date(to).toISOString(), hours },
+      });
+    });
+    await phone.goto(`${server.url}/`);
+    const section = phone.getByTestId('fleet-health');
+    const chart = section.getByTestId('chart');
+    await chart.locator('canvas').first().waitFor();
+    expect(await chart.locator('[role="img"]').getAttribute('aria-label')).toBe('Devices per hour: 24 points');
+    expect((await chart.boundingBox())!.width).toBeLessThanOrEqual(390);
+    expect((await chart.locator('canvas').first().boundingBox())!.width).toBeLessThanOrEqual(390);
+    await section.getByTestId('health-range-7d').tap();
+    await until(async () => (await section.getAttribute('data-range')) === '7d', 5000, 'the 7 d range');
+    await until(
+      async () => (await chart.locator('[role="img"]').getAttribute('aria-label')) === 'Devices per hour: 168 points',
+      5000,
+      'the 7 d chart',
+    );
+    expect(await section.getByTestId('health-range-7d').getAttribute('aria-pressed')).toBe('true');
+    expect(asked).toEqual(['24h', '7d']);
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBe(390);
+    expect(phoneErrors).toEqual([]);
+    await context.close();
   });
 });

@@ -451,6 +451,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/fleet/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Online, offline and alerting devices per hour over the last 24 hours or 7 days, from the hourly rollups */
+        get: operations["getAdminFleetHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/groups": {
         parameters: {
             query?: never;
@@ -4109,6 +4126,89 @@ export interface operations {
                             updatedAt: string;
                         }[];
                         nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminFleetHealth: {
+        parameters: {
+            query?: {
+                /** @description The last 24 hours or 7 days, in whole hours */
+                range?: "24h" | "7d";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One point per rolled-up hour, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        range: "24h" | "7d";
+                        /**
+                         * Format: date-time
+                         * @description The first hour of the range
+                         */
+                        from: string;
+                        /**
+                         * Format: date-time
+                         * @description The end of the last hour shown: the current hour, or earlier when the rollups have not caught up
+                         */
+                        to: string;
+                        /** @description Oldest first; only hours the hourly rollups cover */
+                        hours: {
+                            /** Format: date-time */
+                            hour: string;
+                            /** @description Devices that sent a heartbeat in the hour */
+                            online: number;
+                            /** @description Devices of the fleet (enrolled, not retired) that sent none */
+                            offline: number;
+                            /** @description Devices with an alert open during the hour (online or offline) */
+                            alerting: number;
+                        }[];
                     };
                 };
             };

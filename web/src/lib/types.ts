@@ -25,6 +25,7 @@ export const ROLE_RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 
 
 /** A device as the live mirror shows it (the fleet view's row). */
 export type DeviceDoc = Item<Ok<'getAdminFleet'>>;
+export type FleetHealth = Ok<'getAdminFleetHealth'>;
 export type AppState = DeviceDoc['app'];
 export type DeviceStatus = DeviceDoc['status'];
 
