@@ -47,7 +47,7 @@ class AndroidDevicePower(private val context: Context, private val owner: Device
         log.warn("giving up Device Owner on command")
         // An empty lock task list ends lock task for every task, so nobody is left locked in; the agent
         // stops being the persistent home screen; then Device Owner goes (its policies go with it).
-        owner.dpm.setLockTaskPackages(owner.admin, arrayOf())
+        owner.dpm.setLockTaskPackages(owner.admin, arrayOf<String>())
         owner.dpm.clearPackagePersistentPreferredActivities(owner.admin, context.packageName)
         @Suppress("DEPRECATION")
         owner.dpm.clearDeviceOwnerApp(context.packageName)
