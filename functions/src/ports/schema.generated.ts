@@ -359,6 +359,18 @@ export type EnrollmentToken = Selectable<EnrollmentTokensTable>;
 export type NewEnrollmentToken = Insertable<EnrollmentTokensTable>;
 export type EnrollmentTokenUpdate = Updateable<EnrollmentTokensTable>;
 
+export interface FleetHealthHoursTable {
+  hour: Date;
+  online: number;
+  fleet: number;
+  alerting: number;
+  computed_at: Generated<Date>;
+}
+
+export type FleetHealthHour = Selectable<FleetHealthHoursTable>;
+export type NewFleetHealthHour = Insertable<FleetHealthHoursTable>;
+export type FleetHealthHourUpdate = Updateable<FleetHealthHoursTable>;
+
 export interface HeartbeatRollupsTable {
   device_id: string;
   hour: Date;
@@ -493,6 +505,7 @@ export interface Database {
   device_tags: DeviceTagsTable;
   devices: DevicesTable;
   enrollment_tokens: EnrollmentTokensTable;
+  fleet_health_hours: FleetHealthHoursTable;
   heartbeat_rollups: HeartbeatRollupsTable;
   heartbeats: HeartbeatsTable;
   job_leases: JobLeasesTable;
