@@ -62,7 +62,10 @@ export class ReleaseIntake {
   async upload(actor: StaffActor, q: Expectations, body: Body, ip: string): Promise<string> {
     const release = this.slots.acquire(callerOf(actor));
     try {
-      const file = await this.spool(body, () => new AppError(413, 'payload_too_large', `request bodies are limited to ${this.maxBytes} bytes`));
+      const file = await this.spool(
+        body,
+        () => new AppError(413, 'payload_too_large', `request bodies are limited to ${this.maxBytes} bytes`),
+      );
       try {
         return await this.ingest(actor, q, file, ip, undefined);
       } finally {

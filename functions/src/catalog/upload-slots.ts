@@ -23,9 +23,7 @@ export class UploadSlots {
     const mine = this.byCaller.get(caller) ?? 0;
     if (this.total >= this.maxConcurrent || mine >= this.maxPerCaller) {
       const why =
-        mine >= this.maxPerCaller
-          ? `you already have ${mine} upload${mine === 1 ? '' : 's'} in progress`
-          : 'other uploads are in progress';
+        mine >= this.maxPerCaller ? `you already have ${mine} upload${mine === 1 ? '' : 's'} in progress` : 'other uploads are in progress';
       throw new AppError(429, 'uploads_busy', `${why}; retry in ${RETRY_AFTER_SEC} s`, { 'retry-after': String(RETRY_AFTER_SEC) });
     }
     this.total++;

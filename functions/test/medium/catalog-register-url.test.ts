@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server, type ServerResponse } from 'node:https';
+import type { ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,16 +13,37 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 
 const dir = new URL('../../../docs/vectors/apk/', import.meta.url);
 const apk = (name: string) => readFileSync(new URL(`${name}.apk`, dir));
-const expected = JSON.parse(readFileSync(new URL('expected.json', dir), 'utf8')) as Record<string, { sha256: string; signerSha256: string }>;
+const expected = JSON.parse(readFileSync(new URL('expected.json', dir), 'utf8')) as Record<
+  string,
+  { sha256: string; signerSha256: string }
+>;
 
 /** A self-signed certificate for 127.0.0.1 and localhost, made for this run by openssl. */
 async function selfSigned(): Promise<{ key: string; cert: string }> {
   const d = await mkdtemp(join(tmpdir(), 'register-url-cert-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '-keyout', join(d, 'key.pem'), '-out', join(d, 'cert.pem'),
-  ], { stdio: 'ignore' }); // prettier-ignore
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      join(d, 'key.pem'),
+      '-out',
+      join(d, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   const pair = { key: await readFile(join(d, 'key.pem'), 'utf8'), cert: await readFile(join(d, 'cert.pem'), 'utf8') };
   await rm(d, { recursive: true, force: true });
   return pair;
@@ -90,9 +112,16 @@ describe('registering a release by https URL', () => {
     await t?.close();
   });
 
-  const register = (body: Record<string, unknown>, token = admin) =>
-    t.request('POST', '/api/v1/admin/releases/register', { token, body });
-  const releases = async () => Number((await t.db.db.selectFrom('apk_releases').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+  const register = (body: Record<string, unknown>, token = admin) => t.request('POST', '/api/v1/admin/releases/register', { token, body });
+  const releases = async () =>
+    Number(
+      (
+        await t.db.db
+          .selectFrom('apk_releases')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   const files = async (d: string) => (await readdir(d, { recursive: true }).catch(() => [])).filter((f) => /\.(apk|part|tmp)$/.test(f));
 
   it('downloads, parses and stores the APK like an upload; devices then download it from this server; audited with the URL', async () => {

@@ -37,7 +37,8 @@ describe('authentication before the body', () => {
         data += c.toString('latin1');
         const line = data.indexOf('\r\n');
         const end = data.indexOf('\r\n\r\n');
-        if (line > 0 && end > 0) resolve({ status: data.slice(0, line), head: data.slice(0, end).toLowerCase(), ms: performance.now() - started });
+        if (line > 0 && end > 0)
+          resolve({ status: data.slice(0, line), head: data.slice(0, end).toLowerCase(), ms: performance.now() - started });
       });
       socket.on('error', reject);
       socket.write(
@@ -76,7 +77,9 @@ describe('authentication before the body', () => {
 
   it('reads at most UPLOADS_MAX_CONCURRENT uploads at once across admins: the next one answers 429', async () => {
     // this app allows 3 at once; the held upload of the test above is one of them
-    const held = [await t.loginAs('admin'), await t.loginAs('admin')].map((token) => slowUpload(`authorization: Bearer ${token}\r\n`, 1024));
+    const held = [await t.loginAs('admin'), await t.loginAs('admin')].map((token) =>
+      slowUpload(`authorization: Bearer ${token}\r\n`, 1024),
+    );
     await new Promise((r) => setTimeout(r, 300));
     const next = await slowUpload(`authorization: Bearer ${await t.loginAs('admin')}\r\n`, 16);
     expect(next.status).toBe('HTTP/1.1 429 Too Many Requests');

@@ -76,7 +76,15 @@ describe('streamed uploads', () => {
       next();
     });
   }
-  const rows = async () => Number((await t.db.db.selectFrom('apk_releases').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+  const rows = async () =>
+    Number(
+      (
+        await t.db.db
+          .selectFrom('apk_releases')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   const left = async (d: string) => (await readdir(d, { recursive: true }).catch(() => [])).filter((f) => /\.(apk|part|tmp)$/.test(f));
 
   it('stores a chunked upload streamed in small pieces, and removes its temporary file', async () => {

@@ -44,7 +44,10 @@ export class GcsBlobStore implements BlobStore {
   /** Streams the object up (one request, not resumable: APKs are tens of MiB), written once. */
   async putStream(key: string, body: AsyncIterable<Uint8Array>, contentType: string): Promise<void> {
     const file = await this.file(key);
-    await pipeline(Readable.from(body), file.createWriteStream({ resumable: false, contentType, preconditionOpts: { ifGenerationMatch: 0 } }));
+    await pipeline(
+      Readable.from(body),
+      file.createWriteStream({ resumable: false, contentType, preconditionOpts: { ifGenerationMatch: 0 } }),
+    );
   }
 
   async get(key: string): Promise<Buffer | null> {

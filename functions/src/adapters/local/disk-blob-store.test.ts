@@ -82,6 +82,10 @@ describe('GcsBlobStore', () => {
     }
     await store.putStream('apk/x.apk', chunks(), 'application/vnd.android.package-archive');
     expect(Buffer.concat(written).toString()).toBe('abcd');
-    expect(options).toEqual({ resumable: false, contentType: 'application/vnd.android.package-archive', preconditionOpts: { ifGenerationMatch: 0 } });
+    expect(options).toEqual({
+      resumable: false,
+      contentType: 'application/vnd.android.package-archive',
+      preconditionOpts: { ifGenerationMatch: 0 },
+    });
   });
 });
