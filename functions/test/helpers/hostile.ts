@@ -163,7 +163,7 @@ export function template(r: Route, deviceId: string): unknown {
     case '/api/v1/admin/releases/{id}/bad':
       return { reason: 'crashes on start' };
     case '/api/v1/admin/releases/register':
-      // example.com's documentation names: nothing is downloaded unless a case passes the schema (none is sent then)
+      // only the cases the schema refuses are sent: nothing is ever downloaded
       return { url: 'https://releases.example.com/app.apk', notes: 'fuzz', versionCode: 3 };
     case '/api/v1/admin/api-tokens':
       return { name: 'fuzz-token', scopes: ['devices:read'], expiresInSec: 3600 };
