@@ -151,7 +151,8 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
         latency: `${seconds.toFixed(3)}s`,
         remoteIp: req.ip,
         userAgent: header(req, 'user-agent')?.slice(0, 256),
-        requestSize: String(req.body?.length ?? 0),
+        // a streamed upload's size is what its header declared (the body went to the catalog's spool)
+        requestSize: String(req.body?.length ?? (Number(header(req, 'content-length') ?? 0) || 0)),
         responseSize: String(Buffer.byteLength(res.body)),
       },
       route: route?.path,
