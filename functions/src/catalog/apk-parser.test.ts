@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { unsignedApk, zip, binaryManifest } from '../../../docs/vectors/apk/build-apk.mjs';
+import { bufferAccess, type RandomAccess } from '../ports/spool.js';
 import { ApkError, parseApk } from './apk-parser.js';
 
 const dir = new URL('../../../docs/vectors/apk/', import.meta.url);
@@ -98,5 +99,39 @@ describe('parseApk on APKs signed by apksigner', async () => {
     const xml = binaryManifest({ packageName: 'com.example.x', versionCode: 7 });
     const apk = zip([{ name: 'AndroidManifest.xml', data: xml, store: true }]);
     expect(await code(() => parseApk(apk))).toBe('unsigned_apk'); // parsed as far as the signature
+  });
+});
+
+describe('parseApk reads by position', () => {
+  /** A reader that counts what the parser asks for. */
+  const counting = (bytes: Buffer) => {
+    const inner = bufferAccess(bytes);
+    const seen = { total: 0, largest: 0 };
+    const reader: RandomAccess = {
+      size: inner.size,
+      read: (offset, length) => {
+        seen.total += length;
+        seen.largest = Math.max(seen.largest, length);
+        return inner.read(offset, length);
+      },
+    };
+    return { reader, seen };
+  };
+
+  it('reads the end record, central directory and manifest of a 20 MiB APK, not its entries', async () => {
+    const big = zip([
+      { name: 'AndroidManifest.xml', data: binaryManifest({ packageName: 'com.example.big', versionCode: 1 }) },
+      { name: 'assets/big.bin', data: Buffer.alloc(20 * 1024 * 1024, 1), store: true },
+    ]);
+    const { reader, seen } = counting(big);
+    expect(await code(() => parseApk(reader, 'f'.repeat(64)))).toBe('unsigned_apk'); // as far as the signature
+    expect(seen.total).toBeLessThan(100 * 1024);
+  });
+
+  it('checks a signed APK reading at most 1 MiB at a time (plus the ZIP tail), with the same answer as from memory', async () => {
+    const apk = fixture('agent-1');
+    const { reader, seen } = counting(apk);
+    expect(await parseApk(reader)).toEqual(await parseApk(apk));
+    expect(seen.largest).toBeLessThanOrEqual(1024 * 1024 + 22 + 0xffff);
   });
 });
