@@ -58,6 +58,8 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
     let response;
     /** An unread upload too large to drain: the connection is cut once the answer is out. */
     let cutAfterAnswer = false;
+    /** The body was handed over as a stream: what the handler left unread is dealt with below. */
+    let streamed = false;
     try {
       // Authenticate from the headers before reading a byte of the body: a refused request is answered
       // now and its connection closed, so an unauthenticated upload never fills memory.
@@ -78,11 +80,8 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
         // what it leaves unread (a refusal before or during reading) is drained or cut off below.
         // destroyOnReturn: false - a handler that stops reading must not tear down the socket the
         // answer goes out on.
+        streamed = true;
         response = await handle({ ...base, body: undefined, bodyStream: req.iterator({ destroyOnReturn: false }) }, passed);
-        if (!req.complete) {
-          res.setHeader('connection', 'close');
-          cutAfterAnswer = !discardRest(req);
-        }
       } else {
         const body = await readBody(req, limit);
         response =
@@ -98,6 +97,10 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
       }
     } catch (err) {
       response = errorResponse(err, randomUUID(), undefined, opts.logger);
+    }
+    if (streamed && !req.complete) {
+      res.setHeader('connection', 'close');
+      cutAfterAnswer = !discardRest(req);
     }
     if (res.destroyed) return;
     if (req.method !== 'HEAD') response = await compressed(req, response);
