@@ -18,6 +18,8 @@ import { createRouter } from './http/router.js';
 import { streamRoutes, systemRoutes } from './http/system.routes.js';
 import { fleetCounts, metricsRoutes } from './observability/index.js';
 import type { BlobStore } from './ports/blob-store.js';
+import type { Downloader } from './ports/downloader.js';
+import type { Spool } from './ports/spool.js';
 import type { ConsoleTokens } from './ports/console-tokens.js';
 import type { Db } from './ports/db.js';
 import type { FailureLimiter } from './ports/failure-limiter.js';
@@ -55,6 +57,10 @@ export interface HostAdapters {
   liveStream?: LiveStream;
   /** Where the catalog keeps APK files (DATA_DIR on disk, or Cloud Storage). */
   blobs: BlobStore;
+  /** Where an upload or a downloaded APK waits while it is read: a private temporary file. */
+  spool: Spool;
+  /** Downloads a release registered by https URL, through the egress guard. */
+  downloader: Downloader;
   /** Where new command batches go to be pushed. */
   queue: Queue;
   push: Push;
@@ -134,12 +140,16 @@ export function createApp(deps: AppDeps) {
     clock,
     audit,
     blobs: a.blobs,
+    spool: a.spool,
+    downloader: a.downloader,
     logger,
     settings: {
       publicUrl: config.publicUrl,
       agentPackage: config.agentPackage,
       agentAdminReceiver: config.agentAdminReceiver,
       maxBytes: config.apkMaxBytes,
+      maxConcurrent: config.uploads.maxConcurrent,
+      maxPerCaller: config.uploads.maxPerCaller,
     },
   });
   const commands = createCommands({

@@ -111,6 +111,8 @@ export type AuditEvent =
         /** The package's first release: its signer is now pinned. */
         pinnedSigner: boolean;
         downgrade: boolean;
+        /** Registered by https URL: where it was downloaded from (no credentials, query or fragment). */
+        sourceUrl?: string;
       };
     }
   | {

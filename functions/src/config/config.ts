@@ -177,6 +177,15 @@ export const configSchema = z.object({
   APK_MAX_BYTES: int(1024 * 1024, 512 * 1024 * 1024, 32 * 1024 * 1024).describe(
     'Largest APK the app catalog accepts in one upload - every release, the agent and the kiosk apps alike (Firebase functions take at most 32 MiB).',
   ),
+  UPLOADS_MAX_CONCURRENT: int(1, 1000, 4).describe(
+    'Catalog uploads and registrations by URL this instance reads at once (each is spooled to a temporary file); more are answered 429 with Retry-After.',
+  ),
+  UPLOADS_MAX_PER_CALLER: int(1, 100, 1).describe(
+    'Catalog uploads and registrations by URL one admin or API token may have in progress at once on this instance; more are answered 429.',
+  ),
+  RELEASE_URL_TIMEOUT_SEC: int(5, 3600, 120).describe(
+    'Longest a registration by https URL may take to download its APK (connect, answer and body) before it fails as download_failed.',
+  ),
   AGENT_ADMIN_RECEIVER: z
     .string()
     .regex(/^\.?[a-zA-Z][\w.]*$/)
@@ -256,6 +265,8 @@ export interface Config {
   agentPackage: string;
   agentAdminReceiver: string;
   apkMaxBytes: number;
+  /** Uploads (and registrations by URL) read at once: by the instance, and by one caller. */
+  uploads: { maxConcurrent: number; maxPerCaller: number; urlTimeoutMs: number };
   consoleDir: string | undefined;
   /** The Firebase web app the console signs in to (all four CONSOLE_FIREBASE_* keys), or undefined. */
   firebaseWeb: { apiKey: string; authDomain: string; projectId: string; appId: string } | undefined;
@@ -345,6 +356,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     agentPackage: c.AGENT_PACKAGE,
     agentAdminReceiver: c.AGENT_ADMIN_RECEIVER,
     apkMaxBytes: c.APK_MAX_BYTES,
+    uploads: {
+      maxConcurrent: c.UPLOADS_MAX_CONCURRENT,
+      maxPerCaller: c.UPLOADS_MAX_PER_CALLER,
+      urlTimeoutMs: c.RELEASE_URL_TIMEOUT_SEC * 1000,
+    },
     consoleDir: c.CONSOLE_DIR,
     firebaseWeb: firebaseWeb(c),
     logLevel: c.LOG_LEVEL,

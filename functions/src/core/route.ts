@@ -82,6 +82,11 @@ export interface HttpRequest {
   query: URLSearchParams;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer | undefined;
+  /**
+   * An upload route's body as it arrives, when the host streams it (standalone) instead of buffering
+   * it into `body` (Firebase, whose framework has read it already). Read at most once.
+   */
+  bodyStream?: AsyncIterable<Uint8Array>;
   ip: string;
 }
 
@@ -145,7 +150,7 @@ export interface RouteSpec<
   query?: Q;
   params?: P;
   rateLimit?: RateLimitScope;
-  /** The body is a file, not JSON: these content types, up to maxBytes; the handler reads `req.body`. */
+  /** The body is a file, not JSON: these content types, up to maxBytes; the handler reads `req.bodyStream` or `req.body`. */
   upload?: { contentTypes: string[]; maxBytes: number };
   response: ResponseSpec;
   /** Other success answers the route may give (a WIPE waiting for approval: 202). */

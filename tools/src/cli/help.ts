@@ -79,6 +79,9 @@ App catalog (the agent and the kiosk apps)
   releases [list] [--package P]          releases, newest first: version, signer, downloads, devices
   releases upload FILE [--notes TEXT] [--allow-downgrade]
                                          upload an APK; the first release of a package pins its signer
+  releases register --url URL [--notes TEXT] [--allow-downgrade]
+                                         the server downloads an https URL (its egress policy applies)
+                                         and checks and stores it like an upload
   releases bad ID --reason TEXT          never install or serve this release again
   releases rotate-signer PACKAGE --signer SHA256 --reason TEXT
                                          accept another signing certificate for the package from now on

@@ -8,7 +8,7 @@ import { API_TOKEN_FIELDS, createApiToken, listApiTokens, revokeApiTokens } from
 import { approve, listApprovals, reject } from './verbs/approvals.js';
 import { cancelCommands, COMMAND_FIELDS, listCommands, sendCommand, watch } from './verbs/commands.js';
 import { listDevices, showDevice } from './verbs/devices.js';
-import { listReleases, markReleaseBad, rotateSigner, uploadRelease } from './verbs/releases.js';
+import { listReleases, markReleaseBad, registerRelease, rotateSigner, uploadRelease } from './verbs/releases.js';
 import { BULK_FIELDS, deleteDevice, moveDevices, replaceDevice, retireDevice, tagDevices } from './verbs/lifecycle.js';
 import { parse, type Run } from './verbs/verb.js';
 import { context, login, logout } from './verbs/session.js';
@@ -52,6 +52,7 @@ const VERBS: Record<string, (r: Run) => Promise<number>> = {
   releases: listReleases,
   'releases list': listReleases,
   'releases upload': uploadRelease,
+  'releases register': registerRelease,
   'releases bad': markReleaseBad,
   'releases rotate-signer': rotateSigner,
   'settings get': getSettings,

@@ -156,6 +156,14 @@ describe('the app catalog', () => {
     expect(list.out).toContain('BAD: crashes');
     expect((await mdm(['releases', 'upload', join(import.meta.dirname, 'helpers.ts')])).err).toContain('not a ZIP');
   });
+
+  it('registers a release by URL: the server refuses what is not https, and loopback by its egress policy', async () => {
+    expect((await mdm(['releases', 'register'])).code).toBe(2); // --url is required
+    const plain = await mdm(['releases', 'register', '--url', 'http://example.com/app.apk']);
+    expect(plain).toMatchObject({ code: 1, err: expect.stringContaining('only https URLs') });
+    const loopback = await mdm(['releases', 'register', '--url', `https://127.0.0.1:9/app.apk`, '--notes', 'x']);
+    expect(loopback).toMatchObject({ code: 1, err: expect.stringContaining('not allowed') });
+  });
 });
 
 describe('help and usage', () => {
