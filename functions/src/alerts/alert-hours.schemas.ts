@@ -8,7 +8,12 @@ const minuteRange = z.tuple([z.number().int().min(0).max(1440), z.number().int()
 const dayRanges = z.array(minuteRange).max(24);
 
 export const weeklySchema = z
-  .object(Object.fromEntries(WEEKDAYS.map((d) => [d, dayRanges.optional()])) as Record<(typeof WEEKDAYS)[number], z.ZodOptional<typeof dayRanges>>)
+  .object(
+    Object.fromEntries(WEEKDAYS.map((d) => [d, dayRanges.optional()])) as Record<
+      (typeof WEEKDAYS)[number],
+      z.ZodOptional<typeof dayRanges>
+    >,
+  )
   .strict();
 
 export const alertHoursBody = z
@@ -19,9 +24,7 @@ export const alertHoursBody = z
   .strict();
 export type AlertHoursBody = z.output<typeof alertHoursBody>;
 
-export const maintenanceWindowBody = z
-  .object({ startsAt: isoDateTime, endsAt: isoDateTime, reason: text(500).optional() })
-  .strict();
+export const maintenanceWindowBody = z.object({ startsAt: isoDateTime, endsAt: isoDateTime, reason: text(500).optional() }).strict();
 export type MaintenanceWindowBody = z.output<typeof maintenanceWindowBody>;
 
 export const maintenanceWindowView = z.object({
@@ -33,10 +36,7 @@ export const maintenanceWindowView = z.object({
 
 export const alertHoursView = z.object({
   groupId: uuid,
-  hours: z
-    .object({ timeZone: z.string(), weekly: weeklySchema })
-    .nullable()
-    .describe('null: expected around the clock'),
+  hours: z.object({ timeZone: z.string(), weekly: weeklySchema }).nullable().describe('null: expected around the clock'),
   windows: z.array(maintenanceWindowView).describe('Maintenance windows not yet over, soonest first'),
   quietNow: z.boolean().describe('Offline and app alerts are not raised now (outside the hours or inside a window)'),
   openSince: isoDateTime.nullable().describe('When the current open period began, if within the last 8 days'),

@@ -37,7 +37,10 @@ export class AlertHoursService {
   async get(groupId: string) {
     if (!(await groupExists(this.db, groupId))) throw notFound('group');
     const now = this.clock.now();
-    const [row, windows] = await Promise.all([findHours(this.db, groupId), listWindows(this.db, groupId, new Date(now.getTime() - HORIZON_MS))]);
+    const [row, windows] = await Promise.all([
+      findHours(this.db, groupId),
+      listWindows(this.db, groupId, new Date(now.getTime() - HORIZON_MS)),
+    ]);
     const hours: GroupHours | null = row ? { timeZone: row.time_zone, weekly: row.weekly as Weekly } : null;
     const verdict = evaluateHours(
       hours,
@@ -165,7 +168,12 @@ export class AlertHoursService {
     await this.db.transaction().execute(async (trx) => {
       if (!(await deviceExists(trx, deviceId))) throw notFound('device');
       if (!(await endSnooze(trx, deviceId, this.clock.now()))) return;
-      await this.audit.record(trx, actor, { action: 'unsnoozed_device', target: { type: 'device', id: deviceId }, deviceId, details: {} }, ip);
+      await this.audit.record(
+        trx,
+        actor,
+        { action: 'unsnoozed_device', target: { type: 'device', id: deviceId }, deviceId, details: {} },
+        ip,
+      );
     });
     return this.snoozeOf(deviceId);
   }

@@ -18,8 +18,23 @@ describe('alert hours', () => {
   });
 
   it('finds overlapping and reversed ranges', () => {
-    expect(weeklyProblem({ mon: [[540, 1260]], sat: [[0, 60], [60, 120]] })).toBeNull();
-    expect(weeklyProblem({ mon: [[540, 720], [700, 1000]] })).toBe('overlapping_ranges');
+    expect(
+      weeklyProblem({
+        mon: [[540, 1260]],
+        sat: [
+          [0, 60],
+          [60, 120],
+        ],
+      }),
+    ).toBeNull();
+    expect(
+      weeklyProblem({
+        mon: [
+          [540, 720],
+          [700, 1000],
+        ],
+      }),
+    ).toBe('overlapping_ranges');
     expect(weeklyProblem({ tue: [[600, 600]] })).toBe('range_end_before_start');
   });
 

@@ -59,7 +59,7 @@ export function isTimeZone(name: string): boolean {
 function wallOf(timeZone: string, ms: number): number {
   const p: Record<string, number> = {};
   for (const part of formatOf(timeZone).formatToParts(new Date(ms))) if (part.type !== 'literal') p[part.type] = Number(part.value);
-  return Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!) + (ms % 1000 + 1000) % 1000;
+  return Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!) + (((ms % 1000) + 1000) % 1000);
 }
 
 const offsetAt = (timeZone: string, ms: number) => wallOf(timeZone, ms) - ms;

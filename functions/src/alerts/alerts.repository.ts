@@ -102,7 +102,11 @@ export async function acknowledgeAlerts(
 
 /** How many of these alert ids exist. */
 export async function countAlerts(db: Db, ids: string[]): Promise<number> {
-  const r = await db.selectFrom('alerts').select((eb) => eb.fn.countAll<number>().as('n')).where('id', 'in', ids).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom('alerts')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('id', 'in', ids)
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 

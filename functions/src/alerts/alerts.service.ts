@@ -10,7 +10,16 @@ import type { FailureClass, Notifier } from '../ports/notifier.js';
 import { noFailureLimiter, type FailureLimiter } from '../ports/failure-limiter.js';
 import type { LiveView } from '../fleet-view/index.js';
 import { publicView, type AlertSettingsService } from './alert-settings.js';
-import { acknowledgeAlert, acknowledgeAlerts, closeAlertsOfDevices, countAlerts, findAlert, listAlerts, lockAlert, type AlertRow } from './alerts.repository.js';
+import {
+  acknowledgeAlert,
+  acknowledgeAlerts,
+  closeAlertsOfDevices,
+  countAlerts,
+  findAlert,
+  listAlerts,
+  lockAlert,
+  type AlertRow,
+} from './alerts.repository.js';
 import type { ListAlertsQuery, SettingsPatch } from './alerts.schemas.js';
 import type { BulkAckBody } from './alert-hours.schemas.js';
 import { CHANNELS, targetOf, type AlertDelivery, type Channel } from './delivery.js';
@@ -107,8 +116,7 @@ export class AlertService {
 
   /** Acknowledges the given alerts, or every open one matching a filter, in one transaction audited once. */
   async acknowledgeMany(actor: AdminActor, body: BulkAckBody, ip: string) {
-    if ((body.ids === undefined) === (body.filter === undefined))
-      throw badRequest('ids_or_filter_required', 'give either ids or a filter');
+    if ((body.ids === undefined) === (body.filter === undefined)) throw badRequest('ids_or_filter_required', 'give either ids or a filter');
     const ids = body.ids ? [...new Set(body.ids)] : undefined;
     const filter = body.filter ? Object.fromEntries(Object.entries(body.filter).filter(([, v]) => v !== undefined)) : undefined;
     const count = await this.db.transaction().execute(async (trx) => {

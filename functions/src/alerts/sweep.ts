@@ -2,14 +2,7 @@ import type { Db } from '../ports/db.js';
 import { evaluateHours, HORIZON_MS, type GroupHours, type TimeRange, type Weekly } from './alert-hours.js';
 import { hoursForSweep } from './alert-hours.repository.js';
 import type { AlertSettings } from './alerts.schemas.js';
-import {
-  lastSweptAt,
-  raiseSweepWorkMem,
-  recordSweep,
-  runSweepStatement,
-  tryLockSweep,
-  type GroupClocks,
-} from './sweep.repository.js';
+import { lastSweptAt, raiseSweepWorkMem, recordSweep, runSweepStatement, tryLockSweep, type GroupClocks } from './sweep.repository.js';
 
 export interface SweepResult {
   /** false when another sweep held the lock: it did this round's work. */

@@ -36,7 +36,10 @@ describe.each(DB_KINDS)('alert hours on %s', (kind) => {
   afterEach(() => t.close());
 
   const beat = async (d: EnrolledDevice, overrides: Record<string, unknown> = {}) => {
-    const res = await t.request('POST', '/api/v1/heartbeat', { token: await t.deviceToken(d), body: sampleHeartbeat(t.clock.now(), overrides) });
+    const res = await t.request('POST', '/api/v1/heartbeat', {
+      token: await t.deviceToken(d),
+      body: sampleHeartbeat(t.clock.now(), overrides),
+    });
     expect(res.status).toBe(200);
   };
   /** Enrolls a device into a group (created on first use); returns it and the group's id. */
@@ -148,7 +151,10 @@ describe.each(DB_KINDS)('alert hours on %s', (kind) => {
       body: { until: '2026-03-10T21:00:00Z' },
     });
     expect(refused.status).toBe(403);
-    const past = await t.request('PUT', `/api/v1/admin/devices/${sign.deviceId}/snooze`, { token: admin, body: { until: '2026-03-10T19:00:00Z' } });
+    const past = await t.request('PUT', `/api/v1/admin/devices/${sign.deviceId}/snooze`, {
+      token: admin,
+      body: { until: '2026-03-10T19:00:00Z' },
+    });
     expect(past.json.error.code).toBe('snooze_in_past');
     const snoozed = await t.request('PUT', `/api/v1/admin/devices/${sign.deviceId}/snooze`, {
       token: admin,
@@ -178,6 +184,10 @@ describe.each(DB_KINDS)('alert hours on %s', (kind) => {
     await run(13);
     expect((await alerts('&status=open')).map((a: { conditionSince: string }) => a.conditionSince)).toEqual(['2026-03-10T21:44:00.000Z']);
     const audit = await t.db.db.selectFrom('audit_log').select('action').where('device_id', '=', sign.deviceId).orderBy('id').execute();
-    expect(audit.map((a) => a.action).filter((a) => a.includes('snooze'))).toEqual(['snoozed_device', 'snoozed_device', 'unsnoozed_device']);
+    expect(audit.map((a) => a.action).filter((a) => a.includes('snooze'))).toEqual([
+      'snoozed_device',
+      'snoozed_device',
+      'unsnoozed_device',
+    ]);
   });
 });

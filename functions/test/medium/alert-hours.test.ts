@@ -24,7 +24,19 @@ describe.each(DB_KINDS)('alert hours API and bulk acknowledge on %s', (kind) => 
   it('refuses bad hours with a code each and changes nothing', async () => {
     const cases: [unknown, number, string][] = [
       [{ timeZone: 'Mars/Olympus', weekly: {} }, 400, 'invalid_time_zone'],
-      [{ timeZone: 'Europe/Berlin', weekly: { mon: [[540, 720], [700, 900]] } }, 400, 'overlapping_ranges'],
+      [
+        {
+          timeZone: 'Europe/Berlin',
+          weekly: {
+            mon: [
+              [540, 720],
+              [700, 900],
+            ],
+          },
+        },
+        400,
+        'overlapping_ranges',
+      ],
       [{ timeZone: 'Europe/Berlin', weekly: { mon: [[720, 540]] } }, 400, 'range_end_before_start'],
     ];
     for (const [body, status, code] of cases) {
@@ -48,7 +60,17 @@ describe.each(DB_KINDS)('alert hours API and bulk acknowledge on %s', (kind) => 
 
   it('sets, shows and clears hours and windows; only admins change them; each change audited', async () => {
     const operator = await t.loginAs('operator');
-    const body = { timeZone: 'America/New_York', weekly: { fri: [[1320, 1440]], sat: [[0, 120]], mon: [[600, 700], [60, 120]] } };
+    const body = {
+      timeZone: 'America/New_York',
+      weekly: {
+        fri: [[1320, 1440]],
+        sat: [[0, 120]],
+        mon: [
+          [600, 700],
+          [60, 120],
+        ],
+      },
+    };
     expect((await t.request('PUT', hoursPath(), { token: operator, body })).status).toBe(403);
     const set = await t.request('PUT', hoursPath(), { token: admin, body });
     expect(set.status).toBe(200);
@@ -70,7 +92,9 @@ describe.each(DB_KINDS)('alert hours API and bulk acknowledge on %s', (kind) => 
     });
     expect(past.json.error.code).toBe('window_in_past');
     const got = await t.request('GET', hoursPath(), { token: await t.loginAs('viewer') });
-    expect(got.json.windows).toEqual([{ id: win.json.id, startsAt: '2026-03-10T13:00:00.000Z', endsAt: '2026-03-10T14:00:00.000Z', reason: 'update' }]);
+    expect(got.json.windows).toEqual([
+      { id: win.json.id, startsAt: '2026-03-10T13:00:00.000Z', endsAt: '2026-03-10T14:00:00.000Z', reason: 'update' },
+    ]);
 
     const del = await t.request('DELETE', `/api/v1/admin/groups/${groupId}/maintenance-windows/${win.json.id}`, { token: admin });
     expect(del.status).toBe(204);
@@ -92,7 +116,10 @@ describe.each(DB_KINDS)('alert hours API and bulk acknowledge on %s', (kind) => 
     for (let i = 0; i < 4; i++) devices.push((await t.enrollDevice({ serial: `B-${i}` })).deviceId);
     t.clock.advance(13 * 60_000);
     await t.app.tick();
-    const all = (await t.request('GET', '/api/v1/admin/alerts?status=open', { token: admin })).json.items as { id: string; device: { id: string } }[];
+    const all = (await t.request('GET', '/api/v1/admin/alerts?status=open', { token: admin })).json.items as {
+      id: string;
+      device: { id: string };
+    }[];
     expect(all).toHaveLength(5);
     const open = all.filter((a) => a.device.id !== deviceId); // the four outside the group
 
@@ -110,7 +137,9 @@ describe.each(DB_KINDS)('alert hours API and bulk acknowledge on %s', (kind) => 
     expect(byGroup.json).toEqual({ acknowledged: 1 });
     const rest = await t.request('POST', '/api/v1/admin/alerts/ack', { token: operator, body: { filter: { kind: 'offline' } } });
     expect(rest.json).toEqual({ acknowledged: 2 });
-    const after = (await t.request('GET', '/api/v1/admin/alerts?status=open', { token: admin })).json.items as { acknowledgedAt: string | null }[];
+    const after = (await t.request('GET', '/api/v1/admin/alerts?status=open', { token: admin })).json.items as {
+      acknowledgedAt: string | null;
+    }[];
     expect(after.every((a) => a.acknowledgedAt !== null)).toBe(true);
     const entries = await audit('acknowledged_alerts');
     expect(entries.map((e) => (e.details as { count: number }).count)).toEqual([2, 1, 2]);
