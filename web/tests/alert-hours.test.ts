@@ -95,11 +95,17 @@ describe('alert hours and bulk acknowledge in the console', () => {
     });
     expect(await section.getByTestId('hours-state').textContent()).toContain('Hours in Europe/Berlin');
 
-    await section.getByTestId('window-start').fill('2099-01-01T10:00');
-    await section.getByTestId('window-end').fill('2099-01-01T09:00');
+    // tomorrow, as a datetime-local field takes it (local time; the browser runs in this machine's zone)
+    const local = (hour: number) => {
+      const d = new Date(Date.now() + 86_400_000);
+      const pad = (n: number) => String(n).padStart(2, '0');
+      return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(hour)}:00`;
+    };
+    await section.getByTestId('window-start').fill(local(10));
+    await section.getByTestId('window-end').fill(local(9));
     await section.getByTestId('add-window').click();
     await section.getByText('must end after it starts').waitFor();
-    await section.getByTestId('window-end').fill('2099-01-01T12:00');
+    await section.getByTestId('window-end').fill(local(12));
     await section.getByTestId('add-window').click();
     await section.getByTestId('window').waitFor();
     expect((await api(`/admin/groups/${groupId}/alert-hours`)).windows).toHaveLength(1);
