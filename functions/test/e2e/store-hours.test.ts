@@ -107,6 +107,35 @@ describe.each(DB_KINDS)('alert hours on %s', (kind) => {
     expect(titles()[1]).toContain('TILL-3');
   });
 
+  it('outside the hours low battery still alerts, the app being down does not; an alert open at closing stays open', async () => {
+    const { d: kiosk, groupId } = await enroll('KIOSK-9', 'Night shift');
+    const { d: sign } = await enroll('SIGN-9', 'Night shift');
+    await run(1, [kiosk, sign]);
+    await beat(sign, { app: { package: 'com.example.kiosk', running: false, foreground: false } });
+    await run(3); // 19:44: the sign's app_down alert opened while the group was expected
+    expect((await alerts('&status=open')).map((a: { kind: string }) => a.kind)).toEqual(['app_down']);
+    // closed every day from now on: the group is quiet
+    const set = await t.request('PUT', `/api/v1/admin/groups/${groupId}/alert-hours`, {
+      token: admin,
+      body: { timeZone: 'UTC', weekly: {} },
+    });
+    expect(set.json.quietNow).toBe(true);
+    for (let m = 0; m < 5; m++) {
+      t.clock.advance(60_000);
+      await beat(kiosk, {
+        battery: { level: 5, charging: false },
+        app: { package: 'com.example.kiosk', running: false, foreground: false },
+      });
+      await beat(sign, { app: { package: 'com.example.kiosk', running: false, foreground: false } });
+      await t.app.tick();
+    }
+    const open = (await alerts('&status=open')) as { kind: string; device: { id: string } }[];
+    expect(open.map((a) => `${a.device.id === kiosk.deviceId ? 'kiosk' : 'sign'}:${a.kind}`).sort()).toEqual([
+      'kiosk:low_battery',
+      'sign:app_down',
+    ]);
+  });
+
   it('a maintenance window keeps offline and app alerts down; the offline clock starts again at its end', async () => {
     const { d: sign, groupId } = await enroll('SIGN-1', 'Signage');
     const { d: kiosk } = await enroll('KIOSK-1', 'Signage');
