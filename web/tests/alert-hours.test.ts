@@ -111,4 +111,22 @@ describe('alert hours and bulk acknowledge in the console', () => {
     expect((await api(`/admin/groups/${groupId}/alert-hours`)).windows).toHaveLength(1);
     expect(errors).toEqual([]);
   });
+
+  it("snoozes a device's alerts from its page and ends the snooze", async () => {
+    const device = (await api('/admin/devices?limit=10')).items[0] as { id: string };
+    await page.goto(`${server.url}/devices/${device.id}`);
+    const snooze = page.getByTestId('snooze');
+    await snooze.getByTestId('snooze-hours').fill('3');
+    await snooze.getByTestId('snooze-reason').fill('screen replaced');
+    await snooze.getByTestId('snooze-start').click();
+    await snooze.getByTestId('snoozed').waitFor();
+    expect(await snooze.getByTestId('snoozed').textContent()).toContain('screen replaced');
+    const set = await api(`/admin/devices/${device.id}/snooze`);
+    expect(set.reason).toBe('screen replaced');
+    expect(Date.parse(set.until) - Date.now()).toBeGreaterThan(2.9 * 3600_000);
+    await snooze.getByTestId('unsnooze').click();
+    await snooze.getByTestId('snooze-start').waitFor();
+    expect((await api(`/admin/devices/${device.id}/snooze`)).until).toBeNull();
+    expect(errors).toEqual([]);
+  });
 });
