@@ -8,6 +8,8 @@ import type { Notifier } from '../ports/notifier.js';
 import type { FailureLimiter } from '../ports/failure-limiter.js';
 import { AlertSettingsService, defaultSettings, type AlertDefaults } from './alert-settings.js';
 import { alertRoutes } from './alerts.routes.js';
+import { alertHoursRoutes } from './alert-hours.routes.js';
+import { AlertHoursService } from './alert-hours.service.js';
 import { AlertService } from './alerts.service.js';
 import { AlertDelivery } from './delivery.js';
 import { SelfHealing } from './self-healing.js';
@@ -70,5 +72,6 @@ export function createAlerts(d: AlertsDeps) {
     d.logger,
     d.limiter,
   );
-  return { alerts, routes: alertRoutes(alerts), tick: () => alerts.tick() };
+  const hours = new AlertHoursService(d.db, d.clock, d.audit);
+  return { alerts, hours, routes: [...alertRoutes(alerts), ...alertHoursRoutes(hours)], tick: () => alerts.tick() };
 }

@@ -88,6 +88,23 @@ export type AuditEvent =
   | { action: 'sent_test_notification'; target: { type: 'settings'; id: 'alerts' }; details: { channels: string[] } }
   | { action: 'acknowledged_alert'; target: { type: 'alert'; id: string }; deviceId?: string | undefined; details: { kind: string } }
   | {
+      action: 'acknowledged_alerts';
+      target: { type: 'alert_batch'; id: string };
+      details: { count: number; ids?: string[] | undefined; filter?: Record<string, string> | undefined };
+    }
+  | {
+      action: 'updated_alert_hours';
+      target: { type: 'group'; id: string };
+      details: { timeZone: string | null; weekly: Record<string, [number, number][]> | null };
+    }
+  | {
+      action: 'created_maintenance_window' | 'deleted_maintenance_window';
+      target: { type: 'group'; id: string };
+      details: { windowId: string; startsAt: string; endsAt: string; reason: string };
+    }
+  | { action: 'snoozed_device'; target: { type: 'device'; id: string }; deviceId: string; details: { until: string; reason: string } }
+  | { action: 'unsnoozed_device'; target: { type: 'device'; id: string }; deviceId: string; details: Record<string, never> }
+  | {
       action: 'escalated_alert';
       target: { type: 'alert'; id: string };
       deviceId?: string | undefined;
@@ -205,6 +222,12 @@ export const AUDIT_ACTIONS = [
   'updated_alert_settings',
   'sent_test_notification',
   'acknowledged_alert',
+  'acknowledged_alerts',
+  'updated_alert_hours',
+  'created_maintenance_window',
+  'deleted_maintenance_window',
+  'snoozed_device',
+  'unsnoozed_device',
   'escalated_alert',
   'registered_apk_release',
   'uploaded_release',

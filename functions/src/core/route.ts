@@ -146,6 +146,8 @@ export interface RouteSpec<
   scope?: S;
   summary: string;
   tag: string;
+  /** The OpenAPI operationId when the one derived from the path would collide with another route's. */
+  operationId?: string;
   body?: B;
   query?: Q;
   params?: P;

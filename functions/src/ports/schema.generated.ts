@@ -278,6 +278,18 @@ export type DeviceGroup = Selectable<DeviceGroupsTable>;
 export type NewDeviceGroup = Insertable<DeviceGroupsTable>;
 export type DeviceGroupUpdate = Updateable<DeviceGroupsTable>;
 
+export interface DeviceSnoozesTable {
+  device_id: string;
+  until: Date;
+  reason: Generated<string>;
+  created_at: Date;
+  created_by: string | null;
+}
+
+export type DeviceSnooze = Selectable<DeviceSnoozesTable>;
+export type NewDeviceSnooze = Insertable<DeviceSnoozesTable>;
+export type DeviceSnoozeUpdate = Updateable<DeviceSnoozesTable>;
+
 export interface DeviceTagsTable {
   device_id: string;
   tag: string;
@@ -370,6 +382,32 @@ export interface FleetHealthHoursTable {
 export type FleetHealthHour = Selectable<FleetHealthHoursTable>;
 export type NewFleetHealthHour = Insertable<FleetHealthHoursTable>;
 export type FleetHealthHourUpdate = Updateable<FleetHealthHoursTable>;
+
+export interface GroupAlertHoursTable {
+  group_id: string;
+  time_zone: string;
+  weekly: ColumnType<JsonObject, string, string>;
+  updated_at: Date;
+  updated_by: string | null;
+}
+
+export type GroupAlertHour = Selectable<GroupAlertHoursTable>;
+export type NewGroupAlertHour = Insertable<GroupAlertHoursTable>;
+export type GroupAlertHourUpdate = Updateable<GroupAlertHoursTable>;
+
+export interface GroupMaintenanceWindowsTable {
+  id: Generated<string>;
+  group_id: string;
+  starts_at: Date;
+  ends_at: Date;
+  reason: Generated<string>;
+  created_at: Date;
+  created_by: string | null;
+}
+
+export type GroupMaintenanceWindow = Selectable<GroupMaintenanceWindowsTable>;
+export type NewGroupMaintenanceWindow = Insertable<GroupMaintenanceWindowsTable>;
+export type GroupMaintenanceWindowUpdate = Updateable<GroupMaintenanceWindowsTable>;
 
 export interface HeartbeatRollupsTable {
   device_id: string;
@@ -502,10 +540,13 @@ export interface Database {
   commands: CommandsTable;
   device_events: DeviceEventsTable;
   device_groups: DeviceGroupsTable;
+  device_snoozes: DeviceSnoozesTable;
   device_tags: DeviceTagsTable;
   devices: DevicesTable;
   enrollment_tokens: EnrollmentTokensTable;
   fleet_health_hours: FleetHealthHoursTable;
+  group_alert_hours: GroupAlertHoursTable;
+  group_maintenance_windows: GroupMaintenanceWindowsTable;
   heartbeat_rollups: HeartbeatRollupsTable;
   heartbeats: HeartbeatsTable;
   job_leases: JobLeasesTable;

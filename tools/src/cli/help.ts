@@ -100,8 +100,11 @@ Enrollment, users, alerts, settings
   admin create --email E --role viewer|operator|admin [--name N] [--password P]
                                          add a console user; a generated password is printed once
   alerts [--all]                         open alerts (--all: resolved ones too)
-  alerts ack ID ...                      acknowledge alerts: a person has them, self-healing stops
+  alerts ack ID ... | --all              acknowledge alerts (several in one call): a person has them, self-healing stops
   alerts tail [--interval SEC]           print alerts as they open and resolve, until Ctrl-C
+  groups hours GROUP [--zone Z --hours DAYS=RANGES ...]
+                                         show or set a group's alert hours (e.g. --zone Europe/Berlin
+                                         --hours mon-fri=09:00-21:00 --hours sat=10:00-16:00; sun= is closed)
   settings get                           the alert settings, one key=value a line
   settings set KEY=VALUE ...             change only these (e.g. thresholds.offlineAfterSec=600 or offlineAfterSec=600)
 

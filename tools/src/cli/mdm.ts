@@ -8,6 +8,7 @@ import { API_TOKEN_FIELDS, createApiToken, listApiTokens, revokeApiTokens } from
 import { approve, listApprovals, reject } from './verbs/approvals.js';
 import { cancelCommands, COMMAND_FIELDS, listCommands, sendCommand, watch } from './verbs/commands.js';
 import { listDevices, showDevice } from './verbs/devices.js';
+import { groupHours } from './verbs/groups.js';
 import { listReleases, markReleaseBad, registerRelease, rotateSigner, uploadRelease } from './verbs/releases.js';
 import { BULK_FIELDS, deleteDevice, moveDevices, replaceDevice, retireDevice, tagDevices } from './verbs/lifecycle.js';
 import { parse, type Run } from './verbs/verb.js';
@@ -49,6 +50,7 @@ const VERBS: Record<string, (r: Run) => Promise<number>> = {
   alerts: listAlerts,
   'alerts ack': ackAlerts,
   'alerts tail': tailAlerts,
+  'groups hours': groupHours,
   releases: listReleases,
   'releases list': listReleases,
   'releases upload': uploadRelease,

@@ -38,6 +38,8 @@ export const OPTIONS = {
   watch: { type: 'boolean' },
   timeout: { type: 'string' },
   interval: { type: 'string' },
+  zone: { type: 'string' },
+  hours: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
