@@ -180,11 +180,19 @@ export type AuditEvent =
       /** An operator created, started, paused, resumed, promoted, aborted or rolled back a rollout; or the engine decided a gate. */
       action: 'changed_rollout';
       target: { type: 'rollout'; id: string };
-      details: { change: RolloutChange; name: string; from?: string | undefined; to?: string | undefined; wave?: number | undefined; reason?: string | undefined };
+      details: {
+        change: RolloutChange;
+        name: string;
+        from?: string | undefined;
+        to?: string | undefined;
+        wave?: number | undefined;
+        reason?: string | undefined;
+      };
     };
 
 /** What happened to a rollout (audited as `changed_rollout`). */
-export type RolloutChange = 'created' | 'started' | 'paused' | 'resumed' | 'promoted' | 'aborted' | 'rolled_back' | 'gate_passed' | 'gate_failed' | 'completed';
+export type RolloutChange =
+  'created' | 'started' | 'paused' | 'resumed' | 'promoted' | 'aborted' | 'rolled_back' | 'gate_passed' | 'gate_failed' | 'completed';
 
 export type AuditAction = AuditEvent['action'];
 

@@ -114,7 +114,12 @@ export class RolloutEngine {
       await this.audit.record(trx, SYSTEM, {
         action: 'changed_rollout',
         target: { type: 'rollout', id: r.id },
-        details: { change: verdict.passed ? 'gate_passed' : 'gate_failed', name: r.name, wave: wave.idx, reason: verdict.reasons.join('; ') || undefined },
+        details: {
+          change: verdict.passed ? 'gate_passed' : 'gate_failed',
+          name: r.name,
+          wave: wave.idx,
+          reason: verdict.reasons.join('; ') || undefined,
+        },
       });
       return true;
     });
@@ -152,7 +157,8 @@ export class RolloutEngine {
    */
   async send(r: RolloutRow, kind: 'install' | 'rollback', wave?: number): Promise<number> {
     const now = this.clock.now();
-    const claimed = kind === 'install' ? await repo.claimInstalls(this.db, r.id, wave!, now) : await repo.claimRollbacks(this.db, r.id, now);
+    const claimed =
+      kind === 'install' ? await repo.claimInstalls(this.db, r.id, wave!, now) : await repo.claimRollbacks(this.db, r.id, now);
     let sent = 0;
     for (let i = 0; i < claimed.length; i += BATCH) {
       const chunk = claimed.slice(i, i + BATCH);

@@ -86,7 +86,9 @@ export async function insertRollout(
       ${JSON.stringify(r.margin)}::jsonb, 'draft', ${r.at}, ${r.createdBy}, ${r.at})`.execute(db);
   await sql`insert into rollout_waves (rollout_id, idx, size_kind, size_value)
     select ${r.id}, w.idx - 1, w.kind, w.value
-    from unnest(${r.waves.map((w) => w.kind)}::text[], ${r.waves.map((w) => w.value)}::int[]) with ordinality as w(kind, value, idx)`.execute(db);
+    from unnest(${r.waves.map((w) => w.kind)}::text[], ${r.waves.map((w) => w.value)}::int[]) with ordinality as w(kind, value, idx)`.execute(
+    db,
+  );
 }
 
 export async function getRollout(db: Db, id: string, lock = false): Promise<RolloutRow | undefined> {
@@ -354,7 +356,8 @@ export async function cohortHealth(
     from per_device group by cohort`.execute(db);
   const of = (cohort: 'wave' | 'baseline'): CohortHealth => {
     const c = rows.find((x) => x.cohort === cohort);
-    if (!c) return { devices: 0, samples: 0, appDownPct: 0, frozenPct: 0, offlinePct: 0, crashes: 0, deviceHours: 0, crashesPerDeviceHour: 0 };
+    if (!c)
+      return { devices: 0, samples: 0, appDownPct: 0, frozenPct: 0, offlinePct: 0, crashes: 0, deviceHours: 0, crashesPerDeviceHour: 0 };
     const pct = (n: number, of: number) => (of === 0 ? 0 : round((100 * n) / of));
     return {
       devices: c.devices,

@@ -12,7 +12,12 @@ export type WaveState = (typeof WAVE_STATES)[number];
 export const marginSchema = z
   .object({
     appDownPct: z.number().min(0).max(100).default(5).describe('Percentage points of heartbeats with the app not running or not in front'),
-    frozenPct: z.number().min(0).max(100).default(5).describe('Percentage points of heartbeats with the last frame older than the frozen threshold'),
+    frozenPct: z
+      .number()
+      .min(0)
+      .max(100)
+      .default(5)
+      .describe('Percentage points of heartbeats with the last frame older than the frozen threshold'),
     offlinePct: z.number().min(0).max(100).default(10).describe('Percentage points of devices offline at the gate'),
     crashesPerDeviceHour: z.number().min(0).max(10_000).default(1).describe('Crash and relaunch events per device-hour'),
     minUpdatedPct: z.number().min(0).max(100).default(90).describe("Share of the wave's devices that must report B's versionCode"),
@@ -35,8 +40,13 @@ export const createRolloutBody = z
       .array(wave)
       .min(1)
       .max(20)
-      .describe('Each wave: {percent} of all the rollout\'s devices, cumulative (e.g. 1, 10, 50, 100), or {count} more devices'),
-    soakSec: z.number().int().min(1).max(7 * 86_400).describe('How long a wave runs on B before its gate'),
+      .describe("Each wave: {percent} of all the rollout's devices, cumulative (e.g. 1, 10, 50, 100), or {count} more devices"),
+    soakSec: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86_400)
+      .describe('How long a wave runs on B before its gate'),
     installTimeoutSec: z
       .number()
       .int()

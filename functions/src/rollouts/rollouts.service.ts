@@ -76,7 +76,10 @@ export class RolloutService {
       });
     } catch (err) {
       if ((err as { code?: string }).code === '23505') {
-        throw conflict('rollout_exists', `${to.packageName} already has a draft, running or paused rollout for this ${input.group ? 'group' : 'fleet'}`);
+        throw conflict(
+          'rollout_exists',
+          `${to.packageName} already has a draft, running or paused rollout for this ${input.group ? 'group' : 'fleet'}`,
+        );
       }
       throw err;
     }
@@ -93,15 +96,35 @@ export class RolloutService {
     const r = await this.locked(trx, id);
     if (r.state !== 'draft') throw conflict('invalid_state', `the rollout is ${r.state}; only a draft starts`);
     const total = await repo.countEligible(trx, r);
-    if (total === 0) throw conflict('no_devices', `no active device${r.group_name ? ` in ${r.group_name}` : ''} reports ${r.package_name} ${r.from_version_code}`);
+    if (total === 0)
+      throw conflict(
+        'no_devices',
+        `no active device${r.group_name ? ` in ${r.group_name}` : ''} reports ${r.package_name} ${r.from_version_code}`,
+      );
     const waves = await repo.listWaves(trx, [id]);
-    await repo.assignDevices(trx, r, waveCuts(waves.map((w) => ({ kind: w.size_kind, value: w.size_value })), total));
+    await repo.assignDevices(
+      trx,
+      r,
+      waveCuts(
+        waves.map((w) => ({ kind: w.size_kind, value: w.size_value })),
+        total,
+      ),
+    );
     await repo.setRolloutState(trx, id, ['draft'], 'running', this.clock.now(), { currentWave: 0, started: true, pausedReason: null });
     await this.record(trx, actor, id, 'started', r.name, ip);
   }
 
   async pause(actor: StaffActor, id: string, reason: string | undefined, ip: string) {
-    return this.transition(actor, id, ['running'], 'paused', 'paused', ip, { pausedReason: `paused by ${actor.name}${reason ? `: ${reason}` : ''}` }, reason);
+    return this.transition(
+      actor,
+      id,
+      ['running'],
+      'paused',
+      'paused',
+      ip,
+      { pausedReason: `paused by ${actor.name}${reason ? `: ${reason}` : ''}` },
+      reason,
+    );
   }
 
   async resume(actor: StaffActor, id: string, ip: string) {
@@ -119,10 +142,14 @@ export class RolloutService {
   /** The current wave passes now (its soak or failed gate skipped, by a person); the rollout runs on. */
   async promote(actor: StaffActor, id: string, reason: string | undefined, ip: string) {
     const view = await this.change(id, async (trx, r) => {
-      if (r.state !== 'running' && r.state !== 'paused') throw conflict('invalid_state', `the rollout is ${r.state}; it cannot be promoted`);
+      if (r.state !== 'running' && r.state !== 'paused')
+        throw conflict('invalid_state', `the rollout is ${r.state}; it cannot be promoted`);
       const [wave] = (await repo.listWaves(trx, [id])).filter((w) => w.idx === r.current_wave);
       if (!wave || !['installing', 'soaking', 'failed'].includes(wave.state)) {
-        throw conflict('nothing_to_promote', `wave ${(r.current_wave ?? 0) + 1} is ${wave?.state ?? 'missing'}: only an installing, soaking or failed wave is promoted`);
+        throw conflict(
+          'nothing_to_promote',
+          `wave ${(r.current_wave ?? 0) + 1} is ${wave?.state ?? 'missing'}: only an installing, soaking or failed wave is promoted`,
+        );
       }
       const now = this.clock.now();
       await repo.setWaveState(trx, id, wave.idx, [wave.state], 'passed', now, ['running', 'paused'], {
@@ -146,7 +173,8 @@ export class RolloutService {
   /** Every device sent B is sent A again (INSTALL_APK with allowDowngrade when A is lower); the rollout ends. */
   async rollback(actor: StaffActor, id: string, reason: string | undefined, ip: string) {
     const view = await this.change(id, async (trx, r) => {
-      if (!['running', 'paused', 'completed'].includes(r.state)) throw conflict('invalid_state', `the rollout is ${r.state}; it cannot be rolled back`);
+      if (!['running', 'paused', 'completed'].includes(r.state))
+        throw conflict('invalid_state', `the rollout is ${r.state}; it cannot be rolled back`);
       const now = this.clock.now();
       await repo.setRolloutState(trx, id, ['running', 'paused', 'completed'], 'rolled_back', now, { finished: true });
       const n = await repo.requestRollback(trx, id, null, now);
@@ -263,6 +291,11 @@ export class RolloutService {
     ip: string,
     more: { from?: string; to?: string; wave?: number; reason?: string | undefined } = {},
   ) {
-    return this.audit.record(trx, actor, { action: 'changed_rollout', target: { type: 'rollout', id }, details: { change, name, ...more } }, ip);
+    return this.audit.record(
+      trx,
+      actor,
+      { action: 'changed_rollout', target: { type: 'rollout', id }, details: { change, name, ...more } },
+      ip,
+    );
   }
 }

@@ -60,12 +60,18 @@ describe.each(DB_KINDS)('rollouts on %s', (kind) => {
   const create = (body: Record<string, unknown>, token = admin) =>
     t.request('POST', '/api/v1/admin/rollouts', {
       token,
-      body: { name: 'kiosk 2', fromReleaseId: ids['agent-1'], toReleaseId: ids['agent-2'], waves: [{ count: 2 }, { count: 4 }], soakSec: 60, ...body },
+      body: {
+        name: 'kiosk 2',
+        fromReleaseId: ids['agent-1'],
+        toReleaseId: ids['agent-2'],
+        waves: [{ count: 2 }, { count: 4 }],
+        soakSec: 60,
+        ...body,
+      },
     });
   const get = async (id: string) => (await t.request('GET', `/api/v1/admin/rollouts/${id}`, { token: admin })).json;
   const act = (id: string, verb: string, token = admin) => t.request('POST', `/api/v1/admin/rollouts/${id}/${verb}`, { token, body: {} });
-  const installs = () =>
-    t.db.db.selectFrom('commands').select(['device_id', 'params']).where('type', '=', 'INSTALL_APK').execute();
+  const installs = () => t.db.db.selectFrom('commands').select(['device_id', 'params']).where('type', '=', 'INSTALL_APK').execute();
   const tick = async (sec = 5) => {
     t.clock.advance(sec * 1000);
     await t.app.tick();
@@ -116,7 +122,8 @@ describe.each(DB_KINDS)('rollouts on %s', (kind) => {
     const first = devices.find((d) => wave.has(d.deviceId))!;
     const cid = sent.find((c) => c.device_id === first.deviceId)!;
     const token = await t.deviceToken(first);
-    const commandId = (await t.db.db.selectFrom('commands').select('id').where('device_id', '=', cid.device_id).executeTakeFirstOrThrow()).id;
+    const commandId = (await t.db.db.selectFrom('commands').select('id').where('device_id', '=', cid.device_id).executeTakeFirstOrThrow())
+      .id;
     await t.request('POST', `/api/v1/commands/${commandId}/result`, { token, body: { status: 'succeeded' } });
     await tick();
     expect((await get(id)).waves[0]).toMatchObject({ state: 'installing', pending: 2, updated: 0 });
@@ -144,9 +151,13 @@ describe.each(DB_KINDS)('rollouts on %s', (kind) => {
     });
     expect(r.waves[1]).toMatchObject({ state: 'pending', pending: 0, updated: 0 });
     // the rollback: A with allowDowngrade to the wave only
-    const back = (await installs()).filter((c) => (JSON.parse(c.params as unknown as string) as { releaseId: string }).releaseId === ids['agent-1']);
+    const back = (await installs()).filter(
+      (c) => (JSON.parse(c.params as unknown as string) as { releaseId: string }).releaseId === ids['agent-1'],
+    );
     expect(back.map((c) => c.device_id).sort()).toEqual([...wave].sort());
-    expect(back.every((c) => (JSON.parse(c.params as unknown as string) as { allowDowngrade?: boolean }).allowDowngrade === true)).toBe(true);
+    expect(back.every((c) => (JSON.parse(c.params as unknown as string) as { allowDowngrade?: boolean }).allowDowngrade === true)).toBe(
+      true,
+    );
     // the alert went out through the Discord channel
     await tick();
     expect(discord.received.map((m) => JSON.stringify(m.body)).filter((m) => m.includes('Rollout paused'))).toEqual([
@@ -164,7 +175,9 @@ describe.each(DB_KINDS)('rollouts on %s', (kind) => {
     expect(promoted.json).toMatchObject({ state: 'running', currentWave: 1 });
     expect(promoted.json.waves[0]).toMatchObject({ state: 'passed', verdict: { passed: true, promotedBy: 'operator' } });
     await tick();
-    expect((await installs()).filter((c) => (JSON.parse(c.params as unknown as string) as { releaseId: string }).releaseId === ids['agent-2'])).toHaveLength(6);
+    expect(
+      (await installs()).filter((c) => (JSON.parse(c.params as unknown as string) as { releaseId: string }).releaseId === ids['agent-2']),
+    ).toHaveLength(6);
     expect((await act(id, 'pause')).json.state).toBe('paused');
     expect((await act(id, 'pause')).json.error.code).toBe('invalid_state');
     expect((await act(id, 'resume')).json.state).toBe('running');

@@ -86,7 +86,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
     timeScale: number('--time-scale', v['time-scale'] ?? '1', 0.001, 10_000),
   };
   if (v['app-version-code'] !== undefined) fleet.appVersionCode = integer('--app-version-code', v['app-version-code'], 1, 2_100_000_000);
-  if (v['crash-share'] !== undefined && v['crash-version-code'] === undefined) throw new UsageError('--crash-share needs --crash-version-code');
+  if (v['crash-share'] !== undefined && v['crash-version-code'] === undefined)
+    throw new UsageError('--crash-share needs --crash-version-code');
   if (v['crash-version-code'] !== undefined) {
     fleet.crash = {
       versionCode: integer('--crash-version-code', v['crash-version-code'], 1, 2_100_000_000),

@@ -15,10 +15,9 @@ const DEVICES = 200;
 const PACKAGE = 'dev.fleetmdm.agent';
 const GROUP = 'Rollout';
 const APK = (name: string) => fileURLToPath(new URL(`../../../docs/vectors/apk/${name}.apk`, import.meta.url));
-const SIGNERS = JSON.parse(await readFile(fileURLToPath(new URL('../../../docs/vectors/apk/expected.json', import.meta.url)), 'utf8')) as Record<
-  string,
-  { signerSha256: string }
->;
+const SIGNERS = JSON.parse(
+  await readFile(fileURLToPath(new URL('../../../docs/vectors/apk/expected.json', import.meta.url)), 'utf8'),
+) as Record<string, { signerSha256: string }>;
 
 interface Wave {
   index: number;
@@ -60,13 +59,19 @@ const upload = async (name: string) => {
 };
 const rollout = async (id: string) => (await api('GET', `/api/v1/admin/rollouts/${id}`)).json as Rollout;
 const devices = async () =>
-  (await api('GET', '/api/v1/admin/devices?limit=500')).json.items as { id: string; status: string; app: { versionCode: number | null } | null }[];
+  (await api('GET', '/api/v1/admin/devices?limit=500')).json.items as {
+    id: string;
+    status: string;
+    app: { versionCode: number | null } | null;
+  }[];
 /** Every INSTALL_APK the server holds, as (device, release) pairs. */
 const installs = async () => {
   const all: { deviceId: string; releaseId: string }[] = [];
   let cursor: string | null = null;
   do {
-    const page = (await api('GET', `/api/v1/admin/commands?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).json;
+    const page: { items: unknown[]; nextCursor: string | null } = (
+      await api('GET', `/api/v1/admin/commands?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
+    ).json;
     for (const c of page.items as { type: string; deviceId: string; params: { releaseId: string } }[]) {
       if (c.type === 'INSTALL_APK') all.push({ deviceId: c.deviceId, releaseId: c.params.releaseId });
     }
@@ -151,9 +156,19 @@ describe('staged rollouts gated on app health, 200 simulated devices', () => {
     const base = { name: 'bad', group: GROUP, waves: [{ percent: 100 }], soakSec: 1 };
     const down = await api('POST', '/api/v1/admin/rollouts', { ...base, fromReleaseId: releases.v2, toReleaseId: releases.v1 });
     expect([down.status, down.json.error.code]).toEqual([400, 'downgrade_not_allowed']);
-    const waves = await api('POST', '/api/v1/admin/rollouts', { ...base, fromReleaseId: releases.v1, toReleaseId: releases.v2, waves: [{ percent: 50 }, { percent: 10 }] });
+    const waves = await api('POST', '/api/v1/admin/rollouts', {
+      ...base,
+      fromReleaseId: releases.v1,
+      toReleaseId: releases.v2,
+      waves: [{ percent: 50 }, { percent: 10 }],
+    });
     expect([waves.status, waves.json.error.code]).toEqual([400, 'invalid_waves']);
-    const group = await api('POST', '/api/v1/admin/rollouts', { ...base, fromReleaseId: releases.v1, toReleaseId: releases.v2, group: 'Nowhere' });
+    const group = await api('POST', '/api/v1/admin/rollouts', {
+      ...base,
+      fromReleaseId: releases.v1,
+      toReleaseId: releases.v2,
+      group: 'Nowhere',
+    });
     expect([group.status, group.json.error.code]).toEqual([404, 'group_not_found']);
     expect((await api('GET', '/api/v1/admin/rollouts')).json.items).toEqual([]);
   });

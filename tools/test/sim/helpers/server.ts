@@ -26,9 +26,7 @@ export interface RunningServer {
  * The standalone server on embedded PGlite in a fresh DATA_DIR, once it has logged "listening".
  * `env` may depend on the port it will listen on (PUBLIC_URL, for download links that must work).
  */
-export async function startServer(
-  env: Record<string, string> | ((port: number) => Record<string, string>) = {},
-): Promise<RunningServer> {
+export async function startServer(env: Record<string, string> | ((port: number) => Record<string, string>) = {}): Promise<RunningServer> {
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'sim-e2e-'));
   const childEnv: NodeJS.ProcessEnv = {
