@@ -28,7 +28,7 @@ describe.each(DB_KINDS)('rollouts on %s', (kind) => {
   });
   afterAll(() => discord.stop());
   beforeEach(async () => {
-    t = await createTestApp(kind, { ...LOOPBACK_CHANNELS });
+    t = await createTestApp(kind, { ...LOOPBACK_CHANNELS, METRICS_TOKEN: 'rollout-metrics-token-0123456789' });
     admin = await t.loginAs('admin');
     discord.received.length = 0;
     devicesOnB.clear();
@@ -206,7 +206,9 @@ describe.each(DB_KINDS)('rollouts on %s', (kind) => {
       ['passed', 4],
     ]);
     expect(r.waves[1].verdict.baseline.devices).toBe(0); // the last wave has no one left on A
-    const metrics = await t.request('GET', '/metrics');
-    if (metrics.status === 200) expect(metrics.body.toString()).toMatch(/mdm_rollouts\{state="completed"\} 1/);
+    const metrics = await t.request('GET', '/metrics', { headers: { authorization: 'Bearer rollout-metrics-token-0123456789' } });
+    expect(metrics.status).toBe(200);
+    expect(metrics.body.toString()).toMatch(/mdm_rollouts\{state="completed"\} 1/);
+    expect(metrics.body.toString()).toMatch(/mdm_rollout_gates_total\{verdict="passed"\} 2/);
   });
 });
