@@ -168,7 +168,9 @@ describe('rollouts', () => {
     expect(bad).toMatchObject({ code: 1, err: expect.stringContaining('marked bad') });
     const none = await mdm(['rollouts', 'start', '--from', id(1), '--to', id(3), ...args]);
     expect(none).toMatchObject({ code: 1, err: expect.stringContaining('no active device reports dev.fleetmdm.agent 1') });
-    expect((await mdm(['rollouts', 'start', '--from', id(1), '--to', id(3), '--waves', '50,10', '--soak', '60'])).err).toContain('cumulative');
+    expect((await mdm(['rollouts', 'start', '--from', id(1), '--to', id(3), '--waves', '50,10', '--soak', '60'])).err).toContain(
+      'cumulative',
+    );
     expect(await mdm(['rollouts'])).toMatchObject({ code: 0, out: 'no rollouts: mdm rollouts start' });
     expect((await mdm(['rollouts', 'pause', 'abc'])).code).toBe(2);
   });

@@ -14,7 +14,9 @@ const line = (r: RolloutView) => {
 const waveLine = (w: RolloutView['waves'][number]) =>
   `  wave ${w.index + 1}: ${w.state}, ${w.devices} devices, ${w.updated} updated, ${w.pending} pending, ${w.failed} failed` +
   (w.rollbackSent ? `, ${w.rolledBack}/${w.rollbackSent} rolled back` : '') +
-  (w.verdict ? ` - gate ${w.verdict.passed ? 'passed' : 'failed'}${w.verdict.reasons.length ? `: ${w.verdict.reasons.join('; ')}` : ''}` : '');
+  (w.verdict
+    ? ` - gate ${w.verdict.passed ? 'passed' : 'failed'}${w.verdict.reasons.length ? `: ${w.verdict.reasons.join('; ')}` : ''}`
+    : '');
 
 const show = (r: Run, x: RolloutView) =>
   r.print(x, () => {
