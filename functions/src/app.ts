@@ -415,6 +415,7 @@ export function createApp(deps: AppDeps) {
       retention,
       catalog: catalog.catalog,
       rollouts: rollouts.rollouts,
+      rolloutEngine: rollouts.engine,
     },
   };
 }

@@ -109,8 +109,12 @@ describe.each(DB_KINDS)('rollouts on %s', (kind) => {
     expect(created.json.waves.map((w: { devices: number }) => w.devices)).toEqual([2, 4]);
     expect((await create({ start: true })).json.error.code).toBe('rollout_exists');
 
-    await tick();
-    await tick(); // a second tick sends nothing again
+    // three engines at once (three instances whose ticks overlap): the wave starts once, each device is sent B once
+    t.clock.advance(5000);
+    const engine = t.app.services.rolloutEngine;
+    const reports = await Promise.all([engine.tick(), engine.tick(), engine.tick()]);
+    expect(reports.reduce((n, r) => n + r.installsSent, 0)).toBe(2);
+    await tick(); // a later tick sends nothing again
     const sent = await installs();
     expect(sent).toHaveLength(2);
     const wave = new Set(sent.map((c) => c.device_id));
