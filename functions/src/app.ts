@@ -249,6 +249,7 @@ export function createApp(deps: AppDeps) {
         const { thresholds } = await alertSettings.current();
         return { frameAgeMs: thresholds.frameAgeMs, offlineAfterSec: thresholds.offlineAfterSec };
       },
+      gateDecided: (passed) => a.metrics.rolloutGates(passed ? 1 : 0, passed ? 0 : 1),
       alert: async (message) => {
         await alerts.alerts.raiseOperatorAlert(db, 'rollout_paused', { ...message, severity: 'critical', items: [] });
       },
@@ -372,7 +373,6 @@ export function createApp(deps: AppDeps) {
       logger.error('rollouts tick failed', { err });
       return null;
     });
-    if (rolled) metrics.rolloutGates(rolled.gates.passed, rolled.gates.failed);
     const result = await alerts.tick();
     if (result.delivered) metrics.notified(result.delivered.sent, result.delivered.failed);
     metrics.commandsExpired(expired);

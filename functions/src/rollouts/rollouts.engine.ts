@@ -14,6 +14,8 @@ export interface RolloutPorts {
   thresholds(): Promise<{ frameAgeMs: number; offlineAfterSec: number }>;
   /** Raises the `rollout_paused` alert through the alert channels. */
   alert(message: { title: string; text: string; url: string }): Promise<void>;
+  /** Counts a gate this process decided (mdm_rollout_gates_total). */
+  gateDecided(passed: boolean): void;
 }
 
 export const SYSTEM = { kind: 'system' as const, name: 'rollouts' };
@@ -124,6 +126,7 @@ export class RolloutEngine {
       return true;
     });
     if (!decided) return undefined;
+    this.ports.gateDecided(verdict.passed);
     this.logger.info('rollout gate', { rollout: r.id, wave: wave.idx, passed: verdict.passed, reasons: verdict.reasons });
     if (!verdict.passed) {
       await this.raiseAlert(r, wave.idx);
