@@ -229,9 +229,27 @@ describe.each(DB_KINDS)('rollouts on %s', (kind) => {
       ['passed', 4],
     ]);
     expect(r.waves[1].verdict.baseline.devices).toBe(0); // the last wave has no one left on A
+    expect((await act(json.id, 'resume')).json.error.code).toBe('invalid_state');
+
+    // a completed rollout rolled back by hand: A (a downgrade, so allowed) to every device, once
+    const back = await act(json.id, 'rollback');
+    expect(back.json).toMatchObject({ state: 'rolled_back' });
+    await tick();
+    await tick();
+    const sentA = (await installs()).filter(
+      (c) => (JSON.parse(c.params as unknown as string) as { releaseId: string }).releaseId === ids['agent-1'],
+    );
+    expect(sentA).toHaveLength(6);
+    expect(new Set(sentA.map((c) => c.device_id)).size).toBe(6);
+    await beatAll(() => app(1));
+    await tick();
+    expect((await get(json.id)).waves.map((w: { rollbackSent: number; rolledBack: number }) => [w.rollbackSent, w.rolledBack])).toEqual([
+      [2, 2],
+      [4, 4],
+    ]);
     const metrics = await t.request('GET', '/metrics', { headers: { authorization: 'Bearer rollout-metrics-token-0123456789' } });
     expect(metrics.status).toBe(200);
-    expect(metrics.body.toString()).toMatch(/mdm_rollouts\{state="completed"\} 1/);
+    expect(metrics.body.toString()).toMatch(/mdm_rollouts\{state="rolled_back"\} 1/);
     // each process counts the gates it decided; the two add up to the two gates
     const passed = (text: string) => Number(/mdm_rollout_gates_total\{verdict="passed"\} (\d+)/.exec(text)![1]);
     expect(passed(metrics.body.toString()) + passed(otherMetrics)).toBe(2);
