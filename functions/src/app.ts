@@ -34,6 +34,7 @@ import type { Push } from './ports/push.js';
 import type { Queue } from './ports/queue.js';
 import type { SecretHasher } from './ports/secret-hasher.js';
 import { createRetention, type RetentionReport } from './retention/index.js';
+import { createRollouts, rolloutCounts } from './rollouts/index.js';
 
 /** Secrets come from a secret store (Firebase) or DATA_DIR (standalone), never from the database. */
 export interface AppSecrets {
@@ -234,6 +235,36 @@ export function createApp(deps: AppDeps) {
     publicUrl: config.publicUrl,
     limiter: a.limiter,
   });
+  const rollouts = createRollouts({
+    db,
+    clock,
+    audit,
+    logger,
+    releases: catalog.catalog,
+    publicUrl: config.publicUrl,
+    ports: {
+      sendInstall: async (deviceIds, releaseId, allowDowngrade) => {
+        const sent = await commands.commands.create(
+          { kind: 'system', name: 'rollouts' },
+          {
+            type: 'INSTALL_APK',
+            deviceIds,
+            params: { releaseId, ...(allowDowngrade ? { allowDowngrade: true } : {}) },
+            confirm: { type: 'INSTALL_APK', count: deviceIds.length },
+          },
+        );
+        return sent.commands.map((c) => ({ deviceId: c.deviceId, commandId: c.id }));
+      },
+      thresholds: async () => {
+        const { thresholds } = await alertSettings.current();
+        return { frameAgeMs: thresholds.frameAgeMs, offlineAfterSec: thresholds.offlineAfterSec };
+      },
+      gateDecided: (passed) => a.metrics.rolloutGates(passed ? 1 : 0, passed ? 0 : 1),
+      alert: async (message) => {
+        await alerts.alerts.raiseOperatorAlert(db, 'rollout_paused', { ...message, severity: 'critical', items: [] });
+      },
+    },
+  });
   const { retention } = createRetention({ db, clock, logger, settings: config.retention });
   const consoleService = new ConsoleService({
     liveSource: a.liveSource,
@@ -267,11 +298,13 @@ export function createApp(deps: AppDeps) {
     ...consoleRoutes(consoleService),
     ...fleetView.routes,
     ...catalog.routes,
+    ...rollouts.routes,
     ...streamRoutes(a.liveStream),
     ...metricsRoutes(() => metrics.render()),
   ]);
   metrics.attach({
     heartbeats: () => devices.heartbeats.stats,
+    rollouts: () => rolloutCounts(db),
     pool: () => a.dbPool,
     fleet: async () => {
       const now = clock.now();
@@ -345,6 +378,11 @@ export function createApp(deps: AppDeps) {
     const retired = await devices.lifecycle.finishRetiring();
     const stale = await commands.dispatcher.dispatchStale();
     if (stale.claimed) countPushed(stale);
+    // rollouts before the alerts: a gate that fails puts its alert in the outbox this tick's delivery sends
+    const rolled = await rollouts.tick().catch((err: unknown) => {
+      logger.error('rollouts tick failed', { err });
+      return null;
+    });
     const result = await alerts.tick();
     if (result.delivered) metrics.notified(result.delivered.sent, result.delivered.failed);
     metrics.commandsExpired(expired);
@@ -358,7 +396,7 @@ export function createApp(deps: AppDeps) {
       logger.error('heartbeat rollup failed', { err });
       return 0;
     });
-    return { ...result, rolledUp };
+    return { ...result, rolledUp, rollouts: rolled };
   };
 
   return {
@@ -386,6 +424,8 @@ export function createApp(deps: AppDeps) {
       fleetView: liveView,
       retention,
       catalog: catalog.catalog,
+      rollouts: rollouts.rollouts,
+      rolloutEngine: rollouts.engine,
     },
   };
 }

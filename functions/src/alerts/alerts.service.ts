@@ -23,7 +23,9 @@ import {
 import type { ListAlertsQuery, SettingsPatch } from './alerts.schemas.js';
 import type { BulkAckBody } from './alert-hours.schemas.js';
 import { CHANNELS, targetOf, type AlertDelivery, type Channel } from './delivery.js';
-import { insertTestMessage, listMessages } from './notifications.repository.js';
+import { insertMessage, insertTestMessage, listMessages } from './notifications.repository.js';
+import type { OperatorAlertKind } from './alert-kinds.js';
+import type { OutgoingMessage } from '../ports/notifier.js';
 import type { SelfHealing } from './self-healing.js';
 import { sweep } from './sweep.js';
 
@@ -73,6 +75,23 @@ export class AlertService {
       return null;
     });
     return { swept: { opened: swept.opened, resolved: swept.resolved, notices: swept.notices, ran: swept.ran }, healed, delivered };
+  }
+
+  /**
+   * An alert about the fleet rather than one device (a rollout paused by its gate): one message per
+   * configured channel, put in the same outbox the device alerts go through, so it is sent, retried
+   * and dropped like them (by this tick's delivery or the next). Takes `db` so the caller can write it
+   * in the transaction that decided it. Returns the channels it went to.
+   */
+  async raiseOperatorAlert(db: Db, kind: OperatorAlertKind, message: Omit<OutgoingMessage, 'at'>): Promise<Channel[]> {
+    const settings = await this.settings.current();
+    const at = this.clock.now();
+    const channels = CHANNELS.filter((c) => targetOf(settings, c));
+    for (const channel of channels) {
+      await insertMessage(db, { channel, type: 'alert', at, payload: { ...message, at: at.toISOString() } });
+    }
+    this.logger.info('operator alert raised', { kind, title: message.title, channels });
+    return channels;
   }
 
   /** Retiring devices: their open alerts resolve and their conditions are forgotten (the sweep skips them from now on). */

@@ -18,7 +18,7 @@ import { SelfHealing } from './self-healing.js';
  * The alerts context's public surface: other code imports only this. The sweep raises and resolves
  * alerts, self-healing steps through the ladder, the delivery tells people; the settings say how.
  */
-export { ALERT_KINDS, type AlertKind } from './alert-kinds.js';
+export { ALERT_KINDS, OPERATOR_ALERT_KINDS, type AlertKind, type OperatorAlertKind } from './alert-kinds.js';
 export { AlertSettingsService, defaultSettings, type AlertDefaults };
 export { alertRoutes };
 export type { AlertSettings } from './alerts.schemas.js';

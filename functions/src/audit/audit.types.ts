@@ -197,7 +197,24 @@ export type AuditEvent =
       action: 'failed_authentication';
       target: { type: 'auth_scope'; id: string };
       details: { scope: string; failures: number; minute: string };
+    }
+  | {
+      /** An operator created, started, paused, resumed, promoted, aborted or rolled back a rollout; or the engine decided a gate. */
+      action: 'changed_rollout';
+      target: { type: 'rollout'; id: string };
+      details: {
+        change: RolloutChange;
+        name: string;
+        from?: string | undefined;
+        to?: string | undefined;
+        wave?: number | undefined;
+        reason?: string | undefined;
+      };
     };
+
+/** What happened to a rollout (audited as `changed_rollout`). */
+export type RolloutChange =
+  'created' | 'started' | 'paused' | 'resumed' | 'promoted' | 'aborted' | 'rolled_back' | 'gate_passed' | 'gate_failed' | 'completed';
 
 export type AuditAction = AuditEvent['action'];
 
@@ -241,6 +258,7 @@ export const AUDIT_ACTIONS = [
   'approved_command',
   'rejected_command',
   'expired_command_approval',
+  'changed_rollout',
 ] as const satisfies readonly AuditAction[];
 
 /** Who did it: an admin, a device (its own enrollment), an API token (under its name), or the system itself. */

@@ -493,6 +493,70 @@ export type RateLimit = Selectable<RateLimitsTable>;
 export type NewRateLimit = Insertable<RateLimitsTable>;
 export type RateLimitUpdate = Updateable<RateLimitsTable>;
 
+export interface RolloutDevicesTable {
+  rollout_id: string;
+  device_id: string;
+  wave: number;
+  ord: number;
+  install_claimed_at: Date | null;
+  install_command_id: string | null;
+  updated_at: Date | null;
+  rollback_requested_at: Date | null;
+  rollback_claimed_at: Date | null;
+  rollback_command_id: string | null;
+  rolled_back_at: Date | null;
+}
+
+export type RolloutDevice = Selectable<RolloutDevicesTable>;
+export type NewRolloutDevice = Insertable<RolloutDevicesTable>;
+export type RolloutDeviceUpdate = Updateable<RolloutDevicesTable>;
+
+export interface RolloutWavesTable {
+  rollout_id: string;
+  idx: number;
+  size_kind: 'percent' | 'count';
+  size_value: number;
+  device_count: Generated<number>;
+  state: Generated<'pending' | 'installing' | 'soaking' | 'passed' | 'failed'>;
+  installing_at: Date | null;
+  soaking_at: Date | null;
+  decided_at: Date | null;
+  verdict: ColumnType<JsonObject | null, string | null, string | null>;
+  alerted_at: Date | null;
+}
+
+export type RolloutWave = Selectable<RolloutWavesTable>;
+export type NewRolloutWave = Insertable<RolloutWavesTable>;
+export type RolloutWaveUpdate = Updateable<RolloutWavesTable>;
+
+export interface RolloutsTable {
+  id: string;
+  name: string;
+  package_name: string;
+  from_release_id: string;
+  to_release_id: string;
+  from_version_code: number;
+  to_version_code: number;
+  group_id: string | null;
+  allow_downgrade: Generated<boolean>;
+  rollback_on_failure: Generated<boolean>;
+  soak_sec: number;
+  install_timeout_sec: number;
+  margin: ColumnType<JsonObject, string, string>;
+  state: 'draft' | 'running' | 'paused' | 'completed' | 'aborted' | 'rolled_back';
+  current_wave: number | null;
+  paused_reason: string | null;
+  created_at: Date;
+  created_by: string | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+  updated_at: Date;
+}
+
+export type Rollout = Selectable<RolloutsTable>;
+export type NewRollout = Insertable<RolloutsTable>;
+export type RolloutUpdate = Updateable<RolloutsTable>;
+
 export interface RollupStateTable {
   id: Generated<number>;
   rolled_up_to: Date;
@@ -552,6 +616,9 @@ export interface Database {
   job_leases: JobLeasesTable;
   notifications: NotificationsTable;
   rate_limits: RateLimitsTable;
+  rollout_devices: RolloutDevicesTable;
+  rollout_waves: RolloutWavesTable;
+  rollouts: RolloutsTable;
   rollup_state: RollupStateTable;
   secret_check: SecretCheckTable;
   sweep_state: SweepStateTable;

@@ -762,6 +762,143 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/rollouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Rollouts, newest first, with their waves, device counts and gate verdicts */
+        get: operations["getAdminRollouts"];
+        put?: never;
+        /** Create a rollout of release B over the devices on release A (a draft, or started with "start": true) */
+        post: operations["postAdminRollouts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/rollouts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One rollout */
+        get: operations["getAdminRolloutsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/rollouts/{id}/abort": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop for good; devices keep what they have */
+        post: operations["postAdminRolloutsAbort"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/rollouts/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause: nothing more is sent until resumed */
+        post: operations["postAdminRolloutsPause"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/rollouts/{id}/promote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pass the current wave now (skips its soak, or overrides its failed gate) */
+        post: operations["postAdminRolloutsPromote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/rollouts/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a paused rollout (not one whose wave failed its gate: promote it instead) */
+        post: operations["postAdminRolloutsResume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/rollouts/{id}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send release A to every device that was sent B, and end the rollout */
+        post: operations["postAdminRolloutsRollback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/rollouts/{id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a draft: its devices are assigned to waves and the first wave installs */
+        post: operations["postAdminRolloutsStart"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/settings/alerts": {
         parameters: {
             query?: never;
@@ -1898,7 +2035,7 @@ export interface operations {
         parameters: {
             query?: {
                 actorId?: string;
-                action?: "created_admin" | "updated_admin" | "deleted_admin" | "logged_in" | "logged_out" | "locked_out_login" | "created_enrollment_token" | "revoked_enrollment_token" | "enrolled_device" | "sent_command" | "finished_command" | "updated_device" | "retired_device" | "deleted_device" | "replaced_device" | "moved_devices" | "tagged_devices" | "updated_alert_settings" | "sent_test_notification" | "acknowledged_alert" | "acknowledged_alerts" | "updated_alert_hours" | "created_maintenance_window" | "deleted_maintenance_window" | "snoozed_device" | "unsnoozed_device" | "escalated_alert" | "registered_apk_release" | "uploaded_release" | "marked_release_bad" | "rotated_signer" | "failed_authentication" | "created_api_token" | "revoked_api_token" | "cancelled_command" | "requested_command_approval" | "approved_command" | "rejected_command" | "expired_command_approval";
+                action?: "created_admin" | "updated_admin" | "deleted_admin" | "logged_in" | "logged_out" | "locked_out_login" | "created_enrollment_token" | "revoked_enrollment_token" | "enrolled_device" | "sent_command" | "finished_command" | "updated_device" | "retired_device" | "deleted_device" | "replaced_device" | "moved_devices" | "tagged_devices" | "updated_alert_settings" | "sent_test_notification" | "acknowledged_alert" | "acknowledged_alerts" | "updated_alert_hours" | "created_maintenance_window" | "deleted_maintenance_window" | "snoozed_device" | "unsnoozed_device" | "escalated_alert" | "registered_apk_release" | "uploaded_release" | "marked_release_bad" | "rotated_signer" | "failed_authentication" | "created_api_token" | "revoked_api_token" | "cancelled_command" | "requested_command_approval" | "approved_command" | "rejected_command" | "expired_command_approval" | "changed_rollout";
                 deviceId?: string;
                 cursor?: string;
                 limit?: number;
@@ -6471,6 +6608,2082 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminRollouts: {
+        parameters: {
+            query?: {
+                limit?: number;
+                state?: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rollouts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            packageName: string;
+                            from: {
+                                /** Format: uuid */
+                                releaseId: string;
+                                versionCode: number;
+                            };
+                            to: {
+                                /** Format: uuid */
+                                releaseId: string;
+                                versionCode: number;
+                            };
+                            group: string | null;
+                            /** @enum {string} */
+                            state: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+                            currentWave: number | null;
+                            pausedReason: string | null;
+                            soakSec: number;
+                            installTimeoutSec: number;
+                            margin: {
+                                /**
+                                 * @description Percentage points of heartbeats with the app not running or not in front
+                                 * @default 5
+                                 */
+                                appDownPct: number;
+                                /**
+                                 * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                 * @default 5
+                                 */
+                                frozenPct: number;
+                                /**
+                                 * @description Percentage points of devices offline at the gate
+                                 * @default 10
+                                 */
+                                offlinePct: number;
+                                /**
+                                 * @description Crash and relaunch events per device-hour
+                                 * @default 1
+                                 */
+                                crashesPerDeviceHour: number;
+                                /**
+                                 * @description Share of the wave's devices that must report B's versionCode
+                                 * @default 90
+                                 */
+                                minUpdatedPct: number;
+                            };
+                            rollbackOnFailure: boolean;
+                            allowDowngrade: boolean;
+                            devices: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            createdBy: string | null;
+                            startedAt: string | null;
+                            finishedAt: string | null;
+                            waves: {
+                                index: number;
+                                size: {
+                                    percent: number;
+                                } | {
+                                    count: number;
+                                };
+                                /** @enum {string} */
+                                state: "pending" | "installing" | "soaking" | "passed" | "failed";
+                                devices: number;
+                                pending: number;
+                                updated: number;
+                                failed: number;
+                                rollbackSent: number;
+                                rolledBack: number;
+                                installingAt: string | null;
+                                soakingAt: string | null;
+                                decidedAt: string | null;
+                                verdict: {
+                                    passed: boolean;
+                                    /** Format: date-time */
+                                    at: string;
+                                    promotedBy?: string;
+                                    updatedPct?: number;
+                                    wave?: {
+                                        devices: number;
+                                        samples: number;
+                                        appDownPct: number;
+                                        frozenPct: number;
+                                        offlinePct: number;
+                                        crashes: number;
+                                        deviceHours: number;
+                                        crashesPerDeviceHour: number;
+                                    };
+                                    baseline?: {
+                                        devices: number;
+                                        samples: number;
+                                        appDownPct: number;
+                                        frozenPct: number;
+                                        offlinePct: number;
+                                        crashes: number;
+                                        deviceHours: number;
+                                        crashesPerDeviceHour: number;
+                                    };
+                                    margin?: {
+                                        /**
+                                         * @description Percentage points of heartbeats with the app not running or not in front
+                                         * @default 5
+                                         */
+                                        appDownPct: number;
+                                        /**
+                                         * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                         * @default 5
+                                         */
+                                        frozenPct: number;
+                                        /**
+                                         * @description Percentage points of devices offline at the gate
+                                         * @default 10
+                                         */
+                                        offlinePct: number;
+                                        /**
+                                         * @description Crash and relaunch events per device-hour
+                                         * @default 1
+                                         */
+                                        crashesPerDeviceHour: number;
+                                        /**
+                                         * @description Share of the wave's devices that must report B's versionCode
+                                         * @default 90
+                                         */
+                                        minUpdatedPct: number;
+                                    };
+                                    reasons: string[];
+                                } | null;
+                            }[];
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminRollouts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /**
+                     * Format: uuid
+                     * @description Release A: the devices running its versionCode are moved
+                     */
+                    fromReleaseId: string;
+                    /**
+                     * Format: uuid
+                     * @description Release B: same package, not bad, a higher versionCode unless allowDowngrade
+                     */
+                    toReleaseId: string;
+                    /** @description The group to roll out to; absent: the whole fleet */
+                    group?: string;
+                    /** @description Each wave: {percent} of all the rollout's devices, cumulative (e.g. 1, 10, 50, 100), or {count} more devices */
+                    waves: ({
+                        percent: number;
+                    } | {
+                        count: number;
+                    })[];
+                    /** @description How long a wave runs on B before its gate */
+                    soakSec: number;
+                    /**
+                     * @description The soak starts once every device of the wave reports B, or after this long
+                     * @default 3600
+                     */
+                    installTimeoutSec?: number;
+                    /**
+                     * @default {
+                     *       "appDownPct": 5,
+                     *       "frozenPct": 5,
+                     *       "offlinePct": 10,
+                     *       "crashesPerDeviceHour": 1,
+                     *       "minUpdatedPct": 90
+                     *     }
+                     */
+                    margin?: {
+                        /**
+                         * @description Percentage points of heartbeats with the app not running or not in front
+                         * @default 5
+                         */
+                        appDownPct?: number;
+                        /**
+                         * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                         * @default 5
+                         */
+                        frozenPct?: number;
+                        /**
+                         * @description Percentage points of devices offline at the gate
+                         * @default 10
+                         */
+                        offlinePct?: number;
+                        /**
+                         * @description Crash and relaunch events per device-hour
+                         * @default 1
+                         */
+                        crashesPerDeviceHour?: number;
+                        /**
+                         * @description Share of the wave's devices that must report B's versionCode
+                         * @default 90
+                         */
+                        minUpdatedPct?: number;
+                    };
+                    /** @default true */
+                    rollbackOnFailure?: boolean;
+                    /** @default false */
+                    allowDowngrade?: boolean;
+                    /**
+                     * @description Start at once instead of leaving a draft
+                     * @default false
+                     */
+                    start?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The rollout */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        packageName: string;
+                        from: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        to: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        group: string | null;
+                        /** @enum {string} */
+                        state: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+                        currentWave: number | null;
+                        pausedReason: string | null;
+                        soakSec: number;
+                        installTimeoutSec: number;
+                        margin: {
+                            /**
+                             * @description Percentage points of heartbeats with the app not running or not in front
+                             * @default 5
+                             */
+                            appDownPct: number;
+                            /**
+                             * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                             * @default 5
+                             */
+                            frozenPct: number;
+                            /**
+                             * @description Percentage points of devices offline at the gate
+                             * @default 10
+                             */
+                            offlinePct: number;
+                            /**
+                             * @description Crash and relaunch events per device-hour
+                             * @default 1
+                             */
+                            crashesPerDeviceHour: number;
+                            /**
+                             * @description Share of the wave's devices that must report B's versionCode
+                             * @default 90
+                             */
+                            minUpdatedPct: number;
+                        };
+                        rollbackOnFailure: boolean;
+                        allowDowngrade: boolean;
+                        devices: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                        waves: {
+                            index: number;
+                            size: {
+                                percent: number;
+                            } | {
+                                count: number;
+                            };
+                            /** @enum {string} */
+                            state: "pending" | "installing" | "soaking" | "passed" | "failed";
+                            devices: number;
+                            pending: number;
+                            updated: number;
+                            failed: number;
+                            rollbackSent: number;
+                            rolledBack: number;
+                            installingAt: string | null;
+                            soakingAt: string | null;
+                            decidedAt: string | null;
+                            verdict: {
+                                passed: boolean;
+                                /** Format: date-time */
+                                at: string;
+                                promotedBy?: string;
+                                updatedPct?: number;
+                                wave?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                baseline?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                margin?: {
+                                    /**
+                                     * @description Percentage points of heartbeats with the app not running or not in front
+                                     * @default 5
+                                     */
+                                    appDownPct: number;
+                                    /**
+                                     * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                     * @default 5
+                                     */
+                                    frozenPct: number;
+                                    /**
+                                     * @description Percentage points of devices offline at the gate
+                                     * @default 10
+                                     */
+                                    offlinePct: number;
+                                    /**
+                                     * @description Crash and relaunch events per device-hour
+                                     * @default 1
+                                     */
+                                    crashesPerDeviceHour: number;
+                                    /**
+                                     * @description Share of the wave's devices that must report B's versionCode
+                                     * @default 90
+                                     */
+                                    minUpdatedPct: number;
+                                };
+                                reasons: string[];
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminRolloutsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rollout */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        packageName: string;
+                        from: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        to: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        group: string | null;
+                        /** @enum {string} */
+                        state: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+                        currentWave: number | null;
+                        pausedReason: string | null;
+                        soakSec: number;
+                        installTimeoutSec: number;
+                        margin: {
+                            /**
+                             * @description Percentage points of heartbeats with the app not running or not in front
+                             * @default 5
+                             */
+                            appDownPct: number;
+                            /**
+                             * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                             * @default 5
+                             */
+                            frozenPct: number;
+                            /**
+                             * @description Percentage points of devices offline at the gate
+                             * @default 10
+                             */
+                            offlinePct: number;
+                            /**
+                             * @description Crash and relaunch events per device-hour
+                             * @default 1
+                             */
+                            crashesPerDeviceHour: number;
+                            /**
+                             * @description Share of the wave's devices that must report B's versionCode
+                             * @default 90
+                             */
+                            minUpdatedPct: number;
+                        };
+                        rollbackOnFailure: boolean;
+                        allowDowngrade: boolean;
+                        devices: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                        waves: {
+                            index: number;
+                            size: {
+                                percent: number;
+                            } | {
+                                count: number;
+                            };
+                            /** @enum {string} */
+                            state: "pending" | "installing" | "soaking" | "passed" | "failed";
+                            devices: number;
+                            pending: number;
+                            updated: number;
+                            failed: number;
+                            rollbackSent: number;
+                            rolledBack: number;
+                            installingAt: string | null;
+                            soakingAt: string | null;
+                            decidedAt: string | null;
+                            verdict: {
+                                passed: boolean;
+                                /** Format: date-time */
+                                at: string;
+                                promotedBy?: string;
+                                updatedPct?: number;
+                                wave?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                baseline?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                margin?: {
+                                    /**
+                                     * @description Percentage points of heartbeats with the app not running or not in front
+                                     * @default 5
+                                     */
+                                    appDownPct: number;
+                                    /**
+                                     * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                     * @default 5
+                                     */
+                                    frozenPct: number;
+                                    /**
+                                     * @description Percentage points of devices offline at the gate
+                                     * @default 10
+                                     */
+                                    offlinePct: number;
+                                    /**
+                                     * @description Crash and relaunch events per device-hour
+                                     * @default 1
+                                     */
+                                    crashesPerDeviceHour: number;
+                                    /**
+                                     * @description Share of the wave's devices that must report B's versionCode
+                                     * @default 90
+                                     */
+                                    minUpdatedPct: number;
+                                };
+                                reasons: string[];
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminRolloutsAbort: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The rollout */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        packageName: string;
+                        from: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        to: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        group: string | null;
+                        /** @enum {string} */
+                        state: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+                        currentWave: number | null;
+                        pausedReason: string | null;
+                        soakSec: number;
+                        installTimeoutSec: number;
+                        margin: {
+                            /**
+                             * @description Percentage points of heartbeats with the app not running or not in front
+                             * @default 5
+                             */
+                            appDownPct: number;
+                            /**
+                             * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                             * @default 5
+                             */
+                            frozenPct: number;
+                            /**
+                             * @description Percentage points of devices offline at the gate
+                             * @default 10
+                             */
+                            offlinePct: number;
+                            /**
+                             * @description Crash and relaunch events per device-hour
+                             * @default 1
+                             */
+                            crashesPerDeviceHour: number;
+                            /**
+                             * @description Share of the wave's devices that must report B's versionCode
+                             * @default 90
+                             */
+                            minUpdatedPct: number;
+                        };
+                        rollbackOnFailure: boolean;
+                        allowDowngrade: boolean;
+                        devices: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                        waves: {
+                            index: number;
+                            size: {
+                                percent: number;
+                            } | {
+                                count: number;
+                            };
+                            /** @enum {string} */
+                            state: "pending" | "installing" | "soaking" | "passed" | "failed";
+                            devices: number;
+                            pending: number;
+                            updated: number;
+                            failed: number;
+                            rollbackSent: number;
+                            rolledBack: number;
+                            installingAt: string | null;
+                            soakingAt: string | null;
+                            decidedAt: string | null;
+                            verdict: {
+                                passed: boolean;
+                                /** Format: date-time */
+                                at: string;
+                                promotedBy?: string;
+                                updatedPct?: number;
+                                wave?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                baseline?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                margin?: {
+                                    /**
+                                     * @description Percentage points of heartbeats with the app not running or not in front
+                                     * @default 5
+                                     */
+                                    appDownPct: number;
+                                    /**
+                                     * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                     * @default 5
+                                     */
+                                    frozenPct: number;
+                                    /**
+                                     * @description Percentage points of devices offline at the gate
+                                     * @default 10
+                                     */
+                                    offlinePct: number;
+                                    /**
+                                     * @description Crash and relaunch events per device-hour
+                                     * @default 1
+                                     */
+                                    crashesPerDeviceHour: number;
+                                    /**
+                                     * @description Share of the wave's devices that must report B's versionCode
+                                     * @default 90
+                                     */
+                                    minUpdatedPct: number;
+                                };
+                                reasons: string[];
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminRolloutsPause: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The rollout */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        packageName: string;
+                        from: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        to: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        group: string | null;
+                        /** @enum {string} */
+                        state: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+                        currentWave: number | null;
+                        pausedReason: string | null;
+                        soakSec: number;
+                        installTimeoutSec: number;
+                        margin: {
+                            /**
+                             * @description Percentage points of heartbeats with the app not running or not in front
+                             * @default 5
+                             */
+                            appDownPct: number;
+                            /**
+                             * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                             * @default 5
+                             */
+                            frozenPct: number;
+                            /**
+                             * @description Percentage points of devices offline at the gate
+                             * @default 10
+                             */
+                            offlinePct: number;
+                            /**
+                             * @description Crash and relaunch events per device-hour
+                             * @default 1
+                             */
+                            crashesPerDeviceHour: number;
+                            /**
+                             * @description Share of the wave's devices that must report B's versionCode
+                             * @default 90
+                             */
+                            minUpdatedPct: number;
+                        };
+                        rollbackOnFailure: boolean;
+                        allowDowngrade: boolean;
+                        devices: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                        waves: {
+                            index: number;
+                            size: {
+                                percent: number;
+                            } | {
+                                count: number;
+                            };
+                            /** @enum {string} */
+                            state: "pending" | "installing" | "soaking" | "passed" | "failed";
+                            devices: number;
+                            pending: number;
+                            updated: number;
+                            failed: number;
+                            rollbackSent: number;
+                            rolledBack: number;
+                            installingAt: string | null;
+                            soakingAt: string | null;
+                            decidedAt: string | null;
+                            verdict: {
+                                passed: boolean;
+                                /** Format: date-time */
+                                at: string;
+                                promotedBy?: string;
+                                updatedPct?: number;
+                                wave?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                baseline?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                margin?: {
+                                    /**
+                                     * @description Percentage points of heartbeats with the app not running or not in front
+                                     * @default 5
+                                     */
+                                    appDownPct: number;
+                                    /**
+                                     * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                     * @default 5
+                                     */
+                                    frozenPct: number;
+                                    /**
+                                     * @description Percentage points of devices offline at the gate
+                                     * @default 10
+                                     */
+                                    offlinePct: number;
+                                    /**
+                                     * @description Crash and relaunch events per device-hour
+                                     * @default 1
+                                     */
+                                    crashesPerDeviceHour: number;
+                                    /**
+                                     * @description Share of the wave's devices that must report B's versionCode
+                                     * @default 90
+                                     */
+                                    minUpdatedPct: number;
+                                };
+                                reasons: string[];
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminRolloutsPromote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The rollout */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        packageName: string;
+                        from: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        to: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        group: string | null;
+                        /** @enum {string} */
+                        state: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+                        currentWave: number | null;
+                        pausedReason: string | null;
+                        soakSec: number;
+                        installTimeoutSec: number;
+                        margin: {
+                            /**
+                             * @description Percentage points of heartbeats with the app not running or not in front
+                             * @default 5
+                             */
+                            appDownPct: number;
+                            /**
+                             * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                             * @default 5
+                             */
+                            frozenPct: number;
+                            /**
+                             * @description Percentage points of devices offline at the gate
+                             * @default 10
+                             */
+                            offlinePct: number;
+                            /**
+                             * @description Crash and relaunch events per device-hour
+                             * @default 1
+                             */
+                            crashesPerDeviceHour: number;
+                            /**
+                             * @description Share of the wave's devices that must report B's versionCode
+                             * @default 90
+                             */
+                            minUpdatedPct: number;
+                        };
+                        rollbackOnFailure: boolean;
+                        allowDowngrade: boolean;
+                        devices: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                        waves: {
+                            index: number;
+                            size: {
+                                percent: number;
+                            } | {
+                                count: number;
+                            };
+                            /** @enum {string} */
+                            state: "pending" | "installing" | "soaking" | "passed" | "failed";
+                            devices: number;
+                            pending: number;
+                            updated: number;
+                            failed: number;
+                            rollbackSent: number;
+                            rolledBack: number;
+                            installingAt: string | null;
+                            soakingAt: string | null;
+                            decidedAt: string | null;
+                            verdict: {
+                                passed: boolean;
+                                /** Format: date-time */
+                                at: string;
+                                promotedBy?: string;
+                                updatedPct?: number;
+                                wave?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                baseline?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                margin?: {
+                                    /**
+                                     * @description Percentage points of heartbeats with the app not running or not in front
+                                     * @default 5
+                                     */
+                                    appDownPct: number;
+                                    /**
+                                     * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                     * @default 5
+                                     */
+                                    frozenPct: number;
+                                    /**
+                                     * @description Percentage points of devices offline at the gate
+                                     * @default 10
+                                     */
+                                    offlinePct: number;
+                                    /**
+                                     * @description Crash and relaunch events per device-hour
+                                     * @default 1
+                                     */
+                                    crashesPerDeviceHour: number;
+                                    /**
+                                     * @description Share of the wave's devices that must report B's versionCode
+                                     * @default 90
+                                     */
+                                    minUpdatedPct: number;
+                                };
+                                reasons: string[];
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminRolloutsResume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The rollout */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        packageName: string;
+                        from: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        to: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        group: string | null;
+                        /** @enum {string} */
+                        state: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+                        currentWave: number | null;
+                        pausedReason: string | null;
+                        soakSec: number;
+                        installTimeoutSec: number;
+                        margin: {
+                            /**
+                             * @description Percentage points of heartbeats with the app not running or not in front
+                             * @default 5
+                             */
+                            appDownPct: number;
+                            /**
+                             * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                             * @default 5
+                             */
+                            frozenPct: number;
+                            /**
+                             * @description Percentage points of devices offline at the gate
+                             * @default 10
+                             */
+                            offlinePct: number;
+                            /**
+                             * @description Crash and relaunch events per device-hour
+                             * @default 1
+                             */
+                            crashesPerDeviceHour: number;
+                            /**
+                             * @description Share of the wave's devices that must report B's versionCode
+                             * @default 90
+                             */
+                            minUpdatedPct: number;
+                        };
+                        rollbackOnFailure: boolean;
+                        allowDowngrade: boolean;
+                        devices: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                        waves: {
+                            index: number;
+                            size: {
+                                percent: number;
+                            } | {
+                                count: number;
+                            };
+                            /** @enum {string} */
+                            state: "pending" | "installing" | "soaking" | "passed" | "failed";
+                            devices: number;
+                            pending: number;
+                            updated: number;
+                            failed: number;
+                            rollbackSent: number;
+                            rolledBack: number;
+                            installingAt: string | null;
+                            soakingAt: string | null;
+                            decidedAt: string | null;
+                            verdict: {
+                                passed: boolean;
+                                /** Format: date-time */
+                                at: string;
+                                promotedBy?: string;
+                                updatedPct?: number;
+                                wave?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                baseline?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                margin?: {
+                                    /**
+                                     * @description Percentage points of heartbeats with the app not running or not in front
+                                     * @default 5
+                                     */
+                                    appDownPct: number;
+                                    /**
+                                     * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                     * @default 5
+                                     */
+                                    frozenPct: number;
+                                    /**
+                                     * @description Percentage points of devices offline at the gate
+                                     * @default 10
+                                     */
+                                    offlinePct: number;
+                                    /**
+                                     * @description Crash and relaunch events per device-hour
+                                     * @default 1
+                                     */
+                                    crashesPerDeviceHour: number;
+                                    /**
+                                     * @description Share of the wave's devices that must report B's versionCode
+                                     * @default 90
+                                     */
+                                    minUpdatedPct: number;
+                                };
+                                reasons: string[];
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminRolloutsRollback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The rollout */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        packageName: string;
+                        from: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        to: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        group: string | null;
+                        /** @enum {string} */
+                        state: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+                        currentWave: number | null;
+                        pausedReason: string | null;
+                        soakSec: number;
+                        installTimeoutSec: number;
+                        margin: {
+                            /**
+                             * @description Percentage points of heartbeats with the app not running or not in front
+                             * @default 5
+                             */
+                            appDownPct: number;
+                            /**
+                             * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                             * @default 5
+                             */
+                            frozenPct: number;
+                            /**
+                             * @description Percentage points of devices offline at the gate
+                             * @default 10
+                             */
+                            offlinePct: number;
+                            /**
+                             * @description Crash and relaunch events per device-hour
+                             * @default 1
+                             */
+                            crashesPerDeviceHour: number;
+                            /**
+                             * @description Share of the wave's devices that must report B's versionCode
+                             * @default 90
+                             */
+                            minUpdatedPct: number;
+                        };
+                        rollbackOnFailure: boolean;
+                        allowDowngrade: boolean;
+                        devices: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                        waves: {
+                            index: number;
+                            size: {
+                                percent: number;
+                            } | {
+                                count: number;
+                            };
+                            /** @enum {string} */
+                            state: "pending" | "installing" | "soaking" | "passed" | "failed";
+                            devices: number;
+                            pending: number;
+                            updated: number;
+                            failed: number;
+                            rollbackSent: number;
+                            rolledBack: number;
+                            installingAt: string | null;
+                            soakingAt: string | null;
+                            decidedAt: string | null;
+                            verdict: {
+                                passed: boolean;
+                                /** Format: date-time */
+                                at: string;
+                                promotedBy?: string;
+                                updatedPct?: number;
+                                wave?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                baseline?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                margin?: {
+                                    /**
+                                     * @description Percentage points of heartbeats with the app not running or not in front
+                                     * @default 5
+                                     */
+                                    appDownPct: number;
+                                    /**
+                                     * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                     * @default 5
+                                     */
+                                    frozenPct: number;
+                                    /**
+                                     * @description Percentage points of devices offline at the gate
+                                     * @default 10
+                                     */
+                                    offlinePct: number;
+                                    /**
+                                     * @description Crash and relaunch events per device-hour
+                                     * @default 1
+                                     */
+                                    crashesPerDeviceHour: number;
+                                    /**
+                                     * @description Share of the wave's devices that must report B's versionCode
+                                     * @default 90
+                                     */
+                                    minUpdatedPct: number;
+                                };
+                                reasons: string[];
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminRolloutsStart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The rollout */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        packageName: string;
+                        from: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        to: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        group: string | null;
+                        /** @enum {string} */
+                        state: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+                        currentWave: number | null;
+                        pausedReason: string | null;
+                        soakSec: number;
+                        installTimeoutSec: number;
+                        margin: {
+                            /**
+                             * @description Percentage points of heartbeats with the app not running or not in front
+                             * @default 5
+                             */
+                            appDownPct: number;
+                            /**
+                             * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                             * @default 5
+                             */
+                            frozenPct: number;
+                            /**
+                             * @description Percentage points of devices offline at the gate
+                             * @default 10
+                             */
+                            offlinePct: number;
+                            /**
+                             * @description Crash and relaunch events per device-hour
+                             * @default 1
+                             */
+                            crashesPerDeviceHour: number;
+                            /**
+                             * @description Share of the wave's devices that must report B's versionCode
+                             * @default 90
+                             */
+                            minUpdatedPct: number;
+                        };
+                        rollbackOnFailure: boolean;
+                        allowDowngrade: boolean;
+                        devices: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                        waves: {
+                            index: number;
+                            size: {
+                                percent: number;
+                            } | {
+                                count: number;
+                            };
+                            /** @enum {string} */
+                            state: "pending" | "installing" | "soaking" | "passed" | "failed";
+                            devices: number;
+                            pending: number;
+                            updated: number;
+                            failed: number;
+                            rollbackSent: number;
+                            rolledBack: number;
+                            installingAt: string | null;
+                            soakingAt: string | null;
+                            decidedAt: string | null;
+                            verdict: {
+                                passed: boolean;
+                                /** Format: date-time */
+                                at: string;
+                                promotedBy?: string;
+                                updatedPct?: number;
+                                wave?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                baseline?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                margin?: {
+                                    /**
+                                     * @description Percentage points of heartbeats with the app not running or not in front
+                                     * @default 5
+                                     */
+                                    appDownPct: number;
+                                    /**
+                                     * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                     * @default 5
+                                     */
+                                    frozenPct: number;
+                                    /**
+                                     * @description Percentage points of devices offline at the gate
+                                     * @default 10
+                                     */
+                                    offlinePct: number;
+                                    /**
+                                     * @description Crash and relaunch events per device-hour
+                                     * @default 1
+                                     */
+                                    crashesPerDeviceHour: number;
+                                    /**
+                                     * @description Share of the wave's devices that must report B's versionCode
+                                     * @default 90
+                                     */
+                                    minUpdatedPct: number;
+                                };
+                                reasons: string[];
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

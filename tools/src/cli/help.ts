@@ -86,6 +86,15 @@ App catalog (the agent and the kiosk apps)
   releases rotate-signer PACKAGE --signer SHA256 --reason TEXT
                                          accept another signing certificate for the package from now on
 
+Staged rollouts (docs/rollouts.md)
+  rollouts [list]                        rollouts, newest first: state, wave, devices
+  rollouts show ID                       one rollout: each wave's counts and gate verdict
+  rollouts start --from RELEASE --to RELEASE --waves 1,10,50,100 --soak SEC [--group G] [--name N]
+                [--no-rollback] [--allow-downgrade]
+                                         move the devices on release A to B in waves, each gated on app health
+  rollouts pause|resume|abort|promote|rollback ID [--reason TEXT]
+                                         stop, go on, end, pass the current wave now, or send A back to all
+
 Enrollment, users, alerts, settings
   token create [--label L] [--group G] [--expires-in SEC] [--max-uses N] [--script FILE] [--shell sh|ps1]
                                          an enrollment token and its ADB script

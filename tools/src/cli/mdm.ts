@@ -10,6 +10,7 @@ import { cancelCommands, COMMAND_FIELDS, listCommands, sendCommand, watch } from
 import { listDevices, showDevice } from './verbs/devices.js';
 import { groupHours } from './verbs/groups.js';
 import { listReleases, markReleaseBad, registerRelease, rotateSigner, uploadRelease } from './verbs/releases.js';
+import { listRollouts, rolloutAction, showRollout, startRollout } from './verbs/rollouts.js';
 import { BULK_FIELDS, deleteDevice, moveDevices, replaceDevice, retireDevice, tagDevices } from './verbs/lifecycle.js';
 import { parse, type Run } from './verbs/verb.js';
 import { context, login, logout } from './verbs/session.js';
@@ -57,6 +58,15 @@ const VERBS: Record<string, (r: Run) => Promise<number>> = {
   'releases register': registerRelease,
   'releases bad': markReleaseBad,
   'releases rotate-signer': rotateSigner,
+  rollouts: listRollouts,
+  'rollouts list': listRollouts,
+  'rollouts show': showRollout,
+  'rollouts start': startRollout,
+  'rollouts pause': rolloutAction('pause'),
+  'rollouts resume': rolloutAction('resume'),
+  'rollouts abort': rolloutAction('abort'),
+  'rollouts promote': rolloutAction('promote'),
+  'rollouts rollback': rolloutAction('rollback'),
   'settings get': getSettings,
   'settings set': setSettings,
 };

@@ -30,6 +30,10 @@ export interface FleetOptions {
   obeyServerInterval?: boolean;
   /** Share of devices plugged in for good (0..1): battery full and charging. The rest cycle on battery. */
   mainsPowered?: number | undefined;
+  /** The kiosk app's versionCode every device starts with (default 230). */
+  appVersionCode?: number | undefined;
+  /** The crash model: devices in `share` (0..1, a fixed spread of device indexes) crash-loop while they run `versionCode`. */
+  crash?: { versionCode: number; share: number } | undefined;
   /** Device time runs this many times faster than the wall clock: --interval-sec 5 --time-scale 60 is a 5-minute fleet. */
   timeScale?: number | undefined;
   progress?: ProgressMode;
@@ -120,6 +124,8 @@ function createDevices(o: FleetOptions, stored: readonly StoredDevice[], stats: 
         chaos: o.chaos,
         appPackage: o.appPackage,
         mainsPowered: index % 100 < (o.mainsPowered ?? 0) * 100,
+        appVersionCode: o.appVersionCode,
+        crashesOn: o.crash && inShare(index, o.crash.share) ? o.crash.versionCode : undefined,
       }),
       credentials: saved ? { deviceId: saved.deviceId, deviceSecret: saved.deviceSecret, hmacKey: saved.hmacKey } : undefined,
       commands: undefined,
@@ -133,6 +139,14 @@ function createDevices(o: FleetOptions, stored: readonly StoredDevice[], stats: 
       fcmToken: o.push ? simulatedFcmToken({ index }, o.seed) : undefined,
     };
   });
+}
+
+/**
+ * Whether device `index` is in a share of the fleet: a multiplicative hash of the index, so the share
+ * is spread over the indexes (not the first ones) and does not line up with --mains-powered.
+ */
+export function inShare(index: number, share: number): boolean {
+  return (Math.imul(index + 1, 2654435761) >>> 0) % 10_000 < share * 10_000;
 }
 
 async function enrollAndStart(

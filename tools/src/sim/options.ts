@@ -26,6 +26,9 @@ Fleet
                           --interval-sec 5 --time-scale 60 drains batteries like 5-minute beats
   --app PACKAGE           kiosk app package (default ${DEFAULT_APP.package})
   --chaos L               fault level: 0 steady, 1 realistic rare faults (default), higher more
+  --app-version-code N    the kiosk app's versionCode at start (default ${DEFAULT_APP.versionCode})
+  --crash-version-code N  crash model: devices running this versionCode of the app crash-loop ...
+  --crash-share F         ... this share of them, 0..1 (default 0.2 when --crash-version-code is set)
   --seed N                seed of the random generator (default 1): same seed, same fleet
 
 Load
@@ -82,6 +85,15 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
     mainsPowered: number('--mains-powered', v['mains-powered'] ?? '0', 0, 1),
     timeScale: number('--time-scale', v['time-scale'] ?? '1', 0.001, 10_000),
   };
+  if (v['app-version-code'] !== undefined) fleet.appVersionCode = integer('--app-version-code', v['app-version-code'], 1, 2_100_000_000);
+  if (v['crash-share'] !== undefined && v['crash-version-code'] === undefined)
+    throw new UsageError('--crash-share needs --crash-version-code');
+  if (v['crash-version-code'] !== undefined) {
+    fleet.crash = {
+      versionCode: integer('--crash-version-code', v['crash-version-code'], 1, 2_100_000_000),
+      share: number('--crash-share', v['crash-share'] ?? '0.2', 0, 1),
+    };
+  }
   const command: CliCommand = { kind: 'run', fleet, progress, failOnError: v['fail-on-error'] ?? false };
   if (v['json-summary'] !== undefined) command.jsonSummary = v['json-summary'];
   return command;
@@ -101,6 +113,9 @@ const CLI_OPTIONS = {
   'time-scale': { type: 'string' },
   'mains-powered': { type: 'string' },
   app: { type: 'string' },
+  'app-version-code': { type: 'string' },
+  'crash-version-code': { type: 'string' },
+  'crash-share': { type: 'string' },
   chaos: { type: 'string' },
   seed: { type: 'string' },
   concurrency: { type: 'string' },

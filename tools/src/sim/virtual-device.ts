@@ -17,6 +17,13 @@ export interface DeviceOptions {
   appPackage: string;
   /** Plugged in for good (signage boxes, kiosks in enclosures): full and charging, no cycles. */
   mainsPowered?: boolean | undefined;
+  /** The kiosk app's versionCode at start (default DEFAULT_APP's). */
+  appVersionCode?: number | undefined;
+  /**
+   * The crash model: while this device runs the kiosk app at `versionCode`, the app crashes on every
+   * start - not running, an `app.crash` event each heartbeat - until another version is installed.
+   */
+  crashesOn?: number | undefined;
 }
 
 /**
@@ -64,6 +71,10 @@ export class VirtualDevice {
     this.rssi = hw.network === 'ethernet' ? undefined : hw.network === 'wifi' ? rng.int(-75, -40) : rng.int(-105, -75);
     this.uptimeSec = rng.int(600, 30 * 86_400);
     this.app = { ...DEFAULT_APP, package: options.appPackage, running: true, foreground: true };
+    if (options.appVersionCode !== undefined) {
+      this.app.versionCode = options.appVersionCode;
+      this.app.versionName = `${options.appVersionCode}`;
+    }
     if (options.mainsPowered) {
       this.battery = 100;
       this.charging = true;
@@ -76,8 +87,19 @@ export class VirtualDevice {
     this.uptimeSec += Math.max(0, Math.round(dtSec));
     this.#advanceBattery(dtSec);
     this.#advanceResources(dtSec);
+    if (this.crashLooping) {
+      // the watchdog relaunches it every time and it dies again
+      this.app.running = this.app.foreground = false;
+      this.#event(nowMs, 'app.crash', { package: this.app.package, versionCode: this.app.versionCode, code: 6 });
+      return;
+    }
     this.#advanceApp(dtSec);
     this.#maybeStartFault(nowMs);
+  }
+
+  /** The crash model holds: this device runs the version that crashes on it. */
+  get crashLooping(): boolean {
+    return this.options.crashesOn !== undefined && this.app.versionCode === this.options.crashesOn;
   }
 
   /** True when this beat falls in a simulated outage (and uses up one beat of it). */
@@ -123,8 +145,8 @@ export class VirtualDevice {
 
   relaunchApp(): void {
     this.crashedBeats = this.frozenBeats = 0;
-    this.app.running = true;
-    this.app.foreground = this.lockedBeats === 0;
+    this.app.running = !this.crashLooping;
+    this.app.foreground = this.app.running && this.lockedBeats === 0;
     this.lastFrameAgeMs = 16;
   }
 

@@ -3,6 +3,7 @@ import { createProfile } from '../../src/sim/identity.js';
 import type { HeartbeatBody } from '../../src/sim/protocol.js';
 import { Random } from '../../src/sim/random.js';
 import { VirtualDevice } from '../../src/sim/virtual-device.js';
+import { execute } from '../../src/sim/commands.js';
 
 const INTERVAL_SEC = 300;
 const START_MS = Date.parse('2026-03-10T12:00:00Z');
@@ -130,6 +131,49 @@ describe('VirtualDevice', () => {
     }
     expect(ages.slice(0, 3)).toEqual([13_000, 18_000, 23_000]);
     expect(ages[3]).toBeLessThan(100); // recovered
+  });
+
+  it('crash model: crash-loops on its version until another one is installed', () => {
+    const rng = new Random(5, 0);
+    const device = new VirtualDevice(createProfile(rng, 0), rng, {
+      chaos: 0,
+      appPackage: 'com.example.kiosk',
+      appVersionCode: 1,
+      crashesOn: 2,
+    });
+    const control = { beatNow() {}, setIntervalSec() {}, retire() {} };
+    const install = (versionCode: number) =>
+      execute('INSTALL_APK', {
+        device,
+        control,
+        nowMs: START_MS,
+        params: {
+          url: 'https://mdm.example.com/a.apk',
+          sha256: 'a'.repeat(64),
+          signerSha256: 'b'.repeat(64),
+          packageName: 'com.example.kiosk',
+          versionCode,
+          allowDowngrade: true,
+        },
+      });
+    const beat = (i: number) => {
+      device.advance(INTERVAL_SEC, START_MS + i * 1000);
+      const hb = device.heartbeat(START_MS + i * 1000);
+      device.acknowledgeEvents(hb.events?.length ?? 0);
+      return hb;
+    };
+    expect(beat(1).app).toMatchObject({ versionCode: 1, running: true });
+    expect(install(2)).toMatchObject({ status: 'succeeded' });
+    for (const i of [2, 3, 4]) {
+      const hb = beat(i);
+      expect(hb.app).toMatchObject({ versionCode: 2, running: false, foreground: false });
+      expect(hb.events?.map((e) => e.type)).toEqual(['app.crash']);
+    }
+    device.relaunchApp(); // a RELAUNCH_APP does not help
+    expect(beat(5).app.running).toBe(false);
+    expect(install(1)).toMatchObject({ status: 'succeeded' });
+    expect(beat(6)).toMatchObject({ app: { versionCode: 1, running: true, foreground: true } });
+    expect(beat(7).events).toBeUndefined();
   });
 
   it('gives devices varied, plausible identities with unique serials', () => {

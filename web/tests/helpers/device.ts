@@ -18,6 +18,9 @@ export class VirtualDevice {
   battery = 80;
   appRunning = true;
   lastFrameAgeMs = 16;
+  /** The kiosk app this device reports (its package and versionCode). */
+  appPackage = 'com.example.kiosk';
+  appVersionCode = 230;
   /** The `cancelled` ids of the last heartbeat answer. */
   cancelled: string[] = [];
   constructor(
@@ -67,11 +70,11 @@ export class VirtualDevice {
         storage: { freeBytes: 20_000_000_000, totalBytes: 64_000_000_000 },
         network: { type: 'wifi', rssi: -50, ip: '10.0.0.9' },
         app: {
-          package: 'com.example.kiosk',
+          package: this.appPackage,
           running: this.appRunning,
           foreground: this.appRunning,
-          versionName: '2.3.0',
-          versionCode: 230,
+          versionName: this.appVersionCode === 230 ? '2.3.0' : String(this.appVersionCode),
+          versionCode: this.appVersionCode,
           lastFrameAgeMs: this.lastFrameAgeMs,
         },
         uptimeSec: 3600,

@@ -23,6 +23,7 @@ export class PrometheusMetrics implements MetricsRegistry {
   readonly #alertsResolved: Counter;
   readonly #healing: Counter<'step'>;
   readonly #expired: Counter;
+  readonly #gates: Counter<'verdict'>;
   readonly #children = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
   #fleet: { at: number; value: Promise<FleetCounts> } | undefined;
 
@@ -79,6 +80,13 @@ export class PrometheusMetrics implements MetricsRegistry {
       registers,
     });
     for (const step of ['command', 'escalation']) this.#healing.inc({ step }, 0);
+    this.#gates = new Counter({
+      name: 'mdm_rollout_gates_total',
+      help: 'Rollout wave gates decided by this process, by verdict (passed, failed).',
+      labelNames: ['verdict'],
+      registers,
+    });
+    for (const verdict of ['passed', 'failed']) this.#gates.inc({ verdict }, 0);
   }
 
   httpRequest(method: string, route: string, status: number, seconds: number): void {
@@ -120,6 +128,11 @@ export class PrometheusMetrics implements MetricsRegistry {
 
   commandsExpired(n: number): void {
     if (n) this.#expired.inc(n);
+  }
+
+  rolloutGates(passed: number, failed: number): void {
+    if (passed) this.#gates.inc({ verdict: 'passed' }, passed);
+    if (failed) this.#gates.inc({ verdict: 'failed' }, failed);
   }
 
   /** Registers the gauges read when scraped: fleet counts from the database, the pool, the heartbeat writer. */
@@ -166,6 +179,21 @@ export class PrometheusMetrics implements MetricsRegistry {
         collect() {
           const p = pool();
           if (p) this.set(p.waitingCount);
+        },
+      });
+    }
+    if (sources.rollouts) {
+      const read = sources.rollouts;
+      new Gauge({
+        name: 'mdm_rollouts',
+        help: 'Rollouts by state (running, paused, completed, ...).',
+        labelNames: ['state'],
+        registers,
+        async collect() {
+          const counts = await read();
+          for (const state of new Set(['draft', 'running', 'paused', 'completed', 'aborted', 'rolled_back', ...Object.keys(counts)])) {
+            this.set({ state }, counts[state] ?? 0);
+          }
         },
       });
     }
