@@ -10,7 +10,7 @@ import { Scheduler } from './scheduler.js';
 import { loadState, saveState, type StoredDevice } from './state.js';
 import { Stats } from './stats.js';
 import { buildSummary, type FleetSummary } from './summary.js';
-import { VirtualDevice } from './virtual-device.js';
+import { SHOWCASE_ROLES, VirtualDevice } from './virtual-device.js';
 
 export interface FleetOptions {
   url: string;
@@ -34,6 +34,8 @@ export interface FleetOptions {
   appVersionCode?: number | undefined;
   /** The crash model: devices in `share` (0..1, a fixed spread of device indexes) crash-loop while they run `versionCode`. */
   crash?: { versionCode: number; share: number } | undefined;
+  /** The first devices play SHOWCASE_ROLES (one each) instead of random faults: `npm run demo`. */
+  showcase?: boolean | undefined;
   /** Device time runs this many times faster than the wall clock: --interval-sec 5 --time-scale 60 is a 5-minute fleet. */
   timeScale?: number | undefined;
   progress?: ProgressMode;
@@ -126,6 +128,7 @@ function createDevices(o: FleetOptions, stored: readonly StoredDevice[], stats: 
         mainsPowered: index % 100 < (o.mainsPowered ?? 0) * 100,
         appVersionCode: o.appVersionCode,
         crashesOn: o.crash && inShare(index, o.crash.share) ? o.crash.versionCode : undefined,
+        role: o.showcase ? SHOWCASE_ROLES[index] : undefined,
       }),
       credentials: saved ? { deviceId: saved.deviceId, deviceSecret: saved.deviceSecret, hmacKey: saved.hmacKey } : undefined,
       commands: undefined,

@@ -30,6 +30,9 @@ Fleet
   --crash-version-code N  crash model: devices running this versionCode of the app crash-loop ...
   --crash-share F         ... this share of them, 0..1 (default 0.2 when --crash-version-code is set)
   --seed N                seed of the random generator (default 1): same seed, same fleet
+  --showcase              the first five devices each show one state for good: offline (after one
+                          beat), low battery, app down (crash loop), app frozen, and an app that
+                          stays down until a RELAUNCH_APP (self-healing) brings it back
 
 Load
   --concurrency N         enrollments and first sessions at once (default 32)
@@ -85,6 +88,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
     mainsPowered: number('--mains-powered', v['mains-powered'] ?? '0', 0, 1),
     timeScale: number('--time-scale', v['time-scale'] ?? '1', 0.001, 10_000),
   };
+  if (v.showcase) fleet.showcase = true;
   if (v['app-version-code'] !== undefined) fleet.appVersionCode = integer('--app-version-code', v['app-version-code'], 1, 2_100_000_000);
   if (v['crash-share'] !== undefined && v['crash-version-code'] === undefined)
     throw new UsageError('--crash-share needs --crash-version-code');
@@ -116,6 +120,7 @@ const CLI_OPTIONS = {
   'app-version-code': { type: 'string' },
   'crash-version-code': { type: 'string' },
   'crash-share': { type: 'string' },
+  showcase: { type: 'boolean' },
   chaos: { type: 'string' },
   seed: { type: 'string' },
   concurrency: { type: 'string' },
