@@ -32,6 +32,7 @@ import type { Push } from './ports/push.js';
 import type { Queue } from './ports/queue.js';
 import type { SecretHasher } from './ports/secret-hasher.js';
 import { createRetention, type RetentionReport } from './retention/index.js';
+import { createPolicies } from './policies/index.js';
 
 /** Secrets come from a secret store (Firebase) or DATA_DIR (standalone), never from the database. */
 export interface AppSecrets {
@@ -153,6 +154,18 @@ export function createApp(deps: AppDeps) {
     releases: catalog.catalog,
     settings: { defaultTtlSec: config.commandTtlSec, maxPerHeartbeat: 20, push: config.push },
   });
+  const policies = createPolicies({
+    db,
+    clock,
+    audit,
+    releases: catalog.catalog,
+    settings: {
+      agentPackage: config.agentPackage,
+      previewNames: 20,
+      encryptionKey,
+      envelopeTtlSec: config.policyEnvelopeTtlSec,
+    },
+  });
   const admin = createAdmin({
     db,
     clock,
@@ -257,6 +270,7 @@ export function createApp(deps: AppDeps) {
     ...consoleRoutes(consoleService),
     ...fleetView.routes,
     ...catalog.routes,
+    ...policies.routes,
     ...streamRoutes(a.liveStream),
     ...metricsRoutes(() => metrics.render()),
   ]);
@@ -266,7 +280,11 @@ export function createApp(deps: AppDeps) {
     fleet: async () => {
       const now = clock.now();
       const { offlineAfterSec } = await liveView.thresholds();
-      return fleetCounts(db, new Date(now.getTime() - offlineAfterSec * 1000), now);
+      const [counts, compliance] = await Promise.all([
+        fleetCounts(db, new Date(now.getTime() - offlineAfterSec * 1000), now),
+        policies.convergence.counts(),
+      ]);
+      return { ...counts, compliance };
     },
   });
 
@@ -335,6 +353,12 @@ export function createApp(deps: AppDeps) {
     const retired = await devices.lifecycle.finishRetiring();
     const stale = await commands.dispatcher.dispatchStale();
     if (stale.claimed) countPushed(stale);
+    // overrides computed for a group their device has since left (a move) are brought up to date
+    const policiesRefreshed = await policies.policies.refreshStale().catch((err: unknown) => {
+      logger.error('policy refresh failed', { err });
+      return 0;
+    });
+    if (policiesRefreshed) logger.info('policies refreshed', { rows: policiesRefreshed });
     const result = await alerts.tick();
     if (result.delivered) metrics.notified(result.delivered.sent, result.delivered.failed);
     metrics.commandsExpired(expired);
@@ -376,6 +400,8 @@ export function createApp(deps: AppDeps) {
       fleetView: liveView,
       retention,
       catalog: catalog.catalog,
+      policies: policies.policies,
+      convergence: policies.convergence,
     },
   };
 }

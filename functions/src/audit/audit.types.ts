@@ -175,6 +175,13 @@ export type AuditEvent =
       action: 'failed_authentication';
       target: { type: 'auth_scope'; id: string };
       details: { scope: string; failures: number; minute: string };
+    }
+  | {
+      action: 'saved_policy' | 'removed_policy';
+      /** The fleet default or a group's policy ('fleet', 'g:<group id>'), or the device whose override it is. */
+      target: { type: 'policy'; id: string } | { type: 'device'; id: string };
+      /** The new version and what changed (docs/policies.md). */
+      details: { scope: 'fleet' | 'group' | 'device'; version: number; diff: { path: string; op: string; from?: unknown; to?: unknown }[] };
     };
 
 export type AuditAction = AuditEvent['action'];
@@ -213,6 +220,8 @@ export const AUDIT_ACTIONS = [
   'approved_command',
   'rejected_command',
   'expired_command_approval',
+  'saved_policy',
+  'removed_policy',
 ] as const satisfies readonly AuditAction[];
 
 /** Who did it: an admin, a device (its own enrollment), an API token (under its name), or the system itself. */
