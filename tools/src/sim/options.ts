@@ -26,6 +26,8 @@ Fleet
                           --interval-sec 5 --time-scale 60 drains batteries like 5-minute beats
   --app PACKAGE           kiosk app package (default ${DEFAULT_APP.package})
   --chaos L               fault level: 0 steady, 1 realistic rare faults (default), higher more
+  --policy-fail ITEM:SHARE        that share (0..1) of devices report policy item ITEM failed
+  --policy-unsupported ITEM:SHARE that share of devices report ITEM unsupported on their API level
   --seed N                seed of the random generator (default 1): same seed, same fleet
 
 Load
@@ -82,6 +84,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
     mainsPowered: number('--mains-powered', v['mains-powered'] ?? '0', 0, 1),
     timeScale: number('--time-scale', v['time-scale'] ?? '1', 0.001, 10_000),
   };
+  const failed = policyFault('--policy-fail', v['policy-fail']);
+  const unsupported = policyFault('--policy-unsupported', v['policy-unsupported']);
+  if (failed || unsupported) fleet.policyFaults = { failed, unsupported };
   const command: CliCommand = { kind: 'run', fleet, progress, failOnError: v['fail-on-error'] ?? false };
   if (v['json-summary'] !== undefined) command.jsonSummary = v['json-summary'];
   return command;
@@ -102,6 +107,8 @@ const CLI_OPTIONS = {
   'mains-powered': { type: 'string' },
   app: { type: 'string' },
   chaos: { type: 'string' },
+  'policy-fail': { type: 'string' },
+  'policy-unsupported': { type: 'string' },
   seed: { type: 'string' },
   concurrency: { type: 'string' },
   'max-sockets': { type: 'string' },
@@ -125,6 +132,14 @@ function enrollmentSource(v: Values, env: NodeJS.ProcessEnv): EnrollmentSource {
   if (v['admin-token'] !== undefined) source.adminToken = v['admin-token'];
   if (v.group !== undefined) source.group = v.group;
   return source;
+}
+
+/** ITEM:SHARE, e.g. lockTaskFeatures:0.2. */
+function policyFault(name: string, text: string | undefined): { item: string; share: number } | undefined {
+  if (text === undefined) return undefined;
+  const m = /^([A-Za-z][A-Za-z0-9_]*):(.+)$/.exec(text);
+  if (!m) throw new UsageError(`${name} must be ITEM:SHARE (a policy field and a share from 0 to 1), got ${text}`);
+  return { item: m[1]!, share: number(name, m[2]!, 0, 1) };
 }
 
 function isProgressMode(value: string): value is ProgressMode | 'auto' {
