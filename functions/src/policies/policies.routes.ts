@@ -138,8 +138,9 @@ export const policyRoutes = (policies: PolicyService, convergence: ConvergenceSe
   route({
     method: 'POST',
     path: '/api/v1/admin/policies/preview',
-    auth: 'viewer',
-    scope: 'policies:read',
+    // part of editing: whoever may save may ask what a save would change
+    auth: 'admin',
+    scope: 'policies:write',
     tag: 'policies',
     summary: 'Which devices a save would change (nothing is saved): their count and the first names',
     body: previewBody,

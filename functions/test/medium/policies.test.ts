@@ -261,7 +261,7 @@ describe.each(DB_KINDS)('policies on %s', (kind) => {
     const before = (await versions()).length;
     // the fleet's zone is overridden by Store 1: only c changes
     const zone = await t.request('POST', '/api/v1/admin/policies/preview', {
-      token: viewer,
+      token: admin,
       body: {
         scope: 'fleet',
         document: { screenTimeoutSec: 60, timeZone: 'Asia/Tokyo', userRestrictions: RESTRICTIONS, agentRelease: { releaseId: agent } },
@@ -269,26 +269,28 @@ describe.each(DB_KINDS)('policies on %s', (kind) => {
     });
     expect(zone.json).toEqual({ count: 1, devices: ['kiosk-c'] });
     const timeout = await t.request('POST', '/api/v1/admin/policies/preview', {
-      token: viewer,
+      token: admin,
       body: { scope: 'fleet', document: { screenTimeoutSec: 30 } },
     });
     expect(timeout.json).toEqual({ count: 3, devices: ['kiosk-a', 'kiosk-b', 'kiosk-c'] });
     const group = await t.request('POST', '/api/v1/admin/policies/preview', {
-      token: viewer,
+      token: admin,
       body: { scope: 'group', groupId: groups['Store 1'], document: { keyguardDisabled: true } },
     });
     expect(group.json).toEqual({ count: 2, devices: ['kiosk-a', 'kiosk-b'] });
     const same = await t.request('POST', '/api/v1/admin/policies/preview', {
-      token: viewer,
+      token: admin,
       body: { scope: 'device', deviceId: devices.a!.deviceId, document: { timeZone: 'Europe/Paris' } },
     });
     expect(same.json).toEqual({ count: 0, devices: [] });
     const badWindow = await t.request('POST', '/api/v1/admin/policies/preview', {
-      token: viewer,
+      token: admin,
       body: { scope: 'fleet', document: { systemUpdate: { type: 'windowed', startMinute: 10, endMinute: 5 } } },
     });
     expect(badWindow.json.error.code).toBe('window_end_before_start');
     expect((await versions()).length).toBe(before);
+    const asViewer = await t.request('POST', '/api/v1/admin/policies/preview', { token: viewer, body: { scope: 'fleet', document: {} } });
+    expect(asViewer.status).toBe(403);
   });
 
   it('a device override wins over its group; removing it returns the device to the group', async () => {
