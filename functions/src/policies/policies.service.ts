@@ -3,7 +3,6 @@ import type { Clock } from '../core/clock.js';
 import { conflict, notFound } from '../core/errors.js';
 import type { StaffActor } from '../core/route.js';
 import type { Db } from '../ports/db.js';
-import type { Logger } from '../ports/logger.js';
 import { checkDocument, landscape, recomputeAll, sameMerged, type ReleaseLookup } from './effective.js';
 import { diffDocuments, type PolicyDocument } from './policy-document.js';
 import * as repo from './policies.repository.js';
