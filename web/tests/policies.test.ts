@@ -96,6 +96,13 @@ describe('the Policies page in a real browser', () => {
     await row.waitFor();
     await expect(row.getByTestId('compliant').textContent()).resolves.toBe('1');
     await expect(row.getByTestId('failed').textContent()).resolves.toBe('0');
+    // the compliance filter: the count lists its devices, each a link to its page
+    await row.getByTestId('compliant').click();
+    const listed = page.getByTestId('compliance-devices');
+    await listed.waitFor();
+    await expect(listed.getByRole('link', { name: 'KioskPro 10 POL-0001' }).getAttribute('href')).resolves.toBe(
+      `/devices/${device.deviceId}`,
+    );
     expect(errors).toEqual([]);
   });
 });
