@@ -128,7 +128,7 @@ class PolicyApplier(private val port: PolicyPort) {
             "userRestrictions" to 21,
             "kioskPermissions" to 23,
             "systemUpdate" to 23,
-            "screenTimeoutSec" to 21,
+            "screenTimeoutSec" to 28,
             "timeZone" to 28
         )
     }
