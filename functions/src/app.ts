@@ -35,6 +35,7 @@ import type { Queue } from './ports/queue.js';
 import type { SecretHasher } from './ports/secret-hasher.js';
 import { createRetention, type RetentionReport } from './retention/index.js';
 import { createRollouts, rolloutCounts } from './rollouts/index.js';
+import { createPolicies } from './policies/index.js';
 
 /** Secrets come from a secret store (Firebase) or DATA_DIR (standalone), never from the database. */
 export interface AppSecrets {
@@ -163,6 +164,18 @@ export function createApp(deps: AppDeps) {
     encryptionKey,
     releases: catalog.catalog,
     settings: { defaultTtlSec: config.commandTtlSec, maxPerHeartbeat: 20, push: config.push },
+  });
+  const policies = createPolicies({
+    db,
+    clock,
+    audit,
+    releases: catalog.catalog,
+    settings: {
+      agentPackage: config.agentPackage,
+      previewNames: 20,
+      encryptionKey,
+      envelopeTtlSec: config.policyEnvelopeTtlSec,
+    },
   });
   const admin = createAdmin({
     db,
@@ -299,6 +312,7 @@ export function createApp(deps: AppDeps) {
     ...fleetView.routes,
     ...catalog.routes,
     ...rollouts.routes,
+    ...policies.routes,
     ...streamRoutes(a.liveStream),
     ...metricsRoutes(() => metrics.render()),
   ]);
@@ -309,7 +323,11 @@ export function createApp(deps: AppDeps) {
     fleet: async () => {
       const now = clock.now();
       const { offlineAfterSec } = await liveView.thresholds();
-      return fleetCounts(db, new Date(now.getTime() - offlineAfterSec * 1000), now);
+      const [counts, compliance] = await Promise.all([
+        fleetCounts(db, new Date(now.getTime() - offlineAfterSec * 1000), now),
+        policies.convergence.counts(),
+      ]);
+      return { ...counts, compliance };
     },
   });
 
@@ -383,6 +401,12 @@ export function createApp(deps: AppDeps) {
       logger.error('rollouts tick failed', { err });
       return null;
     });
+    // overrides computed for a group their device has since left (a move) are brought up to date
+    const policiesRefreshed = await policies.policies.refreshStale().catch((err: unknown) => {
+      logger.error('policy refresh failed', { err });
+      return 0;
+    });
+    if (policiesRefreshed) logger.info('policies refreshed', { rows: policiesRefreshed });
     const result = await alerts.tick();
     if (result.delivered) metrics.notified(result.delivered.sent, result.delivered.failed);
     metrics.commandsExpired(expired);
@@ -426,6 +450,8 @@ export function createApp(deps: AppDeps) {
       catalog: catalog.catalog,
       rollouts: rollouts.rollouts,
       rolloutEngine: rollouts.engine,
+      policies: policies.policies,
+      convergence: policies.convergence,
     },
   };
 }

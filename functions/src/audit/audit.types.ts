@@ -210,6 +210,13 @@ export type AuditEvent =
         wave?: number | undefined;
         reason?: string | undefined;
       };
+    }
+  | {
+      action: 'saved_policy' | 'removed_policy';
+      /** The fleet default or a group's policy ('fleet', 'g:<group id>'), or the device whose override it is. */
+      target: { type: 'policy'; id: string } | { type: 'device'; id: string };
+      /** The new version and what changed (docs/policies.md). */
+      details: { scope: 'fleet' | 'group' | 'device'; version: number; diff: { path: string; op: string; from?: unknown; to?: unknown }[] };
     };
 
 /** What happened to a rollout (audited as `changed_rollout`). */
@@ -259,6 +266,8 @@ export const AUDIT_ACTIONS = [
   'rejected_command',
   'expired_command_approval',
   'changed_rollout',
+  'saved_policy',
+  'removed_policy',
 ] as const satisfies readonly AuditAction[];
 
 /** Who did it: an admin, a device (its own enrollment), an API token (under its name), or the system itself. */

@@ -139,9 +139,12 @@ export class CatalogService {
     return `${this.options.publicUrl}/api/v1/releases/${id}/apk`;
   }
 
-  /** A release an INSTALL_APK may name: found, not bad. */
-  async installable(id: string): Promise<InstallableRelease> {
-    const r = await repo.findRelease(this.db, id);
+  /**
+   * A release an INSTALL_APK may name: found, not bad. `db` lets a caller read it inside its own
+   * transaction (the policies' recompute: on PGlite's single connection a read outside would wait for it).
+   */
+  async installable(id: string, db: Db = this.db): Promise<InstallableRelease> {
+    const r = await repo.findRelease(db, id);
     if (!r) throw new AppError(404, 'release_not_found', `no release ${id} in the catalog`);
     if (r.bad_at) throw conflict('release_bad', `release ${id} is marked bad and is never installed`);
     return {

@@ -101,6 +101,9 @@ export const configSchema = z.object({
     'bcrypt jobs that may wait per lane (device sessions, enrollments, admin sign-ins); more answer 503 with Retry-After. Device and enrollment lanes go first, so a full admin lane never delays them; 256 lets a provisioning burst or a fleet reconnecting at once wait instead of failing.',
   ),
   COMMAND_TTL_SEC: int(60, 30 * 86_400, 86_400).describe('Default lifetime of a command; undelivered ones expire after it.'),
+  POLICY_ENVELOPE_TTL_SEC: int(60, 7 * 86_400, 3600).describe(
+    'How long a signed policy document a device fetched is accepted by the device (docs/policies.md).',
+  ),
   FCM_SERVICE_ACCOUNT: z
     .string()
     .min(1)
@@ -244,6 +247,7 @@ export interface Config {
   bcryptQueuePerLane: number;
   enrollmentTokenTtlSec: number;
   commandTtlSec: number;
+  policyEnvelopeTtlSec: number;
   retention: { heartbeatDays: number; rollupDays: number; commandDays: number; notificationDays: number; downloadDays: number };
   /** SHA-256 of METRICS_TOKEN: the token itself is not kept once the configuration is read. */
   metricsTokenSha256: Buffer | undefined;
@@ -328,6 +332,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bcryptQueuePerLane: c.BCRYPT_QUEUE_PER_LANE,
     enrollmentTokenTtlSec: c.ENROLLMENT_TOKEN_TTL_SEC,
     commandTtlSec: c.COMMAND_TTL_SEC,
+    policyEnvelopeTtlSec: c.POLICY_ENVELOPE_TTL_SEC,
     retention: {
       heartbeatDays: c.HEARTBEAT_RETENTION_DAYS,
       rollupDays: c.ROLLUP_RETENTION_DAYS,

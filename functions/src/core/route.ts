@@ -48,6 +48,8 @@ export const SCOPES = [
   'commands:read',
   'commands:write',
   'audit:read',
+  'policies:read',
+  'policies:write',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

@@ -43,6 +43,8 @@ export interface FleetCounts {
   notifications: Record<string, number>;
   /** Seconds since the newest hour that is rolled up ended; null before the first rollup. */
   rollupLagSec: number | null;
+  /** Active devices by group name ('' for none), then compliance state (compliant, pending, failed). */
+  compliance?: Record<string, Record<string, number>>;
 }
 
 /** The pg pool's counters (pg.Pool has these). */

@@ -278,6 +278,20 @@ export type DeviceGroup = Selectable<DeviceGroupsTable>;
 export type NewDeviceGroup = Insertable<DeviceGroupsTable>;
 export type DeviceGroupUpdate = Updateable<DeviceGroupsTable>;
 
+export interface DevicePolicyReportsTable {
+  device_id: string;
+  hash: string;
+  items: ColumnType<JsonObject, string, string>;
+  failed: number;
+  unsupported: number;
+  applied_at: Date | null;
+  received_at: Date;
+}
+
+export type DevicePolicyReport = Selectable<DevicePolicyReportsTable>;
+export type NewDevicePolicyReport = Insertable<DevicePolicyReportsTable>;
+export type DevicePolicyReportUpdate = Updateable<DevicePolicyReportsTable>;
+
 export interface DeviceSnoozesTable {
   device_id: string;
   until: Date;
@@ -483,6 +497,40 @@ export type Notification = Selectable<NotificationsTable>;
 export type NewNotification = Insertable<NotificationsTable>;
 export type NotificationUpdate = Updateable<NotificationsTable>;
 
+export interface PoliciesTable {
+  key: string;
+  scope: 'fleet' | 'group' | 'device';
+  group_id: string | null;
+  device_id: string | null;
+  version: number;
+  document: ColumnType<JsonObject, string, string>;
+  effective: ColumnType<JsonObject, string, string>;
+  effective_hash: string | null;
+  effective_version: number;
+  effective_group_id: string | null;
+  updated_at: Date;
+}
+
+export type Policie = Selectable<PoliciesTable>;
+export type NewPolicie = Insertable<PoliciesTable>;
+export type PolicieUpdate = Updateable<PoliciesTable>;
+
+export interface PolicyVersionsTable {
+  id: GeneratedAlways<number>;
+  scope: 'fleet' | 'group' | 'device';
+  group_id: string | null;
+  device_id: string | null;
+  document: ColumnType<JsonObject | null, string | null, string | null>;
+  diff: ColumnType<JsonObject, string | undefined, string>;
+  created_at: Date;
+  created_by: string | null;
+  created_by_name: string;
+}
+
+export type PolicyVersion = Selectable<PolicyVersionsTable>;
+export type NewPolicyVersion = Insertable<PolicyVersionsTable>;
+export type PolicyVersionUpdate = Updateable<PolicyVersionsTable>;
+
 export interface RateLimitsTable {
   bucket: string;
   window_started_at: Date;
@@ -604,6 +652,7 @@ export interface Database {
   commands: CommandsTable;
   device_events: DeviceEventsTable;
   device_groups: DeviceGroupsTable;
+  device_policy_reports: DevicePolicyReportsTable;
   device_snoozes: DeviceSnoozesTable;
   device_tags: DeviceTagsTable;
   devices: DevicesTable;
@@ -615,6 +664,8 @@ export interface Database {
   heartbeats: HeartbeatsTable;
   job_leases: JobLeasesTable;
   notifications: NotificationsTable;
+  policies: PoliciesTable;
+  policy_versions: PolicyVersionsTable;
   rate_limits: RateLimitsTable;
   rollout_devices: RolloutDevicesTable;
   rollout_waves: RolloutWavesTable;

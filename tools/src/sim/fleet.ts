@@ -1,3 +1,4 @@
+import type { PolicyFaults } from './policy.js';
 import type { Writable } from 'node:stream';
 import type { PushChannel } from './command-handler.js';
 import { DeviceRunner, simulatedFcmToken, type SimDevice } from './device-runner.js';
@@ -38,6 +39,8 @@ export interface FleetOptions {
   showcase?: boolean | undefined;
   /** Device time runs this many times faster than the wall clock: --interval-sec 5 --time-scale 60 is a 5-minute fleet. */
   timeScale?: number | undefined;
+  /** A share of devices that fail, or do not support, a policy item (protocol v2; for tests). */
+  policyFaults?: PolicyFaults | undefined;
   progress?: ProgressMode;
   /** Progress lines and notices; process.stdout by default. */
   out?: Writable;
@@ -71,6 +74,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
     obeyServerInterval: o.obeyServerInterval ?? false,
     push: o.push,
     timeScale: o.timeScale,
+    policyFaults: o.policyFaults,
   });
   const stopProgress = startProgress(stats, out, o.progress ?? 'off');
   const stop = stopCondition(o);

@@ -29,6 +29,8 @@ Fleet
   --app-version-code N    the kiosk app's versionCode at start (default ${DEFAULT_APP.versionCode})
   --crash-version-code N  crash model: devices running this versionCode of the app crash-loop ...
   --crash-share F         ... this share of them, 0..1 (default 0.2 when --crash-version-code is set)
+  --policy-fail ITEM:SHARE        that share (0..1) of devices report policy item ITEM failed
+  --policy-unsupported ITEM:SHARE that share of devices report ITEM unsupported on their API level
   --seed N                seed of the random generator (default 1): same seed, same fleet
   --showcase              the first five devices each show one state for good: offline (after one
                           beat), low battery, app down (crash loop), app frozen, and an app that
@@ -98,6 +100,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
       share: number('--crash-share', v['crash-share'] ?? '0.2', 0, 1),
     };
   }
+  const failed = policyFault('--policy-fail', v['policy-fail']);
+  const unsupported = policyFault('--policy-unsupported', v['policy-unsupported']);
+  if (failed || unsupported) fleet.policyFaults = { failed, unsupported };
   const command: CliCommand = { kind: 'run', fleet, progress, failOnError: v['fail-on-error'] ?? false };
   if (v['json-summary'] !== undefined) command.jsonSummary = v['json-summary'];
   return command;
@@ -122,6 +127,8 @@ const CLI_OPTIONS = {
   'crash-share': { type: 'string' },
   showcase: { type: 'boolean' },
   chaos: { type: 'string' },
+  'policy-fail': { type: 'string' },
+  'policy-unsupported': { type: 'string' },
   seed: { type: 'string' },
   concurrency: { type: 'string' },
   'max-sockets': { type: 'string' },
@@ -145,6 +152,14 @@ function enrollmentSource(v: Values, env: NodeJS.ProcessEnv): EnrollmentSource {
   if (v['admin-token'] !== undefined) source.adminToken = v['admin-token'];
   if (v.group !== undefined) source.group = v.group;
   return source;
+}
+
+/** ITEM:SHARE, e.g. lockTaskFeatures:0.2. */
+function policyFault(name: string, text: string | undefined): { item: string; share: number } | undefined {
+  if (text === undefined) return undefined;
+  const m = /^([A-Za-z][A-Za-z0-9_]*):(.+)$/.exec(text);
+  if (!m) throw new UsageError(`${name} must be ITEM:SHARE (a policy field and a share from 0 to 1), got ${text}`);
+  return { item: m[1]!, share: number(name, m[2]!, 0, 1) };
 }
 
 function isProgressMode(value: string): value is ProgressMode | 'auto' {

@@ -278,6 +278,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/compliance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Devices with their compliance state (compliant, pending, failed), filtered by state and group */
+        get: operations["getAdminCompliance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/compliance/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Compliant, pending and failed devices per group */
+        get: operations["getAdminComplianceSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/devices": {
         parameters: {
             query?: never;
@@ -324,6 +358,42 @@ export interface paths {
         /** Add and remove tags on devices, all or none (dryRun: only count them) */
         post: operations["postAdminDevicesTags"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/devices/{deviceId}/compliance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A device's compliance: its state and the items of its latest report that are not applied, with reasons */
+        get: operations["getAdminDevicesCompliance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/devices/{deviceId}/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A device's policy override (fields it leaves out come from its group and the fleet) */
+        get: operations["getAdminDevicesPolicy"];
+        /** Save a device's override: a new version, audited with its diff */
+        put: operations["putAdminDevicesPolicy"];
+        post?: never;
+        /** Remove a device's override: it follows its group again (a version with no document) */
+        delete: operations["deleteAdminDevicesPolicy"];
         options?: never;
         head?: never;
         patch?: never;
@@ -521,6 +591,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/groups/{groupId}/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A group's policy (fields it leaves out come from the fleet default) */
+        get: operations["getAdminGroupsPolicy"];
+        /** Save a group's policy: a new version, audited with its diff */
+        put: operations["putAdminGroupsPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/groups/{id}/alert-hours": {
         parameters: {
             query?: never;
@@ -687,6 +775,75 @@ export interface paths {
         put?: never;
         /** Rotate a package's pinned signer to another certificate digest (audited with the reason) */
         post: operations["postAdminPackagesSigner"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/policies/fleet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The fleet default policy (every device, unless its group or an override says otherwise) */
+        get: operations["getAdminPoliciesFleet"];
+        /** Save the fleet default: a new version, audited with its diff */
+        put: operations["putAdminPoliciesFleet"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/policies/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Which devices a save would change (nothing is saved): their count and the first names */
+        post: operations["postAdminPoliciesPreview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/policies/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Policy versions, newest first, by layer */
+        get: operations["getAdminPoliciesVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/policies/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version's document and its diff against the layer's previous version */
+        get: operations["getAdminPoliciesVersionsById"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1032,6 +1189,40 @@ export interface paths {
         get: operations["getConsoleConfig"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/device/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The device's effective policy as a signed envelope (protocol v2) */
+        get: operations["getDevicePolicy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/device/policy/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Report, per item, how the policy of a hash was applied (the latest report replaces the previous one) */
+        post: operations["postDevicePolicyReport"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1671,7 +1862,7 @@ export interface operations {
                             /** Format: uuid */
                             id: string;
                             name: string;
-                            scopes: ("releases:read" | "releases:write" | "devices:read" | "devices:write" | "commands:read" | "commands:write" | "audit:read")[];
+                            scopes: ("releases:read" | "releases:write" | "devices:read" | "devices:write" | "commands:read" | "commands:write" | "audit:read" | "policies:read" | "policies:write")[];
                             /** @enum {string} */
                             status: "active" | "expired" | "revoked";
                             createdBy: string | null;
@@ -1735,7 +1926,7 @@ export interface operations {
                 "application/json": {
                     /** @description Who uses it, e.g. "android-release-pipeline"; audit entries carry it */
                     name: string;
-                    scopes: ("releases:read" | "releases:write" | "devices:read" | "devices:write" | "commands:read" | "commands:write" | "audit:read")[];
+                    scopes: ("releases:read" | "releases:write" | "devices:read" | "devices:write" | "commands:read" | "commands:write" | "audit:read" | "policies:read" | "policies:write")[];
                     /** @description Default 90 days; at most a year */
                     expiresInSec?: number;
                 };
@@ -1752,7 +1943,7 @@ export interface operations {
                         /** Format: uuid */
                         id: string;
                         name: string;
-                        scopes: ("releases:read" | "releases:write" | "devices:read" | "devices:write" | "commands:read" | "commands:write" | "audit:read")[];
+                        scopes: ("releases:read" | "releases:write" | "devices:read" | "devices:write" | "commands:read" | "commands:write" | "audit:read" | "policies:read" | "policies:write")[];
                         /** @enum {string} */
                         status: "active" | "expired" | "revoked";
                         createdBy: string | null;
@@ -2035,7 +2226,7 @@ export interface operations {
         parameters: {
             query?: {
                 actorId?: string;
-                action?: "created_admin" | "updated_admin" | "deleted_admin" | "logged_in" | "logged_out" | "locked_out_login" | "created_enrollment_token" | "revoked_enrollment_token" | "enrolled_device" | "sent_command" | "finished_command" | "updated_device" | "retired_device" | "deleted_device" | "replaced_device" | "moved_devices" | "tagged_devices" | "updated_alert_settings" | "sent_test_notification" | "acknowledged_alert" | "acknowledged_alerts" | "updated_alert_hours" | "created_maintenance_window" | "deleted_maintenance_window" | "snoozed_device" | "unsnoozed_device" | "escalated_alert" | "registered_apk_release" | "uploaded_release" | "marked_release_bad" | "rotated_signer" | "failed_authentication" | "created_api_token" | "revoked_api_token" | "cancelled_command" | "requested_command_approval" | "approved_command" | "rejected_command" | "expired_command_approval" | "changed_rollout";
+                action?: "created_admin" | "updated_admin" | "deleted_admin" | "logged_in" | "logged_out" | "locked_out_login" | "created_enrollment_token" | "revoked_enrollment_token" | "enrolled_device" | "sent_command" | "finished_command" | "updated_device" | "retired_device" | "deleted_device" | "replaced_device" | "moved_devices" | "tagged_devices" | "updated_alert_settings" | "sent_test_notification" | "acknowledged_alert" | "acknowledged_alerts" | "updated_alert_hours" | "created_maintenance_window" | "deleted_maintenance_window" | "snoozed_device" | "unsnoozed_device" | "escalated_alert" | "registered_apk_release" | "uploaded_release" | "marked_release_bad" | "rotated_signer" | "failed_authentication" | "created_api_token" | "revoked_api_token" | "cancelled_command" | "requested_command_approval" | "approved_command" | "rejected_command" | "expired_command_approval" | "changed_rollout" | "saved_policy" | "removed_policy";
                 deviceId?: string;
                 cursor?: string;
                 limit?: number;
@@ -3002,6 +3193,155 @@ export interface operations {
             };
         };
     };
+    getAdminCompliance: {
+        parameters: {
+            query?: {
+                state?: "compliant" | "pending" | "failed";
+                groupId?: string;
+                /** @description The last deviceId of the previous page */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of devices */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            deviceId: string;
+                            displayName: string;
+                            group: {
+                                /** Format: uuid */
+                                id: string;
+                                name: string;
+                            } | null;
+                            /** @enum {string} */
+                            state: "compliant" | "pending" | "failed";
+                            effectiveHash: string | null;
+                            reportedHash: string | null;
+                            failedItems: number;
+                            reportedAt: string | null;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminComplianceSummary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Counts per group */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        total: {
+                            compliant: number;
+                            pending: number;
+                            failed: number;
+                        };
+                        groups: {
+                            compliant: number;
+                            pending: number;
+                            failed: number;
+                            groupId: string | null;
+                            group: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getAdminDevices: {
         parameters: {
             query?: {
@@ -3333,6 +3673,513 @@ export interface operations {
             };
             /** @description Body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminDevicesCompliance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deviceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Compliance */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        deviceId: string;
+                        /** @enum {string} */
+                        state: "compliant" | "pending" | "failed";
+                        effective: {
+                            version: number;
+                            hash: string | null;
+                        };
+                        reported: {
+                            hash: string;
+                            appliedAt: string | null;
+                            /** Format: date-time */
+                            receivedAt: string;
+                            current: boolean;
+                        } | null;
+                        items: {
+                            item: string;
+                            /** @enum {string} */
+                            status: "applied" | "failed" | "unsupported";
+                            reason?: string;
+                        }[];
+                        /** @description Items of the latest report not applied, with their reasons */
+                        nonCompliant: {
+                            item: string;
+                            /** @enum {string} */
+                            status: "applied" | "failed" | "unsupported";
+                            reason?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminDevicesPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deviceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy layer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "fleet" | "group" | "device";
+                        groupId: string | null;
+                        deviceId: string | null;
+                        /** @description The latest version of this layer; null: never saved (or removed) */
+                        version: number | null;
+                        document: {
+                            /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                            kioskApp?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            /** @description The agent's release: a catalog release of the agent package */
+                            agentRelease?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            heartbeatIntervalSec?: number;
+                            lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                            keyguardDisabled?: boolean;
+                            statusBarDisabled?: boolean;
+                            /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                            userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                            /** @description Runtime permissions of the kiosk app: grant or deny */
+                            kioskPermissions?: {
+                                [key: string]: "grant" | "deny";
+                            };
+                            systemUpdate?: {
+                                /** @enum {string} */
+                                type: "automatic" | "windowed" | "postponed";
+                                /** @description windowed: minutes after local midnight */
+                                startMinute?: number;
+                                /** @description windowed: after startMinute (same day) */
+                                endMinute?: number;
+                            };
+                            screenTimeoutSec?: number;
+                            /** @description IANA time zone; alert hours are set on the group, not here */
+                            timeZone?: string;
+                        } | null;
+                        updatedAt: string | null;
+                        /** @description What devices of this layer get (a device override: computed for its group) */
+                        effective?: {
+                            version: number;
+                            hash: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putAdminDevicesPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deviceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                    kioskApp?: {
+                        /** Format: uuid */
+                        releaseId: string;
+                    };
+                    /** @description The agent's release: a catalog release of the agent package */
+                    agentRelease?: {
+                        /** Format: uuid */
+                        releaseId: string;
+                    };
+                    heartbeatIntervalSec?: number;
+                    lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                    keyguardDisabled?: boolean;
+                    statusBarDisabled?: boolean;
+                    /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                    userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                    /** @description Runtime permissions of the kiosk app: grant or deny */
+                    kioskPermissions?: {
+                        [key: string]: "grant" | "deny";
+                    };
+                    systemUpdate?: {
+                        /** @enum {string} */
+                        type: "automatic" | "windowed" | "postponed";
+                        /** @description windowed: minutes after local midnight */
+                        startMinute?: number;
+                        /** @description windowed: after startMinute (same day) */
+                        endMinute?: number;
+                    };
+                    screenTimeoutSec?: number;
+                    /** @description IANA time zone; alert hours are set on the group, not here */
+                    timeZone?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The policy layer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "fleet" | "group" | "device";
+                        groupId: string | null;
+                        deviceId: string | null;
+                        /** @description The latest version of this layer; null: never saved (or removed) */
+                        version: number | null;
+                        document: {
+                            /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                            kioskApp?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            /** @description The agent's release: a catalog release of the agent package */
+                            agentRelease?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            heartbeatIntervalSec?: number;
+                            lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                            keyguardDisabled?: boolean;
+                            statusBarDisabled?: boolean;
+                            /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                            userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                            /** @description Runtime permissions of the kiosk app: grant or deny */
+                            kioskPermissions?: {
+                                [key: string]: "grant" | "deny";
+                            };
+                            systemUpdate?: {
+                                /** @enum {string} */
+                                type: "automatic" | "windowed" | "postponed";
+                                /** @description windowed: minutes after local midnight */
+                                startMinute?: number;
+                                /** @description windowed: after startMinute (same day) */
+                                endMinute?: number;
+                            };
+                            screenTimeoutSec?: number;
+                            /** @description IANA time zone; alert hours are set on the group, not here */
+                            timeZone?: string;
+                        } | null;
+                        updatedAt: string | null;
+                        /** @description What devices of this layer get (a device override: computed for its group) */
+                        effective?: {
+                            version: number;
+                            hash: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteAdminDevicesPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deviceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy layer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "fleet" | "group" | "device";
+                        groupId: string | null;
+                        deviceId: string | null;
+                        /** @description The latest version of this layer; null: never saved (or removed) */
+                        version: number | null;
+                        document: {
+                            /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                            kioskApp?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            /** @description The agent's release: a catalog release of the agent package */
+                            agentRelease?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            heartbeatIntervalSec?: number;
+                            lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                            keyguardDisabled?: boolean;
+                            statusBarDisabled?: boolean;
+                            /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                            userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                            /** @description Runtime permissions of the kiosk app: grant or deny */
+                            kioskPermissions?: {
+                                [key: string]: "grant" | "deny";
+                            };
+                            systemUpdate?: {
+                                /** @enum {string} */
+                                type: "automatic" | "windowed" | "postponed";
+                                /** @description windowed: minutes after local midnight */
+                                startMinute?: number;
+                                /** @description windowed: after startMinute (same day) */
+                                endMinute?: number;
+                            };
+                            screenTimeoutSec?: number;
+                            /** @description IANA time zone; alert hours are set on the group, not here */
+                            timeZone?: string;
+                        } | null;
+                        updatedAt: string | null;
+                        /** @description What devices of this layer get (a device override: computed for its group) */
+                        effective?: {
+                            version: number;
+                            hash: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4913,6 +5760,295 @@ export interface operations {
             };
         };
     };
+    getAdminGroupsPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                groupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy layer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "fleet" | "group" | "device";
+                        groupId: string | null;
+                        deviceId: string | null;
+                        /** @description The latest version of this layer; null: never saved (or removed) */
+                        version: number | null;
+                        document: {
+                            /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                            kioskApp?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            /** @description The agent's release: a catalog release of the agent package */
+                            agentRelease?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            heartbeatIntervalSec?: number;
+                            lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                            keyguardDisabled?: boolean;
+                            statusBarDisabled?: boolean;
+                            /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                            userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                            /** @description Runtime permissions of the kiosk app: grant or deny */
+                            kioskPermissions?: {
+                                [key: string]: "grant" | "deny";
+                            };
+                            systemUpdate?: {
+                                /** @enum {string} */
+                                type: "automatic" | "windowed" | "postponed";
+                                /** @description windowed: minutes after local midnight */
+                                startMinute?: number;
+                                /** @description windowed: after startMinute (same day) */
+                                endMinute?: number;
+                            };
+                            screenTimeoutSec?: number;
+                            /** @description IANA time zone; alert hours are set on the group, not here */
+                            timeZone?: string;
+                        } | null;
+                        updatedAt: string | null;
+                        /** @description What devices of this layer get (a device override: computed for its group) */
+                        effective?: {
+                            version: number;
+                            hash: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putAdminGroupsPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                groupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                    kioskApp?: {
+                        /** Format: uuid */
+                        releaseId: string;
+                    };
+                    /** @description The agent's release: a catalog release of the agent package */
+                    agentRelease?: {
+                        /** Format: uuid */
+                        releaseId: string;
+                    };
+                    heartbeatIntervalSec?: number;
+                    lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                    keyguardDisabled?: boolean;
+                    statusBarDisabled?: boolean;
+                    /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                    userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                    /** @description Runtime permissions of the kiosk app: grant or deny */
+                    kioskPermissions?: {
+                        [key: string]: "grant" | "deny";
+                    };
+                    systemUpdate?: {
+                        /** @enum {string} */
+                        type: "automatic" | "windowed" | "postponed";
+                        /** @description windowed: minutes after local midnight */
+                        startMinute?: number;
+                        /** @description windowed: after startMinute (same day) */
+                        endMinute?: number;
+                    };
+                    screenTimeoutSec?: number;
+                    /** @description IANA time zone; alert hours are set on the group, not here */
+                    timeZone?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The policy layer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "fleet" | "group" | "device";
+                        groupId: string | null;
+                        deviceId: string | null;
+                        /** @description The latest version of this layer; null: never saved (or removed) */
+                        version: number | null;
+                        document: {
+                            /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                            kioskApp?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            /** @description The agent's release: a catalog release of the agent package */
+                            agentRelease?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            heartbeatIntervalSec?: number;
+                            lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                            keyguardDisabled?: boolean;
+                            statusBarDisabled?: boolean;
+                            /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                            userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                            /** @description Runtime permissions of the kiosk app: grant or deny */
+                            kioskPermissions?: {
+                                [key: string]: "grant" | "deny";
+                            };
+                            systemUpdate?: {
+                                /** @enum {string} */
+                                type: "automatic" | "windowed" | "postponed";
+                                /** @description windowed: minutes after local midnight */
+                                startMinute?: number;
+                                /** @description windowed: after startMinute (same day) */
+                                endMinute?: number;
+                            };
+                            screenTimeoutSec?: number;
+                            /** @description IANA time zone; alert hours are set on the group, not here */
+                            timeZone?: string;
+                        } | null;
+                        updatedAt: string | null;
+                        /** @description What devices of this layer get (a device override: computed for its group) */
+                        effective?: {
+                            version: number;
+                            hash: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getAdminGroupsAlertHours: {
         parameters: {
             query?: never;
@@ -6045,6 +7181,590 @@ export interface operations {
             };
             /** @description Body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminPoliciesFleet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy layer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "fleet" | "group" | "device";
+                        groupId: string | null;
+                        deviceId: string | null;
+                        /** @description The latest version of this layer; null: never saved (or removed) */
+                        version: number | null;
+                        document: {
+                            /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                            kioskApp?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            /** @description The agent's release: a catalog release of the agent package */
+                            agentRelease?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            heartbeatIntervalSec?: number;
+                            lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                            keyguardDisabled?: boolean;
+                            statusBarDisabled?: boolean;
+                            /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                            userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                            /** @description Runtime permissions of the kiosk app: grant or deny */
+                            kioskPermissions?: {
+                                [key: string]: "grant" | "deny";
+                            };
+                            systemUpdate?: {
+                                /** @enum {string} */
+                                type: "automatic" | "windowed" | "postponed";
+                                /** @description windowed: minutes after local midnight */
+                                startMinute?: number;
+                                /** @description windowed: after startMinute (same day) */
+                                endMinute?: number;
+                            };
+                            screenTimeoutSec?: number;
+                            /** @description IANA time zone; alert hours are set on the group, not here */
+                            timeZone?: string;
+                        } | null;
+                        updatedAt: string | null;
+                        /** @description What devices of this layer get (a device override: computed for its group) */
+                        effective?: {
+                            version: number;
+                            hash: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putAdminPoliciesFleet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                    kioskApp?: {
+                        /** Format: uuid */
+                        releaseId: string;
+                    };
+                    /** @description The agent's release: a catalog release of the agent package */
+                    agentRelease?: {
+                        /** Format: uuid */
+                        releaseId: string;
+                    };
+                    heartbeatIntervalSec?: number;
+                    lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                    keyguardDisabled?: boolean;
+                    statusBarDisabled?: boolean;
+                    /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                    userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                    /** @description Runtime permissions of the kiosk app: grant or deny */
+                    kioskPermissions?: {
+                        [key: string]: "grant" | "deny";
+                    };
+                    systemUpdate?: {
+                        /** @enum {string} */
+                        type: "automatic" | "windowed" | "postponed";
+                        /** @description windowed: minutes after local midnight */
+                        startMinute?: number;
+                        /** @description windowed: after startMinute (same day) */
+                        endMinute?: number;
+                    };
+                    screenTimeoutSec?: number;
+                    /** @description IANA time zone; alert hours are set on the group, not here */
+                    timeZone?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The policy layer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "fleet" | "group" | "device";
+                        groupId: string | null;
+                        deviceId: string | null;
+                        /** @description The latest version of this layer; null: never saved (or removed) */
+                        version: number | null;
+                        document: {
+                            /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                            kioskApp?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            /** @description The agent's release: a catalog release of the agent package */
+                            agentRelease?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            heartbeatIntervalSec?: number;
+                            lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                            keyguardDisabled?: boolean;
+                            statusBarDisabled?: boolean;
+                            /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                            userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                            /** @description Runtime permissions of the kiosk app: grant or deny */
+                            kioskPermissions?: {
+                                [key: string]: "grant" | "deny";
+                            };
+                            systemUpdate?: {
+                                /** @enum {string} */
+                                type: "automatic" | "windowed" | "postponed";
+                                /** @description windowed: minutes after local midnight */
+                                startMinute?: number;
+                                /** @description windowed: after startMinute (same day) */
+                                endMinute?: number;
+                            };
+                            screenTimeoutSec?: number;
+                            /** @description IANA time zone; alert hours are set on the group, not here */
+                            timeZone?: string;
+                        } | null;
+                        updatedAt: string | null;
+                        /** @description What devices of this layer get (a device override: computed for its group) */
+                        effective?: {
+                            version: number;
+                            hash: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminPoliciesPreview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    scope: "fleet" | "group" | "device";
+                    /** Format: uuid */
+                    groupId?: string;
+                    /** Format: uuid */
+                    deviceId?: string;
+                    /** @description The document to save; null: remove the device override */
+                    document: {
+                        /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                        kioskApp?: {
+                            /** Format: uuid */
+                            releaseId: string;
+                        };
+                        /** @description The agent's release: a catalog release of the agent package */
+                        agentRelease?: {
+                            /** Format: uuid */
+                            releaseId: string;
+                        };
+                        heartbeatIntervalSec?: number;
+                        lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                        keyguardDisabled?: boolean;
+                        statusBarDisabled?: boolean;
+                        /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                        userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                        /** @description Runtime permissions of the kiosk app: grant or deny */
+                        kioskPermissions?: {
+                            [key: string]: "grant" | "deny";
+                        };
+                        systemUpdate?: {
+                            /** @enum {string} */
+                            type: "automatic" | "windowed" | "postponed";
+                            /** @description windowed: minutes after local midnight */
+                            startMinute?: number;
+                            /** @description windowed: after startMinute (same day) */
+                            endMinute?: number;
+                        };
+                        screenTimeoutSec?: number;
+                        /** @description IANA time zone; alert hours are set on the group, not here */
+                        timeZone?: string;
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The devices affected */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Devices whose effective policy would change */
+                        count: number;
+                        /** @description The first of them by name */
+                        devices: string[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminPoliciesVersions: {
+        parameters: {
+            query?: {
+                scope?: "fleet" | "group" | "device";
+                groupId?: string;
+                deviceId?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            version: number;
+                            /** @enum {string} */
+                            scope: "fleet" | "group" | "device";
+                            groupId: string | null;
+                            group: string | null;
+                            deviceId: string | null;
+                            changes: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            createdBy: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminPoliciesVersionsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        version: number;
+                        /** @enum {string} */
+                        scope: "fleet" | "group" | "device";
+                        groupId: string | null;
+                        group: string | null;
+                        deviceId: string | null;
+                        /** @description null: the device override was removed */
+                        document: {
+                            [key: string]: unknown;
+                        } | null;
+                        previousVersion: number | null;
+                        previous: {
+                            [key: string]: unknown;
+                        } | null;
+                        diff: {
+                            path: string;
+                            /** @enum {string} */
+                            op: "added" | "removed" | "changed";
+                            from?: unknown;
+                            to?: unknown;
+                        }[];
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9630,6 +11350,184 @@ export interface operations {
             };
         };
     };
+    getDevicePolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        protocolVersion: number;
+                        /** @description The effective version: the highest version of the layers merged; 0: no policy */
+                        version: number;
+                        /** @description SHA-256 of the envelope params (the canonical JSON of the document); null: no policy */
+                        hash: string | null;
+                        /** @description type "POLICY", cid = hash, params = the document, signed like a command */
+                        envelope: {
+                            /** @constant */
+                            v: "1";
+                            cid: string;
+                            did: string;
+                            type: string;
+                            params: string;
+                            iat: string;
+                            exp: string;
+                            sig: string;
+                        } | null;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postDevicePolicyReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The hash of the document the device applied */
+                    hash: string;
+                    /** Format: date-time */
+                    appliedAt?: string;
+                    items: {
+                        item: string;
+                        /** @enum {string} */
+                        status: "applied" | "failed" | "unsupported";
+                        /** @description failed: why; unsupported: e.g. "needs API 28" */
+                        reason?: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        state: "compliant" | "pending" | "failed";
+                        hash: string | null;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     postDeviceSession: {
         parameters: {
             query?: never;
@@ -9897,6 +11795,10 @@ export interface operations {
                     bootId?: string;
                     /** @description Counts heartbeats within a bootId, from 0 */
                     seq?: number;
+                    /** @description v2: the hash of the policy the device has applied (null: none); informational, the report is what counts */
+                    policy?: {
+                        hash: string | null;
+                    };
                 };
             };
         };
@@ -9908,6 +11810,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description 2: the answer carries `policy` (docs/protocol.md#policies) */
+                        protocolVersion: number;
                         /** Format: date-time */
                         serverTime: string;
                         nextHeartbeatSec: number;
@@ -9917,6 +11821,11 @@ export interface operations {
                         }[];
                         /** @description Ids of commands this device may hold that were cancelled: never run them; report "cancelled" on each */
                         cancelled: string[];
+                        /** @description The device's effective policy; when the hash differs from what it applied, GET /api/v1/device/policy. null: none applies */
+                        policy: {
+                            version: number;
+                            hash: string;
+                        } | null;
                     };
                 };
             };

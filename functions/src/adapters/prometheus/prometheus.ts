@@ -4,6 +4,7 @@ import type { FleetCounts, HeartbeatStats, MetricSources, MetricsRegistry } from
 const COMMAND_STATES = ['queued', 'dispatched', 'delivered', 'succeeded', 'failed', 'rejected', 'expired'];
 const ALERT_KINDS = ['offline', 'low_battery', 'app_down', 'app_frozen'];
 const NOTIFICATION_STATES = ['pending', 'sending', 'sent', 'failed', 'dropped'];
+const COMPLIANCE_STATES = ['compliant', 'pending', 'failed'];
 /** Fleet counts are read at most this often, however often Prometheus (or several) scrapes. */
 const FLEET_CACHE_MS = 10_000;
 
@@ -239,6 +240,20 @@ export class PrometheusMetrics implements MetricsRegistry {
         NOTIFICATION_STATES,
         (f) => f.notifications,
       );
+      new Gauge({
+        name: 'mdm_policy_compliance_devices',
+        help: 'Active devices by group (group="" for none) and policy compliance state: compliant, pending (the applied hash differs), failed.',
+        labelNames: ['group', 'state'],
+        registers,
+        async collect() {
+          const counts = (await fleet()).compliance ?? {};
+          // a group that is gone (or emptied) leaves no stale series behind
+          this.reset();
+          for (const [group, states] of Object.entries(counts)) {
+            for (const state of new Set([...COMPLIANCE_STATES, ...Object.keys(states)])) this.set({ group, state }, states[state] ?? 0);
+          }
+        },
+      });
       new Gauge({
         name: 'mdm_rollup_lag_seconds',
         help: 'Seconds since the end of the newest hour rolled up into heartbeat_rollups (about 1 h when healthy).',
