@@ -23,11 +23,11 @@ const userAgent = (req: HttpRequest) => {
   return Array.isArray(ua) ? ua[0] : ua;
 };
 
-/** An APK download: the bytes with their SHA-256 and signer digest, never cached. */
+/** An APK download: the file streamed as it is read, with its SHA-256 and signer digest, never cached. */
 function apkReply(r: Awaited<ReturnType<CatalogService['download']>>): Reply {
   return {
     status: 200,
-    bytes: r.content,
+    file: r.file,
     contentType: 'application/vnd.android.package-archive',
     headers: {
       'cache-control': 'no-store',

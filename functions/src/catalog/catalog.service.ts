@@ -190,11 +190,11 @@ export class CatalogService {
     const r = await repo.findRelease(this.db, id);
     if (!r) throw new AppError(404, 'release_not_found', `no release ${id} in the catalog`);
     if (r.bad_at) throw gone('release_bad', `release ${id} is marked bad`);
-    const content = await this.blobs.get(r.blob_key!);
-    if (!content) throw new AppError(503, 'release_unavailable', 'the release is in the catalog but its file is missing from storage');
+    const file = await this.blobs.open(r.blob_key!);
+    if (!file) throw new AppError(503, 'release_unavailable', 'the release is in the catalog but its file is missing from storage');
     await repo.recordDownload(this.db, r.id, this.clock.now(), ip, userAgent);
     return {
-      content,
+      file,
       packageName: r.package_name!,
       versionCode: r.version_code,
       versionName: r.version_name,

@@ -96,6 +96,8 @@ export interface HttpResponse {
   status: number;
   headers: Record<string, string | string[]>;
   body: string | Buffer;
+  /** A file sent as it is read (an APK download): `body` is empty and the host streams this instead. */
+  file?: { size: number; body: AsyncIterable<Uint8Array> };
   /** A response that stays open (Server-Sent Events); hosts that cannot stream answer 404 instead. */
   stream?: (sink: StreamSink) => void;
 }
@@ -109,6 +111,8 @@ export interface Reply {
   text?: string;
   /** Raw bytes (a file download); sent with `contentType`. */
   bytes?: Buffer;
+  /** A stored file, streamed with its size as Content-Length (never held whole); sent with `contentType`. */
+  file?: { size: number; body: AsyncIterable<Uint8Array> };
   contentType?: string;
   headers?: Record<string, string | string[]>;
 }

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../ports/logger.js';
 import type { HttpRequest, HttpResponse } from '../core/route.js';
 import { BODY_LIMIT_BYTES, errorResponse, type Handler } from './router.js';
@@ -113,6 +115,22 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
         write: (chunk) => void res.write(chunk),
         onClose: (listener) => res.on('close', listener),
         end: () => res.end(),
+      });
+      return;
+    }
+    if (response.file) {
+      // a stored file (an APK): sent as it is read, at the pace the client takes it (pipeline waits on
+      // drain), so a download holds a few hundred KiB however large the file; a HEAD sends no body
+      const file = response.file.body;
+      if (req.method === 'HEAD') {
+        res.end();
+        (file as { destroy?: () => void }).destroy?.(); // the open file is closed unread
+        return;
+      }
+      await pipeline(Readable.from(file), res).catch((err: unknown) => {
+        // the client went away or the storage failed mid-file: the status is sent, so cut the connection
+        opts.logger.warn('file download cut short', { path: base.path, err });
+        res.destroy();
       });
       return;
     }

@@ -407,6 +407,11 @@ function toResponse(reply: Reply, requestId: string): HttpResponse {
     headers['content-type'] = reply.contentType ?? 'text/plain; charset=utf-8';
     return { status: reply.status, headers, body: reply.text };
   }
+  if (reply.file !== undefined) {
+    headers['content-type'] = reply.contentType ?? 'application/octet-stream';
+    headers['content-length'] = String(reply.file.size);
+    return { status: reply.status, headers, body: '', file: reply.file };
+  }
   if (reply.bytes !== undefined) {
     headers['content-type'] = reply.contentType ?? 'application/octet-stream';
     return { status: reply.status, headers, body: reply.bytes };

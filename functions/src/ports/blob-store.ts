@@ -4,6 +4,12 @@
  * (adapters/gcs/gcs-blob-store.ts). Keys are chosen by the caller, never reused, and made of
  * `[A-Za-z0-9._/-]` only.
  */
+/** A stored file being read: its size, then its bytes in order. Read it once. */
+export interface BlobFile {
+  size: number;
+  body: AsyncIterable<Uint8Array>;
+}
+
 export interface BlobStore {
   /** Stores the bytes under the key, replacing nothing: a key is written once. */
   put(key: string, bytes: Buffer, contentType: string): Promise<void>;
@@ -11,6 +17,8 @@ export interface BlobStore {
   putStream(key: string, body: AsyncIterable<Uint8Array>, contentType: string): Promise<void>;
   /** The bytes, or null when nothing is stored under the key. */
   get(key: string): Promise<Buffer | null>;
+  /** The stored file as a stream with its size (a download sent as it is read), or null when absent. */
+  open(key: string): Promise<BlobFile | null>;
   /** Removes the key's bytes; nothing when absent. */
   delete(key: string): Promise<void>;
 }
@@ -20,6 +28,7 @@ export const noBlobStore: BlobStore = {
   put: () => Promise.reject(new Error('no blob store is configured on this host')),
   putStream: () => Promise.reject(new Error('no blob store is configured on this host')),
   get: () => Promise.resolve(null),
+  open: () => Promise.resolve(null),
   delete: () => Promise.resolve(),
 };
 

@@ -118,4 +118,70 @@ describe('an 80 MiB upload to the standalone server', () => {
     expect(await readdir(join(server.dataDir, 'tmp', 'uploads'))).toEqual([]);
     expect(await readdir(join(server.dataDir, 'blobs')).catch(() => [])).toEqual([]);
   });
+
+  it('streams an 80 MiB APK download to eight slow clients at once without holding the file in memory', async () => {
+    // a release stored as the catalog stores one (a row and a blob under DATA_DIR/blobs), put in place
+    // directly: no signed 80 MiB fixture exists, and the download path does not parse the file
+    const { randomUUID, createHash } = await import('node:crypto');
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const pg = (await import('pg')).default;
+    const id = randomUUID();
+    const file = Buffer.alloc(80 * MiB, 0x42);
+    const sha256 = createHash('sha256').update(file).digest('hex');
+    await mkdir(join(server.dataDir, 'blobs', 'apk'), { recursive: true, mode: 0o700 });
+    await writeFile(join(server.dataDir, 'blobs', 'apk', `${id}.apk`), file, { mode: 0o600 });
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    await client.query(
+      `insert into apk_releases (id, package_name, version_code, version_name, min_sdk, target_sdk, signer_sha256, signature_scheme,
+         sha256, size_bytes, blob_key, created_at)
+       values ($1, 'com.example.big', 7, '7', 24, 34, $2, 'v2', $3, $4, $5, now())`,
+      [id, 'ab'.repeat(32), sha256, file.length, `apk/${id}.apk`],
+    );
+    await client.end();
+
+    /** Reads the download at about 20 MiB/s (pausing between chunks), returning its size and SHA-256. */
+    const slowDownload = () =>
+      new Promise<{ status: number; size: number; sha256: string; header: string | undefined }>((resolve, reject) => {
+        request(`${server.url}/api/v1/releases/${id}/apk`, (res) => {
+          const hash = createHash('sha256');
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            hash.update(c);
+            size += c.length;
+            res.pause();
+            setTimeout(() => res.resume(), 5);
+          });
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode!,
+              size,
+              sha256: hash.digest('hex'),
+              header: res.headers['x-apk-sha256'] as string | undefined,
+            }),
+          );
+          res.on('error', reject);
+        })
+          .on('error', reject)
+          .end();
+      });
+
+    const pid = server.proc.pid!;
+    const before = await settledRss(pid);
+    let peak = before;
+    const sampler = setInterval(() => {
+      void rss(pid).then(
+        (r) => (peak = Math.max(peak, r)),
+        () => {},
+      );
+    }, 10);
+    const results = await Promise.all(Array.from({ length: 8 }, slowDownload));
+    clearInterval(sampler);
+    console.log(
+      `8 x 80 MiB downloads: server RSS ${(before / MiB).toFixed(0)} MiB before, peak +${((peak - before) / MiB).toFixed(1)} MiB`,
+    );
+    for (const r of results) expect(r).toEqual({ status: 200, size: file.length, sha256, header: sha256 });
+    // held whole, eight downloads would be 640 MiB (one copy each)
+    expect(peak - before).toBeLessThan(50 * MiB);
+  });
 });

@@ -130,6 +130,13 @@ export async function createTestApp(kind: DbKind, env: Record<string, string> = 
       body,
       ip: opts.ip ?? '192.0.2.10',
     });
+    if (res.file) {
+      // a streamed file (an APK download), read whole here as a client would
+      const chunks: Buffer[] = [];
+      for await (const chunk of res.file.body) chunks.push(Buffer.from(chunk));
+      res.body = Buffer.concat(chunks);
+      delete res.file;
+    }
     const text = res.body.toString();
     let json: unknown;
     try {

@@ -1,6 +1,6 @@
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BLOB_KEY, type BlobStore } from '../../ports/blob-store.js';
+import { BLOB_KEY, type BlobFile, type BlobStore } from '../../ports/blob-store.js';
 
 /** The slice of @google-cloud/storage's Bucket this adapter uses (firebase-admin/storage hands one out). */
 export interface GcsBucket {
@@ -11,6 +11,8 @@ export interface GcsBucket {
     ): Promise<unknown>;
     createWriteStream(options: { resumable: boolean; contentType: string; preconditionOpts?: { ifGenerationMatch: number } }): Writable;
     download(): Promise<[Buffer]>;
+    getMetadata(): Promise<[{ size?: string | number }]>;
+    createReadStream(): Readable;
     delete(options?: { ignoreNotFound?: boolean }): Promise<unknown>;
   };
 }
@@ -54,6 +56,18 @@ export class GcsBlobStore implements BlobStore {
     try {
       const [bytes] = await (await this.file(key)).download();
       return bytes;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 404) return null;
+      throw err;
+    }
+  }
+
+  /** The object's size from its metadata, then its bytes streamed (validated against the stored hash by the client library). */
+  async open(key: string): Promise<BlobFile | null> {
+    const file = await this.file(key);
+    try {
+      const [meta] = await file.getMetadata();
+      return { size: Number(meta.size), body: file.createReadStream() };
     } catch (err) {
       if ((err as { code?: unknown }).code === 404) return null;
       throw err;

@@ -39,6 +39,19 @@ describe('DiskBlobStore', () => {
     expect(await readdir(join(dir, 'apk'))).toEqual(['two.apk']);
   });
 
+  it('opens a stored file as a stream with its size, read in chunks; an absent key is null', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'blobs-'));
+    const store = new DiskBlobStore(dir);
+    await store.put('apk/big.apk', Buffer.alloc(1_000_000, 7), 'x');
+    const file = await store.open('apk/big.apk');
+    expect(file?.size).toBe(1_000_000);
+    const chunks: number[] = [];
+    for await (const chunk of file!.body) chunks.push(chunk.length);
+    expect(chunks.reduce((a, b) => a + b, 0)).toBe(1_000_000);
+    expect(Math.max(...chunks)).toBeLessThanOrEqual(256 * 1024); // never the whole file at once
+    expect(await store.open('apk/none.apk')).toBeNull();
+  });
+
   it('refuses keys that would leave its directory', async () => {
     const store = new DiskBlobStore(await mkdtemp(join(tmpdir(), 'blobs-')));
     for (const key of ['../x', 'a/../../x', '/etc/passwd', 'a//b', '']) {
@@ -72,6 +85,8 @@ describe('GcsBlobStore', () => {
         },
         save: () => Promise.resolve(),
         download: () => Promise.resolve([Buffer.alloc(0)] as [Buffer]),
+        getMetadata: () => Promise.resolve([{ size: '0' }] as [{ size: string }]),
+        createReadStream: () => new PassThrough(),
         delete: () => Promise.resolve(),
       }),
     };
@@ -87,5 +102,33 @@ describe('GcsBlobStore', () => {
       contentType: 'application/vnd.android.package-archive',
       preconditionOpts: { ifGenerationMatch: 0 },
     });
+  });
+
+  it('opens an object: its size from the metadata, its bytes streamed; a missing object is null', async () => {
+    const { Readable } = await import('node:stream');
+    let missing = false;
+    const bucket = {
+      file: () => ({
+        createWriteStream: () => {
+          throw new Error('not written here');
+        },
+        save: () => Promise.resolve(),
+        download: () => Promise.reject(new Error('not downloaded whole')),
+        getMetadata: () =>
+          missing
+            ? Promise.reject(Object.assign(new Error('No such object'), { code: 404 }))
+            : Promise.resolve([{ size: '4' }] as [{ size: string }]),
+        createReadStream: () => Readable.from([Buffer.from('ab'), Buffer.from('cd')]),
+        delete: () => Promise.resolve(),
+      }),
+    };
+    const store = new GcsBlobStore(() => Promise.resolve(bucket));
+    const file = await store.open('apk/x.apk');
+    expect(file?.size).toBe(4);
+    const parts: Buffer[] = [];
+    for await (const c of file!.body) parts.push(Buffer.from(c));
+    expect(Buffer.concat(parts).toString()).toBe('abcd');
+    missing = true;
+    expect(await store.open('apk/x.apk')).toBeNull();
   });
 });

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { dirname, join } from 'node:path';
-import { BLOB_KEY, type BlobStore } from '../../ports/blob-store.js';
+import { BLOB_KEY, type BlobFile, type BlobStore } from '../../ports/blob-store.js';
 
 /**
  * Blobs as files under a directory (standalone: DATA_DIR/blobs): each written to a temporary name
@@ -47,6 +47,20 @@ export class DiskBlobStore implements BlobStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
+  }
+
+  async open(key: string): Promise<BlobFile | null> {
+    const path = this.path(key);
+    let handle;
+    try {
+      handle = await open(path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    // size and stream from one open file: a key is written once, but the handle keeps them consistent anyway
+    const { size } = await handle.stat();
+    return { size, body: handle.createReadStream({ highWaterMark: 256 * 1024 }) };
   }
 
   async delete(key: string): Promise<void> {
