@@ -4,7 +4,18 @@ import type { Db } from '../ports/db.js';
 import type { Logger } from '../ports/logger.js';
 import type { DeviceDoc, Mirror } from '../ports/mirror.js';
 import { docRowsOf, fleetPage, summaryCounts, type DocRow } from './fleet-view.repository.js';
-import type { FleetQuery } from './fleet-view.schemas.js';
+import type { FleetFilterQuery, FleetQuery, FleetSortQuery } from './fleet-view.schemas.js';
+import {
+  facetValues,
+  filterWhere,
+  fleetSize,
+  matchedCount,
+  segmentPage,
+  segmentsOf,
+  statusCounts,
+  validKeyValues,
+  type QueryTime,
+} from './fleet-query.repository.js';
 import type { MirrorPolicy } from './fleet-view.repository.js';
 
 export interface MirrorThresholds {
@@ -47,6 +58,8 @@ export class FleetViewService implements LiveView {
     private readonly source: ThresholdSource,
     private readonly refreshSec: number,
     private readonly logger: Logger,
+    /** CONSOLE_SERVER_QUERY_ABOVE: the fleet size above which the console queries the server. */
+    private readonly serverQueryAbove = 20_000,
   ) {}
 
   async thresholds(): Promise<MirrorThresholds> {
@@ -111,10 +124,79 @@ export class FleetViewService implements LiveView {
     });
     const items = rows.slice(0, q.limit);
     const cutoff = new Date(now.getTime() - t.offlineAfterSec * 1000);
+    // The first answer tells the console how big the fleet is, so it can choose its mode.
+    const first = afterId === undefined && q.seenSince === undefined;
     return {
       items: items.map((r) => toDoc(r, cutoff, now)),
       nextCursor: rows.length > q.limit ? encodeCursor({ id: items.at(-1)!.id }) : null,
+      ...(first ? { fleetSize: await fleetSize(this.db), serverQueryAbove: this.serverQueryAbove } : {}),
     };
+  }
+
+  async #queryTime(): Promise<QueryTime & { now: Date }> {
+    const t = await this.thresholds();
+    const now = this.clock.now();
+    return { now, onlineCutoff: new Date(now.getTime() - t.offlineAfterSec * 1000), frozenAfterMs: t.frozenAfterMs };
+  }
+
+  /**
+   * The server mode's page: the filter, the order and a keyset cursor in SQL (fleet-query.repository.ts).
+   * The order's segments are read one after another until the page is full.
+   */
+  async query(q: FleetSortQuery) {
+    const t = await this.#queryTime();
+    const segments = segmentsOf(q.sort, q.dir, q.status, t);
+    const order = `${q.sort}:${q.dir}`;
+    let start = 0;
+    let after: string[] | undefined;
+    if (q.cursor !== undefined) {
+      const c = decodeCursor(q.cursor, (v) =>
+        v.o === order &&
+        Number.isInteger(v.s) &&
+        (v.s as number) >= 0 &&
+        (v.s as number) < segments.length &&
+        validKeyValues(segments[v.s as number]!, v.k)
+          ? { s: v.s as number, k: v.k as string[] }
+          : null,
+      );
+      start = c.s;
+      after = c.k;
+    }
+    const where = filterWhere(q, t);
+    const found: { id: string; s: number; key: string[] }[] = [];
+    for (let s = start; s < segments.length && found.length <= q.limit; s++) {
+      const rows = await segmentPage(this.db, where, segments[s]!, s === start ? after : undefined, q.limit + 1 - found.length);
+      for (const r of rows) found.push({ id: r.id, s, key: r.sort_key });
+    }
+    const page = found.slice(0, q.limit);
+    const docs = page.length
+      ? await docRowsOf(
+          this.db,
+          page.map((p) => p.id),
+          t.frozenAfterMs,
+        )
+      : [];
+    const byId = new Map(docs.map((r) => [r.id, r]));
+    const last = page.at(-1);
+    return {
+      items: page.flatMap((p) => {
+        const r = byId.get(p.id);
+        return r ? [toDoc(r, t.onlineCutoff, t.now)] : [];
+      }),
+      nextCursor: found.length > q.limit && last ? encodeCursor({ o: order, s: last.s, k: last.key }) : null,
+    };
+  }
+
+  /** The status cards (the whole fleet) and how many devices the filter matches. */
+  async counts(f: FleetFilterQuery) {
+    const t = await this.#queryTime();
+    const [cards, matched] = await Promise.all([statusCounts(this.db, t), matchedCount(this.db, f, t)]);
+    return { matched, ...cards };
+  }
+
+  /** The filter menus' values. */
+  facets() {
+    return facetValues(this.db);
   }
 }
 
