@@ -37,11 +37,12 @@ export interface QueryTime {
 }
 
 const openAlert = sql`exists (select 1 from alerts a where a.device_id = d.id and a.status = 'open')`;
-// Each written as its partial index (0026) states it, so the planner reads the small set from it.
+// Each written as its partial index (0026) states it, so the planner reads the small set from it, and
+// each true or false, never null (a null inside `not (a or b)` would drop the row from every segment).
 const appDown = sql`(d.lifecycle = 'active' and d.app_package is not null and not coalesce(d.app_running and d.app_foreground, false))`;
 const appFrozen = (t: QueryTime) =>
   sql`(d.lifecycle = 'active' and d.app_package is not null and coalesce(d.app_running and d.app_foreground, false)
-    and d.app_last_frame_age_ms > ${t.frozenAfterMs}::int)`;
+    and d.app_last_frame_age_ms is not null and d.app_last_frame_age_ms > ${t.frozenAfterMs}::int)`;
 const appUnknown = sql`(d.lifecycle = 'active' and d.app_package is null)`;
 const online = (t: QueryTime) => sql`d.last_seen_at >= ${t.onlineCutoff}::timestamptz`;
 const offline = (t: QueryTime) => sql`d.last_seen_at < ${t.onlineCutoff}::timestamptz`;

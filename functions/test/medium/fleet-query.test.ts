@@ -71,7 +71,7 @@ describe.each(DB_KINDS)('the fleet query on %s', (kind) => {
     const db = t.db.db;
     await sql`insert into device_groups (name) values ('North'), ('South')`.execute(db);
     // 60 devices: names with ties, some without a name (model and serial), offline ones, app down
-    // and frozen, open alerts, retired ones, two sharing a serial, versions and tags.
+    // and frozen, no frame age reported, open alerts, retired ones, two sharing a serial, versions and tags.
     await sql`
       insert into devices (id, secret_hash, hmac_key_enc, group_id, name, model, manufacturer, android_version, sdk_int, serial,
         agent_version, enrolled_at, last_seen_at, state_sent_at, battery_level, battery_charging, mem_avail_bytes, mem_total_bytes,
@@ -83,7 +83,7 @@ describe.each(DB_KINDS)('the fleet query on %s', (kind) => {
         case when g % 4 = 0 then '1.1.0' else '1.0.0' end, ${now}::timestamptz - interval '30 days',
         ${now}::timestamptz - case when g % 6 = 0 then interval '2 days' else (g || ' seconds')::interval end, ${now}::timestamptz,
         case when g % 10 = 0 then null else (g * 7) % 101 end, false, 1, 2, 3, 4, 'wifi',
-        case when g % 11 = 0 then null else 'com.example.kiosk' end, g % 5 <> 0, true, case when g % 13 = 0 then 600000 else 100 end,
+        case when g % 11 = 0 then null else 'com.example.kiosk' end, g % 5 <> 0, true, case when g % 13 = 0 then 600000 when g % 7 = 0 then null else 100 end,
         case when g % 3 = 0 then '2.3.0' else '2.4.0' end, case when g % 3 = 0 then 230 else 240 end, 100,
         case when g in (58, 59) then 'retired' else 'active' end
       from generate_series(1, 60) g`.execute(db);
