@@ -15,7 +15,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import bcrypt from 'bcryptjs';
 import pg from 'pg';
@@ -252,6 +252,58 @@ async function serverInteractions(page) {
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { median: median(v), all: v }]));
 }
 
+/**
+ * Server mode: the statements of each first page as the server runs them (segment after segment
+ * until 101 rows), under EXPLAIN ANALYZE on the seeded database: time in PostgreSQL, rows, and
+ * whether any plan reads every device (a sequential scan of devices).
+ */
+const readsAllDevices = (node) =>
+  (node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'devices') || (node.Plans ?? []).some(readsAllDevices);
+
+async function explainFirstPages(url) {
+  const { openDatabase } = await import(pathToFileURL(join(ROOT, 'functions/lib/adapters/postgres/connect.js')).href);
+  const q = await import(pathToFileURL(join(ROOT, 'functions/lib/fleet-view/fleet-query.repository.js')).href);
+  const { sql } = await import('kysely');
+  const h = await openDatabase({ kind: 'postgres', url, poolMax: 2 });
+  const t = { onlineCutoff: new Date(Date.now() - 720_000), frozenAfterMs: 30_000 };
+  const cases = [
+    ['default order (severity)', { status: '' }, 'status'],
+    ['group filter', { status: '', group: 'Site 10' }, 'status'],
+    ['Online card', { status: 'online' }, 'status'],
+    ['search (serial prefix)', { status: '', q: 'sn001234' }, 'status'],
+    ['by name', { status: '' }, 'name'],
+    ['by battery', { status: '' }, 'battery'],
+    ['by last seen', { status: '' }, 'lastSeen'],
+    ['by app', { status: '' }, 'app'],
+  ];
+  const out = {};
+  try {
+    for (const [label, filter, sort] of cases) {
+      const where = q.filterWhere(filter, t);
+      let rows = 0;
+      let ms = 0;
+      let seqScan = false;
+      const segments = q.segmentsOf(sort, 'asc', filter.status, t);
+      let read = 0;
+      for (const seg of segments) {
+        if (rows >= 101) break;
+        const { rows: plan } = await sql`explain (analyze, format json) ${q.segmentStatement(where, seg, undefined, 101 - rows)}`.execute(
+          h.db,
+        );
+        const p = plan[0]['QUERY PLAN'][0];
+        rows += p.Plan['Actual Rows'];
+        ms += p['Planning Time'] + p['Execution Time'];
+        seqScan ||= readsAllDevices(p.Plan);
+        read++;
+      }
+      out[label] = { segmentsRead: read, rows, postgresMs: Math.round(ms * 10) / 10, seqScanOfDevices: seqScan };
+    }
+  } finally {
+    await h.close();
+  }
+  return out;
+}
+
 const databaseUrl = withDb(args.pg, `fmdm_console_${Date.now()}`);
 await adminQuery(`create database "${new URL(databaseUrl).pathname.slice(1)}"`);
 let server;
@@ -352,7 +404,80 @@ try {
   const rowsInDom = await page.getByTestId('device-row').count();
   await page.evaluate(() => (document.querySelector('[data-testid="fleet-scroll"]').scrollTop = 0));
 
-  if (mode === 'server') {
+  // Memory mode only from here on (server mode prints its figures and leaves the block).
+  live: {
+    if (mode === 'server') {
+      const plans = await explainFirstPages(databaseUrl);
+      console.log(
+        JSON.stringify(
+          {
+            devices: DEVICES,
+            mode,
+            seedMs,
+            shown: shown?.trim(),
+            coldLoads: loads,
+            interactions,
+            firstPagePlans: plans,
+            idle: frameStats(idleFrames),
+            scroll: { rowsInDom, ...scroll },
+          },
+          null,
+          2,
+        ),
+      );
+      break live;
+    }
+    // Live: device sessions for the devices that will beat, then RATE heartbeats a second for SECONDS s.
+    const sessions = [];
+    for (let i = 0; i < liveIds.length; i += 20) {
+      const batch = await Promise.all(
+        liveIds.slice(i, i + 20).map((id) => post(`${server.url}/api/v1/device/session`, { deviceId: id, deviceSecret: SECRET })),
+      );
+      sessions.push(...batch.map((r) => r.body.accessToken));
+    }
+    await page.evaluate(FRAME_RECORDER);
+    const total = RATE * SECONDS;
+    const latencies = [];
+    const started = performance.now();
+    const inflight = [];
+    for (let n = 0; n < total; n++) {
+      const due = started + (n * 1000) / RATE;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const k = n % sessions.length;
+      // Alternate 90% and 50% (visible 5% steps) so every heartbeat changes the device's document.
+      const level = Math.floor(n / sessions.length) % 2 === 0 ? 50 : 90;
+      const t = performance.now();
+      inflight.push(
+        post(`${server.url}/api/v1/heartbeat`, heartbeat(level), sessions[k]).then(() => latencies.push(performance.now() - t)),
+      );
+    }
+    await Promise.all(inflight);
+    // A final round sets every beating device to 7% (shown as 5%); the screen has caught up when the
+    // fleet view, sorted by battery highest first among those devices, shows 5% at the top.
+    await page.getByTestId('search').fill('');
+    const finalSent = performance.now();
+    await Promise.all(sessions.map((s) => post(`${server.url}/api/v1/heartbeat`, heartbeat(7), s)));
+    const sentAllMs = performance.now() - finalSent;
+    const liveFrames = await page.evaluate(() => ((window.__recording = false), window.__frames.slice(1)));
+    const achievedRate = Math.round((total / ((performance.now() - started) / 1000)) * 10) / 10;
+    // Caught up when, sorted by battery lowest first, the beating devices (now 5%) fill exactly the
+    // first LIVE rows: the seeded fleet's batteries are 20% and up.
+    await page.getByTestId('sort-battery').click();
+    await page.getByTestId('sort-battery').click();
+    const catchUpStart = performance.now();
+    let caughtUpMs = null;
+    for (let i = 0; i < 400 && caughtUpMs === null; i++) {
+      const done = await page.evaluate((n) => {
+        const el = document.querySelector('[data-testid="fleet-scroll"]');
+        el.scrollTop = (n - 3) * 44;
+        const at = (index) => document.querySelector(`[aria-rowindex="${index + 2}"] [data-battery]`)?.getAttribute('data-battery');
+        const top = document.querySelector('[aria-rowindex="2"] [data-battery]');
+        return (top === null || top.getAttribute('data-battery') === '5') && at(n - 1) === '5' && at(n) !== '5' && at(n) !== undefined;
+      }, liveIds.length);
+      if (done) caughtUpMs = Math.round(performance.now() - catchUpStart + sentAllMs);
+      else await new Promise((r) => setTimeout(r, 25));
+    }
     console.log(
       JSON.stringify(
         {
@@ -361,88 +486,22 @@ try {
           seedMs,
           shown: shown?.trim(),
           coldLoads: loads,
-          interactions,
           idle: frameStats(idleFrames),
           scroll: { rowsInDom, ...scroll },
+          live: {
+            heartbeats: total,
+            targetPerSec: RATE,
+            achievedPerSec: achievedRate,
+            heartbeatLatencyMs: { p50: pct(latencies, 50), p95: pct(latencies, 95), p99: pct(latencies, 99) },
+            frames: frameStats(liveFrames),
+            finalRoundOnScreenMs: caughtUpMs,
+          },
         },
         null,
         2,
       ),
     );
-    process.exit(0);
   }
-  // Live: device sessions for the devices that will beat, then RATE heartbeats a second for SECONDS s.
-  const sessions = [];
-  for (let i = 0; i < liveIds.length; i += 20) {
-    const batch = await Promise.all(
-      liveIds.slice(i, i + 20).map((id) => post(`${server.url}/api/v1/device/session`, { deviceId: id, deviceSecret: SECRET })),
-    );
-    sessions.push(...batch.map((r) => r.body.accessToken));
-  }
-  await page.evaluate(FRAME_RECORDER);
-  const total = RATE * SECONDS;
-  const latencies = [];
-  const started = performance.now();
-  const inflight = [];
-  for (let n = 0; n < total; n++) {
-    const due = started + (n * 1000) / RATE;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const k = n % sessions.length;
-    // Alternate 90% and 50% (visible 5% steps) so every heartbeat changes the device's document.
-    const level = Math.floor(n / sessions.length) % 2 === 0 ? 50 : 90;
-    const t = performance.now();
-    inflight.push(post(`${server.url}/api/v1/heartbeat`, heartbeat(level), sessions[k]).then(() => latencies.push(performance.now() - t)));
-  }
-  await Promise.all(inflight);
-  // A final round sets every beating device to 7% (shown as 5%); the screen has caught up when the
-  // fleet view, sorted by battery highest first among those devices, shows 5% at the top.
-  await page.getByTestId('search').fill('');
-  const finalSent = performance.now();
-  await Promise.all(sessions.map((s) => post(`${server.url}/api/v1/heartbeat`, heartbeat(7), s)));
-  const sentAllMs = performance.now() - finalSent;
-  const liveFrames = await page.evaluate(() => ((window.__recording = false), window.__frames.slice(1)));
-  const achievedRate = Math.round((total / ((performance.now() - started) / 1000)) * 10) / 10;
-  // Caught up when, sorted by battery lowest first, the beating devices (now 5%) fill exactly the
-  // first LIVE rows: the seeded fleet's batteries are 20% and up.
-  await page.getByTestId('sort-battery').click();
-  await page.getByTestId('sort-battery').click();
-  const catchUpStart = performance.now();
-  let caughtUpMs = null;
-  for (let i = 0; i < 400 && caughtUpMs === null; i++) {
-    const done = await page.evaluate((n) => {
-      const el = document.querySelector('[data-testid="fleet-scroll"]');
-      el.scrollTop = (n - 3) * 44;
-      const at = (index) => document.querySelector(`[aria-rowindex="${index + 2}"] [data-battery]`)?.getAttribute('data-battery');
-      const top = document.querySelector('[aria-rowindex="2"] [data-battery]');
-      return (top === null || top.getAttribute('data-battery') === '5') && at(n - 1) === '5' && at(n) !== '5' && at(n) !== undefined;
-    }, liveIds.length);
-    if (done) caughtUpMs = Math.round(performance.now() - catchUpStart + sentAllMs);
-    else await new Promise((r) => setTimeout(r, 25));
-  }
-  console.log(
-    JSON.stringify(
-      {
-        devices: DEVICES,
-        mode,
-        seedMs,
-        shown: shown?.trim(),
-        coldLoads: loads,
-        idle: frameStats(idleFrames),
-        scroll: { rowsInDom, ...scroll },
-        live: {
-          heartbeats: total,
-          targetPerSec: RATE,
-          achievedPerSec: achievedRate,
-          heartbeatLatencyMs: { p50: pct(latencies, 50), p95: pct(latencies, 95), p99: pct(latencies, 99) },
-          frames: frameStats(liveFrames),
-          finalRoundOnScreenMs: caughtUpMs,
-        },
-      },
-      null,
-      2,
-    ),
-  );
 } finally {
   await browser?.close();
   server?.proc.kill('SIGTERM');
