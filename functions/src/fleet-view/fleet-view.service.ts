@@ -187,10 +187,21 @@ export class FleetViewService implements LiveView {
     };
   }
 
-  /** The status cards (the whole fleet) and how many devices the filter matches. */
+  #cards: { at: number; value: Promise<Awaited<ReturnType<typeof statusCounts>>> } | undefined;
+
+  /**
+   * The status cards (the whole fleet) and how many devices the filter matches. The cards do not
+   * depend on the filter and cost a pass over the fleet, so one answer serves every console for 5 s.
+   */
   async counts(f: FleetFilterQuery) {
     const t = await this.#queryTime();
-    const [cards, matched] = await Promise.all([statusCounts(this.db, t), matchedCount(this.db, f, t)]);
+    const now = t.now.getTime();
+    if (!this.#cards || now - this.#cards.at >= 5000 || now < this.#cards.at) {
+      const value = statusCounts(this.db, t);
+      this.#cards = { at: now, value };
+      value.catch(() => (this.#cards = undefined));
+    }
+    const [cards, matched] = await Promise.all([this.#cards.value, matchedCount(this.db, f, t)]);
     return { matched, ...cards };
   }
 

@@ -48,11 +48,10 @@ export class ServerFleet {
   #more: Promise<void> | undefined;
   #index = new Map<string, number>();
 
+  #facetsAsked = false;
+
   start(): void {
-    void get<Facets>('/admin/fleet/facets').then(
-      (f) => (this.facets = f),
-      () => undefined,
-    );
+    this.#facetsAsked = false;
     this.#poll = setInterval(() => void this.refreshCounts(), COUNTS_POLL_MS);
   }
 
@@ -80,7 +79,6 @@ export class ServerFleet {
     const abort = new AbortController();
     this.#abort = abort;
     this.#more = undefined;
-    void this.refreshCounts();
     try {
       const page = await get<Page<DeviceDoc>>(queryPath(q.filter, q.sort, FIRST_WINDOW), abort.signal);
       if (abort.signal.aborted) return;
@@ -89,6 +87,15 @@ export class ServerFleet {
       this.complete = page.nextCursor === null;
       this.loaded = true;
       this.error = null;
+      // The rows first: the counts (a pass over the fleet) and the menus' values do not compete with them.
+      void this.refreshCounts();
+      if (!this.#facetsAsked) {
+        this.#facetsAsked = true;
+        void get<Facets>('/admin/fleet/facets').then(
+          (f) => (this.facets = f),
+          () => (this.#facetsAsked = false),
+        );
+      }
     } catch (err) {
       if (!abort.signal.aborted) this.error = (err as Error).message;
     }
