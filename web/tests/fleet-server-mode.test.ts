@@ -23,6 +23,7 @@ describe('the fleet view in server mode', () => {
   let page: Page;
   let errors: string[];
   const requests: string[] = [];
+  const devices = new Map<string, VirtualDevice>();
   const names = async () => page.getByTestId('device-link').allTextContents();
   const shown = async () => (await page.getByTestId('shown-count').textContent())?.trim();
 
@@ -37,6 +38,7 @@ describe('the fleet view in server mode', () => {
         Array.from({ length: 10 }, async (_, k) => {
           const n = i + k;
           const d = await new VirtualDevice(server.url, `SV-${String(n).padStart(4, '0')}`).enroll(n % 2 ? east : west);
+          devices.set(d.serial, d);
           d.appRunning = n % 10 !== 0;
           await d.heartbeat();
         }),
@@ -111,6 +113,19 @@ describe('the fleet view in server mode', () => {
     expect(await names()).toHaveLength(10);
     await page.getByTestId('search').fill('');
     await until(async () => (await shown()) === 'Showing 120 of 120 devices', 10_000, 'the whole fleet');
+  });
+
+  it('patches a row on screen with its live document, without asking the server again', async () => {
+    // Still by name, descending: SV-0120 is the first row.
+    await until(async () => (await names())[0] === 'KioskPro 10 SV-0120', 10_000, 'SV-0120 first');
+    const battery = () => page.getByTestId('device-row').first().locator('[data-battery]').getAttribute('data-battery');
+    expect(await battery()).not.toBe('30');
+    const asked = requests.filter((u) => u.includes('/admin/fleet/query')).length;
+    const d = devices.get('SV-0120')!;
+    d.battery = 33;
+    await d.heartbeat();
+    await until(async () => (await battery()) === '30', 10_000, 'battery 30% on screen');
+    expect(requests.filter((u) => u.includes('/admin/fleet/query')).length).toBe(asked);
     expect(errors).toEqual([]);
   });
 });
