@@ -197,8 +197,8 @@ export function createApp(deps: AppDeps) {
     liveView,
     // alerts is built below; these run only when a request comes
     lifecycle: {
-      sendWipe: async (actor, deviceId, ip) =>
-        (await commands.commands.create(actor, { type: 'WIPE', deviceIds: [deviceId] }, ip)).commands[0]!.id,
+      sendFinal: async (actor, deviceId, type, ip) =>
+        (await commands.commands.create(actor, { type, deviceIds: [deviceId] }, ip)).commands[0]!.id,
       cancelCommands: (ids) => commands.commands.cancelForDevices(ids),
       closeAlerts: (ids) => alerts.alerts.closeForDevices(ids),
     },

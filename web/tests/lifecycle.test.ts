@@ -123,4 +123,15 @@ describe('device lifecycle in the console', () => {
     expect(gone.status).toBe(404);
     expect(errors).toEqual([]);
   });
+
+  it('retires a device after a signed RELEASE_OWNER: retiring until the device took it', async () => {
+    await page.goto(`${server.url}/devices/${other.deviceId}`);
+    await page.getByTestId('retire').click();
+    const dialog = page.getByTestId('confirm-dialog');
+    await dialog.getByTestId('retire-release').check();
+    await dialog.getByRole('button', { name: 'Retire' }).click();
+    await until(async () => (await text('lifecycle-note')).startsWith('Retiring'), 5000, 'the retiring note');
+    expect((await other.heartbeat()).map((e) => e.type)).toEqual(['RELEASE_OWNER']);
+    expect(errors).toEqual([]);
+  });
 });

@@ -14,14 +14,33 @@ export interface AuditFilter {
   limit: number;
 }
 
+/**
+ * A page of entries with what they name as it is now, joined at read time (a page is at most 500
+ * rows; each join is a primary-key lookup): the device's current display name - or, once it is deleted,
+ * the name its `deleted_device` entry kept (audit_log_device_idx) - and the admin's current email.
+ */
 export async function listAuditEntries(db: Db, f: AuditFilter) {
-  let q = db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(f.limit);
-  if (f.actorId) q = q.where('actor_id', '=', f.actorId);
-  if (f.action) q = q.where('action', '=', f.action);
-  if (f.deviceId) q = q.where('device_id', '=', f.deviceId);
-  if (f.beforeId !== undefined) q = q.where('id', '<', f.beforeId);
+  let q = db
+    .selectFrom('audit_log as a')
+    .leftJoin('devices as d', 'd.id', 'a.device_id')
+    .leftJoin('admins as ad', (j) => j.on('a.actor_type', '=', 'admin').on(sql`ad.id::text`, '=', sql.ref('a.actor_id')))
+    .selectAll('a')
+    .select([
+      sql<string | null>`coalesce(d.name, nullif(concat_ws(' ', d.model, d.serial), ''))`.as('device_name'),
+      sql<string | null>`case when d.id is null and a.device_id is not null then (select x.details->>'name' from audit_log x
+        where x.device_id = a.device_id and x.action = 'deleted_device' order by x.id desc limit 1) end`.as('deleted_device_name'),
+      sql<boolean>`d.id is not null`.as('device_exists'),
+      'ad.email as actor_email',
+    ])
+    .orderBy('a.id', 'desc')
+    .limit(f.limit);
+  if (f.actorId) q = q.where('a.actor_id', '=', f.actorId);
+  if (f.action) q = q.where('a.action', '=', f.action);
+  if (f.deviceId) q = q.where('a.device_id', '=', f.deviceId);
+  if (f.beforeId !== undefined) q = q.where('a.id', '<', f.beforeId);
   return q.execute();
 }
+export type AuditRow = Awaited<ReturnType<typeof listAuditEntries>>[number];
 
 /**
  * The one way audit rows are removed: the audit log is append-only in the database (migration 0013's

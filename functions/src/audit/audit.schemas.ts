@@ -13,10 +13,19 @@ export const auditQuery = z.object({
 export const auditEntry = z.object({
   id: z.number(),
   at: z.iso.datetime(),
-  actor: z.object({ type: z.enum(['admin', 'device', 'system']), id: z.string().nullable(), name: z.string() }),
+  actor: z.object({
+    type: z.enum(['admin', 'device', 'system', 'token']),
+    id: z.string().nullable(),
+    name: z.string().describe('The name recorded with the entry (a copy: it does not follow renames)'),
+    email: z.string().nullable().describe("An admin actor's current email (null for other actors or a deleted admin)"),
+  }),
   action: z.string(),
   target: z.object({ type: z.string(), id: z.string().nullable() }).nullable(),
   deviceId: z.string().nullable(),
+  deviceName: z
+    .string()
+    .nullable()
+    .describe("The device's current display name; once deleted, the name its deletion recorded, else its id. Null: no device"),
   ip: z.string().nullable(),
   details: z.record(z.string(), z.unknown()),
 });

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import type { Db } from '../ports/db.js';
-import type { AuditLog, Database } from '../ports/schema.generated.js';
+import type { Database } from '../ports/schema.generated.js';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
-import { insertAuditEntry, listAuditEntries } from './audit.repository.js';
+import { insertAuditEntry, listAuditEntries, type AuditRow } from './audit.repository.js';
 import type { AuditActor, AuditEvent } from './audit.types.js';
 
 export interface AuditQuery {
@@ -48,14 +48,26 @@ export class AuditService {
   }
 }
 
-function toApi(row: AuditLog) {
+/**
+ * A device's name as the log shows it: its current display name; once deleted, the name its deletion
+ * kept, else the name the entry itself recorded, else its id.
+ */
+function deviceNameOf(row: AuditRow): string | null {
+  if (!row.device_id) return null;
+  if (row.device_exists) return row.device_name ?? row.device_id;
+  const own = typeof row.details.name === 'string' ? row.details.name : null;
+  return row.deleted_device_name ?? own ?? row.device_id;
+}
+
+function toApi(row: AuditRow) {
   return {
     id: row.id,
     at: row.at,
-    actor: { type: row.actor_type, id: row.actor_id, name: row.actor_name },
+    actor: { type: row.actor_type, id: row.actor_id, name: row.actor_name, email: row.actor_email ?? null },
     action: row.action,
     target: row.target_type ? { type: row.target_type, id: row.target_id } : null,
     deviceId: row.device_id,
+    deviceName: deviceNameOf(row),
     ip: row.ip,
     details: row.details,
   };

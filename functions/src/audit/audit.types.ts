@@ -47,13 +47,16 @@ export type AuditEvent =
       details: { name?: string | null; group?: string | null; tags?: string[] };
     }
   | {
-      /** Retired at once, or retiring until the device has taken its WIPE (then again by the system, lifecycle "retired"). */
+      /** Retired at once, or retiring until the device has taken its WIPE or RELEASE_OWNER (then again by the system, lifecycle "retired"). */
       action: 'retired_device';
       target: { type: 'device'; id: string };
       details: {
         lifecycle: 'retiring' | 'retired';
         wipe: boolean;
+        /** Sent a RELEASE_OWNER first: the agent gave up Device Owner, the device kept its data. */
+        releaseOwner?: boolean | undefined;
         wipeCommandId?: string | undefined;
+        releaseOwnerCommandId?: string | undefined;
         replacedBy?: string | undefined;
         name: string | null;
         serial: string | null;

@@ -7,7 +7,7 @@ type Conn = Kysely<Database>;
 
 export interface NewApproval {
   id: string;
-  type: string;
+  type: CommandApproval['type'];
   params: string;
   target: Target;
   count: number;

@@ -8,7 +8,7 @@ import type { CommandApproval } from '../ports/schema.generated.js';
 import { decideApproval, expireApprovals, insertApproval, listApprovals, lockApproval } from './approvals.repository.js';
 import { confirmationRequired, describeTarget, type BatchSpec, type BatchWriter } from './blast-radius.js';
 import { countTarget, type Target } from './commands.repository.js';
-import type { CommandType } from './commands.schemas.js';
+import { isIrreversible, type CommandType } from './commands.schemas.js';
 
 /** How long a WIPE request waits for a second admin. */
 export const APPROVAL_TTL_MS = 3600_000;
@@ -29,9 +29,11 @@ export class ApprovalService {
 
   /**
    * Counts the target in the transaction that writes the request: a count other than the confirmed
-   * one is 428 again. One device: undefined (a single-device WIPE is sent at once, as before).
+   * one is 428 again. One device: undefined (a single-device WIPE or RELEASE_OWNER is sent at once).
    */
   async requestIfMany(actor: AdminActor, spec: BatchSpec & { confirmed: number }, ip?: string) {
+    const type = spec.type;
+    if (!isIrreversible(type)) throw new Error(`${type} never waits for an approval`);
     const now = this.clock.now();
     return this.db.transaction().execute(async (trx) => {
       const count = await countTarget(trx, spec.target);
@@ -39,7 +41,7 @@ export class ApprovalService {
       if (count <= 1) return undefined;
       const row = await insertApproval(trx, {
         id: randomUUID(),
-        type: spec.type,
+        type,
         params: JSON.stringify(spec.params),
         target: spec.target,
         count,

@@ -24,10 +24,12 @@ export const commandRoutes = (commands: CommandService, cancels: CancelService, 
     scope: 'commands:write',
     tag: 'commands',
     summary:
-      'Send a signed command to devices, a group, a tag or the whole fleet. Beyond one device (PING aside) it needs confirm {type, count} (428 gives it); WIPE: admins only, and beyond one device a second admin approves (202)',
+      'Send a signed command to devices, a group, a tag or the whole fleet. Beyond one device (PING aside) it needs confirm {type, count} (428 gives it); WIPE and RELEASE_OWNER: admins only, and beyond one device a second admin approves (202)',
     body: createCommandBody,
     response: { status: 201, description: 'One command per targeted device', schema: createdCommands },
-    alternatives: [{ status: 202, description: 'A WIPE for more than one device, waiting for another admin', schema: pendingApproval }],
+    alternatives: [
+      { status: 202, description: 'A WIPE or RELEASE_OWNER for more than one device, waiting for another admin', schema: pendingApproval },
+    ],
     errors: [403, 404, 428],
     handler: async ({ actor, body, ip }) => {
       const sent = await commands.send(actor, body, ip);

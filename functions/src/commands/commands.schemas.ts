@@ -2,8 +2,26 @@ import { z } from 'zod';
 import { cursorQuery, isoDateTime, limitQuery, page, text, uuid } from '../core/schemas.js';
 import { groupName, tagName } from '../core/schemas.js';
 
-export const COMMAND_TYPES = ['REBOOT', 'RELAUNCH_APP', 'PING', 'LOCK', 'CLEAR_APP_DATA', 'INSTALL_APK', 'SET_CONFIG', 'WIPE'] as const;
+export const COMMAND_TYPES = [
+  'REBOOT',
+  'RELAUNCH_APP',
+  'PING',
+  'LOCK',
+  'CLEAR_APP_DATA',
+  'INSTALL_APK',
+  'SET_CONFIG',
+  'WIPE',
+  'RELEASE_OWNER',
+] as const;
 export type CommandType = (typeof COMMAND_TYPES)[number];
+/**
+ * The types that end the server's hold on a device and cannot be undone from it: WIPE (factory reset) and
+ * RELEASE_OWNER (the agent gives up Device Owner; the device keeps its data). Admins only, never API
+ * tokens; beyond one device a second admin approves (approvals.service.ts).
+ */
+export const IRREVERSIBLE: ReadonlySet<CommandType> = new Set(['WIPE', 'RELEASE_OWNER']);
+export type IrreversibleType = 'WIPE' | 'RELEASE_OWNER';
+export const isIrreversible = (type: CommandType): type is IrreversibleType => IRREVERSIBLE.has(type);
 /** The one type that needs no confirmation however many devices it reaches: it only asks for a heartbeat. */
 export const UNCONFIRMED: ReadonlySet<CommandType> = new Set(['PING']);
 
@@ -24,6 +42,7 @@ export const PARAMS: Record<CommandType, z.ZodType> = {
   LOCK: none,
   CLEAR_APP_DATA: none,
   WIPE: none,
+  RELEASE_OWNER: none,
   // INSTALL_APK names a catalog release; the server fills in what the agent checks (commands.service.ts):
   // {releaseId, packageName, versionCode, versionName, url, sha256, signerSha256, allowDowngrade?}.
   INSTALL_APK: z

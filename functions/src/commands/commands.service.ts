@@ -25,7 +25,7 @@ import {
 import { untoldCancels } from './cancel.repository.js';
 import { checkFound, confirmationRequired, describeTarget, needsConfirmation, targetOf, type BatchSpec } from './blast-radius.js';
 import type { ApprovalService } from './approvals.service.js';
-import { PARAMS, type CreateCommandInput, type Envelope, type ListCommandsQuery } from './commands.schemas.js';
+import { IRREVERSIBLE, PARAMS, type CreateCommandInput, type Envelope, type ListCommandsQuery } from './commands.schemas.js';
 import { signEnvelope, unixSeconds } from './envelope.js';
 
 export interface CommandServiceOptions {
@@ -82,9 +82,9 @@ export class CommandService {
    * reaches more than one device becomes a pending approval request instead (approvals.service.ts).
    */
   async send(actor: CommandActor, input: CreateCommandInput, ip?: string): Promise<Sent> {
-    if (input.type === 'WIPE') {
-      if (actor.kind === 'token') throw forbidden('WIPE is not open to API tokens: an admin sends it');
-      if (actor.kind === 'admin' && actor.role !== 'admin') throw forbidden('only admins may wipe devices');
+    if (IRREVERSIBLE.has(input.type)) {
+      if (actor.kind === 'token') throw forbidden(`${input.type} is not open to API tokens: an admin sends it`);
+      if (actor.kind === 'admin' && actor.role !== 'admin') throw forbidden(`only admins may send ${input.type}`);
     }
     const target = targetOf(input);
     const prepared = await this.prepare(input);
@@ -95,7 +95,7 @@ export class CommandService {
       throw confirmationRequired(input.type, count, target);
     }
     const confirmed = mustConfirm ? input.confirm!.count : undefined;
-    if (input.type === 'WIPE' && mustConfirm && actor.kind === 'admin') {
+    if (IRREVERSIBLE.has(input.type) && mustConfirm && actor.kind === 'admin') {
       const approval = await this.approvals.requestIfMany(actor, { ...prepared, target, confirmed: confirmed! }, ip);
       if (approval) return { status: 202, body: { approval } };
     }

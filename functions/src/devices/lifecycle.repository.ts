@@ -66,17 +66,17 @@ export async function markRetired(trx: Conn, id: string, now: Date, replacedBy?:
 }
 
 /**
- * Retiring devices whose WIPE the device has taken (delivered), or that ended (succeeded, failed,
+ * Retiring devices whose WIPE or RELEASE_OWNER (with its type) the device has taken (delivered), or that ended (succeeded, failed,
  * rejected, expired) or is gone, become retired; one statement for the minute tick. A WIPE only
  * handed out (dispatched) is not enough: the answer carrying it may have been lost.
  */
-export async function finishRetiring(db: Conn, now: Date): Promise<string[]> {
-  const { rows } = await sql<{ id: string }>`
+export async function finishRetiring(db: Conn, now: Date): Promise<{ id: string; type: string | null }[]> {
+  const { rows } = await sql<{ id: string; type: string | null }>`
     update devices d set lifecycle = 'retired', retired_at = ${now}::timestamptz
     where d.lifecycle = 'retiring'
       and not exists (select 1 from commands c where c.id = d.retire_command_id and c.status in ('queued', 'dispatched'))
-    returning d.id`.execute(db);
-  return rows.map((r) => r.id);
+    returning d.id, (select c.type from commands c where c.id = d.retire_command_id) as type`.execute(db);
+  return rows;
 }
 
 /**

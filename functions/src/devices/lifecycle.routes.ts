@@ -9,11 +9,12 @@ export const lifecycleRoutes = (lifecycle: LifecycleService) => [
     path: '/api/v1/admin/devices/{id}/retire',
     auth: 'admin',
     tag: 'devices',
-    summary: 'Retire a device: its credentials stop working (after a signed WIPE reached it, with wipe: true); its history stays',
+    summary:
+      'Retire a device: its credentials stop working (after a signed WIPE or RELEASE_OWNER reached it, with wipe: true or releaseOwner: true); its history stays',
     params: idParams,
     body: retireBody,
     response: { status: 200, description: 'The device is retiring or retired', schema: retireResult },
-    errors: [404, 409],
+    errors: [400, 404, 409],
     handler: async ({ actor, params, body, ip }) => json(200, await lifecycle.retire(actor, params.id, body, ip)),
   }),
   route({

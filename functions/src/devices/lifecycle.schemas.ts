@@ -1,19 +1,32 @@
 import { z } from 'zod';
 import { groupName, tagName, uuid } from '../core/schemas.js';
 
-/** Where a device is in its life: active; retiring (a WIPE is on its way to it); retired (its credentials no longer work). */
+/** Where a device is in its life: active; retiring (a WIPE or RELEASE_OWNER is on its way to it); retired (its credentials no longer work). */
 export const LIFECYCLES = ['active', 'retiring', 'retired'] as const;
 export type Lifecycle = (typeof LIFECYCLES)[number];
 
+/**
+ * Whoever retires a device says what it is sent first: a WIPE (factory reset), a RELEASE_OWNER (the agent
+ * gives up Device Owner; the device keeps its data), or nothing. At least one of the two must be stated
+ * (no silent default); both true is 400 retire_one_command (the service checks it, with a stable code).
+ */
 export const retireBody = z
   .object({
     wipe: z
       .boolean()
+      .optional()
       .describe(
         'true: send a signed WIPE first; the device stays "retiring" (its credentials work) until it has taken the WIPE or the WIPE expired. false: retired at once',
       ),
+    releaseOwner: z
+      .boolean()
+      .optional()
+      .describe(
+        'true: send a signed RELEASE_OWNER first (the agent gives up Device Owner, the device keeps its data and becomes an ordinary phone); "retiring" until the device took it, like wipe. Not with wipe: true',
+      ),
   })
-  .strict();
+  .strict()
+  .refine((b) => b.wipe !== undefined || b.releaseOwner !== undefined, 'say wipe: true|false or releaseOwner: true|false');
 export type RetireInput = z.output<typeof retireBody>;
 
 export const replaceBody = z
@@ -54,6 +67,7 @@ export const retireResult = z.object({
   id: uuid,
   lifecycle: z.enum(LIFECYCLES),
   wipeCommandId: uuid.nullable().describe('The WIPE sent before retiring, if any'),
+  releaseOwnerCommandId: uuid.nullable().describe('The RELEASE_OWNER sent before retiring, if any'),
   commandsCancelled: z.number().int().describe('Open commands that will not be delivered (ended as expired)'),
   alertsResolved: z.number().int(),
 });

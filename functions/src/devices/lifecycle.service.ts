@@ -27,13 +27,16 @@ import type { MoveDevicesInput, RetireInput, TagDevicesInput } from './lifecycle
  * own context's transaction, after or before ours, never inside it.
  */
 export interface LifecycleEffects {
-  /** Queues a signed WIPE for one device (audited as sent_command); returns the command's id. */
-  sendWipe(actor: AdminActor, deviceId: string, ip: string): Promise<string>;
+  /** Queues a signed WIPE or RELEASE_OWNER for one device (audited as sent_command); returns the command's id. */
+  sendFinal(actor: AdminActor, deviceId: string, type: FinalCommand, ip: string): Promise<string>;
   /** Ends the devices' open commands (as expired, "device retired"); returns how many. */
   cancelCommands(deviceIds: string[]): Promise<number>;
   /** Resolves the devices' open alerts without telling anyone; returns how many. */
   closeAlerts(deviceIds: string[]): Promise<number>;
 }
+
+/** What retiring may send a device first: the commands that end the server's hold on it. */
+export type FinalCommand = 'WIPE' | 'RELEASE_OWNER';
 
 /** Thrown inside a dry run's transaction so that it rolls back; carries the answer. */
 class DryRun<T> extends Error {
@@ -58,31 +61,41 @@ export class LifecycleService {
   ) {}
 
   /**
-   * Retires a device. Without a wipe its credentials stop working at once. With one, its other open
-   * commands end first (so only the WIPE goes out), the WIPE is queued, and the device is "retiring":
-   * out of the counts and the sweep, but its credentials still work so its next heartbeat picks the
-   * WIPE up; the minute tick retires it once the device reported the WIPE delivered (or it ended or
-   * expired). Retiring a retiring device without a wipe retires it now.
+   * Retires a device. Without a final command its credentials stop working at once. With one (a WIPE,
+   * or a RELEASE_OWNER that makes the agent give up Device Owner), its other open commands end first
+   * (so only that command goes out), the command is queued, and the device is "retiring": out of the
+   * counts and the sweep, but its credentials still work so its next heartbeat picks the command up;
+   * the minute tick retires it once the device reported it delivered (or it ended or expired).
+   * Retiring a retiring device without one retires it now.
    */
   async retire(actor: AdminActor, id: string, input: RetireInput, ip: string) {
+    if (input.wipe && input.releaseOwner) {
+      throw badRequest('retire_one_command', 'a device is either wiped or released from Device Owner before it is retired, not both');
+    }
+    const final: FinalCommand | null = input.wipe ? 'WIPE' : input.releaseOwner ? 'RELEASE_OWNER' : null;
     const now = this.clock.now();
     const before = await lockDevice(this.db, id);
     if (!before) throw notFound('device');
     if (before.lifecycle === 'retired') throw conflict('device_retired', 'the device is retired already');
-    if (input.wipe && before.lifecycle === 'retiring') {
-      throw conflict('device_retiring', 'a WIPE is already on its way to this device; retire it without a wipe to retire it now');
+    if (final && before.lifecycle === 'retiring') {
+      throw conflict(
+        'device_retiring',
+        'a WIPE or RELEASE_OWNER is already on its way to this device; retire it without one to retire it now',
+      );
     }
-    let wipeCommandId: string | null = null;
+    let commandId: string | null = null;
     let cancelled = 0;
-    if (input.wipe) {
+    if (final) {
       cancelled = await this.effects.cancelCommands([id]);
-      wipeCommandId = await this.effects.sendWipe(actor, id, ip);
+      commandId = await this.effects.sendFinal(actor, id, final, ip);
     }
-    const lifecycle = input.wipe ? 'retiring' : 'retired';
+    const lifecycle = final ? 'retiring' : 'retired';
+    const wipeCommandId = final === 'WIPE' ? commandId : null;
+    const releaseOwnerCommandId = final === 'RELEASE_OWNER' ? commandId : null;
     await this.db.transaction().execute(async (trx) => {
       const d = await lockDevice(trx, id);
       if (!d) throw notFound('device');
-      const changed = input.wipe ? await markRetiring(trx, id, now, wipeCommandId!) : await markRetired(trx, id, now);
+      const changed = final ? await markRetiring(trx, id, now, commandId!) : await markRetired(trx, id, now);
       if (!changed) throw conflict('device_retired', 'the device was retired meanwhile');
       await this.audit.record(
         trx,
@@ -90,34 +103,48 @@ export class LifecycleService {
         {
           action: 'retired_device',
           target: { type: 'device', id },
-          details: { lifecycle, wipe: input.wipe, ...(wipeCommandId ? { wipeCommandId } : {}), name: d.name, serial: d.serial },
+          details: {
+            lifecycle,
+            wipe: final === 'WIPE',
+            ...(final === 'RELEASE_OWNER' ? { releaseOwner: true } : {}),
+            ...(wipeCommandId ? { wipeCommandId } : {}),
+            ...(releaseOwnerCommandId ? { releaseOwnerCommandId } : {}),
+            name: d.name,
+            serial: d.serial,
+          },
         },
         ip,
       );
     });
-    if (!input.wipe) cancelled = await this.effects.cancelCommands([id]);
+    if (!final) cancelled = await this.effects.cancelCommands([id]);
     const alertsResolved = await this.effects.closeAlerts([id]);
     await this.publish([id]);
-    return { id, lifecycle, wipeCommandId, commandsCancelled: cancelled, alertsResolved };
+    return { id, lifecycle, wipeCommandId, releaseOwnerCommandId, commandsCancelled: cancelled, alertsResolved };
   }
 
-  /** The minute's work: retiring devices whose WIPE was delivered, ended or expired become retired (audited as the system). */
+  /** The minute's work: retiring devices whose WIPE or RELEASE_OWNER was delivered, ended or expired become retired (audited as the system). */
   async finishRetiring(): Promise<number> {
     const now = this.clock.now();
     const ids = await this.db.transaction().execute(async (trx) => {
       const done = await finishRetiring(trx, now);
-      for (const id of done) {
+      for (const { id, type } of done) {
         await this.audit.record(
           trx,
           { kind: 'system', name: 'lifecycle' },
           {
             action: 'retired_device',
             target: { type: 'device', id },
-            details: { lifecycle: 'retired', wipe: true, name: null, serial: null },
+            details: {
+              lifecycle: 'retired',
+              wipe: type !== 'RELEASE_OWNER',
+              ...(type === 'RELEASE_OWNER' ? { releaseOwner: true } : {}),
+              name: null,
+              serial: null,
+            },
           },
         );
       }
-      return done;
+      return done.map((r) => r.id);
     });
     if (ids.length) {
       await this.effects.cancelCommands(ids);

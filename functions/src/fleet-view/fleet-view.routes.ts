@@ -1,5 +1,15 @@
 import { json, route } from '../core/route.js';
-import { fleetCounts, fleetFacets, fleetFilterQuery, fleetPage, fleetQuery, fleetQueryPage, fleetSortQuery } from './fleet-view.schemas.js';
+import {
+  fleetCounts,
+  fleetFacets,
+  fleetFilterQuery,
+  fleetHealth,
+  fleetHealthQuery,
+  fleetPage,
+  fleetQuery,
+  fleetQueryPage,
+  fleetSortQuery,
+} from './fleet-view.schemas.js';
 import type { FleetViewService } from './fleet-view.service.js';
 
 export const fleetViewRoutes = (fleetView: FleetViewService) => [
@@ -13,6 +23,17 @@ export const fleetViewRoutes = (fleetView: FleetViewService) => [
     query: fleetQuery,
     response: { status: 200, description: 'A page of device documents in id order', schema: fleetPage },
     handler: async ({ query }) => json(200, await fleetView.fleet(query)),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/v1/admin/fleet/health',
+    auth: 'viewer',
+    scope: 'devices:read',
+    tag: 'console',
+    summary: 'Online, offline and alerting devices per hour over the last 24 hours or 7 days, from the hourly rollups',
+    query: fleetHealthQuery,
+    response: { status: 200, description: 'One point per rolled-up hour, oldest first', schema: fleetHealth },
+    handler: async ({ query }) => json(200, await fleetView.health(query)),
   }),
   route({
     method: 'GET',

@@ -37,6 +37,28 @@ export const fleetPage = page(deviceDoc).extend({
 });
 export const fleetQueryPage = page(deviceDoc);
 
+export const HEALTH_RANGES = { '24h': 24, '7d': 168 } as const;
+export const fleetHealthQuery = z.object({
+  range: z.enum(['24h', '7d']).default('24h').describe('The last 24 hours or 7 days, in whole hours'),
+});
+export type FleetHealthQuery = z.output<typeof fleetHealthQuery>;
+
+export const fleetHealth = z.object({
+  range: z.enum(['24h', '7d']),
+  from: isoDateTime.describe('The first hour of the range'),
+  to: isoDateTime.describe('The end of the last hour shown: the current hour, or earlier when the rollups have not caught up'),
+  hours: z
+    .array(
+      z.object({
+        hour: isoDateTime,
+        online: z.number().int().describe('Devices that sent a heartbeat in the hour'),
+        offline: z.number().int().describe('Devices of the fleet (enrolled, not retired) that sent none'),
+        alerting: z.number().int().describe('Devices with an alert open during the hour (online or offline)'),
+      }),
+    )
+    .describe('Oldest first; only hours the hourly rollups cover'),
+});
+
 const filterText = text(100);
 /** The fleet view's filters (web/src/lib/fleet-query.ts), for the server mode of large fleets. */
 export const fleetFilterQuery = z.object({

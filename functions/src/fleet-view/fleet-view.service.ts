@@ -4,7 +4,8 @@ import type { Db } from '../ports/db.js';
 import type { Logger } from '../ports/logger.js';
 import type { DeviceDoc, Mirror } from '../ports/mirror.js';
 import { docRowsOf, fleetPage, summaryCounts, type DocRow } from './fleet-view.repository.js';
-import type { FleetFilterQuery, FleetQuery, FleetSortQuery } from './fleet-view.schemas.js';
+import { fleetHealth, rollupEdge } from './fleet-health.repository.js';
+import { HEALTH_RANGES, type FleetFilterQuery, type FleetHealthQuery, type FleetQuery, type FleetSortQuery } from './fleet-view.schemas.js';
 import {
   facetValues,
   filterWhere,
@@ -109,6 +110,26 @@ export class FleetViewService implements LiveView {
 
   async tryPublish(deviceIds: readonly string[]): Promise<void> {
     await this.publish(deviceIds).catch((err: unknown) => this.logger.warn('mirror update failed', { count: deviceIds.length, err }));
+  }
+
+  /**
+   * Online, offline and alerting devices per hour over the range, ending with the current hour (or with
+   * the last hour the rollup job has stored: an hour the rollups do not cover yet is left out rather
+   * than shown as everyone offline).
+   */
+  async health(q: FleetHealthQuery) {
+    const hour = 3_600_000;
+    const now = Math.floor(this.clock.now().getTime() / hour) * hour;
+    const from = new Date(now - HEALTH_RANGES[q.range] * hour);
+    const edge = await rollupEdge(this.db);
+    const to = new Date(Math.max(from.getTime(), Math.min(now, edge ? Math.floor(edge.getTime() / hour) * hour : from.getTime())));
+    const hours = to > from ? await fleetHealth(this.db, from, to) : [];
+    return {
+      range: q.range,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      hours: hours.map((h) => ({ ...h, hour: h.hour.toISOString() })),
+    };
   }
 
   /** The fleet as device documents, a page at a time (the console's snapshot before live updates). */

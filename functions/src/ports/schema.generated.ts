@@ -189,7 +189,7 @@ export type CatalogPackageUpdate = Updateable<CatalogPackagesTable>;
 
 export interface CommandApprovalsTable {
   id: string;
-  type: string;
+  type: 'WIPE' | 'RELEASE_OWNER';
   params: Generated<string>;
   target: ColumnType<JsonObject, string, string>;
   device_count: number;
@@ -230,7 +230,7 @@ export interface CommandsTable {
   id: string;
   batch_id: string;
   device_id: string;
-  type: 'REBOOT' | 'RELAUNCH_APP' | 'PING' | 'LOCK' | 'CLEAR_APP_DATA' | 'INSTALL_APK' | 'SET_CONFIG' | 'WIPE';
+  type: 'REBOOT' | 'RELAUNCH_APP' | 'PING' | 'LOCK' | 'CLEAR_APP_DATA' | 'INSTALL_APK' | 'SET_CONFIG' | 'WIPE' | 'RELEASE_OWNER';
   params: Generated<string>;
   status: Generated<'queued' | 'dispatched' | 'delivered' | 'succeeded' | 'failed' | 'rejected' | 'expired' | 'cancelled'>;
   created_at: Date;

@@ -176,6 +176,27 @@ describe.each(DB_KINDS)('command safety on %s', (kind) => {
       expect((await audit('sent_command')).some((e) => e.target.id === approved.json.batchId)).toBe(true);
     });
 
+    it('guards RELEASE_OWNER like WIPE: admins only, confirmed by count, a second admin beyond one device', async () => {
+      expect((await send({ type: 'RELEASE_OWNER', deviceIds: [fleet[3]!.deviceId] })).json.error.code).toBe('forbidden');
+      const before = await commandCount();
+      expect((await send({ type: 'RELEASE_OWNER', group: 'Lobby' }, admin)).json.error.confirm).toEqual({
+        type: 'RELEASE_OWNER',
+        count: 3,
+      });
+      const requested = await send({ type: 'RELEASE_OWNER', group: 'Lobby', confirm: { type: 'RELEASE_OWNER', count: 3 } }, admin);
+      expect(requested.status).toBe(202);
+      expect(requested.json.approval).toMatchObject({ type: 'RELEASE_OWNER', count: 3, status: 'pending' });
+      expect(await commandCount()).toBe(before);
+      const rejected = await t.request('POST', `/api/v1/admin/command-approvals/${requested.json.approval.id}/reject`, {
+        token: admin2,
+        body: { reason: 'not these' },
+      });
+      expect(rejected.json.status).toBe('rejected');
+      const single = await send({ type: 'RELEASE_OWNER', deviceIds: [fleet[3]!.deviceId] }, admin);
+      expect(single.status).toBe(201);
+      expect((await beat(fleet[3]!)).commands.map((c: { type: string }) => c.type)).toContain('RELEASE_OWNER');
+    });
+
     it('lets another admin reject a request: nothing is sent, and it cannot be approved after', async () => {
       const before = await commandCount();
       const { approval } = (await send({ type: 'WIPE', deviceIds: ids(2), confirm: { type: 'WIPE', count: 2 } }, admin)).json;

@@ -177,6 +177,74 @@ describe.each(DB_KINDS)('device lifecycle on %s', (kind) => {
     });
   });
 
+  describe('retire after a signed RELEASE_OWNER', () => {
+    it('refuses wipe and releaseOwner together without changing anything', async () => {
+      const d = await t.enrollDevice();
+      const both = await retire(d.deviceId, { wipe: true, releaseOwner: true });
+      expect([both.status, both.json.error.code]).toEqual([400, 'retire_one_command']);
+      expect((await retire(d.deviceId, { releaseOwner: 'yes' })).status).toBe(400);
+      expect((await device(d.deviceId)).status).not.toMatch(/retir/);
+      const open = await t.db.db.selectFrom('commands').select('id').where('device_id', '=', d.deviceId).execute();
+      expect(open).toEqual([]);
+    });
+
+    it('keeps the credentials until the device took it, then retires it on the tick, audited as a release', async () => {
+      const d = await t.enrollDevice();
+      await beat(d);
+      const res = await retire(d.deviceId, { releaseOwner: true });
+      expect(res.status).toBe(200);
+      expect(res.json).toMatchObject({ lifecycle: 'retiring', wipeCommandId: null });
+      const releaseId = res.json.releaseOwnerCommandId as string;
+      expect((await retire(d.deviceId, { releaseOwner: true })).json.error.code).toBe('device_retiring');
+      const token = await t.deviceToken(d);
+      const hb = await beat(d, token);
+      expect(hb.json.commands.map((c: Record<string, string>) => [c.cid, c.type])).toEqual([[releaseId, 'RELEASE_OWNER']]);
+      await t.app.tick();
+      expect((await device(d.deviceId)).status).toBe('retiring');
+      const done = await t.request('POST', `/api/v1/commands/${releaseId}/result`, { token, body: { status: 'succeeded' } });
+      expect(done.status).toBe(200);
+      await t.app.tick();
+      expect((await device(d.deviceId)).status).toBe('retired');
+      const trail = (await audit(d.deviceId)).filter((a) => a.action === 'retired_device');
+      expect(trail.map((a) => [a.actor_type, a.details])).toEqual([
+        ['admin', expect.objectContaining({ lifecycle: 'retiring', wipe: false, releaseOwner: true, releaseOwnerCommandId: releaseId })],
+        ['system', expect.objectContaining({ lifecycle: 'retired', wipe: false, releaseOwner: true })],
+      ]);
+    });
+  });
+
+  describe('the audit log names devices and admins as they are now', () => {
+    type Entry = { action: string; deviceId: string; deviceName: string; actor: { type: string; email: string | null } };
+    const entries = async (deviceId: string) =>
+      (await t.request('GET', `/api/v1/admin/audit?deviceId=${deviceId}`, { token: admin })).json.items as Entry[];
+    const rename = (id: string, name: string) => t.request('PATCH', `/api/v1/admin/devices/${id}`, { token: admin, body: { name } });
+
+    it("shows a renamed device's current name on every entry, and the admin's email", async () => {
+      const d = await t.enrollDevice({ model: 'Tab A8', serial: 'AUD-1' });
+      const unnamed = await entries(d.deviceId);
+      expect(unnamed.map((e) => [e.action, e.deviceName])).toEqual([['enrolled_device', 'Tab A8 AUD-1']]);
+      await rename(d.deviceId, 'Till 1');
+      await send({ type: 'PING', deviceIds: [d.deviceId] });
+      await rename(d.deviceId, 'Till 9');
+      const named = await entries(d.deviceId);
+      expect(named.map((e) => e.deviceName)).toEqual(['Till 9', 'Till 9', 'Till 9', 'Till 9']);
+      const byAdmin = named.filter((e) => e.actor.type === 'admin');
+      expect(byAdmin.length).toBe(3);
+      expect(byAdmin.every((e) => e.actor.email === 'admin@example.com')).toBe(true);
+      expect(named.find((e) => e.actor.type === 'device')?.actor.email).toBeNull();
+    });
+
+    it('falls back to the name its deletion recorded once a device is deleted', async () => {
+      const d = await t.enrollDevice({ model: 'Tab A8', serial: 'AUD-2' });
+      await rename(d.deviceId, 'Till 2');
+      await retire(d.deviceId, { wipe: false });
+      expect((await t.request('DELETE', `/api/v1/admin/devices/${d.deviceId}`, { token: admin })).status).toBe(204);
+      const gone = await entries(d.deviceId);
+      expect(gone.map((e) => e.action)).toEqual(['deleted_device', 'retired_device', 'updated_device', 'enrolled_device']);
+      expect(new Set(gone.map((e) => e.deviceName))).toEqual(new Set(['Till 2']));
+    });
+  });
+
   describe('delete', () => {
     it('needs a retired device (409 otherwise, nothing deleted) and an admin', async () => {
       const d = await t.enrollDevice();

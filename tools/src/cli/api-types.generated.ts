@@ -219,7 +219,7 @@ export interface paths {
         /** List commands, newest first */
         get: operations["getAdminCommands"];
         put?: never;
-        /** Send a signed command to devices, a group, a tag or the whole fleet. Beyond one device (PING aside) it needs confirm {type, count} (428 gives it); WIPE: admins only, and beyond one device a second admin approves (202) */
+        /** Send a signed command to devices, a group, a tag or the whole fleet. Beyond one device (PING aside) it needs confirm {type, count} (428 gives it); WIPE and RELEASE_OWNER: admins only, and beyond one device a second admin approves (202) */
         post: operations["postAdminCommands"];
         delete?: never;
         options?: never;
@@ -357,7 +357,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Retire a device: its credentials stop working (after a signed WIPE reached it, with wipe: true); its history stays */
+        /** Retire a device: its credentials stop working (after a signed WIPE or RELEASE_OWNER reached it, with wipe: true or releaseOwner: true); its history stays */
         post: operations["postAdminDevicesRetire"];
         delete?: never;
         options?: never;
@@ -477,6 +477,23 @@ export interface paths {
         };
         /** The values the fleet view's filter menus offer (groups, tags, versions) */
         get: operations["getAdminFleetFacets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/fleet/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Online, offline and alerting devices per hour over the last 24 hours or 7 days, from the hourly rollups */
+        get: operations["getAdminFleetHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1740,9 +1757,12 @@ export interface operations {
                             at: string;
                             actor: {
                                 /** @enum {string} */
-                                type: "admin" | "device" | "system";
+                                type: "admin" | "device" | "system" | "token";
                                 id: string | null;
+                                /** @description The name recorded with the entry (a copy: it does not follow renames) */
                                 name: string;
+                                /** @description An admin actor's current email (null for other actors or a deleted admin) */
+                                email: string | null;
                             };
                             action: string;
                             target: {
@@ -1750,6 +1770,8 @@ export interface operations {
                                 id: string | null;
                             } | null;
                             deviceId: string | null;
+                            /** @description The device's current display name; once deleted, the name its deletion recorded, else its id. Null: no device */
+                            deviceName: string | null;
                             ip: string | null;
                             details: {
                                 [key: string]: unknown;
@@ -1819,7 +1841,7 @@ export interface operations {
                             /** Format: uuid */
                             id: string;
                             /** @enum {string} */
-                            type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                            type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE" | "RELEASE_OWNER";
                             params: {
                                 [key: string]: unknown;
                             };
@@ -1907,7 +1929,7 @@ export interface operations {
                         /** Format: uuid */
                         id: string;
                         /** @enum {string} */
-                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE" | "RELEASE_OWNER";
                         params: {
                             [key: string]: unknown;
                         };
@@ -2036,7 +2058,7 @@ export interface operations {
                         /** Format: uuid */
                         id: string;
                         /** @enum {string} */
-                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE" | "RELEASE_OWNER";
                         params: {
                             [key: string]: unknown;
                         };
@@ -2247,7 +2269,7 @@ export interface operations {
                             /** Format: uuid */
                             deviceId: string;
                             /** @enum {string} */
-                            type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                            type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE" | "RELEASE_OWNER";
                             params: {
                                 [key: string]: unknown;
                             };
@@ -2326,7 +2348,7 @@ export interface operations {
             content: {
                 "application/json": {
                     /** @enum {string} */
-                    type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                    type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE" | "RELEASE_OWNER";
                     params?: {
                         [key: string]: unknown;
                     };
@@ -2345,7 +2367,7 @@ export interface operations {
                     /** @description The type and the number of devices the server counted (from a 428 confirmation_required); required for every type but PING sent to more than one device, a group, a tag or all */
                     confirm?: {
                         /** @enum {string} */
-                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE" | "RELEASE_OWNER";
                         count: number;
                     };
                 };
@@ -2368,14 +2390,14 @@ export interface operations {
                             /** Format: uuid */
                             deviceId: string;
                             /** @enum {string} */
-                            type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                            type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE" | "RELEASE_OWNER";
                             /** @enum {string} */
                             status: "queued" | "dispatched" | "delivered" | "succeeded" | "failed" | "rejected" | "expired" | "cancelled";
                         }[];
                     };
                 };
             };
-            /** @description A WIPE for more than one device, waiting for another admin */
+            /** @description A WIPE or RELEASE_OWNER for more than one device, waiting for another admin */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -2386,7 +2408,7 @@ export interface operations {
                             /** Format: uuid */
                             id: string;
                             /** @enum {string} */
-                            type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                            type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE" | "RELEASE_OWNER";
                             params: {
                                 [key: string]: unknown;
                             };
@@ -2514,7 +2536,7 @@ export interface operations {
                         /** Format: uuid */
                         deviceId: string;
                         /** @enum {string} */
-                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE";
+                        type: "REBOOT" | "RELAUNCH_APP" | "PING" | "LOCK" | "CLEAR_APP_DATA" | "INSTALL_APK" | "SET_CONFIG" | "WIPE" | "RELEASE_OWNER";
                         params: {
                             [key: string]: unknown;
                         };
@@ -3520,7 +3542,9 @@ export interface operations {
             content: {
                 "application/json": {
                     /** @description true: send a signed WIPE first; the device stays "retiring" (its credentials work) until it has taken the WIPE or the WIPE expired. false: retired at once */
-                    wipe: boolean;
+                    wipe?: boolean;
+                    /** @description true: send a signed RELEASE_OWNER first (the agent gives up Device Owner, the device keeps its data and becomes an ordinary phone); "retiring" until the device took it, like wipe. Not with wipe: true */
+                    releaseOwner?: boolean;
                 };
             };
         };
@@ -3538,6 +3562,8 @@ export interface operations {
                         lifecycle: "active" | "retiring" | "retired";
                         /** @description The WIPE sent before retiring, if any */
                         wipeCommandId: string | null;
+                        /** @description The RELEASE_OWNER sent before retiring, if any */
+                        releaseOwnerCommandId: string | null;
                         /** @description Open commands that will not be delivered (ended as expired) */
                         commandsCancelled: number;
                         alertsResolved: number;
@@ -4295,6 +4321,89 @@ export interface operations {
                         appVersions: string[];
                         agentVersions: string[];
                         androidVersions: string[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminFleetHealth: {
+        parameters: {
+            query?: {
+                /** @description The last 24 hours or 7 days, in whole hours */
+                range?: "24h" | "7d";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One point per rolled-up hour, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        range: "24h" | "7d";
+                        /**
+                         * Format: date-time
+                         * @description The first hour of the range
+                         */
+                        from: string;
+                        /**
+                         * Format: date-time
+                         * @description The end of the last hour shown: the current hour, or earlier when the rollups have not caught up
+                         */
+                        to: string;
+                        /** @description Oldest first; only hours the hourly rollups cover */
+                        hours: {
+                            /** Format: date-time */
+                            hour: string;
+                            /** @description Devices that sent a heartbeat in the hour */
+                            online: number;
+                            /** @description Devices of the fleet (enrolled, not retired) that sent none */
+                            offline: number;
+                            /** @description Devices with an alert open during the hour (online or offline) */
+                            alerting: number;
+                        }[];
                     };
                 };
             };

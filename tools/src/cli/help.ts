@@ -18,6 +18,10 @@ export const COMMAND_TYPES = [
     params: `{"heartbeatIntervalSec": 5-86400, "kioskPackage": "com.example.app"}`,
   },
   { type: 'WIPE', does: "factory-resets the device (admins only; to many: another admin's approval)" },
+  {
+    type: 'RELEASE_OWNER',
+    does: "the agent gives up Device Owner and stops reporting; the device keeps its data (admins only; to many: another admin's approval)",
+  },
 ] as const satisfies readonly { type: CommandType; does: string; params?: string }[];
 
 // Fails to compile when the server takes a type that this list does not explain.
@@ -47,8 +51,11 @@ Devices and commands (an ID may be a unique prefix of it; a device also by its n
   devices [--status online|offline|retiring|retired|any] [--group G] [--tag T] [--search Q] [--limit N]
                                          list devices (retired ones only with --status retired or any)
   device show DEVICE                     state, battery, app, open alerts and recent commands
-  device retire DEVICE [--wipe] [--yes]  retire: its credentials stop working, its history stays (admins;
-                                         --wipe: send a signed WIPE first, retired once the device took it)
+  device retire DEVICE [--wipe|--release-owner] [--yes]
+                                         retire: its credentials stop working, its history stays (admins;
+                                         --wipe: send a signed WIPE first, retired once the device took it;
+                                         --release-owner: the agent gives up Device Owner first, the device
+                                         keeps its data and becomes an ordinary phone)
   device delete DEVICE [--yes]           delete a retired device with its history (the audit log keeps it)
   device replace OLD NEW [--yes]         NEW takes over the name, group and tags of OLD (retired or offline),
                                          which is retired (admins)

@@ -6,8 +6,8 @@ export interface DeviceControl {
   /** Send a heartbeat right away. */
   beatNow(): void;
   setIntervalSec(sec: number): void;
-  /** Stop the device for good (after WIPE). */
-  retire(): void;
+  /** Stop the device for good: after WIPE (wiped) or RELEASE_OWNER (released: no longer managed). */
+  retire(why: 'wiped' | 'released'): void;
 }
 
 export interface CommandContext {
@@ -92,8 +92,14 @@ const EXECUTORS: Readonly<Record<string, Executor>> = {
   },
   WIPE: ({ device, control }) => {
     device.wipe();
-    control.retire();
+    control.retire('wiped');
     return ok();
+  },
+  // The agent gives up Device Owner (the device keeps its data) and forgets its enrollment: no more heartbeats.
+  RELEASE_OWNER: ({ device, control }) => {
+    device.ownerReleased = true;
+    control.retire('released');
+    return ok('Device Owner released; the agent stops reporting');
   },
 };
 

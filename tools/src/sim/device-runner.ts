@@ -31,7 +31,7 @@ export interface SimDevice {
   intervalSec: number;
   lastAdvanceMs: number;
   heartbeatInFlight: boolean;
-  state: 'pending' | 'active' | 'removed' | 'wiped' | 'failed';
+  state: 'pending' | 'active' | 'removed' | 'wiped' | 'released' | 'failed';
   /** Set when a push channel is wired in. */
   fcmToken?: string | undefined;
 }
@@ -207,7 +207,7 @@ export class DeviceRunner {
     return {
       beatNow: () => this.scheduler.schedule(d.index, Date.now()),
       setIntervalSec: (sec) => this.#setInterval(d, sec),
-      retire: () => this.#retire(d, 'wiped'),
+      retire: (why) => this.#retire(d, why),
     };
   }
 
@@ -216,12 +216,13 @@ export class DeviceRunner {
     if (d.state === 'active') this.scheduler.schedule(d.index, Date.now() + this.#jittered(d));
   }
 
-  #retire(d: SimDevice, why: 'removed' | 'wiped'): void {
-    if (d.state === 'removed' || d.state === 'wiped') return;
+  #retire(d: SimDevice, why: 'removed' | 'wiped' | 'released'): void {
+    if (d.state === 'removed' || d.state === 'wiped' || d.state === 'released') return;
     if (d.state === 'active') this.stats.active--;
     d.state = why;
     this.scheduler.cancel(d.index);
     if (why === 'removed') this.stats.devicesRemoved++;
+    else if (why === 'released') this.stats.devicesReleased++;
     else this.stats.devicesWiped++;
   }
 

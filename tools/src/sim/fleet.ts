@@ -185,7 +185,7 @@ function stopCondition(o: FleetOptions) {
 function toStore(devices: readonly SimDevice[], stored: readonly StoredDevice[]): StoredDevice[] {
   const kept: StoredDevice[] = [];
   for (const d of devices) {
-    if (!d.credentials || d.state === 'removed' || d.state === 'wiped') continue;
+    if (!d.credentials || d.state === 'removed' || d.state === 'wiped' || d.state === 'released') continue;
     kept.push({ ...d.credentials, profile: d.profile });
   }
   return [...kept, ...stored.slice(devices.length)];

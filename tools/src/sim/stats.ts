@@ -60,6 +60,8 @@ export class Stats {
   sessionsAfter401 = 0;
   devicesRemoved = 0;
   devicesWiped = 0;
+  /** Devices that took RELEASE_OWNER and stopped reporting. */
+  devicesReleased = 0;
   readonly commands = new CommandStats();
   readonly errors = new Map<string, number>();
   readonly latency = new Map<RequestKind, Histogram>(REQUEST_KINDS.map((k) => [k, new Histogram()]));

@@ -8,7 +8,7 @@ export interface FleetSummary {
   chaos: number;
   intervalSec: number;
   durationSec: number;
-  devices: { wanted: number; enrolled: number; fromState: number; active: number; removed: number; wiped: number };
+  devices: { wanted: number; enrolled: number; fromState: number; active: number; removed: number; wiped: number; released: number };
   heartbeats: {
     sent: number;
     ok: number;
@@ -76,6 +76,7 @@ export function buildSummary(stats: Stats, meta: SummaryMeta): FleetSummary {
       active: stats.active,
       removed: stats.devicesRemoved,
       wiped: stats.devicesWiped,
+      released: stats.devicesReleased,
     },
     heartbeats: {
       sent: stats.heartbeatsSent,
@@ -125,7 +126,7 @@ export function formatSummary(s: FleetSummary): string {
   const c = s.commands;
   const lines = [
     `Simulator summary (${s.url}, ${s.durationSec} s, seed ${s.seed}, chaos ${s.chaos}, interval ${s.intervalSec} s)`,
-    `  devices      ${d.enrolled}/${d.wanted} enrolled (${d.fromState} from state), ${d.active} active, ${d.removed} removed, ${d.wiped} wiped`,
+    `  devices      ${d.enrolled}/${d.wanted} enrolled (${d.fromState} from state), ${d.active} active, ${d.removed} removed, ${d.wiped} wiped, ${d.released} released`,
     `  heartbeats   ${s.heartbeats.ok}/${s.heartbeats.sent} ok, ${s.heartbeats.perSec}/s` +
       (s.heartbeats.steadyPerSec === null ? '' : ` (${s.heartbeats.steadyPerSec}/s with every device up)`) +
       `; ${s.heartbeats.skippedOffline} skipped offline, ${s.heartbeats.overrun} overrun`,

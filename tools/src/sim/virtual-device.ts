@@ -39,6 +39,8 @@ export class VirtualDevice {
   offlineBeats = 0;
   lockedBeats = 0;
   wiped = false;
+  /** RELEASE_OWNER: the agent is no longer Device Owner (the device kept its data). */
+  ownerReleased = false;
   readonly events: DeviceEvent[] = [];
   readonly #drainPerSec: number;
   readonly #chargePerSec: number;

@@ -11,6 +11,7 @@ let dir: string;
 let old: FakeDevice;
 let nu: FakeDevice;
 let third: FakeDevice;
+let fourth: FakeDevice;
 const mdm = (args: string[], io: Parameters<typeof runMdm>[2] = {}) => runMdm(dir, args, io);
 const json = async (args: string[]) => {
   const res = await mdm([...args, '--json']);
@@ -24,11 +25,12 @@ beforeAll(async () => {
   server = await startServer();
   dir = await mkdtemp(join(tmpdir(), 'mdm-cli-lifecycle-'));
   expect((await mdm(['login', '--url', server.url, '--email', ADMIN.email, '--password', ADMIN.password])).code).toBe(0);
-  const token = await json(['token', 'create', '--max-uses', '3']);
+  const token = await json(['token', 'create', '--max-uses', '4']);
   old = await FakeDevice.enroll(server.url, token.token, 'LC-SAME');
   nu = await FakeDevice.enroll(server.url, token.token, 'LC-SAME');
   third = await FakeDevice.enroll(server.url, token.token, 'LC-3');
-  for (const d of [old, nu, third]) await d.heartbeat(70);
+  fourth = await FakeDevice.enroll(server.url, token.token, 'LC-4');
+  for (const d of [old, nu, third, fourth]) await d.heartbeat(70);
 }, 120_000);
 
 afterAll(async () => {
@@ -104,6 +106,17 @@ describe('retire, replace, delete', () => {
     expect(res.code, res.err).toBe(0);
     expect(res.out).toMatch(/^Tab A8 LC-3 is retiring: WIPE [0-9a-f-]{36} is on its way/);
     expect(await third.heartbeat(70, 'WIPE')).toHaveLength(1);
+  });
+
+  it('sends a signed RELEASE_OWNER before retiring with --release-owner, never with --wipe too', async () => {
+    expect(await mdm(['device', 'retire', 'LC-4', '--wipe', '--release-owner', '--yes'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--wipe or --release-owner, not both'),
+    });
+    const res = await mdm(['device', 'retire', 'LC-4', '--release-owner', '--yes']);
+    expect(res.code, res.err).toBe(0);
+    expect(res.out).toMatch(/^Tab A8 LC-4 is retiring: RELEASE_OWNER [0-9a-f-]{36} is on its way/);
+    expect(await fourth.heartbeat(70, 'RELEASE_OWNER')).toHaveLength(1);
   });
 
   it('deletes only a retired device', async () => {

@@ -18,7 +18,7 @@ const SHA = 'ab'.repeat(32);
 let device: VirtualDevice;
 let stats: CommandStats;
 let reports: { cid: string; result: CommandResult }[];
-let control: { beats: number; intervalSec: number | undefined; retired: boolean } & DeviceControl;
+let control: { beats: number; intervalSec: number | undefined; retired: false | 'wiped' | 'released' } & DeviceControl;
 let handler: CommandHandler;
 
 beforeEach(() => {
@@ -36,8 +36,8 @@ beforeEach(() => {
     setIntervalSec(sec) {
       this.intervalSec = sec;
     },
-    retire() {
-      this.retired = true;
+    retire(why) {
+      this.retired = why;
     },
   };
   handler = new CommandHandler(
@@ -135,8 +135,16 @@ describe('commands on the virtual device', () => {
   it('WIPE stops the device for good', () => {
     send('WIPE');
     expect(device.wiped).toBe(true);
-    expect(control.retired).toBe(true);
+    expect(control.retired).toBe('wiped');
     expect(reports[0]?.result.status).toBe('succeeded');
+  });
+
+  it('RELEASE_OWNER reports success, keeps the data and stops the device for good', () => {
+    send('RELEASE_OWNER');
+    expect(device.ownerReleased).toBe(true);
+    expect(device.wiped).toBe(false);
+    expect(control.retired).toBe('released');
+    expect(reports[0]?.result).toEqual({ status: 'succeeded', output: 'Device Owner released; the agent stops reporting' });
   });
 
   it('reports an unknown command type as rejected', () => {

@@ -115,6 +115,21 @@ describe('runFleet against a scripted server', () => {
     expect(server.devices.size).toBe(6);
   });
 
+  it('reports RELEASE_OWNER as succeeded and sends no heartbeat after it', async () => {
+    let cid: string | undefined;
+    server.onHeartbeat = (d) => {
+      if (d !== server.byIndex(0) || d.heartbeats.length !== 2) return undefined;
+      const release = envelope({ did: d.id, key: d.hmacKey, type: 'RELEASE_OWNER' });
+      cid = release.cid;
+      return ok([release]);
+    };
+    const summary = await runFleet(options({ devices: 2 }));
+    expect(summary.devices).toMatchObject({ enrolled: 2, active: 1, released: 1, wiped: 0 });
+    expect(server.results.find((r) => r.cid === cid)?.body).toMatchObject({ status: 'succeeded' });
+    expect(server.byIndex(0).heartbeats).toHaveLength(2);
+    expect(server.byIndex(1).heartbeats.length).toBeGreaterThanOrEqual(8);
+  });
+
   it('opens a new session before the current one expires, without waiting for a 401', async () => {
     server.sessionTtlMs = 1000;
     const summary = await runFleet(options({ devices: 2, durationSec: 2.6 }));

@@ -15,7 +15,16 @@ export const COMMAND_INFO: Record<CommandType, { label: string; help: string; de
   },
   SET_CONFIG: { label: 'Change agent settings', help: 'Heartbeat interval or kiosk package.', destructive: false, role: 'operator' },
   WIPE: { label: 'Factory reset', help: 'Erase the device completely. It must be enrolled again.', destructive: true, role: 'admin' },
+  RELEASE_OWNER: {
+    label: 'Release Device Owner',
+    help: 'The agent gives up Device Owner and stops reporting; the device keeps its data and becomes an ordinary phone. No command reaches it afterwards.',
+    destructive: true,
+    role: 'admin',
+  },
 };
+
+/** The commands the server cannot take back: a second admin approves them beyond one device, one device needs the type typed. */
+export const IRREVERSIBLE: ReadonlySet<CommandType> = new Set(['WIPE', 'RELEASE_OWNER']);
 
 /** Most device ids one request may name (POST /api/v1/admin/commands). */
 export const MAX_IDS_PER_REQUEST = 1000;

@@ -25,6 +25,7 @@ export const ROLE_RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 
 
 /** A device as the live mirror shows it (the fleet view's row). */
 export type DeviceDoc = Item<Ok<'getAdminFleet'>>;
+export type FleetHealth = Ok<'getAdminFleetHealth'>;
 export type AppState = DeviceDoc['app'];
 export type DeviceStatus = DeviceDoc['status'];
 
@@ -56,6 +57,7 @@ export const COMMAND_TYPES = [
   'INSTALL_APK',
   'SET_CONFIG',
   'WIPE',
+  'RELEASE_OWNER',
 ] as const satisfies readonly CommandType[];
 
 export type AlertView = Ok<'getAdminAlertsById'>;

@@ -29,15 +29,23 @@ const oneDevice = (r: Run, verb: string) => {
 
 export async function retireDevice(r: Run): Promise<number> {
   const { o, io, api, print } = r;
+  const release = Boolean(o['release-owner']);
+  if (o.wipe && release) throw new UsageError('device retire takes --wipe or --release-owner, not both');
   const id = await resolveDevice(api, oneDevice(r, 'retire'));
   const d = await api.get<DeviceView>(`/api/v1/admin/devices/${id}`);
-  const how = o.wipe ? 'send it a signed WIPE (factory reset), then retire it' : 'retire it now: its credentials stop working';
+  const how = o.wipe
+    ? 'send it a signed WIPE (factory reset), then retire it'
+    : release
+      ? 'send it a signed RELEASE_OWNER (the agent gives up Device Owner for good; the device keeps its data), then retire it'
+      : 'retire it now: its credentials stop working';
   if (!(await confirmed(r, `${d.displayName} (${id}): ${how}?`))) return 1;
-  const res = await api.request<RetireResult>('POST', `/api/v1/admin/devices/${id}/retire`, { wipe: Boolean(o.wipe) });
+  const body = release ? { releaseOwner: true } : { wipe: Boolean(o.wipe) };
+  const res = await api.request<RetireResult>('POST', `/api/v1/admin/devices/${id}/retire`, body);
+  const [type, cid] = res.releaseOwnerCommandId ? ['RELEASE_OWNER', res.releaseOwnerCommandId] : ['WIPE', res.wipeCommandId];
   print(res, () =>
     io.out(
       res.lifecycle === 'retiring'
-        ? `${d.displayName} is retiring: WIPE ${res.wipeCommandId} is on its way (mdm command watch ${res.wipeCommandId?.slice(0, 8)})`
+        ? `${d.displayName} is retiring: ${type} ${cid} is on its way (mdm command watch ${cid?.slice(0, 8)})`
         : `retired ${d.displayName} (${id}); ${res.commandsCancelled} open command(s) dropped, ${res.alertsResolved} alert(s) resolved`,
     ),
   );

@@ -32,6 +32,7 @@ export const OPTIONS = {
   'allow-downgrade': { type: 'boolean' },
   yes: { type: 'boolean', short: 'y' },
   wipe: { type: 'boolean' },
+  'release-owner': { type: 'boolean' },
   add: { type: 'string', multiple: true },
   remove: { type: 'string', multiple: true },
   watch: { type: 'boolean' },

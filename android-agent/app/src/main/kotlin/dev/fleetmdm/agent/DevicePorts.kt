@@ -15,7 +15,7 @@ import java.util.concurrent.Executors
 import java.util.concurrent.TimeUnit
 
 /**
- * REBOOT, LOCK and WIPE through DevicePolicyManager (the agent must be Device Owner). Each throws
+ * REBOOT, LOCK, WIPE and RELEASE_OWNER through DevicePolicyManager (the agent must be Device Owner). Each throws
  * when the platform refuses, so the command reports `failed` with the reason; returning means the
  * call was accepted.
  */
@@ -40,6 +40,17 @@ class AndroidDevicePower(private val context: Context, private val owner: Device
             @Suppress("DEPRECATION")
             owner.dpm.wipeData(0)
         }
+    }
+
+    override fun releaseOwner() {
+        requireOwner()
+        log.warn("giving up Device Owner on command")
+        // An empty lock task list ends lock task for every task, so nobody is left locked in; the agent
+        // stops being the persistent home screen; then Device Owner goes (its policies go with it).
+        owner.dpm.setLockTaskPackages(owner.admin, arrayOf<String>())
+        owner.dpm.clearPackagePersistentPreferredActivities(owner.admin, context.packageName)
+        @Suppress("DEPRECATION")
+        owner.dpm.clearDeviceOwnerApp(context.packageName)
     }
 
     private fun requireOwner() {

@@ -167,6 +167,7 @@ class LiveServerTest {
         override fun reboot() = throw AssertionError("no REBOOT in this test")
         override fun lockScreen() {}
         override fun wipe() = throw AssertionError("no WIPE in this test")
+        override fun releaseOwner() = throw AssertionError("no RELEASE_OWNER in this test")
     }
     private val fakeApps = object : KioskApps {
         override fun relaunch(packageName: String): String? = null

@@ -48,6 +48,10 @@ class StandardExecutorsTest {
             calls.add("wipe")
             powerError?.let { throw it }
         }
+        override fun releaseOwner() {
+            calls.add("release owner")
+            powerError?.let { throw it }
+        }
     }
     private val apps = object : KioskApps {
         override fun relaunch(packageName: String): String? {
@@ -84,6 +88,7 @@ class StandardExecutorsTest {
         override fun setHeartbeatIntervalSec(seconds: Int) { calls.add("interval $seconds") }
         override fun setKioskPackage(packageName: String) { calls.add("kiosk $packageName") }
         override fun kioskPackage(): String? = kiosk
+        override fun forgetEnrollment(reason: String) { calls.add("forget $reason") }
     }
 
     // The downloader only accepts https URLs through the executor; the test server speaks http, so
@@ -118,7 +123,22 @@ class StandardExecutorsTest {
 
     @Test
     fun `every protocol type has an executor`() {
-        assertEquals(setOf("REBOOT", "RELAUNCH_APP", "PING", "LOCK", "CLEAR_APP_DATA", "INSTALL_APK", "SET_CONFIG", "WIPE"), executors.keys)
+        assertEquals(setOf("REBOOT", "RELAUNCH_APP", "PING", "LOCK", "CLEAR_APP_DATA", "INSTALL_APK", "SET_CONFIG", "WIPE", "RELEASE_OWNER"), executors.keys)
+    }
+
+    @Test
+    fun `RELEASE_OWNER gives up Device Owner, then forgets the enrollment only after the report`() {
+        val released = run("RELEASE_OWNER")
+        assertTrue(released.succeeded)
+        assertEquals(listOf("release owner"), calls) // still enrolled: the result must get out first
+        released.afterReport!!()
+        assertEquals(listOf("release owner", "forget RELEASE_OWNER"), calls)
+        calls.clear()
+        powerError = SecurityException("not device owner")
+        val refused = run("RELEASE_OWNER")
+        assertEquals("release refused: SecurityException: not device owner", refused.error)
+        assertNull(refused.afterReport)
+        assertEquals(listOf("release owner"), calls) // refused: the agent stays enrolled and keeps reporting
     }
 
     @Test

@@ -173,7 +173,7 @@ class Agent(private val parts: AgentParts) : AgentControl {
 
     /**
      * Forgets this device's identity and waits to be enrolled again. The only way out of an
-     * enrollment: the hook for the lifecycle issue's server-signed retire command (a 401 never
+     * enrollment: the server-signed RELEASE_OWNER calls it once its result is reported (a 401 never
      * calls it, see [Sessions]).
      */
     @Synchronized
@@ -230,6 +230,8 @@ class Agent(private val parts: AgentParts) : AgentControl {
     }
 
     override fun kioskPackage(): String? = settings.kioskPackage
+
+    override fun forgetEnrollment(reason: String) = retire(reason)
 
     private fun flush(api: DeviceApi): Int {
         var sent = 0

@@ -17,6 +17,13 @@ interface DevicePower {
 
     /** Factory reset (DevicePolicyManager.wipeDevice / wipeData); throws when the platform refuses. */
     fun wipe()
+
+    /**
+     * RELEASE_OWNER: leaves lock task and gives up Device Owner (DevicePolicyManager.clearDeviceOwnerApp).
+     * The device keeps its data and becomes an ordinary phone; only a new provisioning makes the agent
+     * Device Owner again. Throws when the platform refuses.
+     */
+    fun releaseOwner()
 }
 
 interface KioskApps {
@@ -59,4 +66,7 @@ interface AgentControl {
     fun setKioskPackage(packageName: String)
 
     fun kioskPackage(): String?
+
+    /** Forgets this device's enrollment: no more heartbeats (RELEASE_OWNER, after its result was reported). */
+    fun forgetEnrollment(reason: String)
 }

@@ -15,7 +15,7 @@ import java.net.URI
  * reason instead of doing something half-way.
  *
  * Results say what happened, never what was only asked for: REBOOT is reported after the next boot
- * ([pending]), WIPE after DevicePolicyManager accepted it, INSTALL_APK after the package manager
+ * ([pending]), WIPE and RELEASE_OWNER after DevicePolicyManager accepted them, INSTALL_APK after the package manager
  * lists the new version (the agent's own update: when the new agent starts).
  */
 class StandardExecutors(
@@ -42,7 +42,8 @@ class StandardExecutors(
         "CLEAR_APP_DATA" to executor { clearAppData() },
         "INSTALL_APK" to executor { installApk(it) },
         "SET_CONFIG" to executor { setConfig(it.params) },
-        "WIPE" to executor { wipe() }
+        "WIPE" to executor { wipe() },
+        "RELEASE_OWNER" to executor { releaseOwner() }
     )
 
     private fun reboot(command: Command): ExecutionResult {
@@ -65,6 +66,22 @@ class StandardExecutors(
             return ExecutionResult.failed("wipe refused: ${e.javaClass.simpleName}: ${e.message ?: "no message"}")
         }
         return ExecutionResult.succeeded("wipe accepted by DevicePolicyManager")
+    }
+
+    /**
+     * Gives up Device Owner, reports success, and only then forgets the enrollment (so the result can
+     * still be posted with this device's credentials); no heartbeat is sent afterwards. Irreversible
+     * from the server: the agent no longer has the powers a command would need.
+     */
+    private fun releaseOwner(): ExecutionResult {
+        try {
+            power.releaseOwner()
+        } catch (e: Exception) {
+            return ExecutionResult.failed("release refused: ${e.javaClass.simpleName}: ${e.message ?: "no message"}")
+        }
+        return ExecutionResult.succeeded("Device Owner released; the agent stops reporting") {
+            control.forgetEnrollment("RELEASE_OWNER")
+        }
     }
 
     private fun relaunch(): ExecutionResult {

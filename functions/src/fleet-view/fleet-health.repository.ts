@@ -1,0 +1,66 @@
+import { sql } from 'kysely';
+import type { Db } from '../ports/db.js';
+
+export interface HealthHour {
+  hour: Date;
+  /** Devices that sent at least one heartbeat in the hour (they have a rollup row for it). */
+  online: number;
+  /** Devices of the fleet in that hour (enrolled, not yet retired or retiring) that sent none. */
+  offline: number;
+  /** Devices with an alert open at some point of the hour. */
+  alerting: number;
+}
+
+/**
+ * Per hour from `from` to `to` (exclusive; both on the hour): online, offline and alerting devices, in
+ * one statement. Online is a count per hour of heartbeat_rollups rows, an index-only scan of
+ * heartbeat_rollups_hour_idx over the range (never a row per device per hour through the application).
+ * The fleet of an hour is counted from devices grouped by the hour they joined and left (a few rows
+ * per hour, whatever the fleet's size), alerting from the alerts open in the range.
+ */
+export async function fleetHealth(db: Db, from: Date, to: Date): Promise<HealthHour[]> {
+  const { rows } = await sql<{ hour: Date; online: number; fleet: number; alerting: number }>`
+    with hours as (
+      select generate_series(${from}::timestamptz, ${to}::timestamptz - interval '1 hour', interval '1 hour') as hour
+    ),
+    online as (
+      select hour, count(*)::int as n from heartbeat_rollups
+      where hour >= ${from}::timestamptz and hour < ${to}::timestamptz
+      group by hour
+    ),
+    fleet as (
+      select date_trunc('hour', enrolled_at, 'UTC') as joined,
+             date_trunc('hour', coalesce(retire_requested_at, retired_at), 'UTC') as left_at,
+             count(*)::int as n
+      from devices
+      where enrolled_at < ${to}::timestamptz
+        and (coalesce(retire_requested_at, retired_at) is null or coalesce(retire_requested_at, retired_at) >= ${from}::timestamptz)
+      group by 1, 2
+    ),
+    alerting as (
+      select h.hour, count(distinct a.device_id)::int as n
+      from alerts a
+      join hours h on a.opened_at < h.hour + interval '1 hour' and (a.resolved_at is null or a.resolved_at > h.hour)
+      where a.opened_at < ${to}::timestamptz and (a.resolved_at is null or a.resolved_at > ${from}::timestamptz)
+      group by h.hour
+    )
+    select h.hour,
+           coalesce(o.n, 0) as online,
+           (select coalesce(sum(f.n), 0)::int from fleet f where f.joined <= h.hour and (f.left_at is null or f.left_at >= h.hour)) as fleet,
+           coalesce(al.n, 0) as alerting
+    from hours h
+    left join online o on o.hour = h.hour
+    left join alerting al on al.hour = h.hour
+    order by h.hour`.execute(db);
+  return rows.map((r) => ({
+    hour: new Date(r.hour),
+    online: r.online,
+    offline: Math.max(0, r.fleet - r.online),
+    alerting: r.alerting,
+  }));
+}
+
+/** The end of the newest hour the rollup job has stored (null before its first run). */
+export async function rollupEdge(db: Db): Promise<Date | null> {
+  return (await db.selectFrom('rollup_state').select('rolled_up_to').executeTakeFirst())?.rolled_up_to ?? null;
+}

@@ -1,0 +1,96 @@
+// `npm test`: every check and every suite, in two lanes that overlap.
+//   checks: typecheck -> lint -> agent core (JVM)      - output kept and printed when the lane ends
+//   suites: functions -> tools -> web                  - output streamed
+// The suites spend much of their time waiting on servers, browsers and timers, so the checks fit in
+// their idle CPU; on two cores this takes minutes off the sequential run (docs/benchmarks.md, CI time).
+// The console's suite starts only after the typecheck (both write web/.svelte-kit). The first failure
+// stops everything and the exit code is non-zero.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const children = new Set();
+let failed = false;
+
+function run(label, args, { buffer }) {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(npm, args, { cwd: root, stdio: buffer ? ['ignore', 'pipe', 'pipe'] : 'inherit', detached: true });
+    children.add(child);
+    const chunks = [];
+    if (buffer) {
+      child.stdout.on('data', (c) => chunks.push(c));
+      child.stderr.on('data', (c) => chunks.push(c));
+    }
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      const secs = ((performance.now() - started) / 1000).toFixed(0);
+      if (buffer && (chunks.length > 0 || code !== 0)) {
+        process.stdout.write(`\n----- ${label} -----\n${Buffer.concat(chunks).toString()}`);
+      }
+      process.stdout.write(`\n[test-all] ${label}: ${code === 0 ? 'passed' : `FAILED (${signal ?? code})`} in ${secs} s\n`);
+      if (code === 0) resolve();
+      else reject(new Error(`${label} failed`));
+    });
+  });
+}
+
+function stopAll() {
+  for (const child of children) {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+// The children run in their own process groups (so a failure can stop a lane's whole tree): pass an
+// interrupt on to them.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    stopAll();
+    process.exit(130);
+  });
+}
+
+let typechecked;
+const typecheckDone = new Promise((resolve, reject) => (typechecked = { resolve, reject }));
+typecheckDone.catch(() => {});
+
+const checks = (async () => {
+  try {
+    await run('typecheck', ['run', 'typecheck'], { buffer: true });
+    typechecked.resolve();
+  } catch (err) {
+    typechecked.reject(err);
+    throw err;
+  }
+  await run('lint', ['run', 'lint'], { buffer: true });
+  await run('agent core', ['run', 'test:agent'], { buffer: true });
+})();
+
+const suites = (async () => {
+  await run('functions tests', ['test', '-w', 'functions'], { buffer: false });
+  await run('tools tests', ['test', '-w', 'tools'], { buffer: false });
+  await typecheckDone;
+  await run('web tests', ['test', '-w', 'web'], { buffer: false });
+})();
+
+const started = performance.now();
+const lanes = [checks, suites].map((p) =>
+  p.catch((err) => {
+    if (!failed) {
+      failed = true;
+      process.stdout.write(`\n[test-all] ${err.message}: stopping the other lane\n`);
+      stopAll();
+    }
+    throw err;
+  }),
+);
+const results = await Promise.allSettled(lanes);
+const secs = ((performance.now() - started) / 1000).toFixed(0);
+const ok = results.every((r) => r.status === 'fulfilled');
+process.stdout.write(`\n[test-all] ${ok ? 'everything passed' : 'FAILED'} in ${secs} s\n`);
+process.exit(ok ? 0 : 1);
