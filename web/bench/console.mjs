@@ -188,6 +188,8 @@ const setSelect = (testid, value) =>
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function serverInteractions(page) {
+  // The filter menus' values come after the first rows (a pass over the fleet): wait for them.
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="filter-group"] option').length > 1, null, { timeout: 120_000 });
   const rowsOf = (group) =>
     `const rows = [...document.querySelectorAll('[data-testid="device-row"]')]; return rows.length > 0 && rows.every((r) => r.dataset.group === ${JSON.stringify(group)});`;
   const countIs = (re) => `return /${re}/.test(document.querySelector('[data-testid="shown-count"]').textContent);`;

@@ -37,6 +37,11 @@ export interface QueryTime {
 }
 
 const openAlert = sql`exists (select 1 from alerts a where a.device_id = d.id and a.status = 'open')`;
+/**
+ * The same set, driven from the open alerts: an array computed once and probed in the primary key.
+ * (Written as exists, the planner prefers scanning every device and hashing the alerts.)
+ */
+const alertingIds = sql`d.id = any(array(select a.device_id from alerts a where a.status = 'open'))`;
 // Each written as its partial index (0026) states it, so the planner reads the small set from it, and
 // each true or false, never null (a null inside `not (a or b)` would drop the row from every segment).
 const appDown = sql`(d.lifecycle = 'active' and d.app_package is not null and not coalesce(d.app_running and d.app_foreground, false))`;
@@ -61,7 +66,7 @@ export function filterWhere(f: FleetFilter, t: QueryTime): RawBuilder<unknown> {
   const parts: RawBuilder<unknown>[] = [f.status === 'retired' ? sql`d.lifecycle <> 'active'` : sql`d.lifecycle = 'active'`];
   if (f.status === 'online') parts.push(online(t));
   else if (f.status === 'offline') parts.push(offline(t));
-  else if (f.status === 'alerting') parts.push(openAlert);
+  else if (f.status === 'alerting') parts.push(alertingIds);
   else if (f.status === 'app_down') parts.push(appDown);
   else if (f.status === 'duplicates')
     parts.push(sql`d.serial is not null and lower(d.serial) <> 'unknown'
@@ -100,7 +105,14 @@ export interface Segment {
 
 const NAME_KEY: Key = { expr: SORT_NAME, type: 'text' };
 const ID_KEY: Key = { expr: sql.raw('d.id'), type: 'uuid' };
+/**
+ * A small segment (alerting, offline, app trouble) is found through its own index and sorted whole:
+ * its name key is written so that it does not match the name index, or the planner might walk that
+ * index past every device looking for a few (or, for an empty segment, for none).
+ */
+const SMALL_NAME_KEY: Key = { expr: sql`(${SORT_NAME} || '')`, type: 'text' };
 const byName = (where: RawBuilder<unknown> | null): Segment => ({ where, keys: [NAME_KEY, ID_KEY], dir: 'asc' });
+const small = (where: RawBuilder<unknown>): Segment => ({ where, keys: [SMALL_NAME_KEY, ID_KEY], dir: 'asc' });
 
 /**
  * The segments of an order. Ties break by name, then id, as in the console's memory mode; an order
@@ -115,7 +127,7 @@ export function segmentsOf(sort: FleetSortKey, dir: 'asc' | 'desc', status: Flee
   if (sort === 'app') {
     // down, frozen, no report, running: the console's APP_ORDER.
     const running = sql`(d.app_package is not null and not ${appDown} and not ${appFrozen(t)})`;
-    return ordered([byName(appDown), byName(appFrozen(t)), byName(appUnknown), byName(running)]);
+    return ordered([small(appDown), small(appFrozen(t)), small(appUnknown), byName(running)]);
   }
   // Severity. Retiring and retired devices are all of one severity: by name.
   if (status === 'retired') return [byName(null)];
@@ -123,11 +135,11 @@ export function segmentsOf(sort: FleetSortKey, dir: 'asc' | 'desc', status: Flee
   const alertCount = sql`(select count(*)::int from alerts a where a.device_id = d.id and a.status = 'open')`;
   const sign = dir === 'asc' ? sql.raw('') : sql.raw('-');
   const alerting: Segment = {
-    where: openAlert,
+    where: alertingIds,
     keys: [
       { expr: sql`${sign}(case when ${online(t)} then 1 else 0 end)`, type: 'int' },
       { expr: dir === 'asc' ? sql`-${alertCount}` : alertCount, type: 'int' },
-      NAME_KEY,
+      SMALL_NAME_KEY,
       ID_KEY,
     ],
     dir: 'asc',
@@ -135,8 +147,8 @@ export function segmentsOf(sort: FleetSortKey, dir: 'asc' | 'desc', status: Flee
   const trouble = sql`(${appDown} or ${appFrozen(t)})`;
   return ordered([
     alerting,
-    byName(sql`not ${openAlert} and ${offline(t)}`),
-    byName(sql`not ${openAlert} and ${online(t)} and ${trouble}`),
+    small(sql`not ${openAlert} and ${offline(t)}`),
+    small(sql`not ${openAlert} and ${online(t)} and ${trouble}`),
     byName(sql`not ${openAlert} and ${online(t)} and not ${trouble}`),
   ]);
 }
