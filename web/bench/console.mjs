@@ -285,7 +285,7 @@ async function explainFirstPages(url) {
       let rows = 0;
       let ms = 0;
       let seqScan = false;
-      const segments = q.segmentsOf(sort, 'asc', filter.status, t);
+      const segments = q.segmentsOf(sort, 'asc', filter.status, t, q.narrowSearch(filter.q));
       let read = 0;
       for (const seg of segments) {
         if (rows >= 101) break;

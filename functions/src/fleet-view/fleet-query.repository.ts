@@ -118,7 +118,34 @@ const small = (where: RawBuilder<unknown>): Segment => ({ where, keys: [SMALL_NA
  * The segments of an order. Ties break by name, then id, as in the console's memory mode; an order
  * by last contact breaks ties by id alone (the existing (last_seen_at, id) index serves it both ways).
  */
-export function segmentsOf(sort: FleetSortKey, dir: 'asc' | 'desc', status: FleetStatus, t: QueryTime): Segment[] {
+export function segmentsOf(sort: FleetSortKey, dir: 'asc' | 'desc', status: FleetStatus, t: QueryTime, narrow = false): Segment[] {
+  const segments = orderSegments(sort, dir, status, t);
+  return narrow ? segments.map(sortedWhole) : segments;
+}
+
+/** A search of three characters or more: few devices match, so they are found through the search indexes. */
+export const narrowSearch = (q: string | undefined) => (q?.trim().length ?? 0) >= 3;
+
+/**
+ * The segment with no key matching an index, so its rows are found through the filter's indexes (a
+ * search) and sorted, rather than by walking an order's index past every device looking for a few.
+ */
+function sortedWhole(seg: Segment): Segment {
+  return {
+    ...seg,
+    keys: seg.keys.map((k) =>
+      k === NAME_KEY
+        ? SMALL_NAME_KEY
+        : k.type === 'timestamptz'
+          ? { ...k, expr: sql`(${k.expr} + interval '0 seconds')` }
+          : k.type === 'int'
+            ? { ...k, expr: sql`(${k.expr} + 0)` }
+            : k,
+    ),
+  };
+}
+
+function orderSegments(sort: FleetSortKey, dir: 'asc' | 'desc', status: FleetStatus, t: QueryTime): Segment[] {
   const ordered = (s: Segment[]) => (dir === 'asc' ? s : s.reverse());
   if (sort === 'name') return [{ where: null, keys: [NAME_KEY, ID_KEY], dir }];
   if (sort === 'lastSeen') return [{ where: null, keys: [{ expr: sql.raw('d.last_seen_at'), type: 'timestamptz' }, ID_KEY], dir }];

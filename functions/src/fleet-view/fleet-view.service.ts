@@ -11,6 +11,7 @@ import {
   filterWhere,
   fleetSize,
   matchedCount,
+  narrowSearch,
   segmentPage,
   segmentsOf,
   statusCounts,
@@ -166,7 +167,7 @@ export class FleetViewService implements LiveView {
    */
   async query(q: FleetSortQuery) {
     const t = await this.#queryTime();
-    const segments = segmentsOf(q.sort, q.dir, q.status, t);
+    const segments = segmentsOf(q.sort, q.dir, q.status, t, narrowSearch(q.q));
     const order = `${q.sort}:${q.dir}`;
     let start = 0;
     let after: string[] | undefined;
