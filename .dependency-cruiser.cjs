@@ -3,7 +3,7 @@
 // hosts only, contexts meet only through each other's index.ts, and nothing imports in a circle.
 // docs/architecture.md draws the map.
 const SRC = '^functions/src/';
-const CONTEXTS = '(admin|alerts|audit|catalog|commands|console|devices|enrollment|fleet-view|observability|retention)';
+const CONTEXTS = '(admin|alerts|audit|catalog|commands|console|devices|enrollment|fleet-view|observability|policies|retention|rollouts)';
 const TESTS = '\\.test\\.ts$|^functions/test/';
 
 /* global module */

@@ -18,6 +18,8 @@ import { createRouter } from './http/router.js';
 import { streamRoutes, systemRoutes } from './http/system.routes.js';
 import { fleetCounts, metricsRoutes } from './observability/index.js';
 import type { BlobStore } from './ports/blob-store.js';
+import type { Downloader } from './ports/downloader.js';
+import type { Spool } from './ports/spool.js';
 import type { ConsoleTokens } from './ports/console-tokens.js';
 import type { Db } from './ports/db.js';
 import type { FailureLimiter } from './ports/failure-limiter.js';
@@ -32,6 +34,8 @@ import type { Push } from './ports/push.js';
 import type { Queue } from './ports/queue.js';
 import type { SecretHasher } from './ports/secret-hasher.js';
 import { createRetention, type RetentionReport } from './retention/index.js';
+import { createRollouts, rolloutCounts } from './rollouts/index.js';
+import { createPolicies } from './policies/index.js';
 
 /** Secrets come from a secret store (Firebase) or DATA_DIR (standalone), never from the database. */
 export interface AppSecrets {
@@ -55,6 +59,10 @@ export interface HostAdapters {
   liveStream?: LiveStream;
   /** Where the catalog keeps APK files (DATA_DIR on disk, or Cloud Storage). */
   blobs: BlobStore;
+  /** Where an upload or a downloaded APK waits while it is read: a private temporary file. */
+  spool: Spool;
+  /** Downloads a release registered by https URL, through the egress guard. */
+  downloader: Downloader;
   /** Where new command batches go to be pushed. */
   queue: Queue;
   push: Push;
@@ -135,12 +143,16 @@ export function createApp(deps: AppDeps) {
     clock,
     audit,
     blobs: a.blobs,
+    spool: a.spool,
+    downloader: a.downloader,
     logger,
     settings: {
       publicUrl: config.publicUrl,
       agentPackage: config.agentPackage,
       agentAdminReceiver: config.agentAdminReceiver,
       maxBytes: config.apkMaxBytes,
+      maxConcurrent: config.uploads.maxConcurrent,
+      maxPerCaller: config.uploads.maxPerCaller,
     },
   });
   const commands = createCommands({
@@ -153,6 +165,18 @@ export function createApp(deps: AppDeps) {
     encryptionKey,
     releases: catalog.catalog,
     settings: { defaultTtlSec: config.commandTtlSec, maxPerHeartbeat: 20, push: config.push },
+  });
+  const policies = createPolicies({
+    db,
+    clock,
+    audit,
+    releases: catalog.catalog,
+    settings: {
+      agentPackage: config.agentPackage,
+      previewNames: 20,
+      encryptionKey,
+      envelopeTtlSec: config.policyEnvelopeTtlSec,
+    },
   });
   const admin = createAdmin({
     db,
@@ -225,6 +249,36 @@ export function createApp(deps: AppDeps) {
     publicUrl: config.publicUrl,
     limiter: a.limiter,
   });
+  const rollouts = createRollouts({
+    db,
+    clock,
+    audit,
+    logger,
+    releases: catalog.catalog,
+    publicUrl: config.publicUrl,
+    ports: {
+      sendInstall: async (deviceIds, releaseId, allowDowngrade) => {
+        const sent = await commands.commands.create(
+          { kind: 'system', name: 'rollouts' },
+          {
+            type: 'INSTALL_APK',
+            deviceIds,
+            params: { releaseId, ...(allowDowngrade ? { allowDowngrade: true } : {}) },
+            confirm: { type: 'INSTALL_APK', count: deviceIds.length },
+          },
+        );
+        return sent.commands.map((c) => ({ deviceId: c.deviceId, commandId: c.id }));
+      },
+      thresholds: async () => {
+        const { thresholds } = await alertSettings.current();
+        return { frameAgeMs: thresholds.frameAgeMs, offlineAfterSec: thresholds.offlineAfterSec };
+      },
+      gateDecided: (passed) => a.metrics.rolloutGates(passed ? 1 : 0, passed ? 0 : 1),
+      alert: async (message) => {
+        await alerts.alerts.raiseOperatorAlert(db, 'rollout_paused', { ...message, severity: 'critical', items: [] });
+      },
+    },
+  });
   const { retention } = createRetention({ db, clock, logger, settings: config.retention });
   const consoleService = new ConsoleService({
     liveSource: a.liveSource,
@@ -258,16 +312,23 @@ export function createApp(deps: AppDeps) {
     ...consoleRoutes(consoleService),
     ...fleetView.routes,
     ...catalog.routes,
+    ...rollouts.routes,
+    ...policies.routes,
     ...streamRoutes(a.liveStream),
     ...metricsRoutes(() => metrics.render()),
   ]);
   metrics.attach({
     heartbeats: () => devices.heartbeats.stats,
+    rollouts: () => rolloutCounts(db),
     pool: () => a.dbPool,
     fleet: async () => {
       const now = clock.now();
       const { offlineAfterSec } = await liveView.thresholds();
-      return fleetCounts(db, new Date(now.getTime() - offlineAfterSec * 1000), now);
+      const [counts, compliance] = await Promise.all([
+        fleetCounts(db, new Date(now.getTime() - offlineAfterSec * 1000), now),
+        policies.convergence.counts(),
+      ]);
+      return { ...counts, compliance };
     },
   });
 
@@ -336,6 +397,17 @@ export function createApp(deps: AppDeps) {
     const retired = await devices.lifecycle.finishRetiring();
     const stale = await commands.dispatcher.dispatchStale();
     if (stale.claimed) countPushed(stale);
+    // rollouts before the alerts: a gate that fails puts its alert in the outbox this tick's delivery sends
+    const rolled = await rollouts.tick().catch((err: unknown) => {
+      logger.error('rollouts tick failed', { err });
+      return null;
+    });
+    // overrides computed for a group their device has since left (a move) are brought up to date
+    const policiesRefreshed = await policies.policies.refreshStale().catch((err: unknown) => {
+      logger.error('policy refresh failed', { err });
+      return 0;
+    });
+    if (policiesRefreshed) logger.info('policies refreshed', { rows: policiesRefreshed });
     const result = await alerts.tick();
     if (result.delivered) metrics.notified(result.delivered.sent, result.delivered.failed);
     metrics.commandsExpired(expired);
@@ -349,7 +421,7 @@ export function createApp(deps: AppDeps) {
       logger.error('heartbeat rollup failed', { err });
       return 0;
     });
-    return { ...result, rolledUp };
+    return { ...result, rolledUp, rollouts: rolled };
   };
 
   return {
@@ -377,6 +449,10 @@ export function createApp(deps: AppDeps) {
       fleetView: liveView,
       retention,
       catalog: catalog.catalog,
+      rollouts: rollouts.rollouts,
+      rolloutEngine: rollouts.engine,
+      policies: policies.policies,
+      convergence: policies.convergence,
     },
   };
 }

@@ -1,6 +1,6 @@
 // `npm run demo -w web`: the standalone server with the console, plus a small simulated fleet
 // (tools/src/sim) so a newcomer sees live devices at once. Ctrl-C stops both.
-// Its own data directory (data/demo) and admin, printed below; PORT, DEMO_DEVICES override.
+// Its own data directory (data/demo) and admin, printed below; PORT, DEMO_DEVICES, DEMO_DATA_DIR override.
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PORT = process.env.PORT ?? '8080';
-const DATA_DIR = join(ROOT, 'data/demo');
+const DATA_DIR = process.env.DEMO_DATA_DIR ?? join(ROOT, 'data/demo');
 const ADMIN = { email: 'demo@example.com', password: 'fleet demo password' };
 const DEVICES = process.env.DEMO_DEVICES ?? '25';
 await mkdir(DATA_DIR, { recursive: true });
@@ -21,11 +21,11 @@ const server = spawn(process.execPath, [join(ROOT, 'functions/lib/standalone/mai
     DATA_DIR,
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
-    SWEEP_INTERVAL_SEC: '10',
-    ALERT_HOLD_SEC: '30',
-    // The simulator's outages last 1-6 beats of 15 s: with the default 12 minutes none would ever
-    // show as offline; at 45 s the longer ones do, within a few minutes of starting.
-    ALERT_OFFLINE_AFTER_SEC: '45',
+    // Short timings so every state shows within a minute (the defaults are minutes): offline after
+    // 30 s of silence (the least the server takes), alerts after 10 s of a condition, a sweep every 5 s.
+    SWEEP_INTERVAL_SEC: '5',
+    ALERT_HOLD_SEC: '10',
+    ALERT_OFFLINE_AFTER_SEC: '30',
     LOG_LEVEL: 'warn',
   },
   stdio: 'inherit',
@@ -41,7 +41,10 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 200));
 }
 process.stdout.write(
-  `\n  Console: http://localhost:${PORT}  (sign in as ${ADMIN.email} / ${ADMIN.password})\n  ${DEVICES} simulated kiosks beat every 15 s, with the odd crash, freeze and outage (offline after 45 s of silence).\n\n`,
+  `\n  Console: http://localhost:${PORT}  (sign in as ${ADMIN.email} / ${ADMIN.password})\n` +
+    `  ${DEVICES} simulated kiosks beat every 10 s. Within a minute the first five show what an operator must\n` +
+    `  recognise: one offline, one on low battery, one whose app is down, one frozen, and one whose app\n` +
+    `  is brought back by self-healing (its alert opens, then resolves). The others have the odd fault.\n\n`,
 );
 
 const sim = spawn(
@@ -53,7 +56,8 @@ const sim = spawn(
     '--devices',
     DEVICES,
     '--interval-sec',
-    '15',
+    '10',
+    '--showcase',
     '--chaos',
     '4',
     '--email',

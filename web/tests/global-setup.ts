@@ -24,6 +24,8 @@ export default async function setup() {
       process.stderr.write(`functions build reported type errors:\n${err.stdout ?? ''}\n`);
     }),
     run('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: `${root}web` }),
+    // the simulator, for the demo's test (web/scripts/demo.mjs runs tools/lib/sim)
+    run('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: `${root}tools` }),
   ]);
   process.stdout.write(`builds ready in ${Math.round(performance.now() - started)} ms\n`);
 }

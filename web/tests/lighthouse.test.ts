@@ -12,7 +12,7 @@ import { ADMIN, ROOT, StandaloneServer } from './helpers/server.js';
  * through chrome-launcher) on the pages an operator lives in. Lighthouse's default mobile emulation
  * (412 px wide), so the phone layout is the one judged. The scores are printed; every page must score 100.
  */
-const PAGES = ['login', 'fleet', 'device', 'enrollment', 'alerts', 'releases'] as const;
+const PAGES = ['login', 'fleet', 'device', 'enrollment', 'alerts', 'releases', 'policies'] as const;
 
 describe('Lighthouse accessibility', () => {
   let server: StandaloneServer;
@@ -52,7 +52,7 @@ describe('Lighthouse accessibility', () => {
     await server?.stop();
   });
 
-  it('scores 100 on login, fleet, device, enrollment, alerts and releases', async () => {
+  it('scores 100 on login, fleet, device, enrollment, alerts, releases and policies', async () => {
     const scores: Record<string, number> = {};
     const failing: Record<string, string[]> = {};
     for (const name of PAGES) {
@@ -63,6 +63,7 @@ describe('Lighthouse accessibility', () => {
         enrollment: '/enrollment',
         alerts: '/alerts',
         releases: '/releases',
+        policies: '/policies',
       }[name];
       const result = await lighthouse(`${server.url}${path}`, {
         port: chrome.port,

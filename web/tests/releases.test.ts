@@ -95,6 +95,19 @@ describe('the Releases page in a real browser', () => {
     await page.getByTestId('error').filter({ hasText: 'is not an Android APK' }).waitFor();
   });
 
+  it('registers by https URL next to the upload: a loopback address is refused in plain words, nothing stored', async () => {
+    await page.getByTestId('apk-file').setInputFiles([]);
+    const url = page.getByTestId('apk-url');
+    expect(await url.isDisabled()).toBe(false);
+    await url.fill('https://127.0.0.1:9/app-release.apk');
+    const button = page.getByTestId('apk-upload');
+    expect(await button.textContent()).toContain('Download and add');
+    await button.click();
+    await page.getByTestId('error').filter({ hasText: 'may not connect to that address' }).waitFor();
+    await expect(page.getByTestId('upload-result').count()).resolves.toBe(0);
+    await url.fill('');
+  });
+
   it('marks a release bad only with a reason, after a confirmation', async () => {
     await upload('agent-2');
     await row(2).waitFor();

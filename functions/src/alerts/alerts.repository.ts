@@ -79,6 +79,37 @@ export async function acknowledgeAlert(db: Db, id: string, at: Date, by: string)
   await db.updateTable('alerts').set({ acknowledged_at: at, acknowledged_by: by }).where('id', '=', id).execute();
 }
 
+/**
+ * Acknowledges, in one statement, the unacknowledged alerts among `ids` (any status), or the open,
+ * unacknowledged alerts matching the filter. Returns the ids it acknowledged.
+ */
+export async function acknowledgeAlerts(
+  db: Db,
+  f: { ids?: string[] | undefined; kind?: AlertKind | undefined; deviceId?: string | undefined; groupId?: string | undefined },
+  at: Date,
+  by: string,
+): Promise<string[]> {
+  let q = db.updateTable('alerts').set({ acknowledged_at: at, acknowledged_by: by }).where('acknowledged_at', 'is', null);
+  if (f.ids) q = q.where('id', 'in', f.ids);
+  else q = q.where('status', '=', 'open');
+  if (f.kind) q = q.where('kind', '=', f.kind);
+  if (f.deviceId) q = q.where('device_id', '=', f.deviceId);
+  const groupId = f.groupId;
+  if (groupId) q = q.where('device_id', 'in', (eb) => eb.selectFrom('devices').select('id').where('group_id', '=', groupId));
+  const rows = await q.returning('id').execute();
+  return rows.map((r) => r.id);
+}
+
+/** How many of these alert ids exist. */
+export async function countAlerts(db: Db, ids: string[]): Promise<number> {
+  const r = await db
+    .selectFrom('alerts')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('id', 'in', ids)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
 // --- settings
 
 export async function findSettings(db: Db) {

@@ -11,6 +11,7 @@ import {
   testNotificationResult,
 } from './alerts.schemas.js';
 import type { AlertService } from './alerts.service.js';
+import { bulkAckBody, bulkAckResult } from './alert-hours.schemas.js';
 
 export const alertRoutes = (alerts: AlertService) => [
   route({
@@ -33,6 +34,18 @@ export const alertRoutes = (alerts: AlertService) => [
     response: { status: 200, description: 'The alert', schema: alertView },
     errors: [404],
     handler: async ({ params }) => json(200, await alerts.get(params.id)),
+  }),
+  route({
+    method: 'POST',
+    path: '/api/v1/admin/alerts/ack',
+    auth: 'operator',
+    tag: 'alerts',
+    operationId: 'postAdminAlertsAckMany',
+    summary: 'Acknowledge many alerts at once: the given ids, or every open one matching a filter (one transaction)',
+    body: bulkAckBody,
+    response: { status: 200, description: 'How many were acknowledged', schema: bulkAckResult },
+    errors: [400, 404],
+    handler: async ({ actor, body, ip }) => json(200, await alerts.acknowledgeMany(actor, body, ip)),
   }),
   route({
     method: 'POST',

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { AuditService } from '../audit/index.js';
 import { decodeCursor, decodeTimeCursor, encodeCursor, encodeTimeCursor } from '../core/cursor.js';
-import { notFound, tooManyRequests } from '../core/errors.js';
+import { badRequest, notFound, tooManyRequests } from '../core/errors.js';
 import type { AdminActor } from '../core/route.js';
 import type { Clock } from '../core/clock.js';
 import type { Db } from '../ports/db.js';
@@ -9,10 +10,22 @@ import type { FailureClass, Notifier } from '../ports/notifier.js';
 import { noFailureLimiter, type FailureLimiter } from '../ports/failure-limiter.js';
 import type { LiveView } from '../fleet-view/index.js';
 import { publicView, type AlertSettingsService } from './alert-settings.js';
-import { acknowledgeAlert, closeAlertsOfDevices, findAlert, listAlerts, lockAlert, type AlertRow } from './alerts.repository.js';
+import {
+  acknowledgeAlert,
+  acknowledgeAlerts,
+  closeAlertsOfDevices,
+  countAlerts,
+  findAlert,
+  listAlerts,
+  lockAlert,
+  type AlertRow,
+} from './alerts.repository.js';
 import type { ListAlertsQuery, SettingsPatch } from './alerts.schemas.js';
+import type { BulkAckBody } from './alert-hours.schemas.js';
 import { CHANNELS, targetOf, type AlertDelivery, type Channel } from './delivery.js';
-import { insertTestMessage, listMessages } from './notifications.repository.js';
+import { insertMessage, insertTestMessage, listMessages } from './notifications.repository.js';
+import type { OperatorAlertKind } from './alert-kinds.js';
+import type { OutgoingMessage } from '../ports/notifier.js';
 import type { SelfHealing } from './self-healing.js';
 import { sweep } from './sweep.js';
 
@@ -64,6 +77,23 @@ export class AlertService {
     return { swept: { opened: swept.opened, resolved: swept.resolved, notices: swept.notices, ran: swept.ran }, healed, delivered };
   }
 
+  /**
+   * An alert about the fleet rather than one device (a rollout paused by its gate): one message per
+   * configured channel, put in the same outbox the device alerts go through, so it is sent, retried
+   * and dropped like them (by this tick's delivery or the next). Takes `db` so the caller can write it
+   * in the transaction that decided it. Returns the channels it went to.
+   */
+  async raiseOperatorAlert(db: Db, kind: OperatorAlertKind, message: Omit<OutgoingMessage, 'at'>): Promise<Channel[]> {
+    const settings = await this.settings.current();
+    const at = this.clock.now();
+    const channels = CHANNELS.filter((c) => targetOf(settings, c));
+    for (const channel of channels) {
+      await insertMessage(db, { channel, type: 'alert', at, payload: { ...message, at: at.toISOString() } });
+    }
+    this.logger.info('operator alert raised', { kind, title: message.title, channels });
+    return channels;
+  }
+
   /** Retiring devices: their open alerts resolve and their conditions are forgotten (the sweep skips them from now on). */
   closeForDevices(deviceIds: string[]): Promise<number> {
     return closeAlertsOfDevices(this.db, deviceIds, this.clock.now());
@@ -101,6 +131,25 @@ export class AlertService {
       );
     });
     return this.get(id);
+  }
+
+  /** Acknowledges the given alerts, or every open one matching a filter, in one transaction audited once. */
+  async acknowledgeMany(actor: AdminActor, body: BulkAckBody, ip: string) {
+    if ((body.ids === undefined) === (body.filter === undefined)) throw badRequest('ids_or_filter_required', 'give either ids or a filter');
+    const ids = body.ids ? [...new Set(body.ids)] : undefined;
+    const filter = body.filter ? Object.fromEntries(Object.entries(body.filter).filter(([, v]) => v !== undefined)) : undefined;
+    const count = await this.db.transaction().execute(async (trx) => {
+      if (ids && (await countAlerts(trx, ids)) !== ids.length) throw notFound('alert');
+      const done = await acknowledgeAlerts(trx, { ids, ...body.filter }, this.clock.now(), actor.id);
+      await this.audit.record(
+        trx,
+        actor,
+        { action: 'acknowledged_alerts', target: { type: 'alert_batch', id: randomUUID() }, details: { count: done.length, ids, filter } },
+        ip,
+      );
+      return done.length;
+    });
+    return { acknowledged: count };
   }
 
   async settingsView() {

@@ -8,6 +8,8 @@ import type { Notifier } from '../ports/notifier.js';
 import type { FailureLimiter } from '../ports/failure-limiter.js';
 import { AlertSettingsService, defaultSettings, type AlertDefaults } from './alert-settings.js';
 import { alertRoutes } from './alerts.routes.js';
+import { alertHoursRoutes } from './alert-hours.routes.js';
+import { AlertHoursService } from './alert-hours.service.js';
 import { AlertService } from './alerts.service.js';
 import { AlertDelivery } from './delivery.js';
 import { SelfHealing } from './self-healing.js';
@@ -16,7 +18,7 @@ import { SelfHealing } from './self-healing.js';
  * The alerts context's public surface: other code imports only this. The sweep raises and resolves
  * alerts, self-healing steps through the ladder, the delivery tells people; the settings say how.
  */
-export { ALERT_KINDS, type AlertKind } from './alert-kinds.js';
+export { ALERT_KINDS, OPERATOR_ALERT_KINDS, type AlertKind, type OperatorAlertKind } from './alert-kinds.js';
 export { AlertSettingsService, defaultSettings, type AlertDefaults };
 export { alertRoutes };
 export type { AlertSettings } from './alerts.schemas.js';
@@ -70,5 +72,6 @@ export function createAlerts(d: AlertsDeps) {
     d.logger,
     d.limiter,
   );
-  return { alerts, routes: alertRoutes(alerts), tick: () => alerts.tick() };
+  const hours = new AlertHoursService(d.db, d.clock, d.audit);
+  return { alerts, hours, routes: [...alertRoutes(alerts), ...alertHoursRoutes(hours)], tick: () => alerts.tick() };
 }

@@ -15,6 +15,15 @@ const SWEEP_LOCK = 727300010;
 const LOOKBACK_MARGIN_MS = 10 * 60_000;
 const NEVER = new Date('1970-01-01T00:00:00Z');
 
+/** What the groups' alert hours say now (alert-hours.ts evaluates them; there are few groups). */
+export interface GroupClocks {
+  /** Groups outside their expected hours or inside a maintenance window: no offline or app alerts. */
+  quiet: string[];
+  /** Groups whose current open period began within the horizon, with its start: the offline clock starts there. */
+  opened: { groupId: string; since: Date }[];
+}
+export const NO_HOURS: GroupClocks = { quiet: [], opened: [] };
+
 /** Takes the sweep's transaction-scoped advisory lock; false when another sweep holds it. */
 export async function tryLockSweep(trx: Db): Promise<boolean> {
   const { rows: lock } = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(${SWEEP_LOCK}) as ok`.execute(trx);
@@ -45,8 +54,8 @@ export async function forgetLastSweep(db: Db): Promise<void> {
 }
 
 /** Runs the sweep's one statement: counts, and the devices whose live document changed. */
-export async function runSweepStatement(trx: Db, settings: AlertSettings, now: Date, lastSwept: Date | null) {
-  const { rows } = await sweepStatement(settings, now, lastSwept).execute(trx);
+export async function runSweepStatement(trx: Db, settings: AlertSettings, now: Date, lastSwept: Date | null, clocks: GroupClocks) {
+  const { rows } = await sweepStatement(settings, now, lastSwept, clocks).execute(trx);
   return rows[0]!;
 }
 
@@ -55,9 +64,13 @@ export async function runSweepStatement(trx: Db, settings: AlertSettings, now: D
  *
  * - `hit`/`cur`: the app and battery conditions of devices that are online - one pass over devices;
  *   retiring and retired devices are never candidates, and their open alerts resolve;
- * - `went_offline`: devices whose last contact crossed the offline threshold since the last sweep
- *   (an index range on last_seen_at, not every offline device again), and offline devices whose
- *   cooldown ended since;
+ * - `went_offline`: devices whose offline clock crossed the threshold since the last sweep (an index
+ *   range on last_seen_at, not every offline device again), and offline devices whose cooldown ended
+ *   since. The clock starts at the latest of the last contact, the opening of the device's group
+ *   (`hours`: a quiet group's opening is 'infinity') and the end of the device's snooze, so devices
+ *   of a group that just opened, or whose snooze just ended, are looked at once more;
+ * - `armed`: the app and battery conditions that may raise alerts - not on snoozed devices, and only
+ *   low battery in quiet groups; the others are forgotten, so their hold time starts at opening;
  * - app and battery conditions first seen are remembered with their time, ended ones forgotten; a
  *   device that is offline keeps them as they were until it is back;
  * - open alerts resolve when their condition ended (offline: the device is back);
@@ -66,7 +79,7 @@ export async function runSweepStatement(trx: Db, settings: AlertSettings, now: D
  * - what to tell people goes to the notice outbox per channel: openings, and resolutions of alerts
  *   whose opening was told; an alert resolved before anyone heard of it is dropped silently.
  */
-export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Date | null) {
+export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Date | null, clocks: GroupClocks = NO_HOURS) {
   const t = settings.thresholds;
   const enabled = ALERT_KINDS.filter((k) => settings.kinds[k].enabled);
   const routes = (['discord', 'email'] as const).flatMap((channel) => {
@@ -78,6 +91,9 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
     return configured ? c.kinds.map((kind) => ({ channel, kind })) : [];
   });
   const ms = now.getTime();
+  // a quiet group's offline clock starts at its next opening: never, as far as this sweep can tell
+  const hourIds = [...clocks.quiet, ...clocks.opened.map((o) => o.groupId)];
+  const hourSince = [...clocks.quiet.map(() => 'infinity'), ...clocks.opened.map((o) => o.since.toISOString())];
   const cutoff = new Date(ms - t.offlineAfterSec * 1000);
   const holdCutoff = new Date(ms - t.holdSec * 1000);
   const cooldownCutoff = new Date(ms - t.cooldownSec * 1000);
@@ -91,7 +107,8 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
   const newlyOfflineFrom = lastSwept ? new Date(lastSwept.getTime() - t.offlineAfterSec * 1000) : NEVER;
   return sql<{ opened: number; resolved: number; notices: number; changed: string[] | null }>`
     with hit as materialized (
-      select d.id,
+      select d.id, d.group_id,
+        exists (select 1 from device_snoozes s where s.device_id = d.id and s.until > ${now}::timestamptz) as snoozed,
         d.battery_level < ${t.lowBatteryPct}::int and not d.battery_charging as is_low,
         not d.app_running or not d.app_foreground as is_down,
         d.app_running and d.app_foreground and d.app_last_frame_age_ms > ${t.frameAgeMs}::int as is_frozen
@@ -105,14 +122,40 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
       union all select id, 'app_down' from hit where is_down and 'app_down' = any(${enabled}::text[])
       union all select id, 'app_frozen' from hit where is_frozen and 'app_frozen' = any(${enabled}::text[])
     ),
-    went_offline as materialized (
-      select d.id as device_id, d.last_seen_at as since from devices d
+    armed as materialized (
+      select cur.device_id, cur.kind from cur join hit on hit.id = cur.device_id
+      where not hit.snoozed and (cur.kind = 'low_battery' or hit.group_id is null or not hit.group_id = any(${clocks.quiet}::uuid[]))
+    ),
+    hours as materialized (
+      select * from unnest(${hourIds}::uuid[], ${hourSince}::timestamptz[]) as h(group_id, open_since)
+    ),
+    crossed as materialized (
+      select d.id, d.last_seen_at from devices d
       where ${offlineOn}::boolean and d.last_seen_at < ${cutoff}::timestamptz and d.last_seen_at >= ${offlineFrom}::timestamptz
         and d.lifecycle = 'active'
+    ),
+    pool as (
+      select id from crossed
       union
-      select d.id, d.last_seen_at from alerts a join devices d on d.id = a.device_id
+      select d.id from hours h join devices d on d.group_id = h.group_id
+      where ${offlineOn}::boolean and h.open_since >= ${offlineFrom}::timestamptz and h.open_since < ${cutoff}::timestamptz
+        and d.last_seen_at < ${cutoff}::timestamptz
+      union
+      select s.device_id from device_snoozes s
+      where ${offlineOn}::boolean and s.until >= ${offlineFrom}::timestamptz and s.until < ${cutoff}::timestamptz
+    ),
+    went_offline as materialized (
+      select d.id as device_id, greatest(d.last_seen_at, h.open_since, s.until) as since
+      from pool p join devices d on d.id = p.id
+      left join hours h on h.group_id = d.group_id left join device_snoozes s on s.device_id = d.id
+      where d.lifecycle = 'active' and greatest(d.last_seen_at, h.open_since, s.until) < ${cutoff}::timestamptz
+        and greatest(d.last_seen_at, h.open_since, s.until) >= ${offlineFrom}::timestamptz
+      union
+      select d.id, greatest(d.last_seen_at, h.open_since, s.until) from alerts a join devices d on d.id = a.device_id
+      left join hours h on h.group_id = d.group_id left join device_snoozes s on s.device_id = d.id
       where ${offlineOn}::boolean and a.kind = 'offline' and a.status = 'resolved'
-        and a.resolved_at >= ${cooldownEndedFrom}::timestamptz and d.last_seen_at < ${cutoff}::timestamptz
+        and a.resolved_at >= ${cooldownEndedFrom}::timestamptz
+        and greatest(d.last_seen_at, h.open_since, s.until) < ${cutoff}::timestamptz
         and d.lifecycle = 'active'
     ),
     waiting as (
@@ -121,12 +164,12 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
     ),
     remembered as (
       insert into alert_conditions (device_id, kind, since)
-      select device_id, kind, ${now}::timestamptz from cur
+      select device_id, kind, ${now}::timestamptz from armed
       on conflict (device_id, kind) do nothing
     ),
     forgotten as (
       delete from alert_conditions c
-      where not exists (select 1 from cur where cur.device_id = c.device_id and cur.kind = c.kind)
+      where not exists (select 1 from armed where armed.device_id = c.device_id and armed.kind = c.kind)
         and not exists (select 1 from waiting w where w.device_id = c.device_id and w.kind = c.kind)
     ),
     resolved as (
@@ -145,8 +188,8 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
     candidates as (
       select device_id, 'offline'::text as kind, since from went_offline
       union all
-      select cur.device_id, cur.kind, coalesce(c.since, ${now}::timestamptz)
-      from cur left join alert_conditions c on c.device_id = cur.device_id and c.kind = cur.kind
+      select armed.device_id, armed.kind, coalesce(c.since, ${now}::timestamptz)
+      from armed left join alert_conditions c on c.device_id = armed.device_id and c.kind = armed.kind
       where coalesce(c.since, ${now}::timestamptz) <= ${holdCutoff}::timestamptz
     ),
     opened as (
@@ -191,5 +234,5 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
     select (select count(*) from opened)::int as opened, (select count(*) from resolved)::int as resolved,
       ((select count(*) from told_opened) + (select count(*) from told_resolved))::int as notices,
       array(select device_id from opened union select device_id from resolved
-        union select device_id from went_offline where since >= ${newlyOfflineFrom}::timestamptz) as changed`;
+        union select id from crossed where last_seen_at >= ${newlyOfflineFrom}::timestamptz) as changed`;
 }

@@ -88,6 +88,23 @@ export type AuditEvent =
   | { action: 'sent_test_notification'; target: { type: 'settings'; id: 'alerts' }; details: { channels: string[] } }
   | { action: 'acknowledged_alert'; target: { type: 'alert'; id: string }; deviceId?: string | undefined; details: { kind: string } }
   | {
+      action: 'acknowledged_alerts';
+      target: { type: 'alert_batch'; id: string };
+      details: { count: number; ids?: string[] | undefined; filter?: Record<string, string> | undefined };
+    }
+  | {
+      action: 'updated_alert_hours';
+      target: { type: 'group'; id: string };
+      details: { timeZone: string | null; weekly: Record<string, [number, number][]> | null };
+    }
+  | {
+      action: 'created_maintenance_window' | 'deleted_maintenance_window';
+      target: { type: 'group'; id: string };
+      details: { windowId: string; startsAt: string; endsAt: string; reason: string };
+    }
+  | { action: 'snoozed_device'; target: { type: 'device'; id: string }; deviceId: string; details: { until: string; reason: string } }
+  | { action: 'unsnoozed_device'; target: { type: 'device'; id: string }; deviceId: string; details: Record<string, never> }
+  | {
       action: 'escalated_alert';
       target: { type: 'alert'; id: string };
       deviceId?: string | undefined;
@@ -111,6 +128,8 @@ export type AuditEvent =
         /** The package's first release: its signer is now pinned. */
         pinnedSigner: boolean;
         downgrade: boolean;
+        /** Registered by https URL: where it was downloaded from (no credentials, query or fragment). */
+        sourceUrl?: string;
       };
     }
   | {
@@ -178,7 +197,31 @@ export type AuditEvent =
       action: 'failed_authentication';
       target: { type: 'auth_scope'; id: string };
       details: { scope: string; failures: number; minute: string };
+    }
+  | {
+      /** An operator created, started, paused, resumed, promoted, aborted or rolled back a rollout; or the engine decided a gate. */
+      action: 'changed_rollout';
+      target: { type: 'rollout'; id: string };
+      details: {
+        change: RolloutChange;
+        name: string;
+        from?: string | undefined;
+        to?: string | undefined;
+        wave?: number | undefined;
+        reason?: string | undefined;
+      };
+    }
+  | {
+      action: 'saved_policy' | 'removed_policy';
+      /** The fleet default or a group's policy ('fleet', 'g:<group id>'), or the device whose override it is. */
+      target: { type: 'policy'; id: string } | { type: 'device'; id: string };
+      /** The new version and what changed (docs/policies.md). */
+      details: { scope: 'fleet' | 'group' | 'device'; version: number; diff: { path: string; op: string; from?: unknown; to?: unknown }[] };
     };
+
+/** What happened to a rollout (audited as `changed_rollout`). */
+export type RolloutChange =
+  'created' | 'started' | 'paused' | 'resumed' | 'promoted' | 'aborted' | 'rolled_back' | 'gate_passed' | 'gate_failed' | 'completed';
 
 export type AuditAction = AuditEvent['action'];
 
@@ -203,6 +246,12 @@ export const AUDIT_ACTIONS = [
   'updated_alert_settings',
   'sent_test_notification',
   'acknowledged_alert',
+  'acknowledged_alerts',
+  'updated_alert_hours',
+  'created_maintenance_window',
+  'deleted_maintenance_window',
+  'snoozed_device',
+  'unsnoozed_device',
   'escalated_alert',
   'registered_apk_release',
   'uploaded_release',
@@ -216,6 +265,9 @@ export const AUDIT_ACTIONS = [
   'approved_command',
   'rejected_command',
   'expired_command_approval',
+  'changed_rollout',
+  'saved_policy',
+  'removed_policy',
 ] as const satisfies readonly AuditAction[];
 
 /** Who did it: an admin, a device (its own enrollment), an API token (under its name), or the system itself. */

@@ -6,7 +6,7 @@ import { AuditService } from './audit.service.js';
 /** The audit context: every admin action, typed, written only through AuditService (its public surface). */
 export { AuditService };
 export { flushAuthFailures, pruneAuditBefore } from './audit.repository.js';
-export { AUDIT_ACTIONS, type AuditAction, type AuditActor, type AuditEvent } from './audit.types.js';
+export { AUDIT_ACTIONS, type AuditAction, type AuditActor, type AuditEvent, type RolloutChange } from './audit.types.js';
 
 export interface AuditDeps {
   db: Db;

@@ -1,4 +1,5 @@
 import { createHash, verify, X509Certificate, type KeyObject } from 'node:crypto';
+import type { RandomAccess } from '../ports/spool.js';
 import { ApkError, type ZipLayout } from './apk-zip.js';
 
 /**
@@ -18,6 +19,8 @@ const MAGIC = Buffer.from('APK Sig Block 42', 'latin1');
 export const V2_ID = 0x7109871a;
 export const V3_ID = 0xf05368c0;
 const CHUNK = 1024 * 1024;
+/** A signing block larger than this is refused (real ones are a few KiB, 4 KiB-aligned with verity padding). */
+const MAX_BLOCK_BYTES = 16 * 1024 * 1024;
 
 /** Signature algorithm ids -> how to verify; the verity-only ids (0x04xx) are not checked here. */
 const ALGORITHMS: Record<number, { hash: 'sha256' | 'sha512'; pss?: boolean }> = {
@@ -50,19 +53,23 @@ function field(buf: Buffer, at: number): [Buffer, number] {
 }
 
 /** The pairs of the signing block by id, and where the block starts; null when the APK has none. */
-export function signingBlock(apk: Buffer, zip: ZipLayout): { start: number; pairs: Map<number, Buffer> } | null {
+export async function signingBlock(apk: RandomAccess, zip: ZipLayout): Promise<{ start: number; pairs: Map<number, Buffer> } | null> {
   const cd = zip.centralDirOffset;
-  if (cd < 32 || !apk.subarray(cd - 16, cd).equals(MAGIC)) return null;
-  const size = Number(apk.readBigUInt64LE(cd - 24));
+  if (cd < 32) return null;
+  const footer = await apk.read(cd - 24, 24);
+  if (!footer.subarray(8).equals(MAGIC)) return null;
+  const size = Number(footer.readBigUInt64LE(0));
   const start = cd - size - 8;
-  if (size < 24 || start < 0 || Number(apk.readBigUInt64LE(start)) !== size) {
-    throw new ApkError('invalid_signature', 'the APK signing block sizes disagree');
-  }
+  if (size < 24 || start < 0) throw new ApkError('invalid_signature', 'the APK signing block sizes disagree');
+  if (size > MAX_BLOCK_BYTES) throw new ApkError('invalid_signature', 'the APK signing block is too large');
+  const block = await apk.read(start, size + 8);
+  if (Number(block.readBigUInt64LE(0)) !== size) throw new ApkError('invalid_signature', 'the APK signing block sizes disagree');
+  const end = block.length - 24;
   const pairs = new Map<number, Buffer>();
-  for (let at = start + 8; at < cd - 24;) {
-    const len = Number(apk.readBigUInt64LE(at));
-    if (len < 4 || at + 8 + len > cd - 24) throw new ApkError('invalid_signature', 'the APK signing block is corrupt');
-    pairs.set(apk.readUInt32LE(at + 8), apk.subarray(at + 12, at + 8 + len));
+  for (let at = 8; at < end;) {
+    const len = Number(block.readBigUInt64LE(at));
+    if (len < 4 || at + 8 + len > end) throw new ApkError('invalid_signature', 'the APK signing block is corrupt');
+    pairs.set(block.readUInt32LE(at + 8), block.subarray(at + 12, at + 8 + len));
     at += 8 + len;
   }
   return { start, pairs };
@@ -74,8 +81,8 @@ export function signingBlock(apk: Buffer, zip: ZipLayout): { start: number; pair
  * signed content digest matching this APK. Throws `unsigned_apk` when neither scheme is present (a
  * v1-only JAR signature is not accepted) and `invalid_signature` when a check fails.
  */
-export function readSigners(apk: Buffer, zip: ZipLayout): SigningInfo {
-  const block = signingBlock(apk, zip);
+export async function readSigners(apk: RandomAccess, zip: ZipLayout): Promise<SigningInfo> {
+  const block = await signingBlock(apk, zip);
   const v3 = block?.pairs.get(V3_ID);
   const v2 = block?.pairs.get(V2_ID);
   if (!block || (!v2 && !v3)) {
@@ -104,8 +111,9 @@ export function readSigners(apk: Buffer, zip: ZipLayout): SigningInfo {
     return createHash('sha256').update(cert).digest('hex');
   });
   if (digests.size === 0) throw new ApkError('invalid_signature', 'the APK signature has no content digest this server can check');
+  const actual = await contentDigests(apk, zip, block.start, [...digests.keys()]);
   for (const [hash, expected] of digests) {
-    if (!contentDigest(apk, zip, block.start, hash).equals(expected)) {
+    if (!actual.get(hash)!.equals(expected)) {
       throw new ApkError('invalid_signature', "the APK's contents do not match its signature (modified after signing)");
     }
   }
@@ -148,28 +156,38 @@ function checkSignatures(signatures: Buffer[], signedData: Buffer, key: KeyObjec
 }
 
 /**
- * The v2/v3 content digest: the entries, the central directory and the end record (its central
+ * The v2/v3 content digests: the entries, the central directory and the end record (its central
  * directory offset pointing at the signing block) in 1 MiB chunks, each hashed as 0xa5 || len || chunk,
- * then 0x5a || count || the chunk digests.
+ * then 0x5a || count || the chunk digests. One pass over the file, one chunk in memory at a time,
+ * for every hash the signers use.
  */
-export function contentDigest(apk: Buffer, zip: ZipLayout, blockStart: number, hash: 'sha256' | 'sha512'): Buffer {
-  const eocd = Buffer.from(apk.subarray(zip.eocdOffset));
+export async function contentDigests(
+  apk: RandomAccess,
+  zip: ZipLayout,
+  blockStart: number,
+  hashes: ('sha256' | 'sha512')[],
+): Promise<Map<'sha256' | 'sha512', Buffer>> {
+  const eocd = Buffer.from(zip.eocd);
   eocd.writeUInt32LE(blockStart, 16);
-  const sections = [apk.subarray(0, blockStart), apk.subarray(zip.centralDirOffset, zip.eocdOffset), eocd];
-  const chunks: Buffer[] = [];
-  for (const s of sections) {
-    for (let at = 0; at < s.length; at += CHUNK) {
-      const chunk = s.subarray(at, Math.min(s.length, at + CHUNK));
-      const len = Buffer.alloc(5);
-      len[0] = 0xa5;
-      len.writeUInt32LE(chunk.length, 1);
-      chunks.push(createHash(hash).update(len).update(chunk).digest());
-    }
+  const chunks = new Map(hashes.map((h) => [h, [] as Buffer[]]));
+  const add = (chunk: Buffer) => {
+    const len = Buffer.alloc(5);
+    len[0] = 0xa5;
+    len.writeUInt32LE(chunk.length, 1);
+    for (const [h, list] of chunks) list.push(createHash(h).update(len).update(chunk).digest());
+  };
+  for (let at = 0; at < blockStart; at += CHUNK) add(await apk.read(at, Math.min(CHUNK, blockStart - at)));
+  for (const s of [zip.centralDir, eocd]) {
+    for (let at = 0; at < s.length; at += CHUNK) add(s.subarray(at, Math.min(s.length, at + CHUNK)));
   }
-  const head = Buffer.alloc(5);
-  head[0] = 0x5a;
-  head.writeUInt32LE(chunks.length, 1);
-  const top = createHash(hash).update(head);
-  for (const c of chunks) top.update(c);
-  return top.digest();
+  const out = new Map<'sha256' | 'sha512', Buffer>();
+  for (const [h, list] of chunks) {
+    const head = Buffer.alloc(5);
+    head[0] = 0x5a;
+    head.writeUInt32LE(list.length, 1);
+    const top = createHash(h).update(head);
+    for (const c of list) top.update(c);
+    out.set(h, top.digest());
+  }
+  return out;
 }

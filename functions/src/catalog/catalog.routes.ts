@@ -10,9 +10,11 @@ import {
   releasePage,
   releaseParams,
   rotateSignerBody,
+  registerBody,
   uploadQuery,
 } from './catalog.schemas.js';
 import type { CatalogService } from './catalog.service.js';
+import type { ReleaseIntake } from './release-intake.js';
 
 const APK_TYPES = ['application/vnd.android.package-archive', 'application/octet-stream'];
 
@@ -37,7 +39,7 @@ function apkReply(r: Awaited<ReturnType<CatalogService['download']>>): Reply {
   };
 }
 
-export const catalogRoutes = (catalog: CatalogService) => {
+export const catalogRoutes = (catalog: CatalogService, intake: ReleaseIntake) => {
   const upload = (path: `/${string}`, summary: string) =>
     route({
       method: 'POST',
@@ -47,10 +49,12 @@ export const catalogRoutes = (catalog: CatalogService) => {
       tag: 'catalog',
       summary,
       query: uploadQuery,
-      upload: { contentTypes: APK_TYPES, maxBytes: catalog.maxBytes },
+      upload: { contentTypes: APK_TYPES, maxBytes: intake.maxBytes },
       response: { status: 201, description: 'Stored', schema: release },
-      errors: [409, 413, 415],
-      handler: async ({ actor, query, ip, req }) => json(201, await catalog.upload(actor, query, req.body!, ip)),
+      errors: [409, 413, 415, 429],
+      // the body as the host has it: a stream being received (standalone), or bytes already read (Firebase)
+      handler: async ({ actor, query, ip, req }) =>
+        json(201, await catalog.get(await intake.upload(actor, query, req.bodyStream ?? req.body ?? Buffer.alloc(0), ip))),
     });
   return [
     upload(
@@ -58,6 +62,19 @@ export const catalogRoutes = (catalog: CatalogService) => {
       'Upload an APK (the body is the file): parsed here, its signer pinned per package, stored and served from here',
     ),
     upload('/api/v1/admin/apk-releases/upload', "The agent pipeline's upload path: the same as POST /api/v1/admin/releases"),
+    route({
+      method: 'POST',
+      path: '/api/v1/admin/releases/register',
+      auth: 'admin',
+      scope: 'releases:write',
+      tag: 'catalog',
+      summary:
+        'Register a release by https URL: the server downloads the APK through its egress policy, then treats it exactly as an upload (parsed, signer pinned, stored and served from here)',
+      body: registerBody,
+      response: { status: 201, description: 'Stored', schema: release },
+      errors: [409, 413, 422, 429],
+      handler: async ({ actor, body, ip }) => json(201, await catalog.get(await intake.register(actor, body, ip))),
+    }),
     route({
       method: 'GET',
       path: '/api/v1/admin/releases',

@@ -5,6 +5,11 @@ export const packageName = text(255).regex(/^[a-zA-Z][\w]*(\.[a-zA-Z][\w]*)+$/, 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits');
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
+const signatureChecksum = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{43}$/, 'must be the base64url SHA-256 of the signing certificate (43 characters, no padding)');
+const versionCode = z.number().int().min(1).max(2_100_000_000);
+
 /**
  * Upload query. Everything about the release comes from the APK itself; what the caller already
  * knows (the values a build pipeline computed) may be given to be checked: a mismatch is a 400 and
@@ -18,13 +23,28 @@ export const uploadQuery = z.strictObject({
   packageName: packageName.optional().describe('Expected package'),
   versionCode: z.coerce.number().int().min(1).max(2_100_000_000).optional().describe('Expected versionCode'),
   versionName: nonEmptyText(64).optional().describe('Expected versionName'),
-  signatureChecksum: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{43}$/, 'must be the base64url SHA-256 of the signing certificate (43 characters, no padding)')
-    .optional()
-    .describe('Expected signer digest in base64url (the QR provisioning checksum)'),
+  signatureChecksum: signatureChecksum.optional().describe('Expected signer digest in base64url (the QR provisioning checksum)'),
 });
 export type UploadQuery = z.output<typeof uploadQuery>;
+
+/**
+ * Register a release by https URL: the server downloads the APK (through its egress policy) and
+ * treats it exactly as an upload; the same optional expectations as the upload query.
+ */
+export const registerBody = z.strictObject({
+  url: nonEmptyText(2048).describe('https URL of the APK; downloaded once, then served from this server'),
+  notes: text(2000).optional(),
+  allowDowngrade: z.boolean().optional().describe('Accept a versionCode lower than the package already has'),
+  sha256: sha256Hex.optional().describe('Expected SHA-256 of the file'),
+  signerSha256: sha256Hex.optional().describe("Expected SHA-256 of the signing certificate (apksigner's digest)"),
+  packageName: packageName.optional().describe('Expected package'),
+  versionCode: versionCode.optional().describe('Expected versionCode'),
+  versionName: nonEmptyText(64).optional().describe('Expected versionName'),
+  signatureChecksum: signatureChecksum.optional().describe('Expected signer digest in base64url (the QR provisioning checksum)'),
+});
+export type RegisterBody = z.output<typeof registerBody>;
+/** What an uploader may say to expect (the same for an upload and a registration by URL). */
+export type Expectations = UploadQuery;
 
 export const release = z.object({
   id: uuid,

@@ -1,24 +1,18 @@
-import { randomUUID } from 'node:crypto';
 import type { AuditService } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
-import { AppError, badRequest, conflict, gone, notFound } from '../core/errors.js';
+import { AppError, conflict, gone, notFound } from '../core/errors.js';
 import type { AdminActor, StaffActor } from '../core/route.js';
 
 /** The admin behind a change (a token's changes are audited under its name; the row names no admin). */
 const adminIdOf = (actor: StaffActor): string | null => (actor.kind === 'admin' ? actor.id : null);
 import type { BlobStore } from '../ports/blob-store.js';
 import type { Db } from '../ports/db.js';
-import type { Logger } from '../ports/logger.js';
-import { ApkError, parseApk, type ApkInfo } from './apk-parser.js';
 import * as repo from './catalog.repository.js';
-import type { UploadQuery } from './catalog.schemas.js';
 
 export interface CatalogOptions {
   publicUrl: string;
   agentPackage: string;
   agentAdminReceiver: string;
-  /** Largest APK accepted by upload. */
-  maxBytes: number;
 }
 
 /** What an INSTALL_APK envelope carries about its release (commands/ fills the params from it). */
@@ -32,7 +26,6 @@ export interface InstallableRelease {
   signerSha256: string;
 }
 
-const APK_TYPE = 'application/vnd.android.package-archive';
 const toChecksum = (hex: string) => Buffer.from(hex, 'hex').toString('base64url');
 
 /**
@@ -47,99 +40,8 @@ export class CatalogService {
     private readonly clock: Clock,
     private readonly audit: AuditService,
     private readonly blobs: BlobStore,
-    private readonly logger: Logger,
     private readonly options: CatalogOptions,
   ) {}
-
-  get maxBytes(): number {
-    return this.options.maxBytes;
-  }
-
-  /** Parses, checks and stores an uploaded APK as a new release. Nothing is stored when any check fails. */
-  async upload(actor: StaffActor, q: UploadQuery, bytes: Buffer, ip: string) {
-    const apk = this.parse(bytes);
-    checkExpected(apk, q);
-    if (apk.signerSha256.length !== 1) {
-      throw badRequest('multiple_signers', `the APK has ${apk.signerSha256.length} signers; the catalog pins exactly one`);
-    }
-    const signer = apk.signerSha256[0]!;
-    const id = randomUUID();
-    const blobKey = `apk/${id}.apk`;
-    const now = this.clock.now();
-    let stored = false;
-    try {
-      await this.db.transaction().execute(async (trx) => {
-        const pin = await repo.lockPackage(trx, apk.packageName, signer, now, adminIdOf(actor));
-        if (pin.signerSha256 !== signer) {
-          throw conflict(
-            'signer_mismatch',
-            `${apk.packageName} is pinned to signer ${pin.signerSha256}; this APK is signed by ${signer} (an admin may rotate the pin)`,
-          );
-        }
-        if (await repo.versionExists(trx, apk.packageName, apk.versionCode)) {
-          throw conflict('release_exists', `${apk.packageName} versionCode ${apk.versionCode} is already in the catalog`);
-        }
-        const highest = await repo.highestVersion(trx, apk.packageName);
-        const downgrade = highest !== null && apk.versionCode < highest;
-        if (downgrade && q.allowDowngrade !== true) {
-          throw conflict(
-            'downgrade_refused',
-            `${apk.packageName} already has versionCode ${highest}; upload ${apk.versionCode} with allowDowngrade=true to accept a lower one`,
-          );
-        }
-        await this.blobs.put(blobKey, bytes, APK_TYPE);
-        stored = true;
-        await repo.insertRelease(trx, {
-          id,
-          packageName: apk.packageName,
-          versionCode: apk.versionCode,
-          versionName: apk.versionName ?? String(apk.versionCode),
-          minSdk: apk.minSdk,
-          targetSdk: apk.targetSdk,
-          signerSha256: signer,
-          scheme: apk.scheme,
-          sha256: apk.sha256,
-          sizeBytes: apk.sizeBytes,
-          blobKey,
-          notes: q.notes ?? null,
-          createdAt: now,
-          createdBy: adminIdOf(actor),
-        });
-        await this.audit.record(
-          trx,
-          actor,
-          {
-            action: 'uploaded_release',
-            target: { type: 'release', id },
-            details: {
-              packageName: apk.packageName,
-              versionCode: apk.versionCode,
-              versionName: apk.versionName ?? String(apk.versionCode),
-              sha256: apk.sha256,
-              signerSha256: signer,
-              pinnedSigner: pin.created,
-              downgrade,
-            },
-          },
-          ip,
-        );
-      });
-    } catch (err) {
-      if (stored)
-        await this.blobs.delete(blobKey).catch((e: unknown) => this.logger.warn('could not remove an unused blob', { blobKey, err: e }));
-      throw err;
-    }
-    return this.get(id);
-  }
-
-  private parse(bytes: Buffer): ApkInfo {
-    try {
-      return parseApk(bytes);
-    } catch (err) {
-      if (err instanceof ApkError) throw badRequest(err.code, err.message);
-      throw err;
-    }
-  }
 
   async list(q: { package?: string | undefined; limit: number }) {
     const rows = await repo.listReleases(this.db, { packageName: q.package, limit: q.limit });
@@ -237,9 +139,12 @@ export class CatalogService {
     return `${this.options.publicUrl}/api/v1/releases/${id}/apk`;
   }
 
-  /** A release an INSTALL_APK may name: found, not bad. */
-  async installable(id: string): Promise<InstallableRelease> {
-    const r = await repo.findRelease(this.db, id);
+  /**
+   * A release an INSTALL_APK may name: found, not bad. `db` lets a caller read it inside its own
+   * transaction (the policies' recompute: on PGlite's single connection a read outside would wait for it).
+   */
+  async installable(id: string, db: Db = this.db): Promise<InstallableRelease> {
+    const r = await repo.findRelease(db, id);
     if (!r) throw new AppError(404, 'release_not_found', `no release ${id} in the catalog`);
     if (r.bad_at) throw conflict('release_bad', `release ${id} is marked bad and is never installed`);
     return {
@@ -300,20 +205,3 @@ export class CatalogService {
 }
 
 const missing = (code: string, message: string) => new AppError(404, code, message);
-
-/** The values an uploader said to expect must be the APK's; any difference refuses the upload. */
-function checkExpected(apk: ApkInfo, q: UploadQuery) {
-  const differs: string[] = [];
-  if (q.sha256 !== undefined && q.sha256 !== apk.sha256) {
-    throw badRequest('hash_mismatch', `the file's SHA-256 is ${apk.sha256}, not ${q.sha256}`);
-  }
-  const signer = apk.signerSha256[0];
-  if (q.signerSha256 !== undefined && q.signerSha256 !== signer) differs.push(`signerSha256 is ${signer}`);
-  if (q.signatureChecksum !== undefined && signer && q.signatureChecksum !== toChecksum(signer)) {
-    differs.push(`signatureChecksum is ${toChecksum(signer)}`);
-  }
-  if (q.packageName !== undefined && q.packageName !== apk.packageName) differs.push(`package is ${apk.packageName}`);
-  if (q.versionCode !== undefined && q.versionCode !== apk.versionCode) differs.push(`versionCode is ${apk.versionCode}`);
-  if (q.versionName !== undefined && q.versionName !== apk.versionName) differs.push(`versionName is ${apk.versionName ?? '(none)'}`);
-  if (differs.length) throw badRequest('apk_mismatch', `the APK is not what the upload said: its ${differs.join(', ')}`);
-}

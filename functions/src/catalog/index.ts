@@ -1,24 +1,17 @@
-import type { AuditService } from '../audit/index.js';
-import type { Clock } from '../core/clock.js';
-import type { BlobStore } from '../ports/blob-store.js';
-import type { Db } from '../ports/db.js';
-import type { Logger } from '../ports/logger.js';
 import { catalogRoutes } from './catalog.routes.js';
 import { CatalogService, type CatalogOptions } from './catalog.service.js';
+import { ReleaseIntake, type IntakeDeps, type IntakeOptions } from './release-intake.js';
 
 /** The catalog context: the agent's and the kiosk apps' releases, their signers and downloads (its public surface). */
 export { CatalogService, type InstallableRelease } from './catalog.service.js';
 
-export interface CatalogDeps {
-  db: Db;
-  clock: Clock;
-  audit: AuditService;
-  blobs: BlobStore;
-  logger: Logger;
-  settings: CatalogOptions;
+/** What the catalog needs: what the intake of releases needs, and the settings of both. */
+export interface CatalogDeps extends IntakeDeps {
+  settings: CatalogOptions & IntakeOptions;
 }
 
 export function createCatalog(d: CatalogDeps) {
-  const catalog = new CatalogService(d.db, d.clock, d.audit, d.blobs, d.logger, d.settings);
-  return { catalog, routes: catalogRoutes(catalog) };
+  const catalog = new CatalogService(d.db, d.clock, d.audit, d.blobs, d.settings);
+  const intake = new ReleaseIntake(d, d.settings);
+  return { catalog, routes: catalogRoutes(catalog, intake) };
 }

@@ -18,7 +18,7 @@ export { CommandService };
 export { ApprovalService } from './approvals.service.js';
 export type { CommandActor } from './commands.service.js';
 export { CommandDispatcher, type DispatchReport } from './dispatcher.js';
-export { signEnvelope, signingInput, type UnsignedEnvelope } from './envelope.js';
+export { signEnvelope, signingInput, unixSeconds, type UnsignedEnvelope } from './envelope.js';
 
 export interface CommandsDeps {
   db: Db;

@@ -104,6 +104,9 @@ export const configSchema = z.object({
     'bcrypt jobs that may wait per lane (device sessions, enrollments, admin sign-ins); more answer 503 with Retry-After. Device and enrollment lanes go first, so a full admin lane never delays them; 256 lets a provisioning burst or a fleet reconnecting at once wait instead of failing.',
   ),
   COMMAND_TTL_SEC: int(60, 30 * 86_400, 86_400).describe('Default lifetime of a command; undelivered ones expire after it.'),
+  POLICY_ENVELOPE_TTL_SEC: int(60, 7 * 86_400, 3600).describe(
+    'How long a signed policy document a device fetched is accepted by the device (docs/policies.md).',
+  ),
   FCM_SERVICE_ACCOUNT: z
     .string()
     .min(1)
@@ -180,6 +183,15 @@ export const configSchema = z.object({
   APK_MAX_BYTES: int(1024 * 1024, 512 * 1024 * 1024, 32 * 1024 * 1024).describe(
     'Largest APK the app catalog accepts in one upload - every release, the agent and the kiosk apps alike (Firebase functions take at most 32 MiB).',
   ),
+  UPLOADS_MAX_CONCURRENT: int(1, 1000, 4).describe(
+    'Catalog uploads and registrations by URL this instance reads at once (each is spooled to a temporary file); more are answered 429 with Retry-After.',
+  ),
+  UPLOADS_MAX_PER_CALLER: int(1, 100, 1).describe(
+    'Catalog uploads and registrations by URL one admin or API token may have in progress at once on this instance; more are answered 429.',
+  ),
+  RELEASE_URL_TIMEOUT_SEC: int(5, 3600, 120).describe(
+    'Longest a registration by https URL may take to download its APK (connect, answer and body) before it fails as download_failed.',
+  ),
   AGENT_ADMIN_RECEIVER: z
     .string()
     .regex(/^\.?[a-zA-Z][\w.]*$/)
@@ -240,6 +252,7 @@ export interface Config {
   bcryptQueuePerLane: number;
   enrollmentTokenTtlSec: number;
   commandTtlSec: number;
+  policyEnvelopeTtlSec: number;
   retention: { heartbeatDays: number; rollupDays: number; commandDays: number; notificationDays: number; downloadDays: number };
   /** SHA-256 of METRICS_TOKEN: the token itself is not kept once the configuration is read. */
   metricsTokenSha256: Buffer | undefined;
@@ -261,6 +274,8 @@ export interface Config {
   agentPackage: string;
   agentAdminReceiver: string;
   apkMaxBytes: number;
+  /** Uploads (and registrations by URL) read at once: by the instance, and by one caller. */
+  uploads: { maxConcurrent: number; maxPerCaller: number; urlTimeoutMs: number };
   consoleDir: string | undefined;
   /** The Firebase web app the console signs in to (all four CONSOLE_FIREBASE_* keys), or undefined. */
   firebaseWeb: { apiKey: string; authDomain: string; projectId: string; appId: string } | undefined;
@@ -323,6 +338,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bcryptQueuePerLane: c.BCRYPT_QUEUE_PER_LANE,
     enrollmentTokenTtlSec: c.ENROLLMENT_TOKEN_TTL_SEC,
     commandTtlSec: c.COMMAND_TTL_SEC,
+    policyEnvelopeTtlSec: c.POLICY_ENVELOPE_TTL_SEC,
     retention: {
       heartbeatDays: c.HEARTBEAT_RETENTION_DAYS,
       rollupDays: c.ROLLUP_RETENTION_DAYS,
@@ -351,6 +367,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     agentPackage: c.AGENT_PACKAGE,
     agentAdminReceiver: c.AGENT_ADMIN_RECEIVER,
     apkMaxBytes: c.APK_MAX_BYTES,
+    uploads: {
+      maxConcurrent: c.UPLOADS_MAX_CONCURRENT,
+      maxPerCaller: c.UPLOADS_MAX_PER_CALLER,
+      urlTimeoutMs: c.RELEASE_URL_TIMEOUT_SEC * 1000,
+    },
     consoleDir: c.CONSOLE_DIR,
     firebaseWeb: firebaseWeb(c),
     logLevel: c.LOG_LEVEL,

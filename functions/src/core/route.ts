@@ -48,6 +48,8 @@ export const SCOPES = [
   'commands:read',
   'commands:write',
   'audit:read',
+  'policies:read',
+  'policies:write',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
@@ -82,6 +84,11 @@ export interface HttpRequest {
   query: URLSearchParams;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer | undefined;
+  /**
+   * An upload route's body as it arrives, when the host streams it (standalone) instead of buffering
+   * it into `body` (Firebase, whose framework has read it already). Read at most once.
+   */
+  bodyStream?: AsyncIterable<Uint8Array>;
   ip: string;
 }
 
@@ -141,11 +148,13 @@ export interface RouteSpec<
   scope?: S;
   summary: string;
   tag: string;
+  /** The OpenAPI operationId when the one derived from the path would collide with another route's. */
+  operationId?: string;
   body?: B;
   query?: Q;
   params?: P;
   rateLimit?: RateLimitScope;
-  /** The body is a file, not JSON: these content types, up to maxBytes; the handler reads `req.body`. */
+  /** The body is a file, not JSON: these content types, up to maxBytes; the handler reads `req.bodyStream` or `req.body`. */
   upload?: { contentTypes: string[]; maxBytes: number };
   response: ResponseSpec;
   /** Other success answers the route may give (a WIPE waiting for approval: 202). */

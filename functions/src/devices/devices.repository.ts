@@ -41,6 +41,8 @@ export interface StoredDevice {
   mirrorDue: boolean;
   /** Heartbeats of this device in the batch that were stored before (same bootId and seq): answered, not stored. */
   duplicates: number;
+  /** The device's effective policy (policies/: its override, else its group's, else the fleet's); null: none applies. */
+  policy: { version: number; hash: string } | null;
 }
 
 /** `a << n` for a 64-bit window, 0 once everything is shifted out (PostgreSQL's << wraps the count). */
@@ -64,6 +66,8 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
     has_commands: boolean;
     mirror_due: boolean;
     duplicates: number;
+    policy_hash: string | null;
+    policy_version: string | null;
   }>`${sql.raw(preparedAs('heartbeat_batch'))}
     with i as (
       select * from unnest(
@@ -84,7 +88,7 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
         network_rssi, network_ip, app_package, app_running, app_foreground, app_version_name, app_version_code,
         app_last_frame_age_ms, uptime_sec, boot_id, seq, ord)
     ), dv as materialized (
-      select id, hb_boot_id, hb_seq, hb_seen, state_sent_at from devices
+      select id, group_id, hb_boot_id, hb_seq, hb_seen, state_sent_at from devices
       where id = any(${[...new Set(rows.map((r) => r.deviceId))]}::uuid[]) and lifecycle <> 'retired'
       order by id for no key update
     ), k as (
@@ -169,11 +173,29 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
         where c.device_id = dv.id and c.status = 'cancelled' and c.dispatched_at is not null
           and (c.device_report is null or c.device_report = 'delivered') and c.expires_at > ${mirror.now}::timestamptz
       ) as has_commands,
-      coalesce(u.mirror_due, false) as mirror_due, coalesce(x.duplicates, 0) as duplicates
+      coalesce(u.mirror_due, false) as mirror_due, coalesce(x.duplicates, 0) as duplicates,
+      pol.effective_hash as policy_hash, pol.effective_version as policy_version
     from dv
     left join u on u.id = dv.id
+    -- the effective policy, so the answer carries its hash without a second query: at most three
+    -- primary-key probes of the small policies table (policies/policies.repository.ts, docs/policies.md)
+    left join lateral (
+      select p.effective_hash, p.effective_version from policies p
+      where p.key in ('fleet', 'g:' || dv.group_id::text, 'd:' || dv.id::text)
+      order by case p.scope when 'device' then 2 when 'group' then 1 else 0 end desc limit 1
+    ) pol on true
     left join (select device_id, count(*)::int as duplicates from k where dup group by device_id) x on x.device_id = dv.id`.execute(db);
-  return new Map(stored.map((r) => [r.device_id, { hasCommands: r.has_commands, mirrorDue: r.mirror_due, duplicates: r.duplicates }]));
+  return new Map(
+    stored.map((r) => [
+      r.device_id,
+      {
+        hasCommands: r.has_commands,
+        mirrorDue: r.mirror_due,
+        duplicates: r.duplicates,
+        policy: r.policy_hash === null ? null : { version: Number(r.policy_version), hash: r.policy_hash },
+      },
+    ]),
+  );
 }
 
 /** Creates the daily heartbeat partitions from `from`'s UTC day through `days` days later; returns how many were new. */

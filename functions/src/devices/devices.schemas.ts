@@ -59,17 +59,32 @@ export const heartbeatBody = z
     events: z.array(deviceEvent).max(50).optional(),
     bootId: text(64).min(1).optional().describe('Random per agent boot; with seq, lets a retried heartbeat be stored once'),
     seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('Counts heartbeats within a bootId, from 0'),
+    policy: z
+      .object({
+        hash: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256')
+          .nullable(),
+      })
+      .strict()
+      .optional()
+      .describe('v2: the hash of the policy the device has applied (null: none); informational, the report is what counts'),
   })
   .refine((hb) => (hb.bootId === undefined) === (hb.seq === undefined), 'bootId and seq go together');
 export type HeartbeatInput = z.output<typeof heartbeatBody>;
 
 export const heartbeatResponse = z.object({
+  protocolVersion: z.number().int().describe('2: the answer carries `policy` (docs/protocol.md#policies)'),
   serverTime: isoDateTime,
   nextHeartbeatSec: z.number().int(),
   commands: z.array(z.record(z.string(), z.string())).describe('Signed command envelopes due for this device'),
   cancelled: z
     .array(z.string())
     .describe('Ids of commands this device may hold that were cancelled: never run them; report "cancelled" on each'),
+  policy: z
+    .object({ version: z.number().int(), hash: z.string() })
+    .nullable()
+    .describe("The device's effective policy; when the hash differs from what it applied, GET /api/v1/device/policy. null: none applies"),
 });
 
 export const DEVICE_STATUSES = ['online', 'offline', 'retiring', 'retired'] as const;

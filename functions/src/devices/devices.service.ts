@@ -98,7 +98,15 @@ export class DeviceService {
     const { commands, cancelled } = stored.hasCommands
       ? await this.outbox.heartbeatOutbox(device.deviceId, receivedAt)
       : { commands: [], cancelled: [] };
-    return { serverTime: receivedAt, nextHeartbeatSec: this.options.heartbeatIntervalSec, commands, cancelled };
+    return {
+      // v2 (docs/protocol.md): the effective policy; null when none applies. v1 agents ignore both fields.
+      protocolVersion: 2,
+      serverTime: receivedAt,
+      nextHeartbeatSec: this.options.heartbeatIntervalSec,
+      commands,
+      cancelled,
+      policy: stored.policy,
+    };
   }
 
   async list(q: ListDevicesQuery) {

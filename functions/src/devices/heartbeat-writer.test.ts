@@ -55,9 +55,9 @@ describe('HeartbeatWriter (group commit)', () => {
   it('answers null for a device that does not exist, and each device whether it has commands', async () => {
     const writer = new HeartbeatWriter(db, memoryLogger(), { maxBatch: 10, maxInFlight: 1 }, fakeInsert().insert);
     expect(await Promise.all([writer.write(row('a')), writer.write(row('ghost')), writer.write(row('busy'))])).toEqual([
-      { hasCommands: false },
+      { hasCommands: false, policy: null },
       null,
-      { hasCommands: true },
+      { hasCommands: true, policy: null },
     ]);
   });
 
@@ -66,7 +66,10 @@ describe('HeartbeatWriter (group commit)', () => {
       if (call === 1) throw sqlError('40P01', 'deadlock detected');
     });
     const writer = new HeartbeatWriter(db, memoryLogger(), { maxBatch: 10, maxInFlight: 1 }, fake.insert);
-    expect(await Promise.all([writer.write(row('a')), writer.write(row('b'))])).toEqual([{ hasCommands: false }, { hasCommands: false }]);
+    expect(await Promise.all([writer.write(row('a')), writer.write(row('b'))])).toEqual([
+      { hasCommands: false, policy: null },
+      { hasCommands: false, policy: null },
+    ]);
     expect(fake.batches).toEqual([
       ['a', 'b'],
       ['a', 'b'],

@@ -4,10 +4,12 @@ import type { Logger } from '../ports/logger.js';
 import { NEVER_DUE, type LiveView, type MirrorPolicy } from '../fleet-view/index.js';
 import { ensureHeartbeatPartitions, insertHeartbeats, type HeartbeatRow } from './devices.repository.js';
 
-export type Stored = Map<string, { hasCommands: boolean; mirrorDue: boolean; duplicates?: number }>;
+export type Stored = Map<string, { hasCommands: boolean; mirrorDue: boolean; duplicates?: number; policy?: PolicyRef | null }>;
+/** The device's effective policy as the heartbeat statement read it. */
+export type PolicyRef = { version: number; hash: string };
 export type InsertHeartbeats = (db: Db, rows: HeartbeatRow[], mirror: MirrorPolicy) => Promise<Stored>;
 /** What a stored heartbeat learned; null when the device does not exist. */
-export type WriteResult = { hasCommands: boolean } | null;
+export type WriteResult = { hasCommands: boolean; policy: PolicyRef | null } | null;
 export type EnsurePartitions = (db: Db, from: Date, days: number) => Promise<number>;
 
 export interface HeartbeatWriterOptions {
@@ -89,7 +91,7 @@ export class HeartbeatWriter {
       }
       for (const p of batch) {
         const r = found.get(p.deviceId);
-        p.resolve(r ? { hasCommands: r.hasCommands } : null);
+        p.resolve(r ? { hasCommands: r.hasCommands, policy: r.policy ?? null } : null);
       }
     } catch (err) {
       // One by one would only knock on a database that is gone, once per heartbeat: all get the 503.

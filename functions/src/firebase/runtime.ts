@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { getApps, initializeApp, type App as FirebaseApp } from 'firebase-admin/app';
 import type { Auth } from 'firebase-admin/auth';
 import { InProcessQueue } from '../adapters/local/in-process-queue.js';
@@ -19,6 +21,8 @@ import { FirebaseConsoleTokens } from '../adapters/firestore/console-tokens.js';
 import { openDatabase, type DatabaseHandle } from '../adapters/postgres/connect.js';
 import { FcmPush } from '../adapters/fcm/fcm-push.js';
 import { GcsBlobStore, type GcsBucket } from '../adapters/gcs/gcs-blob-store.js';
+import { TempSpool } from '../adapters/local/temp-spool.js';
+import { GuardedDownloader } from '../adapters/egress/download.js';
 import { FirestoreMirror } from '../adapters/firestore/firestore-mirror.js';
 import { createLogger } from '../adapters/logging/logger.js';
 import { noMirror } from '../ports/mirror.js';
@@ -104,6 +108,10 @@ async function build(fn: FunctionName) {
     mirror: firestore ? new FirestoreMirror(firestore) : noMirror,
     // the project's default Cloud Storage bucket, opened on the first catalog upload or download
     blobs: new GcsBlobStore(async () => (await import('firebase-admin/storage')).getStorage(firebase).bucket() as unknown as GcsBucket),
+    // an upload arrives already buffered (rawBody) and is read in place; a release registered by URL
+    // is spooled to the instance's temporary directory (in memory on Cloud Functions, like rawBody)
+    spool: new TempSpool(join(tmpdir(), `fleet-mdm-uploads-${process.pid}`), false),
+    downloader: new GuardedDownloader({ guard: egress, timeoutMs: config.uploads.urlTimeoutMs }),
     queue: localQueue ?? createPubSubQueue(),
     push: emulated ? noPush : lazyFcmPush(firebase),
     notifier: new ChannelNotifier({ discord: new DiscordNotifier({ allowedHosts: config.egress.discordHosts, guard: egress }), email }),

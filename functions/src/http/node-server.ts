@@ -8,10 +8,6 @@ import { secureServerResponse } from './security-headers.js';
 import { COMPRESSIBLE, gzipAsync } from './static-files.js';
 import { clientAddress, proxyTrust, type ProxyTrust } from './client-address.js';
 
-/** Uploads (bodies past the JSON limit) read at once: by the whole server, and by one caller. */
-const UPLOADS_AT_ONCE = 4;
-const UPLOADS_PER_CALLER = 1;
-
 /** Answers at least this large are gzipped for clients that accept it (a heartbeat answer stays plain). */
 const COMPRESS_FROM_BYTES = 1024;
 
@@ -38,9 +34,6 @@ export interface RunningServer {
 export function createNodeServer(handle: Handler, opts: NodeServerOptions): RunningServer {
   let closing = false;
   const proxy = opts.proxy ?? proxyTrust({ hops: opts.trustProxy ? 1 : 0 });
-  /** Uploads being read, by caller: a large body is buffered, so how many at once is capped. */
-  const uploading = new Map<string, number>();
-  let uploads = 0;
   /** Open event streams: ended on shutdown, or the server would wait on them forever. */
   const streams = new Set<ServerResponse>();
   // Every response, whoever writes it, gets the security headers (security-headers.ts).
@@ -63,6 +56,10 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
       ip: clientAddress(proxy, req.socket.remoteAddress, req.headers['x-forwarded-for']),
     };
     let response;
+    /** An unread upload too large to drain: the connection is cut once the answer is out. */
+    let cutAfterAnswer = false;
+    /** The body was handed over as a stream: what the handler left unread is dealt with below. */
+    let streamed = false;
     try {
       // Authenticate from the headers before reading a byte of the body: a refused request is answered
       // now and its connection closed, so an unauthenticated upload never fills memory.
@@ -77,43 +74,33 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
       }
       const passed = checked && 'bodyLimit' in checked ? checked : undefined;
       const limit = passed?.bodyLimit ?? handle.bodyLimit?.(base.method, base.path) ?? BODY_LIMIT_BYTES;
-      const caller = passed?.caller ?? base.ip;
-      const upload = limit > BODY_LIMIT_BYTES;
-      if (upload && (uploads >= UPLOADS_AT_ONCE || (uploading.get(caller) ?? 0) >= UPLOADS_PER_CALLER)) {
-        res.setHeader('connection', 'close');
-        const busy = errorResponse(
-          new AppError(503, 'uploads_busy', 'other uploads are in progress; retry shortly', { 'retry-after': '5' }),
-          randomUUID(),
-          undefined,
-          opts.logger,
-        );
-        res.writeHead(busy.status, busy.headers);
-        res.end(busy.body, () => req.destroy());
-        return;
+      if (limit > BODY_LIMIT_BYTES) {
+        // An upload: handed over as it arrives, never buffered here. The handler spools it to a
+        // temporary file under the size cap and its own concurrency limits (catalog/release-intake.ts);
+        // what it leaves unread (a refusal before or during reading) is drained or cut off below.
+        // destroyOnReturn: false - a handler that stops reading must not tear down the socket the
+        // answer goes out on.
+        streamed = true;
+        response = await handle({ ...base, body: undefined, bodyStream: req.iterator({ destroyOnReturn: false }) }, passed);
+      } else {
+        const body = await readBody(req, limit);
+        response =
+          body === 'too_large'
+            ? errorResponse(
+                new AppError(413, 'payload_too_large', `request bodies are limited to ${limit} bytes`),
+                randomUUID(),
+                undefined,
+                opts.logger,
+              )
+            : await handle({ ...base, body }, passed);
+        if (body === 'too_large') res.setHeader('connection', 'close');
       }
-      if (upload) {
-        uploads++;
-        uploading.set(caller, (uploading.get(caller) ?? 0) + 1);
-      }
-      const body = await readBody(req, limit).finally(() => {
-        if (!upload) return;
-        uploads--;
-        const left = (uploading.get(caller) ?? 1) - 1;
-        if (left > 0) uploading.set(caller, left);
-        else uploading.delete(caller);
-      });
-      response =
-        body === 'too_large'
-          ? errorResponse(
-              new AppError(413, 'payload_too_large', `request bodies are limited to ${limit} bytes`),
-              randomUUID(),
-              undefined,
-              opts.logger,
-            )
-          : await handle({ ...base, body }, passed);
-      if (body === 'too_large') res.setHeader('connection', 'close');
     } catch (err) {
       response = errorResponse(err, randomUUID(), undefined, opts.logger);
+    }
+    if (streamed && !req.complete) {
+      res.setHeader('connection', 'close');
+      cutAfterAnswer = !discardRest(req);
     }
     if (res.destroyed) return;
     if (req.method !== 'HEAD') response = await compressed(req, response);
@@ -130,7 +117,8 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
       return;
     }
     // the router logs and counts each request (router.ts)
-    res.end(response.body);
+    if (cutAfterAnswer) res.end(response.body, () => req.destroy());
+    else res.end(response.body);
   }
 
   /**
@@ -170,6 +158,24 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
         for (const stream of streams) stream.end();
       }),
   };
+}
+
+/**
+ * Reads and drops what is left of a body the handler did not read (an upload refused with 413, 429 or
+ * a 400), so a polite client still gets the answer; past DRAIN_LIMIT_BYTES more, the connection is
+ * cut. False when the body is declared too large to drain at all: the caller cuts after answering.
+ */
+function discardRest(req: IncomingMessage): boolean {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  let seen = 0;
+  if (Number.isFinite(declared) && declared > DRAIN_LIMIT_BYTES * 2) return false;
+  req.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > DRAIN_LIMIT_BYTES) req.destroy();
+  });
+  req.on('error', () => {});
+  req.resume();
+  return true;
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined | 'too_large'> {

@@ -7,7 +7,7 @@ export function buildOpenApi(routes: Route[], info: { version: string; serverUrl
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const operation: Record<string, unknown> = {
-      operationId: operationId(r),
+      operationId: r.operationId ?? operationId(r),
       summary: r.summary,
       tags: [r.tag],
       security: security(r),

@@ -151,7 +151,8 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
         latency: `${seconds.toFixed(3)}s`,
         remoteIp: req.ip,
         userAgent: header(req, 'user-agent')?.slice(0, 256),
-        requestSize: String(req.body?.length ?? 0),
+        // a streamed upload's size is what its header declared (the body went to the catalog's spool)
+        requestSize: String(req.body?.length ?? (Number(header(req, 'content-length') ?? 0) || 0)),
         responseSize: String(Buffer.byteLength(res.body)),
       },
       route: route?.path,
@@ -234,7 +235,7 @@ export function createRouter(routes: Route[], deps: RouterDeps): Handler {
       }
       route = out.route = found.route;
       const limit = route.upload?.maxBytes ?? BODY_LIMIT_BYTES;
-      if (req.body && req.body.length > limit) {
+      if ((req.body && req.body.length > limit) || Number(header(req, 'content-length') ?? 0) > limit) {
         throw new AppError(413, 'payload_too_large', `request bodies are limited to ${limit} bytes`);
       }
       if (route.rateLimit) {
@@ -364,7 +365,9 @@ function checkSameOrigin(req: HttpRequest): void {
 function checkUpload(req: HttpRequest, types: string[]): void {
   const type = (header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (!types.includes(type)) throw new AppError(415, 'unsupported_media_type', `send the file as ${types.join(' or ')}`);
-  if (!req.body || req.body.length === 0) throw new AppError(400, 'empty_body', 'the request body is empty');
+  const declared = header(req, 'content-length');
+  const empty = req.bodyStream ? declared !== undefined && Number(declared) === 0 : !req.body || req.body.length === 0;
+  if (empty) throw new AppError(400, 'empty_body', 'the request body is empty');
 }
 
 function readJson(req: HttpRequest): unknown {

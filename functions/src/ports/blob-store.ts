@@ -7,6 +7,8 @@
 export interface BlobStore {
   /** Stores the bytes under the key, replacing nothing: a key is written once. */
   put(key: string, bytes: Buffer, contentType: string): Promise<void>;
+  /** Stores a stream under the key (an APK read from its spooled file), never holding it whole; written once. */
+  putStream(key: string, body: AsyncIterable<Uint8Array>, contentType: string): Promise<void>;
   /** The bytes, or null when nothing is stored under the key. */
   get(key: string): Promise<Buffer | null>;
   /** Removes the key's bytes; nothing when absent. */
@@ -16,6 +18,7 @@ export interface BlobStore {
 /** A store that keeps nothing: uploads fail, downloads find nothing (hosts without storage). */
 export const noBlobStore: BlobStore = {
   put: () => Promise.reject(new Error('no blob store is configured on this host')),
+  putStream: () => Promise.reject(new Error('no blob store is configured on this host')),
   get: () => Promise.resolve(null),
   delete: () => Promise.resolve(),
 };

@@ -18,6 +18,8 @@ export interface Metrics {
   selfHealed(commands: number, escalations: number): void;
   /** Commands that expired before the device reported. */
   commandsExpired(n: number): void;
+  /** Rollout gates one tick decided, by verdict. */
+  rolloutGates(passed: number, failed: number): void;
 }
 
 export const noMetrics: Metrics = {
@@ -28,6 +30,7 @@ export const noMetrics: Metrics = {
   alertsChanged: () => {},
   selfHealed: () => {},
   commandsExpired: () => {},
+  rolloutGates: () => {},
 };
 
 /** Counts the fleet gauges are made of, read from the database. */
@@ -40,6 +43,8 @@ export interface FleetCounts {
   notifications: Record<string, number>;
   /** Seconds since the newest hour that is rolled up ended; null before the first rollup. */
   rollupLagSec: number | null;
+  /** Active devices by group name ('' for none), then compliance state (compliant, pending, failed). */
+  compliance?: Record<string, Record<string, number>>;
 }
 
 /** The pg pool's counters (pg.Pool has these). */
@@ -62,6 +67,8 @@ export interface MetricSources {
   fleet?: () => Promise<FleetCounts>;
   pool?: () => PoolStats | undefined;
   heartbeats?: () => HeartbeatStats;
+  /** Rollouts by state. */
+  rollouts?: () => Promise<Record<string, number>>;
 }
 
 /** Metrics that can also be read out: the sources of the scraped gauges, and the exposition text. */

@@ -278,6 +278,32 @@ export type DeviceGroup = Selectable<DeviceGroupsTable>;
 export type NewDeviceGroup = Insertable<DeviceGroupsTable>;
 export type DeviceGroupUpdate = Updateable<DeviceGroupsTable>;
 
+export interface DevicePolicyReportsTable {
+  device_id: string;
+  hash: string;
+  items: ColumnType<JsonObject, string, string>;
+  failed: number;
+  unsupported: number;
+  applied_at: Date | null;
+  received_at: Date;
+}
+
+export type DevicePolicyReport = Selectable<DevicePolicyReportsTable>;
+export type NewDevicePolicyReport = Insertable<DevicePolicyReportsTable>;
+export type DevicePolicyReportUpdate = Updateable<DevicePolicyReportsTable>;
+
+export interface DeviceSnoozesTable {
+  device_id: string;
+  until: Date;
+  reason: Generated<string>;
+  created_at: Date;
+  created_by: string | null;
+}
+
+export type DeviceSnooze = Selectable<DeviceSnoozesTable>;
+export type NewDeviceSnooze = Insertable<DeviceSnoozesTable>;
+export type DeviceSnoozeUpdate = Updateable<DeviceSnoozesTable>;
+
 export interface DeviceTagsTable {
   device_id: string;
   tag: string;
@@ -359,6 +385,44 @@ export type EnrollmentToken = Selectable<EnrollmentTokensTable>;
 export type NewEnrollmentToken = Insertable<EnrollmentTokensTable>;
 export type EnrollmentTokenUpdate = Updateable<EnrollmentTokensTable>;
 
+export interface FleetHealthHoursTable {
+  hour: Date;
+  online: number;
+  fleet: number;
+  alerting: number;
+  computed_at: Generated<Date>;
+}
+
+export type FleetHealthHour = Selectable<FleetHealthHoursTable>;
+export type NewFleetHealthHour = Insertable<FleetHealthHoursTable>;
+export type FleetHealthHourUpdate = Updateable<FleetHealthHoursTable>;
+
+export interface GroupAlertHoursTable {
+  group_id: string;
+  time_zone: string;
+  weekly: ColumnType<JsonObject, string, string>;
+  updated_at: Date;
+  updated_by: string | null;
+}
+
+export type GroupAlertHour = Selectable<GroupAlertHoursTable>;
+export type NewGroupAlertHour = Insertable<GroupAlertHoursTable>;
+export type GroupAlertHourUpdate = Updateable<GroupAlertHoursTable>;
+
+export interface GroupMaintenanceWindowsTable {
+  id: Generated<string>;
+  group_id: string;
+  starts_at: Date;
+  ends_at: Date;
+  reason: Generated<string>;
+  created_at: Date;
+  created_by: string | null;
+}
+
+export type GroupMaintenanceWindow = Selectable<GroupMaintenanceWindowsTable>;
+export type NewGroupMaintenanceWindow = Insertable<GroupMaintenanceWindowsTable>;
+export type GroupMaintenanceWindowUpdate = Updateable<GroupMaintenanceWindowsTable>;
+
 export interface HeartbeatRollupsTable {
   device_id: string;
   hour: Date;
@@ -433,6 +497,40 @@ export type Notification = Selectable<NotificationsTable>;
 export type NewNotification = Insertable<NotificationsTable>;
 export type NotificationUpdate = Updateable<NotificationsTable>;
 
+export interface PoliciesTable {
+  key: string;
+  scope: 'fleet' | 'group' | 'device';
+  group_id: string | null;
+  device_id: string | null;
+  version: number;
+  document: ColumnType<JsonObject, string, string>;
+  effective: ColumnType<JsonObject, string, string>;
+  effective_hash: string | null;
+  effective_version: number;
+  effective_group_id: string | null;
+  updated_at: Date;
+}
+
+export type Policie = Selectable<PoliciesTable>;
+export type NewPolicie = Insertable<PoliciesTable>;
+export type PolicieUpdate = Updateable<PoliciesTable>;
+
+export interface PolicyVersionsTable {
+  id: GeneratedAlways<number>;
+  scope: 'fleet' | 'group' | 'device';
+  group_id: string | null;
+  device_id: string | null;
+  document: ColumnType<JsonObject | null, string | null, string | null>;
+  diff: ColumnType<JsonObject, string | undefined, string>;
+  created_at: Date;
+  created_by: string | null;
+  created_by_name: string;
+}
+
+export type PolicyVersion = Selectable<PolicyVersionsTable>;
+export type NewPolicyVersion = Insertable<PolicyVersionsTable>;
+export type PolicyVersionUpdate = Updateable<PolicyVersionsTable>;
+
 export interface RateLimitsTable {
   bucket: string;
   window_started_at: Date;
@@ -442,6 +540,70 @@ export interface RateLimitsTable {
 export type RateLimit = Selectable<RateLimitsTable>;
 export type NewRateLimit = Insertable<RateLimitsTable>;
 export type RateLimitUpdate = Updateable<RateLimitsTable>;
+
+export interface RolloutDevicesTable {
+  rollout_id: string;
+  device_id: string;
+  wave: number;
+  ord: number;
+  install_claimed_at: Date | null;
+  install_command_id: string | null;
+  updated_at: Date | null;
+  rollback_requested_at: Date | null;
+  rollback_claimed_at: Date | null;
+  rollback_command_id: string | null;
+  rolled_back_at: Date | null;
+}
+
+export type RolloutDevice = Selectable<RolloutDevicesTable>;
+export type NewRolloutDevice = Insertable<RolloutDevicesTable>;
+export type RolloutDeviceUpdate = Updateable<RolloutDevicesTable>;
+
+export interface RolloutWavesTable {
+  rollout_id: string;
+  idx: number;
+  size_kind: 'percent' | 'count';
+  size_value: number;
+  device_count: Generated<number>;
+  state: Generated<'pending' | 'installing' | 'soaking' | 'passed' | 'failed'>;
+  installing_at: Date | null;
+  soaking_at: Date | null;
+  decided_at: Date | null;
+  verdict: ColumnType<JsonObject | null, string | null, string | null>;
+  alerted_at: Date | null;
+}
+
+export type RolloutWave = Selectable<RolloutWavesTable>;
+export type NewRolloutWave = Insertable<RolloutWavesTable>;
+export type RolloutWaveUpdate = Updateable<RolloutWavesTable>;
+
+export interface RolloutsTable {
+  id: string;
+  name: string;
+  package_name: string;
+  from_release_id: string;
+  to_release_id: string;
+  from_version_code: number;
+  to_version_code: number;
+  group_id: string | null;
+  allow_downgrade: Generated<boolean>;
+  rollback_on_failure: Generated<boolean>;
+  soak_sec: number;
+  install_timeout_sec: number;
+  margin: ColumnType<JsonObject, string, string>;
+  state: 'draft' | 'running' | 'paused' | 'completed' | 'aborted' | 'rolled_back';
+  current_wave: number | null;
+  paused_reason: string | null;
+  created_at: Date;
+  created_by: string | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+  updated_at: Date;
+}
+
+export type Rollout = Selectable<RolloutsTable>;
+export type NewRollout = Insertable<RolloutsTable>;
+export type RolloutUpdate = Updateable<RolloutsTable>;
 
 export interface RollupStateTable {
   id: Generated<number>;
@@ -490,14 +652,24 @@ export interface Database {
   commands: CommandsTable;
   device_events: DeviceEventsTable;
   device_groups: DeviceGroupsTable;
+  device_policy_reports: DevicePolicyReportsTable;
+  device_snoozes: DeviceSnoozesTable;
   device_tags: DeviceTagsTable;
   devices: DevicesTable;
   enrollment_tokens: EnrollmentTokensTable;
+  fleet_health_hours: FleetHealthHoursTable;
+  group_alert_hours: GroupAlertHoursTable;
+  group_maintenance_windows: GroupMaintenanceWindowsTable;
   heartbeat_rollups: HeartbeatRollupsTable;
   heartbeats: HeartbeatsTable;
   job_leases: JobLeasesTable;
   notifications: NotificationsTable;
+  policies: PoliciesTable;
+  policy_versions: PolicyVersionsTable;
   rate_limits: RateLimitsTable;
+  rollout_devices: RolloutDevicesTable;
+  rollout_waves: RolloutWavesTable;
+  rollouts: RolloutsTable;
   rollup_state: RollupStateTable;
   secret_check: SecretCheckTable;
   sweep_state: SweepStateTable;

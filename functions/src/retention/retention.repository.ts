@@ -156,6 +156,10 @@ export const pruneNotifications = (db: Db, cutoff: Date) =>
     }),
   );
 
+/** The fleet health chart's hours older than `cutoff` (at most a few thousand rows: one per hour). */
+export const pruneFleetHealthHours = async (db: Db, cutoff: Date) =>
+  Number((await db.deleteFrom('fleet_health_hours').where('hour', '<', cutoff).executeTakeFirst()).numDeletedRows);
+
 /** Agent APK download records older than `cutoff`. */
 export const pruneDownloads = (db: Db, cutoff: Date) =>
   deleteInBatches(async () =>

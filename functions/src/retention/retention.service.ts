@@ -9,6 +9,7 @@ import {
   pruneCommands,
   pruneDeviceEvents,
   pruneDownloads,
+  pruneFleetHealthHours,
   pruneNotifications,
   rollUpHour,
   rollupPartitions,
@@ -109,6 +110,8 @@ export class RetentionService {
       await dropPartition(this.db, 'heartbeat_rollups', p);
       rollupPartitionsDropped.push(p.name);
     }
+    // the fleet health chart's stored hours go with the rollups they were counted from
+    await pruneFleetHealthHours(this.db, new Date(rollupCutoff));
 
     const days = (n: number) => new Date(now - n * DAY_MS);
     return {

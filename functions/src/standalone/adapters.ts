@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { DiskBlobStore } from '../adapters/local/disk-blob-store.js';
+import { TempSpool } from '../adapters/local/temp-spool.js';
+import { GuardedDownloader } from '../adapters/egress/download.js';
 import { InProcessQueue } from '../adapters/local/in-process-queue.js';
 import { ChannelNotifier } from '../adapters/notifiers/channels.js';
 import { DiscordNotifier } from '../adapters/notifiers/discord.js';
@@ -17,6 +19,7 @@ import type { SecretHasher } from '../ports/secret-hasher.js';
 import { createApp, VERSION, type AppDeps, type HostAdapters } from '../app.js';
 import { systemClock } from '../core/clock.js';
 import type { BlobStore } from '../ports/blob-store.js';
+import type { Spool } from '../ports/spool.js';
 import { noConsoleTokens } from '../ports/console-tokens.js';
 import type { PoolStats } from '../ports/metrics.js';
 import type { Mirror } from '../ports/mirror.js';
@@ -32,6 +35,10 @@ export interface StandaloneOverrides {
   notifier?: Notifier;
   /** Where APK files go (tests use a temporary directory); DATA_DIR/blobs otherwise. */
   blobs?: BlobStore;
+  /** Where uploads wait while they are read; DATA_DIR/tmp/uploads otherwise. */
+  spool?: Spool;
+  /** Extra certificate authorities (PEM) the release downloader trusts: tests' own HTTPS listeners only. */
+  downloadCa?: string;
   /** bcrypt (tests count or slow the checks). */
   hasher?: SecretHasher;
 }
@@ -54,7 +61,7 @@ export function createStandaloneApp(deps: StandaloneDeps) {
   const shared = config.databaseUrl && !overrides.mirror ? new PgNotifyMirror(sse, { db, url: config.databaseUrl, logger }) : undefined;
   void shared?.start();
   const localQueue = overrides.queue ? undefined : new InProcessQueue(logger);
-  // alert channels connect only to Discord's hosts and public addresses, unless configured otherwise
+  // alert channels and release downloads connect only to public addresses (webhooks only to Discord's hosts), unless configured otherwise
   const egress = createEgressGuard({ allow: config.egress.allow });
   const email = new EmailNotifier({ guard: egress });
   const hasher = overrides.hasher ?? new WorkerSecretHasher(config.bcryptWorkers, config.bcryptQueuePerLane);
@@ -74,6 +81,9 @@ export function createStandaloneApp(deps: StandaloneDeps) {
     mirror: overrides.mirror ?? shared ?? sse,
     ...(overrides.mirror ? {} : { liveStream: sse }),
     blobs: overrides.blobs ?? new DiskBlobStore(join(config.dataDir, 'blobs')),
+    spool: overrides.spool ?? new TempSpool(join(config.dataDir, 'tmp', 'uploads')),
+    // releases registered by URL are fetched under the same egress policy as the alert channels
+    downloader: new GuardedDownloader({ guard: egress, timeoutMs: config.uploads.urlTimeoutMs, ca: overrides.downloadCa }),
     queue: overrides.queue ?? localQueue!,
     push: overrides.push ?? noPush,
     notifier:

@@ -3,6 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiskBlobStore } from '../../src/adapters/local/disk-blob-store.js';
+import { TempSpool } from '../../src/adapters/local/temp-spool.js';
 import type { AppSecrets } from '../../src/app.js';
 import { createStandaloneApp, type StandaloneApp, type StandaloneOverrides } from '../../src/standalone/adapters.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
@@ -101,8 +102,12 @@ export async function createTestApp(kind: DbKind, env: Record<string, string> = 
     dbPool: db.stats,
     logger: logs,
     clock,
-    // APK files in a directory of the test's own
-    overrides: { blobs: new DiskBlobStore(await mkdtemp(join(tmpdir(), 'fleet-mdm-blobs-'))), ...adapters },
+    // APK files and spooled uploads in directories of the test's own
+    overrides: {
+      blobs: new DiskBlobStore(await mkdtemp(join(tmpdir(), 'fleet-mdm-blobs-'))),
+      spool: new TempSpool(join(await mkdtemp(join(tmpdir(), 'fleet-mdm-spool-')), 'uploads')),
+      ...adapters,
+    },
   });
   await app.maintenance();
   await app.services.admins.ensureFirstAdmin({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD, allowGenerated: false });

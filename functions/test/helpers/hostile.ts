@@ -162,6 +162,9 @@ export function template(r: Route, deviceId: string): unknown {
       return { name: 'Renamed', role: 'operator', disabled: false };
     case '/api/v1/admin/releases/{id}/bad':
       return { reason: 'crashes on start' };
+    case '/api/v1/admin/releases/register':
+      // only the cases the schema refuses are sent: nothing is ever downloaded
+      return { url: 'https://releases.example.com/app.apk', notes: 'fuzz', versionCode: 3 };
     case '/api/v1/admin/api-tokens':
       return { name: 'fuzz-token', scopes: ['devices:read'], expiresInSec: 3600 };
     case '/api/v1/admin/command-approvals/{id}/reject':

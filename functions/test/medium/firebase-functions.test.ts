@@ -3,6 +3,7 @@ import { maxConnections, PLAN } from '../../src/firebase/plan.js';
 import { firebaseFunctionsEnv } from '../helpers/firebase.js';
 import { clonePostgresDatabase, dropPostgresDatabase } from '../helpers/db.js';
 import { sampleDevice, sampleHeartbeat } from '../helpers/app.js';
+import { unsignedApk } from '../../../docs/vectors/apk/build-apk.mjs';
 
 type Fn = (req: unknown, res: unknown) => unknown;
 
@@ -34,13 +35,15 @@ describe('the Firebase functions', () => {
 
   /** A request the way the functions framework hands it over (Express, body already read into rawBody). */
   async function call(fn: string, method: string, url: string, body?: unknown, token?: string) {
-    const raw = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const file = Buffer.isBuffer(body);
+    const raw = body === undefined ? undefined : file ? body : Buffer.from(JSON.stringify(body));
+    const type = file ? 'application/vnd.android.package-archive' : 'application/json';
     const req = {
       method,
       url,
       originalUrl: url,
       ip: '203.0.113.5',
-      headers: { ...(raw ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: { ...(raw ? { 'content-type': type } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
       rawBody: raw,
       body,
       get: () => undefined,
@@ -80,6 +83,15 @@ describe('the Firebase functions', () => {
     expect(beat.headers['x-content-type-options']).toBe('nosniff');
     const list = await call('api', 'GET', '/api/v1/admin/devices?status=online', undefined, admin.token);
     expect(list.json.items.map((d: { id: string }) => d.id)).toEqual([enrolled.json.deviceId]);
+  });
+
+  it('reads an APK upload from the body the framework already buffered (rawBody), with the same refusals', async () => {
+    const admin = (await call('api', 'POST', '/api/v1/admin/login', { email: 'ops@example.com', password: 'firebase test password' })).json;
+    // parsed as far as the signature from the buffer in place (no Cloud Storage here to store a good one)
+    const unsigned = await call('api', 'POST', '/api/v1/admin/releases', unsignedApk({ packageName: 'a.b', versionCode: 1 }), admin.token);
+    expect([unsigned.status, unsigned.json.error.code]).toEqual([400, 'unsigned_apk']);
+    const text = await call('api', 'POST', '/api/v1/admin/releases', Buffer.from('not an apk'), admin.token);
+    expect([text.status, text.json.error.code]).toEqual([400, 'not_an_apk']);
   });
 
   it('keeps each function to its share of the API', async () => {

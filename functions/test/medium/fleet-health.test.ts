@@ -112,4 +112,25 @@ describe.each(DB_KINDS)('fleet health on %s', (kind) => {
     expect(bad.status).toBe(400);
     expect((await t.request('GET', '/api/v1/admin/fleet/health')).status).toBe(401);
   });
+
+  it('computes a complete hour once and reads it back after that; a newly rolled-up hour is added', async () => {
+    const db = t.db.db;
+    const before = await health('?range=24h');
+    const stored = await db.selectFrom('fleet_health_hours').select(['hour', 'online', 'fleet', 'alerting']).orderBy('hour').execute();
+    expect(stored.length).toBeGreaterThanOrEqual(22);
+    expect(stored.find((r) => r.hour.getTime() === at(5).getTime())).toMatchObject({ online: 3, fleet: 3, alerting: 0 });
+    // the stored counts answer, not the rollups: with the rollups gone the chart is unchanged
+    await db.deleteFrom('heartbeat_rollups').where('hour', '<', at(22)).execute();
+    expect((await health('?range=24h')).json.hours).toEqual(before.json.hours);
+    // the rollup job moves on by an hour (a's row for hour 22 was seeded): that hour alone is computed
+    await db
+      .updateTable('rollup_state')
+      .set({ rolled_up_to: at(23) })
+      .execute();
+    t.clock.set(at(25, 30));
+    const next = await health('?range=24h');
+    expect(next.json.to).toBe(at(23).toISOString());
+    expect(next.json.hours.at(-1)).toEqual({ hour: at(22).toISOString(), online: 1, offline: 2, alerting: 1 });
+    expect(next.json.hours.slice(0, -1)).toEqual(before.json.hours.slice(1));
+  });
 });

@@ -60,7 +60,14 @@ describe.each(DB_KINDS)('heartbeats retried with the same bootId and seq on %s',
     const first = await beat('boot-a', 0, event);
     const again = await beat('boot-a', 0, event);
     expect([first.status, again.status]).toEqual([200, 200]);
-    expect(Object.keys(again.json).sort()).toEqual(['cancelled', 'commands', 'nextHeartbeatSec', 'serverTime']);
+    expect(Object.keys(again.json).sort()).toEqual([
+      'cancelled',
+      'commands',
+      'nextHeartbeatSec',
+      'policy',
+      'protocolVersion',
+      'serverTime',
+    ]);
     expect(await stored()).toBe(before + 1);
     expect(await events()).toBe(1);
     expect(t.app.services.heartbeats.stats.duplicates).toBeGreaterThanOrEqual(1);

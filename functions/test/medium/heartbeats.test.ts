@@ -43,7 +43,14 @@ describe.each(DB_KINDS)('sessions and heartbeats on %s', (kind) => {
       sampleHeartbeat(sentAt, { fcmToken: 'fcm-new', events: [{ type: 'app.crash', at: sentAt.toISOString(), data: { code: 7 } }] }),
     );
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ serverTime: t.clock.now().toISOString(), nextHeartbeatSec: 300, commands: [], cancelled: [] });
+    expect(res.json).toEqual({
+      protocolVersion: 2,
+      serverTime: t.clock.now().toISOString(),
+      nextHeartbeatSec: 300,
+      commands: [],
+      cancelled: [],
+      policy: null,
+    });
     const row = await t.db.db.selectFrom('devices').selectAll().where('id', '=', device.deviceId).executeTakeFirstOrThrow();
     expect(row).toMatchObject({
       last_seen_at: t.clock.now(),

@@ -15,7 +15,7 @@ describe('authentication before the body', () => {
   let port: number;
   const sockets: Socket[] = [];
   beforeAll(async () => {
-    t = await createTestApp('pglite', { APK_MAX_BYTES: String(64 * 1024 * 1024) });
+    t = await createTestApp('pglite', { APK_MAX_BYTES: String(64 * 1024 * 1024), UPLOADS_MAX_CONCURRENT: '3' });
     http = createNodeServer(t.app.handle, { logger: t.logs });
     await new Promise<void>((resolve) => http.server.listen(0, '127.0.0.1', resolve));
     port = (http.server.address() as AddressInfo).port;
@@ -26,8 +26,8 @@ describe('authentication before the body', () => {
     await t?.close();
   });
 
-  /** Sends the headers of a 60 MiB upload and `sent` bytes of it, then stalls; resolves with the status line and the ms it took. */
-  function slowUpload(headers: string, sent: number): Promise<{ status: string; ms: number }> {
+  /** Sends the headers of a 60 MiB upload and `sent` bytes of it, then stalls; resolves with the status line, headers and the ms it took. */
+  function slowUpload(headers: string, sent: number): Promise<{ status: string; head: string; ms: number }> {
     const started = performance.now();
     return new Promise((resolve, reject) => {
       const socket = connect(port, '127.0.0.1');
@@ -36,7 +36,9 @@ describe('authentication before the body', () => {
       socket.on('data', (c: Buffer) => {
         data += c.toString('latin1');
         const line = data.indexOf('\r\n');
-        if (line > 0) resolve({ status: data.slice(0, line), ms: performance.now() - started });
+        const end = data.indexOf('\r\n\r\n');
+        if (line > 0 && end > 0)
+          resolve({ status: data.slice(0, line), head: data.slice(0, end).toLowerCase(), ms: performance.now() - started });
       });
       socket.on('error', reject);
       socket.write(
@@ -62,14 +64,27 @@ describe('authentication before the body', () => {
     expect(grown).toBeLessThan(50 * 1024 * 1024);
   });
 
-  it('reads one upload per admin at a time: a second one while the first is held answers 503', async () => {
+  it('reads one upload per admin at a time (UPLOADS_MAX_PER_CALLER): a second one while the first is held answers 429 with Retry-After', async () => {
     const token = await t.loginAs('admin');
     const auth = `authorization: Bearer ${token}\r\n`;
     const first = slowUpload(auth, 1024); // held open, never answered while it stalls
     await new Promise((r) => setTimeout(r, 300));
     const second = await slowUpload(auth, 16);
-    expect(second.status).toBe('HTTP/1.1 503 Service Unavailable');
+    expect(second.status).toBe('HTTP/1.1 429 Too Many Requests');
+    expect(second.head).toContain('retry-after: 5');
     void first;
+  });
+
+  it('reads at most UPLOADS_MAX_CONCURRENT uploads at once across admins: the next one answers 429', async () => {
+    // this app allows 3 at once; the held upload of the test above is one of them
+    const held = [await t.loginAs('admin'), await t.loginAs('admin')].map((token) =>
+      slowUpload(`authorization: Bearer ${token}\r\n`, 1024),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const next = await slowUpload(`authorization: Bearer ${await t.loginAs('admin')}\r\n`, 16);
+    expect(next.status).toBe('HTTP/1.1 429 Too Many Requests');
+    expect(next.head).toContain('retry-after: 5');
+    void held;
   });
 
   it('still takes the 64 KiB JSON limit on other routes', async () => {

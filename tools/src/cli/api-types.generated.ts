@@ -38,6 +38,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/alerts/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Acknowledge many alerts at once: the given ids, or every open one matching a filter (one transaction) */
+        post: operations["postAdminAlertsAckMany"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/alerts/{id}": {
         parameters: {
             query?: never;
@@ -261,6 +278,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/compliance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Devices with their compliance state (compliant, pending, failed), filtered by state and group */
+        get: operations["getAdminCompliance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/compliance/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Compliant, pending and failed devices per group */
+        get: operations["getAdminComplianceSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/devices": {
         parameters: {
             query?: never;
@@ -307,6 +358,42 @@ export interface paths {
         /** Add and remove tags on devices, all or none (dryRun: only count them) */
         post: operations["postAdminDevicesTags"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/devices/{deviceId}/compliance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A device's compliance: its state and the items of its latest report that are not applied, with reasons */
+        get: operations["getAdminDevicesCompliance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/devices/{deviceId}/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A device's policy override (fields it leaves out come from its group and the fleet) */
+        get: operations["getAdminDevicesPolicy"];
+        /** Save a device's override: a new version, audited with its diff */
+        put: operations["putAdminDevicesPolicy"];
+        post?: never;
+        /** Remove a device's override: it follows its group again (a version with no document) */
+        delete: operations["deleteAdminDevicesPolicy"];
         options?: never;
         head?: never;
         patch?: never;
@@ -360,6 +447,25 @@ export interface paths {
         /** Retire a device: its credentials stop working (after a signed WIPE or RELEASE_OWNER reached it, with wipe: true or releaseOwner: true); its history stays */
         post: operations["postAdminDevicesRetire"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/devices/{id}/snooze": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A device's alert snooze */
+        get: operations["getAdminDevicesSnooze"];
+        /** Snooze a device: it raises no alerts until the given time */
+        put: operations["putAdminDevicesSnooze"];
+        post?: never;
+        /** End a snooze now (the offline clock of the device starts now) */
+        delete: operations["deleteAdminDevicesSnooze"];
         options?: never;
         head?: never;
         patch?: never;
@@ -536,6 +642,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/groups/{groupId}/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A group's policy (fields it leaves out come from the fleet default) */
+        get: operations["getAdminGroupsPolicy"];
+        /** Save a group's policy: a new version, audited with its diff */
+        put: operations["putAdminGroupsPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/groups/{id}/alert-hours": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A group's alert hours, its maintenance windows not yet over, and whether it is quiet now */
+        get: operations["getAdminGroupsAlertHours"];
+        /** Set a group's expected hours: outside them its devices raise no offline or app alerts */
+        put: operations["putAdminGroupsAlertHours"];
+        post?: never;
+        /** Clear a group's expected hours (its devices are expected around the clock) */
+        delete: operations["deleteAdminGroupsAlertHours"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/groups/{id}/maintenance-windows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a maintenance window: inside it the group raises no offline or app alerts */
+        post: operations["postAdminGroupsMaintenanceWindows"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/groups/{id}/maintenance-windows/{windowId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a maintenance window */
+        delete: operations["deleteAdminGroupsMaintenanceWindowsById"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/login": {
         parameters: {
             query?: never;
@@ -655,6 +832,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/policies/fleet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The fleet default policy (every device, unless its group or an override says otherwise) */
+        get: operations["getAdminPoliciesFleet"];
+        /** Save the fleet default: a new version, audited with its diff */
+        put: operations["putAdminPoliciesFleet"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/policies/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Which devices a save would change (nothing is saved): their count and the first names */
+        post: operations["postAdminPoliciesPreview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/policies/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Policy versions, newest first, by layer */
+        get: operations["getAdminPoliciesVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/policies/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version's document and its diff against the layer's previous version */
+        get: operations["getAdminPoliciesVersionsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/releases": {
         parameters: {
             query?: never;
@@ -667,6 +913,23 @@ export interface paths {
         put?: never;
         /** Upload an APK (the body is the file): parsed here, its signer pinned per package, stored and served from here */
         post: operations["postAdminReleases"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/releases/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Register a release by https URL: the server downloads the APK through its egress policy, then treats it exactly as an upload (parsed, signer pinned, stored and served from here) */
+        post: operations["postAdminReleasesRegister"];
         delete?: never;
         options?: never;
         head?: never;
@@ -701,6 +964,143 @@ export interface paths {
         put?: never;
         /** Mark a release bad: never installed or served again (audited with the reason) */
         post: operations["postAdminReleasesBad"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/rollouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Rollouts, newest first, with their waves, device counts and gate verdicts */
+        get: operations["getAdminRollouts"];
+        put?: never;
+        /** Create a rollout of release B over the devices on release A (a draft, or started with "start": true) */
+        post: operations["postAdminRollouts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/rollouts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One rollout */
+        get: operations["getAdminRolloutsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/rollouts/{id}/abort": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop for good; devices keep what they have */
+        post: operations["postAdminRolloutsAbort"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/rollouts/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause: nothing more is sent until resumed */
+        post: operations["postAdminRolloutsPause"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/rollouts/{id}/promote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pass the current wave now (skips its soak, or overrides its failed gate) */
+        post: operations["postAdminRolloutsPromote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/rollouts/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a paused rollout (not one whose wave failed its gate: promote it instead) */
+        post: operations["postAdminRolloutsResume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/rollouts/{id}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send release A to every device that was sent B, and end the rollout */
+        post: operations["postAdminRolloutsRollback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/rollouts/{id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a draft: its devices are assigned to waves and the first wave installs */
+        post: operations["postAdminRolloutsStart"];
         delete?: never;
         options?: never;
         head?: never;
@@ -840,6 +1240,40 @@ export interface paths {
         get: operations["getConsoleConfig"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/device/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The device's effective policy as a signed envelope (protocol v2) */
+        get: operations["getDevicePolicy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/device/policy/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Report, per item, how the policy of a hash was applied (the latest report replaces the previous one) */
+        post: operations["postDevicePolicyReport"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1154,6 +1588,107 @@ export interface operations {
             };
         };
     };
+    postAdminAlertsAckMany: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    ids?: string[];
+                    /** @description Every open, unacknowledged alert matching it (an empty filter: all of them) */
+                    filter?: {
+                        /** @enum {string} */
+                        kind?: "offline" | "low_battery" | "app_down" | "app_frozen";
+                        /** Format: uuid */
+                        deviceId?: string;
+                        /** Format: uuid */
+                        groupId?: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description How many were acknowledged */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Alerts acknowledged by this call */
+                        acknowledged: number;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getAdminAlertsById: {
         parameters: {
             query?: never;
@@ -1378,7 +1913,7 @@ export interface operations {
                             /** Format: uuid */
                             id: string;
                             name: string;
-                            scopes: ("releases:read" | "releases:write" | "devices:read" | "devices:write" | "commands:read" | "commands:write" | "audit:read")[];
+                            scopes: ("releases:read" | "releases:write" | "devices:read" | "devices:write" | "commands:read" | "commands:write" | "audit:read" | "policies:read" | "policies:write")[];
                             /** @enum {string} */
                             status: "active" | "expired" | "revoked";
                             createdBy: string | null;
@@ -1442,7 +1977,7 @@ export interface operations {
                 "application/json": {
                     /** @description Who uses it, e.g. "android-release-pipeline"; audit entries carry it */
                     name: string;
-                    scopes: ("releases:read" | "releases:write" | "devices:read" | "devices:write" | "commands:read" | "commands:write" | "audit:read")[];
+                    scopes: ("releases:read" | "releases:write" | "devices:read" | "devices:write" | "commands:read" | "commands:write" | "audit:read" | "policies:read" | "policies:write")[];
                     /** @description Default 90 days; at most a year */
                     expiresInSec?: number;
                 };
@@ -1459,7 +1994,7 @@ export interface operations {
                         /** Format: uuid */
                         id: string;
                         name: string;
-                        scopes: ("releases:read" | "releases:write" | "devices:read" | "devices:write" | "commands:read" | "commands:write" | "audit:read")[];
+                        scopes: ("releases:read" | "releases:write" | "devices:read" | "devices:write" | "commands:read" | "commands:write" | "audit:read" | "policies:read" | "policies:write")[];
                         /** @enum {string} */
                         status: "active" | "expired" | "revoked";
                         createdBy: string | null;
@@ -1718,6 +2253,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too many failed attempts; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -1733,7 +2277,7 @@ export interface operations {
         parameters: {
             query?: {
                 actorId?: string;
-                action?: "created_admin" | "updated_admin" | "deleted_admin" | "logged_in" | "logged_out" | "locked_out_login" | "created_enrollment_token" | "revoked_enrollment_token" | "enrolled_device" | "sent_command" | "finished_command" | "updated_device" | "retired_device" | "deleted_device" | "replaced_device" | "moved_devices" | "tagged_devices" | "updated_alert_settings" | "sent_test_notification" | "acknowledged_alert" | "escalated_alert" | "registered_apk_release" | "uploaded_release" | "marked_release_bad" | "rotated_signer" | "failed_authentication" | "created_api_token" | "revoked_api_token" | "cancelled_command" | "requested_command_approval" | "approved_command" | "rejected_command" | "expired_command_approval";
+                action?: "created_admin" | "updated_admin" | "deleted_admin" | "logged_in" | "logged_out" | "locked_out_login" | "created_enrollment_token" | "revoked_enrollment_token" | "enrolled_device" | "sent_command" | "finished_command" | "updated_device" | "retired_device" | "deleted_device" | "replaced_device" | "moved_devices" | "tagged_devices" | "updated_alert_settings" | "sent_test_notification" | "acknowledged_alert" | "acknowledged_alerts" | "updated_alert_hours" | "created_maintenance_window" | "deleted_maintenance_window" | "snoozed_device" | "unsnoozed_device" | "escalated_alert" | "registered_apk_release" | "uploaded_release" | "marked_release_bad" | "rotated_signer" | "failed_authentication" | "created_api_token" | "revoked_api_token" | "cancelled_command" | "requested_command_approval" | "approved_command" | "rejected_command" | "expired_command_approval" | "changed_rollout" | "saved_policy" | "removed_policy";
                 deviceId?: string;
                 cursor?: string;
                 limit?: number;
@@ -2700,6 +3244,155 @@ export interface operations {
             };
         };
     };
+    getAdminCompliance: {
+        parameters: {
+            query?: {
+                state?: "compliant" | "pending" | "failed";
+                groupId?: string;
+                /** @description The last deviceId of the previous page */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of devices */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            deviceId: string;
+                            displayName: string;
+                            group: {
+                                /** Format: uuid */
+                                id: string;
+                                name: string;
+                            } | null;
+                            /** @enum {string} */
+                            state: "compliant" | "pending" | "failed";
+                            effectiveHash: string | null;
+                            reportedHash: string | null;
+                            failedItems: number;
+                            reportedAt: string | null;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminComplianceSummary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Counts per group */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        total: {
+                            compliant: number;
+                            pending: number;
+                            failed: number;
+                        };
+                        groups: {
+                            compliant: number;
+                            pending: number;
+                            failed: number;
+                            groupId: string | null;
+                            group: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getAdminDevices: {
         parameters: {
             query?: {
@@ -3031,6 +3724,513 @@ export interface operations {
             };
             /** @description Body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminDevicesCompliance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deviceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Compliance */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        deviceId: string;
+                        /** @enum {string} */
+                        state: "compliant" | "pending" | "failed";
+                        effective: {
+                            version: number;
+                            hash: string | null;
+                        };
+                        reported: {
+                            hash: string;
+                            appliedAt: string | null;
+                            /** Format: date-time */
+                            receivedAt: string;
+                            current: boolean;
+                        } | null;
+                        items: {
+                            item: string;
+                            /** @enum {string} */
+                            status: "applied" | "failed" | "unsupported";
+                            reason?: string;
+                        }[];
+                        /** @description Items of the latest report not applied, with their reasons */
+                        nonCompliant: {
+                            item: string;
+                            /** @enum {string} */
+                            status: "applied" | "failed" | "unsupported";
+                            reason?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminDevicesPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deviceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy layer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "fleet" | "group" | "device";
+                        groupId: string | null;
+                        deviceId: string | null;
+                        /** @description The latest version of this layer; null: never saved (or removed) */
+                        version: number | null;
+                        document: {
+                            /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                            kioskApp?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            /** @description The agent's release: a catalog release of the agent package */
+                            agentRelease?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            heartbeatIntervalSec?: number;
+                            lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                            keyguardDisabled?: boolean;
+                            statusBarDisabled?: boolean;
+                            /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                            userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                            /** @description Runtime permissions of the kiosk app: grant or deny */
+                            kioskPermissions?: {
+                                [key: string]: "grant" | "deny";
+                            };
+                            systemUpdate?: {
+                                /** @enum {string} */
+                                type: "automatic" | "windowed" | "postponed";
+                                /** @description windowed: minutes after local midnight */
+                                startMinute?: number;
+                                /** @description windowed: after startMinute (same day) */
+                                endMinute?: number;
+                            };
+                            screenTimeoutSec?: number;
+                            /** @description IANA time zone; alert hours are set on the group, not here */
+                            timeZone?: string;
+                        } | null;
+                        updatedAt: string | null;
+                        /** @description What devices of this layer get (a device override: computed for its group) */
+                        effective?: {
+                            version: number;
+                            hash: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putAdminDevicesPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deviceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                    kioskApp?: {
+                        /** Format: uuid */
+                        releaseId: string;
+                    };
+                    /** @description The agent's release: a catalog release of the agent package */
+                    agentRelease?: {
+                        /** Format: uuid */
+                        releaseId: string;
+                    };
+                    heartbeatIntervalSec?: number;
+                    lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                    keyguardDisabled?: boolean;
+                    statusBarDisabled?: boolean;
+                    /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                    userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                    /** @description Runtime permissions of the kiosk app: grant or deny */
+                    kioskPermissions?: {
+                        [key: string]: "grant" | "deny";
+                    };
+                    systemUpdate?: {
+                        /** @enum {string} */
+                        type: "automatic" | "windowed" | "postponed";
+                        /** @description windowed: minutes after local midnight */
+                        startMinute?: number;
+                        /** @description windowed: after startMinute (same day) */
+                        endMinute?: number;
+                    };
+                    screenTimeoutSec?: number;
+                    /** @description IANA time zone; alert hours are set on the group, not here */
+                    timeZone?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The policy layer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "fleet" | "group" | "device";
+                        groupId: string | null;
+                        deviceId: string | null;
+                        /** @description The latest version of this layer; null: never saved (or removed) */
+                        version: number | null;
+                        document: {
+                            /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                            kioskApp?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            /** @description The agent's release: a catalog release of the agent package */
+                            agentRelease?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            heartbeatIntervalSec?: number;
+                            lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                            keyguardDisabled?: boolean;
+                            statusBarDisabled?: boolean;
+                            /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                            userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                            /** @description Runtime permissions of the kiosk app: grant or deny */
+                            kioskPermissions?: {
+                                [key: string]: "grant" | "deny";
+                            };
+                            systemUpdate?: {
+                                /** @enum {string} */
+                                type: "automatic" | "windowed" | "postponed";
+                                /** @description windowed: minutes after local midnight */
+                                startMinute?: number;
+                                /** @description windowed: after startMinute (same day) */
+                                endMinute?: number;
+                            };
+                            screenTimeoutSec?: number;
+                            /** @description IANA time zone; alert hours are set on the group, not here */
+                            timeZone?: string;
+                        } | null;
+                        updatedAt: string | null;
+                        /** @description What devices of this layer get (a device override: computed for its group) */
+                        effective?: {
+                            version: number;
+                            hash: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteAdminDevicesPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deviceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy layer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "fleet" | "group" | "device";
+                        groupId: string | null;
+                        deviceId: string | null;
+                        /** @description The latest version of this layer; null: never saved (or removed) */
+                        version: number | null;
+                        document: {
+                            /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                            kioskApp?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            /** @description The agent's release: a catalog release of the agent package */
+                            agentRelease?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            heartbeatIntervalSec?: number;
+                            lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                            keyguardDisabled?: boolean;
+                            statusBarDisabled?: boolean;
+                            /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                            userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                            /** @description Runtime permissions of the kiosk app: grant or deny */
+                            kioskPermissions?: {
+                                [key: string]: "grant" | "deny";
+                            };
+                            systemUpdate?: {
+                                /** @enum {string} */
+                                type: "automatic" | "windowed" | "postponed";
+                                /** @description windowed: minutes after local midnight */
+                                startMinute?: number;
+                                /** @description windowed: after startMinute (same day) */
+                                endMinute?: number;
+                            };
+                            screenTimeoutSec?: number;
+                            /** @description IANA time zone; alert hours are set on the group, not here */
+                            timeZone?: string;
+                        } | null;
+                        updatedAt: string | null;
+                        /** @description What devices of this layer get (a device override: computed for its group) */
+                        effective?: {
+                            version: number;
+                            hash: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3626,6 +4826,251 @@ export interface operations {
             };
             /** @description Body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminDevicesSnooze: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The snooze */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        deviceId: string;
+                        /** @description null: not snoozed */
+                        until: string | null;
+                        reason: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putAdminDevicesSnooze: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: date-time */
+                    until: string;
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The snooze */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        deviceId: string;
+                        /** @description null: not snoozed */
+                        until: string | null;
+                        reason: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteAdminDevicesSnooze: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The snooze */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        deviceId: string;
+                        /** @description null: not snoozed */
+                        until: string | null;
+                        reason: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4613,6 +6058,874 @@ export interface operations {
             };
         };
     };
+    getAdminGroupsPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                groupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy layer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "fleet" | "group" | "device";
+                        groupId: string | null;
+                        deviceId: string | null;
+                        /** @description The latest version of this layer; null: never saved (or removed) */
+                        version: number | null;
+                        document: {
+                            /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                            kioskApp?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            /** @description The agent's release: a catalog release of the agent package */
+                            agentRelease?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            heartbeatIntervalSec?: number;
+                            lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                            keyguardDisabled?: boolean;
+                            statusBarDisabled?: boolean;
+                            /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                            userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                            /** @description Runtime permissions of the kiosk app: grant or deny */
+                            kioskPermissions?: {
+                                [key: string]: "grant" | "deny";
+                            };
+                            systemUpdate?: {
+                                /** @enum {string} */
+                                type: "automatic" | "windowed" | "postponed";
+                                /** @description windowed: minutes after local midnight */
+                                startMinute?: number;
+                                /** @description windowed: after startMinute (same day) */
+                                endMinute?: number;
+                            };
+                            screenTimeoutSec?: number;
+                            /** @description IANA time zone; alert hours are set on the group, not here */
+                            timeZone?: string;
+                        } | null;
+                        updatedAt: string | null;
+                        /** @description What devices of this layer get (a device override: computed for its group) */
+                        effective?: {
+                            version: number;
+                            hash: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putAdminGroupsPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                groupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                    kioskApp?: {
+                        /** Format: uuid */
+                        releaseId: string;
+                    };
+                    /** @description The agent's release: a catalog release of the agent package */
+                    agentRelease?: {
+                        /** Format: uuid */
+                        releaseId: string;
+                    };
+                    heartbeatIntervalSec?: number;
+                    lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                    keyguardDisabled?: boolean;
+                    statusBarDisabled?: boolean;
+                    /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                    userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                    /** @description Runtime permissions of the kiosk app: grant or deny */
+                    kioskPermissions?: {
+                        [key: string]: "grant" | "deny";
+                    };
+                    systemUpdate?: {
+                        /** @enum {string} */
+                        type: "automatic" | "windowed" | "postponed";
+                        /** @description windowed: minutes after local midnight */
+                        startMinute?: number;
+                        /** @description windowed: after startMinute (same day) */
+                        endMinute?: number;
+                    };
+                    screenTimeoutSec?: number;
+                    /** @description IANA time zone; alert hours are set on the group, not here */
+                    timeZone?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The policy layer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "fleet" | "group" | "device";
+                        groupId: string | null;
+                        deviceId: string | null;
+                        /** @description The latest version of this layer; null: never saved (or removed) */
+                        version: number | null;
+                        document: {
+                            /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                            kioskApp?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            /** @description The agent's release: a catalog release of the agent package */
+                            agentRelease?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            heartbeatIntervalSec?: number;
+                            lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                            keyguardDisabled?: boolean;
+                            statusBarDisabled?: boolean;
+                            /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                            userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                            /** @description Runtime permissions of the kiosk app: grant or deny */
+                            kioskPermissions?: {
+                                [key: string]: "grant" | "deny";
+                            };
+                            systemUpdate?: {
+                                /** @enum {string} */
+                                type: "automatic" | "windowed" | "postponed";
+                                /** @description windowed: minutes after local midnight */
+                                startMinute?: number;
+                                /** @description windowed: after startMinute (same day) */
+                                endMinute?: number;
+                            };
+                            screenTimeoutSec?: number;
+                            /** @description IANA time zone; alert hours are set on the group, not here */
+                            timeZone?: string;
+                        } | null;
+                        updatedAt: string | null;
+                        /** @description What devices of this layer get (a device override: computed for its group) */
+                        effective?: {
+                            version: number;
+                            hash: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminGroupsAlertHours: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alert hours */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        groupId: string;
+                        /** @description null: expected around the clock */
+                        hours: {
+                            timeZone: string;
+                            weekly: {
+                                mon?: [
+                                    number,
+                                    number
+                                ][];
+                                tue?: [
+                                    number,
+                                    number
+                                ][];
+                                wed?: [
+                                    number,
+                                    number
+                                ][];
+                                thu?: [
+                                    number,
+                                    number
+                                ][];
+                                fri?: [
+                                    number,
+                                    number
+                                ][];
+                                sat?: [
+                                    number,
+                                    number
+                                ][];
+                                sun?: [
+                                    number,
+                                    number
+                                ][];
+                            };
+                        } | null;
+                        /** @description Maintenance windows not yet over, soonest first */
+                        windows: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: date-time */
+                            startsAt: string;
+                            /** Format: date-time */
+                            endsAt: string;
+                            reason: string;
+                        }[];
+                        /** @description Offline and app alerts are not raised now (outside the hours or inside a window) */
+                        quietNow: boolean;
+                        /** @description When the current open period began, if within the last 8 days */
+                        openSince: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putAdminGroupsAlertHours: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description IANA time zone name, e.g. Europe/Berlin */
+                    timeZone: string;
+                    /** @description Per weekday, [startMinute, endMinute) ranges of the local day; a day left out is closed */
+                    weekly: {
+                        mon?: [
+                            number,
+                            number
+                        ][];
+                        tue?: [
+                            number,
+                            number
+                        ][];
+                        wed?: [
+                            number,
+                            number
+                        ][];
+                        thu?: [
+                            number,
+                            number
+                        ][];
+                        fri?: [
+                            number,
+                            number
+                        ][];
+                        sat?: [
+                            number,
+                            number
+                        ][];
+                        sun?: [
+                            number,
+                            number
+                        ][];
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The alert hours now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        groupId: string;
+                        /** @description null: expected around the clock */
+                        hours: {
+                            timeZone: string;
+                            weekly: {
+                                mon?: [
+                                    number,
+                                    number
+                                ][];
+                                tue?: [
+                                    number,
+                                    number
+                                ][];
+                                wed?: [
+                                    number,
+                                    number
+                                ][];
+                                thu?: [
+                                    number,
+                                    number
+                                ][];
+                                fri?: [
+                                    number,
+                                    number
+                                ][];
+                                sat?: [
+                                    number,
+                                    number
+                                ][];
+                                sun?: [
+                                    number,
+                                    number
+                                ][];
+                            };
+                        } | null;
+                        /** @description Maintenance windows not yet over, soonest first */
+                        windows: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: date-time */
+                            startsAt: string;
+                            /** Format: date-time */
+                            endsAt: string;
+                            reason: string;
+                        }[];
+                        /** @description Offline and app alerts are not raised now (outside the hours or inside a window) */
+                        quietNow: boolean;
+                        /** @description When the current open period began, if within the last 8 days */
+                        openSince: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteAdminGroupsAlertHours: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alert hours now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        groupId: string;
+                        /** @description null: expected around the clock */
+                        hours: {
+                            timeZone: string;
+                            weekly: {
+                                mon?: [
+                                    number,
+                                    number
+                                ][];
+                                tue?: [
+                                    number,
+                                    number
+                                ][];
+                                wed?: [
+                                    number,
+                                    number
+                                ][];
+                                thu?: [
+                                    number,
+                                    number
+                                ][];
+                                fri?: [
+                                    number,
+                                    number
+                                ][];
+                                sat?: [
+                                    number,
+                                    number
+                                ][];
+                                sun?: [
+                                    number,
+                                    number
+                                ][];
+                            };
+                        } | null;
+                        /** @description Maintenance windows not yet over, soonest first */
+                        windows: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: date-time */
+                            startsAt: string;
+                            /** Format: date-time */
+                            endsAt: string;
+                            reason: string;
+                        }[];
+                        /** @description Offline and app alerts are not raised now (outside the hours or inside a window) */
+                        quietNow: boolean;
+                        /** @description When the current open period began, if within the last 8 days */
+                        openSince: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminGroupsMaintenanceWindows: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: date-time */
+                    startsAt: string;
+                    /** Format: date-time */
+                    endsAt: string;
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The window */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: date-time */
+                        startsAt: string;
+                        /** Format: date-time */
+                        endsAt: string;
+                        reason: string;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteAdminGroupsMaintenanceWindowsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                windowId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     postAdminLogin: {
         parameters: {
             query?: never;
@@ -5184,6 +7497,590 @@ export interface operations {
             };
         };
     };
+    getAdminPoliciesFleet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy layer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "fleet" | "group" | "device";
+                        groupId: string | null;
+                        deviceId: string | null;
+                        /** @description The latest version of this layer; null: never saved (or removed) */
+                        version: number | null;
+                        document: {
+                            /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                            kioskApp?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            /** @description The agent's release: a catalog release of the agent package */
+                            agentRelease?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            heartbeatIntervalSec?: number;
+                            lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                            keyguardDisabled?: boolean;
+                            statusBarDisabled?: boolean;
+                            /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                            userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                            /** @description Runtime permissions of the kiosk app: grant or deny */
+                            kioskPermissions?: {
+                                [key: string]: "grant" | "deny";
+                            };
+                            systemUpdate?: {
+                                /** @enum {string} */
+                                type: "automatic" | "windowed" | "postponed";
+                                /** @description windowed: minutes after local midnight */
+                                startMinute?: number;
+                                /** @description windowed: after startMinute (same day) */
+                                endMinute?: number;
+                            };
+                            screenTimeoutSec?: number;
+                            /** @description IANA time zone; alert hours are set on the group, not here */
+                            timeZone?: string;
+                        } | null;
+                        updatedAt: string | null;
+                        /** @description What devices of this layer get (a device override: computed for its group) */
+                        effective?: {
+                            version: number;
+                            hash: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putAdminPoliciesFleet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                    kioskApp?: {
+                        /** Format: uuid */
+                        releaseId: string;
+                    };
+                    /** @description The agent's release: a catalog release of the agent package */
+                    agentRelease?: {
+                        /** Format: uuid */
+                        releaseId: string;
+                    };
+                    heartbeatIntervalSec?: number;
+                    lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                    keyguardDisabled?: boolean;
+                    statusBarDisabled?: boolean;
+                    /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                    userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                    /** @description Runtime permissions of the kiosk app: grant or deny */
+                    kioskPermissions?: {
+                        [key: string]: "grant" | "deny";
+                    };
+                    systemUpdate?: {
+                        /** @enum {string} */
+                        type: "automatic" | "windowed" | "postponed";
+                        /** @description windowed: minutes after local midnight */
+                        startMinute?: number;
+                        /** @description windowed: after startMinute (same day) */
+                        endMinute?: number;
+                    };
+                    screenTimeoutSec?: number;
+                    /** @description IANA time zone; alert hours are set on the group, not here */
+                    timeZone?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The policy layer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "fleet" | "group" | "device";
+                        groupId: string | null;
+                        deviceId: string | null;
+                        /** @description The latest version of this layer; null: never saved (or removed) */
+                        version: number | null;
+                        document: {
+                            /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                            kioskApp?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            /** @description The agent's release: a catalog release of the agent package */
+                            agentRelease?: {
+                                /** Format: uuid */
+                                releaseId: string;
+                            };
+                            heartbeatIntervalSec?: number;
+                            lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                            keyguardDisabled?: boolean;
+                            statusBarDisabled?: boolean;
+                            /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                            userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                            /** @description Runtime permissions of the kiosk app: grant or deny */
+                            kioskPermissions?: {
+                                [key: string]: "grant" | "deny";
+                            };
+                            systemUpdate?: {
+                                /** @enum {string} */
+                                type: "automatic" | "windowed" | "postponed";
+                                /** @description windowed: minutes after local midnight */
+                                startMinute?: number;
+                                /** @description windowed: after startMinute (same day) */
+                                endMinute?: number;
+                            };
+                            screenTimeoutSec?: number;
+                            /** @description IANA time zone; alert hours are set on the group, not here */
+                            timeZone?: string;
+                        } | null;
+                        updatedAt: string | null;
+                        /** @description What devices of this layer get (a device override: computed for its group) */
+                        effective?: {
+                            version: number;
+                            hash: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminPoliciesPreview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    scope: "fleet" | "group" | "device";
+                    /** Format: uuid */
+                    groupId?: string;
+                    /** Format: uuid */
+                    deviceId?: string;
+                    /** @description The document to save; null: remove the device override */
+                    document: {
+                        /** @description The kiosk app: a catalog release (found, not bad, not the agent) */
+                        kioskApp?: {
+                            /** Format: uuid */
+                            releaseId: string;
+                        };
+                        /** @description The agent's release: a catalog release of the agent package */
+                        agentRelease?: {
+                            /** Format: uuid */
+                            releaseId: string;
+                        };
+                        heartbeatIntervalSec?: number;
+                        lockTaskFeatures?: ("SYSTEM_INFO" | "NOTIFICATIONS" | "HOME" | "OVERVIEW" | "GLOBAL_ACTIONS" | "KEYGUARD" | "BLOCK_ACTIVITY_START_IN_TASK")[];
+                        keyguardDisabled?: boolean;
+                        statusBarDisabled?: boolean;
+                        /** @description UserManager DISALLOW_* keys to set; the ones not listed are cleared */
+                        userRestrictions?: ("no_safe_boot" | "no_factory_reset" | "no_usb_file_transfer" | "no_adjust_volume" | "no_config_wifi" | "no_install_unknown_sources" | "no_add_user" | "no_debugging_features" | "no_config_bluetooth" | "no_mount_physical_media" | "no_config_date_time" | "no_uninstall_apps" | "no_modify_accounts" | "no_config_location" | "no_outgoing_calls" | "no_sms")[];
+                        /** @description Runtime permissions of the kiosk app: grant or deny */
+                        kioskPermissions?: {
+                            [key: string]: "grant" | "deny";
+                        };
+                        systemUpdate?: {
+                            /** @enum {string} */
+                            type: "automatic" | "windowed" | "postponed";
+                            /** @description windowed: minutes after local midnight */
+                            startMinute?: number;
+                            /** @description windowed: after startMinute (same day) */
+                            endMinute?: number;
+                        };
+                        screenTimeoutSec?: number;
+                        /** @description IANA time zone; alert hours are set on the group, not here */
+                        timeZone?: string;
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The devices affected */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Devices whose effective policy would change */
+                        count: number;
+                        /** @description The first of them by name */
+                        devices: string[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminPoliciesVersions: {
+        parameters: {
+            query?: {
+                scope?: "fleet" | "group" | "device";
+                groupId?: string;
+                deviceId?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            version: number;
+                            /** @enum {string} */
+                            scope: "fleet" | "group" | "device";
+                            groupId: string | null;
+                            group: string | null;
+                            deviceId: string | null;
+                            changes: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            createdBy: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminPoliciesVersionsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        version: number;
+                        /** @enum {string} */
+                        scope: "fleet" | "group" | "device";
+                        groupId: string | null;
+                        group: string | null;
+                        deviceId: string | null;
+                        /** @description null: the device override was removed */
+                        document: {
+                            [key: string]: unknown;
+                        } | null;
+                        previousVersion: number | null;
+                        previous: {
+                            [key: string]: unknown;
+                        } | null;
+                        diff: {
+                            path: string;
+                            /** @enum {string} */
+                            op: "added" | "removed" | "changed";
+                            from?: unknown;
+                            to?: unknown;
+                        }[];
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getAdminReleases: {
         parameters: {
             query?: {
@@ -5386,6 +8283,164 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too many failed attempts; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminReleasesRegister: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description https URL of the APK; downloaded once, then served from this server */
+                    url: string;
+                    notes?: string;
+                    /** @description Accept a versionCode lower than the package already has */
+                    allowDowngrade?: boolean;
+                    /** @description Expected SHA-256 of the file */
+                    sha256?: string;
+                    /** @description Expected SHA-256 of the signing certificate (apksigner's digest) */
+                    signerSha256?: string;
+                    /** @description Expected package */
+                    packageName?: string;
+                    /** @description Expected versionCode */
+                    versionCode?: number;
+                    /** @description Expected versionName */
+                    versionName?: string;
+                    /** @description Expected signer digest in base64url (the QR provisioning checksum) */
+                    signatureChecksum?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Stored */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        packageName: string;
+                        versionCode: number;
+                        versionName: string;
+                        minSdk: number | null;
+                        targetSdk: number | null;
+                        signerSha256: string;
+                        signatureChecksum: string;
+                        /** @enum {string} */
+                        signatureScheme: "v2" | "v3";
+                        sha256: string;
+                        sizeBytes: number | null;
+                        notes: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        bad: {
+                            /** Format: date-time */
+                            at: string;
+                            reason: string;
+                            by: string | null;
+                        } | null;
+                        downloads: number;
+                        devices: number;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many failed attempts; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -5571,6 +8626,2082 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminRollouts: {
+        parameters: {
+            query?: {
+                limit?: number;
+                state?: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rollouts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            packageName: string;
+                            from: {
+                                /** Format: uuid */
+                                releaseId: string;
+                                versionCode: number;
+                            };
+                            to: {
+                                /** Format: uuid */
+                                releaseId: string;
+                                versionCode: number;
+                            };
+                            group: string | null;
+                            /** @enum {string} */
+                            state: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+                            currentWave: number | null;
+                            pausedReason: string | null;
+                            soakSec: number;
+                            installTimeoutSec: number;
+                            margin: {
+                                /**
+                                 * @description Percentage points of heartbeats with the app not running or not in front
+                                 * @default 5
+                                 */
+                                appDownPct: number;
+                                /**
+                                 * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                 * @default 5
+                                 */
+                                frozenPct: number;
+                                /**
+                                 * @description Percentage points of devices offline at the gate
+                                 * @default 10
+                                 */
+                                offlinePct: number;
+                                /**
+                                 * @description Crash and relaunch events per device-hour
+                                 * @default 1
+                                 */
+                                crashesPerDeviceHour: number;
+                                /**
+                                 * @description Share of the wave's devices that must report B's versionCode
+                                 * @default 90
+                                 */
+                                minUpdatedPct: number;
+                            };
+                            rollbackOnFailure: boolean;
+                            allowDowngrade: boolean;
+                            devices: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            createdBy: string | null;
+                            startedAt: string | null;
+                            finishedAt: string | null;
+                            waves: {
+                                index: number;
+                                size: {
+                                    percent: number;
+                                } | {
+                                    count: number;
+                                };
+                                /** @enum {string} */
+                                state: "pending" | "installing" | "soaking" | "passed" | "failed";
+                                devices: number;
+                                pending: number;
+                                updated: number;
+                                failed: number;
+                                rollbackSent: number;
+                                rolledBack: number;
+                                installingAt: string | null;
+                                soakingAt: string | null;
+                                decidedAt: string | null;
+                                verdict: {
+                                    passed: boolean;
+                                    /** Format: date-time */
+                                    at: string;
+                                    promotedBy?: string;
+                                    updatedPct?: number;
+                                    wave?: {
+                                        devices: number;
+                                        samples: number;
+                                        appDownPct: number;
+                                        frozenPct: number;
+                                        offlinePct: number;
+                                        crashes: number;
+                                        deviceHours: number;
+                                        crashesPerDeviceHour: number;
+                                    };
+                                    baseline?: {
+                                        devices: number;
+                                        samples: number;
+                                        appDownPct: number;
+                                        frozenPct: number;
+                                        offlinePct: number;
+                                        crashes: number;
+                                        deviceHours: number;
+                                        crashesPerDeviceHour: number;
+                                    };
+                                    margin?: {
+                                        /**
+                                         * @description Percentage points of heartbeats with the app not running or not in front
+                                         * @default 5
+                                         */
+                                        appDownPct: number;
+                                        /**
+                                         * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                         * @default 5
+                                         */
+                                        frozenPct: number;
+                                        /**
+                                         * @description Percentage points of devices offline at the gate
+                                         * @default 10
+                                         */
+                                        offlinePct: number;
+                                        /**
+                                         * @description Crash and relaunch events per device-hour
+                                         * @default 1
+                                         */
+                                        crashesPerDeviceHour: number;
+                                        /**
+                                         * @description Share of the wave's devices that must report B's versionCode
+                                         * @default 90
+                                         */
+                                        minUpdatedPct: number;
+                                    };
+                                    reasons: string[];
+                                } | null;
+                            }[];
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminRollouts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /**
+                     * Format: uuid
+                     * @description Release A: the devices running its versionCode are moved
+                     */
+                    fromReleaseId: string;
+                    /**
+                     * Format: uuid
+                     * @description Release B: same package, not bad, a higher versionCode unless allowDowngrade
+                     */
+                    toReleaseId: string;
+                    /** @description The group to roll out to; absent: the whole fleet */
+                    group?: string;
+                    /** @description Each wave: {percent} of all the rollout's devices, cumulative (e.g. 1, 10, 50, 100), or {count} more devices */
+                    waves: ({
+                        percent: number;
+                    } | {
+                        count: number;
+                    })[];
+                    /** @description How long a wave runs on B before its gate */
+                    soakSec: number;
+                    /**
+                     * @description The soak starts once every device of the wave reports B, or after this long
+                     * @default 3600
+                     */
+                    installTimeoutSec?: number;
+                    /**
+                     * @default {
+                     *       "appDownPct": 5,
+                     *       "frozenPct": 5,
+                     *       "offlinePct": 10,
+                     *       "crashesPerDeviceHour": 1,
+                     *       "minUpdatedPct": 90
+                     *     }
+                     */
+                    margin?: {
+                        /**
+                         * @description Percentage points of heartbeats with the app not running or not in front
+                         * @default 5
+                         */
+                        appDownPct?: number;
+                        /**
+                         * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                         * @default 5
+                         */
+                        frozenPct?: number;
+                        /**
+                         * @description Percentage points of devices offline at the gate
+                         * @default 10
+                         */
+                        offlinePct?: number;
+                        /**
+                         * @description Crash and relaunch events per device-hour
+                         * @default 1
+                         */
+                        crashesPerDeviceHour?: number;
+                        /**
+                         * @description Share of the wave's devices that must report B's versionCode
+                         * @default 90
+                         */
+                        minUpdatedPct?: number;
+                    };
+                    /** @default true */
+                    rollbackOnFailure?: boolean;
+                    /** @default false */
+                    allowDowngrade?: boolean;
+                    /**
+                     * @description Start at once instead of leaving a draft
+                     * @default false
+                     */
+                    start?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The rollout */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        packageName: string;
+                        from: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        to: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        group: string | null;
+                        /** @enum {string} */
+                        state: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+                        currentWave: number | null;
+                        pausedReason: string | null;
+                        soakSec: number;
+                        installTimeoutSec: number;
+                        margin: {
+                            /**
+                             * @description Percentage points of heartbeats with the app not running or not in front
+                             * @default 5
+                             */
+                            appDownPct: number;
+                            /**
+                             * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                             * @default 5
+                             */
+                            frozenPct: number;
+                            /**
+                             * @description Percentage points of devices offline at the gate
+                             * @default 10
+                             */
+                            offlinePct: number;
+                            /**
+                             * @description Crash and relaunch events per device-hour
+                             * @default 1
+                             */
+                            crashesPerDeviceHour: number;
+                            /**
+                             * @description Share of the wave's devices that must report B's versionCode
+                             * @default 90
+                             */
+                            minUpdatedPct: number;
+                        };
+                        rollbackOnFailure: boolean;
+                        allowDowngrade: boolean;
+                        devices: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                        waves: {
+                            index: number;
+                            size: {
+                                percent: number;
+                            } | {
+                                count: number;
+                            };
+                            /** @enum {string} */
+                            state: "pending" | "installing" | "soaking" | "passed" | "failed";
+                            devices: number;
+                            pending: number;
+                            updated: number;
+                            failed: number;
+                            rollbackSent: number;
+                            rolledBack: number;
+                            installingAt: string | null;
+                            soakingAt: string | null;
+                            decidedAt: string | null;
+                            verdict: {
+                                passed: boolean;
+                                /** Format: date-time */
+                                at: string;
+                                promotedBy?: string;
+                                updatedPct?: number;
+                                wave?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                baseline?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                margin?: {
+                                    /**
+                                     * @description Percentage points of heartbeats with the app not running or not in front
+                                     * @default 5
+                                     */
+                                    appDownPct: number;
+                                    /**
+                                     * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                     * @default 5
+                                     */
+                                    frozenPct: number;
+                                    /**
+                                     * @description Percentage points of devices offline at the gate
+                                     * @default 10
+                                     */
+                                    offlinePct: number;
+                                    /**
+                                     * @description Crash and relaunch events per device-hour
+                                     * @default 1
+                                     */
+                                    crashesPerDeviceHour: number;
+                                    /**
+                                     * @description Share of the wave's devices that must report B's versionCode
+                                     * @default 90
+                                     */
+                                    minUpdatedPct: number;
+                                };
+                                reasons: string[];
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminRolloutsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rollout */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        packageName: string;
+                        from: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        to: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        group: string | null;
+                        /** @enum {string} */
+                        state: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+                        currentWave: number | null;
+                        pausedReason: string | null;
+                        soakSec: number;
+                        installTimeoutSec: number;
+                        margin: {
+                            /**
+                             * @description Percentage points of heartbeats with the app not running or not in front
+                             * @default 5
+                             */
+                            appDownPct: number;
+                            /**
+                             * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                             * @default 5
+                             */
+                            frozenPct: number;
+                            /**
+                             * @description Percentage points of devices offline at the gate
+                             * @default 10
+                             */
+                            offlinePct: number;
+                            /**
+                             * @description Crash and relaunch events per device-hour
+                             * @default 1
+                             */
+                            crashesPerDeviceHour: number;
+                            /**
+                             * @description Share of the wave's devices that must report B's versionCode
+                             * @default 90
+                             */
+                            minUpdatedPct: number;
+                        };
+                        rollbackOnFailure: boolean;
+                        allowDowngrade: boolean;
+                        devices: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                        waves: {
+                            index: number;
+                            size: {
+                                percent: number;
+                            } | {
+                                count: number;
+                            };
+                            /** @enum {string} */
+                            state: "pending" | "installing" | "soaking" | "passed" | "failed";
+                            devices: number;
+                            pending: number;
+                            updated: number;
+                            failed: number;
+                            rollbackSent: number;
+                            rolledBack: number;
+                            installingAt: string | null;
+                            soakingAt: string | null;
+                            decidedAt: string | null;
+                            verdict: {
+                                passed: boolean;
+                                /** Format: date-time */
+                                at: string;
+                                promotedBy?: string;
+                                updatedPct?: number;
+                                wave?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                baseline?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                margin?: {
+                                    /**
+                                     * @description Percentage points of heartbeats with the app not running or not in front
+                                     * @default 5
+                                     */
+                                    appDownPct: number;
+                                    /**
+                                     * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                     * @default 5
+                                     */
+                                    frozenPct: number;
+                                    /**
+                                     * @description Percentage points of devices offline at the gate
+                                     * @default 10
+                                     */
+                                    offlinePct: number;
+                                    /**
+                                     * @description Crash and relaunch events per device-hour
+                                     * @default 1
+                                     */
+                                    crashesPerDeviceHour: number;
+                                    /**
+                                     * @description Share of the wave's devices that must report B's versionCode
+                                     * @default 90
+                                     */
+                                    minUpdatedPct: number;
+                                };
+                                reasons: string[];
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminRolloutsAbort: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The rollout */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        packageName: string;
+                        from: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        to: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        group: string | null;
+                        /** @enum {string} */
+                        state: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+                        currentWave: number | null;
+                        pausedReason: string | null;
+                        soakSec: number;
+                        installTimeoutSec: number;
+                        margin: {
+                            /**
+                             * @description Percentage points of heartbeats with the app not running or not in front
+                             * @default 5
+                             */
+                            appDownPct: number;
+                            /**
+                             * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                             * @default 5
+                             */
+                            frozenPct: number;
+                            /**
+                             * @description Percentage points of devices offline at the gate
+                             * @default 10
+                             */
+                            offlinePct: number;
+                            /**
+                             * @description Crash and relaunch events per device-hour
+                             * @default 1
+                             */
+                            crashesPerDeviceHour: number;
+                            /**
+                             * @description Share of the wave's devices that must report B's versionCode
+                             * @default 90
+                             */
+                            minUpdatedPct: number;
+                        };
+                        rollbackOnFailure: boolean;
+                        allowDowngrade: boolean;
+                        devices: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                        waves: {
+                            index: number;
+                            size: {
+                                percent: number;
+                            } | {
+                                count: number;
+                            };
+                            /** @enum {string} */
+                            state: "pending" | "installing" | "soaking" | "passed" | "failed";
+                            devices: number;
+                            pending: number;
+                            updated: number;
+                            failed: number;
+                            rollbackSent: number;
+                            rolledBack: number;
+                            installingAt: string | null;
+                            soakingAt: string | null;
+                            decidedAt: string | null;
+                            verdict: {
+                                passed: boolean;
+                                /** Format: date-time */
+                                at: string;
+                                promotedBy?: string;
+                                updatedPct?: number;
+                                wave?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                baseline?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                margin?: {
+                                    /**
+                                     * @description Percentage points of heartbeats with the app not running or not in front
+                                     * @default 5
+                                     */
+                                    appDownPct: number;
+                                    /**
+                                     * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                     * @default 5
+                                     */
+                                    frozenPct: number;
+                                    /**
+                                     * @description Percentage points of devices offline at the gate
+                                     * @default 10
+                                     */
+                                    offlinePct: number;
+                                    /**
+                                     * @description Crash and relaunch events per device-hour
+                                     * @default 1
+                                     */
+                                    crashesPerDeviceHour: number;
+                                    /**
+                                     * @description Share of the wave's devices that must report B's versionCode
+                                     * @default 90
+                                     */
+                                    minUpdatedPct: number;
+                                };
+                                reasons: string[];
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminRolloutsPause: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The rollout */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        packageName: string;
+                        from: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        to: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        group: string | null;
+                        /** @enum {string} */
+                        state: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+                        currentWave: number | null;
+                        pausedReason: string | null;
+                        soakSec: number;
+                        installTimeoutSec: number;
+                        margin: {
+                            /**
+                             * @description Percentage points of heartbeats with the app not running or not in front
+                             * @default 5
+                             */
+                            appDownPct: number;
+                            /**
+                             * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                             * @default 5
+                             */
+                            frozenPct: number;
+                            /**
+                             * @description Percentage points of devices offline at the gate
+                             * @default 10
+                             */
+                            offlinePct: number;
+                            /**
+                             * @description Crash and relaunch events per device-hour
+                             * @default 1
+                             */
+                            crashesPerDeviceHour: number;
+                            /**
+                             * @description Share of the wave's devices that must report B's versionCode
+                             * @default 90
+                             */
+                            minUpdatedPct: number;
+                        };
+                        rollbackOnFailure: boolean;
+                        allowDowngrade: boolean;
+                        devices: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                        waves: {
+                            index: number;
+                            size: {
+                                percent: number;
+                            } | {
+                                count: number;
+                            };
+                            /** @enum {string} */
+                            state: "pending" | "installing" | "soaking" | "passed" | "failed";
+                            devices: number;
+                            pending: number;
+                            updated: number;
+                            failed: number;
+                            rollbackSent: number;
+                            rolledBack: number;
+                            installingAt: string | null;
+                            soakingAt: string | null;
+                            decidedAt: string | null;
+                            verdict: {
+                                passed: boolean;
+                                /** Format: date-time */
+                                at: string;
+                                promotedBy?: string;
+                                updatedPct?: number;
+                                wave?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                baseline?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                margin?: {
+                                    /**
+                                     * @description Percentage points of heartbeats with the app not running or not in front
+                                     * @default 5
+                                     */
+                                    appDownPct: number;
+                                    /**
+                                     * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                     * @default 5
+                                     */
+                                    frozenPct: number;
+                                    /**
+                                     * @description Percentage points of devices offline at the gate
+                                     * @default 10
+                                     */
+                                    offlinePct: number;
+                                    /**
+                                     * @description Crash and relaunch events per device-hour
+                                     * @default 1
+                                     */
+                                    crashesPerDeviceHour: number;
+                                    /**
+                                     * @description Share of the wave's devices that must report B's versionCode
+                                     * @default 90
+                                     */
+                                    minUpdatedPct: number;
+                                };
+                                reasons: string[];
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminRolloutsPromote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The rollout */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        packageName: string;
+                        from: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        to: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        group: string | null;
+                        /** @enum {string} */
+                        state: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+                        currentWave: number | null;
+                        pausedReason: string | null;
+                        soakSec: number;
+                        installTimeoutSec: number;
+                        margin: {
+                            /**
+                             * @description Percentage points of heartbeats with the app not running or not in front
+                             * @default 5
+                             */
+                            appDownPct: number;
+                            /**
+                             * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                             * @default 5
+                             */
+                            frozenPct: number;
+                            /**
+                             * @description Percentage points of devices offline at the gate
+                             * @default 10
+                             */
+                            offlinePct: number;
+                            /**
+                             * @description Crash and relaunch events per device-hour
+                             * @default 1
+                             */
+                            crashesPerDeviceHour: number;
+                            /**
+                             * @description Share of the wave's devices that must report B's versionCode
+                             * @default 90
+                             */
+                            minUpdatedPct: number;
+                        };
+                        rollbackOnFailure: boolean;
+                        allowDowngrade: boolean;
+                        devices: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                        waves: {
+                            index: number;
+                            size: {
+                                percent: number;
+                            } | {
+                                count: number;
+                            };
+                            /** @enum {string} */
+                            state: "pending" | "installing" | "soaking" | "passed" | "failed";
+                            devices: number;
+                            pending: number;
+                            updated: number;
+                            failed: number;
+                            rollbackSent: number;
+                            rolledBack: number;
+                            installingAt: string | null;
+                            soakingAt: string | null;
+                            decidedAt: string | null;
+                            verdict: {
+                                passed: boolean;
+                                /** Format: date-time */
+                                at: string;
+                                promotedBy?: string;
+                                updatedPct?: number;
+                                wave?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                baseline?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                margin?: {
+                                    /**
+                                     * @description Percentage points of heartbeats with the app not running or not in front
+                                     * @default 5
+                                     */
+                                    appDownPct: number;
+                                    /**
+                                     * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                     * @default 5
+                                     */
+                                    frozenPct: number;
+                                    /**
+                                     * @description Percentage points of devices offline at the gate
+                                     * @default 10
+                                     */
+                                    offlinePct: number;
+                                    /**
+                                     * @description Crash and relaunch events per device-hour
+                                     * @default 1
+                                     */
+                                    crashesPerDeviceHour: number;
+                                    /**
+                                     * @description Share of the wave's devices that must report B's versionCode
+                                     * @default 90
+                                     */
+                                    minUpdatedPct: number;
+                                };
+                                reasons: string[];
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminRolloutsResume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The rollout */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        packageName: string;
+                        from: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        to: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        group: string | null;
+                        /** @enum {string} */
+                        state: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+                        currentWave: number | null;
+                        pausedReason: string | null;
+                        soakSec: number;
+                        installTimeoutSec: number;
+                        margin: {
+                            /**
+                             * @description Percentage points of heartbeats with the app not running or not in front
+                             * @default 5
+                             */
+                            appDownPct: number;
+                            /**
+                             * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                             * @default 5
+                             */
+                            frozenPct: number;
+                            /**
+                             * @description Percentage points of devices offline at the gate
+                             * @default 10
+                             */
+                            offlinePct: number;
+                            /**
+                             * @description Crash and relaunch events per device-hour
+                             * @default 1
+                             */
+                            crashesPerDeviceHour: number;
+                            /**
+                             * @description Share of the wave's devices that must report B's versionCode
+                             * @default 90
+                             */
+                            minUpdatedPct: number;
+                        };
+                        rollbackOnFailure: boolean;
+                        allowDowngrade: boolean;
+                        devices: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                        waves: {
+                            index: number;
+                            size: {
+                                percent: number;
+                            } | {
+                                count: number;
+                            };
+                            /** @enum {string} */
+                            state: "pending" | "installing" | "soaking" | "passed" | "failed";
+                            devices: number;
+                            pending: number;
+                            updated: number;
+                            failed: number;
+                            rollbackSent: number;
+                            rolledBack: number;
+                            installingAt: string | null;
+                            soakingAt: string | null;
+                            decidedAt: string | null;
+                            verdict: {
+                                passed: boolean;
+                                /** Format: date-time */
+                                at: string;
+                                promotedBy?: string;
+                                updatedPct?: number;
+                                wave?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                baseline?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                margin?: {
+                                    /**
+                                     * @description Percentage points of heartbeats with the app not running or not in front
+                                     * @default 5
+                                     */
+                                    appDownPct: number;
+                                    /**
+                                     * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                     * @default 5
+                                     */
+                                    frozenPct: number;
+                                    /**
+                                     * @description Percentage points of devices offline at the gate
+                                     * @default 10
+                                     */
+                                    offlinePct: number;
+                                    /**
+                                     * @description Crash and relaunch events per device-hour
+                                     * @default 1
+                                     */
+                                    crashesPerDeviceHour: number;
+                                    /**
+                                     * @description Share of the wave's devices that must report B's versionCode
+                                     * @default 90
+                                     */
+                                    minUpdatedPct: number;
+                                };
+                                reasons: string[];
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminRolloutsRollback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The rollout */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        packageName: string;
+                        from: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        to: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        group: string | null;
+                        /** @enum {string} */
+                        state: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+                        currentWave: number | null;
+                        pausedReason: string | null;
+                        soakSec: number;
+                        installTimeoutSec: number;
+                        margin: {
+                            /**
+                             * @description Percentage points of heartbeats with the app not running or not in front
+                             * @default 5
+                             */
+                            appDownPct: number;
+                            /**
+                             * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                             * @default 5
+                             */
+                            frozenPct: number;
+                            /**
+                             * @description Percentage points of devices offline at the gate
+                             * @default 10
+                             */
+                            offlinePct: number;
+                            /**
+                             * @description Crash and relaunch events per device-hour
+                             * @default 1
+                             */
+                            crashesPerDeviceHour: number;
+                            /**
+                             * @description Share of the wave's devices that must report B's versionCode
+                             * @default 90
+                             */
+                            minUpdatedPct: number;
+                        };
+                        rollbackOnFailure: boolean;
+                        allowDowngrade: boolean;
+                        devices: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                        waves: {
+                            index: number;
+                            size: {
+                                percent: number;
+                            } | {
+                                count: number;
+                            };
+                            /** @enum {string} */
+                            state: "pending" | "installing" | "soaking" | "passed" | "failed";
+                            devices: number;
+                            pending: number;
+                            updated: number;
+                            failed: number;
+                            rollbackSent: number;
+                            rolledBack: number;
+                            installingAt: string | null;
+                            soakingAt: string | null;
+                            decidedAt: string | null;
+                            verdict: {
+                                passed: boolean;
+                                /** Format: date-time */
+                                at: string;
+                                promotedBy?: string;
+                                updatedPct?: number;
+                                wave?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                baseline?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                margin?: {
+                                    /**
+                                     * @description Percentage points of heartbeats with the app not running or not in front
+                                     * @default 5
+                                     */
+                                    appDownPct: number;
+                                    /**
+                                     * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                     * @default 5
+                                     */
+                                    frozenPct: number;
+                                    /**
+                                     * @description Percentage points of devices offline at the gate
+                                     * @default 10
+                                     */
+                                    offlinePct: number;
+                                    /**
+                                     * @description Crash and relaunch events per device-hour
+                                     * @default 1
+                                     */
+                                    crashesPerDeviceHour: number;
+                                    /**
+                                     * @description Share of the wave's devices that must report B's versionCode
+                                     * @default 90
+                                     */
+                                    minUpdatedPct: number;
+                                };
+                                reasons: string[];
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postAdminRolloutsStart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The rollout */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        packageName: string;
+                        from: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        to: {
+                            /** Format: uuid */
+                            releaseId: string;
+                            versionCode: number;
+                        };
+                        group: string | null;
+                        /** @enum {string} */
+                        state: "draft" | "running" | "paused" | "completed" | "aborted" | "rolled_back";
+                        currentWave: number | null;
+                        pausedReason: string | null;
+                        soakSec: number;
+                        installTimeoutSec: number;
+                        margin: {
+                            /**
+                             * @description Percentage points of heartbeats with the app not running or not in front
+                             * @default 5
+                             */
+                            appDownPct: number;
+                            /**
+                             * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                             * @default 5
+                             */
+                            frozenPct: number;
+                            /**
+                             * @description Percentage points of devices offline at the gate
+                             * @default 10
+                             */
+                            offlinePct: number;
+                            /**
+                             * @description Crash and relaunch events per device-hour
+                             * @default 1
+                             */
+                            crashesPerDeviceHour: number;
+                            /**
+                             * @description Share of the wave's devices that must report B's versionCode
+                             * @default 90
+                             */
+                            minUpdatedPct: number;
+                        };
+                        rollbackOnFailure: boolean;
+                        allowDowngrade: boolean;
+                        devices: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        createdBy: string | null;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                        waves: {
+                            index: number;
+                            size: {
+                                percent: number;
+                            } | {
+                                count: number;
+                            };
+                            /** @enum {string} */
+                            state: "pending" | "installing" | "soaking" | "passed" | "failed";
+                            devices: number;
+                            pending: number;
+                            updated: number;
+                            failed: number;
+                            rollbackSent: number;
+                            rolledBack: number;
+                            installingAt: string | null;
+                            soakingAt: string | null;
+                            decidedAt: string | null;
+                            verdict: {
+                                passed: boolean;
+                                /** Format: date-time */
+                                at: string;
+                                promotedBy?: string;
+                                updatedPct?: number;
+                                wave?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                baseline?: {
+                                    devices: number;
+                                    samples: number;
+                                    appDownPct: number;
+                                    frozenPct: number;
+                                    offlinePct: number;
+                                    crashes: number;
+                                    deviceHours: number;
+                                    crashesPerDeviceHour: number;
+                                };
+                                margin?: {
+                                    /**
+                                     * @description Percentage points of heartbeats with the app not running or not in front
+                                     * @default 5
+                                     */
+                                    appDownPct: number;
+                                    /**
+                                     * @description Percentage points of heartbeats with the last frame older than the frozen threshold
+                                     * @default 5
+                                     */
+                                    frozenPct: number;
+                                    /**
+                                     * @description Percentage points of devices offline at the gate
+                                     * @default 10
+                                     */
+                                    offlinePct: number;
+                                    /**
+                                     * @description Crash and relaunch events per device-hour
+                                     * @default 1
+                                     */
+                                    crashesPerDeviceHour: number;
+                                    /**
+                                     * @description Share of the wave's devices that must report B's versionCode
+                                     * @default 90
+                                     */
+                                    minUpdatedPct: number;
+                                };
+                                reasons: string[];
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6517,6 +11648,184 @@ export interface operations {
             };
         };
     };
+    getDevicePolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        protocolVersion: number;
+                        /** @description The effective version: the highest version of the layers merged; 0: no policy */
+                        version: number;
+                        /** @description SHA-256 of the envelope params (the canonical JSON of the document); null: no policy */
+                        hash: string | null;
+                        /** @description type "POLICY", cid = hash, params = the document, signed like a command */
+                        envelope: {
+                            /** @constant */
+                            v: "1";
+                            cid: string;
+                            did: string;
+                            type: string;
+                            params: string;
+                            iat: string;
+                            exp: string;
+                            sig: string;
+                        } | null;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postDevicePolicyReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The hash of the document the device applied */
+                    hash: string;
+                    /** Format: date-time */
+                    appliedAt?: string;
+                    items: {
+                        item: string;
+                        /** @enum {string} */
+                        status: "applied" | "failed" | "unsupported";
+                        /** @description failed: why; unsupported: e.g. "needs API 28" */
+                        reason?: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        state: "compliant" | "pending" | "failed";
+                        hash: string | null;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     postDeviceSession: {
         parameters: {
             query?: never;
@@ -6784,6 +12093,10 @@ export interface operations {
                     bootId?: string;
                     /** @description Counts heartbeats within a bootId, from 0 */
                     seq?: number;
+                    /** @description v2: the hash of the policy the device has applied (null: none); informational, the report is what counts */
+                    policy?: {
+                        hash: string | null;
+                    };
                 };
             };
         };
@@ -6795,6 +12108,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description 2: the answer carries `policy` (docs/protocol.md#policies) */
+                        protocolVersion: number;
                         /** Format: date-time */
                         serverTime: string;
                         nextHeartbeatSec: number;
@@ -6804,6 +12119,11 @@ export interface operations {
                         }[];
                         /** @description Ids of commands this device may hold that were cancelled: never run them; report "cancelled" on each */
                         cancelled: string[];
+                        /** @description The device's effective policy; when the hash differs from what it applied, GET /api/v1/device/policy. null: none applies */
+                        policy: {
+                            version: number;
+                            hash: string;
+                        } | null;
                     };
                 };
             };

@@ -50,6 +50,9 @@ export type AlertView = Ok<'getAdminAlertsById'>;
 export type ReleaseView = Ok<'getAdminReleasesById'>;
 export type PackageView = Ok<'postAdminPackagesSigner'>;
 
+export type RolloutView = Ok<'getAdminRolloutsById'>;
+export type CreateRolloutBody = Body<'postAdminRollouts'>;
+
 export type TokenView = Item<Ok<'getAdminEnrollmentTokens'>>;
 export type CreateTokenBody = Body<'postAdminEnrollmentTokens'>;
 export type CreatedToken = Ok<'postAdminEnrollmentTokens'>;

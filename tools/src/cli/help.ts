@@ -79,9 +79,21 @@ App catalog (the agent and the kiosk apps)
   releases [list] [--package P]          releases, newest first: version, signer, downloads, devices
   releases upload FILE [--notes TEXT] [--allow-downgrade]
                                          upload an APK; the first release of a package pins its signer
+  releases register --url URL [--notes TEXT] [--allow-downgrade]
+                                         the server downloads an https URL (its egress policy applies)
+                                         and checks and stores it like an upload
   releases bad ID --reason TEXT          never install or serve this release again
   releases rotate-signer PACKAGE --signer SHA256 --reason TEXT
                                          accept another signing certificate for the package from now on
+
+Staged rollouts (docs/rollouts.md)
+  rollouts [list]                        rollouts, newest first: state, wave, devices
+  rollouts show ID                       one rollout: each wave's counts and gate verdict
+  rollouts start --from RELEASE --to RELEASE --waves 1,10,50,100 --soak SEC [--group G] [--name N]
+                [--no-rollback] [--allow-downgrade]
+                                         move the devices on release A to B in waves, each gated on app health
+  rollouts pause|resume|abort|promote|rollback ID [--reason TEXT]
+                                         stop, go on, end, pass the current wave now, or send A back to all
 
 Enrollment, users, alerts, settings
   token create [--label L] [--group G] [--expires-in SEC] [--max-uses N] [--script FILE] [--shell sh|ps1]
@@ -97,8 +109,11 @@ Enrollment, users, alerts, settings
   admin create --email E --role viewer|operator|admin [--name N] [--password P]
                                          add a console user; a generated password is printed once
   alerts [--all]                         open alerts (--all: resolved ones too)
-  alerts ack ID ...                      acknowledge alerts: a person has them, self-healing stops
+  alerts ack ID ... | --all              acknowledge alerts (several in one call): a person has them, self-healing stops
   alerts tail [--interval SEC]           print alerts as they open and resolve, until Ctrl-C
+  groups hours GROUP [--zone Z --hours DAYS=RANGES ...]
+                                         show or set a group's alert hours (e.g. --zone Europe/Berlin
+                                         --hours mon-fri=09:00-21:00 --hours sat=10:00-16:00; sun= is closed)
   settings get                           the alert settings, one key=value a line
   settings set KEY=VALUE ...             change only these (e.g. thresholds.offlineAfterSec=600 or offlineAfterSec=600)
 

@@ -8,7 +8,9 @@ import { API_TOKEN_FIELDS, createApiToken, listApiTokens, revokeApiTokens } from
 import { approve, listApprovals, reject } from './verbs/approvals.js';
 import { cancelCommands, COMMAND_FIELDS, listCommands, sendCommand, watch } from './verbs/commands.js';
 import { listDevices, showDevice } from './verbs/devices.js';
-import { listReleases, markReleaseBad, rotateSigner, uploadRelease } from './verbs/releases.js';
+import { groupHours } from './verbs/groups.js';
+import { listReleases, markReleaseBad, registerRelease, rotateSigner, uploadRelease } from './verbs/releases.js';
+import { listRollouts, rolloutAction, showRollout, startRollout } from './verbs/rollouts.js';
 import { BULK_FIELDS, deleteDevice, moveDevices, replaceDevice, retireDevice, tagDevices } from './verbs/lifecycle.js';
 import { parse, type Run } from './verbs/verb.js';
 import { context, login, logout } from './verbs/session.js';
@@ -49,11 +51,22 @@ const VERBS: Record<string, (r: Run) => Promise<number>> = {
   alerts: listAlerts,
   'alerts ack': ackAlerts,
   'alerts tail': tailAlerts,
+  'groups hours': groupHours,
   releases: listReleases,
   'releases list': listReleases,
   'releases upload': uploadRelease,
+  'releases register': registerRelease,
   'releases bad': markReleaseBad,
   'releases rotate-signer': rotateSigner,
+  rollouts: listRollouts,
+  'rollouts list': listRollouts,
+  'rollouts show': showRollout,
+  'rollouts start': startRollout,
+  'rollouts pause': rolloutAction('pause'),
+  'rollouts resume': rolloutAction('resume'),
+  'rollouts abort': rolloutAction('abort'),
+  'rollouts promote': rolloutAction('promote'),
+  'rollouts rollback': rolloutAction('rollback'),
   'settings get': getSettings,
   'settings set': setSettings,
 };

@@ -5,6 +5,7 @@ import { EnvelopeVerifier } from './envelope.js';
 import type { ApiResponse, HttpClient } from './http-client.js';
 import type { DeviceProfile } from './identity.js';
 import { parseHeartbeatAnswer, parseSession, type CommandResult, type Session } from './protocol.js';
+import { PolicyApplier, parsePolicyRef, verifyPolicy, type PolicyFaults } from './policy.js';
 import type { Random } from './random.js';
 import type { Scheduler } from './scheduler.js';
 import type { RequestKind, Stats } from './stats.js';
@@ -34,6 +35,9 @@ export interface SimDevice {
   state: 'pending' | 'active' | 'removed' | 'wiped' | 'released' | 'failed';
   /** Set when a push channel is wired in. */
   fcmToken?: string | undefined;
+  /** The policy the device applied (protocol v2), and whether a fetch is under way. */
+  policy?: PolicyApplier | undefined;
+  policyFetching?: boolean | undefined;
 }
 
 export interface RunnerOptions {
@@ -43,6 +47,8 @@ export interface RunnerOptions {
   push?: PushChannel | undefined;
   /** Device time runs this many times faster than the wall clock (battery, storage, app freezes). */
   timeScale?: number | undefined;
+  /** A share of devices that fail, or do not support, a given policy item (for tests). */
+  policyFaults?: PolicyFaults | undefined;
 }
 
 /** The FCM token a simulated device reports when a push channel is wired in. */
@@ -89,6 +95,7 @@ export class DeviceRunner {
       downloadApk,
     );
     if (d.fcmToken) this.options.push?.register(d.fcmToken, d.commands);
+    d.policy = new PolicyApplier(creds.deviceId, this.options.policyFaults);
     d.state = 'active';
     this.stats.active++;
     const now = Date.now();
@@ -119,6 +126,7 @@ export class DeviceRunner {
     d.heartbeatInFlight = true;
     const body = d.device.heartbeat(nowMs);
     if (d.fcmToken) body.fcmToken = d.fcmToken;
+    if (d.policy) body.policy = { hash: d.policy.appliedHash };
     const eventCount = body.events?.length ?? 0;
     this.stats.heartbeatsSent++;
     const res = await this.#deviceRequest(d, 'heartbeat', '/api/v1/heartbeat', body);
@@ -133,21 +141,57 @@ export class DeviceRunner {
     // cancels first: a cancelled command is never run, even if an old envelope of it comes along
     if (answer.cancelled.length) d.commands?.cancel?.(answer.cancelled);
     for (const envelope of answer.commands) d.commands?.receive(envelope, 'heartbeat');
+    // v2: a policy hash other than the one applied means fetch, verify, apply, report
+    const policy = parsePolicyRef(res.body);
+    if (policy && d.policy && policy.hash !== d.policy.appliedHash && !d.policyFetching) void this.#convergePolicy(d);
+  }
+
+  async #convergePolicy(d: SimDevice): Promise<void> {
+    const applier = d.policy;
+    const creds = d.credentials;
+    if (!applier || !creds) return;
+    d.policyFetching = true;
+    try {
+      const res = await this.#deviceRequest(d, 'policy', '/api/v1/device/policy', undefined, 'GET');
+      if (!res) return;
+      if (res.status !== 200) return countFailure(this.stats, 'policy', res);
+      const envelope = (res.body as { envelope?: unknown } | null)?.envelope;
+      if (envelope === null || envelope === undefined) return;
+      const verdict = verifyPolicy(creds.deviceId, creds.hmacKey, envelope, Math.floor(Date.now() / 1000));
+      if (!verdict.ok) {
+        this.stats.policies.rejected++;
+        return;
+      }
+      const items = applier.apply(verdict.document);
+      const report = await this.#deviceRequest(d, 'policy', '/api/v1/device/policy/report', {
+        hash: verdict.hash,
+        appliedAt: new Date().toISOString(),
+        items,
+      });
+      if (report?.status === 200) {
+        applier.appliedHash = verdict.hash;
+        this.stats.policies.applied++;
+        this.stats.policies.itemsFailed += items.filter((i) => i.status === 'failed').length;
+        this.stats.policies.itemsUnsupported += items.filter((i) => i.status === 'unsupported').length;
+      } else if (report) countFailure(this.stats, 'policy', report);
+    } finally {
+      d.policyFetching = false;
+    }
   }
 
   /**
    * A device route with the session handling of docs/protocol.md: renew before expiry, and on a
    * 401 renew once and retry once. Null when there is no session to be had (already counted).
    */
-  async #deviceRequest(d: SimDevice, kind: RequestKind, path: string, body: unknown): Promise<ApiResponse | null> {
+  async #deviceRequest(d: SimDevice, kind: RequestKind, path: string, body: unknown, method = 'POST'): Promise<ApiResponse | null> {
     if ((!d.session || Date.now() >= d.sessionRefreshAtMs) && !(await this.#renewSession(d))) return null;
     const token = d.session?.accessToken;
-    const res = await this.client.request(kind, 'POST', path, body, token);
+    const res = await this.client.request(kind, method, path, body, token);
     if (res.status !== 401) return res;
     this.stats.sessionsAfter401++;
     // Another request of this device may have renewed the session meanwhile.
     if (d.session?.accessToken === token && !(await this.#renewSession(d))) return null;
-    return this.client.request(kind, 'POST', path, body, d.session?.accessToken);
+    return this.client.request(kind, method, path, body, d.session?.accessToken);
   }
 
   /** One session request per device at a time, however many requests found the token stale. */

@@ -1,3 +1,4 @@
+import type { PolicyFaults } from './policy.js';
 import type { Writable } from 'node:stream';
 import type { PushChannel } from './command-handler.js';
 import { DeviceRunner, simulatedFcmToken, type SimDevice } from './device-runner.js';
@@ -10,7 +11,7 @@ import { Scheduler } from './scheduler.js';
 import { loadState, saveState, type StoredDevice } from './state.js';
 import { Stats } from './stats.js';
 import { buildSummary, type FleetSummary } from './summary.js';
-import { VirtualDevice } from './virtual-device.js';
+import { SHOWCASE_ROLES, VirtualDevice } from './virtual-device.js';
 
 export interface FleetOptions {
   url: string;
@@ -30,8 +31,16 @@ export interface FleetOptions {
   obeyServerInterval?: boolean;
   /** Share of devices plugged in for good (0..1): battery full and charging. The rest cycle on battery. */
   mainsPowered?: number | undefined;
+  /** The kiosk app's versionCode every device starts with (default 230). */
+  appVersionCode?: number | undefined;
+  /** The crash model: devices in `share` (0..1, a fixed spread of device indexes) crash-loop while they run `versionCode`. */
+  crash?: { versionCode: number; share: number } | undefined;
+  /** The first devices play SHOWCASE_ROLES (one each) instead of random faults: `npm run demo`. */
+  showcase?: boolean | undefined;
   /** Device time runs this many times faster than the wall clock: --interval-sec 5 --time-scale 60 is a 5-minute fleet. */
   timeScale?: number | undefined;
+  /** A share of devices that fail, or do not support, a policy item (protocol v2; for tests). */
+  policyFaults?: PolicyFaults | undefined;
   progress?: ProgressMode;
   /** Progress lines and notices; process.stdout by default. */
   out?: Writable;
@@ -65,6 +74,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
     obeyServerInterval: o.obeyServerInterval ?? false,
     push: o.push,
     timeScale: o.timeScale,
+    policyFaults: o.policyFaults,
   });
   const stopProgress = startProgress(stats, out, o.progress ?? 'off');
   const stop = stopCondition(o);
@@ -120,6 +130,9 @@ function createDevices(o: FleetOptions, stored: readonly StoredDevice[], stats: 
         chaos: o.chaos,
         appPackage: o.appPackage,
         mainsPowered: index % 100 < (o.mainsPowered ?? 0) * 100,
+        appVersionCode: o.appVersionCode,
+        crashesOn: o.crash && inShare(index, o.crash.share) ? o.crash.versionCode : undefined,
+        role: o.showcase ? SHOWCASE_ROLES[index] : undefined,
       }),
       credentials: saved ? { deviceId: saved.deviceId, deviceSecret: saved.deviceSecret, hmacKey: saved.hmacKey } : undefined,
       commands: undefined,
@@ -133,6 +146,14 @@ function createDevices(o: FleetOptions, stored: readonly StoredDevice[], stats: 
       fcmToken: o.push ? simulatedFcmToken({ index }, o.seed) : undefined,
     };
   });
+}
+
+/**
+ * Whether device `index` is in a share of the fleet: a multiplicative hash of the index, so the share
+ * is spread over the indexes (not the first ones) and does not line up with --mains-powered.
+ */
+export function inShare(index: number, share: number): boolean {
+  return (Math.imul(index + 1, 2654435761) >>> 0) % 10_000 < share * 10_000;
 }
 
 async function enrollAndStart(

@@ -26,7 +26,15 @@ Fleet
                           --interval-sec 5 --time-scale 60 drains batteries like 5-minute beats
   --app PACKAGE           kiosk app package (default ${DEFAULT_APP.package})
   --chaos L               fault level: 0 steady, 1 realistic rare faults (default), higher more
+  --app-version-code N    the kiosk app's versionCode at start (default ${DEFAULT_APP.versionCode})
+  --crash-version-code N  crash model: devices running this versionCode of the app crash-loop ...
+  --crash-share F         ... this share of them, 0..1 (default 0.2 when --crash-version-code is set)
+  --policy-fail ITEM:SHARE        that share (0..1) of devices report policy item ITEM failed
+  --policy-unsupported ITEM:SHARE that share of devices report ITEM unsupported on their API level
   --seed N                seed of the random generator (default 1): same seed, same fleet
+  --showcase              the first five devices each show one state for good: offline (after one
+                          beat), low battery, app down (crash loop), app frozen, and an app that
+                          stays down until a RELAUNCH_APP (self-healing) brings it back
 
 Load
   --concurrency N         enrollments and first sessions at once (default 32)
@@ -82,6 +90,19 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
     mainsPowered: number('--mains-powered', v['mains-powered'] ?? '0', 0, 1),
     timeScale: number('--time-scale', v['time-scale'] ?? '1', 0.001, 10_000),
   };
+  if (v.showcase) fleet.showcase = true;
+  if (v['app-version-code'] !== undefined) fleet.appVersionCode = integer('--app-version-code', v['app-version-code'], 1, 2_100_000_000);
+  if (v['crash-share'] !== undefined && v['crash-version-code'] === undefined)
+    throw new UsageError('--crash-share needs --crash-version-code');
+  if (v['crash-version-code'] !== undefined) {
+    fleet.crash = {
+      versionCode: integer('--crash-version-code', v['crash-version-code'], 1, 2_100_000_000),
+      share: number('--crash-share', v['crash-share'] ?? '0.2', 0, 1),
+    };
+  }
+  const failed = policyFault('--policy-fail', v['policy-fail']);
+  const unsupported = policyFault('--policy-unsupported', v['policy-unsupported']);
+  if (failed || unsupported) fleet.policyFaults = { failed, unsupported };
   const command: CliCommand = { kind: 'run', fleet, progress, failOnError: v['fail-on-error'] ?? false };
   if (v['json-summary'] !== undefined) command.jsonSummary = v['json-summary'];
   return command;
@@ -101,7 +122,13 @@ const CLI_OPTIONS = {
   'time-scale': { type: 'string' },
   'mains-powered': { type: 'string' },
   app: { type: 'string' },
+  'app-version-code': { type: 'string' },
+  'crash-version-code': { type: 'string' },
+  'crash-share': { type: 'string' },
+  showcase: { type: 'boolean' },
   chaos: { type: 'string' },
+  'policy-fail': { type: 'string' },
+  'policy-unsupported': { type: 'string' },
   seed: { type: 'string' },
   concurrency: { type: 'string' },
   'max-sockets': { type: 'string' },
@@ -125,6 +152,14 @@ function enrollmentSource(v: Values, env: NodeJS.ProcessEnv): EnrollmentSource {
   if (v['admin-token'] !== undefined) source.adminToken = v['admin-token'];
   if (v.group !== undefined) source.group = v.group;
   return source;
+}
+
+/** ITEM:SHARE, e.g. lockTaskFeatures:0.2. */
+function policyFault(name: string, text: string | undefined): { item: string; share: number } | undefined {
+  if (text === undefined) return undefined;
+  const m = /^([A-Za-z][A-Za-z0-9_]*):(.+)$/.exec(text);
+  if (!m) throw new UsageError(`${name} must be ITEM:SHARE (a policy field and a share from 0 to 1), got ${text}`);
+  return { item: m[1]!, share: number(name, m[2]!, 0, 1) };
 }
 
 function isProgressMode(value: string): value is ProgressMode | 'auto' {

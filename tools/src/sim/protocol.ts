@@ -28,6 +28,8 @@ export interface HeartbeatBody {
   agentVersion: string;
   fcmToken?: string;
   events?: DeviceEvent[];
+  /** v2: the hash of the policy applied (null: none yet). */
+  policy?: { hash: string | null };
 }
 
 /** The protocol's limit on events per heartbeat. */

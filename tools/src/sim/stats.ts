@@ -1,8 +1,8 @@
 import { Histogram } from './histogram.js';
 
 /** Which API call a request was: latencies and errors are kept apart per kind. */
-export type RequestKind = 'admin' | 'enroll' | 'session' | 'heartbeat' | 'result';
-export const REQUEST_KINDS: readonly RequestKind[] = ['admin', 'enroll', 'session', 'heartbeat', 'result'];
+export type RequestKind = 'admin' | 'enroll' | 'session' | 'heartbeat' | 'result' | 'policy';
+export const REQUEST_KINDS: readonly RequestKind[] = ['admin', 'enroll', 'session', 'heartbeat', 'result', 'policy'];
 
 /** Why the device refused an envelope (see envelope.ts), plus the command-level refusals. */
 export type RejectReason =
@@ -63,6 +63,8 @@ export class Stats {
   /** Devices that took RELEASE_OWNER and stopped reporting. */
   devicesReleased = 0;
   readonly commands = new CommandStats();
+  /** Policies (protocol v2): documents applied and reported, envelopes refused, items not applied. */
+  readonly policies = { applied: 0, rejected: 0, itemsFailed: 0, itemsUnsupported: 0 };
   readonly errors = new Map<string, number>();
   readonly latency = new Map<RequestKind, Histogram>(REQUEST_KINDS.map((k) => [k, new Histogram()]));
   /** Heartbeat latency since the last progress line. */

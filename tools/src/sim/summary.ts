@@ -36,6 +36,7 @@ export interface FleetSummary {
     resultRetries: number;
     byChannel: Record<string, number>;
   };
+  policies: { applied: number; rejected: number; itemsFailed: number; itemsUnsupported: number };
   /** CPU time of the simulator process, and that as a share of one core over the run and at full rate. */
   cpu: { userSec: number; systemSec: number; percentOfOneCore: number; steadyPercentOfOneCore: number | null };
 }
@@ -103,6 +104,7 @@ export function buildSummary(stats: Stats, meta: SummaryMeta): FleetSummary {
       resultRetries: c.resultRetries,
       byChannel: Object.fromEntries(c.byChannel),
     },
+    policies: { ...stats.policies },
     cpu: {
       userSec: round1(meta.cpu.user / 1e6),
       systemSec: round1(meta.cpu.system / 1e6),
@@ -138,6 +140,12 @@ export function formatSummary(s: FleetSummary): string {
     `  commands     ${c.received} received, ${c.executed} executed (${c.succeeded} ok, ${c.failed} failed), ${c.rejected} rejected` +
       (c.rejected > 0 ? ` ${JSON.stringify(c.rejectedBy)}` : ''),
     `  results      ${c.resultsReported} reported, ${c.resultsNotFound} answered 404, ${c.resultRetries} retried`,
+    ...(s.policies.applied || s.policies.rejected
+      ? [
+          `  policies     ${s.policies.applied} applied, ${s.policies.rejected} refused; items ${s.policies.itemsFailed} failed, ` +
+            `${s.policies.itemsUnsupported} unsupported`,
+        ]
+      : []),
     `  cpu          ${s.cpu.userSec} s user, ${s.cpu.systemSec} s system (${s.cpu.percentOfOneCore}% of one core` +
       (s.cpu.steadyPercentOfOneCore === null ? ')' : `, ${s.cpu.steadyPercentOfOneCore}% with every device up)`),
   ];

@@ -12,11 +12,29 @@ const MAX_FAULT_CHANCE = 0.5;
 
 export const DEFAULT_APP = { package: 'com.example.kiosk', versionName: '2.3.0', versionCode: 230 };
 
+/**
+ * Fixed behaviours for a showcase (`npm run demo`): each shows the operator one state within a minute.
+ * offline: beats once, then never again; low-battery: 11 % and not charging; app-down: the kiosk app
+ * crash-loops (relaunches and reboots do not help); frozen: the app runs but draws no frame;
+ * heals: the app dies at start and stays down until a RELAUNCH_APP (self-healing) brings it back.
+ */
+export const SHOWCASE_ROLES = ['offline', 'low-battery', 'app-down', 'frozen', 'heals'] as const;
+export type ShowcaseRole = (typeof SHOWCASE_ROLES)[number];
+
 export interface DeviceOptions {
   chaos: number;
   appPackage: string;
   /** Plugged in for good (signage boxes, kiosks in enclosures): full and charging, no cycles. */
   mainsPowered?: boolean | undefined;
+  /** The kiosk app's versionCode at start (default DEFAULT_APP's). */
+  appVersionCode?: number | undefined;
+  /**
+   * The crash model: while this device runs the kiosk app at `versionCode`, the app crashes on every
+   * start - not running, an `app.crash` event each heartbeat - until another version is installed.
+   */
+  crashesOn?: number | undefined;
+  /** A showcase behaviour instead of random faults (SHOWCASE_ROLES). */
+  role?: ShowcaseRole | undefined;
 }
 
 /**
@@ -42,6 +60,10 @@ export class VirtualDevice {
   /** RELEASE_OWNER: the agent is no longer Device Owner (the device kept its data). */
   ownerReleased = false;
   readonly events: DeviceEvent[] = [];
+  #advances = 0;
+  #frozenSinceMs: number | undefined;
+  /** The `heals` role: down until relaunched once. */
+  #awaitingRelaunch = false;
   readonly #drainPerSec: number;
   readonly #chargePerSec: number;
   #chargeBelow: number;
@@ -50,7 +72,7 @@ export class VirtualDevice {
   constructor(
     readonly profile: DeviceProfile,
     private readonly rng: Random,
-    private readonly options: DeviceOptions,
+    private options: DeviceOptions,
   ) {
     const hw = profile.hardware;
     this.battery = rng.range(35, 100);
@@ -64,9 +86,18 @@ export class VirtualDevice {
     this.rssi = hw.network === 'ethernet' ? undefined : hw.network === 'wifi' ? rng.int(-75, -40) : rng.int(-105, -75);
     this.uptimeSec = rng.int(600, 30 * 86_400);
     this.app = { ...DEFAULT_APP, package: options.appPackage, running: true, foreground: true };
+    if (options.appVersionCode !== undefined) {
+      this.app.versionCode = options.appVersionCode;
+      this.app.versionName = `${options.appVersionCode}`;
+    }
     if (options.mainsPowered) {
       this.battery = 100;
       this.charging = true;
+    }
+    if (options.role === 'app-down') this.options = { ...options, crashesOn: this.app.versionCode };
+    if (options.role === 'heals') {
+      this.#awaitingRelaunch = true;
+      this.app.running = this.app.foreground = false;
     }
   }
 
@@ -76,8 +107,48 @@ export class VirtualDevice {
     this.uptimeSec += Math.max(0, Math.round(dtSec));
     this.#advanceBattery(dtSec);
     this.#advanceResources(dtSec);
+    if (this.crashLooping) {
+      // the watchdog relaunches it every time and it dies again
+      this.app.running = this.app.foreground = false;
+      this.#event(nowMs, 'app.crash', { package: this.app.package, versionCode: this.app.versionCode, code: 6 });
+      return;
+    }
     this.#advanceApp(dtSec);
-    this.#maybeStartFault(nowMs);
+    if (this.options.role) this.#playRole(nowMs);
+    else this.#maybeStartFault(nowMs);
+    this.#advances++;
+  }
+
+  /** Holds the showcase role's state after the simulation moved on (see SHOWCASE_ROLES). */
+  #playRole(nowMs: number): void {
+    switch (this.options.role) {
+      case 'offline':
+        // the first beat goes out (the device is known and online), then silence
+        if (this.#advances >= 1) this.offlineBeats = Number.MAX_SAFE_INTEGER;
+        break;
+      case 'low-battery':
+        this.battery = 11;
+        this.charging = false;
+        break;
+      case 'frozen':
+        this.#frozenSinceMs ??= nowMs - 45_000;
+        this.app.running = true;
+        this.lastFrameAgeMs = nowMs - this.#frozenSinceMs;
+        break;
+      case 'heals':
+        if (this.#awaitingRelaunch) {
+          this.app.running = this.app.foreground = false;
+          if (this.#advances === 0) this.#event(nowMs, 'app.crash', { package: this.app.package, code: 6 });
+        }
+        break;
+      default:
+        break; // app-down: the crash model does it
+    }
+  }
+
+  /** The crash model holds: this device runs the version that crashes on it. */
+  get crashLooping(): boolean {
+    return this.options.crashesOn !== undefined && this.app.versionCode === this.options.crashesOn;
   }
 
   /** True when this beat falls in a simulated outage (and uses up one beat of it). */
@@ -122,10 +193,11 @@ export class VirtualDevice {
   }
 
   relaunchApp(): void {
+    this.#awaitingRelaunch = false;
     this.crashedBeats = this.frozenBeats = 0;
-    this.app.running = true;
-    this.app.foreground = this.lockedBeats === 0;
-    this.lastFrameAgeMs = 16;
+    this.app.running = !this.crashLooping;
+    this.app.foreground = this.app.running && this.lockedBeats === 0;
+    if (this.options.role !== 'frozen') this.lastFrameAgeMs = 16; // the showcase's frozen app stays frozen
   }
 
   lock(beats: number): void {

@@ -246,3 +246,37 @@ describe('command safety', () => {
     expect(await mdm(['api-token', 'create', '--name', 'x'])).toMatchObject({ code: 2 });
   });
 });
+
+describe('alert hours', () => {
+  it("sets and shows a group's alert hours; an unknown time zone is refused with the server's reason", async () => {
+    const set = await mdm([
+      'groups',
+      'hours',
+      'Store 7',
+      '--zone',
+      'Europe/Berlin',
+      '--hours',
+      'mon-fri=09:00-21:00',
+      '--hours',
+      'sat=10:00-16:00',
+    ]);
+    expect(set.code).toBe(0);
+    expect(set.out).toContain('time zone Europe/Berlin');
+    expect(set.out).toMatch(/^fri 09:00-21:00$/m);
+    expect(set.out).toMatch(/^sun closed$/m);
+    const bad = await mdm(['groups', 'hours', 'Store 7', '--zone', 'Mars/Olympus_Mons', '--hours', 'mon=09:00-10:00']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('not a known IANA time zone');
+    expect((await json(['groups', 'hours', 'Store 7'])).hours.weekly.sat).toEqual([[600, 960]]);
+    expect((await mdm(['groups', 'hours', 'Nowhere'])).code).toBe(2);
+  });
+
+  it('acknowledges every open alert in one call', async () => {
+    const open = (await json(['alerts'])) as { acknowledgedAt: string | null }[];
+    const waiting = open.filter((a) => a.acknowledgedAt === null).length;
+    const all = await mdm(['alerts', 'ack', '--all']);
+    expect(all).toMatchObject({ code: 0, out: `acknowledged ${waiting} alert${waiting === 1 ? '' : 's'}` });
+    expect(((await json(['alerts'])) as { acknowledgedAt: string | null }[]).every((a) => a.acknowledgedAt !== null)).toBe(true);
+    expect((await mdm(['alerts', 'ack', '--all', 'abc'])).code).toBe(2);
+  });
+});

@@ -156,6 +156,32 @@ describe('the app catalog', () => {
     expect(list.out).toContain('BAD: crashes');
     expect((await mdm(['releases', 'upload', join(import.meta.dirname, 'helpers.ts')])).err).toContain('not a ZIP');
   });
+
+  it('registers a release by URL: the server refuses what is not https, and loopback by its egress policy', async () => {
+    expect((await mdm(['releases', 'register'])).code).toBe(2); // --url is required
+    const plain = await mdm(['releases', 'register', '--url', 'http://example.com/app.apk']);
+    expect(plain).toMatchObject({ code: 1, err: expect.stringContaining('only https URLs') });
+    const loopback = await mdm(['releases', 'register', '--url', `https://127.0.0.1:9/app.apk`, '--notes', 'x']);
+    expect(loopback).toMatchObject({ code: 1, err: expect.stringContaining('not allowed') });
+  });
+});
+
+describe('rollouts', () => {
+  it('starts a rollout from release ids or their prefixes, and says clearly why it cannot', async () => {
+    expect((await mdm(['rollouts', 'start', '--from', 'x'])).code).toBe(2);
+    const releases = JSON.parse((await mdm(['releases', '--json'])).out) as { id: string; versionCode: number }[];
+    const id = (v: number) => releases.find((r) => r.versionCode === v)!.id.slice(0, 8);
+    const args = ['--waves', '10,50,100', '--soak', '600', '--name', 'cli'];
+    const bad = await mdm(['rollouts', 'start', '--from', id(1), '--to', id(2), ...args]);
+    expect(bad).toMatchObject({ code: 1, err: expect.stringContaining('marked bad') });
+    const none = await mdm(['rollouts', 'start', '--from', id(1), '--to', id(3), ...args]);
+    expect(none).toMatchObject({ code: 1, err: expect.stringContaining('no active device reports dev.fleetmdm.agent 1') });
+    expect((await mdm(['rollouts', 'start', '--from', id(1), '--to', id(3), '--waves', '50,10', '--soak', '60'])).err).toContain(
+      'cumulative',
+    );
+    expect(await mdm(['rollouts'])).toMatchObject({ code: 0, out: 'no rollouts: mdm rollouts start' });
+    expect((await mdm(['rollouts', 'pause', 'abc'])).code).toBe(2);
+  });
 });
 
 describe('help and usage', () => {

@@ -8,6 +8,15 @@ const run = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
 };
 
 describe('parseCli', () => {
+  it('takes the crash model', () => {
+    const { fleet } = run(['--devices', '5', '--app-version-code', '1', '--crash-version-code', '2', '--crash-share', '0.25']);
+    expect(fleet).toMatchObject({ appVersionCode: 1, crash: { versionCode: 2, share: 0.25 } });
+    expect(run(['--devices', '5', '--crash-version-code', '2']).fleet.crash).toEqual({ versionCode: 2, share: 0.2 });
+    expect(run(['--devices', '5']).fleet.crash).toBeUndefined();
+    expect(() => run(['--devices', '5', '--crash-share', '0.2'])).toThrow(UsageError);
+    expect(() => run(['--devices', '5', '--crash-version-code', '2', '--crash-share', '2'])).toThrow(UsageError);
+  });
+
   it('applies the documented defaults', () => {
     const { fleet, progress, failOnError, jsonSummary } = run(['--devices', '10']);
     expect(fleet).toMatchObject({

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createProfile } from '../../src/sim/identity.js';
 import type { HeartbeatBody } from '../../src/sim/protocol.js';
 import { Random } from '../../src/sim/random.js';
-import { VirtualDevice } from '../../src/sim/virtual-device.js';
+import { VirtualDevice, type ShowcaseRole } from '../../src/sim/virtual-device.js';
+import { execute } from '../../src/sim/commands.js';
 
 const INTERVAL_SEC = 300;
 const START_MS = Date.parse('2026-03-10T12:00:00Z');
@@ -132,6 +133,49 @@ describe('VirtualDevice', () => {
     expect(ages[3]).toBeLessThan(100); // recovered
   });
 
+  it('crash model: crash-loops on its version until another one is installed', () => {
+    const rng = new Random(5, 0);
+    const device = new VirtualDevice(createProfile(rng, 0), rng, {
+      chaos: 0,
+      appPackage: 'com.example.kiosk',
+      appVersionCode: 1,
+      crashesOn: 2,
+    });
+    const control = { beatNow() {}, setIntervalSec() {}, retire() {} };
+    const install = (versionCode: number) =>
+      execute('INSTALL_APK', {
+        device,
+        control,
+        nowMs: START_MS,
+        params: {
+          url: 'https://mdm.example.com/a.apk',
+          sha256: 'a'.repeat(64),
+          signerSha256: 'b'.repeat(64),
+          packageName: 'com.example.kiosk',
+          versionCode,
+          allowDowngrade: true,
+        },
+      });
+    const beat = (i: number) => {
+      device.advance(INTERVAL_SEC, START_MS + i * 1000);
+      const hb = device.heartbeat(START_MS + i * 1000);
+      device.acknowledgeEvents(hb.events?.length ?? 0);
+      return hb;
+    };
+    expect(beat(1).app).toMatchObject({ versionCode: 1, running: true });
+    expect(install(2)).toMatchObject({ status: 'succeeded' });
+    for (const i of [2, 3, 4]) {
+      const hb = beat(i);
+      expect(hb.app).toMatchObject({ versionCode: 2, running: false, foreground: false });
+      expect(hb.events?.map((e) => e.type)).toEqual(['app.crash']);
+    }
+    device.relaunchApp(); // a RELAUNCH_APP does not help
+    expect(beat(5).app.running).toBe(false);
+    expect(install(1)).toMatchObject({ status: 'succeeded' });
+    expect(beat(6)).toMatchObject({ app: { versionCode: 1, running: true, foreground: true } });
+    expect(beat(7).events).toBeUndefined();
+  });
+
   it('gives devices varied, plausible identities with unique serials', () => {
     const profiles = Array.from({ length: 500 }, (_, i) => createProfile(new Random(9, i), i));
     expect(new Set(profiles.map((p) => p.identity.serial)).size).toBe(500);
@@ -148,3 +192,48 @@ describe('VirtualDevice', () => {
 function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 }
+
+describe('showcase roles (npm run demo)', () => {
+  const play = (role: ShowcaseRole, beats: number, onBeat?: (d: VirtualDevice, beat: number) => void) => {
+    const rng = new Random(1, 0);
+    const device = new VirtualDevice(createProfile(rng, 0), rng, { chaos: 5, appPackage: 'com.example.kiosk', role });
+    const out: { offline: boolean; hb: HeartbeatBody }[] = [];
+    for (let beat = 0; beat < beats; beat++) {
+      const now = START_MS + beat * 10_000;
+      device.advance(10, now);
+      onBeat?.(device, beat);
+      const offline = device.takeOfflineBeat();
+      const hb = device.heartbeat(now);
+      if (!offline) device.acknowledgeEvents(hb.events?.length ?? 0);
+      out.push({ offline, hb });
+    }
+    return out;
+  };
+
+  it('offline: beats once, then never again', () => {
+    expect(play('offline', 30).map((r) => r.offline)).toEqual([false, ...Array<boolean>(29).fill(true)]);
+  });
+
+  it('low battery: 11 % and not charging on every beat', () => {
+    for (const r of play('low-battery', 50)) expect(r.hb.battery).toMatchObject({ level: 11, charging: false });
+  });
+
+  it('app down: not running on every beat, and a relaunch does not help', () => {
+    for (const r of play('app-down', 20, (d, beat) => beat === 5 && d.relaunchApp())) expect(r.hb.app.running).toBe(false);
+  });
+
+  it('frozen: running, its last frame older than the 30 s threshold and growing, whatever is relaunched', () => {
+    const beats = play('frozen', 10, (d, beat) => beat === 3 && d.relaunchApp());
+    const ages = beats.map((r) => r.hb.app.lastFrameAgeMs ?? 0);
+    expect(beats.every((r) => r.hb.app.running)).toBe(true);
+    expect(Math.min(...ages)).toBeGreaterThan(30_000);
+    expect(ages).toEqual([...ages].sort((a, b) => a - b));
+  });
+
+  it('heals: down (with a crash event) until one RELAUNCH_APP, then up for good', () => {
+    const beats = play('heals', 12, (d, beat) => beat === 6 && d.relaunchApp());
+    expect(beats.slice(0, 6).map((r) => r.hb.app.running)).toEqual(Array<boolean>(6).fill(false));
+    expect(beats.slice(6).every((r) => r.hb.app.running && r.hb.app.foreground)).toBe(true);
+    expect(beats[0]!.hb.events?.map((e) => e.type)).toEqual(['app.crash']);
+  });
+});

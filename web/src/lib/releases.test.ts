@@ -28,6 +28,14 @@ describe('uploadError', () => {
     expect(uploadError(new ApiError(0, 'upload_failed', ''), { name: 'a.apk', size: 1000 })).not.toMatch(/larger/);
   });
 
+  it('says why a registration by URL was refused, and the limit of a too-large download', () => {
+    expect(refused(400, 'url_not_https')).toMatch(/https:\/\/ address/);
+    expect(refused(422, 'destination_refused')).toMatch(/may not connect to that address/);
+    expect(refused(422, 'download_failed', 'the server answered 404, not 200')).toMatch(/could not download the APK: the server answered 404, not 200/);
+    const tooBig = new ApiError(413, 'download_too_large', 'the file at the url is larger than the 33554432-byte limit for APKs');
+    expect(uploadError(tooBig)).toMatch(/too large; this server accepts APKs up to 32 MiB/);
+  });
+
   it('falls back to the server message for anything else', () => {
     expect(refused(400, 'something_new', 'the server says why')).toBe('the server says why');
     expect(refused(403, 'forbidden')).toMatch(/role does not allow/);

@@ -1,9 +1,9 @@
-import { ApiError, describeError, qs } from './api.js';
+import { ApiError, describeError, post, qs } from './api.js';
 import type { CatalogPackage, Release } from './types.js';
 
 /**
  * The Releases page's logic, apart from the page: the upload request (the body is the file itself,
- * not JSON), the catalog's refusals in plain words, and the releases grouped by package.
+ * not JSON) and the registration by URL, the catalog's refusals in plain words, and the releases grouped by package.
  */
 
 export interface UploadOptions {
@@ -33,6 +33,15 @@ export async function uploadApk(file: Blob, opts: UploadOptions = {}): Promise<R
     throw new ApiError(res.status, error?.code ?? `http_${res.status}`, error?.message ?? `The server answered ${res.status}.`);
   }
   return payload as Release;
+}
+
+/** POST /api/v1/admin/releases/register: the server downloads the https URL and checks it like an upload. */
+export function registerApk(url: string, opts: UploadOptions = {}): Promise<Release> {
+  return post<Release>('/admin/releases/register', {
+    url: url.trim(),
+    ...(opts.notes?.trim() ? { notes: opts.notes.trim() } : {}),
+    ...(opts.allowDowngrade ? { allowDowngrade: true } : {}),
+  });
 }
 
 const mib = (n: number) => `${Math.round((n / 1024 / 1024) * 10) / 10} MiB`;
@@ -69,6 +78,17 @@ export function uploadError(err: unknown, file?: { name: string; size: number })
       return 'Refused: the server did not take the file as an APK. Choose an .apk file.';
     case 'uploads_busy':
       return 'Other uploads are in progress. Try again in a few seconds.';
+    case 'invalid_url':
+    case 'url_not_https':
+      return 'Refused: give the APK’s https:// address (plain http and other schemes are not downloaded).';
+    case 'destination_refused':
+      return `Refused: the server may not connect to that address (a loopback, private or cloud-metadata address). Host the APK somewhere public, or upload the file. (${server}.)`;
+    case 'download_failed':
+      return `The server could not download the APK: ${server}. Check that the URL is the file itself (redirects are not followed) and try again.`;
+    case 'download_too_large': {
+      const limit = Number(err.message.match(/(\d+)-byte/)?.[1] ?? 0);
+      return `Refused: the file at that URL is too large; this server accepts APKs up to ${limit ? mib(limit) : 'its limit'} (APK_MAX_BYTES).`;
+    }
     case 'upload_failed':
       return `The upload did not reach the server or was cut off${file && file.size > 8 * 1024 * 1024 ? ' - the file may be larger than the server accepts (APK_MAX_BYTES)' : ''}. Check the connection and try again.`;
     default:

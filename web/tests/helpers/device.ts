@@ -18,8 +18,13 @@ export class VirtualDevice {
   battery = 80;
   appRunning = true;
   lastFrameAgeMs = 16;
+  /** The kiosk app this device reports (its package and versionCode). */
+  appPackage = 'com.example.kiosk';
+  appVersionCode = 230;
   /** The `cancelled` ids of the last heartbeat answer. */
   cancelled: string[] = [];
+  /** The `policy` of the last heartbeat answer (protocol v2). */
+  policy: { version: number; hash: string } | null = null;
   constructor(
     readonly base: string,
     readonly serial: string,
@@ -58,7 +63,7 @@ export class VirtualDevice {
   /** One heartbeat; returns the command envelopes the server handed back. */
   async heartbeat(): Promise<Envelope[]> {
     if (!this.#access) await this.session();
-    const res = await this.#post<{ commands: Envelope[]; cancelled?: string[] }>(
+    const res = await this.#post<{ commands: Envelope[]; cancelled?: string[]; policy?: { version: number; hash: string } | null }>(
       '/api/v1/heartbeat',
       {
         sentAt: new Date().toISOString(),
@@ -67,11 +72,11 @@ export class VirtualDevice {
         storage: { freeBytes: 20_000_000_000, totalBytes: 64_000_000_000 },
         network: { type: 'wifi', rssi: -50, ip: '10.0.0.9' },
         app: {
-          package: 'com.example.kiosk',
+          package: this.appPackage,
           running: this.appRunning,
           foreground: this.appRunning,
-          versionName: '2.3.0',
-          versionCode: 230,
+          versionName: this.appVersionCode === 230 ? '2.3.0' : String(this.appVersionCode),
+          versionCode: this.appVersionCode,
           lastFrameAgeMs: this.lastFrameAgeMs,
         },
         uptimeSec: 3600,
@@ -81,7 +86,25 @@ export class VirtualDevice {
     );
     if (res.status !== 200) throw new Error(`heartbeat: ${res.status} ${JSON.stringify(res.body)}`);
     this.cancelled = res.body.cancelled ?? [];
+    this.policy = res.body.policy ?? null;
     return res.body.commands;
+  }
+
+  /** GET /api/v1/device/policy: the signed envelope of the effective policy (protocol v2). */
+  async fetchPolicy(): Promise<{ hash: string | null; envelope: Envelope | null }> {
+    const res = await fetch(`${this.base}/api/v1/device/policy`, { headers: { authorization: `Bearer ${this.#access}` } });
+    if (res.status !== 200) throw new Error(`policy: ${res.status}`);
+    return (await res.json()) as { hash: string | null; envelope: Envelope | null };
+  }
+
+  /** Reports every item of the document as applied, except the ones given. */
+  async reportPolicy(hash: string, document: Record<string, unknown>, failed: Record<string, string> = {}): Promise<string> {
+    const items = Object.keys(document).map((item) =>
+      failed[item] ? { item, status: 'failed', reason: failed[item] } : { item, status: 'applied' },
+    );
+    const res = await this.#post<{ state: string }>('/api/v1/device/policy/report', { hash, items }, this.#access);
+    if (res.status !== 200) throw new Error(`policy report: ${res.status}`);
+    return res.body.state;
   }
 
   async report(cid: string, status: 'delivered' | 'succeeded' | 'failed', output?: string): Promise<void> {

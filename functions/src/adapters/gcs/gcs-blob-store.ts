@@ -1,3 +1,5 @@
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { BLOB_KEY, type BlobStore } from '../../ports/blob-store.js';
 
 /** The slice of @google-cloud/storage's Bucket this adapter uses (firebase-admin/storage hands one out). */
@@ -7,6 +9,7 @@ export interface GcsBucket {
       data: Buffer,
       options: { resumable: boolean; contentType: string; preconditionOpts?: { ifGenerationMatch: number } },
     ): Promise<unknown>;
+    createWriteStream(options: { resumable: boolean; contentType: string; preconditionOpts?: { ifGenerationMatch: number } }): Writable;
     download(): Promise<[Buffer]>;
     delete(options?: { ignoreNotFound?: boolean }): Promise<unknown>;
   };
@@ -36,6 +39,15 @@ export class GcsBlobStore implements BlobStore {
 
   async put(key: string, bytes: Buffer, contentType: string): Promise<void> {
     await (await this.file(key)).save(bytes, { resumable: false, contentType, preconditionOpts: { ifGenerationMatch: 0 } });
+  }
+
+  /** Streams the object up (one request, not resumable: APKs are tens of MiB), written once. */
+  async putStream(key: string, body: AsyncIterable<Uint8Array>, contentType: string): Promise<void> {
+    const file = await this.file(key);
+    await pipeline(
+      Readable.from(body),
+      file.createWriteStream({ resumable: false, contentType, preconditionOpts: { ifGenerationMatch: 0 } }),
+    );
   }
 
   async get(key: string): Promise<Buffer | null> {

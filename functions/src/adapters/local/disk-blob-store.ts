@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { dirname, join } from 'node:path';
 import { BLOB_KEY, type BlobStore } from '../../ports/blob-store.js';
 
@@ -22,6 +25,19 @@ export class DiskBlobStore implements BlobStore {
     const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
     await writeFile(tmp, bytes, { mode: 0o600, flag: 'wx' });
     await rename(tmp, path);
+  }
+
+  async putStream(key: string, body: AsyncIterable<Uint8Array>, _contentType?: string): Promise<void> {
+    const path = this.path(key);
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await pipeline(Readable.from(body), createWriteStream(tmp, { mode: 0o600, flags: 'wx' }));
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
   }
 
   async get(key: string): Promise<Buffer | null> {

@@ -4,6 +4,7 @@ import type { FleetCounts, HeartbeatStats, MetricSources, MetricsRegistry } from
 const COMMAND_STATES = ['queued', 'dispatched', 'delivered', 'succeeded', 'failed', 'rejected', 'expired'];
 const ALERT_KINDS = ['offline', 'low_battery', 'app_down', 'app_frozen'];
 const NOTIFICATION_STATES = ['pending', 'sending', 'sent', 'failed', 'dropped'];
+const COMPLIANCE_STATES = ['compliant', 'pending', 'failed'];
 /** Fleet counts are read at most this often, however often Prometheus (or several) scrapes. */
 const FLEET_CACHE_MS = 10_000;
 
@@ -23,6 +24,7 @@ export class PrometheusMetrics implements MetricsRegistry {
   readonly #alertsResolved: Counter;
   readonly #healing: Counter<'step'>;
   readonly #expired: Counter;
+  readonly #gates: Counter<'verdict'>;
   readonly #children = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
   #fleet: { at: number; value: Promise<FleetCounts> } | undefined;
 
@@ -79,6 +81,13 @@ export class PrometheusMetrics implements MetricsRegistry {
       registers,
     });
     for (const step of ['command', 'escalation']) this.#healing.inc({ step }, 0);
+    this.#gates = new Counter({
+      name: 'mdm_rollout_gates_total',
+      help: 'Rollout wave gates decided by this process, by verdict (passed, failed).',
+      labelNames: ['verdict'],
+      registers,
+    });
+    for (const verdict of ['passed', 'failed']) this.#gates.inc({ verdict }, 0);
   }
 
   httpRequest(method: string, route: string, status: number, seconds: number): void {
@@ -120,6 +129,11 @@ export class PrometheusMetrics implements MetricsRegistry {
 
   commandsExpired(n: number): void {
     if (n) this.#expired.inc(n);
+  }
+
+  rolloutGates(passed: number, failed: number): void {
+    if (passed) this.#gates.inc({ verdict: 'passed' }, passed);
+    if (failed) this.#gates.inc({ verdict: 'failed' }, failed);
   }
 
   /** Registers the gauges read when scraped: fleet counts from the database, the pool, the heartbeat writer. */
@@ -169,6 +183,21 @@ export class PrometheusMetrics implements MetricsRegistry {
         },
       });
     }
+    if (sources.rollouts) {
+      const read = sources.rollouts;
+      new Gauge({
+        name: 'mdm_rollouts',
+        help: 'Rollouts by state (running, paused, completed, ...).',
+        labelNames: ['state'],
+        registers,
+        async collect() {
+          const counts = await read();
+          for (const state of new Set(['draft', 'running', 'paused', 'completed', 'aborted', 'rolled_back', ...Object.keys(counts)])) {
+            this.set({ state }, counts[state] ?? 0);
+          }
+        },
+      });
+    }
     if (sources.fleet) {
       const fleet = () => this.#fleetCounts(sources.fleet!);
       const gauge = (name: string, help: string, label: string, keys: string[], pick: (f: FleetCounts) => Record<string, number>) =>
@@ -211,6 +240,20 @@ export class PrometheusMetrics implements MetricsRegistry {
         NOTIFICATION_STATES,
         (f) => f.notifications,
       );
+      new Gauge({
+        name: 'mdm_policy_compliance_devices',
+        help: 'Active devices by group (group="" for none) and policy compliance state: compliant, pending (the applied hash differs), failed.',
+        labelNames: ['group', 'state'],
+        registers,
+        async collect() {
+          const counts = (await fleet()).compliance ?? {};
+          // a group that is gone (or emptied) leaves no stale series behind
+          this.reset();
+          for (const [group, states] of Object.entries(counts)) {
+            for (const state of new Set([...COMPLIANCE_STATES, ...Object.keys(states)])) this.set({ group, state }, states[state] ?? 0);
+          }
+        },
+      });
       new Gauge({
         name: 'mdm_rollup_lag_seconds',
         help: 'Seconds since the end of the newest hour rolled up into heartbeat_rollups (about 1 h when healthy).',

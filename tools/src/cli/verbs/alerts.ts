@@ -18,14 +18,20 @@ export async function listAlerts(r: Run): Promise<number> {
   return 0;
 }
 
-export async function ackAlerts({ args, io, api, print }: Run): Promise<number> {
-  if (args.length === 0) throw new UsageError('alerts ack takes the ids (or id prefixes) of the alerts to acknowledge');
-  const done: AlertView[] = [];
-  for (const typed of args) {
-    const id = await resolveAlert(api, typed);
-    done.push(await api.request<AlertView>('POST', `/api/v1/admin/alerts/${id}/ack`));
+/** One id: that alert, as it is now. Several, or --all (every open one): one call, one transaction, one audit entry. */
+export async function ackAlerts({ args, o, io, api, print }: Run): Promise<number> {
+  if (args.length === 0 && !o.all)
+    throw new UsageError('alerts ack takes the ids (or id prefixes) of the alerts to acknowledge, or --all for every open one');
+  if (args.length > 0 && o.all) throw new UsageError('alerts ack takes ids or --all, not both');
+  const ids: string[] = [];
+  for (const typed of args) ids.push(await resolveAlert(api, typed));
+  if (ids.length === 1) {
+    const a = await api.request<AlertView>('POST', `/api/v1/admin/alerts/${ids[0]}/ack`);
+    print(a, () => io.out(`acknowledged ${a.kind} on ${a.device.name} (${a.id.slice(0, 8)})`));
+    return 0;
   }
-  print(done, () => done.forEach((a) => io.out(`acknowledged ${a.kind} on ${a.device.name} (${a.id.slice(0, 8)})`)));
+  const done = await api.request<{ acknowledged: number }>('POST', '/api/v1/admin/alerts/ack', o.all ? { filter: {} } : { ids });
+  print(done, () => io.out(`acknowledged ${done.acknowledged} alert${done.acknowledged === 1 ? '' : 's'}`));
   return 0;
 }
 

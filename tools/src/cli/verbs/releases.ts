@@ -42,6 +42,22 @@ export async function uploadRelease(r: Run): Promise<number> {
   return 0;
 }
 
+/** Registers an APK hosted elsewhere: the server downloads it over https, checks it like an upload and serves it itself. */
+export async function registerRelease(r: Run): Promise<number> {
+  if (r.args.length) throw new UsageError(`unknown: releases register ${r.args.join(' ')}`);
+  if (!r.o.url) throw new UsageError('releases register needs --url https://...');
+  const body: Record<string, unknown> = { url: r.o.url };
+  if (r.o.notes) body.notes = r.o.notes;
+  if (r.o['allow-downgrade']) body.allowDowngrade = true;
+  const release = await r.api.request<ReleaseView>('POST', '/api/v1/admin/releases/register', body);
+  r.print(release, () => {
+    r.io.out(`registered ${release.packageName} ${release.versionName} (${release.versionCode}) as ${release.id}`);
+    r.io.out(`sha256 ${release.sha256}`);
+    r.io.out(`signer ${release.signerSha256}`);
+  });
+  return 0;
+}
+
 export async function markReleaseBad(r: Run): Promise<number> {
   if (r.args.length !== 1) throw new UsageError('releases bad takes one release id (or a prefix of it)');
   if (!r.o.reason) throw new UsageError('releases bad needs --reason TEXT (it is audited)');

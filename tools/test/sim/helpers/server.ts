@@ -22,8 +22,11 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** The standalone server on embedded PGlite in a fresh DATA_DIR, once it has logged "listening". */
-export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
+/**
+ * The standalone server on embedded PGlite in a fresh DATA_DIR, once it has logged "listening".
+ * `env` may depend on the port it will listen on (PUBLIC_URL, for download links that must work).
+ */
+export async function startServer(env: Record<string, string> | ((port: number) => Record<string, string>) = {}): Promise<RunningServer> {
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'sim-e2e-'));
   const childEnv: NodeJS.ProcessEnv = {
@@ -37,7 +40,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
     ADMIN_BCRYPT_ROUNDS: '4',
     // simulated devices beat every second or so: the per-device quota at its highest
     HEARTBEAT_DEVICE_MAX_PER_MIN: '600',
-    ...env,
+    ...(typeof env === 'function' ? env(port) : env),
   };
   delete childEnv.NODE_OPTIONS; // vitest's loader hooks must not leak into the server
   // Its own process group, so stop() reaches everything it started.
