@@ -134,6 +134,7 @@ export function createApp(deps: AppDeps) {
     clock,
     logger,
     refreshSec: config.mirrorRefreshSec,
+    serverQueryAbove: config.consoleServerQueryAbove,
     thresholds: alertSettings,
   });
   const liveView = fleetView.fleetView;

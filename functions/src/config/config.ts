@@ -51,6 +51,9 @@ export const configSchema = z.object({
   MIRROR_REFRESH_SEC: int(60, 86_400, 3600).describe(
     "A device's live document is rewritten at least this often even when nothing visible changed.",
   ),
+  CONSOLE_SERVER_QUERY_ABOVE: int(0, 1_000_000_000, 20_000).describe(
+    'Above this many devices the fleet view filters, sorts and pages on the server instead of loading the whole fleet.',
+  ),
   SWEEP_INTERVAL_SEC: int(1, 3600, 60).describe('Seconds between alert sweeps in standalone mode (Firebase runs it every minute).'),
   ALERT_LOW_BATTERY_PCT: int(1, 50, 15).describe('Default: a discharging device under this battery level alerts.'),
   ALERT_FRAME_AGE_MS: int(1000, 3_600_000, 30_000).describe('Default: a running kiosk app whose last frame is older than this is frozen.'),
@@ -237,6 +240,8 @@ export interface Config {
   offlineAfterSec: number;
   sweepIntervalSec: number;
   mirrorRefreshSec: number;
+  /** CONSOLE_SERVER_QUERY_ABOVE: above this many devices the fleet view queries the server (docs/fleet-query.md). */
+  consoleServerQueryAbove: number;
   /** The alerts context's defaults (its AlertDefaults, apart from the offline threshold above). */
   alertDefaults: Omit<AlertDefaults, 'offlineAfterSec'>;
   deviceSessionTtlSec: number;
@@ -310,6 +315,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     offlineAfterSec: c.ALERT_OFFLINE_AFTER_SEC,
     sweepIntervalSec: c.SWEEP_INTERVAL_SEC,
     mirrorRefreshSec: c.MIRROR_REFRESH_SEC,
+    consoleServerQueryAbove: c.CONSOLE_SERVER_QUERY_ABOVE,
     alertDefaults: {
       lowBatteryPct: c.ALERT_LOW_BATTERY_PCT,
       frameAgeMs: c.ALERT_FRAME_AGE_MS,

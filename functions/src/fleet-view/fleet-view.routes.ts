@@ -1,5 +1,15 @@
 import { json, route } from '../core/route.js';
-import { fleetHealth, fleetHealthQuery, fleetPage, fleetQuery } from './fleet-view.schemas.js';
+import {
+  fleetCounts,
+  fleetFacets,
+  fleetFilterQuery,
+  fleetHealth,
+  fleetHealthQuery,
+  fleetPage,
+  fleetQuery,
+  fleetQueryPage,
+  fleetSortQuery,
+} from './fleet-view.schemas.js';
 import type { FleetViewService } from './fleet-view.service.js';
 
 export const fleetViewRoutes = (fleetView: FleetViewService) => [
@@ -24,5 +34,37 @@ export const fleetViewRoutes = (fleetView: FleetViewService) => [
     query: fleetHealthQuery,
     response: { status: 200, description: 'One point per rolled-up hour, oldest first', schema: fleetHealth },
     handler: async ({ query }) => json(200, await fleetView.health(query)),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/v1/admin/fleet/query',
+    auth: 'viewer',
+    scope: 'devices:read',
+    tag: 'console',
+    summary: "The fleet filtered, sorted and paged on the server (the console's mode for large fleets)",
+    query: fleetSortQuery,
+    response: { status: 200, description: 'A page of device documents in the requested order', schema: fleetQueryPage },
+    handler: async ({ query }) => json(200, await fleetView.query(query)),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/v1/admin/fleet/counts',
+    auth: 'viewer',
+    scope: 'devices:read',
+    tag: 'console',
+    summary: "The fleet view's status cards and how many devices a filter matches",
+    query: fleetFilterQuery,
+    response: { status: 200, description: 'Counts', schema: fleetCounts },
+    handler: async ({ query }) => json(200, await fleetView.counts(query)),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/v1/admin/fleet/facets',
+    auth: 'viewer',
+    scope: 'devices:read',
+    tag: 'console',
+    summary: "The values the fleet view's filter menus offer (groups, tags, versions)",
+    response: { status: 200, description: 'Filter values', schema: fleetFacets },
+    handler: async () => json(200, await fleetView.facets()),
   }),
 ];

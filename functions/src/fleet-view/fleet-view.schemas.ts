@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorQuery, isoDateTime, limitQuery, page, uuid } from '../core/schemas.js';
+import { count, cursorQuery, isoDateTime, limitQuery, page, text, uuid } from '../core/schemas.js';
 
 export const fleetQuery = z.object({
   seenSince: isoDateTime.optional().describe('Only devices whose last contact is at or after this time'),
@@ -29,7 +29,13 @@ export const deviceDoc = z.object({
   updatedAt: isoDateTime,
 });
 
-export const fleetPage = page(deviceDoc);
+export const fleetPage = page(deviceDoc).extend({
+  fleetSize: count.optional().describe('On the first page: every device, whatever its lifecycle'),
+  serverQueryAbove: count
+    .optional()
+    .describe('On the first page: above this many devices the console filters, sorts and pages on the server (GET /admin/fleet/query)'),
+});
+export const fleetQueryPage = page(deviceDoc);
 
 export const HEALTH_RANGES = { '24h': 24, '7d': 168 } as const;
 export const fleetHealthQuery = z.object({
@@ -51,4 +57,51 @@ export const fleetHealth = z.object({
       }),
     )
     .describe('Oldest first; only hours the hourly rollups cover'),
+});
+
+const filterText = text(100);
+/** The fleet view's filters (web/src/lib/fleet-query.ts), for the server mode of large fleets. */
+export const fleetFilterQuery = z.object({
+  q: filterText.optional().describe('A prefix of the name or the serial, any case'),
+  status: z.enum(['', 'online', 'offline', 'alerting', 'app_down', 'retired', 'duplicates']).default(''),
+  group: filterText.optional(),
+  tag: filterText.optional(),
+  alert: z
+    .string()
+    .regex(/^[a-z_]{1,40}$/, 'an alert kind')
+    .optional(),
+  appVersion: filterText.optional().describe('The label the console shows: "2.3.0 (230)"'),
+  agentVersion: filterText.optional(),
+  androidVersion: filterText.optional(),
+});
+export type FleetFilterQuery = z.output<typeof fleetFilterQuery>;
+
+export const fleetSortQuery = fleetFilterQuery.extend({
+  sort: z
+    .enum(['status', 'name', 'battery', 'app', 'lastSeen'])
+    .default('status')
+    .describe('status: alerting, offline, app down, the rest'),
+  dir: z.enum(['asc', 'desc']).default('asc'),
+  cursor: cursorQuery,
+  limit: limitQuery(100, 500),
+});
+export type FleetSortQuery = z.output<typeof fleetSortQuery>;
+
+export const fleetCounts = z.object({
+  matched: count.describe('Devices the filter matches'),
+  total: count.describe('Active devices'),
+  online: count,
+  offline: count,
+  alerting: count,
+  appDown: count,
+  retired: count.describe('Retiring and retired devices, in none of the other counts'),
+});
+
+const values = z.array(z.string());
+export const fleetFacets = z.object({
+  groups: values,
+  tags: values,
+  appVersions: values,
+  agentVersions: values,
+  androidVersions: values,
 });

@@ -5,7 +5,19 @@ import type { Logger } from '../ports/logger.js';
 import type { DeviceDoc, Mirror } from '../ports/mirror.js';
 import { docRowsOf, fleetPage, summaryCounts, type DocRow } from './fleet-view.repository.js';
 import { fleetHealth, rollupEdge } from './fleet-health.repository.js';
-import { HEALTH_RANGES, type FleetHealthQuery, type FleetQuery } from './fleet-view.schemas.js';
+import { HEALTH_RANGES, type FleetFilterQuery, type FleetHealthQuery, type FleetQuery, type FleetSortQuery } from './fleet-view.schemas.js';
+import {
+  facetValues,
+  filterWhere,
+  fleetSize,
+  matchedCount,
+  narrowSearch,
+  segmentPage,
+  segmentsOf,
+  statusCounts,
+  validKeyValues,
+  type QueryTime,
+} from './fleet-query.repository.js';
 import type { MirrorPolicy } from './fleet-view.repository.js';
 
 export interface MirrorThresholds {
@@ -48,6 +60,8 @@ export class FleetViewService implements LiveView {
     private readonly source: ThresholdSource,
     private readonly refreshSec: number,
     private readonly logger: Logger,
+    /** CONSOLE_SERVER_QUERY_ABOVE: the fleet size above which the console queries the server. */
+    private readonly serverQueryAbove = 20_000,
   ) {}
 
   async thresholds(): Promise<MirrorThresholds> {
@@ -132,10 +146,90 @@ export class FleetViewService implements LiveView {
     });
     const items = rows.slice(0, q.limit);
     const cutoff = new Date(now.getTime() - t.offlineAfterSec * 1000);
+    // The first answer tells the console how big the fleet is, so it can choose its mode.
+    const first = afterId === undefined && q.seenSince === undefined;
     return {
       items: items.map((r) => toDoc(r, cutoff, now)),
       nextCursor: rows.length > q.limit ? encodeCursor({ id: items.at(-1)!.id }) : null,
+      ...(first ? { fleetSize: await fleetSize(this.db), serverQueryAbove: this.serverQueryAbove } : {}),
     };
+  }
+
+  async #queryTime(): Promise<QueryTime & { now: Date }> {
+    const t = await this.thresholds();
+    const now = this.clock.now();
+    return { now, onlineCutoff: new Date(now.getTime() - t.offlineAfterSec * 1000), frozenAfterMs: t.frozenAfterMs };
+  }
+
+  /**
+   * The server mode's page: the filter, the order and a keyset cursor in SQL (fleet-query.repository.ts).
+   * The order's segments are read one after another until the page is full.
+   */
+  async query(q: FleetSortQuery) {
+    const t = await this.#queryTime();
+    const segments = segmentsOf(q.sort, q.dir, q.status, t, narrowSearch(q.q));
+    const order = `${q.sort}:${q.dir}`;
+    let start = 0;
+    let after: string[] | undefined;
+    if (q.cursor !== undefined) {
+      const c = decodeCursor(q.cursor, (v) =>
+        v.o === order &&
+        Number.isInteger(v.s) &&
+        (v.s as number) >= 0 &&
+        (v.s as number) < segments.length &&
+        validKeyValues(segments[v.s as number]!, v.k)
+          ? { s: v.s as number, k: v.k as string[] }
+          : null,
+      );
+      start = c.s;
+      after = c.k;
+    }
+    const where = filterWhere(q, t);
+    const found: { id: string; s: number; key: string[] }[] = [];
+    for (let s = start; s < segments.length && found.length <= q.limit; s++) {
+      const rows = await segmentPage(this.db, where, segments[s]!, s === start ? after : undefined, q.limit + 1 - found.length);
+      for (const r of rows) found.push({ id: r.id, s, key: r.sort_key });
+    }
+    const page = found.slice(0, q.limit);
+    const docs = page.length
+      ? await docRowsOf(
+          this.db,
+          page.map((p) => p.id),
+          t.frozenAfterMs,
+        )
+      : [];
+    const byId = new Map(docs.map((r) => [r.id, r]));
+    const last = page.at(-1);
+    return {
+      items: page.flatMap((p) => {
+        const r = byId.get(p.id);
+        return r ? [toDoc(r, t.onlineCutoff, t.now)] : [];
+      }),
+      nextCursor: found.length > q.limit && last ? encodeCursor({ o: order, s: last.s, k: last.key }) : null,
+    };
+  }
+
+  #cards: { at: number; value: Promise<Awaited<ReturnType<typeof statusCounts>>> } | undefined;
+
+  /**
+   * The status cards (the whole fleet) and how many devices the filter matches. The cards do not
+   * depend on the filter and cost a pass over the fleet, so one answer serves every console for 5 s.
+   */
+  async counts(f: FleetFilterQuery) {
+    const t = await this.#queryTime();
+    const now = t.now.getTime();
+    if (!this.#cards || now - this.#cards.at >= 5000 || now < this.#cards.at) {
+      const value = statusCounts(this.db, t);
+      this.#cards = { at: now, value };
+      value.catch(() => (this.#cards = undefined));
+    }
+    const [cards, matched] = await Promise.all([this.#cards.value, matchedCount(this.db, f, t)]);
+    return { matched, ...cards };
+  }
+
+  /** The filter menus' values. */
+  facets() {
+    return facetValues(this.db);
   }
 }
 

@@ -23,9 +23,11 @@ export interface FleetViewDeps {
   thresholds: Thresholds;
   /** MIRROR_REFRESH_SEC: an unchanged document is rewritten after this long. */
   refreshSec: number;
+  /** CONSOLE_SERVER_QUERY_ABOVE: above this many devices the console filters, sorts and pages on the server. */
+  serverQueryAbove?: number;
 }
 
 export function createFleetView(d: FleetViewDeps) {
-  const fleetView = new FleetViewService(d.db, d.mirror, d.clock, d.thresholds, d.refreshSec, d.logger);
+  const fleetView = new FleetViewService(d.db, d.mirror, d.clock, d.thresholds, d.refreshSec, d.logger, d.serverQueryAbove);
   return { fleetView, routes: routesOf(fleetView) };
 }

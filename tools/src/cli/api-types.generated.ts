@@ -557,6 +557,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/fleet/counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The fleet view's status cards and how many devices a filter matches */
+        get: operations["getAdminFleetCounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/fleet/facets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The values the fleet view's filter menus offer (groups, tags, versions) */
+        get: operations["getAdminFleetFacets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/fleet/health": {
         parameters: {
             query?: never;
@@ -566,6 +600,23 @@ export interface paths {
         };
         /** Online, offline and alerting devices per hour over the last 24 hours or 7 days, from the hourly rollups */
         get: operations["getAdminFleetHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/fleet/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The fleet filtered, sorted and paged on the server (the console's mode for large fleets) */
+        get: operations["getAdminFleetQuery"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5571,6 +5622,150 @@ export interface operations {
                             updatedAt: string;
                         }[];
                         nextCursor: string | null;
+                        /** @description On the first page: every device, whatever its lifecycle */
+                        fleetSize?: number;
+                        /** @description On the first page: above this many devices the console filters, sorts and pages on the server (GET /admin/fleet/query) */
+                        serverQueryAbove?: number;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminFleetCounts: {
+        parameters: {
+            query?: {
+                /** @description A prefix of the name or the serial, any case */
+                q?: string;
+                status?: "" | "online" | "offline" | "alerting" | "app_down" | "retired" | "duplicates";
+                group?: string;
+                tag?: string;
+                alert?: string;
+                /** @description The label the console shows: "2.3.0 (230)" */
+                appVersion?: string;
+                agentVersion?: string;
+                androidVersion?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Counts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Devices the filter matches */
+                        matched: number;
+                        /** @description Active devices */
+                        total: number;
+                        online: number;
+                        offline: number;
+                        alerting: number;
+                        appDown: number;
+                        /** @description Retiring and retired devices, in none of the other counts */
+                        retired: number;
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminFleetFacets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Filter values */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        groups: string[];
+                        tags: string[];
+                        appVersions: string[];
+                        agentVersions: string[];
+                        androidVersions: string[];
                     };
                 };
             };
@@ -5654,6 +5849,109 @@ export interface operations {
                             /** @description Devices with an alert open during the hour (online or offline) */
                             alerting: number;
                         }[];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminFleetQuery: {
+        parameters: {
+            query?: {
+                /** @description A prefix of the name or the serial, any case */
+                q?: string;
+                status?: "" | "online" | "offline" | "alerting" | "app_down" | "retired" | "duplicates";
+                group?: string;
+                tag?: string;
+                alert?: string;
+                /** @description The label the console shows: "2.3.0 (230)" */
+                appVersion?: string;
+                agentVersion?: string;
+                androidVersion?: string;
+                /** @description status: alerting, offline, app down, the rest */
+                sort?: "status" | "name" | "battery" | "app" | "lastSeen";
+                dir?: "asc" | "desc";
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of device documents in the requested order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            model: string;
+                            serial: string | null;
+                            group: string | null;
+                            tags: string[];
+                            /**
+                             * @description retiring: a WIPE is on its way; retired: kept for its history
+                             * @enum {string}
+                             */
+                            status: "online" | "offline" | "retiring" | "retired";
+                            /** Format: date-time */
+                            lastSeenAt: string;
+                            /** @description Whole 5% steps */
+                            battery: number | null;
+                            charging: boolean | null;
+                            /** @enum {string} */
+                            app: "running" | "down" | "frozen" | "unknown";
+                            /** @description The kiosk app's versionName from the last heartbeat */
+                            appVersionName: string | null;
+                            appVersionCode: number | null;
+                            agentVersion: string;
+                            androidVersion: string;
+                            openAlerts: string[];
+                            /** Format: date-time */
+                            updatedAt: string;
+                        }[];
+                        nextCursor: string | null;
                     };
                 };
             };

@@ -1,5 +1,7 @@
 import { get, qs } from './api.js';
+import { chooseMode, type FleetMode } from './fleet-mode.js';
 import { counts, facets, newer } from './fleet-query.js';
+import { ServerFleet } from './fleet-server.svelte.js';
 import { FirestoreSource } from './live/firestore-source.js';
 import type { LiveSource, LiveStatus } from './live/live-source.js';
 import { SseSource } from './live/sse-source.js';
@@ -26,6 +28,12 @@ const SEEN_POLL_MS = 60_000;
  */
 export class FleetStore {
   readonly #docs = new Map<string, DeviceDoc>();
+  /**
+   * memory: every device here (below the server's threshold, as it always was); server: the server
+   * filters, sorts and pages (fleet-server.svelte.ts), and live documents patch the rows on screen.
+   */
+  mode = $state<FleetMode>('memory');
+  readonly server = new ServerFleet();
   version = $state(0);
   loaded = $state(false);
   complete = $state(false);
@@ -100,6 +108,8 @@ export class FleetStore {
   }
 
   stop(): void {
+    this.server.stop();
+    this.mode = 'memory';
     this.#source?.stop();
     this.#source = undefined;
     clearInterval(this.#poll);
@@ -113,6 +123,7 @@ export class FleetStore {
 
   /** Merges documents (the newer one of a device wins); `now` shows them at once, otherwise batched. */
   apply(docs: readonly DeviceDoc[], now = false): void {
+    if (this.mode === 'server') return this.server.patch(docs);
     let changed = false;
     for (const doc of docs) {
       if (newer(this.#docs.get(doc.id), doc)) {
@@ -138,6 +149,7 @@ export class FleetStore {
 
   /** Deleted devices leave at once. */
   remove(ids: readonly string[]): void {
+    if (this.mode === 'server') return this.server.remove(ids);
     let changed = false;
     for (const id of ids) changed = this.#docs.delete(id) || changed;
     if (changed) this.version++;
@@ -145,6 +157,10 @@ export class FleetStore {
 
   /** The whole snapshot again (first load, and after a reconnect that may have missed events). */
   reload(): Promise<void> {
+    if (this.mode === 'server') {
+      this.server.reload();
+      return Promise.resolve();
+    }
     this.#loading ??= this.#load().finally(() => (this.#loading = undefined));
     return this.#loading;
   }
@@ -154,7 +170,21 @@ export class FleetStore {
     let cursor: string | null = null;
     try {
       do {
-        const page: Page<DeviceDoc> = await get(`/admin/fleet${qs({ limit: cursor === null ? FIRST_PAGE : PAGE, cursor })}`);
+        const page: Page<DeviceDoc> & { fleetSize?: number; serverQueryAbove?: number } = await get(
+          `/admin/fleet${qs({ limit: cursor === null ? FIRST_PAGE : PAGE, cursor })}`,
+        );
+        if (cursor === null && chooseMode(page) === 'server') {
+          // Too big to hold here: the server filters, sorts and pages; the page asks its question.
+          this.#docs.clear();
+          this.mode = 'server';
+          this.server.start();
+          this.#snapshotAt = startedAt;
+          this.loaded = true;
+          this.complete = true;
+          this.error = null;
+          this.version++;
+          return;
+        }
         if (!this.loaded || cursor === null) this.#snapshotAt = startedAt;
         this.apply(page.items, true);
         this.loaded = true;
@@ -178,7 +208,7 @@ export class FleetStore {
 
   /** Devices heard from since the last look: keeps "last seen" true between mirror writes. */
   async #refreshSeen(): Promise<void> {
-    if (!this.complete || !this.#seenSince) return;
+    if (!this.complete || !this.#seenSince || this.mode === 'server') return;
     const since = this.#seenSince;
     let serverNow: string | undefined;
     let cursor: string | null = null;
