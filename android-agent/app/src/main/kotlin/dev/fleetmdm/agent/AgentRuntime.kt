@@ -6,12 +6,15 @@ import android.os.Build
 import android.os.SystemClock
 import android.provider.Settings
 import com.google.gson.JsonArray
+import com.google.gson.JsonElement
 import com.google.gson.JsonObject
 import dev.fleetmdm.agent.core.agent.Agent
 import dev.fleetmdm.agent.core.agent.AgentLoop
 import dev.fleetmdm.agent.core.agent.AgentParts
 import dev.fleetmdm.agent.core.agent.PendingOutcomes
+import dev.fleetmdm.agent.core.command.Command
 import dev.fleetmdm.agent.core.command.FileReplayStore
+import dev.fleetmdm.agent.core.command.Params
 import dev.fleetmdm.agent.core.command.StandardExecutors
 import dev.fleetmdm.agent.core.heartbeat.EventQueue
 import dev.fleetmdm.agent.core.heartbeat.FileHeartbeatBuffer
@@ -22,6 +25,8 @@ import dev.fleetmdm.agent.core.log.Level
 import dev.fleetmdm.agent.core.log.Logger
 import dev.fleetmdm.agent.core.net.Backoff
 import dev.fleetmdm.agent.core.net.UrlConnectionHttpClient
+import dev.fleetmdm.agent.core.policy.PolicyPort
+import dev.fleetmdm.agent.core.policy.PolicyStateStore
 import dev.fleetmdm.agent.core.protocol.DeviceInfo
 import dev.fleetmdm.agent.core.protocol.Json
 import dev.fleetmdm.agent.core.util.AtomicFiles
@@ -80,9 +85,52 @@ class AgentRuntime private constructor(val context: Context) {
             log = log,
             elapsedMs = { SystemClock.elapsedRealtime() },
             buildAllowsCleartext = BuildConfig.ALLOW_CLEARTEXT,
-            pendingOutcomes = pendingOutcomes
+            pendingOutcomes = pendingOutcomes,
+            policyPort = ServerPolicyPort(),
+            policyState = PolicyStateStore(File(context.noBackupFilesDir, "policy-state.json"))
         )
     )
+
+    /**
+     * The server's policy (protocol v2), applied by the core's PolicySync after a heartbeat: each item
+     * through [AndroidPolicyPort] (DevicePolicyManager), made per item so it sees the current kiosk
+     * package. Runs on the heartbeat thread, after `agent` is built.
+     */
+    private inner class ServerPolicyPort : PolicyPort {
+        override val sdkInt: Int = Build.VERSION.SDK_INT
+
+        override fun apply(item: String, value: JsonElement) {
+            AndroidPolicyPort(owner, settings.kioskPackage, { installForPolicy(it) }, { agent.setHeartbeatIntervalSec(it) })
+                .apply(item, value)
+        }
+    }
+
+    /**
+     * A policy's `kioskApp` or `agentRelease` (`{releaseId, packageName, versionCode, versionName, url,
+     * sha256, signerSha256}`, the INSTALL_APK params): installed with the INSTALL_APK executor's checks
+     * (already installed: nothing to do). The kiosk app then becomes the kiosk package. The agent's own
+     * update ends this process; the new agent applies the document again and finds it installed.
+     */
+    private fun installForPolicy(release: JsonObject) {
+        val control = KioskAwareControl(agent, this, settings)
+        val install = StandardExecutors(
+            AndroidDevicePower(context, owner, log),
+            kioskApps,
+            AndroidApkInstaller(context, log),
+            http,
+            control,
+            File(context.noBackupFilesDir, "policy-downloads"),
+            context.packageName
+        ).all().getValue("INSTALL_APK")
+        val nowSec = System.currentTimeMillis() / 1000
+        val releaseId = release.get("releaseId")?.takeIf { it.isJsonPrimitive }?.asString ?: "release"
+        val result = install.execute(Command("policy-$releaseId", "INSTALL_APK", Params(release), nowSec, nowSec + 3600))
+        if (!result.succeeded) throw IllegalStateException(result.error ?: result.output ?: "install failed")
+        val packageName = release.get("packageName")?.takeIf { it.isJsonPrimitive }?.asString
+        if (packageName != null && packageName != context.packageName && packageName != settings.kioskPackage) {
+            control.setKioskPackage(packageName)
+        }
+    }
 
     val watchdog = KioskWatchdog(
         kioskProbe, kioskApps, events, Backoff(5_000, 300_000), { SystemClock.elapsedRealtime() }, log,

@@ -23,6 +23,13 @@ class FakeServer : HttpClient {
     val pending = ArrayList<Envelope>()
     val requests = ArrayList<String>()
     var sessionsOpened = 0
+    /** v2: the effective policy the answers name (null: none) and the envelope GET /device/policy serves. */
+    var policyHash: String? = null
+    var policyVersion = 1
+    var policyEnvelope: Envelope? = null
+    var policyFetchStatus = 200
+    var policyReportStatus = 200
+    val policyReports = ArrayList<JsonObject>()
     private var validToken: String? = null
 
     fun expireSession() {
@@ -39,6 +46,8 @@ class FakeServer : HttpClient {
             path == "/api/v1/device/session" -> session(body!!)
             path == "/api/v1/heartbeat" -> authorized(request) { heartbeat(body!!) }
             path.startsWith("/api/v1/commands/") -> authorized(request) { result(path, body!!) }
+            path == "/api/v1/device/policy" && request.method == "GET" -> authorized(request) { policy() }
+            path == "/api/v1/device/policy/report" -> authorized(request) { policyReport(body!!) }
             else -> json(404, error("not_found"))
         }
     }
@@ -66,7 +75,26 @@ class FakeServer : HttpClient {
         if (heartbeatStatus != 200) return json(heartbeatStatus, error("service_unavailable"))
         heartbeats.add(body)
         val commands = pending.joinToString(",") { Json.write(it.toMap()) }
-        return json(200, "{\"serverTime\":\"2026-03-10T12:00:00Z\",\"nextHeartbeatSec\":$nextHeartbeatSec,\"commands\":[$commands]}")
+        val policy = policyHash?.let { "{\"version\":$policyVersion,\"hash\":\"$it\"}" } ?: "null"
+        return json(
+            200,
+            "{\"protocolVersion\":2,\"serverTime\":\"2026-03-10T12:00:00Z\",\"nextHeartbeatSec\":$nextHeartbeatSec,\"commands\":[$commands],\"policy\":$policy}"
+        )
+    }
+
+    private fun policy(): HttpResponse {
+        if (policyFetchStatus != 200) return json(policyFetchStatus, error("service_unavailable"))
+        val envelope = policyEnvelope
+        if (envelope == null) return json(200, "{\"protocolVersion\":2,\"version\":0,\"hash\":null,\"envelope\":null}")
+        return json(200, "{\"protocolVersion\":2,\"version\":$policyVersion,\"hash\":\"${envelope.cid}\",\"envelope\":${Json.write(envelope.toMap())}}")
+    }
+
+    private fun policyReport(body: JsonObject): HttpResponse {
+        if (policyReportStatus != 200) return json(policyReportStatus, error("service_unavailable"))
+        policyReports.add(body)
+        val failed = body.getAsJsonArray("items").any { it.asJsonObject.string("status") == "failed" }
+        val state = if (body.string("hash") != policyHash) "pending" else if (failed) "failed" else "compliant"
+        return json(200, "{\"state\":\"$state\",\"hash\":\"${body.string("hash")}\",\"version\":$policyVersion}")
     }
 
     private fun result(path: String, body: JsonObject): HttpResponse {

@@ -1,5 +1,6 @@
 package dev.fleetmdm.agent.core
 
+import com.google.gson.JsonElement
 import com.google.gson.JsonObject
 import dev.fleetmdm.agent.core.agent.Agent
 import dev.fleetmdm.agent.core.agent.AgentParts
@@ -17,11 +18,15 @@ import dev.fleetmdm.agent.core.log.Level
 import dev.fleetmdm.agent.core.log.Logger
 import dev.fleetmdm.agent.core.log.StderrSink
 import dev.fleetmdm.agent.core.net.ApiResult
+import dev.fleetmdm.agent.core.net.Backoff
 import dev.fleetmdm.agent.core.net.DeviceApi
 import dev.fleetmdm.agent.core.net.HttpClient
 import dev.fleetmdm.agent.core.net.HttpRequest
 import dev.fleetmdm.agent.core.net.HttpResponse
 import dev.fleetmdm.agent.core.net.UrlConnectionHttpClient
+import dev.fleetmdm.agent.core.policy.PolicyOutcome
+import dev.fleetmdm.agent.core.policy.PolicyPort
+import dev.fleetmdm.agent.core.policy.PolicyStateStore
 import dev.fleetmdm.agent.core.protocol.DeviceInfo
 import dev.fleetmdm.agent.core.protocol.Json
 import dev.fleetmdm.agent.core.protocol.string
@@ -39,7 +44,7 @@ import java.util.concurrent.Executor
  * The JVM core against the real standalone server (started by android-agent/core/test.sh, which
  * passes MDM_TEST_URL, MDM_TEST_ADMIN_EMAIL and MDM_TEST_ADMIN_PASSWORD): enroll, heartbeat, get a
  * signed command in the heartbeat answer, verify and execute it, post the result, and see it
- * `succeeded` through the admin API. Without a server it is skipped, unless MDM_TEST_REQUIRE_SERVER=1.
+ * `succeeded` through the admin API; and converge to an admin's policy until the server says compliant. Without a server it is skipped, unless MDM_TEST_REQUIRE_SERVER=1.
  */
 class LiveServerTest {
     @TempDir
@@ -151,6 +156,83 @@ class LiveServerTest {
         assertTrue(api.heartbeat(session.value.accessToken, last) is ApiResult.Ok)
         val dedupes = http.execute(HttpRequest("GET", "$base/api/v1/openapi.json", emptyMap(), null)).body.contains("\"bootId\"")
         assertEquals(if (dedupes) 8 else 9, telemetryPoints(base, admin, deviceId))
+    }
+
+    @Test
+    fun `an admin's policy for the device converges - fetched, verified, applied, reported, compliant`() {
+        if (setting("MDM_TEST_REQUIRE_SERVER") == "1") assertTrue(url != null, "MDM_TEST_URL must be set")
+        assumeTrue(url != null, "no server: set MDM_TEST_URL (android-agent/core/test.sh does)")
+        val base = url!!.trimEnd('/')
+        val admin = adminLogin(base)
+        val enrollmentToken = admin(base, admin, "POST", "/api/v1/admin/enrollment-tokens", "{\"label\":\"kotlin core policy test\"}", 201).string("token")!!
+        val applied: MutableList<String> = Collections.synchronizedList(ArrayList<String>())
+        val failing = HashMap<String, String>()
+        val port = object : PolicyPort {
+            override val sdkInt = 34
+            override fun apply(item: String, value: JsonElement) {
+                failing[item]?.let { throw IllegalStateException(it) }
+                applied.add("$item=$value")
+            }
+        }
+        val credentials = MemoryCredentialStore()
+        fun agent() = Agent(
+            AgentParts(
+                agentVersion = "1.0.0-test",
+                deviceInfo = { DeviceInfo("JVM", "OpenJDK", "14", 34, "JVM-" + System.nanoTime(), "1.0.0-test") },
+                credentials = credentials,
+                settings = MemorySettingsStore("com.example.kiosk"),
+                http = device,
+                telemetry = FixedTelemetry(),
+                buffer = FileHeartbeatBuffer(File(dir, "buffer")),
+                events = EventQueue(nowMs = { System.currentTimeMillis() }),
+                replayStore = FileReplayStore(File(dir, "replay.json")),
+                executors = { emptyMap() },
+                commandRunner = Executor { it.run() },
+                reporter = null,
+                nowMs = { System.currentTimeMillis() },
+                log = Logger(StderrSink(), minLevel = Level.WARN),
+                policyPort = port,
+                policyState = PolicyStateStore(File(dir, "policy.json")),
+                // a failed item is applied again at the next heartbeat
+                policyBackoff = Backoff(1, 1, jitter = 0.0)
+            )
+        )
+        val first = agent()
+        assertTrue(first.enroll(base, enrollmentToken, allowCleartext = true) is EnrollOutcome.Enrolled)
+        val deviceId = first.deviceId()!!
+
+        // A device override (not the fleet default: MDM_TEST_URL may be a server someone uses).
+        admin(base, admin, "PUT", "/api/v1/admin/devices/$deviceId/policy", "{\"keyguardDisabled\":true,\"timeZone\":\"Europe/Berlin\"}", 200)
+        val converged = first.heartbeat()
+        assertTrue(converged.sent, converged.failure)
+        assertEquals(PolicyOutcome.APPLIED, converged.policy)
+        assertTrue(applied.contains("keyguardDisabled=true") && applied.contains("timeZone=\"Europe/Berlin\""), applied.toString())
+        val compliance = admin(base, admin, "GET", "/api/v1/admin/devices/$deviceId/compliance", null, 200)
+        assertEquals("compliant", compliance.string("state"))
+        val hash = compliance.getAsJsonObject("effective").string("hash")!!
+        assertEquals(hash, compliance.getAsJsonObject("reported").string("hash"))
+
+        // The next heartbeat says what was applied (the server takes it) and fetches nothing.
+        val fetches = device.sent.count { it.startsWith("GET /device/policy") }
+        assertEquals(PolicyOutcome.UP_TO_DATE, first.heartbeat().policy)
+        assertTrue(device.sent.last { it.startsWith("POST /heartbeat") }.contains("\"policy\":{\"hash\":\"$hash\"}"))
+        // A restarted agent remembers it.
+        val restarted = agent()
+        assertEquals(PolicyOutcome.UP_TO_DATE, restarted.heartbeat().policy)
+        assertEquals(fetches, device.sent.count { it.startsWith("GET /device/policy") })
+
+        // A change the device cannot apply: reported failed with the reason, then compliant once it can.
+        admin(base, admin, "PUT", "/api/v1/admin/devices/$deviceId/policy", "{\"keyguardDisabled\":false,\"timeZone\":\"Europe/Berlin\"}", 200)
+        failing["keyguardDisabled"] = "refused (a secure lock screen is set?)"
+        assertEquals(PolicyOutcome.PARTIAL, restarted.heartbeat().policy)
+        val failed = admin(base, admin, "GET", "/api/v1/admin/devices/$deviceId/compliance", null, 200)
+        assertEquals("failed", failed.string("state"))
+        val nonCompliant = failed.getAsJsonArray("nonCompliant").map { it.asJsonObject }
+        assertEquals(listOf("keyguardDisabled"), nonCompliant.map { it.string("item") })
+        assertEquals("refused (a secure lock screen is set?)", nonCompliant[0].string("reason"))
+        failing.clear()
+        assertEquals(PolicyOutcome.APPLIED, restarted.heartbeat().policy)
+        assertEquals("compliant", admin(base, admin, "GET", "/api/v1/admin/devices/$deviceId/compliance", null, 200).string("state"))
     }
 
     private fun telemetryPoints(base: String, token: String, deviceId: String): Int =

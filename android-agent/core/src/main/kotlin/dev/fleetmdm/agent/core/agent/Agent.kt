@@ -14,7 +14,13 @@ import dev.fleetmdm.agent.core.heartbeat.HeartbeatBuffer
 import dev.fleetmdm.agent.core.heartbeat.HeartbeatBuilder
 import dev.fleetmdm.agent.core.heartbeat.Telemetry
 import dev.fleetmdm.agent.core.log.Logger
+import dev.fleetmdm.agent.core.policy.PolicyOutcome
+import dev.fleetmdm.agent.core.policy.PolicyPort
+import dev.fleetmdm.agent.core.policy.PolicyStateStore
+import dev.fleetmdm.agent.core.policy.PolicySync
+import dev.fleetmdm.agent.core.policy.PolicyVerifier
 import dev.fleetmdm.agent.core.net.ApiResult
+import dev.fleetmdm.agent.core.net.Backoff
 import dev.fleetmdm.agent.core.net.DeviceApi
 import dev.fleetmdm.agent.core.net.HttpClient
 import dev.fleetmdm.agent.core.net.ServerUrlPolicy
@@ -23,6 +29,8 @@ import dev.fleetmdm.agent.core.protocol.DeviceInfo
 import dev.fleetmdm.agent.core.protocol.EnrollRequest
 import dev.fleetmdm.agent.core.protocol.Envelope
 import dev.fleetmdm.agent.core.protocol.Json
+import dev.fleetmdm.agent.core.protocol.PolicyDocument
+import dev.fleetmdm.agent.core.protocol.PolicyRef
 import java.util.concurrent.Executor
 
 sealed class EnrollOutcome {
@@ -36,7 +44,15 @@ sealed class EnrollOutcome {
 
 enum class PostOutcome { DONE, RETRY, DROP }
 
-class BeatReport(val sent: Boolean, val commands: Int, val buffered: Int, val flushed: Int, val failure: String?)
+class BeatReport(
+    val sent: Boolean,
+    val commands: Int,
+    val buffered: Int,
+    val flushed: Int,
+    val failure: String?,
+    /** What policy convergence did after this heartbeat (null: not sent, or no [AgentParts.policyPort]). */
+    val policy: PolicyOutcome? = null
+)
 
 /** The parts an [Agent] is made of; the Android app and the tests each wire their own. */
 class AgentParts(
@@ -63,7 +79,13 @@ class AgentParts(
     /** Whether this build lets `http://` server URLs through ([ServerUrlPolicy]). */
     val buildAllowsCleartext: Boolean = false,
     /** REBOOT and agent-update results that wait for the next boot or the new agent. */
-    val pendingOutcomes: PendingOutcomes? = null
+    val pendingOutcomes: PendingOutcomes? = null,
+    /** Where policy documents are applied (protocol v2); null: the agent does not converge to policies. */
+    val policyPort: PolicyPort? = null,
+    /** The hash of the policy applied last; give it a file so a restart does not apply the same document again. */
+    val policyState: PolicyStateStore = PolicyStateStore(),
+    /** Retries of a failed policy convergence (fetch, refused envelope, report, failed items), on [elapsedMs]. */
+    val policyBackoff: Backoff = Backoff(60_000, 3_600_000)
 )
 
 /**
@@ -83,6 +105,9 @@ class Agent(private val parts: AgentParts) : AgentControl {
     private val executors: Map<String, CommandExecutor> = parts.executors(this)
     private var dispatcher: CommandDispatcher? = null
     private var dispatcherFor: String? = null
+    private val policySync: PolicySync? = parts.policyPort?.let {
+        PolicySync(it, parts.policyState, parts.policyBackoff, parts.elapsedMs ?: parts.nowMs, parts.nowMs, log, parts.events)
+    }
 
     /** The current FCM registration token; sent in the next heartbeat when the server has not got it. */
     @Volatile var fcmToken: String? = null
@@ -129,6 +154,8 @@ class Agent(private val parts: AgentParts) : AgentControl {
                 if (e.heartbeatIntervalSec > 0) settings.serverIntervalSec = e.heartbeatIntervalSec
                 settings.reportedFcmToken = token
                 sessions.reset()
+                // a new identity: the server has no report from it, whatever this device applied before
+                parts.policyState.clear()
                 log.info("enrolled", "deviceId" to e.deviceId, "server" to serverUrl)
                 parts.events.add("agent.enrolled", mapOf("agentVersion" to parts.agentVersion))
                 wakeup.requestBeat()
@@ -148,7 +175,7 @@ class Agent(private val parts: AgentParts) : AgentControl {
         val creds = parts.credentials.load() ?: return BeatReport(false, 0, parts.buffer.size(), 0, "not enrolled")
         val token = fcmToken
         val unreported = if (token != null && token != settings.reportedFcmToken) token else null
-        val body = builder.build(parts.telemetry.snapshot(), parts.events.take(), unreported)
+        val body = builder.build(parts.telemetry.snapshot(), parts.events.take(), unreported, policySync?.appliedHash())
         val json = Json.write(body)
         val api = DeviceApi(creds.serverUrl, parts.http)
         val result = sessions.authorized(api) { api.heartbeat(it, json) }
@@ -167,8 +194,9 @@ class Agent(private val parts: AgentParts) : AgentControl {
         val flushed = flush(api)
         parts.pendingOutcomes?.resolve(reporter)
         pendingResults.retry(this)
-        log.debug("heartbeat sent", "seq" to body.seq, "commands" to answer.commands.size, "flushed" to flushed)
-        return BeatReport(true, answer.commands.size, parts.buffer.size(), flushed, null)
+        val policy = convergePolicy(creds, api, answer.policy)
+        log.debug("heartbeat sent", "seq" to body.seq, "commands" to answer.commands.size, "flushed" to flushed, "policy" to policy?.code)
+        return BeatReport(true, answer.commands.size, parts.buffer.size(), flushed, null, policy)
     }
 
     /**
@@ -245,6 +273,17 @@ class Agent(private val parts: AgentParts) : AgentControl {
         }
         if (sent > 0) log.info("buffered heartbeats uploaded", "count" to sent, "left" to parts.buffer.size())
         return sent
+    }
+
+    /** v2: after a heartbeat, fetch, verify, apply and report the policy when its hash is not the one applied. */
+    private fun convergePolicy(creds: Credentials, api: DeviceApi, ref: PolicyRef?): PolicyOutcome? {
+        val sync = policySync ?: return null
+        val verifier = PolicyVerifier(creds.deviceId, creds.hmacKey)
+        return sync.converge(ref, verifier, object : PolicySync.Server {
+            override fun fetch(): ApiResult<PolicyDocument> = sessions.authorized(api) { api.fetchPolicy(it) }
+
+            override fun report(bodyJson: String): ApiResult<String> = sessions.authorized(api) { api.reportPolicy(it, bodyJson) }
+        })
     }
 
     private fun keepOrDrop(json: String, failure: ApiResult.Failed) {

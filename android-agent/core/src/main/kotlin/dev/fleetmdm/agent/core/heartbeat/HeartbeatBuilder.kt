@@ -1,5 +1,6 @@
 package dev.fleetmdm.agent.core.heartbeat
 
+import dev.fleetmdm.agent.core.protocol.AppliedPolicy
 import dev.fleetmdm.agent.core.protocol.AppStatus
 import dev.fleetmdm.agent.core.protocol.Battery
 import dev.fleetmdm.agent.core.protocol.DeviceEvent
@@ -60,7 +61,7 @@ class HeartbeatBuilder(
     }
 
     @Synchronized
-    fun build(s: DeviceSnapshot, events: List<DeviceEvent>, fcmToken: String?): HeartbeatBody {
+    fun build(s: DeviceSnapshot, events: List<DeviceEvent>, fcmToken: String?, appliedPolicyHash: String? = null): HeartbeatBody {
         val memTotal = nonNegative(s.memTotalBytes)
         val storage = if (s.storageTotalBytes != null && s.storageFreeBytes != null && s.storageTotalBytes > 0) {
             val total = nonNegative(s.storageTotalBytes)
@@ -92,12 +93,15 @@ class HeartbeatBuilder(
             fcmToken?.take(4096)?.ifEmpty { null },
             if (events.isEmpty()) null else events.take(EventQueue.MAX_PER_HEARTBEAT),
             bootId,
-            seq++
+            seq++,
+            appliedPolicyHash?.let { if (HASH.matches(it)) AppliedPolicy(it) else null }
         )
     }
 
     companion object {
         const val MAX_BOOT_ID = 64
+        /** A policy hash: lowercase hex SHA-256, as the server checks it. */
+        val HASH = Regex("^[0-9a-f]{64}$")
         /** JavaScript's Number.MAX_SAFE_INTEGER: the server's bound for byte counts. */
         const val MAX_SAFE_INTEGER = 9007199254740991L
 

@@ -5,6 +5,9 @@ import com.google.gson.JsonObject
 import dev.fleetmdm.agent.core.protocol.CommandResult
 import dev.fleetmdm.agent.core.protocol.EnrollRequest
 import dev.fleetmdm.agent.core.protocol.Enrollment
+import dev.fleetmdm.agent.core.protocol.Envelope
+import dev.fleetmdm.agent.core.protocol.PolicyDocument
+import dev.fleetmdm.agent.core.protocol.PolicyRef
 import dev.fleetmdm.agent.core.protocol.HeartbeatAnswer
 import dev.fleetmdm.agent.core.protocol.Json
 import dev.fleetmdm.agent.core.protocol.Session
@@ -32,7 +35,7 @@ sealed class ApiResult<out T> {
     }
 }
 
-/** The device routes of protocol v1 (docs/protocol.md) over an [HttpClient]. */
+/** The device routes of protocol v1 and v2's policy routes (docs/protocol.md) over an [HttpClient]. */
 class DeviceApi(baseUrl: String, private val http: HttpClient) {
     private val base = baseUrl.trimEnd('/')
 
@@ -69,8 +72,25 @@ class DeviceApi(baseUrl: String, private val http: HttpClient) {
                     }
                 }
             }
-            HeartbeatAnswer(if (next != null && next > 0 && next <= Int.MAX_VALUE) next.toInt() else null, commands, cancelled)
+            HeartbeatAnswer(if (next != null && next > 0 && next <= Int.MAX_VALUE) next.toInt() else null, commands, cancelled, policyRef(body))
         }
+
+    /** v2: the device's effective policy as a signed envelope (docs/protocol.md "Policies"). */
+    fun fetchPolicy(accessToken: String): ApiResult<PolicyDocument> =
+        call("GET", "/api/v1/device/policy", null, accessToken, 200) { body ->
+            val version = body.wholeNumber("version")
+            val raw = body.get("envelope")
+            when {
+                version == null -> null
+                raw == null || raw.isJsonNull -> PolicyDocument(version, null, null)
+                // an envelope that is not one is the verifier's `malformed`: kept as a null envelope with a hash
+                else -> PolicyDocument(version, body.string("hash") ?: "", Envelope.fromJson(raw))
+            }
+        }
+
+    /** v2: `POST /api/v1/device/policy/report`; answers the device's compliance state. [bodyJson] from PolicyApplier.report. */
+    fun reportPolicy(accessToken: String, bodyJson: String): ApiResult<String> =
+        call("POST", "/api/v1/device/policy/report", bodyJson, accessToken, 200) { body -> body.string("state") ?: "unknown" }
 
     /** Answers the command's status on the server after the report. */
     fun postResult(accessToken: String, cid: String, result: CommandResult): ApiResult<String> {
@@ -103,6 +123,18 @@ class DeviceApi(baseUrl: String, private val http: HttpClient) {
     }
 
     companion object {
+        /** The answer's `policy`: null when absent, null, or not a version and a lowercase hex SHA-256. */
+        fun policyRef(body: JsonObject): PolicyRef? {
+            val element = body.get("policy")
+            if (element == null || !element.isJsonObject) return null
+            val policy = element.asJsonObject
+            val version = policy.wholeNumber("version") ?: return null
+            val hash = policy.string("hash") ?: return null
+            return if (HASH.matches(hash)) PolicyRef(version, hash) else null
+        }
+
+        private val HASH = Regex("^[0-9a-f]{64}$")
+
         fun parseTime(value: String): Long? = try {
             OffsetDateTime.parse(value).toInstant().toEpochMilli()
         } catch (e: DateTimeParseException) {

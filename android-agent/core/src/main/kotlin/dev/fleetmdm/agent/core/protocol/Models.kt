@@ -63,14 +63,31 @@ class HeartbeatBody(
     val fcmToken: String?,
     val events: List<DeviceEvent>?,
     val bootId: String?,
-    val seq: Long?
+    val seq: Long?,
+    /** v2: the policy the device applied last; left out until it applied one (the server's `hash` may not be absent). */
+    val policy: AppliedPolicy? = null
 )
+
+/** The heartbeat's `policy` (v2). */
+class AppliedPolicy(val hash: String)
+
+/** A heartbeat answer's `policy` (v2): the device's effective policy. */
+class PolicyRef(val version: Long, val hash: String)
+
+/** `GET /api/v1/device/policy`: [envelope] is null when no policy applies (then [hash] is null too). */
+class PolicyDocument(val version: Long, val hash: String?, val envelope: Envelope?)
 
 /**
  * What a heartbeat answer says; `commands` are unchecked: the verifier decides what they are worth.
- * `cancelled` names commands the server cancelled: never run them, report `cancelled`.
+ * `cancelled` names commands the server cancelled: never run them, report `cancelled`. `policy`
+ * (v2) is the effective policy; null when none applies or the server speaks v1.
  */
-class HeartbeatAnswer(val nextHeartbeatSec: Int?, val commands: List<JsonElement>, val cancelled: List<String> = emptyList())
+class HeartbeatAnswer(
+    val nextHeartbeatSec: Int?,
+    val commands: List<JsonElement>,
+    val cancelled: List<String> = emptyList(),
+    val policy: PolicyRef? = null
+)
 
 object ResultStatus {
     const val DELIVERED = "delivered"
