@@ -82,11 +82,12 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
         ${col(rows, 'boolean', (r) => r.hb.app.running)}, ${col(rows, 'boolean', (r) => r.hb.app.foreground)},
         ${col(rows, 'text', (r) => r.hb.app.versionName ?? null)}, ${col(rows, 'bigint', (r) => r.hb.app.versionCode ?? null)},
         ${col(rows, 'integer', (r) => r.hb.app.lastFrameAgeMs ?? null)}, ${col(rows, 'bigint', (r) => r.hb.uptimeSec)},
-        ${col(rows, 'text', (r) => r.hb.bootId ?? null)}, ${col(rows, 'bigint', (r) => r.hb.seq ?? null)}
+        ${col(rows, 'text', (r) => r.hb.bootId ?? null)}, ${col(rows, 'bigint', (r) => r.hb.seq ?? null)},
+        ${col(rows, 'bigint', (r) => r.hb.agentVersionCode ?? null)}
       ) with ordinality as t(device_id, received_at, sent_at, agent_version, fcm_token, battery_level, battery_charging,
         battery_temp_c, mem_avail_bytes, mem_total_bytes, storage_free_bytes, storage_total_bytes, network_type,
         network_rssi, network_ip, app_package, app_running, app_foreground, app_version_name, app_version_code,
-        app_last_frame_age_ms, uptime_sec, boot_id, seq, ord)
+        app_last_frame_age_ms, uptime_sec, boot_id, seq, agent_version_code, ord)
     ), dv as materialized (
       select id, group_id, hb_boot_id, hb_seq, hb_seen, state_sent_at from devices
       where id = any(${[...new Set(rows.map((r) => r.deviceId))]}::uuid[]) and lifecycle <> 'retired'
@@ -122,6 +123,8 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
       update devices d set
         last_seen_at = greatest(d.last_seen_at, l.received_at),
         agent_version = l.agent_version,
+        -- like agent_version, what the newest heartbeat says: an agent that does not report it leaves null
+        agent_version_code = l.agent_version_code,
         fcm_token_updated_at = case when l.fcm_token is not null and l.fcm_token is distinct from d.fcm_token
           then l.received_at else d.fcm_token_updated_at end,
         fcm_token = coalesce(l.fcm_token, d.fcm_token),

@@ -3388,6 +3388,8 @@ export interface operations {
                             androidVersion: string;
                             sdkInt: number;
                             agentVersion: string;
+                            /** @description The agent's versionCode as last reported; null: its agent does not report it */
+                            agentVersionCode: number | null;
                             group: {
                                 /** Format: uuid */
                                 id: string;
@@ -4232,6 +4234,8 @@ export interface operations {
                         androidVersion: string;
                         sdkInt: number;
                         agentVersion: string;
+                        /** @description The agent's versionCode as last reported; null: its agent does not report it */
+                        agentVersionCode: number | null;
                         group: {
                             /** Format: uuid */
                             id: string;
@@ -4445,6 +4449,8 @@ export interface operations {
                         androidVersion: string;
                         sdkInt: number;
                         agentVersion: string;
+                        /** @description The agent's versionCode as last reported; null: its agent does not report it */
+                        agentVersionCode: number | null;
                         group: {
                             /** Format: uuid */
                             id: string;
@@ -11642,6 +11648,8 @@ export interface operations {
                         sdkInt: number;
                         serial?: string;
                         agentVersion: string;
+                        /** @description The agent's own versionCode (v2) */
+                        agentVersionCode?: number;
                     };
                     fcmToken?: string;
                 };
@@ -11782,6 +11790,8 @@ export interface operations {
                     };
                     uptimeSec: number;
                     agentVersion: string;
+                    /** @description v2: the agent's own versionCode; what a staged rollout of the agent package counts (docs/rollouts.md) */
+                    agentVersionCode?: number;
                     fcmToken?: string;
                     events?: {
                         type: string;
