@@ -63,7 +63,9 @@ class AgentParts(
     /** Whether this build lets `http://` server URLs through ([ServerUrlPolicy]). */
     val buildAllowsCleartext: Boolean = false,
     /** REBOOT and agent-update results that wait for the next boot or the new agent. */
-    val pendingOutcomes: PendingOutcomes? = null
+    val pendingOutcomes: PendingOutcomes? = null,
+    /** The agent's versionCode, reported in each heartbeat next to [agentVersion] (protocol v2). */
+    val agentVersionCode: Long? = null
 )
 
 /**
@@ -76,7 +78,7 @@ class Agent(private val parts: AgentParts) : AgentControl {
     val events: EventQueue get() = parts.events
     private val log = parts.log
     private val settings = parts.settings
-    private val builder = HeartbeatBuilder(parts.agentVersion, parts.bootId, parts.nowMs)
+    private val builder = HeartbeatBuilder(parts.agentVersion, parts.bootId, parts.nowMs, parts.agentVersionCode)
     private val sessions = Sessions(parts.credentials, parts.nowMs, log, parts.events, parts.elapsedMs ?: parts.nowMs)
     private val pendingResults = PendingResults()
     private val reporter: ResultReporter = parts.reporter ?: pendingResults.reporter(this)

@@ -51,7 +51,9 @@ interface Telemetry {
 class HeartbeatBuilder(
     private val agentVersion: String,
     val bootId: String = newBootId(),
-    private val nowMs: () -> Long
+    private val nowMs: () -> Long,
+    /** The agent's versionCode, from the same build info as [agentVersion]; null: not reported. */
+    private val agentVersionCode: Long? = null
 ) {
     private var seq = 0L
 
@@ -92,7 +94,8 @@ class HeartbeatBuilder(
             fcmToken?.take(4096)?.ifEmpty { null },
             if (events.isEmpty()) null else events.take(EventQueue.MAX_PER_HEARTBEAT),
             bootId,
-            seq++
+            seq++,
+            agentVersionCode?.let { if (it < 0) null else Math.min(it, MAX_SAFE_INTEGER) }
         )
     }
 

@@ -63,7 +63,9 @@ class HeartbeatBody(
     val fcmToken: String?,
     val events: List<DeviceEvent>?,
     val bootId: String?,
-    val seq: Long?
+    val seq: Long?,
+    /** v2: the agent's own versionCode (what a staged rollout of the agent counts); left out when unknown. */
+    val agentVersionCode: Long? = null
 )
 
 /**
