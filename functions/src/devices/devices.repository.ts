@@ -123,8 +123,6 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
       update devices d set
         last_seen_at = greatest(d.last_seen_at, l.received_at),
         agent_version = l.agent_version,
-        -- like agent_version, what the newest heartbeat says: an agent that does not report it leaves null
-        agent_version_code = l.agent_version_code,
         fcm_token_updated_at = case when l.fcm_token is not null and l.fcm_token is distinct from d.fcm_token
           then l.received_at else d.fcm_token_updated_at end,
         fcm_token = coalesce(l.fcm_token, d.fcm_token),
@@ -140,7 +138,9 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
         ${newer('mem_avail_bytes')}, ${newer('mem_total_bytes')}, ${newer('storage_free_bytes')}, ${newer('storage_total_bytes')},
         ${newer('network_type')}, ${newer('network_rssi')}, ${newer('network_ip')}, ${newer('app_package')},
         ${newer('app_running')}, ${newer('app_foreground')}, ${newer('app_version_name')}, ${newer('app_version_code')},
-        ${newer('app_last_frame_age_ms')}, ${newer('uptime_sec')}
+        ${newer('app_last_frame_age_ms')}, ${newer('uptime_sec')},
+        -- what the newest heartbeat says, like the app's versionCode: an agent that does not report it leaves null
+        ${newer('agent_version_code')}
       from l left join ws on ws.device_id = l.device_id
       where d.id = l.device_id
       returning d.id, d.mirror_at = ${mirror.now}::timestamptz as mirror_due
