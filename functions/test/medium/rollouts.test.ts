@@ -318,7 +318,13 @@ describe.each(DB_KINDS)('rollouts on %s', (kind) => {
       kioskApp: { releaseId: ids['kiosk-10'] },
     });
 
-    const created = await create({ name: 'agent 2', group: 'Agents', waves: [{ percent: 50 }, { percent: 100 }], soakSec: 10, start: true });
+    const created = await create({
+      name: 'agent 2',
+      group: 'Agents',
+      waves: [{ percent: 50 }, { percent: 100 }],
+      soakSec: 10,
+      start: true,
+    });
     expect(created.status, JSON.stringify(created.json)).toBe(201);
     const id = created.json.id as string;
     expect(created.json.devices).toBe(5); // the agent that does not report its versionCode is not eligible
@@ -328,9 +334,7 @@ describe.each(DB_KINDS)('rollouts on %s', (kind) => {
     expect(sent.has(old.deviceId)).toBe(false);
 
     // a heartbeat naming the agent package as its app at versionCode 2 is not the agent's versionCode
-    await beatAll((d) =>
-      d === old ? {} : sent.has(d.deviceId) ? { ...app(2), agentVersionCode: 1 } : agent(1),
-    );
+    await beatAll((d) => (d === old ? {} : sent.has(d.deviceId) ? { ...app(2), agentVersionCode: 1 } : agent(1)));
     await tick();
     expect((await get(id)).waves[0]).toMatchObject({ state: 'installing', pending: 3, updated: 0 });
     // the agent's own versionCode 2 is
