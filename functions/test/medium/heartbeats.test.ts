@@ -91,6 +91,10 @@ describe.each(DB_KINDS)('sessions and heartbeats on %s', (kind) => {
     t.clock.advance(1000);
     expect((await beat(sampleHeartbeat(t.clock.now()))).status).toBe(200);
     expect(await code()).toBeNull();
+    // enrollment may carry it too
+    const other = await t.enrollDevice({ agentVersionCode: 7 });
+    const row = await t.db.db.selectFrom('devices').select('agent_version_code').where('id', '=', other.deviceId).executeTakeFirstOrThrow();
+    expect(row.agent_version_code).toBe(7);
   });
 
   it('writes each heartbeat into the partition of its UTC day, across midnight', async () => {
