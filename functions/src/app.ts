@@ -256,7 +256,11 @@ export function createApp(deps: AppDeps) {
     logger,
     releases: catalog.catalog,
     publicUrl: config.publicUrl,
+    agentPackage: config.agentPackage,
     ports: {
+      movePolicy: async (trx, change) => {
+        await policies.policies.followRollout(trx, { kind: 'system', name: 'rollouts' }, change);
+      },
       sendInstall: async (deviceIds, releaseId, allowDowngrade) => {
         const sent = await commands.commands.create(
           { kind: 'system', name: 'rollouts' },

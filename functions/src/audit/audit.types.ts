@@ -216,7 +216,13 @@ export type AuditEvent =
       /** The fleet default or a group's policy ('fleet', 'g:<group id>'), or the device whose override it is. */
       target: { type: 'policy'; id: string } | { type: 'device'; id: string };
       /** The new version and what changed (docs/policies.md). */
-      details: { scope: 'fleet' | 'group' | 'device'; version: number; diff: { path: string; op: string; from?: unknown; to?: unknown }[] };
+      details: {
+        scope: 'fleet' | 'group' | 'device';
+        version: number;
+        diff: { path: string; op: string; from?: unknown; to?: unknown }[];
+        /** Saved by a staged rollout that completed or was rolled back (docs/rollouts.md). */
+        rollout?: string;
+      };
     };
 
 /** What happened to a rollout (audited as `changed_rollout`). */

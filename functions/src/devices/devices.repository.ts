@@ -82,11 +82,12 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
         ${col(rows, 'boolean', (r) => r.hb.app.running)}, ${col(rows, 'boolean', (r) => r.hb.app.foreground)},
         ${col(rows, 'text', (r) => r.hb.app.versionName ?? null)}, ${col(rows, 'bigint', (r) => r.hb.app.versionCode ?? null)},
         ${col(rows, 'integer', (r) => r.hb.app.lastFrameAgeMs ?? null)}, ${col(rows, 'bigint', (r) => r.hb.uptimeSec)},
-        ${col(rows, 'text', (r) => r.hb.bootId ?? null)}, ${col(rows, 'bigint', (r) => r.hb.seq ?? null)}
+        ${col(rows, 'text', (r) => r.hb.bootId ?? null)}, ${col(rows, 'bigint', (r) => r.hb.seq ?? null)},
+        ${col(rows, 'bigint', (r) => r.hb.agentVersionCode ?? null)}
       ) with ordinality as t(device_id, received_at, sent_at, agent_version, fcm_token, battery_level, battery_charging,
         battery_temp_c, mem_avail_bytes, mem_total_bytes, storage_free_bytes, storage_total_bytes, network_type,
         network_rssi, network_ip, app_package, app_running, app_foreground, app_version_name, app_version_code,
-        app_last_frame_age_ms, uptime_sec, boot_id, seq, ord)
+        app_last_frame_age_ms, uptime_sec, boot_id, seq, agent_version_code, ord)
     ), dv as materialized (
       select id, group_id, hb_boot_id, hb_seq, hb_seen, state_sent_at from devices
       where id = any(${[...new Set(rows.map((r) => r.deviceId))]}::uuid[]) and lifecycle <> 'retired'
@@ -137,7 +138,9 @@ export async function insertHeartbeats(db: Conn, rows: HeartbeatRow[], mirror: M
         ${newer('mem_avail_bytes')}, ${newer('mem_total_bytes')}, ${newer('storage_free_bytes')}, ${newer('storage_total_bytes')},
         ${newer('network_type')}, ${newer('network_rssi')}, ${newer('network_ip')}, ${newer('app_package')},
         ${newer('app_running')}, ${newer('app_foreground')}, ${newer('app_version_name')}, ${newer('app_version_code')},
-        ${newer('app_last_frame_age_ms')}, ${newer('uptime_sec')}
+        ${newer('app_last_frame_age_ms')}, ${newer('uptime_sec')},
+        -- what the newest heartbeat says, like the app's versionCode: an agent that does not report it leaves null
+        ${newer('agent_version_code')}
       from l left join ws on ws.device_id = l.device_id
       where d.id = l.device_id
       returning d.id, d.mirror_at = ${mirror.now}::timestamptz as mirror_due

@@ -55,6 +55,9 @@ export const heartbeatBody = z
     }),
     uptimeSec: count,
     agentVersion: nonEmptyText(50),
+    agentVersionCode: count
+      .optional()
+      .describe("v2: the agent's own versionCode; what a staged rollout of the agent package counts (docs/rollouts.md)"),
     fcmToken: text(4096).optional(),
     events: z.array(deviceEvent).max(50).optional(),
     bootId: text(64).min(1).optional().describe('Random per agent boot; with seq, lets a retried heartbeat be stored once'),
@@ -121,6 +124,7 @@ export const deviceView = z.object({
   androidVersion: z.string(),
   sdkInt: z.number().int(),
   agentVersion: z.string(),
+  agentVersionCode: z.number().nullable().describe("The agent's versionCode as last reported; null: its agent does not report it"),
   group: z.object({ id: uuid, name: z.string() }).nullable(),
   tags: z.array(z.string()),
   enrolledAt: isoDateTime,

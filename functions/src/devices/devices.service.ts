@@ -224,6 +224,7 @@ export class DeviceService {
       androidVersion: d.android_version,
       sdkInt: d.sdk_int,
       agentVersion: d.agent_version,
+      agentVersionCode: d.agent_version_code,
       group: d.group_id && d.group_name ? { id: d.group_id, name: d.group_name } : null,
       tags: d.tags ?? [],
       enrolledAt: d.enrolled_at,

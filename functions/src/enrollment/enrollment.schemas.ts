@@ -60,6 +60,7 @@ export const enrollBody = z.object({
     sdkInt: z.number().int().min(1).max(1000),
     serial: text(100).optional(),
     agentVersion: nonEmptyText(50),
+    agentVersionCode: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe("The agent's own versionCode (v2)"),
   }),
   fcmToken: text(4096).optional(),
 });

@@ -166,6 +166,7 @@ export class EnrollmentService {
           sdk_int: d.sdkInt,
           serial: d.serial ?? null,
           agent_version: d.agentVersion,
+          agent_version_code: d.agentVersionCode ?? null,
           enrolled_at: now,
           last_seen_at: now,
           fcm_token: input.fcmToken ?? null,

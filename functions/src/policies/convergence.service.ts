@@ -86,8 +86,7 @@ export class ConvergenceService {
     const eff = await repo.effectiveOf(this.db, deviceId);
     const report = await repo.findReport(this.db, deviceId);
     const hash = eff?.effective_hash ?? null;
-    const state: ComplianceState =
-      hash === null ? 'compliant' : report?.hash !== hash ? 'pending' : report.failed > 0 ? 'failed' : 'compliant';
+    const state: ComplianceState = (await repo.complianceOf(this.db, deviceId)) ?? 'pending';
     return { state, hash, version: eff ? Number(eff.effective_version) : 0, report };
   }
 

@@ -8,14 +8,27 @@ type Trx = Transaction<Database>;
 export type Scope = 'fleet' | 'group' | 'device';
 export const layerKey = (scope: Scope, id?: string | null) => (scope === 'fleet' ? 'fleet' : `${scope === 'group' ? 'g' : 'd'}:${id}`);
 
-/** compliant | pending | failed, from the effective hash and the latest report (aliases pol, r). */
+/**
+ * compliant | pending | failed, from the effective hash, the latest report and what the device's
+ * heartbeat says it runs (aliases d, pol, r). A release item is only done once the device runs it: with
+ * `kioskApp`, a device whose heartbeat does not report that package at the release's versionCode is
+ * pending (the install may still be on its way, or a staged rollout has not reached it); with
+ * `agentRelease`, likewise for the agent's versionCode, when the agent reports one (older agents do not:
+ * their report is taken as it is).
+ */
 export const complianceState = sql<string>`case
   when pol.effective_hash is null then 'compliant'
   when r.hash is distinct from pol.effective_hash then 'pending'
-  when r.failed > 0 then 'failed' else 'compliant' end`;
+  when r.failed > 0 then 'failed'
+  when pol.effective->'kioskApp'->>'versionCode' is not null
+    and (d.app_package is distinct from pol.effective->'kioskApp'->>'packageName'
+      or d.app_version_code is distinct from (pol.effective->'kioskApp'->>'versionCode')::bigint) then 'pending'
+  when pol.effective->'agentRelease'->>'versionCode' is not null and d.agent_version_code is not null
+    and d.agent_version_code <> (pol.effective->'agentRelease'->>'versionCode')::bigint then 'pending'
+  else 'compliant' end`;
 
 /** Serializes policy writes: every save locks the fleet row first, so effective rows are computed from one state. */
-export async function lockPolicies(trx: Trx) {
+export async function lockPolicies(trx: Conn) {
   await sql`select key from policies where key = 'fleet' for update`.execute(trx);
 }
 
@@ -198,7 +211,7 @@ export const findReport = (db: Db, deviceId: string) =>
   db.selectFrom('device_policy_reports').selectAll().where('device_id', '=', deviceId).executeTakeFirst();
 
 const fromDevices = sql`from devices d
-  left join lateral (select p.effective_hash, p.effective_version from policies p
+  left join lateral (select p.effective, p.effective_hash, p.effective_version from policies p
     where p.key in ('fleet', 'g:' || d.group_id::text, 'd:' || d.id::text)
     order by case p.scope when 'device' then 2 when 'group' then 1 else 0 end desc limit 1) pol on true
   left join device_policy_reports r on r.device_id = d.id
@@ -234,6 +247,14 @@ export async function listCompliance(
     ${q.state ? sql`where x.state = ${q.state}` : sql``}
     order by x.id limit ${q.limit}`.execute(db);
   return rows;
+}
+
+/** One device's compliance state (the same rule as the lists and counts). */
+export async function complianceOf(db: Db, deviceId: string): Promise<'compliant' | 'pending' | 'failed' | undefined> {
+  const { rows } = await sql<{ state: 'compliant' | 'pending' | 'failed' }>`select ${complianceState} as state
+    ${fromDevices}
+    where d.id = ${deviceId}`.execute(db);
+  return rows[0]?.state;
 }
 
 /** Active devices by group name ('' for none) and compliance state: the gauges and the fleet page's summary. */

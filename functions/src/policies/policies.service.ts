@@ -1,8 +1,10 @@
+import type { Transaction } from 'kysely';
 import type { AuditService } from '../audit/index.js';
 import type { Clock } from '../core/clock.js';
 import { conflict, notFound } from '../core/errors.js';
 import type { StaffActor } from '../core/route.js';
 import type { Db } from '../ports/db.js';
+import type { Database } from '../ports/schema.generated.js';
 import { checkDocument, landscape, recomputeAll, sameMerged, type ReleaseLookup } from './effective.js';
 import { diffDocuments, type PolicyDocument } from './policy-document.js';
 import * as repo from './policies.repository.js';
@@ -14,6 +16,8 @@ export interface PolicyOptions {
   previewNames: number;
 }
 
+/** Who saves a policy: an operator, or the system (a staged rollout keeping its scope's policy in step). */
+type Saver = StaffActor | { kind: 'system'; name: string };
 type Target = { scope: 'fleet' } | { scope: 'group'; groupId: string } | { scope: 'device'; deviceId: string };
 const keyOf = (t: Target) => repo.layerKey(t.scope, t.scope === 'group' ? t.groupId : t.scope === 'device' ? t.deviceId : null);
 
@@ -59,9 +63,45 @@ export class PolicyService {
   }
 
   private async write(actor: StaffActor, t: Target, document: PolicyDocument | null, ip: string) {
-    const key = keyOf(t);
     await this.db.transaction().execute(async (trx) => {
       await repo.lockPolicies(trx);
+      await this.writeIn(trx, actor, t, document, ip);
+    });
+  }
+
+  /**
+   * A staged rollout's end, in its transaction (docs/policies.md#rollouts): the layer of the rollout's
+   * scope (the group's policy, or the fleet default for a fleet rollout) that names release `from` in
+   * `field` is saved naming `to`: a new version, its effective documents recomputed, audited with the
+   * actor given (the system's `rollouts`). A layer that does not name `from` is left as it is.
+   */
+  async followRollout(
+    trx: Db,
+    actor: Saver,
+    change: { groupId: string | null; field: 'kioskApp' | 'agentRelease'; from: string; to: string; rollout: string },
+  ): Promise<boolean> {
+    await repo.lockPolicies(trx);
+    const t: Target = change.groupId === null ? { scope: 'fleet' } : { scope: 'group', groupId: change.groupId };
+    const current = await repo.findLayer(trx, keyOf(t));
+    if (!current || Number(current.version) === 0) return false;
+    const document = current.document as PolicyDocument;
+    if (document[change.field]?.releaseId !== change.from) return false;
+    const next = { ...document, [change.field]: { releaseId: change.to } };
+    await this.writeIn(trx as Transaction<Database>, actor, t, next, undefined, { rollout: change.rollout });
+    return true;
+  }
+
+  /** Saves a layer's document in the caller's transaction, which holds the policy lock. */
+  private async writeIn(
+    trx: Transaction<Database>,
+    actor: Saver,
+    t: Target,
+    document: PolicyDocument | null,
+    ip: string | undefined,
+    more: { rollout?: string } = {},
+  ) {
+    const key = keyOf(t);
+    {
       await this.requireTarget(trx, t);
       const current = await repo.findLayer(trx, key);
       const before = current && Number(current.version) > 0 ? (current.document as PolicyDocument) : null;
@@ -96,11 +136,11 @@ export class PolicyService {
         {
           action: document === null ? 'removed_policy' : 'saved_policy',
           target: t.scope === 'device' ? { type: 'device', id: t.deviceId } : { type: 'policy', id: key },
-          details: { scope: t.scope, version, diff },
+          details: { scope: t.scope, version, diff, ...more },
         },
         ip,
       );
-    });
+    }
   }
 
   private async requireTarget(db: Db, t: Target) {

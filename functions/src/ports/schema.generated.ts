@@ -359,6 +359,7 @@ export interface DevicesTable {
   retired_at: Date | null;
   retire_command_id: string | null;
   replaced_by: string | null;
+  agent_version_code: number | null;
 }
 
 export type Device = Selectable<DevicesTable>;

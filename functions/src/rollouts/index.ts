@@ -18,10 +18,11 @@ export interface RolloutsDeps {
   releases: { get(id: string): Promise<ReleaseInfo> };
   ports: RolloutPorts;
   publicUrl: string;
+  agentPackage: string;
 }
 
 export function createRollouts(d: RolloutsDeps) {
-  const engine = new RolloutEngine(d.db, d.clock, d.audit, d.logger, d.ports, d.publicUrl);
+  const engine = new RolloutEngine(d.db, d.clock, d.audit, d.logger, d.ports, d.publicUrl, d.agentPackage);
   const rollouts = new RolloutService(d.db, d.clock, d.audit, d.releases, engine);
   return { rollouts, engine, routes: rolloutRoutes(rollouts), tick: () => engine.tick() };
 }

@@ -16,6 +16,15 @@ export interface RolloutPorts {
   alert(message: { title: string; text: string; url: string }): Promise<void>;
   /** Counts a gate this process decided (mdm_rollout_gates_total). */
   gateDecided(passed: boolean): void;
+  /**
+   * In the caller's transaction: the policy layer of the scope (a group's policy, or the fleet
+   * default when groupId is null) that names release `from` in `field` is saved naming `to`, as a new
+   * version audited with the system actor `rollouts`. No layer names `from`: nothing changes.
+   */
+  movePolicy(
+    trx: Db,
+    change: { groupId: string | null; field: 'kioskApp' | 'agentRelease'; from: string; to: string; rollout: string },
+  ): Promise<void>;
 }
 
 export const SYSTEM = { kind: 'system' as const, name: 'rollouts' };
@@ -44,6 +53,8 @@ export class RolloutEngine {
     private readonly logger: Logger,
     private readonly ports: RolloutPorts,
     private readonly publicUrl: string,
+    /** The agent's package: its rollouts count the agent's versionCode, and move a policy's agentRelease. */
+    readonly agentPackage: string,
   ) {}
 
   async tick(): Promise<TickReport> {
@@ -64,7 +75,7 @@ export class RolloutEngine {
   private async step(id: string, report: TickReport): Promise<void> {
     const r = await repo.getRollout(this.db, id);
     if (!r) return;
-    await repo.markReported(this.db, r, this.clock.now());
+    await repo.markReported(this.db, r, this.clock.now(), this.agentPackage);
     report.rollbacksSent += await this.send(r, 'rollback');
     for (const idx of await repo.unalertedFailures(this.db, r.id)) await this.raiseAlert(r, idx);
     if (r.state !== 'running' || r.current_wave === null) return;
@@ -102,7 +113,7 @@ export class RolloutEngine {
 
   /** Measures the wave against the devices still on A and decides; undefined when another run decided first. */
   private async gate(r: RolloutRow, wave: WaveRow, now: Date): Promise<boolean | undefined> {
-    const health = await repo.cohortHealth(this.db, r, wave.idx, wave.soaking_at!, now, await this.ports.thresholds());
+    const health = await repo.cohortHealth(this.db, r, wave.idx, wave.soaking_at!, now, await this.ports.thresholds(), this.agentPackage);
     const verdict = decideGate({ devices: wave.device_count, updated: wave.updated }, health.wave, health.baseline, r.margin, now);
     const decided = await this.db.transaction().execute(async (trx) => {
       const to = verdict.passed ? 'passed' : 'failed';
@@ -149,7 +160,24 @@ export class RolloutEngine {
         target: { type: 'rollout', id: r.id },
         details: { change: 'completed', name: r.name },
       });
+      await this.movePolicy(trx, r, 'forward');
       return true;
+    });
+  }
+
+  /**
+   * Keeps the policy of the rollout's scope in step with it (docs/rollouts.md#policies): on completion
+   * the layer naming A is moved to B ('forward'); when a completed rollout is rolled back, the layer
+   * naming B goes back to A ('back'). In the caller's transaction.
+   */
+  async movePolicy(trx: Db, r: RolloutRow, direction: 'forward' | 'back'): Promise<void> {
+    const [from, to] = direction === 'forward' ? [r.from_release_id, r.to_release_id] : [r.to_release_id, r.from_release_id];
+    await this.ports.movePolicy(trx, {
+      groupId: r.group_id,
+      field: r.package_name === this.agentPackage ? 'agentRelease' : 'kioskApp',
+      from,
+      to,
+      rollout: r.id,
     });
   }
 

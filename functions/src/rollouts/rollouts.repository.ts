@@ -55,6 +55,17 @@ const ROLLOUT_COLUMNS = sql`r.id, r.name, r.package_name, r.from_release_id, r.t
   r.install_timeout_sec, r.margin, r.state, r.current_wave, r.paused_reason, r.created_at, a.email as created_by_email,
   r.started_at, r.finished_at`;
 
+/**
+ * "The device runs this package at this versionCode", as its heartbeat says (alias d): for the agent
+ * package the agent's own versionCode (devices.agent_version_code, heartbeat `agentVersionCode`), for
+ * any other package the kiosk app's (app_package and app_version_code).
+ */
+export function runs(packageName: string, versionCode: number, agentPackage: string) {
+  return packageName === agentPackage
+    ? sql`d.agent_version_code = ${versionCode}`
+    : sql`d.app_package = ${packageName} and d.app_version_code = ${versionCode}`;
+}
+
 export async function findGroupId(db: Db, name: string): Promise<string | undefined> {
   const row = await db.selectFrom('device_groups').select('id').where('name', '=', name).executeTakeFirst();
   return row?.id;
@@ -135,9 +146,13 @@ export async function listWaves(db: Db, ids: string[]): Promise<WaveRow[]> {
 }
 
 /** The devices a rollout moves: active, in its group (or any), reporting A's package and versionCode. */
-export async function countEligible(db: Db, r: Pick<RolloutRow, 'group_id' | 'package_name' | 'from_version_code'>): Promise<number> {
+export async function countEligible(
+  db: Db,
+  r: Pick<RolloutRow, 'group_id' | 'package_name' | 'from_version_code'>,
+  agentPackage: string,
+): Promise<number> {
   const { rows } = await sql<{ n: number }>`select count(*)::int as n from devices d
-    where d.lifecycle = 'active' and d.app_package = ${r.package_name} and d.app_version_code = ${r.from_version_code}
+    where d.lifecycle = 'active' and ${runs(r.package_name, r.from_version_code, agentPackage)}
       and ${r.group_id === null ? sql`true` : sql`d.group_id = ${r.group_id}`}`.execute(db);
   return rows[0]!.n;
 }
@@ -151,13 +166,14 @@ export async function assignDevices(
   db: Db,
   r: Pick<RolloutRow, 'id' | 'group_id' | 'package_name' | 'from_version_code'>,
   cuts: number[],
+  agentPackage: string,
 ): Promise<void> {
   const starts = cuts.map((_, i) => (i === 0 ? 0 : cuts[i - 1]!));
   await sql`insert into rollout_devices (rollout_id, device_id, wave, ord)
     select ${r.id}, o.id, w.idx - 1, o.ord from (
       select d.id, (row_number() over (order by md5(${r.id}::text || d.id::text), d.id) - 1)::int as ord
       from devices d
-      where d.lifecycle = 'active' and d.app_package = ${r.package_name} and d.app_version_code = ${r.from_version_code}
+      where d.lifecycle = 'active' and ${runs(r.package_name, r.from_version_code, agentPackage)}
         and ${r.group_id === null ? sql`true` : sql`d.group_id = ${r.group_id}`}
     ) o
     join unnest(${starts}::int[], ${cuts}::int[]) with ordinality as w(lo, hi, idx) on o.ord >= w.lo and o.ord < w.hi`.execute(db);
@@ -215,16 +231,21 @@ export async function setWaveState(
  * rollback (rolled back). Only a heartbeat received after the command was claimed counts, never the
  * command's own result.
  */
-export async function markReported(db: Db, r: Pick<RolloutRow, 'id' | 'package_name' | 'from_version_code' | 'to_version_code'>, at: Date) {
+export async function markReported(
+  db: Db,
+  r: Pick<RolloutRow, 'id' | 'package_name' | 'from_version_code' | 'to_version_code'>,
+  at: Date,
+  agentPackage: string,
+) {
   const updated = await sql`update rollout_devices rd set updated_at = ${at}
     from devices d
     where rd.rollout_id = ${r.id} and rd.install_claimed_at is not null and rd.updated_at is null and rd.rollback_claimed_at is null
-      and d.id = rd.device_id and d.app_package = ${r.package_name} and d.app_version_code = ${r.to_version_code}
+      and d.id = rd.device_id and ${runs(r.package_name, r.to_version_code, agentPackage)}
       and d.last_seen_at > rd.install_claimed_at`.execute(db);
   const rolledBack = await sql`update rollout_devices rd set rolled_back_at = ${at}
     from devices d
     where rd.rollout_id = ${r.id} and rd.rollback_claimed_at is not null and rd.rolled_back_at is null
-      and d.id = rd.device_id and d.app_package = ${r.package_name} and d.app_version_code = ${r.from_version_code}
+      and d.id = rd.device_id and ${runs(r.package_name, r.from_version_code, agentPackage)}
       and d.last_seen_at > rd.rollback_claimed_at`.execute(db);
   return { updated: Number(updated.numAffectedRows ?? 0), rolledBack: Number(rolledBack.numAffectedRows ?? 0) };
 }
@@ -316,6 +337,7 @@ export async function cohortHealth(
   since: Date,
   now: Date,
   t: { frameAgeMs: number; offlineAfterSec: number },
+  agentPackage: string,
 ): Promise<{ wave: CohortHealth; baseline: CohortHealth }> {
   const offlineCutoff = new Date(now.getTime() - t.offlineAfterSec * 1000);
   const { rows } = await sql<{
@@ -335,7 +357,7 @@ export async function cohortHealth(
       select rd.device_id, 'baseline', ${since}::timestamptz
       from rollout_devices rd join devices d on d.id = rd.device_id
       where rd.rollout_id = ${r.id} and rd.install_claimed_at is null and d.lifecycle = 'active'
-        and d.app_package = ${r.package_name} and d.app_version_code = ${r.from_version_code}
+        and ${runs(r.package_name, r.from_version_code, agentPackage)}
     ),
     per_device as (
       select c.cohort, c.device_id, c.since,

@@ -95,7 +95,7 @@ export class RolloutService {
   private async startIn(trx: Db, actor: StaffActor, id: string, ip: string): Promise<void> {
     const r = await this.locked(trx, id);
     if (r.state !== 'draft') throw conflict('invalid_state', `the rollout is ${r.state}; only a draft starts`);
-    const total = await repo.countEligible(trx, r);
+    const total = await repo.countEligible(trx, r, this.engine.agentPackage);
     if (total === 0)
       throw conflict(
         'no_devices',
@@ -109,6 +109,7 @@ export class RolloutService {
         waves.map((w) => ({ kind: w.size_kind, value: w.size_value })),
         total,
       ),
+      this.engine.agentPackage,
     );
     await repo.setRolloutState(trx, id, ['draft'], 'running', this.clock.now(), { currentWave: 0, started: true, pausedReason: null });
     await this.record(trx, actor, id, 'started', r.name, ip);
@@ -177,6 +178,8 @@ export class RolloutService {
         throw conflict('invalid_state', `the rollout is ${r.state}; it cannot be rolled back`);
       const now = this.clock.now();
       await repo.setRolloutState(trx, id, ['running', 'paused', 'completed'], 'rolled_back', now, { finished: true });
+      // a completed rollout had moved its scope's policy to B: it names A again
+      if (r.state === 'completed') await this.engine.movePolicy(trx, r, 'back');
       const n = await repo.requestRollback(trx, id, null, now);
       await this.record(trx, actor, id, 'rolled_back', r.name, ip, { reason: reason ?? `${n} device(s) to roll back` });
     });

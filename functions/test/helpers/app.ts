@@ -60,6 +60,7 @@ export interface EnrollDevice {
   sdkInt: number;
   serial?: string;
   agentVersion: string;
+  agentVersionCode?: number;
 }
 export interface EnrolledDevice {
   deviceId: string;

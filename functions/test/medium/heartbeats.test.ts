@@ -76,6 +76,27 @@ describe.each(DB_KINDS)('sessions and heartbeats on %s', (kind) => {
     expect(events).toMatchObject([{ type: 'app.crash', data: { code: 7 } }]);
   });
 
+  it("stores the agent's versionCode (v2) and shows it; an agent that does not send it leaves it unknown", async () => {
+    const code = async () =>
+      (await t.db.db.selectFrom('devices').select('agent_version_code').where('id', '=', device.deviceId).executeTakeFirstOrThrow())
+        .agent_version_code;
+    t.clock.advance(1000);
+    expect((await beat(sampleHeartbeat(t.clock.now(), { agentVersionCode: 104 }))).status).toBe(200);
+    expect(await code()).toBe(104);
+    const admin = await t.loginAs('admin');
+    const view = await t.request('GET', `/api/v1/admin/devices/${device.deviceId}`, { token: admin });
+    expect(view.json).toMatchObject({ agentVersion: '1.0.0', agentVersionCode: 104 });
+    // an older, buffered heartbeat does not move it back; a newer one without it (an older agent) clears it
+    expect((await beat(sampleHeartbeat(new Date(t.clock.now().getTime() - 60_000), { agentVersionCode: 99 }))).status).toBe(200);
+    t.clock.advance(1000);
+    expect((await beat(sampleHeartbeat(t.clock.now()))).status).toBe(200);
+    expect(await code()).toBeNull();
+    // enrollment may carry it too
+    const other = await t.enrollDevice({ agentVersionCode: 7 });
+    const row = await t.db.db.selectFrom('devices').select('agent_version_code').where('id', '=', other.deviceId).executeTakeFirstOrThrow();
+    expect(row.agent_version_code).toBe(7);
+  });
+
   it('writes each heartbeat into the partition of its UTC day, across midnight', async () => {
     const beforeMidnight = new Date('2026-03-10T23:59:59.999Z');
     const atMidnight = new Date('2026-03-11T00:00:00.000Z');
@@ -170,6 +191,9 @@ describe.each(DB_KINDS)('sessions and heartbeats on %s', (kind) => {
       { ...sampleHeartbeat(now), app: { package: "x'; drop table devices; --", running: true, foreground: true } },
       { ...sampleHeartbeat(now), agentVersion: 'a\u0000b' },
       { ...sampleHeartbeat(now), uptimeSec: 2 ** 63 },
+      { ...sampleHeartbeat(now), agentVersionCode: -1 },
+      { ...sampleHeartbeat(now), agentVersionCode: 1.5 },
+      { ...sampleHeartbeat(now), agentVersionCode: '3' },
     ];
     const before = await t.db.db
       .selectFrom('heartbeats')

@@ -228,7 +228,20 @@ describe.each(DB_KINDS)('policies on %s', (kind) => {
       { item: 'userRestrictions.no_usb_file_transfer', status: 'failed', reason: 'SecurityException: not device owner' },
       { item: 'lockTaskFeatures', status: 'unsupported', reason: 'needs API 28' },
     ]);
-    expect((await report('b', groupHash, [{ item: 'kioskApp', status: 'applied' }])).json.state).toBe('compliant');
+    // applied, but the device does not run the kiosk release (10) yet: pending until its heartbeat says so
+    expect((await report('b', groupHash, [{ item: 'kioskApp', status: 'applied' }])).json.state).toBe('pending');
+    const runs = (name: string, appCode: number, agentCode?: number) =>
+      heartbeat(name, {
+        app: { package: 'com.example.kiosk', running: true, foreground: true, versionName: String(appCode), versionCode: appCode },
+        ...(agentCode === undefined ? {} : { agentVersionCode: agentCode }),
+      });
+    await runs('b', 10, 2); // the kiosk release, but another agent than agentRelease's versionCode 1
+    expect((await state('b')).state).toBe('pending');
+    await runs('b', 10); // an agent that does not report its versionCode: its report stands for the agent
+    expect((await state('b')).state).toBe('compliant');
+    await runs('b', 10, 1);
+    expect((await state('b')).state).toBe('compliant');
+    await runs('a', 10, 1);
     // a report for an older document leaves the device pending
     expect((await report('c', groupHash, [])).json.state).toBe('pending');
 

@@ -11,14 +11,19 @@ import { LOOPBACK_CHANNELS, WebhookReceiver } from '../helpers/receivers.js';
 
 /**
  * Rollouts through the API and the tick, on a frozen clock: the catalog fixtures agent-1 and agent-2
- * (one package, versions 1 and 2) play A and B; devices say what they run in their heartbeats.
+ * (the agent package, versions 1 and 2) play A and B; devices say what they run in their heartbeats.
+ * The agent package's versionCode is the heartbeat's `agentVersionCode`; `app()` is a device whose
+ * kiosk app is the agent's own package, so both say the same.
  */
 const dir = new URL('../../../docs/vectors/apk/', import.meta.url);
 const apk = (name: string) => readFileSync(new URL(`${name}.apk`, dir));
 const PACKAGE = 'dev.fleetmdm.agent';
 const app = (versionCode: number, up = true) => ({
   app: { package: PACKAGE, running: up, foreground: up, versionName: String(versionCode), versionCode, lastFrameAgeMs: 16 },
+  agentVersionCode: versionCode,
 });
+/** A device whose kiosk app is another package: only `agentVersionCode` says which agent it runs. */
+const agent = (versionCode: number | undefined) => (versionCode === undefined ? {} : { agentVersionCode: versionCode });
 
 describe.each(DB_KINDS)('rollouts on %s', (kind) => {
   let t: TestApp;
@@ -81,6 +86,18 @@ describe.each(DB_KINDS)('rollouts on %s', (kind) => {
     t.clock.advance(sec * 1000);
     await t.app.tick();
   };
+  const putPolicy = async (path: string, body: Record<string, unknown>) => {
+    const res = await t.request('PUT', path, { token: admin, body });
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    return res.json;
+  };
+  const policyAudit = () =>
+    t.db.db
+      .selectFrom('audit_log')
+      .select(['actor_type', 'actor_name', 'target_id', 'details'])
+      .where('action', '=', 'saved_policy')
+      .orderBy('id')
+      .execute();
 
   it('refuses bad rollouts with a clear code and writes nothing', async () => {
     const cases: [Record<string, unknown>, number, string][] = [
@@ -202,6 +219,8 @@ describe.each(DB_KINDS)('rollouts on %s', (kind) => {
   });
 
   it('completes a healthy rollout wave by wave', async () => {
+    // the fleet default names A as the agent's release: the completion moves it to B, the rollback back to A
+    await putPolicy('/api/v1/admin/policies/fleet', { agentRelease: { releaseId: ids['agent-1'] }, timeZone: 'UTC' });
     const { json } = await create({ start: true, soakSec: 10 });
     // a second app over the same database takes every other step: another instance, or this one
     // after a restart - the engine keeps nothing in memory
@@ -231,9 +250,32 @@ describe.each(DB_KINDS)('rollouts on %s', (kind) => {
     expect(r.waves[1].verdict.baseline.devices).toBe(0); // the last wave has no one left on A
     expect((await act(json.id, 'resume')).json.error.code).toBe('invalid_state');
 
+    // the policy now names B: a new version, saved and audited by the system actor `rollouts`
+    const fleet = (await t.request('GET', '/api/v1/admin/policies/fleet', { token: admin })).json;
+    expect(fleet.document).toEqual({ agentRelease: { releaseId: ids['agent-2'] }, timeZone: 'UTC' });
+    const completedAt = (await t.db.db.selectFrom('rollouts').select('finished_at').executeTakeFirstOrThrow()).finished_at;
+    const moved = await t.db.db.selectFrom('policy_versions').selectAll().orderBy('id').execute();
+    expect(moved).toHaveLength(2);
+    expect(moved[1]).toMatchObject({ scope: 'fleet', created_by: null, created_by_name: 'rollouts' });
+    expect(moved[1]!.created_at).toEqual(completedAt); // the same transaction as the completion
+    expect((await policyAudit()).map((a) => [a.actor_type, a.actor_name, (a.details as { rollout?: string }).rollout])).toEqual([
+      ['admin', 'admin@example.com', undefined],
+      ['system', 'rollouts', json.id],
+    ]);
+
     // a completed rollout rolled back by hand: A (a downgrade, so allowed) to every device, once
     const back = await act(json.id, 'rollback');
     expect(back.json).toMatchObject({ state: 'rolled_back' });
+    // ... and the rollback of the completed rollout names A again, the same way
+    expect((await t.request('GET', '/api/v1/admin/policies/fleet', { token: admin })).json.document).toEqual({
+      agentRelease: { releaseId: ids['agent-1'] },
+      timeZone: 'UTC',
+    });
+    expect((await policyAudit()).map((a) => [a.actor_name, (a.details as { version: number }).version])).toEqual([
+      ['admin@example.com', moved[0]!.id],
+      ['rollouts', moved[1]!.id],
+      ['rollouts', moved[1]!.id + 1],
+    ]);
     await tick();
     await tick();
     const sentA = (await installs()).filter(
@@ -253,5 +295,73 @@ describe.each(DB_KINDS)('rollouts on %s', (kind) => {
     // each process counts the gates it decided; the two add up to the two gates
     const passed = (text: string) => Number(/mdm_rollout_gates_total\{verdict="passed"\} (\d+)/.exec(text)![1]);
     expect(passed(metrics.body.toString()) + passed(otherMetrics)).toBe(2);
+  });
+  it("rolls the agent out by the agent's own versionCode, and moves only the policy of its scope that names A", async () => {
+    // six devices whose kiosk app is another package; the agent reports its versionCode (one device's agent does not)
+    const old = devices[5]!;
+    const beatAgents = (code: (d: EnrolledDevice) => number | undefined) => beatAll((d) => agent(d === old ? undefined : code(d)));
+    await beatAgents(() => 1);
+    const view = await t.request('GET', `/api/v1/admin/devices/${devices[0]!.deviceId}`, { token: admin });
+    expect(view.json).toMatchObject({ agentVersionCode: 1, app: { package: 'com.example.kiosk', versionCode: 230 } });
+    expect((await t.request('GET', `/api/v1/admin/devices/${old.deviceId}`, { token: admin })).json.agentVersionCode).toBeNull();
+    // a group with a policy naming A, the fleet default naming nothing of the agent: only the group's moves
+    let groupId = '';
+    for (const d of devices) {
+      const moved = await t.request('PATCH', `/api/v1/admin/devices/${d.deviceId}`, { token: admin, body: { group: 'Agents' } });
+      expect(moved.status, JSON.stringify(moved.json)).toBe(200);
+      groupId = moved.json.group.id;
+    }
+    const group = { json: { id: groupId } };
+    await putPolicy('/api/v1/admin/policies/fleet', { timeZone: 'UTC' });
+    await putPolicy(`/api/v1/admin/groups/${group.json.id}/policy`, {
+      agentRelease: { releaseId: ids['agent-1'] },
+      kioskApp: { releaseId: ids['kiosk-10'] },
+    });
+
+    const created = await create({
+      name: 'agent 2',
+      group: 'Agents',
+      waves: [{ percent: 50 }, { percent: 100 }],
+      soakSec: 10,
+      start: true,
+    });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    const id = created.json.id as string;
+    expect(created.json.devices).toBe(5); // the agent that does not report its versionCode is not eligible
+    await tick();
+    const sent = new Set((await installs()).map((c) => c.device_id));
+    expect(sent.size).toBe(3);
+    expect(sent.has(old.deviceId)).toBe(false);
+
+    // a heartbeat naming the agent package as its app at versionCode 2 is not the agent's versionCode
+    await beatAll((d) => (d === old ? {} : sent.has(d.deviceId) ? { ...app(2), agentVersionCode: 1 } : agent(1)));
+    await tick();
+    expect((await get(id)).waves[0]).toMatchObject({ state: 'installing', pending: 3, updated: 0 });
+    // the agent's own versionCode 2 is
+    await beatAgents((d) => (sent.has(d.deviceId) ? 2 : 1));
+    await tick();
+    expect((await get(id)).waves[0]).toMatchObject({ state: 'soaking', pending: 0, updated: 3 });
+    expect((await t.request('GET', `/api/v1/admin/devices/${[...sent][0]}`, { token: admin })).json.agentVersionCode).toBe(2);
+
+    for (let round = 0; round < 20 && (await get(id)).state === 'running'; round++) {
+      await beatAgents((d) => (sent.has(d.deviceId) ? 2 : 1));
+      await tick(6);
+      for (const c of await installs()) sent.add(c.device_id);
+    }
+    const r = await get(id);
+    expect(r.state).toBe('completed');
+    expect(r.waves.map((w: { state: string; updated: number }) => [w.state, w.updated])).toEqual([
+      ['passed', 3],
+      ['passed', 2],
+    ]);
+    // the group's policy names B now, its kioskApp untouched; the fleet default did not name A: unchanged
+    const policy = (await t.request('GET', `/api/v1/admin/groups/${group.json.id}/policy`, { token: admin })).json;
+    expect(policy.document).toEqual({ agentRelease: { releaseId: ids['agent-2'] }, kioskApp: { releaseId: ids['kiosk-10'] } });
+    expect((await t.request('GET', '/api/v1/admin/policies/fleet', { token: admin })).json.document).toEqual({ timeZone: 'UTC' });
+    expect((await policyAudit()).map((a) => [a.actor_name, a.target_id])).toEqual([
+      ['admin@example.com', 'fleet'],
+      ['admin@example.com', `g:${group.json.id}`],
+      ['rollouts', `g:${group.json.id}`],
+    ]);
   });
 });

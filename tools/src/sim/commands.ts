@@ -64,12 +64,17 @@ const EXECUTORS: Readonly<Record<string, Executor>> = {
     if (typeof params.signerSha256 !== 'string' || !SHA256_HEX.test(params.signerSha256)) {
       return failed('params.signerSha256 must be 64 hex digits');
     }
-    if (params.packageName !== device.app.package)
-      return failed(`the APK is package ${String(params.packageName)}, not ${device.app.package}`);
+    // the kiosk app, or the agent itself (whose heartbeat then reports the new agentVersionCode)
+    const isApp = params.packageName === device.app.package;
+    const isAgent = params.packageName === device.agent.package;
+    if (!isApp && !isAgent) return failed(`the APK is package ${String(params.packageName)}, not ${device.app.package}`);
     // As Android's package manager does (INSTALL_FAILED_VERSION_DOWNGRADE), unless explicitly allowed.
-    if (versionCode < device.app.versionCode && params.allowDowngrade !== true) {
-      return failed(`version downgrade: ${device.app.versionCode} -> ${versionCode}`);
+    const installed = isApp ? device.app.versionCode : device.agent.versionCode;
+    if (versionCode < installed && params.allowDowngrade !== true) {
+      return failed(`version downgrade: ${installed} -> ${versionCode}`);
     }
+    if (isAgent) device.agent.versionCode = versionCode;
+    if (!isApp) return ok(`installed ${device.agent.package} (${versionCode})`);
     device.app.versionCode = versionCode;
     device.app.versionName = typeof params.versionName === 'string' ? params.versionName : versionNameOf(versionCode);
     device.relaunchApp();

@@ -33,6 +33,8 @@ export interface FleetOptions {
   mainsPowered?: number | undefined;
   /** The kiosk app's versionCode every device starts with (default 230). */
   appVersionCode?: number | undefined;
+  /** The agent's versionCode every device starts with (default 1; the app's when the app is the agent package). */
+  agentVersionCode?: number | undefined;
   /** The crash model: devices in `share` (0..1, a fixed spread of device indexes) crash-loop while they run `versionCode`. */
   crash?: { versionCode: number; share: number } | undefined;
   /** The first devices play SHOWCASE_ROLES (one each) instead of random faults: `npm run demo`. */
@@ -131,6 +133,7 @@ function createDevices(o: FleetOptions, stored: readonly StoredDevice[], stats: 
         appPackage: o.appPackage,
         mainsPowered: index % 100 < (o.mainsPowered ?? 0) * 100,
         appVersionCode: o.appVersionCode,
+        agentVersionCode: o.agentVersionCode,
         crashesOn: o.crash && inShare(index, o.crash.share) ? o.crash.versionCode : undefined,
         role: o.showcase ? SHOWCASE_ROLES[index] : undefined,
       }),

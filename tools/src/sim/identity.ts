@@ -1,6 +1,9 @@
 import type { Random } from './random.js';
 
 export const AGENT_VERSION = '1.0.0';
+/** The agent's package and its versionCode at start (heartbeat `agentVersionCode`, protocol v2); INSTALL_APK of the package changes it. */
+export const AGENT_PACKAGE = 'dev.fleetmdm.agent';
+export const AGENT_VERSION_CODE = 1;
 
 /** What the agent reports about itself at enrollment (docs/protocol.md, "Enrollment"). */
 export interface DeviceIdentity {

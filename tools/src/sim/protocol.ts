@@ -26,6 +26,8 @@ export interface HeartbeatBody {
   };
   uptimeSec: number;
   agentVersion: string;
+  /** v2: the agent's own versionCode. */
+  agentVersionCode?: number;
   fcmToken?: string;
   events?: DeviceEvent[];
   /** v2: the hash of the policy applied (null: none yet). */

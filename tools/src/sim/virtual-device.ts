@@ -1,4 +1,4 @@
-import type { DeviceProfile } from './identity.js';
+import { AGENT_PACKAGE, AGENT_VERSION_CODE, type DeviceProfile } from './identity.js';
 import { MAX_EVENTS_PER_HEARTBEAT, type DeviceEvent, type HeartbeatBody } from './protocol.js';
 import type { Random } from './random.js';
 
@@ -28,6 +28,8 @@ export interface DeviceOptions {
   mainsPowered?: boolean | undefined;
   /** The kiosk app's versionCode at start (default DEFAULT_APP's). */
   appVersionCode?: number | undefined;
+  /** The agent's own versionCode at start (default AGENT_VERSION_CODE). */
+  agentVersionCode?: number | undefined;
   /**
    * The crash model: while this device runs the kiosk app at `versionCode`, the app crashes on every
    * start - not running, an `app.crash` event each heartbeat - until another version is installed.
@@ -50,6 +52,8 @@ export class VirtualDevice {
   rssi: number | undefined;
   uptimeSec: number;
   readonly app: { package: string; running: boolean; foreground: boolean; versionName: string; versionCode: number };
+  /** The agent itself: its heartbeat reports the versionCode; an INSTALL_APK of its package updates it. */
+  readonly agent: { package: string; versionCode: number };
   lastFrameAgeMs = 16;
   /** Remaining heartbeats of the current fault (0: none). */
   crashedBeats = 0;
@@ -90,6 +94,11 @@ export class VirtualDevice {
       this.app.versionCode = options.appVersionCode;
       this.app.versionName = `${options.appVersionCode}`;
     }
+    // the agent's versionCode; when the simulated kiosk app is the agent's own package, they are one app
+    this.agent = {
+      package: AGENT_PACKAGE,
+      versionCode: options.agentVersionCode ?? (options.appPackage === AGENT_PACKAGE ? this.app.versionCode : AGENT_VERSION_CODE),
+    };
     if (options.mainsPowered) {
       this.battery = 100;
       this.charging = true;
@@ -171,6 +180,7 @@ export class VirtualDevice {
       app: { ...this.app },
       uptimeSec: this.uptimeSec,
       agentVersion: this.profile.identity.agentVersion,
+      agentVersionCode: this.agent.versionCode,
     };
     if (this.app.running) body.app.lastFrameAgeMs = Math.round(this.lastFrameAgeMs);
     if (this.events.length > 0) body.events = this.events.slice(0, MAX_EVENTS_PER_HEARTBEAT);

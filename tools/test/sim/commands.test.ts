@@ -114,6 +114,20 @@ describe('commands on the virtual device', () => {
     expect(device.app.versionCode).toBe(1);
   });
 
+  it("INSTALL_APK of the agent package updates the agent's versionCode, which the heartbeat reports; the app is left alone", () => {
+    expect(device.heartbeat(NOW_MS).agentVersionCode).toBe(1);
+    const apk = { url: 'https://example.com/agent.apk', sha256: SHA, signerSha256: SHA, packageName: 'dev.fleetmdm.agent' };
+    send('INSTALL_APK', { ...apk, versionCode: 3 });
+    send('INSTALL_APK', { ...apk, versionCode: 2 });
+    expect(reports.map((r) => r.result.status)).toEqual(['succeeded', 'failed']);
+    expect(reports[1]?.result.error).toMatch(/downgrade: 3 -> 2/);
+    const hb = device.heartbeat(NOW_MS);
+    expect(hb.agentVersionCode).toBe(3);
+    expect(hb.app).toMatchObject({ package: 'com.example.kiosk', versionCode: 230 });
+    send('INSTALL_APK', { ...apk, versionCode: 1, allowDowngrade: true });
+    expect(device.heartbeat(NOW_MS).agentVersionCode).toBe(1);
+  });
+
   it('SET_CONFIG changes the heartbeat interval and the kiosk package', () => {
     send('SET_CONFIG', { heartbeatIntervalSec: 60, kioskPackage: 'com.example.signage' });
     expect(control.intervalSec).toBe(60);

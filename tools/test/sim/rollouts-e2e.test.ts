@@ -9,7 +9,10 @@ import { ADMIN, buildServer, startServer, type RunningServer } from './helpers/s
  * Staged rollouts end to end: the standalone server (its tick every second) and 200 simulated devices
  * beating every 2 s. The catalog's fixtures are releases of one package signed by one key (versions
  * 1 and 2) and, after the pin is rotated, by another (version 3); the simulated kiosk app is that
- * package. Version 2 crashes on a fifth of the devices (the simulator's crash model), version 3 on none.
+ * package, the agent's own (so the devices report it as their app and as `agentVersionCode`). Version 2
+ * crashes on a fifth of the devices (the simulator's crash model), version 3 on none. The group's policy
+ * names the agent's release (`agentRelease`, as A): compliance follows what the devices run, and the
+ * completed rollout moves the policy to B.
  */
 const DEVICES = 200;
 const PACKAGE = 'dev.fleetmdm.agent';
@@ -63,6 +66,7 @@ const devices = async () =>
     id: string;
     status: string;
     app: { versionCode: number | null } | null;
+    agentVersionCode: number | null;
   }[];
 /** Every INSTALL_APK the server holds, as (device, release) pairs. */
 const installs = async () => {
@@ -78,6 +82,35 @@ const installs = async () => {
     cursor = page.nextCursor;
   } while (cursor);
   return all;
+};
+interface Counts {
+  compliant: number;
+  pending: number;
+  failed: number;
+}
+/** The group's compliance counts (the summary's row for the group). */
+const compliance = async (): Promise<Counts> => {
+  const res = await api('GET', '/api/v1/admin/compliance/summary');
+  expect(res.status).toBe(200);
+  const g = (res.json.groups as (Counts & { group: string | null })[]).find((x) => x.group === GROUP);
+  return { compliant: g?.compliant ?? 0, pending: g?.pending ?? 0, failed: g?.failed ?? 0 };
+};
+/** Polls until the compliance counts are `want`; no device is ever failed on the way. */
+const converge = async (want: Counts, timeoutMs: number) => {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const c = await compliance();
+    expect(c.failed).toBe(0);
+    expect(c.compliant + c.pending).toBe(DEVICES);
+    if (c.compliant === want.compliant && c.pending === want.pending) return c;
+    if (Date.now() > until) throw new Error(`compliance did not converge: ${JSON.stringify(c)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+};
+const groupPolicy = async () => {
+  const groups = (await api('GET', '/api/v1/admin/groups')).json.items as { id: string; name: string }[];
+  const id = groups.find((g) => g.name === GROUP)!.id;
+  return { id, policy: (await api('GET', `/api/v1/admin/groups/${id}/policy`)).json as { version: number; document: unknown } };
 };
 const countBy = <T>(items: T[], key: (t: T) => string) => {
   const m = new Map<string, number>();
@@ -96,6 +129,8 @@ const follow = async (id: string, sizes: number[], done: (r: Rollout) => boolean
   for (;;) {
     const r = await rollout(id);
     expect(r.waves.map((w) => w.devices)).toEqual(sizes);
+    const c = await compliance(); // devices sent B are pending until the policy names B; none fails
+    expect([c.failed, c.compliant + c.pending]).toEqual([0, DEVICES]);
     for (const w of r.waves) {
       seen.add(`${w.index}:${w.state}`);
       expect(w.pending + w.updated + w.failed).toBeLessThanOrEqual(w.devices);
@@ -143,6 +178,11 @@ beforeAll(async () => {
     if (Date.now() > until) throw new Error(`the fleet did not come up: ${list.length} devices`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+  // the group's policy names A as the agent's release; every device applies it and runs A: compliant
+  const { id } = await groupPolicy();
+  const put = await api('PUT', `/api/v1/admin/groups/${id}/policy`, { agentRelease: { releaseId: releases.v1 } });
+  expect(put.status, JSON.stringify(put.json)).toBe(200);
+  await converge({ compliant: DEVICES, pending: 0, failed: 0 }, 30_000);
 }, 150_000);
 
 afterAll(async () => {
@@ -203,7 +243,9 @@ describe('staged rollouts gated on app health, 200 simulated devices', () => {
     // the wave is sent A again, and its devices report A's versionCode
     const back = await follow(id, [50, 150], (r) => r.waves[0]!.rolledBack === 50, 30_000);
     expect(back.rollout.waves[0]).toMatchObject({ rollbackSent: 50, rolledBack: 50 });
-    expect((await devices()).every((d) => d.app?.versionCode === 1)).toBe(true);
+    expect((await devices()).every((d) => d.app?.versionCode === 1 && d.agentVersionCode === 1)).toBe(true);
+    // everyone runs A again, which the policy names: all compliant, and the policy was not touched
+    expect(await compliance()).toEqual({ compliant: DEVICES, pending: 0, failed: 0 });
 
     // a failed gate is not resumed by mistake; abort ends it
     const resumed = await api('POST', `/api/v1/admin/rollouts/${id}/resume`, {});
@@ -213,6 +255,7 @@ describe('staged rollouts gated on app health, 200 simulated devices', () => {
 
     const audit = (await api('GET', '/api/v1/admin/audit?action=changed_rollout&limit=50')).json.items as { details: { change: string } }[];
     expect(audit.map((a) => a.details.change).sort()).toEqual(['aborted', 'created', 'gate_failed', 'started']);
+    expect((await groupPolicy()).policy.document).toEqual({ agentRelease: { releaseId: releases.v1 } });
   }, 120_000);
 
   it('a healthy release completes all its waves; nothing is installed twice', async () => {
@@ -241,7 +284,21 @@ describe('staged rollouts gated on app health, 200 simulated devices', () => {
       ['passed', 100, 0, true],
     ]);
     for (const i of [0, 1, 2]) expect(done.seen).toContain(`${i}:soaking`);
-    expect((await devices()).every((d) => d.app?.versionCode === 3)).toBe(true);
+    expect((await devices()).every((d) => d.app?.versionCode === 3 && d.agentVersionCode === 3)).toBe(true);
+
+    // the completion saved the group's policy naming B (by the system actor `rollouts`); the devices
+    // fetch it, apply it and, running B already, converge to compliant again
+    const { policy } = await groupPolicy();
+    expect(policy.document).toEqual({ agentRelease: { releaseId: releases.v3 } });
+    const saved = (await api('GET', '/api/v1/admin/audit?action=saved_policy&limit=10')).json.items as {
+      actor: { type: string; name: string };
+      details: { rollout?: string; version: number };
+    }[];
+    expect(saved.find((a) => a.details.rollout === created.json.id)).toMatchObject({
+      actor: { type: 'system', name: 'rollouts' },
+      details: { version: policy.version },
+    });
+    await converge({ compliant: DEVICES, pending: 0, failed: 0 }, 30_000);
 
     // one INSTALL_APK per device and release: 2 and back to 1 for the first wave of the crashing
     // rollout, 3 for everyone

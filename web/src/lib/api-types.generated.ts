@@ -3439,6 +3439,8 @@ export interface operations {
                             androidVersion: string;
                             sdkInt: number;
                             agentVersion: string;
+                            /** @description The agent's versionCode as last reported; null: its agent does not report it */
+                            agentVersionCode: number | null;
                             group: {
                                 /** Format: uuid */
                                 id: string;
@@ -4283,6 +4285,8 @@ export interface operations {
                         androidVersion: string;
                         sdkInt: number;
                         agentVersion: string;
+                        /** @description The agent's versionCode as last reported; null: its agent does not report it */
+                        agentVersionCode: number | null;
                         group: {
                             /** Format: uuid */
                             id: string;
@@ -4496,6 +4500,8 @@ export interface operations {
                         androidVersion: string;
                         sdkInt: number;
                         agentVersion: string;
+                        /** @description The agent's versionCode as last reported; null: its agent does not report it */
+                        agentVersionCode: number | null;
                         group: {
                             /** Format: uuid */
                             id: string;
@@ -11940,6 +11946,8 @@ export interface operations {
                         sdkInt: number;
                         serial?: string;
                         agentVersion: string;
+                        /** @description The agent's own versionCode (v2) */
+                        agentVersionCode?: number;
                     };
                     fcmToken?: string;
                 };
@@ -12080,6 +12088,8 @@ export interface operations {
                     };
                     uptimeSec: number;
                     agentVersion: string;
+                    /** @description v2: the agent's own versionCode; what a staged rollout of the agent package counts (docs/rollouts.md) */
+                    agentVersionCode?: number;
                     fcmToken?: string;
                     events?: {
                         type: string;

@@ -59,6 +59,7 @@ class AgentRuntime private constructor(val context: Context) {
     val agent: Agent = Agent(
         AgentParts(
             agentVersion = BuildConfig.VERSION_NAME,
+            agentVersionCode = BuildConfig.VERSION_CODE.toLong(),
             deviceInfo = { deviceInfo() },
             credentials = credentials,
             settings = settings,

@@ -51,6 +51,17 @@ class HeartbeatBuilderTest {
         // Absent optional members are left out rather than sent as null.
         assertFalse(json.has("fcmToken"))
         assertFalse(json.has("events"))
+        assertFalse(json.has("agentVersionCode"))
+    }
+
+    @Test
+    fun `the agent's versionCode is reported next to its version name`() {
+        val withCode = HeartbeatBuilder("1.2.0", "boot-2", clock.now, 12L)
+        val json = Json.parseObject(Json.write(withCode.build(snapshot(), emptyList(), null)))!!
+        assertEquals("1.2.0", json.string("agentVersion"))
+        assertEquals(12L, json.wholeNumber("agentVersionCode"))
+        val negative = HeartbeatBuilder("1.2.0", "boot-3", clock.now, -1L)
+        assertFalse(Json.parseObject(Json.write(negative.build(snapshot(), emptyList(), null)))!!.has("agentVersionCode"))
     }
 
     @Test

@@ -85,7 +85,9 @@ class AgentParts(
     /** The hash of the policy applied last; give it a file so a restart does not apply the same document again. */
     val policyState: PolicyStateStore = PolicyStateStore(),
     /** Retries of a failed policy convergence (fetch, refused envelope, report, failed items), on [elapsedMs]. */
-    val policyBackoff: Backoff = Backoff(60_000, 3_600_000)
+    val policyBackoff: Backoff = Backoff(60_000, 3_600_000),
+    /** The agent's versionCode, reported in each heartbeat next to [agentVersion] (protocol v2). */
+    val agentVersionCode: Long? = null
 )
 
 /**
@@ -98,7 +100,7 @@ class Agent(private val parts: AgentParts) : AgentControl {
     val events: EventQueue get() = parts.events
     private val log = parts.log
     private val settings = parts.settings
-    private val builder = HeartbeatBuilder(parts.agentVersion, parts.bootId, parts.nowMs)
+    private val builder = HeartbeatBuilder(parts.agentVersion, parts.bootId, parts.nowMs, parts.agentVersionCode)
     private val sessions = Sessions(parts.credentials, parts.nowMs, log, parts.events, parts.elapsedMs ?: parts.nowMs)
     private val pendingResults = PendingResults()
     private val reporter: ResultReporter = parts.reporter ?: pendingResults.reporter(this)

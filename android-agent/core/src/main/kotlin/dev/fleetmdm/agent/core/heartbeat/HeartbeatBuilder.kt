@@ -52,7 +52,9 @@ interface Telemetry {
 class HeartbeatBuilder(
     private val agentVersion: String,
     val bootId: String = newBootId(),
-    private val nowMs: () -> Long
+    private val nowMs: () -> Long,
+    /** The agent's versionCode, from the same build info as [agentVersion]; null: not reported. */
+    private val agentVersionCode: Long? = null
 ) {
     private var seq = 0L
 
@@ -94,7 +96,8 @@ class HeartbeatBuilder(
             if (events.isEmpty()) null else events.take(EventQueue.MAX_PER_HEARTBEAT),
             bootId,
             seq++,
-            appliedPolicyHash?.let { if (HASH.matches(it)) AppliedPolicy(it) else null }
+            appliedPolicyHash?.let { if (HASH.matches(it)) AppliedPolicy(it) else null },
+            agentVersionCode?.let { if (it < 0) null else Math.min(it, MAX_SAFE_INTEGER) }
         )
     }
 

@@ -65,7 +65,9 @@ class HeartbeatBody(
     val bootId: String?,
     val seq: Long?,
     /** v2: the policy the device applied last; left out until it applied one (the server's `hash` may not be absent). */
-    val policy: AppliedPolicy? = null
+    val policy: AppliedPolicy? = null,
+    /** v2: the agent's own versionCode (what a staged rollout of the agent counts); left out when unknown. */
+    val agentVersionCode: Long? = null
 )
 
 /** The heartbeat's `policy` (v2). */
