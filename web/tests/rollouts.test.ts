@@ -36,8 +36,11 @@ describe('the Rollouts page in a real browser', () => {
     devices = [];
     for (const serial of ['ROLL-1', 'ROLL-2']) {
       const d = await new VirtualDevice(server.url, serial).enroll(await enrollmentToken(server.url, admin));
+      // the only signed fixtures are releases of the agent package: the scripted device runs them as its
+      // app and as its agent, so a rollout of that package counts the agent's versionCode
       d.appPackage = PACKAGE;
       d.appVersionCode = 1;
+      d.agentVersionCode = 1;
       await d.heartbeat();
       devices.push(d);
     }
@@ -47,7 +50,7 @@ describe('the Rollouts page in a real browser', () => {
         for (const e of await d.heartbeat()) {
           const params = JSON.parse(e.params) as { versionCode?: number };
           if (e.type === 'INSTALL_APK' && params.versionCode) {
-            d.appVersionCode = params.versionCode;
+            d.appVersionCode = d.agentVersionCode = params.versionCode;
             d.appRunning = params.versionCode !== 2;
           }
           await d.report(e.cid, 'succeeded');

@@ -21,6 +21,8 @@ export class VirtualDevice {
   /** The kiosk app this device reports (its package and versionCode). */
   appPackage = 'com.example.kiosk';
   appVersionCode = 230;
+  /** The agent's own versionCode (protocol v2; what a rollout of the agent package counts); undefined: not sent. */
+  agentVersionCode: number | undefined;
   /** The `cancelled` ids of the last heartbeat answer. */
   cancelled: string[] = [];
   /** The `policy` of the last heartbeat answer (protocol v2). */
@@ -81,6 +83,7 @@ export class VirtualDevice {
         },
         uptimeSec: 3600,
         agentVersion: '1.0.0',
+        ...(this.agentVersionCode === undefined ? {} : { agentVersionCode: this.agentVersionCode }),
       },
       this.#access,
     );
