@@ -19,6 +19,7 @@ export { ApprovalService } from './approvals.service.js';
 export type { CommandActor } from './commands.service.js';
 export { CommandDispatcher, type DispatchReport } from './dispatcher.js';
 export { signEnvelope, signingInput, unixSeconds, type UnsignedEnvelope } from './envelope.js';
+export { envelopeSchema } from './commands.schemas.js';
 
 export interface CommandsDeps {
   db: Db;

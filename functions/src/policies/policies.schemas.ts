@@ -1,20 +1,9 @@
 import { z } from 'zod';
 import { count, isoDateTime, limitQuery, text, uuid } from '../core/schemas.js';
+import { envelopeSchema } from '../commands/index.js';
 import { policyDocument } from './policy-document.js';
 
 export { policyDocument };
-
-/** A command envelope (commands.schemas.ts): every value a string. */
-const envelopeSchema = z.object({
-  v: z.literal('1'),
-  cid: z.string(),
-  did: z.string(),
-  type: z.string(),
-  params: z.string(),
-  iat: z.string(),
-  exp: z.string(),
-  sig: z.string(),
-});
 
 const hash = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256');
 const scope = z.enum(['fleet', 'group', 'device']);

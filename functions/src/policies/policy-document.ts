@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { InstallableRelease } from '../catalog/index.js';
 import { text } from '../core/schemas.js';
 
 /**
@@ -95,19 +96,13 @@ export type PolicyDocument = z.output<typeof policyDocument>;
 export type PolicyItem = keyof PolicyDocument;
 export const POLICY_ITEMS = Object.keys(policyDocument.shape) as PolicyItem[];
 
+/** A release as a policy names it resolved: what an INSTALL_APK envelope carries about it. */
+export type ResolvedRelease = InstallableRelease;
+
 /**
  * The document as the device gets it: release references resolved to what an install needs. The
  * signed params are exactly `canonicalJson(this)`; its SHA-256 is the policy hash.
  */
-export interface ResolvedRelease {
-  releaseId: string;
-  packageName: string;
-  versionCode: number;
-  versionName: string;
-  url: string;
-  sha256: string;
-  signerSha256: string;
-}
 export type EffectiveDocument = Omit<PolicyDocument, 'kioskApp' | 'agentRelease'> & {
   kioskApp?: ResolvedRelease;
   agentRelease?: ResolvedRelease;

@@ -27,6 +27,25 @@ async function settledRss(pid: number): Promise<number> {
   return last;
 }
 
+/** Runs `work` while sampling the process's RSS every 10 ms: the RSS before (settled) and the peak during. */
+async function rssDuring<T>(pid: number, work: () => Promise<T>): Promise<{ before: number; peak: number; result: T }> {
+  const before = await settledRss(pid);
+  let peak = before;
+  const sampler = setInterval(() => {
+    void rss(pid).then(
+      (r) => (peak = Math.max(peak, r)),
+      () => {},
+    );
+  }, 10);
+  try {
+    const result = await work();
+    peak = Math.max(peak, await rss(pid));
+    return { before, peak, result };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
 /**
  * An authenticated upload of an 80 MiB APK-shaped file to the real standalone server (its own
  * process): the body is streamed to a temporary file and parsed from there by position, so the
@@ -98,18 +117,8 @@ describe('an 80 MiB upload to the standalone server', () => {
     // (RSS falls by hundreds of MiB at the first large body): the measurement starts after that
     for (let i = 0; i < 2; i++) expect((await upload(big.subarray(0, 16 * MiB))).status).toBe(400);
     const pid = server.proc.pid!;
-    const before = await settledRss(pid);
-    let peak = before;
-    const sampler = setInterval(() => {
-      void rss(pid).then(
-        (r) => (peak = Math.max(peak, r)),
-        () => {},
-      );
-    }, 10);
-    const res = await upload(big);
-    clearInterval(sampler);
+    const { before, peak, result: res } = await rssDuring(pid, () => upload(big));
     const after = await rss(pid);
-    peak = Math.max(peak, after);
     console.log(
       `80 MiB upload: server RSS ${(before / MiB).toFixed(0)} MiB before, peak +${((peak - before) / MiB).toFixed(1)} MiB, after +${((after - before) / MiB).toFixed(1)} MiB`,
     );
@@ -166,17 +175,7 @@ describe('an 80 MiB upload to the standalone server', () => {
           .end();
       });
 
-    const pid = server.proc.pid!;
-    const before = await settledRss(pid);
-    let peak = before;
-    const sampler = setInterval(() => {
-      void rss(pid).then(
-        (r) => (peak = Math.max(peak, r)),
-        () => {},
-      );
-    }, 10);
-    const results = await Promise.all(Array.from({ length: 8 }, slowDownload));
-    clearInterval(sampler);
+    const { before, peak, result: results } = await rssDuring(server.proc.pid!, () => Promise.all(Array.from({ length: 8 }, slowDownload)));
     console.log(
       `8 x 80 MiB downloads: server RSS ${(before / MiB).toFixed(0)} MiB before, peak +${((peak - before) / MiB).toFixed(1)} MiB`,
     );

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiskBlobStore } from '../../src/adapters/local/disk-blob-store.js';
 import { TempSpool } from '../../src/adapters/local/temp-spool.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { countReleases, leftoverFiles } from '../helpers/catalog.js';
 
 const dir = new URL('../../../docs/vectors/apk/', import.meta.url);
 const apk = (name: string) => readFileSync(new URL(`${name}.apk`, dir));
@@ -113,16 +114,6 @@ describe('registering a release by https URL', () => {
   });
 
   const register = (body: Record<string, unknown>, token = admin) => t.request('POST', '/api/v1/admin/releases/register', { token, body });
-  const releases = async () =>
-    Number(
-      (
-        await t.db.db
-          .selectFrom('apk_releases')
-          .select((eb) => eb.fn.countAll<string>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
-  const files = async (d: string) => (await readdir(d, { recursive: true }).catch(() => [])).filter((f) => /\.(apk|part|tmp)$/.test(f));
 
   it('downloads, parses and stores the APK like an upload; devices then download it from this server; audited with the URL', async () => {
     expect((await register({ url: `${base}/agent-1.apk` }, await t.loginAs('operator'))).status).toBe(403);
@@ -142,7 +133,7 @@ describe('registering a release by https URL', () => {
     const audit = await t.request('GET', '/api/v1/admin/audit?action=uploaded_release', { token: admin });
     expect(audit.json.items[0].details).toMatchObject({ versionCode: 1, sourceUrl: `${base}/agent-1.apk` });
     expect(JSON.stringify(audit.json.items[0])).not.toContain('SECRET-QUERY');
-    expect(await files(spoolDir)).toEqual([]);
+    expect(await leftoverFiles(spoolDir)).toEqual([]);
   });
 
   it('refuses what is not https, and what is not a URL, before connecting', async () => {
@@ -173,25 +164,25 @@ describe('registering a release by https URL', () => {
     expect([declared.status, declared.json.error.code]).toEqual([413, 'download_too_large']);
     const streamed = await register({ url: `${base}/chunked-large.apk` });
     expect([streamed.status, streamed.json.error.code]).toEqual([413, 'download_too_large']);
-    expect(await files(spoolDir)).toEqual([]);
+    expect(await leftoverFiles(spoolDir)).toEqual([]);
   });
 
   it('refuses what is not an APK, and another signer, as an upload would; nothing is stored', async () => {
-    const before = await releases();
+    const before = await countReleases(t.db.db);
     const text = await register({ url: `${base}/text.apk` });
     expect([text.status, text.json.error.code]).toEqual([400, 'not_an_apk']);
     const other = await register({ url: `${base}/agent-2-other-signer.apk` });
     expect([other.status, other.json.error.code]).toEqual([409, 'signer_mismatch']);
-    expect(await releases()).toBe(before);
-    expect((await files(blobDir)).length).toBe(before);
-    expect(await files(spoolDir)).toEqual([]);
+    expect(await countReleases(t.db.db)).toBe(before);
+    expect((await leftoverFiles(blobDir)).length).toBe(before);
+    expect(await leftoverFiles(spoolDir)).toEqual([]);
   });
 
   it('gives up on a stalled download after RELEASE_URL_TIMEOUT_SEC', async () => {
     const res = await register({ url: `${base}/stall.apk` });
     expect([res.status, res.json.error.code]).toEqual([422, 'download_failed']);
     expect(res.json.error.message).toContain('timed out');
-    expect(await files(spoolDir)).toEqual([]);
+    expect(await leftoverFiles(spoolDir)).toEqual([]);
   }, 20_000);
 
   it('does not trust a certificate the system does not: download_failed (TLS)', async () => {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { DiskBlobStore } from '../../src/adapters/local/disk-blob-store.js';
 import { TempSpool } from '../../src/adapters/local/temp-spool.js';
 import { createNodeServer, type RunningServer } from '../../src/http/node-server.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { countReleases, leftoverFiles } from '../helpers/catalog.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../../docs/vectors/apk/${name}.apk`, import.meta.url));
 
@@ -76,16 +77,6 @@ describe('streamed uploads', () => {
       next();
     });
   }
-  const rows = async () =>
-    Number(
-      (
-        await t.db.db
-          .selectFrom('apk_releases')
-          .select((eb) => eb.fn.countAll<string>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
-  const left = async (d: string) => (await readdir(d, { recursive: true }).catch(() => [])).filter((f) => /\.(apk|part|tmp)$/.test(f));
 
   it('stores a chunked upload streamed in small pieces, and removes its temporary file', async () => {
     const apk = fixture('agent-1');
@@ -93,30 +84,30 @@ describe('streamed uploads', () => {
     const res = await upload(pieces);
     expect(res.status).toBe(201);
     expect(res.json).toMatchObject({ packageName: 'dev.fleetmdm.agent', versionCode: 1, sizeBytes: apk.length });
-    expect(await left(blobDir)).toHaveLength(1);
-    expect(await left(spoolDir)).toEqual([]);
+    expect(await leftoverFiles(blobDir)).toHaveLength(1);
+    expect(await leftoverFiles(spoolDir)).toEqual([]);
   });
 
   it('answers 413 to a chunked body past APK_MAX_BYTES found while streaming: nothing stored, the temporary file gone', async () => {
-    const before = await rows();
+    const before = await countReleases(t.db.db);
     const res = await upload(Array.from({ length: 12 }, () => Buffer.alloc(256 * 1024, 0x41))); // 3 MiB
     expect([res.status, res.json.error.code]).toEqual([413, 'payload_too_large']);
-    expect(await rows()).toBe(before);
-    expect(await left(blobDir)).toHaveLength(1);
-    expect(await left(spoolDir)).toEqual([]);
+    expect(await countReleases(t.db.db)).toBe(before);
+    expect(await leftoverFiles(blobDir)).toHaveLength(1);
+    expect(await leftoverFiles(spoolDir)).toEqual([]);
   });
 
   it('answers 413 at once to a Content-Length over the cap, reading nothing', async () => {
     const res = await upload([Buffer.alloc(2 * 1024 * 1024)], 2 * 1024 * 1024);
     expect([res.status, res.json.error.code]).toEqual([413, 'payload_too_large']);
-    expect(await left(spoolDir)).toEqual([]);
+    expect(await leftoverFiles(spoolDir)).toEqual([]);
   });
 
   it('refuses a streamed non-APK with 400 after reading it, leaving nothing behind', async () => {
     const res = await upload([Buffer.from('PK\x03\x04'), Buffer.alloc(500_000, 7)]);
     expect([res.status, res.json.error.code]).toEqual([400, 'not_an_apk']);
-    expect(await left(spoolDir)).toEqual([]);
-    expect(await left(blobDir)).toHaveLength(1);
+    expect(await leftoverFiles(spoolDir)).toEqual([]);
+    expect(await leftoverFiles(blobDir)).toHaveLength(1);
   });
 
   it('answers 400 empty_body to an empty upload', async () => {
