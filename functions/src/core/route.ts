@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Writable } from 'node:stream';
 
 /**
  * A route is one row of the API table: method, path, who may call it, the schemas of what it takes
@@ -92,12 +93,19 @@ export interface HttpRequest {
   ip: string;
 }
 
+/** A file answered as it is read (ports/blob-store.ts's BlobFile): written whole to the response, or closed unread. */
+export interface FileBody {
+  size: number;
+  pipeTo(dest: Writable): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface HttpResponse {
   status: number;
   headers: Record<string, string | string[]>;
   body: string | Buffer;
   /** A file sent as it is read (an APK download): `body` is empty and the host streams this instead. */
-  file?: { size: number; body: AsyncIterable<Uint8Array> };
+  file?: FileBody;
   /** A response that stays open (Server-Sent Events); hosts that cannot stream answer 404 instead. */
   stream?: (sink: StreamSink) => void;
 }
@@ -112,7 +120,7 @@ export interface Reply {
   /** Raw bytes (a file download); sent with `contentType`. */
   bytes?: Buffer;
   /** A stored file, streamed with its size as Content-Length (never held whole); sent with `contentType`. */
-  file?: { size: number; body: AsyncIterable<Uint8Array> };
+  file?: FileBody;
   contentType?: string;
   headers?: Record<string, string | string[]>;
 }

@@ -1,8 +1,6 @@
 import type { Request } from 'firebase-functions/v2/https';
 import type { Response } from 'express';
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { HttpRequest } from '../core/route.js';
 import { AppError } from '../core/errors.js';
 import { errorResponse } from '../http/router.js';
@@ -62,7 +60,7 @@ export function handleWith(fn: FunctionName, accepts: (path: string) => boolean)
     for (const [name, value] of Object.entries(withSecurityHeaders(response.headers, { hsts: true }))) res.setHeader(name, value);
     if (response.file) {
       // an APK from Cloud Storage, streamed to the client as it is read
-      await pipeline(Readable.from(response.file.body), res).catch((err: unknown) => {
+      await response.file.pipeTo(res).catch((err: unknown) => {
         fallbackLogger.warn('file download cut short', { path: req.path, err });
         res.destroy();
       });

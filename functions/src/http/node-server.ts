@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../ports/logger.js';
 import type { HttpRequest, HttpResponse } from '../core/route.js';
 import { BODY_LIMIT_BYTES, errorResponse, type Handler } from './router.js';
@@ -104,9 +102,9 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
       res.setHeader('connection', 'close');
       cutAfterAnswer = !discardRest(req);
     }
-    if (res.destroyed) return;
+    if (res.destroyed) return void (await response.file?.close());
     if (req.method !== 'HEAD') response = await compressed(req, response);
-    if (res.destroyed) return;
+    if (res.destroyed) return void (await response.file?.close());
     res.writeHead(response.status, response.headers);
     if (response.stream) {
       streams.add(res);
@@ -119,15 +117,14 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
       return;
     }
     if (response.file) {
-      // a stored file (an APK): sent as it is read, at the pace the client takes it (pipeline waits on
-      // drain), so a download holds a few hundred KiB however large the file; a HEAD sends no body
-      const file = response.file.body;
+      // a stored file (an APK): sent as it is read, at the pace the client takes it, so a download
+      // holds one chunk however large the file; a HEAD sends no body and closes the file unread
       if (req.method === 'HEAD') {
         res.end();
-        (file as { destroy?: () => void }).destroy?.(); // the open file is closed unread
+        await response.file.close();
         return;
       }
-      await pipeline(Readable.from(file), res).catch((err: unknown) => {
+      await response.file.pipeTo(res).catch((err: unknown) => {
         // the client went away or the storage failed mid-file: the status is sent, so cut the connection
         opts.logger.warn('file download cut short', { path: base.path, err });
         res.destroy();

@@ -1,13 +1,19 @@
+import type { Writable } from 'node:stream';
+
 /**
  * The BlobStore port: where the catalog keeps APK files. Standalone writes them under DATA_DIR
  * (adapters/local/disk-blob-store.ts); Firebase puts them in the project's Cloud Storage bucket
  * (adapters/gcs/gcs-blob-store.ts). Keys are chosen by the caller, never reused, and made of
  * `[A-Za-z0-9._/-]` only.
  */
-/** A stored file being read: its size, then its bytes in order. Read it once. */
+/**
+ * A stored file opened for sending: its size, then `pipeTo` writes it whole to a destination and ends
+ * it (at the destination's pace), or `close` lets it go unread. One of the two, once.
+ */
 export interface BlobFile {
   size: number;
-  body: AsyncIterable<Uint8Array>;
+  pipeTo(dest: Writable): Promise<void>;
+  close(): Promise<void>;
 }
 
 export interface BlobStore {

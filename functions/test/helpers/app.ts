@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { DiskBlobStore } from '../../src/adapters/local/disk-blob-store.js';
 import { TempSpool } from '../../src/adapters/local/temp-spool.js';
@@ -134,7 +135,14 @@ export async function createTestApp(kind: DbKind, env: Record<string, string> = 
     if (res.file) {
       // a streamed file (an APK download), read whole here as a client would
       const chunks: Buffer[] = [];
-      for await (const chunk of res.file.body) chunks.push(Buffer.from(chunk));
+      await res.file.pipeTo(
+        new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            chunks.push(Buffer.from(chunk)); // a copy: the sender reuses its buffer
+            done();
+          },
+        }),
+      );
       res.body = Buffer.concat(chunks);
       delete res.file;
     }

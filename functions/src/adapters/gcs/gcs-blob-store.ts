@@ -62,12 +62,12 @@ export class GcsBlobStore implements BlobStore {
     }
   }
 
-  /** The object's size from its metadata, then its bytes streamed (validated against the stored hash by the client library). */
+  /** The object's size from its metadata; its bytes streamed when sent (validated against the stored hash by the client library). */
   async open(key: string): Promise<BlobFile | null> {
     const file = await this.file(key);
     try {
       const [meta] = await file.getMetadata();
-      return { size: Number(meta.size), body: file.createReadStream() };
+      return { size: Number(meta.size), pipeTo: (dest) => pipeline(file.createReadStream(), dest), close: () => Promise.resolve() };
     } catch (err) {
       if ((err as { code?: unknown }).code === 404) return null;
       throw err;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { dirname, join } from 'node:path';
 import { BLOB_KEY, type BlobFile, type BlobStore } from '../../ports/blob-store.js';
@@ -58,12 +58,38 @@ export class DiskBlobStore implements BlobStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
-    // size and stream from one open file: a key is written once, but the handle keeps them consistent anyway
+    // size and bytes from one open file: a key is written once, but the handle keeps them consistent anyway
     const { size } = await handle.stat();
-    return { size, body: handle.createReadStream({ highWaterMark: 256 * 1024 }) };
+    return { size, pipeTo: (dest) => copyTo(handle, dest), close: () => handle.close() };
   }
 
   async delete(key: string): Promise<void> {
     await rm(this.path(key), { force: true });
+  }
+}
+
+/** What a download reads at a time, into one buffer it owns. */
+const CHUNK = 256 * 1024;
+
+/**
+ * Writes the file to `dest` through one buffer, reused once the destination has taken each chunk
+ * (the write's callback), then ends `dest` and closes the file. A download allocates nothing per
+ * chunk: a stream's fresh buffer per read would leave up to tens of MiB of spent chunks waiting for
+ * the garbage collector across concurrent downloads of a large APK.
+ */
+async function copyTo(handle: FileHandle, dest: Writable): Promise<void> {
+  const buffer = Buffer.allocUnsafe(CHUNK);
+  try {
+    for (let position = 0; ;) {
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK, position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      await new Promise<void>((resolve, reject) => {
+        dest.write(buffer.subarray(0, bytesRead), (err) => (err ? reject(err) : resolve()));
+      });
+    }
+    await new Promise<void>((resolve) => dest.end(resolve));
+  } finally {
+    await handle.close();
   }
 }
