@@ -9,7 +9,7 @@ import { BENCH_ADMIN, benchArgs, machine, printResult, startStandalone } from '.
 import type { CeilingOptions } from './db-ceiling.js';
 import type { LoadOptions, LoadResult } from './load.js';
 import { createScratchDatabase, DEFAULT_PG_URL, dropDatabase } from './pg-admin.js';
-import { cpuSeconds, postgresCpuSeconds, rss, walCounters } from './stats.js';
+import { cpuSeconds, databaseBackendCpu, postgresCpuSeconds, rss, walCounters } from './stats.js';
 
 /**
  * `npm run bench:heartbeat`: the standalone server on the real PostgreSQL, devices pre-enrolled,
@@ -116,6 +116,7 @@ try {
   const walBefore = await walCounters((q) => observer.query(q));
   const cpuBefore = await cpuSeconds(server.proc.pid!);
   const pgCpuBefore = await postgresCpuSeconds();
+  const backends = databaseBackendCpu((q, p) => observer.query(q, p), new URL(databaseUrl).pathname.slice(1));
   const wallBefore = performance.now();
   const load: LoadOptions = {
     mode: 'open',
@@ -131,22 +132,42 @@ try {
   const http = await runChild<LoadResult>(LOAD, load);
   const cpuAfter = await cpuSeconds(server.proc.pid!);
   const pgCpu = (await postgresCpuSeconds()) - pgCpuBefore;
+  const backendCpu = await backends.stop();
   const wallSec = (performance.now() - wallBefore) / 1000;
   const memory = await rss(server.proc.pid!);
   const walAfter = await walCounters((q) => observer.query(q));
   const stored = Number((await observer.query<{ n: string }>('select count(*) as n from heartbeats')).rows[0]!.n);
   await observer.end();
 
-  // Capacity: as many heartbeats as the server takes, closed loop, after the timed run.
-  const capacity = args['skip-capacity']
-    ? null
-    : await runChild<LoadResult>(LOAD, {
-        ...load,
-        mode: 'closed',
-        durationSec: Number(args['capacity-duration']),
-        warmupSec: 3,
-        connections: Number(args['capacity-connections']),
-      } satisfies LoadOptions);
+  // Capacity: as many heartbeats as the server takes, closed loop, after the timed run. Its cost per
+  // heartbeat too: at full load the fixed costs (timers, the sweep, a statement's round trip) spread
+  // over bigger batches, so it is the lower bound of what a heartbeat costs this build.
+  let capacityCost: { stored: number; server: number | null; postgresBackends: number } | null = null;
+  let capacity: LoadResult | null = null;
+  if (!args['skip-capacity']) {
+    const watch = new pg.Client({ connectionString: databaseUrl });
+    await watch.connect();
+    const count = async () => Number((await watch.query<{ n: string }>('select count(*) as n from heartbeats')).rows[0]!.n);
+    const storedBefore = await count();
+    const serverBefore = await cpuSeconds(server.proc.pid!);
+    const capBackends = databaseBackendCpu((q, p) => watch.query(q, p), new URL(databaseUrl).pathname.slice(1));
+    capacity = await runChild<LoadResult>(LOAD, {
+      ...load,
+      mode: 'closed',
+      durationSec: Number(args['capacity-duration']),
+      warmupSec: 3,
+      connections: Number(args['capacity-connections']),
+    } satisfies LoadOptions);
+    const backendSec = await capBackends.stop();
+    const serverAfter = await cpuSeconds(server.proc.pid!);
+    const n = Math.max(1, (await count()) - storedBefore);
+    capacityCost = {
+      stored: n,
+      server: serverBefore !== null && serverAfter !== null ? Math.round(((serverAfter - serverBefore) / n) * 1e6) : null,
+      postgresBackends: Math.round((backendSec / n) * 1e6),
+    };
+    await watch.end();
+  }
 
   const ceiling = args['skip-ceiling']
     ? null
@@ -175,6 +196,11 @@ try {
       stored,
       server: cpuBefore !== null && cpuAfter !== null ? Math.round(((cpuAfter - cpuBefore) / Math.max(1, stored)) * 1e6) : null,
       postgres: Math.round((pgCpu / Math.max(1, stored)) * 1e6),
+      // only the backends serving the benchmark's database: the figure to compare when anything else
+      // runs on the same cluster (the line above counts every PostgreSQL process, background ones too)
+      postgresBackends: Math.round((backendCpu / Math.max(1, stored)) * 1e6),
+      // the same during the capacity run (closed loop, warm-up included)
+      atCapacity: capacityCost,
     },
     serverRssMb: memory,
     // PostgreSQL's write-ahead log during the HTTP run (warm-up included), per heartbeat stored: full

@@ -65,14 +65,17 @@ async function run(o: LoadOptions): Promise<LoadResult> {
 
   const boot = randomBytes(8).toString('hex');
   const seqs = new Uint32Array(ids.length);
-  const body = (i: number) =>
+  // A device's battery, memory and signal stay the same from one heartbeat to the next (keyed by the
+  // device, not the request: keyed by the request they changed on every beat whenever the fleet size
+  // was not a multiple of 80, which no real fleet does and which defeats HOT updates of `devices`).
+  const body = (i: number, d = i % ids.length) =>
     JSON.stringify({
       ...(o.bootIds ? { bootId: boot, seq: seqs[i % ids.length]!++ } : {}),
       sentAt: new Date().toISOString(),
-      battery: { level: 20 + (i % 80), charging: i % 7 === 0, temperatureC: 30 + (i % 10) },
-      memory: { availBytes: 1_000_000_000 + (i % 1000) * 1_000_000, totalBytes: 4_000_000_000 },
+      battery: { level: 20 + (d % 80), charging: d % 7 === 0, temperatureC: 30 + (d % 10) },
+      memory: { availBytes: 1_000_000_000 + (d % 1000) * 1_000_000, totalBytes: 4_000_000_000 },
       storage: { freeBytes: 20_000_000_000, totalBytes: 64_000_000_000 },
-      network: { type: 'wifi', rssi: -40 - (i % 40) },
+      network: { type: 'wifi', rssi: -40 - (d % 40) },
       app: { package: 'com.example.kiosk', running: true, foreground: true, versionCode: 230, lastFrameAgeMs: 16 },
       uptimeSec: 3600 + i,
       agentVersion: '1.0.0',

@@ -66,3 +66,46 @@ export async function walCounters(query: (sql: string) => Promise<{ rows: Record
   const r = rows[0]!;
   return { bytes: Number(r.bytes), fullPageImages: Number(r.fpi), checkpoints: Number(r.checkpoints) };
 }
+
+/**
+ * CPU seconds used by the PostgreSQL backends serving one database, sampled while a run goes on:
+ * unlike `postgresCpuSeconds` it does not count other databases' work on a shared cluster (another
+ * benchmark, a test suite), nor the cluster's background processes (WAL writer, checkpointer),
+ * which `postgresCpuSeconds` includes. Backends present at the first sample count from there, those
+ * that start later count whole; one that ends between samples loses at most an interval's worth.
+ */
+export function databaseBackendCpu(
+  query: (sql: string, params: unknown[]) => Promise<{ rows: Record<string, unknown>[] }>,
+  database: string,
+  intervalMs = 250,
+): { stop(): Promise<number> } {
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  let initial = true;
+  const sample = async () => {
+    const wasInitial = initial;
+    initial = false;
+    const { rows } = await query('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
+    for (const r of rows) {
+      const pid = Number(r.pid);
+      const cpu = await cpuSeconds(pid);
+      if (cpu === null) continue;
+      if (!first.has(pid)) first.set(pid, wasInitial ? cpu : 0);
+      last.set(pid, cpu);
+    }
+  };
+  let running = sample();
+  const timer = setInterval(() => {
+    running = running.then(sample, sample);
+  }, intervalMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running.catch(() => undefined);
+      await sample();
+      let total = 0;
+      for (const [pid, cpu] of last) total += cpu - (first.get(pid) ?? cpu);
+      return total;
+    },
+  };
+}

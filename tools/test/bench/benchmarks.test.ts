@@ -68,6 +68,15 @@ describe('the heartbeat benchmark, small', () => {
     expect(result.wal.bytesPerHeartbeat).toBeGreaterThan(100); // a heartbeat row and a device update at least
     expect(result.wal.checkpoints).toBeGreaterThanOrEqual(0);
     expect(result.serverRssMb.peakMb).toBeGreaterThan(0);
+    // cost per heartbeat: the server process, and the backends of the bench's own database (which
+    // did work: a shared cluster's other databases are not in it), in the timed run and at capacity
+    const cost = result.cpuMicrosecondsPerHeartbeat;
+    expect(cost.stored).toBeGreaterThan(0);
+    expect(cost.server).toBeGreaterThan(0);
+    expect(cost.postgresBackends).toBeGreaterThan(0);
+    expect(cost.atCapacity.stored).toBeGreaterThan(0);
+    expect(cost.atCapacity.server).toBeGreaterThan(0);
+    expect(cost.atCapacity.postgresBackends).toBeGreaterThan(0);
   }, 120_000);
 });
 
