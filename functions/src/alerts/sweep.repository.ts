@@ -65,7 +65,7 @@ export async function runSweepStatement(trx: Db, settings: AlertSettings, now: D
  * - `hit`/`cur`: the app and battery conditions of devices that are online - one pass over devices;
  *   retiring and retired devices are never candidates, and their open alerts resolve;
  * - `went_offline`: devices whose offline clock crossed the threshold since the last sweep (an index
- *   range on last_seen_at, not every offline device again), and offline devices whose cooldown ended
+ *   range on device_presence's last contact, not every offline device again), and offline devices whose cooldown ended
  *   since. The clock starts at the latest of the last contact, the opening of the device's group
  *   (`hours`: a quiet group's opening is 'infinity') and the end of the device's snooze, so devices
  *   of a group that just opened, or whose snooze just ended, are looked at once more;
@@ -130,8 +130,9 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
       select * from unnest(${hourIds}::uuid[], ${hourSince}::timestamptz[]) as h(group_id, open_since)
     ),
     crossed as materialized (
-      select d.id, d.last_seen_at from devices d
-      where ${offlineOn}::boolean and d.last_seen_at < ${cutoff}::timestamptz and d.last_seen_at >= ${offlineFrom}::timestamptz
+      -- a range of device_presence's index (devices.last_seen_at is not indexed: migration 0028)
+      select d.id, p.last_seen_at from device_presence p join devices d on d.id = p.device_id
+      where ${offlineOn}::boolean and p.last_seen_at < ${cutoff}::timestamptz and p.last_seen_at >= ${offlineFrom}::timestamptz
         and d.lifecycle = 'active'
     ),
     pool as (

@@ -247,12 +247,15 @@ export function listDevices(
   q: Omit<ListDevicesQuery, 'cursor'> & { after?: { lastSeenAt: Date; id: string } | undefined; onlineCutoff: Date },
 ) {
   const desc = q.sort === '-lastSeen';
+  // The order walks device_presence's (last_seen_at, device_id) index: devices.last_seen_at is the
+  // same value but not indexed, so that a heartbeat's update of the device stays HOT (migration 0028).
   let query = deviceColumns(db)
-    .orderBy('d.last_seen_at', desc ? 'desc' : 'asc')
-    .orderBy('d.id', desc ? 'desc' : 'asc')
+    .innerJoin('device_presence as p', 'p.device_id', 'd.id')
+    .orderBy('p.last_seen_at', desc ? 'desc' : 'asc')
+    .orderBy('p.device_id', desc ? 'desc' : 'asc')
     .limit(q.limit);
   if (q.status === 'online' || q.status === 'offline') {
-    query = query.where('d.lifecycle', '=', 'active').where('d.last_seen_at', q.status === 'online' ? '>=' : '<', q.onlineCutoff);
+    query = query.where('d.lifecycle', '=', 'active').where('p.last_seen_at', q.status === 'online' ? '>=' : '<', q.onlineCutoff);
   } else if (q.status === 'retiring' || q.status === 'retired') query = query.where('d.lifecycle', '=', q.status);
   else if (q.status !== 'any') query = query.where('d.lifecycle', '<>', 'retired');
   if (q.duplicates) query = query.where(hasDuplicate);
@@ -277,7 +280,7 @@ export function listDevices(
   }
   if (q.after) {
     const { lastSeenAt, id } = q.after;
-    query = query.where((eb) => eb(eb.refTuple('d.last_seen_at', 'd.id'), desc ? '<' : '>', eb.tuple(lastSeenAt, id)));
+    query = query.where((eb) => eb(eb.refTuple('p.last_seen_at', 'p.device_id'), desc ? '<' : '>', eb.tuple(lastSeenAt, id)));
   }
   return query.execute();
 }

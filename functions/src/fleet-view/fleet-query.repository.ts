@@ -45,12 +45,20 @@ const alertingIds = sql`d.id = any(array(select a.device_id from alerts a where 
 // Each written as its partial index (0026) states it, so the planner reads the small set from it, and
 // each true or false, never null (a null inside `not (a or b)` would drop the row from every segment).
 const appDown = sql`(d.lifecycle = 'active' and d.app_package is not null and not coalesce(d.app_running and d.app_foreground, false))`;
+// The frozen threshold is a second or more (alert settings), so a frozen app's frame age in whole
+// seconds (a stored column, 0 while the app draws: 0028) is above 0, as the partial index states it.
 const appFrozen = (t: QueryTime) =>
   sql`(d.lifecycle = 'active' and d.app_package is not null and coalesce(d.app_running and d.app_foreground, false)
-    and d.app_last_frame_age_ms is not null and d.app_last_frame_age_ms > ${t.frozenAfterMs}::int)`;
+    and d.app_frame_age_sec > 0 and d.app_last_frame_age_ms is not null and d.app_last_frame_age_ms > ${t.frozenAfterMs}::int)`;
 const appUnknown = sql`(d.lifecycle = 'active' and d.app_package is null)`;
 const online = (t: QueryTime) => sql`d.last_seen_at >= ${t.onlineCutoff}::timestamptz`;
-const offline = (t: QueryTime) => sql`d.last_seen_at < ${t.onlineCutoff}::timestamptz`;
+/**
+ * Offline devices are a small set, found through device_presence's index on the last contact
+ * (devices.last_seen_at holds the same value but is not indexed, so a heartbeat's update of the
+ * device stays HOT: migration 0028).
+ */
+const offline = (t: QueryTime) =>
+  sql`d.id in (select p.device_id from device_presence p where p.last_seen_at < ${t.onlineCutoff}::timestamptz)`;
 
 /** "2.3.0 (230)" -> name and code; "2.3.0" -> name without a code. */
 export function parseAppVersion(label: string): { name: string; code: number | null } {
@@ -101,6 +109,8 @@ export interface Segment {
   where: RawBuilder<unknown> | null;
   keys: Key[];
   dir: 'asc' | 'desc';
+  /** The keys read device_presence `p` (the last contact's index), joined by the device's id. */
+  presence?: boolean;
 }
 
 const NAME_KEY: Key = { expr: SORT_NAME, type: 'text' };
@@ -116,7 +126,7 @@ const small = (where: RawBuilder<unknown>): Segment => ({ where, keys: [SMALL_NA
 
 /**
  * The segments of an order. Ties break by name, then id, as in the console's memory mode; an order
- * by last contact breaks ties by id alone (the existing (last_seen_at, id) index serves it both ways).
+ * by last contact breaks ties by id alone (device_presence's (last_seen_at, device_id) index serves it both ways).
  */
 export function segmentsOf(sort: FleetSortKey, dir: 'asc' | 'desc', status: FleetStatus, t: QueryTime, narrow = false): Segment[] {
   const segments = orderSegments(sort, dir, status, t);
@@ -148,9 +158,19 @@ function sortedWhole(seg: Segment): Segment {
 function orderSegments(sort: FleetSortKey, dir: 'asc' | 'desc', status: FleetStatus, t: QueryTime): Segment[] {
   const ordered = (s: Segment[]) => (dir === 'asc' ? s : s.reverse());
   if (sort === 'name') return [{ where: null, keys: [NAME_KEY, ID_KEY], dir }];
-  if (sort === 'lastSeen') return [{ where: null, keys: [{ expr: sql.raw('d.last_seen_at'), type: 'timestamptz' }, ID_KEY], dir }];
-  if (sort === 'battery')
-    return [{ where: null, keys: [{ expr: sql.raw('coalesce(d.battery_level / 5, -1)'), type: 'int' }, NAME_KEY, ID_KEY], dir }];
+  if (sort === 'lastSeen')
+    return [
+      {
+        where: null,
+        keys: [
+          { expr: sql.raw('p.last_seen_at'), type: 'timestamptz' },
+          { expr: sql.raw('p.device_id'), type: 'uuid' },
+        ],
+        dir,
+        presence: true,
+      },
+    ];
+  if (sort === 'battery') return [{ where: null, keys: [{ expr: sql.raw('d.battery_step'), type: 'int' }, NAME_KEY, ID_KEY], dir }];
   if (sort === 'app') {
     // down, frozen, no report, running: the console's APP_ORDER.
     const running = sql`(d.app_package is not null and not ${appDown} and not ${appFrozen(t)})`;
@@ -209,7 +229,7 @@ export function segmentStatement(where: RawBuilder<unknown>, seg: Segment, after
   const order = sql.join(seg.keys.map((k) => sql`${k.expr} ${sql.raw(seg.dir)}`));
   return sql<{ id: string; sort_key: string[] }>`
     select d.id, array[${sql.join(seg.keys.map(keyText))}] as sort_key
-    from devices d
+    from devices d ${seg.presence ? sql`join device_presence p on p.device_id = d.id` : sql``}
     where ${where} ${seg.where === null ? sql`` : sql`and ${seg.where}`} ${keyset}
     order by ${order}
     limit ${limit}`;

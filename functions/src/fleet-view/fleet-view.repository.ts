@@ -103,7 +103,7 @@ export async function fleetPage(db: Db, f: FleetPageFilter): Promise<DocRow[]> {
     ${selectDocRows(f.frozenAfterMs)}
     where true
       ${f.afterId === undefined ? sql`` : sql`and d.id > ${f.afterId}::uuid`}
-      ${f.seenSince === undefined ? sql`` : sql`and d.last_seen_at >= ${f.seenSince}::timestamptz`}
+      ${f.seenSince === undefined ? sql`` : sql`and d.id in (select p.device_id from device_presence p where p.last_seen_at >= ${f.seenSince}::timestamptz)`}
     order by d.id
     limit ${f.limit}`.execute(db);
   return rows;

@@ -292,6 +292,15 @@ export type DevicePolicyReport = Selectable<DevicePolicyReportsTable>;
 export type NewDevicePolicyReport = Insertable<DevicePolicyReportsTable>;
 export type DevicePolicyReportUpdate = Updateable<DevicePolicyReportsTable>;
 
+export interface DevicePresenceTable {
+  device_id: string;
+  last_seen_at: Date;
+}
+
+export type DevicePresence = Selectable<DevicePresenceTable>;
+export type NewDevicePresence = Insertable<DevicePresenceTable>;
+export type DevicePresenceUpdate = Updateable<DevicePresenceTable>;
+
 export interface DeviceSnoozesTable {
   device_id: string;
   until: Date;
@@ -360,6 +369,8 @@ export interface DevicesTable {
   retire_command_id: string | null;
   replaced_by: string | null;
   agent_version_code: number | null;
+  battery_step: number | null;
+  app_frame_age_sec: number | null;
 }
 
 export type Device = Selectable<DevicesTable>;
@@ -654,6 +665,7 @@ export interface Database {
   device_events: DeviceEventsTable;
   device_groups: DeviceGroupsTable;
   device_policy_reports: DevicePolicyReportsTable;
+  device_presence: DevicePresenceTable;
   device_snoozes: DeviceSnoozesTable;
   device_tags: DeviceTagsTable;
   devices: DevicesTable;
