@@ -285,13 +285,19 @@ async function explainFirstPages(url) {
       let rows = 0;
       let ms = 0;
       let seqScan = false;
-      const segments = q.segmentsOf(sort, 'asc', filter.status, t, q.narrowSearch(filter.q));
+      const segments = q.segmentsOf(sort, 'asc', filter.status, t, q.narrowSearch(filter.q), filter.group);
       let read = 0;
       for (const seg of segments) {
         if (rows >= 101) break;
-        const { rows: plan } = await sql`explain (analyze, format json) ${q.segmentStatement(where, seg, undefined, 101 - rows)}`.execute(
-          h.db,
-        );
+        // As the server reads them: a segment the status rules out is skipped, a big hash gets its memory.
+        if (seg.empty) continue;
+        const explain = sql`explain (analyze, format json) ${q.segmentStatement(where, seg, undefined, 101 - rows)}`;
+        const { rows: plan } = seg.bigHash
+          ? await h.db.transaction().execute(async (trx) => {
+              await sql`set local work_mem = '64MB'`.execute(trx);
+              return explain.execute(trx);
+            })
+          : await explain.execute(h.db);
         const p = plan[0]['QUERY PLAN'][0];
         rows += p.Plan['Actual Rows'];
         ms += p['Planning Time'] + p['Execution Time'];

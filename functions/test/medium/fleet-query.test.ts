@@ -186,6 +186,7 @@ describe.each(DB_KINDS)('the fleet query on %s', (kind) => {
       alerting: active.filter((d) => d.openAlerts.length > 0).length,
       appDown: active.filter((d) => d.app === 'down').length,
       retired: 2,
+      asOf: t.clock.now().toISOString(),
     });
   });
 
@@ -198,6 +199,7 @@ describe.each(DB_KINDS)('the fleet query on %s', (kind) => {
       appVersions: ['2.4.0 (240)', '2.3.0 (230)'],
       agentVersions: ['1.1.0', '1.0.0'],
       androidVersions: ['14', '13', '12'],
+      asOf: expect.any(String),
     });
   });
 
