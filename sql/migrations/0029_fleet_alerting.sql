@@ -20,6 +20,12 @@ create index fleet_alerting_most_idx on fleet_alerting ((-open_alerts), sort_nam
 create index fleet_alerting_fewest_idx on fleet_alerting (open_alerts, sort_name, device_id);
 create index fleet_alerting_group_idx on fleet_alerting (group_id);
 
+-- How many devices a group has, for the group filter's count: every device of the group is counted off
+-- the group index, less the group's retiring and retired ones off this one. (Counted with the lifecycle
+-- in the heap, a group of 20,000 devices spread over a million read most of the table: 0.3-1.6 s.)
+-- Partial: heartbeats of active devices add no entry to it.
+create index devices_inactive_group_idx on devices (group_id) where lifecycle <> 'active';
+
 create function fleet_alerting_sync(ids uuid[]) returns void language sql as $$
   delete from fleet_alerting f where f.device_id = any(ids)
     and not exists (select 1 from alerts a where a.device_id = f.device_id and a.status = 'open');
