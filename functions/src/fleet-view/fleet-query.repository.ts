@@ -299,7 +299,8 @@ export const amongIds = (where: RawBuilder<unknown>, ids: readonly string[]) => 
 
 /** How many devices the filter matches. */
 export async function matchedCount(db: Db, f: FleetFilter, t: QueryTime): Promise<number> {
-  const groupAlone = f.group && f.status === '' && !f.q?.trim() && !f.tag && !f.alert && !f.appVersion && !f.agentVersion && !f.androidVersion;
+  const groupAlone =
+    f.group && f.status === '' && !f.q?.trim() && !f.tag && !f.alert && !f.appVersion && !f.agentVersion && !f.androidVersion;
   if (groupAlone) {
     // The group's devices off the group index, less its retiring and retired ones off their partial
     // index (0029): no device row read where the table's pages are all visible.
