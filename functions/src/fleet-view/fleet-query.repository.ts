@@ -297,6 +297,25 @@ export async function matchingIds(db: Db, where: RawBuilder<unknown>, cap: numbe
 /** The filter narrowed to these devices. */
 export const amongIds = (where: RawBuilder<unknown>, ids: readonly string[]) => sql`${where} and d.id = any(${ids}::uuid[])`;
 
+/** A search matching at most this many devices has each segment read those ids alone. */
+export const NARROW_IDS = 1000;
+
+/**
+ * The where clauses a page's segments read with: the filter, and for the alerting segments the filter
+ * without the Alerting card and the group (their keyed table applies those: repeated over the devices,
+ * the planner would start from them). A search of three characters or more is narrowed to the ids it
+ * matches, read once (`null`: it matches nothing).
+ */
+export async function pageWheres(db: Db, f: FleetFilter, t: QueryTime) {
+  const where = filterWhere(f, t);
+  const alertingWhere = filterWhere({ ...f, status: f.status === 'alerting' ? '' : f.status, group: undefined }, t);
+  if (!narrowSearch(f.q)) return { where, alertingWhere };
+  const ids = await matchingIds(db, where, NARROW_IDS + 1);
+  if (ids.length === 0) return null;
+  if (ids.length > NARROW_IDS) return { where, alertingWhere };
+  return { where: amongIds(where, ids), alertingWhere: amongIds(alertingWhere, ids) };
+}
+
 /** How many devices the filter matches. */
 export async function matchedCount(db: Db, f: FleetFilter, t: QueryTime): Promise<number> {
   const groupAlone =

@@ -7,14 +7,12 @@ import { docRowsOf, fleetPage, summaryCounts, type DocRow } from './fleet-view.r
 import { fleetHealth, rollupEdge } from './fleet-health.repository.js';
 import { HEALTH_RANGES, type FleetFilterQuery, type FleetHealthQuery, type FleetQuery, type FleetSortQuery } from './fleet-view.schemas.js';
 import {
-  amongIds,
   facetValues,
-  filterWhere,
   fleetSizeEstimate,
   fleetSizeUpTo,
   matchedCount,
-  matchingIds,
   narrowSearch,
+  pageWheres,
   segmentPage,
   segmentsOf,
   statusCounts,
@@ -187,22 +185,14 @@ export class FleetViewService implements LiveView {
       start = c.s;
       after = c.k;
     }
-    let where = filterWhere(q, t);
-    // The alerting segments read alerting devices only, and filter the group in their keyed table: the
-    // Alerting card and the group are not repeated over the devices (the planner would start from those).
-    let alertingWhere = filterWhere({ ...q, status: q.status === 'alerting' ? '' : q.status, group: undefined }, t);
-    if (narrowSearch(q.q)) {
-      // A search matches few devices: find them once, then each segment reads only those.
-      const ids = await matchingIds(this.db, where, NARROW_IDS + 1);
-      if (ids.length === 0) return { items: [], nextCursor: null };
-      if (ids.length <= NARROW_IDS) [where, alertingWhere] = [amongIds(where, ids), amongIds(alertingWhere, ids)];
-    }
+    const wheres = await pageWheres(this.db, q, t);
+    if (wheres === null) return { items: [], nextCursor: null };
     const found: { id: string; s: number; key: string[] }[] = [];
     for (let s = start; s < segments.length && found.length <= q.limit; s++) {
       const seg = segments[s]!;
       const rows = await segmentPage(
         this.db,
-        seg.alerting ? alertingWhere : where,
+        seg.alerting ? wheres.alertingWhere : wheres.where,
         seg,
         s === start ? after : undefined,
         q.limit + 1 - found.length,
@@ -295,8 +285,6 @@ export class FleetViewService implements LiveView {
   }
 }
 
-/** A search matching at most this many devices has each segment read those ids alone. */
-const NARROW_IDS = 1000;
 const CARDS_FRESH_MS = 5_000;
 const CARDS_STALE_MS = 60_000;
 const FACETS_FRESH_MS = 60_000;
