@@ -154,6 +154,7 @@ export const narrowSearch = (q: string | undefined) => (q?.trim().length ?? 0) >
 function sortedWhole(seg: Segment): Segment {
   return {
     ...seg,
+    ...(seg.alerting ? { from: ALERTING_JOIN } : {}),
     keys: seg.keys.map((k) =>
       k === NAME_KEY
         ? SMALL_NAME_KEY
@@ -212,6 +213,15 @@ function orderSegments(sort: FleetSortKey, dir: 'asc' | 'desc', status: FleetSta
  * the last-contact index as one hashed set, so the Online card does not probe every alerting device to
  * find the few that are online.
  */
+/**
+ * The alerting segments' rows: the keyed table walked in order, each row's device read by its id (a
+ * lateral read the planner cannot turn around: as a plain join it would rather start from the devices
+ * a filter names, the group's or the offline ones, thousands of rows, to find the few that alert).
+ */
+const ALERTING_WALK = sql`fleet_alerting ad cross join lateral (select * from devices d where d.id = ad.device_id offset 0) d`;
+/** The same as a join, for a search narrowed to its ids: there the planner starts from those ids. */
+const ALERTING_JOIN = sql`fleet_alerting ad join devices d on d.id = ad.device_id`;
+
 function alertingSegment(dir: 'asc' | 'desc', which: 'online' | 'offline', t: QueryTime, group: string | undefined): Segment {
   const count: Key = dir === 'asc' ? { expr: sql.raw('(-ad.open_alerts)'), type: 'int' } : { expr: sql.raw('ad.open_alerts'), type: 'int' };
   const parts: RawBuilder<unknown>[] = [which === 'online' ? online(t) : offline(t)];
@@ -228,7 +238,7 @@ function alertingSegment(dir: 'asc' | 'desc', which: 'online' | 'offline', t: Qu
   // group is dropped before the offline ids are read and hashed.
   if (check) parts.push(inGroup ? sql`(case when ${inGroup} then ${check} else false end)` : check);
   return {
-    from: sql`fleet_alerting ad join devices d on d.id = ad.device_id`,
+    from: ALERTING_WALK,
     where: sql.join(parts, sql` and `),
     keys: [count, { expr: sql.raw('ad.sort_name'), type: 'text' }, { expr: sql.raw('ad.device_id'), type: 'uuid' }],
     dir: 'asc',
