@@ -30,7 +30,11 @@ export const deviceDoc = z.object({
 });
 
 export const fleetPage = page(deviceDoc).extend({
-  fleetSize: count.optional().describe('On the first page: every device, whatever its lifecycle'),
+  fleetSize: count
+    .optional()
+    .describe(
+      "On the first page: every device, whatever its lifecycle. Exact up to serverQueryAbove; above it, the last status-card count (at most a minute old) or PostgreSQL's estimate, never below serverQueryAbove + 1",
+    ),
   serverQueryAbove: count
     .optional()
     .describe('On the first page: above this many devices the console filters, sorts and pages on the server (GET /admin/fleet/query)'),
@@ -95,6 +99,9 @@ export const fleetCounts = z.object({
   alerting: count,
   appDown: count,
   retired: count.describe('Retiring and retired devices, in none of the other counts'),
+  asOf: isoDateTime.describe(
+    'When the status cards were counted: one count (a pass over the fleet) serves every console of the server for 5 s, and one up to a minute old is answered at once while a new count runs. `matched` is that count too when the filter is a status card alone, else counted now',
+  ),
 });
 
 const values = z.array(z.string());
@@ -104,4 +111,7 @@ export const fleetFacets = z.object({
   appVersions: values,
   agentVersions: values,
   androidVersions: values,
+  asOf: isoDateTime.describe(
+    'When the values were read: one read serves every console of the server for a minute (up to 10 min answered at once while a new read runs)',
+  ),
 });

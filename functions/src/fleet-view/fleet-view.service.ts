@@ -8,10 +8,11 @@ import { fleetHealth, rollupEdge } from './fleet-health.repository.js';
 import { HEALTH_RANGES, type FleetFilterQuery, type FleetHealthQuery, type FleetQuery, type FleetSortQuery } from './fleet-view.schemas.js';
 import {
   facetValues,
-  filterWhere,
-  fleetSize,
+  fleetSizeEstimate,
+  fleetSizeUpTo,
   matchedCount,
   narrowSearch,
+  pageWheres,
   segmentPage,
   segmentsOf,
   statusCounts,
@@ -151,7 +152,7 @@ export class FleetViewService implements LiveView {
     return {
       items: items.map((r) => toDoc(r, cutoff, now)),
       nextCursor: rows.length > q.limit ? encodeCursor({ id: items.at(-1)!.id }) : null,
-      ...(first ? { fleetSize: await fleetSize(this.db), serverQueryAbove: this.serverQueryAbove } : {}),
+      ...(first ? { fleetSize: await this.#fleetSize(), serverQueryAbove: this.serverQueryAbove } : {}),
     };
   }
 
@@ -167,7 +168,7 @@ export class FleetViewService implements LiveView {
    */
   async query(q: FleetSortQuery) {
     const t = await this.#queryTime();
-    const segments = segmentsOf(q.sort, q.dir, q.status, t, narrowSearch(q.q));
+    const segments = segmentsOf(q.sort, q.dir, q.status, t, narrowSearch(q.q), q.group);
     const order = `${q.sort}:${q.dir}`;
     let start = 0;
     let after: string[] | undefined;
@@ -184,10 +185,18 @@ export class FleetViewService implements LiveView {
       start = c.s;
       after = c.k;
     }
-    const where = filterWhere(q, t);
+    const wheres = await pageWheres(this.db, q, t);
+    if (wheres === null) return { items: [], nextCursor: null };
     const found: { id: string; s: number; key: string[] }[] = [];
     for (let s = start; s < segments.length && found.length <= q.limit; s++) {
-      const rows = await segmentPage(this.db, where, segments[s]!, s === start ? after : undefined, q.limit + 1 - found.length);
+      const seg = segments[s]!;
+      const rows = await segmentPage(
+        this.db,
+        seg.alerting ? wheres.alertingWhere : wheres.where,
+        seg,
+        s === start ? after : undefined,
+        q.limit + 1 - found.length,
+      );
       for (const r of rows) found.push({ id: r.id, s, key: r.sort_key });
     }
     const page = found.slice(0, q.limit);
@@ -209,27 +218,111 @@ export class FleetViewService implements LiveView {
     };
   }
 
-  #cards: { at: number; value: Promise<Awaited<ReturnType<typeof statusCounts>>> } | undefined;
+  /** The status cards: a pass over the whole fleet, so one count serves every console for a while. */
+  readonly #cards = new Kept(
+    CARDS_FRESH_MS,
+    CARDS_STALE_MS,
+    async () => statusCounts(this.db, await this.#queryTime()),
+    (err) => this.logger.warn('status cards: count failed', { err }),
+  );
+  /** The filter menus' values: distinct values over the whole fleet, which change rarely. */
+  readonly #facets = new Kept(
+    FACETS_FRESH_MS,
+    FACETS_STALE_MS,
+    () => facetValues(this.db),
+    (err) => this.logger.warn('fleet facets: read failed', { err }),
+  );
 
   /**
    * The status cards (the whole fleet) and how many devices the filter matches. The cards do not
-   * depend on the filter and cost a pass over the fleet, so one answer serves every console for 5 s.
+   * depend on the filter and cost a pass over the fleet: one count serves every console of this
+   * instance for 5 s, and an older one (up to a minute) is answered at once while a new count runs
+   * behind it; `asOf` says when they were counted. A filter that is only a status card matches what
+   * that card counts, so it costs nothing more; any other filter is counted in SQL.
    */
   async counts(f: FleetFilterQuery) {
     const t = await this.#queryTime();
-    const now = t.now.getTime();
-    if (!this.#cards || now - this.#cards.at >= 5000 || now < this.#cards.at) {
-      const value = statusCounts(this.db, t);
-      this.#cards = { at: now, value };
-      value.catch(() => (this.#cards = undefined));
-    }
-    const [cards, matched] = await Promise.all([this.#cards.value, matchedCount(this.db, f, t)]);
-    return { matched, ...cards };
+    const cardsOnly = !f.q?.trim() && !f.group && !f.tag && !f.alert && !f.appVersion && !f.agentVersion && !f.androidVersion;
+    const [kept, counted] = await Promise.all([
+      this.#cards.get(t.now.getTime()),
+      cardsOnly && f.status !== 'duplicates' ? undefined : matchedCount(this.db, f, t),
+    ]);
+    const cards = kept.value;
+    const matched =
+      counted ??
+      {
+        '': cards.total,
+        online: cards.online,
+        offline: cards.offline,
+        alerting: cards.alerting,
+        app_down: cards.appDown,
+        retired: cards.retired,
+      }[f.status as Exclude<FleetFilterQuery['status'], 'duplicates'>];
+    return { matched, ...cards, asOf: new Date(kept.at).toISOString() };
   }
 
-  /** The filter menus' values. */
-  facets() {
-    return facetValues(this.db);
+  /** The filter menus' values, kept for a minute (10 min answered at once while a new read runs). */
+  async facets() {
+    const kept = await this.#facets.get(this.clock.now().getTime());
+    return { ...kept.value, asOf: new Date(kept.at).toISOString() };
+  }
+
+  /**
+   * Every device, for the console's choice of mode: counted exactly up to the threshold (reading at
+   * most that many rows). Above it the console goes to server mode and asks for the status cards next,
+   * so their pass starts now; the size answered is theirs when they are at most a minute old, else
+   * PostgreSQL's estimate (its statistics), never below the threshold + 1.
+   */
+  async #fleetSize(): Promise<number> {
+    const cap = this.serverQueryAbove + 1;
+    const n = await fleetSizeUpTo(this.db, cap);
+    if (n < cap) return n;
+    const now = this.clock.now().getTime();
+    const last = this.#cards.last(now, CARDS_STALE_MS);
+    void this.#cards.get(now).catch(() => undefined);
+    if (last) return Math.max(cap, last.value.total + last.value.retired);
+    return Math.max(cap, await fleetSizeEstimate(this.db));
+  }
+}
+
+const CARDS_FRESH_MS = 5_000;
+const CARDS_STALE_MS = 60_000;
+const FACETS_FRESH_MS = 60_000;
+const FACETS_STALE_MS = 600_000;
+
+/**
+ * A value this instance keeps for a while: fresh for `freshMs` (answered as it is), then up to
+ * `staleMs` answered at once while one new read runs behind it, then read before answering. One read
+ * at a time, whoever asks.
+ */
+export class Kept<T> {
+  #last: { at: number; value: T } | undefined;
+  #pending: Promise<{ at: number; value: T }> | undefined;
+
+  constructor(
+    private readonly freshMs: number,
+    private readonly staleMs: number,
+    private readonly read: () => Promise<T>,
+    /** A read behind a stale answer failed (the next ask reads again). */
+    private readonly failed: (err: unknown) => void,
+  ) {}
+
+  /** The last value read if it is at most `maxAgeMs` old. */
+  last(now: number, maxAgeMs: number): { at: number; value: T } | undefined {
+    const l = this.#last;
+    return l && now >= l.at && now - l.at < maxAgeMs ? l : undefined;
+  }
+
+  get(now: number): Promise<{ at: number; value: T }> {
+    const fresh = this.last(now, this.freshMs);
+    if (fresh) return Promise.resolve(fresh);
+    this.#pending ??= this.read()
+      .then((value) => (this.#last = { at: now, value }))
+      .finally(() => (this.#pending = undefined));
+    const stale = this.last(now, this.staleMs);
+    if (!stale) return this.#pending;
+    this.#pending.catch(this.failed);
+    return Promise.resolve(stale);
   }
 }
 

@@ -397,6 +397,17 @@ export type EnrollmentToken = Selectable<EnrollmentTokensTable>;
 export type NewEnrollmentToken = Insertable<EnrollmentTokensTable>;
 export type EnrollmentTokenUpdate = Updateable<EnrollmentTokensTable>;
 
+export interface FleetAlertingTable {
+  device_id: string;
+  open_alerts: number;
+  sort_name: string;
+  group_id: string | null;
+}
+
+export type FleetAlerting = Selectable<FleetAlertingTable>;
+export type NewFleetAlerting = Insertable<FleetAlertingTable>;
+export type FleetAlertingUpdate = Updateable<FleetAlertingTable>;
+
 export interface FleetHealthHoursTable {
   hour: Date;
   online: number;
@@ -670,6 +681,7 @@ export interface Database {
   device_tags: DeviceTagsTable;
   devices: DevicesTable;
   enrollment_tokens: EnrollmentTokensTable;
+  fleet_alerting: FleetAlertingTable;
   fleet_health_hours: FleetHealthHoursTable;
   group_alert_hours: GroupAlertHoursTable;
   group_maintenance_windows: GroupMaintenanceWindowsTable;

@@ -186,6 +186,7 @@ describe.each(DB_KINDS)('the fleet query on %s', (kind) => {
       alerting: active.filter((d) => d.openAlerts.length > 0).length,
       appDown: active.filter((d) => d.app === 'down').length,
       retired: 2,
+      asOf: t.clock.now().toISOString(),
     });
   });
 
@@ -198,7 +199,127 @@ describe.each(DB_KINDS)('the fleet query on %s', (kind) => {
       appVersions: ['2.4.0 (240)', '2.3.0 (230)'],
       agentVersions: ['1.1.0', '1.0.0'],
       androidVersions: ['14', '13', '12'],
+      asOf: expect.any(String),
     });
+  });
+
+  it('keeps the alerting devices and their sort keys in step as alerts open and resolve and devices are renamed', async () => {
+    const db = t.db.db;
+    const now = t.clock.now();
+    /** The keyed table against the open alerts and the devices, as fleet_alerting states them. */
+    const drift = async () =>
+      (
+        await sql<{ n: number }>`
+          select count(*)::int as n from (
+            (select device_id, open_alerts, sort_name, group_id from fleet_alerting
+             except select d.id, c.n, coalesce(d.name, d.model || coalesce(' ' || d.serial, '')), d.group_id
+               from (select device_id, count(*)::int as n from alerts where status = 'open' group by device_id) c join devices d on d.id = c.device_id)
+            union all
+            (select d.id, c.n, coalesce(d.name, d.model || coalesce(' ' || d.serial, '')), d.group_id
+               from (select device_id, count(*)::int as n from alerts where status = 'open' group by device_id) c join devices d on d.id = c.device_id
+             except select device_id, open_alerts, sort_name, group_id from fleet_alerting)) x`.execute(db)
+      ).rows[0]!.n;
+    expect(await drift()).toBe(0);
+    expect((await sql<{ n: number }>`select count(*)::int as n from fleet_alerting`.execute(db)).rows[0]!.n).toBeGreaterThan(5);
+    // A device that comes to alert (two alerts in one statement), is renamed, moves group, has one resolved.
+    const id = (
+      await sql<{ id: string }>`
+        insert into devices (id, secret_hash, hmac_key_enc, name, model, manufacturer, android_version, sdk_int, serial, agent_version,
+          enrolled_at, last_seen_at, state_sent_at, battery_level, battery_charging, mem_avail_bytes, mem_total_bytes,
+          storage_free_bytes, storage_total_bytes, network_type, app_package, app_running, app_foreground, uptime_sec)
+        values (gen_random_uuid(), 'x', 'x', 'kiosk-000', 'tab-a8', 'Acme', '13', 33, 'SN-TEMP', '1.0.0', ${now}::timestamptz,
+          ${now}::timestamptz, ${now}::timestamptz, 50, false, 1, 2, 3, 4, 'wifi', 'com.example.kiosk', false, true, 100)
+        returning id`.execute(db)
+    ).rows[0]!.id;
+    await sql`insert into alerts (device_id, kind, condition_since, opened_at)
+      values (${id}, 'app_down', ${now}::timestamptz, ${now}::timestamptz), (${id}, 'low_battery', ${now}::timestamptz, ${now}::timestamptz)`.execute(
+      db,
+    );
+    expect(await drift()).toBe(0);
+    expect((await sql<{ open_alerts: number }>`select open_alerts from fleet_alerting where device_id = ${id}`.execute(db)).rows).toEqual([
+      { open_alerts: 2 },
+    ]);
+    await sql`update devices set name = 'aaa-first', group_id = (select id from device_groups where name = 'North') where id = ${id}`.execute(
+      db,
+    );
+    expect(await drift()).toBe(0);
+    const fresh = async () => ((await get('/api/v1/admin/fleet?limit=1000')).json.items as Doc[]).filter((d) => severity(d) < 4);
+    for (const dir of ['asc', 'desc'] as const)
+      expect(await pages(`sort=status&dir=${dir}`, 7)).toEqual(reference(await fresh(), 'status', dir));
+    expect(await pages('group=North&sort=status', 5)).toEqual(
+      reference(
+        (await fresh()).filter((d) => d.group === 'North'),
+        'status',
+        'asc',
+      ),
+    );
+    await sql`update alerts set status = 'resolved', resolved_at = ${now}::timestamptz where device_id = ${id} and kind = 'low_battery'`.execute(
+      db,
+    );
+    expect(await drift()).toBe(0);
+    expect(await pages('sort=status', 7)).toEqual(reference(await fresh(), 'status', 'asc'));
+    await sql`update alerts set status = 'resolved', resolved_at = ${now}::timestamptz where device_id = ${id}`.execute(db);
+    expect((await sql`select 1 from fleet_alerting where device_id = ${id}`.execute(db)).rows).toEqual([]);
+    await sql`delete from alerts where device_id = ${id}`.execute(db);
+    await sql`delete from devices where id = ${id}`.execute(db);
+    expect(await drift()).toBe(0);
+  });
+
+  it('keeps the status cards for 5 s, answers an older count at once while counting again, and counts any other filter now', async () => {
+    const db = t.db.db;
+    const before = (await get('/api/v1/admin/fleet/counts')).json;
+    const north = (await get('/api/v1/admin/fleet/counts?group=North')).json.matched as number;
+    // One active device of North retires: the cards (and a card alone's matched) wait, a group's matched does not.
+    const id = docs.find((d) => severity(d) < 4 && d.group === 'North')!.id;
+    await sql`update devices set lifecycle = 'retired' where id = ${id}`.execute(db);
+    try {
+      expect((await get('/api/v1/admin/fleet/counts')).json).toEqual(before);
+      expect((await get('/api/v1/admin/fleet/counts?status=retired')).json.matched).toBe(before.retired);
+      expect((await get('/api/v1/admin/fleet/counts?group=North')).json.matched).toBe(north - 1);
+      // 6 s on: the old count is answered at once, and a new one runs behind it.
+      t.clock.advance(6000);
+      expect((await get('/api/v1/admin/fleet/counts')).json).toEqual(before);
+      let after = before;
+      for (let i = 0; i < 200 && after.asOf === before.asOf; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        after = (await get('/api/v1/admin/fleet/counts')).json;
+      }
+      expect(after).toMatchObject({
+        total: before.total - 1,
+        retired: before.retired + 1,
+        matched: before.total - 1,
+        asOf: t.clock.now().toISOString(),
+      });
+      // Over a minute on, the count is not answered old: the request waits for a new one.
+      await sql`update devices set lifecycle = 'active' where id = ${id}`.execute(db);
+      t.clock.advance(61_000);
+      expect((await get('/api/v1/admin/fleet/counts')).json).toEqual({ ...before, asOf: t.clock.now().toISOString() });
+    } finally {
+      await sql`update devices set lifecycle = 'active' where id = ${id}`.execute(db);
+    }
+  });
+
+  it('keeps the filter values for a minute, then answers them at once while reading them again', async () => {
+    const db = t.db.db;
+    // Over 10 minutes since the last read: this one waits for a new read.
+    t.clock.advance(11 * 60_000);
+    const before = (await get('/api/v1/admin/fleet/facets')).json;
+    expect(before.asOf).toBe(t.clock.now().toISOString());
+    await sql`update devices set agent_version = '9.9.9' where id = ${docs[0]!.id}`.execute(db);
+    try {
+      expect((await get('/api/v1/admin/fleet/facets')).json).toEqual(before);
+      t.clock.advance(61_000);
+      expect((await get('/api/v1/admin/fleet/facets')).json).toEqual(before);
+      let after = before;
+      for (let i = 0; i < 200 && after.asOf === before.asOf; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        after = (await get('/api/v1/admin/fleet/facets')).json;
+      }
+      expect(after.agentVersions[0]).toBe('9.9.9');
+      expect(after.asOf).toBe(t.clock.now().toISOString());
+    } finally {
+      await sql`update devices set agent_version = ${docs[0]!.agentVersion} where id = ${docs[0]!.id}`.execute(db);
+    }
   });
 
   it('refuses bad orders, filters, limits and cursors with a 400 and a code', async () => {
@@ -243,9 +364,15 @@ describe.each(DB_KINDS)('the fleet query on %s', (kind) => {
         ${now}::timestamptz - interval '30 days', ${now}::timestamptz - (g % 600 || ' seconds')::interval, ${now}::timestamptz,
         g % 100, false, 1, 2, 3, 4, 'wifi', 'com.example.kiosk', g % 50 <> 0, true, 100
       from generate_series(1, 50000) g`.execute(db);
+    // A thousand of them alert (online, their app down).
+    await sql`insert into alerts (device_id, kind, condition_since, opened_at)
+      select id, 'app_down', ${now}::timestamptz, ${now}::timestamptz from devices where serial like 'BULK%' and not app_running`.execute(
+      db,
+    );
     await sql`analyze devices`.execute(db);
     await sql`analyze alerts`.execute(db);
     await sql`analyze device_presence`.execute(db);
+    await sql`analyze fleet_alerting`.execute(db);
     const t0 = { onlineCutoff: new Date(now.getTime() - 720_000), frozenAfterMs: 30_000 };
     const plans: string[] = [];
     for (const [sort, dir, status] of [
@@ -264,13 +391,47 @@ describe.each(DB_KINDS)('the fleet query on %s', (kind) => {
         const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
         plans.push(plan);
         expect(plan, `${sort} ${dir}:\n${plan}`).not.toMatch(/Seq Scan on devices/);
-        // The small segments of the default order (alerting, offline, app trouble) never walk the name
-        // index (an empty one would walk it whole); the alerting one probes the primary key.
-        if (sort === 'status' && dir === 'asc' && i < 3) expect(plan, `segment ${i}:\n${plan}`).not.toMatch(/devices_sort_name_idx/);
-        if (sort === 'status' && dir === 'asc' && i === 0) expect(plan).toMatch(/devices_pkey/);
+        // The small segments of the default order (alerting offline and online, offline, app trouble)
+        // never walk the name index (an empty one would walk it whole); the alerting ones walk their keyed
+        // table and probe the primary key.
+        if (sort === 'status' && dir === 'asc' && i < 4) expect(plan, `segment ${i}:\n${plan}`).not.toMatch(/devices_sort_name_idx/);
+        if (sort === 'status' && dir === 'asc' && i === 0) expect(plan).toMatch(/fleet_alerting/);
         // offline devices and the order by last contact: device_presence's index (devices.last_seen_at
         // is not indexed, so that a heartbeat's update stays HOT: migration 0028)
-        if ((sort === 'status' && dir === 'asc' && i === 1) || sort === 'lastSeen') expect(plan, plan).toMatch(/device_presence_seen_idx/);
+        if ((sort === 'status' && dir === 'asc' && i === 2) || sort === 'lastSeen') expect(plan, plan).toMatch(/device_presence_seen_idx/);
+      }
+    }
+    // The alerting segments read about as many devices as they return: the online ones are checked
+    // against the offline ids before any device is read, a group is filtered in the keyed table, and a
+    // status card skips the segments it rules out (before, each read every alerting device: 1,000+).
+    // Counted: device rows read for the segment (alias d), not the offline ids' index read.
+    const devicesRead = (node: Record<string, unknown>): number =>
+      (node['Relation Name'] === 'devices' &&
+      node.Alias === 'd' &&
+      ['Index Scan', 'Bitmap Heap Scan', 'Seq Scan'].includes(node['Node Type'] as string)
+        ? ((node['Actual Rows'] as number) + ((node['Rows Removed by Filter'] as number | undefined) ?? 0)) *
+          (node['Actual Loops'] as number)
+        : 0) + ((node.Plans as Record<string, unknown>[] | undefined) ?? []).reduce((n, p) => n + devicesRead(p), 0);
+    for (const [label, filter, most] of [
+      ['default order', { status: '' }, 101 + 30],
+      ['group North', { status: '', group: 'North' }, 30],
+      ['Online card', { status: 'online' }, 101 + 30],
+      ['Offline card', { status: 'offline' }, 101 + 30],
+    ] as const) {
+      const segments = segmentsOf('status', 'asc', filter.status, t0, false, 'group' in filter ? filter.group : undefined);
+      expect(segments[0]!.empty ?? false, label).toBe(filter.status === 'online');
+      expect(segments[1]!.empty ?? false, label).toBe(filter.status === 'offline');
+      const where = filterWhere({ ...filter, group: undefined }, t0);
+      for (const seg of segments.slice(0, 2).filter((x) => !x.empty)) {
+        const { rows } = await db.transaction().execute(async (trx) => {
+          await sql`set local work_mem = '64MB'`.execute(trx);
+          return sql<{
+            'QUERY PLAN': [{ Plan: Record<string, unknown> }];
+          }>`explain (analyze, format json) ${segmentStatement(where, seg, undefined, 101)}`.execute(trx);
+        });
+        const plan = rows[0]!['QUERY PLAN'][0].Plan;
+        expect(devicesRead(plan), `${label}: ${JSON.stringify(plan)}`).toBeLessThanOrEqual(most);
+        expect(JSON.stringify(plan), label).not.toMatch(/Seq Scan","Parallel Aware":\w+,"Async Capable":\w+,"Relation Name":"devices"/);
       }
     }
     // A search reads the prefix indexes and never walks an order's index, in every segment of every order.

@@ -5628,7 +5628,7 @@ export interface operations {
                             updatedAt: string;
                         }[];
                         nextCursor: string | null;
-                        /** @description On the first page: every device, whatever its lifecycle */
+                        /** @description On the first page: every device, whatever its lifecycle. Exact up to serverQueryAbove; above it, the last status-card count (at most a minute old) or PostgreSQL's estimate, never below serverQueryAbove + 1 */
                         fleetSize?: number;
                         /** @description On the first page: above this many devices the console filters, sorts and pages on the server (GET /admin/fleet/query) */
                         serverQueryAbove?: number;
@@ -5710,6 +5710,11 @@ export interface operations {
                         appDown: number;
                         /** @description Retiring and retired devices, in none of the other counts */
                         retired: number;
+                        /**
+                         * Format: date-time
+                         * @description When the status cards were counted: one count (a pass over the fleet) serves every console of the server for 5 s, and one up to a minute old is answered at once while a new count runs. `matched` is that count too when the filter is a status card alone, else counted now
+                         */
+                        asOf: string;
                     };
                 };
             };
@@ -5772,6 +5777,11 @@ export interface operations {
                         appVersions: string[];
                         agentVersions: string[];
                         androidVersions: string[];
+                        /**
+                         * Format: date-time
+                         * @description When the values were read: one read serves every console of the server for a minute (up to 10 min answered at once while a new read runs)
+                         */
+                        asOf: string;
                     };
                 };
             };
