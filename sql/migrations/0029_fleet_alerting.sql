@@ -26,12 +26,20 @@ create index fleet_alerting_group_idx on fleet_alerting (group_id);
 -- Partial: heartbeats of active devices add no entry to it.
 create index devices_inactive_group_idx on devices (group_id) where lifecycle <> 'active';
 
--- Two transactions that change the same device's alerts at once take turns (a transaction-scoped
--- advisory lock per device, in id order so that they never wait on each other crosswise): each
--- statement below then reads the other's alerts once it committed, so the count is exact. (Each
--- counting on its own snapshot, both would store the count they saw: one alert short.)
-create function fleet_alerting_sync(ids uuid[]) returns void language sql as $$
-  select pg_advisory_xact_lock(727300029, hashtext(i::text)) from (select distinct i from unnest(ids) i order by i) x;
+-- Two transactions that change the same device's alerts at once take turns, so that each recount
+-- reads the other's alerts once it committed and the count is exact (each counting on its own
+-- snapshot, both would store the count they saw: one alert short). A small change locks its devices
+-- (transaction-scoped advisory locks in one order, so two never wait on each other crosswise, under a
+-- shared lock); a big one (the sweep opening alerts for a whole site at once) takes the exclusive
+-- lock instead of thousands of locks, which would run out of lock memory.
+create function fleet_alerting_sync(ids uuid[]) returns void language plpgsql as $$
+begin
+  if cardinality(ids) > 256 then
+    perform pg_advisory_xact_lock(727300029);
+  else
+    perform pg_advisory_xact_lock_shared(727300029);
+    perform pg_advisory_xact_lock(727300030, x.h) from (select distinct hashtext(i::text) as h from unnest(ids) i) x order by x.h;
+  end if;
   delete from fleet_alerting f where f.device_id = any(ids)
     and not exists (select 1 from alerts a where a.device_id = f.device_id and a.status = 'open');
   insert into fleet_alerting (device_id, open_alerts, sort_name, group_id)
@@ -39,7 +47,7 @@ create function fleet_alerting_sync(ids uuid[]) returns void language sql as $$
   from (select a.device_id, count(*)::int as n from alerts a where a.device_id = any(ids) and a.status = 'open' group by a.device_id) c
   join devices d on d.id = c.device_id
   on conflict (device_id) do update set open_alerts = excluded.open_alerts, sort_name = excluded.sort_name, group_id = excluded.group_id;
-$$;
+end $$;
 
 create function fleet_alerting_alerts_inserted() returns trigger language plpgsql as $$
 begin

@@ -36,4 +36,20 @@ describe('the alerting devices table under concurrent alert changes on PostgreSQ
     const { rows } = await pool.query<{ n: number }>('select open_alerts as n from fleet_alerting where device_id = $1', [deviceId]);
     expect(rows).toEqual([{ n: 2 }]);
   });
+
+  it('opens alerts for thousands of devices in one statement (a whole site going offline) and counts each', async () => {
+    const pool = t.db.pool!;
+    await pool.query(`
+      insert into devices (id, secret_hash, hmac_key_enc, model, manufacturer, android_version, sdk_int, agent_version, enrolled_at, last_seen_at, serial)
+      select gen_random_uuid(), 'x', 'x', 'M', 'F', '14', 34, '1.0.0', now(), now() - interval '1 hour', 'SITE' || g
+      from generate_series(1, 30000) g`);
+    // one lock for the statement, not one per device (30,000 exhaust the lock table of a default server)
+    await pool.query(`insert into alerts (device_id, kind, condition_since, opened_at)
+      select id, 'offline', now(), now() from devices where serial like 'SITE%'`);
+    const { rows } = await pool.query<{ n: number; one: boolean }>(
+      `select count(*)::int as n, bool_and(open_alerts = 1) as one from fleet_alerting f join devices d on d.id = f.device_id
+       where d.serial like 'SITE%'`,
+    );
+    expect(rows).toEqual([{ n: 30000, one: true }]);
+  });
 });
