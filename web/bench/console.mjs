@@ -291,6 +291,7 @@ async function explainFirstPages(url) {
       let seqScan = false;
       const segments = q.segmentsOf(sort, 'asc', filter.status, t, q.narrowSearch(filter.q), filter.group);
       let read = 0;
+      const perSegment = [];
       for (const seg of segments) {
         if (rows >= 101) break;
         // As the server reads them: a segment the status rules out is skipped, a big hash gets its memory.
@@ -307,10 +308,11 @@ async function explainFirstPages(url) {
         const p = plan[0]['QUERY PLAN'][0];
         rows += p.Plan['Actual Rows'];
         ms += p['Planning Time'] + p['Execution Time'];
+        perSegment.push(Math.round((p['Planning Time'] + p['Execution Time']) * 10) / 10);
         seqScan ||= readsAllDevices(p.Plan);
         read++;
       }
-      out[label] = { segmentsRead: read, rows, postgresMs: Math.round(ms * 10) / 10, seqScanOfDevices: seqScan };
+      out[label] = { segmentsRead: read, rows, postgresMs: Math.round(ms * 10) / 10, segmentsMs: perSegment, seqScanOfDevices: seqScan };
     }
   } finally {
     await h.close();

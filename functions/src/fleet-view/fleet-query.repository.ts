@@ -58,13 +58,19 @@ const appFrozen = (t: QueryTime) =>
     and d.app_frame_age_sec > 0 and d.app_last_frame_age_ms is not null and d.app_last_frame_age_ms > ${t.frozenAfterMs}::int)`;
 const appUnknown = sql`(d.lifecycle = 'active' and d.app_package is null)`;
 const online = (t: QueryTime) => sql`d.last_seen_at >= ${t.onlineCutoff}::timestamptz`;
+/** Offline, checked on a device row read anyway (through another index: a group's, the alerting table's). */
+const offline = (t: QueryTime) => sql`d.last_seen_at < ${t.onlineCutoff}::timestamptz`;
 /**
- * Offline devices are a small set, found through device_presence's index on the last contact
- * (devices.last_seen_at holds the same value but is not indexed, so a heartbeat's update of the
- * device stays HOT: migration 0028).
+ * Offline devices found through device_presence's index on the last contact (devices.last_seen_at
+ * holds the same value but is not indexed, so a heartbeat's update of the device stays HOT: migration
+ * 0028; a group's offline devices are one range of its (group_id, last_seen_at) index): how the
+ * offline segment is read.
  */
-const offline = (t: QueryTime) =>
-  sql`d.id in (select p.device_id from device_presence p where p.last_seen_at < ${t.onlineCutoff}::timestamptz)`;
+const offlineIds = (t: QueryTime, group?: string) =>
+  group
+    ? sql`d.id in (select p.device_id from device_presence p
+        where p.group_id = (select id from device_groups where name = ${group}) and p.last_seen_at < ${t.onlineCutoff}::timestamptz)`
+    : sql`d.id in (select p.device_id from device_presence p where p.last_seen_at < ${t.onlineCutoff}::timestamptz)`;
 
 /** "2.3.0 (230)" -> name and code; "2.3.0" -> name without a code. */
 export function parseAppVersion(label: string): { name: string; code: number | null } {
@@ -207,7 +213,7 @@ function orderSegments(sort: FleetSortKey, dir: 'asc' | 'desc', status: FleetSta
   return ordered([
     unless(status === 'online', alertingSegment(dir, 'offline', t, group)),
     unless(status === 'offline', alertingSegment(dir, 'online', t, group)),
-    unless(status === 'online' || status === 'alerting', small(sql`not ${openAlert} and ${offline(t)}`)),
+    unless(status === 'online' || status === 'alerting', small(sql`not ${openAlert} and ${offlineIds(t, group)}`)),
     unless(status === 'offline' || status === 'alerting', {
       ...small(sql`not ${openAlert} and ${online(t)} and ${trouble} and ${troubleNotAlerting(t)}`),
       bigHash: true,
@@ -244,7 +250,7 @@ const ALERTING_JOIN = sql`fleet_alerting ad join devices d on d.id = ad.device_i
 function alertingSegment(dir: 'asc' | 'desc', which: 'online' | 'offline', t: QueryTime, group: string | undefined): Segment {
   const count: Key = dir === 'asc' ? { expr: sql.raw('(-ad.open_alerts)'), type: 'int' } : { expr: sql.raw('ad.open_alerts'), type: 'int' };
   // (checked on the device's row, already read: not the offline set, which would be hashed whole)
-  const parts: RawBuilder<unknown>[] = [which === 'online' ? online(t) : sql`d.last_seen_at < ${t.onlineCutoff}::timestamptz`];
+  const parts: RawBuilder<unknown>[] = [which === 'online' ? online(t) : offline(t)];
   const inGroup = group ? sql`ad.group_id = (select id from device_groups where name = ${group})` : undefined;
   if (inGroup) parts.push(inGroup);
   // Online ones are checked against the offline ids before any device is read. (Offline ones are not:

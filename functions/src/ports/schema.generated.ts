@@ -295,6 +295,7 @@ export type DevicePolicyReportUpdate = Updateable<DevicePolicyReportsTable>;
 export interface DevicePresenceTable {
   device_id: string;
   last_seen_at: Date;
+  group_id: string | null;
 }
 
 export type DevicePresence = Selectable<DevicePresenceTable>;

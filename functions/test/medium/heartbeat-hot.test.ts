@@ -103,6 +103,11 @@ describe('the heartbeat update of a device on PostgreSQL', () => {
     expect(await seen()).toEqual(new Date('2026-01-01T00:00:00Z'));
     await sql`update devices set last_seen_at = '2026-02-01T00:00:00Z' where id = ${id}`.execute(one.db);
     expect(await seen()).toEqual(new Date('2026-02-01T00:00:00Z'));
+    // its group too (a group's offline devices are a range of device_presence's group index)
+    const { rows: g } = await sql<{ id: string }>`insert into device_groups (name) values ('Presence test') returning id`.execute(one.db);
+    await sql`update devices set group_id = ${g[0]!.id} where id = ${id}`.execute(one.db);
+    const { rows: p } = await sql<{ group_id: string }>`select group_id from device_presence where device_id = ${id}`.execute(one.db);
+    expect(p).toEqual([{ group_id: g[0]!.id }]);
     await sql`delete from devices where id = ${id}`.execute(one.db);
     expect(await seen()).toBeUndefined();
   });
