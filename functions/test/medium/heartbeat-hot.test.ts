@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertHeartbeats } from '../../src/devices/devices.repository.js';
-import { openDatabase, type DatabaseHandle } from '../../src/adapters/postgres/connect.js';
+import type { DatabaseHandle } from '../../src/adapters/postgres/connect.js';
 import { createTestApp, sampleHeartbeat, type TestApp } from '../helpers/app.js';
-import { TEST_DATABASE_URL } from '../helpers/env.js';
+import { oneConnection } from '../helpers/one-connection.js';
 
 /**
  * A heartbeat's update of its device is HOT: no index of `devices` refers to a column that a
@@ -18,10 +18,7 @@ describe('the heartbeat update of a device on PostgreSQL', () => {
   beforeAll(async () => {
     t = await createTestApp('postgres');
     for (let i = 0; i < 2; i++) ids.push((await t.enrollDevice()).deviceId);
-    const { rows } = await t.db.pool!.query<{ db: string }>('select current_database() as db');
-    const url = new URL(TEST_DATABASE_URL);
-    url.pathname = `/${rows[0]!.db}`;
-    one = await openDatabase({ kind: 'postgres', url: url.toString(), poolMax: 1 }); // one connection: one transaction to count in
+    one = await oneConnection(t); // one connection: one transaction to count in
   });
   afterAll(async () => {
     await one?.close();

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertHeartbeats } from '../../src/devices/devices.repository.js';
-import { openDatabase, type DatabaseHandle } from '../../src/adapters/postgres/connect.js';
+import type { DatabaseHandle } from '../../src/adapters/postgres/connect.js';
 import { createTestApp, sampleHeartbeat, type TestApp } from '../helpers/app.js';
-import { TEST_DATABASE_URL } from '../helpers/env.js';
+import { oneConnection } from '../helpers/one-connection.js';
 
 /**
  * The heartbeat batch statement is prepared once per connection (planning it cost more than running
@@ -17,10 +17,7 @@ describe('the heartbeat statement on PostgreSQL', () => {
   beforeAll(async () => {
     t = await createTestApp('postgres');
     for (let i = 0; i < 12; i++) ids.push((await t.enrollDevice()).deviceId);
-    const { rows } = await t.db.pool!.query<{ db: string }>('select current_database() as db');
-    const url = new URL(TEST_DATABASE_URL);
-    url.pathname = `/${rows[0]!.db}`;
-    one = await openDatabase({ kind: 'postgres', url: url.toString(), poolMax: 1 }); // one connection to look into
+    one = await oneConnection(t); // one connection to look into
   });
   afterAll(async () => {
     await one?.close();
