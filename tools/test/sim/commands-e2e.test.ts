@@ -13,6 +13,7 @@ import type { Push, PushMessage, PushOutcome } from '../../../functions/src/port
 import type { CommandSink } from '../../src/sim/command-handler.js';
 import { runFleet } from '../../src/sim/fleet.js';
 import type { FleetSummary } from '../../src/sim/summary.js';
+import { adminApi, waitFor } from './helpers/api.js';
 
 /**
  * Signed commands end to end, no FCM: the real server (in this process, on PGlite) and 100 simulated
@@ -59,14 +60,10 @@ describe('commands end to end with the simulator', () => {
   const stop = new AbortController();
   let fleet: Promise<FleetSummary>;
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(url + path, {
-      method,
-      headers: { authorization: `Bearer ${admin}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: res.status, json: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
-  };
+  const api = adminApi(
+    () => url,
+    () => admin,
+  );
   const batchCommands = async (batchId: string) =>
     (await api('GET', `/api/v1/admin/commands?batchId=${batchId}&limit=500`)).json.items as {
       id: string;
@@ -74,14 +71,6 @@ describe('commands end to end with the simulator', () => {
       createdAt: string;
       completedAt: string | null;
     }[];
-  const waitFor = async (check: () => Promise<boolean>, timeoutMs: number) => {
-    const until = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > until) return false;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return true;
-  };
 
   beforeAll(async () => {
     database = await openDatabase({ kind: 'pglite' });

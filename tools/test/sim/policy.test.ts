@@ -11,6 +11,7 @@ import { createLogger } from '../../../functions/src/adapters/logging/logger.js'
 import { runFleet } from '../../src/sim/fleet.js';
 import { PolicyApplier, verifyPolicy, type PolicyFaults } from '../../src/sim/policy.js';
 import type { FleetSummary } from '../../src/sim/summary.js';
+import { adminApi, waitFor } from './helpers/api.js';
 
 /** The shared policy vectors (docs/vectors/policy.json), checked by the simulator's own verifier. */
 const vectors = JSON.parse(readFileSync(new URL('../../../docs/vectors/policy.json', import.meta.url), 'utf8')) as {
@@ -67,22 +68,10 @@ describe('policy convergence with the simulator', () => {
   const stop = new AbortController();
   let fleet: Promise<FleetSummary>;
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(url + path, {
-      method,
-      headers: { authorization: `Bearer ${admin}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: res.status, json: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
-  };
-  const waitFor = async (check: () => Promise<boolean>, timeoutMs: number) => {
-    const until = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > until) return false;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return true;
-  };
+  const api = adminApi(
+    () => url,
+    () => admin,
+  );
 
   beforeAll(async () => {
     database = await openDatabase({ kind: 'pglite' });

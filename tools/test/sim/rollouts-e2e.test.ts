@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inShare, runFleet } from '../../src/sim/fleet.js';
 import type { FleetSummary } from '../../src/sim/summary.js';
 import { ADMIN, buildServer, startServer, type RunningServer } from './helpers/server.js';
+import { adminApi } from './helpers/api.js';
 
 /**
  * Staged rollouts end to end: the standalone server (its tick every second) and 200 simulated devices
@@ -47,14 +48,10 @@ let token = '';
 const stop = new AbortController();
 let fleet: Promise<FleetSummary>;
 
-const api = async (method: string, path: string, body?: unknown, contentType = 'application/json') => {
-  const res = await fetch(server.url + path, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
-    ...(body !== undefined ? { body: Buffer.isBuffer(body) ? body : JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, json: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
-};
+const api = adminApi(
+  () => server.url,
+  () => token,
+);
 const upload = async (name: string) => {
   const res = await api('POST', '/api/v1/admin/releases', await readFile(APK(name)), 'application/vnd.android.package-archive');
   expect(res.status, JSON.stringify(res.json)).toBe(201);
