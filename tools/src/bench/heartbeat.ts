@@ -113,10 +113,27 @@ try {
 
   const observer = new pg.Client({ connectionString: databaseUrl });
   await observer.connect();
+  const heartbeatsStored = async () => Number((await observer.query<{ n: string }>('select count(*) as n from heartbeats')).rows[0]!.n);
+  /**
+   * Runs `run`, and what it cost per heartbeat stored meanwhile: the server process's CPU, and that of
+   * the backends serving this database (not the cluster's other work).
+   */
+  const pid = server.proc.pid!;
+  const costed = async <T>(run: () => Promise<T>) => {
+    const storedBefore = await heartbeatsStored();
+    const serverBefore = await cpuSeconds(pid);
+    const backends = databaseBackendCpu((q, p) => observer.query(q, p), new URL(databaseUrl).pathname.slice(1));
+    const result = await run();
+    const backendSec = await backends.stop();
+    const serverAfter = await cpuSeconds(pid);
+    const stored = (await heartbeatsStored()) - storedBefore;
+    const serverSec = serverBefore !== null && serverAfter !== null ? serverAfter - serverBefore : null;
+    const per = (sec: number) => Math.round((sec / Math.max(1, stored)) * 1e6);
+    return { result, serverSec, cost: { stored, server: serverSec === null ? null : per(serverSec), postgresBackends: per(backendSec) } };
+  };
+
   const walBefore = await walCounters((q) => observer.query(q));
-  const cpuBefore = await cpuSeconds(server.proc.pid!);
   const pgCpuBefore = await postgresCpuSeconds();
-  const backends = databaseBackendCpu((q, p) => observer.query(q, p), new URL(databaseUrl).pathname.slice(1));
   const wallBefore = performance.now();
   const load: LoadOptions = {
     mode: 'open',
@@ -129,45 +146,30 @@ try {
     connections: Number(args.connections),
     bootIds: args['boot-ids'],
   };
-  const http = await runChild<LoadResult>(LOAD, load);
-  const cpuAfter = await cpuSeconds(server.proc.pid!);
+  const timed = await costed(() => runChild<LoadResult>(LOAD, load));
+  const http = timed.result;
   const pgCpu = (await postgresCpuSeconds()) - pgCpuBefore;
-  const backendCpu = await backends.stop();
   const wallSec = (performance.now() - wallBefore) / 1000;
-  const memory = await rss(server.proc.pid!);
+  const memory = await rss(pid);
   const walAfter = await walCounters((q) => observer.query(q));
-  const stored = Number((await observer.query<{ n: string }>('select count(*) as n from heartbeats')).rows[0]!.n);
-  await observer.end();
+  const stored = timed.cost.stored;
 
   // Capacity: as many heartbeats as the server takes, closed loop, after the timed run. Its cost per
   // heartbeat too: at full load the fixed costs (timers, the sweep, a statement's round trip) spread
   // over bigger batches, so it is the lower bound of what a heartbeat costs this build.
-  let capacityCost: { stored: number; server: number | null; postgresBackends: number } | null = null;
-  let capacity: LoadResult | null = null;
-  if (!args['skip-capacity']) {
-    const watch = new pg.Client({ connectionString: databaseUrl });
-    await watch.connect();
-    const count = async () => Number((await watch.query<{ n: string }>('select count(*) as n from heartbeats')).rows[0]!.n);
-    const storedBefore = await count();
-    const serverBefore = await cpuSeconds(server.proc.pid!);
-    const capBackends = databaseBackendCpu((q, p) => watch.query(q, p), new URL(databaseUrl).pathname.slice(1));
-    capacity = await runChild<LoadResult>(LOAD, {
-      ...load,
-      mode: 'closed',
-      durationSec: Number(args['capacity-duration']),
-      warmupSec: 3,
-      connections: Number(args['capacity-connections']),
-    } satisfies LoadOptions);
-    const backendSec = await capBackends.stop();
-    const serverAfter = await cpuSeconds(server.proc.pid!);
-    const n = Math.max(1, (await count()) - storedBefore);
-    capacityCost = {
-      stored: n,
-      server: serverBefore !== null && serverAfter !== null ? Math.round(((serverAfter - serverBefore) / n) * 1e6) : null,
-      postgresBackends: Math.round((backendSec / n) * 1e6),
-    };
-    await watch.end();
-  }
+  const atCapacity = args['skip-capacity']
+    ? null
+    : await costed(() =>
+        runChild<LoadResult>(LOAD, {
+          ...load,
+          mode: 'closed',
+          durationSec: Number(args['capacity-duration']),
+          warmupSec: 3,
+          connections: Number(args['capacity-connections']),
+        } satisfies LoadOptions),
+      );
+  const capacity = atCapacity?.result ?? null;
+  await observer.end();
 
   const ceiling = args['skip-ceiling']
     ? null
@@ -186,7 +188,7 @@ try {
     // CPU used during the HTTP run (warm-up included), in cores: where the machine's two cores went.
     cpuCores: {
       wallSec: Math.round(wallSec),
-      server: cpuBefore !== null && cpuAfter !== null ? Math.round(((cpuAfter - cpuBefore) / wallSec) * 100) / 100 : null,
+      server: timed.serverSec === null ? null : Math.round((timed.serverSec / wallSec) * 100) / 100,
       generator: Math.round((http.generatorCpuSec / wallSec) * 100) / 100,
       postgres: Math.round((pgCpu / wallSec) * 100) / 100,
     },
@@ -194,13 +196,13 @@ try {
     // included), in microseconds - the server process, and every PostgreSQL process of the cluster.
     cpuMicrosecondsPerHeartbeat: {
       stored,
-      server: cpuBefore !== null && cpuAfter !== null ? Math.round(((cpuAfter - cpuBefore) / Math.max(1, stored)) * 1e6) : null,
+      server: timed.cost.server,
       postgres: Math.round((pgCpu / Math.max(1, stored)) * 1e6),
       // only the backends serving the benchmark's database: the figure to compare when anything else
       // runs on the same cluster (the line above counts every PostgreSQL process, background ones too)
-      postgresBackends: Math.round((backendCpu / Math.max(1, stored)) * 1e6),
+      postgresBackends: timed.cost.postgresBackends,
       // the same during the capacity run (closed loop, warm-up included)
-      atCapacity: capacityCost,
+      atCapacity: atCapacity?.cost ?? null,
     },
     serverRssMb: memory,
     // PostgreSQL's write-ahead log during the HTTP run (warm-up included), per heartbeat stored: full
