@@ -421,26 +421,27 @@ try {
   await page.evaluate(() => (document.querySelector('[data-testid="fleet-scroll"]').scrollTop = 0));
 
   // Memory mode only from here on (server mode prints its figures and leaves the block).
+  // What both modes print, with each mode's own figures.
+  const report = (figures) =>
+    console.log(
+      JSON.stringify(
+        {
+          devices: DEVICES,
+          mode,
+          seedMs,
+          shown: shown?.trim(),
+          coldLoads: loads,
+          ...figures,
+          idle: frameStats(idleFrames),
+          scroll: { rowsInDom, ...scroll },
+        },
+        null,
+        2,
+      ),
+    );
   live: {
     if (mode === 'server') {
-      const plans = await explainFirstPages(databaseUrl);
-      console.log(
-        JSON.stringify(
-          {
-            devices: DEVICES,
-            mode,
-            seedMs,
-            shown: shown?.trim(),
-            coldLoads: loads,
-            interactions,
-            firstPagePlans: plans,
-            idle: frameStats(idleFrames),
-            scroll: { rowsInDom, ...scroll },
-          },
-          null,
-          2,
-        ),
-      );
+      report({ interactions, firstPagePlans: await explainFirstPages(databaseUrl) });
       break live;
     }
     // Live: device sessions for the devices that will beat, then RATE heartbeats a second for SECONDS s.
@@ -494,29 +495,16 @@ try {
       if (done) caughtUpMs = Math.round(performance.now() - catchUpStart + sentAllMs);
       else await new Promise((r) => setTimeout(r, 25));
     }
-    console.log(
-      JSON.stringify(
-        {
-          devices: DEVICES,
-          mode,
-          seedMs,
-          shown: shown?.trim(),
-          coldLoads: loads,
-          idle: frameStats(idleFrames),
-          scroll: { rowsInDom, ...scroll },
-          live: {
-            heartbeats: total,
-            targetPerSec: RATE,
-            achievedPerSec: achievedRate,
-            heartbeatLatencyMs: { p50: pct(latencies, 50), p95: pct(latencies, 95), p99: pct(latencies, 99) },
-            frames: frameStats(liveFrames),
-            finalRoundOnScreenMs: caughtUpMs,
-          },
-        },
-        null,
-        2,
-      ),
-    );
+    report({
+      live: {
+        heartbeats: total,
+        targetPerSec: RATE,
+        achievedPerSec: achievedRate,
+        heartbeatLatencyMs: { p50: pct(latencies, 50), p95: pct(latencies, 95), p99: pct(latencies, 99) },
+        frames: frameStats(liveFrames),
+        finalRoundOnScreenMs: caughtUpMs,
+      },
+    });
   }
 } finally {
   await browser?.close();
