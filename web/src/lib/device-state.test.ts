@@ -1,28 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { appView, batteryStep, severity } from './device-state.js';
 import { query, emptyFilter } from './fleet-query.js';
+import { sampleDoc } from './device-doc.fixture.js';
 import type { DeviceDoc } from './types.js';
 
-const doc = (name: string, over: Partial<DeviceDoc> = {}): DeviceDoc => ({
-  id: name,
-  name,
-  model: 'M',
-  serial: null,
-  group: null,
-  tags: [],
-  status: 'online',
-  lastSeenAt: '2026-12-06T10:00:00.000Z',
-  battery: 80,
-  charging: false,
-  app: 'running',
-  appVersionName: '2.3.0',
-  appVersionCode: 230,
-  agentVersion: '1.0.0',
-  androidVersion: '14',
-  openAlerts: [],
-  updatedAt: '2026-12-06T10:00:00.000Z',
-  ...over,
-});
+const doc = (name: string, over: Partial<DeviceDoc> = {}): DeviceDoc =>
+  sampleDoc({
+    id: name,
+    name,
+    model: 'M',
+    serial: null,
+    lastSeenAt: '2026-12-06T10:00:00.000Z',
+    updatedAt: '2026-12-06T10:00:00.000Z',
+    ...over,
+  });
 
 describe('trouble first', () => {
   it('sorts alerting, then offline, then app down, then the rest (the default order)', () => {

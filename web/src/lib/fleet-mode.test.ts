@@ -2,29 +2,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { chooseMode, countsPath, debounceFor, queryPath, sameQuery } from './fleet-mode.js';
 import { emptyFilter, type FleetSort } from './fleet-query.js';
 import { FleetStore } from './fleet.svelte.js';
+import { sampleDoc } from './device-doc.fixture.js';
 import type { DeviceDoc } from './types.js';
 
 const SEVERITY: FleetSort = { key: 'status', dir: 'asc' };
-const doc = (id: string, over: Partial<DeviceDoc> = {}): DeviceDoc => ({
-  id,
-  name: `dev ${id}`,
-  model: 'Pixel 7',
-  serial: id,
-  group: null,
-  tags: [],
-  status: 'online',
-  lastSeenAt: '2026-03-10T12:00:00.000Z',
-  battery: 80,
-  charging: false,
-  app: 'running',
-  appVersionName: '2.3.0',
-  appVersionCode: 230,
-  agentVersion: '1.0.0',
-  androidVersion: '14',
-  openAlerts: [],
-  updatedAt: '2026-03-10T12:00:00.000Z',
-  ...over,
-});
+const doc = (id: string, over: Partial<DeviceDoc> = {}): DeviceDoc => sampleDoc({ id, name: `dev ${id}`, serial: id, ...over });
 
 describe('choosing the fleet view mode', () => {
   it('keeps the fleet in memory up to the threshold, and asks the server above it', () => {

@@ -1,27 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { appVersionLabel, counts, duplicateSerials, emptyFilter, facets, newer, query } from './fleet-query.js';
+import { sampleDoc } from './device-doc.fixture.js';
 import type { DeviceDoc } from './types.js';
 
-const doc = (over: Partial<DeviceDoc>): DeviceDoc => ({
-  id: '00000000-0000-4000-8000-000000000000',
-  name: 'Pixel 7 SN1',
-  model: 'Pixel 7',
-  serial: 'SN1',
-  group: null,
-  tags: [],
-  status: 'online',
-  lastSeenAt: '2026-03-10T12:00:00.000Z',
-  battery: 80,
-  charging: false,
-  app: 'running',
-  appVersionName: '2.3.0',
-  appVersionCode: 230,
-  agentVersion: '1.0.0',
-  androidVersion: '14',
-  openAlerts: [],
-  updatedAt: '2026-03-10T12:00:00.000Z',
-  ...over,
-});
+const doc = (over: Partial<DeviceDoc>): DeviceDoc => sampleDoc(over);
 
 const fleet = [
   doc({ id: 'a', name: 'Lobby 2', group: 'Store 12', tags: ['lobby'], battery: 15, lastSeenAt: '2026-03-10T11:00:00.000Z', status: 'offline', openAlerts: ['offline'] }),
