@@ -101,7 +101,8 @@ describe('the Rollouts page in a real browser', () => {
   it('promotes the failed wave by hand, then aborts', async () => {
     await page.getByRole('button', { name: 'Promote wave' }).click();
     await page.getByRole('status').filter({ hasText: 'kiosk 2: running.' }).waitFor();
-    expect(await page.locator('[data-testid="wave"]').first().getAttribute('data-state')).toBe('passed');
+    // the notice comes from the promote's answer; the waves from the reload after it
+    await expect.poll(() => page.locator('[data-testid="wave"]').first().getAttribute('data-state')).toBe('passed');
     await page.getByRole('button', { name: 'Abort' }).click();
     await page.locator('[data-testid="rollout"][data-state="aborted"]').waitFor();
     expect(errors).toEqual([]);
