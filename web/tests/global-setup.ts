@@ -23,7 +23,8 @@ export default async function setup() {
     run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: `${root}functions` }).catch((err: { stdout?: string }) => {
       process.stderr.write(`functions build reported type errors:\n${err.stdout ?? ''}\n`);
     }),
-    run('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: `${root}web` }),
+    // skipped when the sources are those of the last build (npm ci's prepare has usually just made it)
+    run('node', ['scripts/build-console.mjs', '--if-changed', '--logLevel', 'warn'], { cwd: `${root}web` }),
     // the simulator, for the demo's test (web/scripts/demo.mjs runs tools/lib/sim)
     run('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: `${root}tools` }),
   ]);
