@@ -89,9 +89,11 @@ describe('commands end to end with the simulator', () => {
     const handle = async (req: HttpRequest): Promise<HttpResponse> => {
       const result = /^\/api\/v1\/commands\/([^/]+)\/result$/.exec(req.path);
       if (result && refuseUntilCarriedTwice && (heartbeatCarried.get(result[1]!) ?? 0) < 2) {
+        // no Retry-After: the device backs off exponentially (0.5 s doubling, eight attempts: about a
+        // minute), so its report outlasts the two heartbeats even on a loaded machine and is not given up
         return {
           status: 503,
-          headers: { 'content-type': 'application/json', 'retry-after': '1' },
+          headers: { 'content-type': 'application/json' },
           body: '{"error":{"code":"unavailable","message":"test"}}',
         };
       }
