@@ -224,6 +224,8 @@ export class FleetViewService implements LiveView {
     CARDS_STALE_MS,
     async () => statusCounts(this.db, await this.#queryTime()),
     (err) => this.logger.warn('status cards: count failed', { err }),
+    // timed on the service's clock, like the freshness itself (a test's clock stands still meanwhile)
+    { costFactor: CARDS_COST_FACTOR, elapsed: () => this.clock.now().getTime() },
   );
   /** The filter menus' values: distinct values over the whole fleet, which change rarely. */
   readonly #facets = new Kept(
@@ -236,7 +238,7 @@ export class FleetViewService implements LiveView {
   /**
    * The status cards (the whole fleet) and how many devices the filter matches. The cards do not
    * depend on the filter and cost a pass over the fleet: one count serves every console of this
-   * instance for 5 s, and an older one (up to a minute) is answered at once while a new count runs
+   * instance for 5 s (longer when the count is expensive: CARDS_COST_FACTOR), and an older one (up to a minute) is answered at once while a new count runs
    * behind it; `asOf` says when they were counted. A filter that is only a status card matches what
    * that card counts, so it costs nothing more; any other filter is counted in SQL.
    */
@@ -286,6 +288,12 @@ export class FleetViewService implements LiveView {
 }
 
 const CARDS_FRESH_MS = 5_000;
+/**
+ * The cards stay fresh 30 times as long as their last count took: at most a thirtieth of a core on
+ * recounting (a million devices: a 0.5 s pass, so every 15 s, the console's own poll), and never a
+ * recount competing with every filter a person clicks through (docs/fleet-query.md).
+ */
+const CARDS_COST_FACTOR = 30;
 const CARDS_STALE_MS = 60_000;
 const FACETS_FRESH_MS = 60_000;
 const FACETS_STALE_MS = 600_000;
@@ -293,11 +301,14 @@ const FACETS_STALE_MS = 600_000;
 /**
  * A value this instance keeps for a while: fresh for `freshMs` (answered as it is), then up to
  * `staleMs` answered at once while one new read runs behind it, then read before answering. One read
- * at a time, whoever asks.
+ * at a time, whoever asks. With `costFactor`, a value also stays fresh for that many times as long as
+ * its last read took, so an expensive read (the status cards' pass over a million devices: 0.5 s) keeps
+ * at most 1/costFactor of a core busy however often consoles ask.
  */
 export class Kept<T> {
   #last: { at: number; value: T } | undefined;
   #pending: Promise<{ at: number; value: T }> | undefined;
+  #lastReadMs = 0;
 
   constructor(
     private readonly freshMs: number,
@@ -305,7 +316,13 @@ export class Kept<T> {
     private readonly read: () => Promise<T>,
     /** A read behind a stale answer failed (the next ask reads again). */
     private readonly failed: (err: unknown) => void,
+    private readonly options: { costFactor?: number; elapsed?: () => number } = {},
   ) {}
+
+  /** How long the value stays fresh: `freshMs`, or longer when its reads are expensive. */
+  get freshFor(): number {
+    return Math.max(this.freshMs, Math.min(this.staleMs / 2, (this.options.costFactor ?? 0) * this.#lastReadMs));
+  }
 
   /** The last value read if it is at most `maxAgeMs` old. */
   last(now: number, maxAgeMs: number): { at: number; value: T } | undefined {
@@ -314,10 +331,15 @@ export class Kept<T> {
   }
 
   get(now: number): Promise<{ at: number; value: T }> {
-    const fresh = this.last(now, this.freshMs);
+    const fresh = this.last(now, this.freshFor);
     if (fresh) return Promise.resolve(fresh);
+    const elapsed = this.options.elapsed ?? (() => performance.now());
+    const started = elapsed();
     this.#pending ??= this.read()
-      .then((value) => (this.#last = { at: now, value }))
+      .then((value) => {
+        this.#lastReadMs = elapsed() - started;
+        return (this.#last = { at: now, value });
+      })
       .finally(() => (this.#pending = undefined));
     const stale = this.last(now, this.staleMs);
     if (!stale) return this.#pending;
