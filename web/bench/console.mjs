@@ -531,5 +531,7 @@ try {
   await browser?.close();
   server?.proc.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 500));
-  await adminQuery(`drop database if exists "${new URL(databaseUrl).pathname.slice(1)}" with (force)`);
+  // BENCH_KEEP_DB=1 leaves the seeded database for a closer look (its name is printed); dropped otherwise.
+  if (process.env.BENCH_KEEP_DB === '1') process.stderr.write(`kept ${databaseUrl}\n`);
+  else await adminQuery(`drop database if exists "${new URL(databaseUrl).pathname.slice(1)}" with (force)`);
 }
