@@ -1,11 +1,12 @@
-// `npm test`: every check and every suite, in three lanes that overlap.
-//   1: functions suite                                  - output streamed
-//   2: typecheck -> console suite (Chromium)            - typecheck buffered, suite streamed
-//   3: lint -> agent core (JVM) -> tools suite          - lint and agent core buffered, suite streamed
-// The suites spend much of their time waiting on servers, browsers and timers, so on two cores the
-// lanes fit in each other's idle CPU (docs/benchmarks.md, the test run). The console's suite starts only
-// after the typecheck (both write web/.svelte-kit). The first failure stops everything and the exit
-// code is non-zero.
+// `npm test`: every check and every suite, in two lanes that overlap.
+//   checks: typecheck -> lint -> agent core (JVM)      - output kept and printed when the lane ends
+//   suites: functions -> tools -> web                  - output streamed
+// The suites spend much of their time waiting on servers, browsers and timers, so the checks fit in
+// their idle CPU; on two cores this takes minutes off the sequential run (docs/benchmarks.md, CI time).
+// The console's suite starts only after the typecheck (both write web/.svelte-kit). The first failure
+// stops everything and the exit code is non-zero. A third lane (the tools suite beside the functions
+// suite) was tried: on two cores it saturated the machine and timing-bound steps failed (firebase-tools'
+// own 10 s load timeout, the simulator's heartbeat rates), so the suites stay one after another.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -56,31 +57,41 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-const started = performance.now();
-const lanes = [
-  run('functions tests', ['test', '-w', 'functions'], { buffer: false }),
-  (async () => {
-    await run('typecheck', ['run', 'typecheck'], { buffer: true });
-    await run('web tests', ['test', '-w', 'web'], { buffer: false });
-  })(),
-  (async () => {
-    await run('lint', ['run', 'lint'], { buffer: true });
-    await run('agent core', ['run', 'test:agent'], { buffer: true });
-    await run('tools tests', ['test', '-w', 'tools'], { buffer: false });
-  })(),
-];
+let typechecked;
+const typecheckDone = new Promise((resolve, reject) => (typechecked = { resolve, reject }));
+typecheckDone.catch(() => {});
 
-const settled = lanes.map((p) =>
+const checks = (async () => {
+  try {
+    await run('typecheck', ['run', 'typecheck'], { buffer: true });
+    typechecked.resolve();
+  } catch (err) {
+    typechecked.reject(err);
+    throw err;
+  }
+  await run('lint', ['run', 'lint'], { buffer: true });
+  await run('agent core', ['run', 'test:agent'], { buffer: true });
+})();
+
+const suites = (async () => {
+  await run('functions tests', ['test', '-w', 'functions'], { buffer: false });
+  await run('tools tests', ['test', '-w', 'tools'], { buffer: false });
+  await typecheckDone;
+  await run('web tests', ['test', '-w', 'web'], { buffer: false });
+})();
+
+const started = performance.now();
+const lanes = [checks, suites].map((p) =>
   p.catch((err) => {
     if (!failed) {
       failed = true;
-      process.stdout.write(`\n[test-all] ${err.message}: stopping the other lanes\n`);
+      process.stdout.write(`\n[test-all] ${err.message}: stopping the other lane\n`);
       stopAll();
     }
     throw err;
   }),
 );
-const results = await Promise.allSettled(settled);
+const results = await Promise.allSettled(lanes);
 const secs = ((performance.now() - started) / 1000).toFixed(0);
 const ok = results.every((r) => r.status === 'fulfilled');
 process.stdout.write(`\n[test-all] ${ok ? 'everything passed' : 'FAILED'} in ${secs} s\n`);
