@@ -179,14 +179,15 @@ describe('commands end to end with the simulator', () => {
       all: true,
       confirm: { type: 'RELAUNCH_APP', count: DEVICES },
     });
-    const done = await waitFor(async () => (await batchCommands(sent.json.batchId)).every((c) => c.status === 'succeeded'), 30_000);
+    // (the report's backoff retries at about 0.5, 1.5, 3.5, 7.5, 15.5 and 31.5 s: room for a slow machine)
+    const done = await waitFor(async () => (await batchCommands(sent.json.batchId)).every((c) => c.status === 'succeeded'), 50_000);
     refuseUntilCarriedTwice = false;
     expect(done).toBe(true);
     // every command came by push and then in at least two heartbeat answers; the device ran it once
     // (the fleet's execution count is checked after the last test)
     const twice = (sent.json.commands as { id: string }[]).filter((c) => (heartbeatCarried.get(c.id) ?? 0) >= 2).length;
     expect(twice).toBe(DEVICES);
-  }, 60_000);
+  }, 75_000);
 
   it('rejects tampered, expired, misaddressed and replayed envelopes; reports the first two as rejected', async () => {
     push.mode = () => 'drop';
