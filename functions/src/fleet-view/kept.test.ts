@@ -23,12 +23,16 @@ describe('Kept', () => {
   it('keeps an expensive value fresh costFactor times as long as its read took, up to half of staleMs', async () => {
     let clock = 0;
     let n = 0;
-    // each read takes 500 ms on the clock it is timed with
-    const read = async () => {
-      clock += 500;
-      return ++n;
-    };
-    const kept = new Kept(5_000, 60_000, read, () => undefined, { costFactor: 30, elapsed: () => clock });
+    /** A Kept whose reads take `readMs` on the clock they are timed with. */
+    const reading = (readMs: number) =>
+      new Kept(
+        5_000,
+        60_000,
+        async () => ((clock += readMs), ++n),
+        () => undefined,
+        { costFactor: 30, elapsed: () => clock },
+      );
+    const kept = reading(500);
     expect((await kept.get(0)).value).toBe(1);
     expect(kept.freshFor).toBe(15_000);
     // 5 s would have read again; 15 s is still fresh
@@ -38,23 +42,11 @@ describe('Kept', () => {
     await new Promise((r) => setTimeout(r, 0));
     expect(n).toBe(2);
     // fresh for half of staleMs at most: the other half is answered at once while a new read runs
-    const slow = new Kept(
-      5_000,
-      60_000,
-      async () => ((clock += 10_000), ++n),
-      () => undefined,
-      { costFactor: 30, elapsed: () => clock },
-    );
+    const slow = reading(10_000);
     await slow.get(0);
     expect(slow.freshFor).toBe(30_000);
     // a cheap read keeps freshMs
-    const cheap = new Kept(
-      5_000,
-      60_000,
-      async () => ((clock += 10), ++n),
-      () => undefined,
-      { costFactor: 30, elapsed: () => clock },
-    );
+    const cheap = reading(10);
     await cheap.get(0);
     expect(cheap.freshFor).toBe(5_000);
   });

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filterWhere, narrowSearch, segmentsOf, segmentStatement } from '../../src/fleet-view/fleet-query.repository.js';
 import { DB_KINDS } from '../helpers/db.js';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createTestApp, type TestApp, type TestResponse } from '../helpers/app.js';
 
 /**
  * The fleet view's server mode: filters, orders, keyset paging and counts in SQL, checked against
@@ -63,6 +63,15 @@ describe.each(DB_KINDS)('the fleet query on %s', (kind) => {
   let viewer: string;
   let docs: Doc[];
   const get = async (path: string) => t.request('GET', path, { token: viewer });
+  /** Asks again every 10 ms (up to 2 s) until the answer's `asOf` is not `asOf`: a new read ran behind the kept one. */
+  const answeredAfter = async (path: string, asOf: string): Promise<TestResponse['json']> => {
+    let after: TestResponse['json'] = { asOf };
+    for (let i = 0; i < 200 && after.asOf === asOf; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      after = (await get(path)).json;
+    }
+    return after;
+  };
 
   beforeAll(async () => {
     t = await createTestApp(kind);
@@ -279,11 +288,7 @@ describe.each(DB_KINDS)('the fleet query on %s', (kind) => {
       // 6 s on: the old count is answered at once, and a new one runs behind it.
       t.clock.advance(6000);
       expect((await get('/api/v1/admin/fleet/counts')).json).toEqual(before);
-      let after = before;
-      for (let i = 0; i < 200 && after.asOf === before.asOf; i++) {
-        await new Promise((r) => setTimeout(r, 10));
-        after = (await get('/api/v1/admin/fleet/counts')).json;
-      }
+      const after = await answeredAfter('/api/v1/admin/fleet/counts', before.asOf);
       expect(after).toMatchObject({
         total: before.total - 1,
         retired: before.retired + 1,
@@ -310,11 +315,7 @@ describe.each(DB_KINDS)('the fleet query on %s', (kind) => {
       expect((await get('/api/v1/admin/fleet/facets')).json).toEqual(before);
       t.clock.advance(61_000);
       expect((await get('/api/v1/admin/fleet/facets')).json).toEqual(before);
-      let after = before;
-      for (let i = 0; i < 200 && after.asOf === before.asOf; i++) {
-        await new Promise((r) => setTimeout(r, 10));
-        after = (await get('/api/v1/admin/fleet/facets')).json;
-      }
+      const after = await answeredAfter('/api/v1/admin/fleet/facets', before.asOf);
       expect(after.agentVersions[0]).toBe('9.9.9');
       expect(after.asOf).toBe(t.clock.now().toISOString());
     } finally {
