@@ -7,27 +7,18 @@ import {
   summaryFromSnapshot,
   type DocChangeLike,
 } from './firestore-mapping.js';
+import { sampleDoc } from '../device-doc.fixture.js';
 
 /** Documents as functions/src/platform/firestore-mirror.ts writes them (the DeviceDoc without transformation). */
-const written = {
+const written = sampleDoc({
   id: '6c3a2b1e-0000-4000-8000-000000000001',
   name: 'Pixel 7 R5CT1234',
-  model: 'Pixel 7',
   serial: 'R5CT1234',
   group: 'Store 12',
   tags: ['lobby'],
-  status: 'online',
-  lastSeenAt: '2026-03-10T12:00:00.000Z',
   battery: 75,
-  charging: false,
-  app: 'running',
-  appVersionName: '2.3.0',
-  appVersionCode: 230,
-  agentVersion: '1.0.0',
-  androidVersion: '14',
-  openAlerts: [],
   updatedAt: '2026-03-10T12:00:01.000Z',
-};
+});
 const change = (type: DocChangeLike['type'], id: string, data: unknown): DocChangeLike => ({ type, doc: { id, data: () => data } });
 
 describe('mapping Firestore mirror documents', () => {
