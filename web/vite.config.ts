@@ -7,6 +7,9 @@ export default defineConfig({
   server: { proxy: { '/api': process.env.MDM_API ?? 'http://localhost:8080' } },
   build: { chunkSizeWarningLimit: 600 },
   test: {
+    // Two files at a time, browser tests too: each has its own server, data directory and browser on
+    // free ports, and a file spends most of its time waiting on them (docs/benchmarks.md, the test run).
+    maxWorkers: 2,
     projects: [
       { extends: true, test: { name: 'unit', include: ['src/**/*.test.ts'], environment: 'node' } },
       // BROWSER_PROJECT
@@ -18,7 +21,6 @@ export default defineConfig({
           globalSetup: ['tests/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
-          fileParallelism: false,
           pool: 'forks',
         },
       },

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { openDatabase, type DatabaseHandle } from '../../src/adapters/postgres/connect.js';
+import { openDatabase, type DatabaseHandle, type PgliteAssets } from '../../src/adapters/postgres/connect.js';
 import { databaseUrl, TEST_DB_PREFIX } from './env.js';
 
 export type DbKind = 'pglite' | 'postgres';
@@ -13,11 +15,27 @@ export interface TestDatabase extends DatabaseHandle {
   url?: string;
 }
 
+let assets: Promise<PgliteAssets> | undefined;
+let template: Promise<Buffer> | undefined;
+
+/**
+ * PGlite's WebAssembly compiled once per test worker (the workers share their module state): an
+ * embedded database then opens in about 1 s instead of 2-3 s, and the suite opens about a hundred.
+ */
+function pgliteAssets(): Promise<PgliteAssets> {
+  assets ??= (async () => {
+    const dist = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
+    const [wasm, data] = await Promise.all([readFile(join(dist, 'pglite.wasm')), readFile(join(dist, 'pglite.data'))]);
+    return { pgliteWasmModule: await WebAssembly.compile(wasm), fsBundle: new Blob([data]) };
+  })();
+  return assets;
+}
+
 /** A migrated database of its own for one test file; `close` drops it. */
 export async function createTestDatabase(kind: DbKind, poolMax = 10): Promise<TestDatabase> {
   if (kind === 'pglite') {
-    const tar = await readFile(inject('pgliteTemplate'));
-    return openDatabase({ kind: 'pglite', loadDataDir: new Blob([tar]) });
+    const [tar, loaded] = await Promise.all([(template ??= readFile(inject('pgliteTemplate'))), pgliteAssets()]);
+    return openDatabase({ kind: 'pglite', loadDataDir: new Blob([tar]), assets: loaded });
   }
   const url = await clonePostgresDatabase();
   const handle = await openDatabase({ kind: 'postgres', url, poolMax });

@@ -11,8 +11,18 @@ import { PreparingClient } from './prepared.js';
 
 export type DatabaseTarget =
   | { kind: 'postgres'; url: string; poolMax: number; statementTimeoutMs?: number }
-  | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob }
+  | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob; assets?: PgliteAssets }
   | ({ kind: 'cloudsql' } & CloudSqlTarget);
+
+/**
+ * PGlite's compiled WebAssembly and its file bundle. A process that opens many embedded databases
+ * (the test suite: one per test file or test) loads them once and passes them in; each open then
+ * skips compiling 9 MB of WebAssembly, about half of its time.
+ */
+export interface PgliteAssets {
+  pgliteWasmModule: WebAssembly.Module;
+  fsBundle: Blob;
+}
 
 /**
  * Cloud SQL through the Cloud SQL Node.js connector: TLS to the instance with an ephemeral
@@ -115,6 +125,7 @@ export async function openDatabase(
   const pglite = await PGlite.create({
     ...(target.dataDir ? { dataDir: target.dataDir } : {}),
     ...(target.loadDataDir ? { loadDataDir: target.loadDataDir } : {}),
+    ...target.assets,
   });
   const dialect = new PGliteDialect(pglite);
   const db = new Kysely<Database>({ dialect });
