@@ -26,7 +26,10 @@ function pgliteAssets(): Promise<PgliteAssets> {
   assets ??= (async () => {
     const dist = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
     const [wasm, data] = await Promise.all([readFile(join(dist, 'pglite.wasm')), readFile(join(dist, 'pglite.data'))]);
-    return { pgliteWasmModule: await WebAssembly.compile(wasm), fsBundle: new Blob([data]) };
+    // @types/node 20 declares no WebAssembly namespace; Node has it
+    const wasmApi = (globalThis as unknown as { WebAssembly: { compile(b: Uint8Array): Promise<PgliteAssets['pgliteWasmModule']> } })
+      .WebAssembly;
+    return { pgliteWasmModule: await wasmApi.compile(wasm), fsBundle: new Blob([data]) };
   })();
   return assets;
 }

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import type { AuthTypes, IpAddressTypes } from '@google-cloud/cloud-sql-connector';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database, Db } from '../../ports/db.js';
@@ -19,10 +19,7 @@ export type DatabaseTarget =
  * (the test suite: one per test file or test) loads them once and passes them in; each open then
  * skips compiling 9 MB of WebAssembly, about half of its time.
  */
-export interface PgliteAssets {
-  pgliteWasmModule: WebAssembly.Module;
-  fsBundle: Blob;
-}
+export type PgliteAssets = Required<Pick<PGliteOptions, 'pgliteWasmModule' | 'fsBundle'>>;
 
 /**
  * Cloud SQL through the Cloud SQL Node.js connector: TLS to the instance with an ephemeral
