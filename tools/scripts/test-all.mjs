@@ -1,12 +1,10 @@
 // `npm test`: every check and every suite, in two lanes that overlap.
-//   checks: typecheck -> lint -> agent core (JVM)      - output kept and printed when the lane ends
-//   suites: functions -> tools -> web                  - output streamed
-// The suites spend much of their time waiting on servers, browsers and timers, so the checks fit in
-// their idle CPU; on two cores this takes minutes off the sequential run (docs/benchmarks.md, CI time).
-// The console's suite starts only after the typecheck (both write web/.svelte-kit). The first failure
-// stops everything and the exit code is non-zero. A third lane (the tools suite beside the functions
-// suite) was tried: on two cores it saturated the machine and timing-bound steps failed (firebase-tools'
-// own 10 s load timeout, the simulator's heartbeat rates), so the suites stay one after another.
+//   checks: typecheck -> lint -> agent core (JVM) -> tools suite   - output kept, printed as each step ends
+//   suites: functions -> web                                      - output streamed
+// The functions suite is the longest step; the checks and the tools suite fit beside it, and the
+// console's suite follows it (it also waits for the typecheck: both write web/.svelte-kit). So at most
+// two heavy steps share the two cores at any time (docs/benchmarks.md, the test run). The first failure
+// stops everything and the exit code is non-zero.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -71,11 +69,11 @@ const checks = (async () => {
   }
   await run('lint', ['run', 'lint'], { buffer: true });
   await run('agent core', ['run', 'test:agent'], { buffer: true });
+  await run('tools tests', ['test', '-w', 'tools'], { buffer: true });
 })();
 
 const suites = (async () => {
   await run('functions tests', ['test', '-w', 'functions'], { buffer: false });
-  await run('tools tests', ['test', '-w', 'tools'], { buffer: false });
   await typecheckDone;
   await run('web tests', ['test', '-w', 'web'], { buffer: false });
 })();

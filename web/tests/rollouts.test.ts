@@ -83,8 +83,9 @@ describe('the Rollouts page in a real browser', () => {
     await form.locator('input[name="soak"]').fill('0.1');
     await page.getByTestId('start-rollout').click();
     await page.getByRole('status').filter({ hasText: 'Started kiosk 2: 2 devices in 2 waves.' }).waitFor();
+    // the notice comes from the start's answer; the rollout and its waves from the reload after it
     const rollout = page.getByTestId('rollout').first();
-    expect(await rollout.getByTestId('wave').count()).toBe(2);
+    await expect.poll(() => rollout.getByTestId('wave').count()).toBe(2);
   });
 
   it('shows the failed gate with the numbers that decided it', async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { StreamSink } from '../../src/core/route.js';
 import { STREAM_RECHECK_MS } from '../../src/admin/index.js';
 import { DB_KINDS } from '../helpers/db.js';
@@ -88,12 +88,21 @@ describe.each(DB_KINDS)('revocable admin sessions on %s', (kind) => {
         closers.forEach((c) => c());
       },
     };
-    res.stream!(sink);
-    await new Promise((r) => setTimeout(r, STREAM_RECHECK_MS + 500));
-    expect(ended).toBe(false); // still valid: stays open
-    await patch(id, { disabled: true });
-    await new Promise((r) => setTimeout(r, STREAM_RECHECK_MS + 1000));
-    expect(ended).toBe(true);
+    // The session is re-checked (a database read) every STREAM_RECHECK_MS: the test moves the
+    // interval's clock instead of waiting for it, then gives the read real time to finish.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      res.stream!(sink);
+      await vi.advanceTimersByTimeAsync(STREAM_RECHECK_MS);
+      await new Promise((r) => setTimeout(r, 250));
+      expect(ended).toBe(false); // still valid: stays open
+      await patch(id, { disabled: true });
+      await vi.advanceTimersByTimeAsync(STREAM_RECHECK_MS);
+      for (let waited = 0; !ended && waited < 3000; waited += 25) await new Promise((r) => setTimeout(r, 25));
+      expect(ended).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   }, 20_000);
 });
 

@@ -17,7 +17,10 @@ const script = join(root, 'tools/scripts/check-firebase-deploy.mjs');
 
 async function check(...args: string[]): Promise<{ code: number; out: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [script, ...args], { cwd: root });
+    // firebase-tools gives the functions 10 s to load (FUNCTIONS_DISCOVERY_TIMEOUT overrides it); this
+    // suite runs beside the backend's, and on two busy cores loading them has taken longer
+    const env = { ...process.env, FUNCTIONS_DISCOVERY_TIMEOUT: '60' };
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [script, ...args], { cwd: root, env });
     return { code: 0, out: stdout + stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
