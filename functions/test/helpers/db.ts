@@ -9,6 +9,15 @@ import { databaseUrl, TEST_DB_PREFIX } from './env.js';
 
 export type DbKind = 'pglite' | 'postgres';
 export const DB_KINDS: DbKind[] = ['pglite', 'postgres'];
+/**
+ * For the scenario files whose every test builds a fresh app (alerts, self-healing, alert hours,
+ * rollouts, the live mirror): PostgreSQL only. The same flows run end to end on the embedded database
+ * in the console's and the simulator's suites, which start the standalone server on PGlite (the demo,
+ * field, alert-hours, rollouts and console browser tests, the simulator's rollout); here an embedded
+ * database would take a second to open for each test, against a fifth of that for a PostgreSQL clone
+ * (docs/benchmarks.md, the test run).
+ */
+export const SCENARIO_DB_KINDS: DbKind[] = ['postgres'];
 
 export interface TestDatabase extends DatabaseHandle {
   /** Connection URL (PostgreSQL only), e.g. for a server process under test. */

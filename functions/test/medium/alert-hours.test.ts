@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DB_KINDS } from '../helpers/db.js';
+import { SCENARIO_DB_KINDS } from '../helpers/db.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
-describe.each(DB_KINDS)('alert hours API and bulk acknowledge on %s', (kind) => {
+describe.each(SCENARIO_DB_KINDS)('alert hours API and bulk acknowledge on %s', (kind) => {
   let t: TestApp;
   let admin: string;
   let groupId: string;

@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DB_KINDS } from '../helpers/db.js';
+import { SCENARIO_DB_KINDS } from '../helpers/db.js';
 import { createTestApp, sampleHeartbeat, type EnrolledDevice, type TestApp } from '../helpers/app.js';
 import { LOOPBACK_CHANNELS, MailReceiver, WebhookReceiver } from '../helpers/receivers.js';
 
-describe.each(DB_KINDS)('alerts and notifications on %s', (kind) => {
+describe.each(SCENARIO_DB_KINDS)('alerts and notifications on %s', (kind) => {
   let t: TestApp;
   let admin: string;
   let discord: WebhookReceiver;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DeviceDoc, FleetSummary, Mirror } from '../../src/ports/mirror.js';
-import { DB_KINDS } from '../helpers/db.js';
+import { SCENARIO_DB_KINDS } from '../helpers/db.js';
 import { createTestApp, sampleHeartbeat, type EnrolledDevice, type TestApp } from '../helpers/app.js';
 
 /** Records what would reach Firestore or the event stream. */
@@ -19,7 +19,7 @@ class RecordingMirror implements Mirror {
   }
 }
 
-describe.each(DB_KINDS)('the live mirror on %s', (kind) => {
+describe.each(SCENARIO_DB_KINDS)('the live mirror on %s', (kind) => {
   let t: TestApp;
   let mirror: RecordingMirror;
   let device: EnrolledDevice;

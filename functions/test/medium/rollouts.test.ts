@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DiskBlobStore } from '../../src/adapters/local/disk-blob-store.js';
 import { createStandaloneApp } from '../../src/standalone/adapters.js';
-import { DB_KINDS } from '../helpers/db.js';
+import { SCENARIO_DB_KINDS } from '../helpers/db.js';
 import { createTestApp, sampleHeartbeat, type EnrolledDevice, type TestApp } from '../helpers/app.js';
 import { LOOPBACK_CHANNELS, WebhookReceiver } from '../helpers/receivers.js';
 
@@ -25,7 +25,7 @@ const app = (versionCode: number, up = true) => ({
 /** A device whose kiosk app is another package: only `agentVersionCode` says which agent it runs. */
 const agent = (versionCode: number | undefined) => (versionCode === undefined ? {} : { agentVersionCode: versionCode });
 
-describe.each(DB_KINDS)('rollouts on %s', (kind) => {
+describe.each(SCENARIO_DB_KINDS)('rollouts on %s', (kind) => {
   let t: TestApp;
   let admin: string;
   let discord: WebhookReceiver;

@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DB_KINDS } from '../helpers/db.js';
+import { SCENARIO_DB_KINDS } from '../helpers/db.js';
 import { createTestApp, sampleHeartbeat, type EnrolledDevice, type TestApp } from '../helpers/app.js';
 import { LOOPBACK_CHANNELS, WebhookReceiver } from '../helpers/receivers.js';
 
 const DOWN = { app: { package: 'com.example.kiosk', running: false, foreground: false } };
 
-describe.each(DB_KINDS)('self-healing on %s', (kind) => {
+describe.each(SCENARIO_DB_KINDS)('self-healing on %s', (kind) => {
   let t: TestApp;
   let admin: string;
   let discord: WebhookReceiver;

@@ -4,15 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer } from '../sim/helpers/server.js';
 
 const run = promisify(execFile);
 const TOOLS = join(import.meta.dirname, '../..');
 let dir: string;
 
 beforeAll(async () => {
-  await buildServer();
-  await run('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: TOOLS });
   dir = await mkdtemp(join(tmpdir(), 'mdm-bench-'));
 }, 120_000);
 

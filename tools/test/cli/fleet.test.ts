@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, buildServer, startServer, type RunningServer } from '../sim/helpers/server.js';
+import { ADMIN, startServer, type RunningServer } from '../sim/helpers/server.js';
 import { eventually, FakeDevice, runMdm } from './helpers.js';
 
 let server: RunningServer;
@@ -17,7 +17,6 @@ const json = async (args: string[]) => {
 };
 
 beforeAll(async () => {
-  await buildServer();
   server = await startServer({ SWEEP_INTERVAL_SEC: '5' });
   dir = await mkdtemp(join(tmpdir(), 'mdm-cli-fleet-'));
   expect((await mdm(['login', '--url', server.url, '--email', ADMIN.email, '--password', ADMIN.password])).code).toBe(0);

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, buildServer, startServer, type RunningServer } from '../sim/helpers/server.js';
+import { ADMIN, startServer, type RunningServer } from '../sim/helpers/server.js';
 import { FakeDevice, runMdm } from './helpers.js';
 
 /** device retire|delete|replace and devices move|tag against the standalone server: confirmations, prefixes, blast radius. */
@@ -21,7 +21,6 @@ const json = async (args: string[]) => {
 const prefix = (d: FakeDevice) => d.id.slice(0, 8);
 
 beforeAll(async () => {
-  await buildServer();
   server = await startServer();
   dir = await mkdtemp(join(tmpdir(), 'mdm-cli-lifecycle-'));
   expect((await mdm(['login', '--url', server.url, '--email', ADMIN.email, '--password', ADMIN.password])).code).toBe(0);

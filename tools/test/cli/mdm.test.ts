@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, buildServer, startServer, type RunningServer } from '../sim/helpers/server.js';
+import { ADMIN, startServer, type RunningServer } from '../sim/helpers/server.js';
 import { runMdm } from './helpers.js';
 
 const run = promisify(execFile);
@@ -13,9 +13,7 @@ let dir: string;
 const mdm = (args: string[]) => runMdm(dir, args);
 
 beforeAll(async () => {
-  await buildServer();
-  // the bin shim runs the compiled CLI (tools/lib), as `npx mdm` does
-  await run('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: join(import.meta.dirname, '../..') });
+  // the bin shim runs the compiled CLI (tools/lib, built by the global set-up), as `npx mdm` does
   server = await startServer();
   dir = await mkdtemp(join(tmpdir(), 'mdm-cli-'));
 }, 120_000);

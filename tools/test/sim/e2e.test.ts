@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFleet, type FleetOptions } from '../../src/sim/fleet.js';
-import { ADMIN, buildServer, startServer, type RunningServer } from './helpers/server.js';
+import { ADMIN, startServer, type RunningServer } from './helpers/server.js';
 
 let server: RunningServer | undefined;
 let stateDir: string;
 
 beforeAll(async () => {
-  await buildServer();
   // The server refuses HEARTBEAT_INTERVAL_SEC below 10; the simulator keeps its own 1 s interval.
   server = await startServer({ HEARTBEAT_INTERVAL_SEC: '10' });
   stateDir = await mkdtemp(join(tmpdir(), 'sim-e2e-state-'));

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inShare, runFleet } from '../../src/sim/fleet.js';
 import type { FleetSummary } from '../../src/sim/summary.js';
-import { ADMIN, buildServer, startServer, type RunningServer } from './helpers/server.js';
+import { ADMIN, startServer, type RunningServer } from './helpers/server.js';
 import { adminApi } from './helpers/api.js';
 
 /**
@@ -144,7 +144,6 @@ const follow = async (id: string, sizes: number[], done: (r: Rollout) => boolean
 const releases: Record<string, string> = {};
 
 beforeAll(async () => {
-  await buildServer();
   server = await startServer((port) => ({
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     SWEEP_INTERVAL_SEC: '1',
