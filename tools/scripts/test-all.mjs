@@ -1,9 +1,11 @@
-// `npm test`: every check and every suite, in two lanes that overlap on the two cores.
-//   functions lane: the functions suite (the longest step, output streamed), then whatever is left
-//   checks lane:    typecheck -> lint -> agent core (JVM) -> tools suite -> console suite
-// Each step but the functions suite keeps its output and prints it when it ends. The functions suite
-// spends a good part of its time waiting on servers and timers, so the other steps fit beside it
-// (docs/benchmarks.md, the test run). The first failure stops everything and the exit code is non-zero.
+// `npm test`: every check and every suite, in two lanes that overlap.
+//   checks: typecheck -> lint -> agent core (JVM) -> tools suite   - output kept, printed as each step ends
+//   suites: functions -> web                                      - output streamed
+// The functions suite is the longest step and spends part of its time waiting on servers and timers:
+// the checks and the tools suite fit beside it. The console's suite follows it (and the typecheck: both
+// write web/.svelte-kit). It was tried beside the functions suite too: with two browsers, two servers
+// and the functions suite's own on two cores, servers took over 30 s to start and the suite lost more
+// than it gained (docs/benchmarks.md, the test run). The first failure stops everything.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -58,28 +60,24 @@ let typechecked;
 const typecheckDone = new Promise((resolve, reject) => (typechecked = { resolve, reject }));
 typecheckDone.catch(() => {});
 
-// The checks lane works through these in order; the functions lane takes whichever are left when the
-// functions suite ends. The console's suite waits for the typecheck (both write web/.svelte-kit).
-const steps = [
-  ['typecheck', ['run', 'typecheck']],
-  ['lint', ['run', 'lint']],
-  ['agent core', ['run', 'test:agent']],
-  ['tools tests', ['test', '-w', 'tools']],
-  ['web tests', ['test', '-w', 'web']],
-];
-
-async function takeSteps() {
-  for (let step = steps.shift(); step && !failed; step = steps.shift()) {
-    const [label, args] = step;
-    if (label === 'web tests') await typecheckDone;
-    const done = run(label, args, { buffer: true });
-    if (label === 'typecheck') done.then(typechecked.resolve, typechecked.reject);
-    await done;
+const checks = (async () => {
+  try {
+    await run('typecheck', ['run', 'typecheck'], { buffer: true });
+    typechecked.resolve();
+  } catch (err) {
+    typechecked.reject(err);
+    throw err;
   }
-}
+  await run('lint', ['run', 'lint'], { buffer: true });
+  await run('agent core', ['run', 'test:agent'], { buffer: true });
+  await run('tools tests', ['test', '-w', 'tools'], { buffer: true });
+})();
 
-const checks = takeSteps();
-const suites = run('functions tests', ['test', '-w', 'functions'], { buffer: false }).then(takeSteps);
+const suites = (async () => {
+  await run('functions tests', ['test', '-w', 'functions'], { buffer: false });
+  await typecheckDone;
+  await run('web tests', ['test', '-w', 'web'], { buffer: false });
+})();
 
 const started = performance.now();
 const lanes = [checks, suites].map((p) =>
