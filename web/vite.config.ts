@@ -8,7 +8,7 @@ export default defineConfig({
   build: { chunkSizeWarningLimit: 600 },
   test: {
     // Two files at a time, browser tests too: each has its own server, data directory and browser on
-    // free ports, and a file spends most of its time waiting on them (docs/benchmarks.md, the test run).
+    // free ports, and much of a file's time is spent waiting on timers and its server (docs/benchmarks.md).
     maxWorkers: 2,
     projects: [
       { extends: true, test: { name: 'unit', include: ['src/**/*.test.ts'], environment: 'node' } },

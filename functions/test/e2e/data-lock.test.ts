@@ -16,5 +16,6 @@ describe('the embedded database directory', () => {
     const again = await startServer({ DATA_DIR: first.dataDir, DATABASE_URL: '' });
     expect((await fetch(`${again.url}/healthz`)).status).toBe(200);
     await again.stop();
-  });
+    // three server starts on the embedded database: 20 s alone, near 40 s beside the tools suite
+  }, 120_000);
 });
