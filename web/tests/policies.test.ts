@@ -39,6 +39,8 @@ describe('the Policies page in a real browser', () => {
     const target = page.getByTestId('policy-target');
     await target.locator('option', { hasText: 'Store 9' }).waitFor({ state: 'attached' });
     await target.selectOption({ label: 'Group: Store 9 (1)' });
+    // the form is busy until the group's layer has loaded; what is typed after that is kept
+    await page.locator('[data-testid="policy-form"][aria-busy="false"]').waitFor();
     await expect(page.getByTestId('policy-version').textContent()).resolves.toContain('Not set yet');
 
     await page.getByTestId('policy-screen-timeout').fill('120');
