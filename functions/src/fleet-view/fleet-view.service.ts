@@ -239,8 +239,9 @@ export class FleetViewService implements LiveView {
    * The status cards (the whole fleet) and how many devices the filter matches. The cards do not
    * depend on the filter and cost a pass over the fleet: one count serves every console of this
    * instance for 5 s (longer when the count is expensive: CARDS_COST_FACTOR), and an older one (up to
-   * a minute) is answered at once while a new count runs behind it; `asOf` says when they were counted. A filter that is only a status card matches what
-   * that card counts, so it costs nothing more; any other filter is counted in SQL.
+   * a minute) is answered at once while a new count runs behind it; `asOf` says when they were
+   * counted. A filter that is only a status card matches what that card counts, so it costs nothing
+   * more; any other filter is counted in SQL.
    */
   async counts(f: FleetFilterQuery) {
     const t = await this.#queryTime();
