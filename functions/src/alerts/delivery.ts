@@ -9,6 +9,7 @@ import {
   claimDueMessages,
   countMessagesSince,
   insertMessage,
+  lockComposer,
   lockPendingNotices,
   markMessageSent,
   markMessageUnsent,
@@ -36,8 +37,9 @@ export function targetOf(settings: AlertSettings, channel: Channel): ChannelTarg
  * by (what happened, kind, group); a group goes out once its oldest notice has waited the digest
  * window - one message, or a digest naming them all. A channel sends at most maxMessagesPerMinute;
  * when more groups are ready than that allows, the rest are folded into one digest, and with no room
- * at all they wait. Sending is separate and retried: a message is composed once (so a retry says the
- * same thing), claimed with a lease, and marked sent, failed (due again later) or dropped.
+ * at all they wait. One composer per channel works at a time (lockComposer), so a group is never split.
+ * Sending is separate and retried: a message is composed once (so a retry says the same thing), claimed
+ * with a lease, and marked sent, failed (due again later) or dropped.
  */
 export class AlertDelivery {
   constructor(
@@ -59,6 +61,7 @@ export class AlertDelivery {
     const now = this.clock.now();
     const windowStart = new Date(now.getTime() - settings.thresholds.digestWindowSec * 1000);
     return this.db.transaction().execute(async (trx) => {
+      await lockComposer(trx, channel);
       const rows = await lockPendingNotices(trx, channel);
       if (rows.length === 0) return 0;
       const buckets = new Map<string, NoticeRow[]>();

@@ -41,6 +41,18 @@ export interface NoticeRow {
   steps: string[];
 }
 
+/** One composer per channel at a time (transaction-scoped advisory locks, one key per channel). */
+const COMPOSE_LOCK: Record<Channel, number> = { discord: 727300011, email: 727300012 };
+
+/**
+ * Waits for the channel's compose lock, held to the end of the transaction. Without it two composers
+ * locking the outbox row by row (skip locked) would each take part of a group and split its digest; with
+ * it the second composer starts after the first committed and sees only what is still pending.
+ */
+export async function lockComposer(trx: Db, channel: Channel): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${COMPOSE_LOCK[channel]}::bigint)`.execute(trx);
+}
+
 /** A channel's notices not yet in a message, oldest first, locked (others' locked ones skipped). */
 export async function lockPendingNotices(trx: Db, channel: Channel): Promise<NoticeRow[]> {
   const { rows } = await sql<NoticeRow>`

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, sampleHeartbeat, type EnrolledDevice, type TestApp } from '../helpers/app.js';
 import { LOOPBACK_CHANNELS, MailReceiver, WebhookReceiver } from '../helpers/receivers.js';
+import { sql } from 'kysely';
+import { AlertDelivery } from '../../src/alerts/delivery.js';
+import { defaultSettings } from '../../src/alerts/alert-settings.js';
 
 /** Two instances sweeping at the same moment (a scheduler firing twice, two standalone servers): on the real PostgreSQL. */
 describe('concurrent sweeps on PostgreSQL', () => {
@@ -58,5 +61,56 @@ describe('concurrent sweeps on PostgreSQL', () => {
     expect(mail.received).toHaveLength(discord.received.length);
     const remediations = await t.db.db.selectFrom('alert_remediations').select(['alert_id', 'step']).execute();
     expect(remediations).toHaveLength(4);
+  });
+
+  it('composes each ready group into one message however many composers run at once', async () => {
+    // Composers that lock the outbox row by row would each take part of a group and split its digest.
+    const settings = defaultSettings({
+      offlineAfterSec: 720,
+      lowBatteryPct: 15,
+      frameAgeMs: 60_000,
+      holdSec: 120,
+      cooldownSec: 600,
+      digestWindowSec: 0,
+      maxMessagesPerMinute: 1_000_000,
+      dailyBudget: 10,
+      stepTimeoutSec: 120,
+      discordWebhookUrl: undefined,
+      smtpUrl: mail.url,
+      emailTo: ['ops@example.com'],
+      emailFrom: 'mdm@example.com',
+    });
+    const noSend = { send: async () => ({ ok: true as const }) };
+    const logger = { debug() {}, info() {}, warn() {}, error() {} } as never;
+    const composers = Array.from({ length: 4 }, () => new AlertDelivery(t.db.db, noSend, t.clock, logger, 'http://mdm.test'));
+    for (let round = 0; round < 15; round++) {
+      t.clock.advance(1000);
+      const at = t.clock.now();
+      // 400 escalations of the same kind: one group, so one message
+      await sql`insert into alert_notices (alert_id, channel, type, created_at)
+        select a.id, 'email', 'escalated', ${at}::timestamptz from alerts a, generate_series(1, 50)
+        where a.kind = 'offline'`.execute(t.db.db);
+      const before = await t.db.db
+        .selectFrom('notifications')
+        .select((e) => e.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      const made = await Promise.all(composers.map((c) => c.compose('email', settings)));
+      const after = await t.db.db
+        .selectFrom('notifications')
+        .select((e) => e.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      expect({ round, made: made.reduce((a, b) => a + b, 0), stored: Number(after.n) - Number(before.n) }).toEqual({
+        round,
+        made: 1,
+        stored: 1,
+      });
+    }
+    const left = await t.db.db
+      .selectFrom('alert_notices')
+      .select('id')
+      .where('notification_id', 'is', null)
+      .where('channel', '=', 'email')
+      .execute();
+    expect(left).toHaveLength(0);
   });
 });
