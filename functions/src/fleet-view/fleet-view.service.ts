@@ -271,6 +271,20 @@ export class FleetViewService implements LiveView {
   }
 
   /**
+   * At a server's start, when the fleet is big enough for the console's server mode: the status cards'
+   * first count and the filter menus' values are read now, so that the first console opened after a
+   * restart or an upgrade does not wait for a pass over the fleet. A smaller fleet (the console's memory
+   * mode, which reads neither) costs one bounded count. True when it read them.
+   */
+  async warm(): Promise<boolean> {
+    const cap = this.serverQueryAbove + 1;
+    if ((await fleetSizeUpTo(this.db, cap)) < cap) return false;
+    const now = this.clock.now().getTime();
+    await Promise.all([this.#cards.get(now), this.#facets.get(now)]);
+    return true;
+  }
+
+  /**
    * Every device, for the console's choice of mode: counted exactly up to the threshold (reading at
    * most that many rows). Above it the console goes to server mode and asks for the status cards next,
    * so their pass starts now; the size answered is theirs when they are at most a minute old, else
