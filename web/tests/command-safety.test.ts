@@ -46,6 +46,8 @@ describe('command safety in the console', () => {
 
   const bulk = async (type: string) => {
     await page.goto(`${server.url}/`);
+    // Select all is disabled until rows are shown (checked before the list came, it selected nothing)
+    await until(async () => (await page.getByTestId('device-row').count()) === 2, 10_000, 'both devices listed');
     await page.getByTestId('select-all').check();
     await page.getByTestId('bulk-command').click();
     await page.getByTestId('bulk-bar').getByTestId('command-type').selectOption(type);

@@ -86,12 +86,16 @@ describe('day two for an operator (issue 18)', () => {
     page = await signIn(context, server.url, ADMIN.email, ADMIN.password);
     errors = watchErrors(page);
     await page.getByTestId('empty-state').filter({ hasText: 'No devices yet' }).waitFor();
+    // nothing to select yet: "select all" is not offered, or disabled
+    const selectAll = page.getByTestId('select-all');
+    expect((await selectAll.count()) === 0 || (await selectAll.isDisabled())).toBe(true);
     await fine.enroll(await enrollmentToken(server.url, admin, { group: 'Store 7' }));
     fine.battery = 36;
     fine.lastFrameAgeMs = 40_916;
     await fine.heartbeat();
     await until(async () => (await row(page, 'FINE-0001').count()) === 1, 5000, 'the first device to appear');
     expect(await page.getByTestId('empty-state').count()).toBe(0);
+    expect(await selectAll.isEnabled()).toBe(true);
     expect(errors).toEqual([]);
   });
 
