@@ -1,11 +1,15 @@
 // `npm test`: every check and every suite, in two lanes that overlap.
-//   checks: typecheck -> lint -> agent core (JVM) -> tools suite   - output kept, printed as each step ends
-//   suites: functions -> web                                      - output streamed
+//   checks: typecheck -> lint -> agent core (JVM) -> tools suite -> the console's demo and Lighthouse files
+//   suites: functions -> the rest of the console's suite                      - output streamed
 // The functions suite is the longest step and spends part of its time waiting on servers and timers:
 // the checks and the tools suite fit beside it. The console's suite follows it (and the typecheck: both
-// write web/.svelte-kit). It was tried beside the functions suite too: with two browsers, two servers
-// and the functions suite's own on two cores, servers took over 30 s to start and the suite lost more
-// than it gained (docs/benchmarks.md, the test run). The first failure stops everything.
+// write web/.svelte-kit). It was tried whole beside the functions suite too: with two browsers, two
+// servers and the functions suite's own on two cores, servers took over 30 s to start and the suite
+// lost more than it gained (docs/benchmarks.md, the test run). Its two longest files are light: the
+// demo waits a minute on its own timers and Lighthouse loads one page at a time, so they run in the
+// checks lane, beside the functions suite's end, and the rest of the console's suite after them (their
+// set-up builds the same console). `npm test -w web` alone still runs every file. The first failure
+// stops everything.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -56,27 +60,22 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-let typechecked;
-const typecheckDone = new Promise((resolve, reject) => (typechecked = { resolve, reject }));
-typecheckDone.catch(() => {});
+/** The console's files that run in the checks lane (paths in web/). */
+const CONSOLE_SIDE_FILES = ['tests/demo.test.ts', 'tests/lighthouse.test.ts'];
 
 const checks = (async () => {
-  try {
-    await run('typecheck', ['run', 'typecheck'], { buffer: true });
-    typechecked.resolve();
-  } catch (err) {
-    typechecked.reject(err);
-    throw err;
-  }
+  await run('typecheck', ['run', 'typecheck'], { buffer: true });
   await run('lint', ['run', 'lint'], { buffer: true });
   await run('agent core', ['run', 'test:agent'], { buffer: true });
   await run('tools tests', ['test', '-w', 'tools'], { buffer: true });
+  await run('web tests: demo and Lighthouse', ['exec', '-w', 'web', '--', 'vitest', 'run', ...CONSOLE_SIDE_FILES], { buffer: true });
 })();
 
 const suites = (async () => {
   await run('functions tests', ['test', '-w', 'functions'], { buffer: false });
-  await typecheckDone;
-  await run('web tests', ['test', '-w', 'web'], { buffer: false });
+  await checks;
+  const exclude = CONSOLE_SIDE_FILES.flatMap((f) => ['--exclude', f]);
+  await run('web tests: the rest', ['exec', '-w', 'web', '--', 'vitest', 'run', ...exclude], { buffer: false });
 })();
 
 const started = performance.now();
