@@ -324,6 +324,8 @@ export class Kept<T> {
   #last: { at: number; value: T } | undefined;
   #pending: Promise<{ at: number; value: T }> | undefined;
   #lastReadMs = 0;
+  /** The clock a read is timed on (milliseconds): the options' own, else the process's monotonic one. */
+  readonly #elapsed: () => number;
 
   constructor(
     private readonly freshMs: number,
@@ -332,7 +334,9 @@ export class Kept<T> {
     /** A read behind a stale answer failed (the next ask reads again). */
     private readonly failed: (err: unknown) => void,
     private readonly options: { costFactor?: number; elapsed?: () => number } = {},
-  ) {}
+  ) {
+    this.#elapsed = options.elapsed ?? (() => performance.now());
+  }
 
   /** How long the value stays fresh: `freshMs`, or longer when its reads are expensive. */
   get freshFor(): number {
@@ -348,11 +352,10 @@ export class Kept<T> {
   get(now: number): Promise<{ at: number; value: T }> {
     const fresh = this.last(now, this.freshFor);
     if (fresh) return Promise.resolve(fresh);
-    const elapsed = this.options.elapsed ?? (() => performance.now());
-    const started = elapsed();
+    const started = this.#elapsed();
     this.#pending ??= this.read()
       .then((value) => {
-        this.#lastReadMs = elapsed() - started;
+        this.#lastReadMs = this.#elapsed() - started;
         return (this.#last = { at: now, value });
       })
       .finally(() => (this.#pending = undefined));
