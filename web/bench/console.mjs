@@ -385,7 +385,30 @@ try {
     await page.waitForFunction(() => /** @type {any} */ (window).__allRows && /** @type {any} */ (window).__firstRow, null, {
       timeout: 60_000,
     });
-    loads.push(await page.evaluate(() => ({ firstRowMs: Math.round(window.__firstRow), allLoadedMs: Math.round(window.__allRows) })));
+    // and where a load's time went: the document, its scripts and the API requests made before the
+    // counts were shown (each: when it started, the server's time to the first byte, when it was in)
+    loads.push(
+      await page.evaluate(() => {
+        const w = /** @type {any} */ (window);
+        const nav = /** @type {PerformanceNavigationTiming} */ (performance.getEntriesByType('navigation')[0]);
+        const at = (/** @type {PerformanceResourceTiming} */ e) => ({
+          path: new URL(e.name).pathname.replace(/^\/api\/v1/, '').replace(/^\/_app\/immutable\/.*/, '/_app (scripts, styles)'),
+          startMs: Math.round(e.startTime),
+          serverMs: Math.round(e.responseStart - e.requestStart),
+          doneMs: Math.round(e.responseEnd),
+        });
+        const entries = /** @type {PerformanceResourceTiming[]} */ (performance.getEntriesByType('resource'));
+        const scripts = entries.filter((e) => e.name.includes('/_app/'));
+        return {
+          firstRowMs: Math.round(w.__firstRow),
+          allLoadedMs: Math.round(w.__allRows),
+          documentMs: Math.round(nav.responseEnd),
+          scriptsDoneMs: Math.round(Math.max(0, ...scripts.map((e) => e.responseEnd))),
+          domContentLoadedMs: Math.round(nav.domContentLoadedEventEnd),
+          api: entries.filter((e) => e.name.includes('/api/') && e.startTime < w.__allRows).map(at),
+        };
+      }),
+    );
   }
   const shown = await page.getByTestId('shown-count').textContent();
   const mode = await page.getByTestId('shown-count').getAttribute('data-mode');
