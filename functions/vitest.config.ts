@@ -1,5 +1,4 @@
 import { defineConfig } from 'vitest/config';
-import { longestFirst } from '../tools/scripts/longest-first.mjs';
 
 /** The start-up test times the README's start command, so it runs alone, after everything else. */
 const ALONE = ['test/e2e/start.test.ts'];
@@ -18,19 +17,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     maxWorkers: 2,
-    // The longest files first (a clean clone would order them by size), so that none runs alone at the end.
-    sequence: {
-      sequencer: longestFirst([
-        'test/e2e/firebase-emulator.test.ts',
-        'test/e2e/store-hours.test.ts',
-        'test/e2e/fuzz.test.ts',
-        'test/e2e/data-lock.test.ts',
-        'test/medium/hostile-input.test.ts',
-        'test/medium/alerts.test.ts',
-        'test/e2e/upload-memory.test.ts',
-        'test/e2e/shutdown.test.ts',
-      ]),
-    },
     projects: [
       {
         extends: true,

@@ -57,6 +57,29 @@ describe('command safety in the console', () => {
     return dialog;
   };
 
+  it('offers Select all only once the devices are listed', async () => {
+    // the fleet's first answer held back: the table is on screen, its rows are not
+    const fleet = (url: URL) => url.pathname === '/api/v1/admin/fleet';
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(fleet, async (route) => {
+      await held;
+      await route.continue();
+    });
+    try {
+      await page.goto(`${server.url}/`);
+      const selectAll = page.getByTestId('select-all');
+      await selectAll.waitFor();
+      expect(await selectAll.isDisabled()).toBe(true);
+      release();
+      await until(async () => (await page.getByTestId('device-row').count()) === 2, 10_000, 'both devices listed');
+      expect(await selectAll.isEnabled()).toBe(true);
+    } finally {
+      release();
+      await page.unroute(fleet);
+    }
+  });
+
   it('shows the count the server computed and sends only once that number is typed', async () => {
     const dialog = await bulk('LOCK');
     await expect(dialog.getByTestId('confirm-count').textContent()).resolves.toContain('The server counted 2 devices');
