@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filterWhere, narrowSearch, segmentsOf, segmentStatement } from '../../src/fleet-view/fleet-query.repository.js';
 import { DB_KINDS } from '../helpers/db.js';
 import { createTestApp, type TestApp, type TestResponse } from '../helpers/app.js';
+import { rowsRead } from '../helpers/plan.js';
 
 /**
  * The fleet view's server mode: filters, orders, keyset paging and counts in SQL, checked against
@@ -411,14 +412,6 @@ describe.each(DB_KINDS)('the fleet query on %s', (kind) => {
     // The alerting segments read about as many devices as they return: the online ones are checked
     // against the offline ids before any device is read, a group is filtered in the keyed table, and a
     // status card skips the segments it rules out (before, each read every alerting device: 1,000+).
-    /** Rows a plan read (returned or filtered out, times loops) from the nodes `counts` picks. */
-    const rowsRead =
-      (counts: (node: Record<string, unknown>) => boolean) =>
-      (node: Record<string, unknown>): number =>
-        (counts(node)
-          ? ((node['Actual Rows'] as number) + ((node['Rows Removed by Filter'] as number | undefined) ?? 0)) *
-            (node['Actual Loops'] as number)
-          : 0) + ((node.Plans as Record<string, unknown>[] | undefined) ?? []).reduce((n, p) => n + rowsRead(counts)(p), 0);
     // Counted: device rows read for the segment (alias d), not the offline ids' index read.
     const devicesRead = rowsRead(
       (node) =>
