@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { count, isoDateTime, limitQuery, nonEmptyText, page, text, uuid } from '../core/schemas.js';
+import { count, isoDateTime, limitQuery, nonEmptyText, page, queryFlag, text, uuid } from '../core/schemas.js';
 
 export const packageName = text(255).regex(/^[a-zA-Z][\w]*(\.[a-zA-Z][\w]*)+$/, 'must be an Android package name');
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits');
-const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 const signatureChecksum = z
   .string()
@@ -17,7 +16,7 @@ const versionCode = z.number().int().min(1).max(2_100_000_000);
  */
 export const uploadQuery = z.strictObject({
   notes: text(2000).optional(),
-  allowDowngrade: flag.optional().describe('Accept a versionCode lower than the package already has'),
+  allowDowngrade: queryFlag.optional().describe('Accept a versionCode lower than the package already has'),
   sha256: sha256Hex.optional().describe('Expected SHA-256 of the file'),
   signerSha256: sha256Hex.optional().describe("Expected SHA-256 of the signing certificate (apksigner's digest)"),
   packageName: packageName.optional().describe('Expected package'),

@@ -22,6 +22,8 @@ export const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const limitQuery = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 export const cursorQuery = text(512).optional();
+/** A query string's true or false (anything else is a 400). */
+export const queryFlag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 export const errorBody = z.object({
   error: z.object({

@@ -1,10 +1,15 @@
 import { z } from 'zod';
-import { count, cursorQuery, isoDateTime, limitQuery, page, text, uuid } from '../core/schemas.js';
+import { count, cursorQuery, isoDateTime, limitQuery, page, queryFlag, text, uuid } from '../core/schemas.js';
 
 export const fleetQuery = z.object({
   seenSince: isoDateTime.optional().describe('Only devices whose last contact is at or after this time'),
   cursor: cursorQuery,
   limit: limitQuery(5000, 10_000),
+  ifSmall: queryFlag
+    .optional()
+    .describe(
+      'On the first page: the page only if the fleet has at most serverQueryAbove devices; above it no page is read (items empty, nextCursor null), only fleetSize, and the console queries the server (GET /admin/fleet/query)',
+    ),
 });
 export type FleetQuery = z.output<typeof fleetQuery>;
 

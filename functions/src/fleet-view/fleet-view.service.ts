@@ -137,6 +137,13 @@ export class FleetViewService implements LiveView {
   /** The fleet as device documents, a page at a time (the console's snapshot before live updates). */
   async fleet(q: FleetQuery) {
     const afterId = q.cursor === undefined ? undefined : decodeCursor(q.cursor, (c) => (isUuid(c.id) ? c.id : null));
+    // The first answer tells the console how big the fleet is, so it can choose its mode.
+    const first = afterId === undefined && q.seenSince === undefined;
+    const size = first ? await this.#fleetSize() : undefined;
+    if (size !== undefined && q.ifSmall && size > this.serverQueryAbove) {
+      // the console's server mode holds no page of the whole fleet: none is read
+      return { items: [], nextCursor: null, fleetSize: size, serverQueryAbove: this.serverQueryAbove };
+    }
     const t = await this.thresholds();
     const now = this.clock.now();
     const rows = await fleetPage(this.db, {
@@ -147,12 +154,10 @@ export class FleetViewService implements LiveView {
     });
     const items = rows.slice(0, q.limit);
     const cutoff = new Date(now.getTime() - t.offlineAfterSec * 1000);
-    // The first answer tells the console how big the fleet is, so it can choose its mode.
-    const first = afterId === undefined && q.seenSince === undefined;
     return {
       items: items.map((r) => toDoc(r, cutoff, now)),
       nextCursor: rows.length > q.limit ? encodeCursor({ id: items.at(-1)!.id }) : null,
-      ...(first ? { fleetSize: await this.#fleetSize(), serverQueryAbove: this.serverQueryAbove } : {}),
+      ...(size !== undefined ? { fleetSize: size, serverQueryAbove: this.serverQueryAbove } : {}),
     };
   }
 

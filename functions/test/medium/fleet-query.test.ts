@@ -135,6 +135,31 @@ describe.each(DB_KINDS)('the fleet query on %s', (kind) => {
     expect(next.json.fleetSize).toBeUndefined();
   });
 
+  it('answers the console first asking for a page only if the fleet is small: a page below the threshold, the size alone above it', async () => {
+    // Below the threshold (60 devices here, 20,000 by default): the page, as without the flag.
+    const small = await get('/api/v1/admin/fleet?limit=10&ifSmall=true');
+    expect(small.status).toBe(200);
+    expect(small.json).toMatchObject({ fleetSize: 60, serverQueryAbove: 20_000 });
+    expect(small.json.items).toHaveLength(10);
+    expect(small.json.nextCursor).not.toBeNull();
+    // Above it (an app whose threshold is 2): no page is read, only the size that sends the console
+    // to its server mode. The console used to read 500 documents here and throw them away.
+    const above = await createTestApp(kind, { CONSOLE_SERVER_QUERY_ABOVE: '2' });
+    try {
+      for (let i = 0; i < 3; i++) await above.enrollDevice({ serial: `IF-${i}` });
+      const token = await above.loginAs('viewer');
+      const res = await above.request('GET', '/api/v1/admin/fleet?limit=500&ifSmall=true', { token });
+      expect(res.status).toBe(200);
+      expect(res.json).toEqual({ items: [], nextCursor: null, fleetSize: 3, serverQueryAbove: 2 });
+      // without the flag the page is read as always (other clients page through the whole fleet)
+      expect((await above.request('GET', '/api/v1/admin/fleet?limit=500', { token })).json.items).toHaveLength(3);
+      const bad = await above.request('GET', '/api/v1/admin/fleet?ifSmall=yes', { token });
+      expect([bad.status, bad.json.error.code]).toEqual([400, 'invalid_request']);
+    } finally {
+      await above.close();
+    }
+  });
+
   it.each([
     ['status', 'asc'],
     ['status', 'desc'],

@@ -5584,6 +5584,8 @@ export interface operations {
                 seenSince?: string;
                 cursor?: string;
                 limit?: number;
+                /** @description On the first page: the page only if the fleet has at most serverQueryAbove devices; above it no page is read (items empty, nextCursor null), only fleetSize, and the console queries the server (GET /admin/fleet/query) */
+                ifSmall?: "true" | "false";
             };
             header?: never;
             path?: never;

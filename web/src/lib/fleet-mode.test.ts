@@ -70,15 +70,22 @@ describe('the fleet store switching to server mode', () => {
     );
     const store = new FleetStore();
     store.start({ liveSource: 'none' } as never);
+    expect(store.listed).toBe(false);
     await store.reload();
     expect(store.mode).toBe('memory');
     expect(store.size).toBe(2);
+    expect(store.listed).toBe(true);
     expect(calls.filter((c) => c.includes('/admin/fleet/query'))).toEqual([]);
     store.stop();
   });
 
   it('above the threshold, stops loading the fleet and asks the server; typing is debounced and stale answers dropped', async () => {
-    respond('/admin/fleet', () => ({ items: [doc('a')], nextCursor: 'c1', fleetSize: 120, serverQueryAbove: 50 }));
+    // asked with ifSmall, a server above its threshold answers the size alone
+    respond('/admin/fleet', (url) =>
+      url.includes('ifSmall=true')
+        ? { items: [], nextCursor: null, fleetSize: 120, serverQueryAbove: 50 }
+        : { items: [doc('a')], nextCursor: 'c1', fleetSize: 120, serverQueryAbove: 50 },
+    );
     respond('/admin/fleet/facets', () => ({ groups: ['North'], tags: [], appVersions: [], agentVersions: [], androidVersions: [] }));
     respond('/admin/fleet/counts', () => ({ matched: 120, total: 118, online: 100, offline: 18, alerting: 3, appDown: 2, retired: 2 }));
     respond('/admin/fleet/query', (url) =>
@@ -91,11 +98,14 @@ describe('the fleet store switching to server mode', () => {
     await store.reload();
     expect(store.mode).toBe('server');
     expect(store.size).toBe(0);
-    expect(calls.filter((c) => c.startsWith('/api/v1/admin/fleet?'))).toHaveLength(1);
+    expect(calls.filter((c) => c.startsWith('/api/v1/admin/fleet?'))).toEqual(['/api/v1/admin/fleet?limit=500&ifSmall=true']);
 
+    // the page's other panels wait for the first rows of the server's query
+    expect(store.listed).toBe(false);
     store.server.ask(emptyFilter(), SEVERITY);
     await settle();
     expect(store.server.rows.map((d) => d.id)).toEqual(['x', 'y']);
+    expect(store.listed).toBe(true);
     expect(store.server.counts.total).toBe(118);
     expect(store.server.facets.groups).toEqual(['North']);
 

@@ -68,6 +68,17 @@ export class FleetStore {
     return counts(this.#docs.values());
   }
 
+  /**
+   * The fleet view's first rows are in (or could not be loaded). The page's other panels (the health
+   * chart, compliance) ask for theirs after this, so that on a big fleet their passes over the devices
+   * do not compete with the first rows.
+   */
+  get listed(): boolean {
+    if (this.error !== null) return true;
+    if (!this.loaded) return false;
+    return this.mode === 'memory' || this.server.loaded || this.server.error !== null;
+  }
+
   facets() {
     return facets(this.#docs.values());
   }
@@ -170,8 +181,10 @@ export class FleetStore {
     let cursor: string | null = null;
     try {
       do {
+        // The first page only if the fleet is small enough to hold here: above the threshold the server
+        // answers its size alone (no page read and thrown away), and this store hands over to server mode.
         const page: Page<DeviceDoc> & { fleetSize?: number; serverQueryAbove?: number } = await get(
-          `/admin/fleet${qs({ limit: cursor === null ? FIRST_PAGE : PAGE, cursor })}`,
+          `/admin/fleet${qs(cursor === null ? { limit: FIRST_PAGE, ifSmall: true } : { limit: PAGE, cursor })}`,
         );
         if (cursor === null && chooseMode(page) === 'server') {
           // Too big to hold here: the server filters, sorts and pages; the page asks its question.
