@@ -35,16 +35,17 @@ export async function raiseSweepWorkMem(trx: Db): Promise<void> {
   await sql`set local work_mem = '64MB'`.execute(trx);
 }
 
-export async function lastSweptAt(db: Db): Promise<Date | null> {
-  const last = await db.selectFrom('sweep_state').select('last_swept_at').executeTakeFirst();
-  return last?.last_swept_at ?? null;
+/** When the last sweep ran, and the oldest last contact of the offline devices it left for the next (0031). */
+export async function sweepState(db: Db): Promise<{ lastSweptAt: Date | null; offlineBacklogFrom: Date | null }> {
+  const row = await db.selectFrom('sweep_state').select(['last_swept_at', 'offline_backlog_from']).executeTakeFirst();
+  return { lastSweptAt: row?.last_swept_at ?? null, offlineBacklogFrom: row?.offline_backlog_from ?? null };
 }
 
-export async function recordSweep(db: Db, at: Date): Promise<void> {
+export async function recordSweep(db: Db, at: Date, offlineBacklogFrom: Date | null = null): Promise<void> {
   await db
     .insertInto('sweep_state')
-    .values({ id: 1, last_swept_at: at })
-    .onConflict((oc) => oc.column('id').doUpdateSet({ last_swept_at: at }))
+    .values({ id: 1, last_swept_at: at, offline_backlog_from: offlineBacklogFrom })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ last_swept_at: at, offline_backlog_from: offlineBacklogFrom }))
     .execute();
 }
 
@@ -53,9 +54,29 @@ export async function forgetLastSweep(db: Db): Promise<void> {
   await db.deleteFrom('sweep_state').execute();
 }
 
-/** Runs the sweep's one statement: counts, and the devices whose live document changed. */
-export async function runSweepStatement(trx: Db, settings: AlertSettings, now: Date, lastSwept: Date | null, clocks: GroupClocks) {
-  const { rows } = await sweepStatement(settings, now, lastSwept, clocks).execute(trx);
+/**
+ * At most this many alerts open, and this many resolve, in one statement. A million devices going
+ * offline at once made one statement run past the statement timeout on every tick (and roll back).
+ */
+export const SWEEP_BATCH = 20_000;
+
+export interface SweepBatch {
+  /** Alerts opened, and alerts resolved, at most in one statement. */
+  size: number;
+  /** Offline devices from an earlier statement's batches not alerted yet: their oldest clock start. */
+  backlogFrom: Date | null;
+}
+
+/** Runs the sweep's one statement: counts, the devices whose live document changed, and what it left for the next. */
+export async function runSweepStatement(
+  trx: Db,
+  settings: AlertSettings,
+  now: Date,
+  lastSwept: Date | null,
+  clocks: GroupClocks,
+  batch: SweepBatch = { size: SWEEP_BATCH, backlogFrom: null },
+) {
+  const { rows } = await sweepStatement(settings, now, lastSwept, clocks, batch).execute(trx);
   return rows[0]!;
 }
 
@@ -79,7 +100,13 @@ export async function runSweepStatement(trx: Db, settings: AlertSettings, now: D
  * - what to tell people goes to the notice outbox per channel: openings, and resolutions of alerts
  *   whose opening was told; an alert resolved before anyone heard of it is dropped silently.
  */
-export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Date | null, clocks: GroupClocks = NO_HOURS) {
+export function sweepStatement(
+  settings: AlertSettings,
+  now: Date,
+  lastSwept: Date | null,
+  clocks: GroupClocks = NO_HOURS,
+  batch: SweepBatch = { size: SWEEP_BATCH, backlogFrom: null },
+) {
   const t = settings.thresholds;
   const enabled = ALERT_KINDS.filter((k) => settings.kinds[k].enabled);
   const routes = (['discord', 'email'] as const).flatMap((channel) => {
@@ -98,14 +125,16 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
   const holdCutoff = new Date(ms - t.holdSec * 1000);
   const cooldownCutoff = new Date(ms - t.cooldownSec * 1000);
   const since = lastSwept ? lastSwept.getTime() - LOOKBACK_MARGIN_MS : null;
-  const offlineFrom = since === null ? NEVER : new Date(since - t.offlineAfterSec * 1000);
+  // from the last sweep's lookback, or further back where an earlier batch left offline devices unalerted
+  const windowFrom = since === null ? NEVER : new Date(since - t.offlineAfterSec * 1000);
+  const offlineFrom = batch.backlogFrom && batch.backlogFrom < windowFrom ? batch.backlogFrom : windowFrom;
   const cooldownEndedFrom = since === null ? NEVER : new Date(since - t.cooldownSec * 1000);
   const offlineOn = enabled.includes('offline');
   // A device's live document changes once, when it crosses the threshold: after the last sweep's own
   // cutoff. The lookback above is for alerts (idempotent); it would rewrite the document on every
   // sweep for LOOKBACK_MARGIN_MS.
   const newlyOfflineFrom = lastSwept ? new Date(lastSwept.getTime() - t.offlineAfterSec * 1000) : NEVER;
-  return sql<{ opened: number; resolved: number; notices: number; changed: string[] | null }>`
+  return sql<{ opened: number; resolved: number; notices: number; changed: string[] | null; more: boolean; backlog_from: Date | null }>`
     with hit as materialized (
       select d.id, d.group_id,
         exists (select 1 from device_snoozes s where s.device_id = d.id and s.until > ${now}::timestamptz) as snoozed,
@@ -159,6 +188,15 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
         and greatest(d.last_seen_at, h.open_since, s.until) < ${cutoff}::timestamptz
         and d.lifecycle = 'active'
     ),
+    -- the offline devices still to alert: no offline alert open, none resolved within the cooldown
+    -- (each probe as a partial index of alerts states it: in a mass event the statistics still say there
+    -- are few offline alerts, and a probe the indexes could not answer was planned as a scan of alerts per device)
+    due as materialized (
+      select w.device_id, w.since from went_offline w
+      where not exists (select 1 from alerts a where a.device_id = w.device_id and a.kind = 'offline' and a.status = 'open')
+        and not exists (select 1 from alerts a where a.device_id = w.device_id and a.kind = 'offline' and a.status = 'resolved'
+          and a.resolved_at > ${cooldownCutoff}::timestamptz)
+    ),
     waiting as (
       select c.device_id, c.kind from alert_conditions c join devices d on d.id = c.device_id
       where d.last_seen_at < ${cutoff}::timestamptz and d.lifecycle = 'active'
@@ -173,8 +211,8 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
       where not exists (select 1 from armed where armed.device_id = c.device_id and armed.kind = c.kind)
         and not exists (select 1 from waiting w where w.device_id = c.device_id and w.kind = c.kind)
     ),
-    resolved as (
-      update alerts a set status = 'resolved', resolved_at = ${now}::timestamptz
+    ending as materialized (
+      select a.id from alerts a
       where a.status = 'open'
         -- a retired device's alerts end (retiring closes them; this catches any left behind)
         and (exists (select 1 from devices d where d.id = a.device_id and d.lifecycle <> 'active')
@@ -184,14 +222,24 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
           else not exists (select 1 from cur where cur.device_id = a.device_id and cur.kind = a.kind)
             and not exists (select 1 from waiting w where w.device_id = a.device_id and w.kind = a.kind)
         end)
+      -- a batch at a time (a whole fleet coming back): the rest resolve in the next statement
+      limit ${batch.size + 1}
+    ),
+    resolved as (
+      update alerts a set status = 'resolved', resolved_at = ${now}::timestamptz
+      where a.id in (select id from ending limit ${batch.size})
       returning a.id, a.device_id
     ),
-    candidates as (
-      select device_id, 'offline'::text as kind, since from went_offline
+    candidates_all as (
+      select device_id, 'offline'::text as kind, since from due
       union all
       select armed.device_id, armed.kind, coalesce(c.since, ${now}::timestamptz)
       from armed left join alert_conditions c on c.device_id = armed.device_id and c.kind = armed.kind
       where coalesce(c.since, ${now}::timestamptz) <= ${holdCutoff}::timestamptz
+    ),
+    -- a batch at a time, the longest-standing first (a whole fleet going offline): the rest next statement
+    candidates as materialized (
+      select * from candidates_all order by since, device_id, kind limit ${batch.size}
     ),
     opened as (
       insert into alerts (device_id, kind, condition_since, opened_at, details)
@@ -235,5 +283,10 @@ export function sweepStatement(settings: AlertSettings, now: Date, lastSwept: Da
     select (select count(*) from opened)::int as opened, (select count(*) from resolved)::int as resolved,
       ((select count(*) from told_opened) + (select count(*) from told_resolved))::int as notices,
       array(select device_id from opened union select device_id from resolved
-        union select id from crossed where last_seen_at >= ${newlyOfflineFrom}::timestamptz) as changed`;
+        union select id from crossed where last_seen_at >= ${newlyOfflineFrom}::timestamptz) as changed,
+      -- more than a batch to open or to resolve: the sweep runs another statement
+      ((select count(*) from candidates_all) > ${batch.size} or (select count(*) from ending) > ${batch.size}) as more,
+      -- the offline devices left for a later statement: the next ones look back to the oldest of them
+      (select min(u.since) from due u
+        where not exists (select 1 from candidates c where c.device_id = u.device_id and c.kind = 'offline')) as backlog_from`;
 }

@@ -652,6 +652,7 @@ export type SecretCheckUpdate = Updateable<SecretCheckTable>;
 export interface SweepStateTable {
   id: Generated<number>;
   last_swept_at: Date;
+  offline_backlog_from: Date | null;
 }
 
 export type SweepState = Selectable<SweepStateTable>;
