@@ -227,7 +227,9 @@ export function sweepStatement(
     ),
     resolved as (
       update alerts a set status = 'resolved', resolved_at = ${now}::timestamptz
-      where a.id in (select id from ending limit ${batch.size})
+      -- (status rechecked on the row as it is now: an alert another transaction resolved meanwhile,
+      -- a device's retirement, keeps its resolution and is not told twice)
+      where a.id in (select id from ending limit ${batch.size}) and a.status = 'open'
       returning a.id, a.device_id
     ),
     candidates_all as (
