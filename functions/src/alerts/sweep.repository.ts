@@ -238,6 +238,10 @@ export function sweepStatement(
       select armed.device_id, armed.kind, coalesce(c.since, ${now}::timestamptz)
       from armed left join alert_conditions c on c.device_id = armed.device_id and c.kind = armed.kind
       where coalesce(c.since, ${now}::timestamptz) <= ${holdCutoff}::timestamptz
+        -- only alerts still to open: standing ones (their condition the longest-standing) would fill the batch
+        and not exists (select 1 from alerts a where a.device_id = armed.device_id and a.kind = armed.kind and a.status = 'open')
+        and not exists (select 1 from alerts a where a.device_id = armed.device_id and a.kind = armed.kind and a.status = 'resolved'
+          and a.resolved_at > ${cooldownCutoff}::timestamptz)
     ),
     -- a batch at a time, the longest-standing first (a whole fleet going offline): the rest next statement
     candidates as materialized (

@@ -84,6 +84,27 @@ describe.each(DB_KINDS)('the alert sweep in batches on %s', (kind) => {
     expect(await openOffline()).toBe(0);
   });
 
+  it('does not let standing alerts fill the batch: a new alert opens however many are open already', async () => {
+    // 150 devices online with their app down for two hours and its alert open since (more than a batch)
+    const now = t.clock.now();
+    const longAgo = new Date(now.getTime() - 120 * MINUTE);
+    await sql`update devices set app_running = false, last_seen_at = ${now}::timestamptz where serial like 'WAVE%' and substr(serial, 5)::int <= 150`.execute(
+      t.db.db,
+    );
+    await sql`insert into alert_conditions (device_id, kind, since) select id, 'app_down', ${longAgo}::timestamptz from devices
+      where serial like 'WAVE%' and substr(serial, 5)::int <= 150`.execute(t.db.db);
+    await sql`insert into alerts (device_id, kind, condition_since, opened_at) select id, 'app_down', ${longAgo}::timestamptz, ${longAgo}::timestamptz
+      from devices where serial like 'WAVE%' and substr(serial, 5)::int <= 150`.execute(t.db.db);
+    // and one device that has just gone silent (13 minutes): its offline alert is the only new one
+    await sql`
+      insert into devices (id, secret_hash, hmac_key_enc, model, manufacturer, android_version, sdk_int, agent_version, enrolled_at, last_seen_at, serial)
+      values (gen_random_uuid(), 'x', 'x', 'M', 'F', '14', 34, '1.0.0', ${longAgo}::timestamptz,
+        ${new Date(now.getTime() - 13 * MINUTE)}::timestamptz, 'NEW1')`.execute(t.db.db);
+    const r = await sweep(t.db.db, await settings(), t.clock.now(), { batch: 100, budgetMs: 0 });
+    expect(r).toMatchObject({ opened: 1, more: false });
+    expect(await openOffline()).toBe(1);
+  });
+
   it('a failed sweep does not stop the rest of the tick', async () => {
     // the sweep's own table gone for a moment: its statement fails, the tick still runs healing and delivery
     await sql`alter table sweep_state rename to sweep_state_away`.execute(t.db.db);
