@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../ports/db.js';
 import { ALERT_KINDS } from './alert-kinds.js';
 import type { AlertSettings } from './alerts.schemas.js';
@@ -134,6 +134,14 @@ export function sweepStatement(
   // cutoff. The lookback above is for alerts (idempotent); it would rewrite the document on every
   // sweep for LOOKBACK_MARGIN_MS.
   const newlyOfflineFrom = lastSwept ? new Date(lastSwept.getTime() - t.offlineAfterSec * 1000) : NEVER;
+  // An alert still to open for this device and kind: none open (a unique index), none resolved within
+  // the cooldown (flap suppression). Each probe as a partial index of alerts states it: in a mass event
+  // the statistics still say there are few alerts of the kind, and a probe the indexes could not answer
+  // was planned as a scan of alerts per device.
+  const stillToOpen = (device: RawBuilder<unknown>, kind: RawBuilder<unknown>) =>
+    sql`not exists (select 1 from alerts a where a.device_id = ${device} and a.kind = ${kind} and a.status = 'open')
+      and not exists (select 1 from alerts a where a.device_id = ${device} and a.kind = ${kind} and a.status = 'resolved'
+        and a.resolved_at > ${cooldownCutoff}::timestamptz)`;
   return sql<{ opened: number; resolved: number; notices: number; changed: string[] | null; more: boolean; backlog_from: Date | null }>`
     with hit as materialized (
       select d.id, d.group_id,
@@ -188,14 +196,9 @@ export function sweepStatement(
         and greatest(d.last_seen_at, h.open_since, s.until) < ${cutoff}::timestamptz
         and d.lifecycle = 'active'
     ),
-    -- the offline devices still to alert: no offline alert open, none resolved within the cooldown
-    -- (each probe as a partial index of alerts states it: in a mass event the statistics still say there
-    -- are few offline alerts, and a probe the indexes could not answer was planned as a scan of alerts per device)
+    -- the offline devices still to alert
     due as materialized (
-      select w.device_id, w.since from went_offline w
-      where not exists (select 1 from alerts a where a.device_id = w.device_id and a.kind = 'offline' and a.status = 'open')
-        and not exists (select 1 from alerts a where a.device_id = w.device_id and a.kind = 'offline' and a.status = 'resolved'
-          and a.resolved_at > ${cooldownCutoff}::timestamptz)
+      select w.device_id, w.since from went_offline w where ${stillToOpen(sql`w.device_id`, sql`'offline'`)}
     ),
     waiting as (
       select c.device_id, c.kind from alert_conditions c join devices d on d.id = c.device_id
@@ -239,9 +242,7 @@ export function sweepStatement(
       from armed left join alert_conditions c on c.device_id = armed.device_id and c.kind = armed.kind
       where coalesce(c.since, ${now}::timestamptz) <= ${holdCutoff}::timestamptz
         -- only alerts still to open: standing ones (their condition the longest-standing) would fill the batch
-        and not exists (select 1 from alerts a where a.device_id = armed.device_id and a.kind = armed.kind and a.status = 'open')
-        and not exists (select 1 from alerts a where a.device_id = armed.device_id and a.kind = armed.kind and a.status = 'resolved'
-          and a.resolved_at > ${cooldownCutoff}::timestamptz)
+        and ${stillToOpen(sql`armed.device_id`, sql`armed.kind`)}
     ),
     -- a batch at a time, the longest-standing first (a whole fleet going offline): the rest next statement
     candidates as materialized (
@@ -257,10 +258,8 @@ export function sweepStatement(
             when 'app_down' then jsonb_build_object('package', d.app_package, 'running', d.app_running, 'foreground', d.app_foreground)
             else jsonb_build_object('lastFrameAgeMs', d.app_last_frame_age_ms) end
          from devices d where d.id = x.device_id)
+      -- (every candidate is still to open: due and candidates_all checked it)
       from candidates x
-      where not exists (
-        select 1 from alerts a where a.device_id = x.device_id and a.kind = x.kind
-          and (a.status = 'open' or a.resolved_at > ${cooldownCutoff}::timestamptz))
       on conflict (device_id, kind) where status = 'open' do nothing
       returning id, kind, device_id
     ),

@@ -9,13 +9,20 @@ export async function analyzed(db: Db, statement: RawBuilder<unknown>): Promise<
   return rows[0]!['QUERY PLAN'][0].Plan;
 }
 
+/** A plan's nodes: the node and all below it. */
+export const planNodes = (node: PlanNode): PlanNode[] => [node, ...((node.Plans as PlanNode[] | undefined) ?? []).flatMap(planNodes)];
+
 /** Rows a plan read (returned or filtered out, times loops) from the nodes `counts` picks. */
 export const rowsRead =
   (counts: (node: PlanNode) => boolean) =>
   (node: PlanNode): number =>
-    (counts(node)
-      ? ((node['Actual Rows'] as number) + ((node['Rows Removed by Filter'] as number | undefined) ?? 0)) * (node['Actual Loops'] as number)
-      : 0) + ((node.Plans as PlanNode[] | undefined) ?? []).reduce((n, p) => n + rowsRead(counts)(p), 0);
+    planNodes(node)
+      .filter(counts)
+      .reduce(
+        (n, p) =>
+          n + ((p['Actual Rows'] as number) + ((p['Rows Removed by Filter'] as number | undefined) ?? 0)) * (p['Actual Loops'] as number),
+        0,
+      );
 
 /** Rows read from a table by any scan of it. */
 export const tableRowsRead = (table: string) => rowsRead((node) => node['Relation Name'] === table);

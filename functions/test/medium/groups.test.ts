@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupsStatement } from '../../src/devices/devices.repository.js';
 import { DB_KINDS } from '../helpers/db.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { analyzed, type PlanNode } from '../helpers/plan.js';
+import { analyzed, planNodes } from '../helpers/plan.js';
 
 /**
  * GET /admin/groups (the policies and settings pages, the bulk editor's group picker): every group with
@@ -56,12 +56,7 @@ describe.each(DB_KINDS)('device groups on %s', (kind) => {
 
   it('counts them in one pass over the devices, not a lookup per group', async () => {
     const plan = await analyzed(t.db.db, groupsStatement());
-    const scans: PlanNode[] = [];
-    const walk = (n: PlanNode) => {
-      if (n['Relation Name'] === 'devices') scans.push(n);
-      for (const c of (n.Plans as PlanNode[] | undefined) ?? []) walk(c);
-    };
-    walk(plan);
+    const scans = planNodes(plan).filter((n) => n['Relation Name'] === 'devices');
     expect(scans.length, JSON.stringify(plan)).toBeGreaterThan(0);
     for (const s of scans) expect(s['Actual Loops'], JSON.stringify(plan)).toBe(1);
   });
