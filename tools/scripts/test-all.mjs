@@ -9,34 +9,55 @@
 // demo waits a minute on its own timers and Lighthouse loads one page at a time, so they run in the
 // checks lane, beside the functions suite's end, and the rest of the console's suite after them (their
 // set-up builds the same console). `npm test -w web` alone still runs every file. The first failure
-// stops everything.
+// stops everything, and what failed is printed again at the very end (what-failed.mjs): CI shows the
+// end of the output, and the lane stopped midway no longer prints its own output over it.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { whatFailed } from './what-failed.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const children = new Set();
 let failed = false;
 
+/** The part of a failed step's output that says what failed, repeated at the very end of the run. */
+let failure;
+
 function run(label, args, { buffer }) {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(npm, args, { cwd: root, stdio: buffer ? ['ignore', 'pipe', 'pipe'] : 'inherit', detached: true });
+    const child = spawn(npm, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     children.add(child);
     const chunks = [];
-    if (buffer) {
-      child.stdout.on('data', (c) => chunks.push(c));
-      child.stderr.on('data', (c) => chunks.push(c));
+    const keep = (c) => chunks.push(c);
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    if (!buffer) {
+      // streamed as it comes, and kept for the summary of a failure
+      child.stdout.on('data', (c) => process.stdout.write(c));
+      child.stderr.on('data', (c) => process.stderr.write(c));
     }
-    child.once('exit', (code, signal) => {
+    child.once('exit', async (code, signal) => {
       children.delete(child);
+      // the output still in the pipes, unless a process the step left behind holds them open
+      await Promise.race([new Promise((r) => child.once('close', r)), new Promise((r) => setTimeout(r, 2000))]);
       const secs = ((performance.now() - started) / 1000).toFixed(0);
+      const stopped = failed && signal === 'SIGTERM';
+      if (stopped) {
+        // stopped because the other lane failed: its output would only push that failure out of sight
+        process.stdout.write(`\n[test-all] ${label}: stopped after ${secs} s (the other lane failed)\n`);
+        reject(new Error(`${label} stopped`));
+        return;
+      }
       if (buffer && (chunks.length > 0 || code !== 0)) {
         process.stdout.write(`\n----- ${label} -----\n${Buffer.concat(chunks).toString()}`);
       }
       process.stdout.write(`\n[test-all] ${label}: ${code === 0 ? 'passed' : `FAILED (${signal ?? code})`} in ${secs} s\n`);
       if (code === 0) resolve();
-      else reject(new Error(`${label} failed`));
+      else {
+        failure ??= { label, text: whatFailed(Buffer.concat(chunks).toString()) };
+        reject(new Error(`${label} failed`));
+      }
     });
   });
 }
@@ -92,5 +113,6 @@ const lanes = [checks, suites].map((p) =>
 const results = await Promise.allSettled(lanes);
 const secs = ((performance.now() - started) / 1000).toFixed(0);
 const ok = results.every((r) => r.status === 'fulfilled');
+if (failure) process.stdout.write(`\n[test-all] what failed in ${failure.label} (repeated from above):\n${failure.text}\n`);
 process.stdout.write(`\n[test-all] ${ok ? 'everything passed' : 'FAILED'} in ${secs} s\n`);
 process.exit(ok ? 0 : 1);
