@@ -12,13 +12,16 @@ const answers: Record<string, HttpResponse> = {
   '/big': { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: big },
   '/small': { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"ok":true}' },
   '/bytes': { status: 200, headers: { 'content-type': 'application/vnd.android.package-archive' }, body: Buffer.alloc(4096, 1) },
+  // a handler's bug: a header value Node refuses to send
+  '/broken': { status: 200, headers: { 'content-type': 'text/plain', 'x-name': 'lobby\nkiosk' }, body: 'never sent' },
 };
 const handle: Handler = async (req) => answers[req.path] ?? { status: 404, headers: {}, body: '' };
 
 let server: RunningServer;
 let port = 0;
+const logger = memoryLogger();
 beforeAll(async () => {
-  server = createNodeServer(handle, { logger: memoryLogger() });
+  server = createNodeServer(handle, { logger });
   await new Promise<void>((resolve) => server.server.listen(0, '127.0.0.1', resolve));
   port = (server.server.address() as AddressInfo).port;
 });
@@ -26,11 +29,11 @@ afterAll(() => server.close(100));
 
 /** A raw request: node:http does not decompress, so what the server sent is what is seen. */
 const get = (path: string, headers: Record<string, string> = {}) =>
-  new Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
+  new Promise<{ status?: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
     request({ host: '127.0.0.1', port, path, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
     })
       .on('error', reject)
       .end();
@@ -54,5 +57,17 @@ describe('compressed answers', () => {
       expect(res.headers['content-encoding'], path).toBeUndefined();
       expect(res.body.length).toBe(Buffer.byteLength(answers[path]!.body));
     }
+  });
+});
+
+describe('a response that cannot be written', () => {
+  it('is answered 500 and logged, and the server keeps serving (no unhandled rejection)', async () => {
+    const res = await get('/broken');
+    expect(res.status).toBe(500);
+    expect(JSON.parse(res.body.toString())).toMatchObject({ error: { code: 'internal' } });
+    expect(res.body.toString()).not.toContain('never sent');
+    const logged = logger.lines.find((l) => l.message === 'response could not be sent');
+    expect(logged).toMatchObject({ severity: 'ERROR', path: '/broken' });
+    expect((await get('/small')).body.toString()).toBe('{"ok":true}');
   });
 });

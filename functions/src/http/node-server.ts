@@ -38,7 +38,7 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
   const streams = new Set<ServerResponse>();
   // Every response, whoever writes it, gets the security headers (security-headers.ts).
   const server = createServer({ ServerResponse: secureServerResponse({ hsts: opts.hsts ?? false }) }, (req, res) => {
-    void serve(req, res);
+    serve(req, res).catch((err: unknown) => unsendable(req, res, err));
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -134,6 +134,23 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
     // the router logs and counts each request (router.ts)
     if (cutAfterAnswer) res.end(response.body, () => req.destroy());
     else res.end(response.body);
+  }
+
+  /**
+   * A response that could not be written (a handler's bug, such as a header value Node refuses): a
+   * 500 if nothing is sent yet, else the connection is cut. Never an unhandled rejection, which would
+   * end the whole process.
+   */
+  function unsendable(req: IncomingMessage, res: ServerResponse, err: unknown) {
+    opts.logger.error('response could not be sent', { method: req.method, path: (req.url ?? '/').split('?')[0], err });
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    const failed = errorResponse(new AppError(500, 'internal', 'internal error'), randomUUID(), undefined, opts.logger);
+    res.writeHead(failed.status, failed.headers);
+    res.end(failed.body);
   }
 
   /**
