@@ -46,6 +46,11 @@ export class MailReceiver {
   readonly received: ParsedMail[] = [];
   /** When set, the next RCPT TO is refused with this SMTP code. */
   refuseNext: number | undefined;
+  /**
+   * Connection errors (a client that cuts a transaction short). smtp-server emits them on the server,
+   * and with nobody listening they would be an uncaught exception in whichever test file runs then.
+   */
+  readonly errors: Error[] = [];
   #server: SMTPServer;
   url = '';
 
@@ -71,6 +76,7 @@ export class MailReceiver {
           .catch(callback);
       },
     });
+    this.#server.on('error', (err: Error) => this.errors.push(err));
   }
 
   async start(): Promise<this> {

@@ -54,6 +54,10 @@ const server = new SMTPServer({
     );
   },
 });
+// a client that cuts a transaction short is a connection error smtp-server emits on the server:
+// kept here, not thrown into whichever test file runs when it comes (test/helpers/receivers.ts)
+const serverErrors: Error[] = [];
+server.on('error', (err: Error) => serverErrors.push(err));
 const notifier = new EmailNotifier({ timeoutMs: 2000, guard: loopback });
 
 beforeAll(async () => {
