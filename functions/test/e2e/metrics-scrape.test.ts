@@ -55,6 +55,7 @@ describe.skipIf(!hasConsole)('GET /metrics next to the built console', () => {
       const child = execFile(PROMTOOL!, ['check', 'metrics'], (err, stdout, stderr) =>
         err && !stdout && !stderr ? reject(err) : resolve(`${stdout}${stderr}`),
       );
+      child.stdin!.on('error', reject); // promtool gone before reading it all: this test fails, not the process
       child.stdin!.end(text);
     });
     expect(out.trim()).toBe('');
