@@ -14,6 +14,15 @@ const answers: Record<string, HttpResponse> = {
   '/bytes': { status: 200, headers: { 'content-type': 'application/vnd.android.package-archive' }, body: Buffer.alloc(4096, 1) },
   // a handler's bug: a header value Node refuses to send
   '/broken': { status: 200, headers: { 'content-type': 'text/plain', 'x-name': 'lobby\nkiosk' }, body: 'never sent' },
+  // and one that fails once its head is out
+  '/broken-stream': {
+    status: 200,
+    headers: { 'content-type': 'text/event-stream' },
+    body: '',
+    stream: () => {
+      throw new Error('the stream could not start');
+    },
+  },
 };
 const handle: Handler = async (req) => answers[req.path] ?? { status: 404, headers: {}, body: '' };
 
@@ -68,6 +77,12 @@ describe('a response that cannot be written', () => {
     expect(res.body.toString()).not.toContain('never sent');
     const logged = logger.lines.find((l) => l.message === 'response could not be sent');
     expect(logged).toMatchObject({ severity: 'ERROR', path: '/broken' });
+    expect((await get('/small')).body.toString()).toBe('{"ok":true}');
+  });
+
+  it('has its connection cut when its head is already out, and the server keeps serving', async () => {
+    await expect(get('/broken-stream')).rejects.toThrow(/aborted|socket hang up|ECONNRESET/);
+    expect(logger.lines.filter((l) => l.message === 'response could not be sent').map((l) => l.path)).toContain('/broken-stream');
     expect((await get('/small')).body.toString()).toBe('{"ok":true}');
   });
 });
