@@ -100,6 +100,12 @@ function revocable(stream: (sink: StreamSink) => void, stillValid: () => Promise
       open = false;
       clearInterval(timer);
     });
-    stream({ write: (chunk) => open && sink.write(chunk), onClose: (l) => sink.onClose(l), end: () => sink.end?.() });
+    stream({
+      write: (chunk) => open && sink.write(chunk),
+      onClose: (l) => sink.onClose(l),
+      end: () => sink.end?.(),
+      buffered: () => sink.buffered?.() ?? 0,
+      cut: () => sink.cut?.(),
+    });
   };
 }

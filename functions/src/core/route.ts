@@ -12,6 +12,10 @@ export interface StreamSink {
   onClose(listener: () => void): void;
   /** Ends the stream from the server's side (a revoked session); a host without it keeps the stream open. */
   end?(): void;
+  /** Bytes written that the client has not taken yet; a host without it never counts as behind. */
+  buffered?(): number;
+  /** Closes the connection at once, dropping what it still holds (a client too far behind to catch up). */
+  cut?(): void;
 }
 
 /** The cookie the console's session travels in (set by the admin routes, read by the router). */

@@ -113,6 +113,8 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
         write: (chunk) => void res.write(chunk),
         onClose: (listener) => res.on('close', listener),
         end: () => res.end(),
+        buffered: () => res.writableLength,
+        cut: () => res.destroy(),
       });
       return;
     }

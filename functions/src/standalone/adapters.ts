@@ -56,7 +56,9 @@ export interface StandaloneDeps extends Omit<AppDeps, 'adapters'> {
  */
 export function createStandaloneApp(deps: StandaloneDeps) {
   const { config, db, logger, clock = systemClock, overrides = {} } = deps;
-  const sse = new SseMirror();
+  const sse = new SseMirror({
+    onCut: (behindBytes) => logger.warn('console live stream cut: too far behind; it reconnects and reloads the fleet', { behindBytes }),
+  });
   // several instances on one PostgreSQL: each one's live events reach the consoles of all (PGlite is one process)
   const shared = config.databaseUrl && !overrides.mirror ? new PgNotifyMirror(sse, { db, url: config.databaseUrl, logger }) : undefined;
   void shared?.start();
