@@ -27,7 +27,7 @@ import { insertMessage, insertTestMessage, listMessages } from './notifications.
 import type { OperatorAlertKind } from './alert-kinds.js';
 import type { OutgoingMessage } from '../ports/notifier.js';
 import type { SelfHealing } from './self-healing.js';
-import { sweep, type SweepResult } from './sweep.js';
+import { sweep, sweptNothing } from './sweep.js';
 
 /** The alerts context: the minute's work (sweep, self-healing, delivery) and the admin API. */
 /** Test messages an admin may send per rate-limit window. */
@@ -61,10 +61,10 @@ export class AlertService {
   /** One round: raise and resolve, take self-healing steps, tell people. A failure in one part does not stop the others. */
   async tick() {
     const settings = await this.settings.current();
-    const swept = await sweep(this.db, settings, this.clock.now()).catch((err: unknown): SweepResult => {
+    const swept = await sweep(this.db, settings, this.clock.now()).catch((err: unknown) => {
       // healing and delivery still run: notices already in the outbox go out whatever the sweep did
       this.logger.error('alert sweep failed', { err });
-      return { ran: false, opened: 0, resolved: 0, notices: 0, changedDevices: [] };
+      return sweptNothing();
     });
     if (swept.more)
       this.logger.warn('alert sweep: more to open or resolve than one round takes; the next round goes on', {

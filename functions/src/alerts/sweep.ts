@@ -31,6 +31,9 @@ export interface SweepLimits {
   budgetMs?: number;
 }
 
+/** A round that did nothing: another sweep held the lock, or (the caller's) the sweep failed. */
+export const sweptNothing = (): SweepResult => ({ ran: false, opened: 0, resolved: 0, notices: 0, changedDevices: [] });
+
 /** How long one round keeps running statements while there is more to do (a tick comes every minute). */
 const SWEEP_BUDGET_MS = 20_000;
 
@@ -44,7 +47,7 @@ const SWEEP_BUDGET_MS = 20_000;
  */
 export async function sweep(db: Db, settings: AlertSettings, now: Date, limits: SweepLimits = {}): Promise<SweepResult> {
   const started = performance.now();
-  const total: SweepResult = { ran: false, opened: 0, resolved: 0, notices: 0, changedDevices: [], more: false };
+  const total: SweepResult = { ...sweptNothing(), more: false };
   const changed = new Set<string>();
   for (;;) {
     const r = await sweepOnce(db, settings, now, limits.batch ?? SWEEP_BATCH);
@@ -63,7 +66,7 @@ export async function sweep(db: Db, settings: AlertSettings, now: Date, limits: 
 
 function sweepOnce(db: Db, settings: AlertSettings, now: Date, size: number): Promise<SweepResult> {
   return db.transaction().execute(async (trx) => {
-    if (!(await tryLockSweep(trx))) return { ran: false, opened: 0, resolved: 0, notices: 0, changedDevices: [] };
+    if (!(await tryLockSweep(trx))) return sweptNothing();
     await raiseSweepWorkMem(trx);
     const state = await sweepState(trx);
     const clocks = await groupClocks(trx, now);

@@ -145,14 +145,17 @@ export function createNodeServer(handle: Handler, opts: NodeServerOptions): Runn
    */
   function unsendable(req: IncomingMessage, res: ServerResponse, err: unknown) {
     opts.logger.error('response could not be sent', { method: req.method, path: (req.url ?? '/').split('?')[0], err });
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
     try {
-      if (res.headersSent || res.destroyed) throw err;
       for (const name of res.getHeaderNames()) res.removeHeader(name);
       const failed = errorResponse(new AppError(500, 'internal', 'internal error'), randomUUID(), undefined, opts.logger);
       res.writeHead(failed.status, failed.headers);
       res.end(failed.body);
     } catch {
-      res.destroy();
+      res.destroy(); // the 500 itself could not be written
     }
   }
 
